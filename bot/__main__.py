@@ -1,0 +1,142 @@
+"""The `debrief` command line. Reads settings once, builds real dependencies, runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bot.config import Settings, settings_and_config
+from bot.domain.incidents import as_dict
+from bot.errors import ConfigError
+
+log = logging.getLogger("debrief")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="debrief", description="Incident management in Slack.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
+    run.add_argument("--port", type=int, help="HTTP port (overrides PORT)")
+    run.add_argument("--host", default="0.0.0.0", help="HTTP interface (default 0.0.0.0)")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply database migrations")
+    incident = sub.add_parser("incident", help="read incidents from the database")
+    inc_sub = incident.add_subparsers(dest="incident_command", required=True)
+    listing = inc_sub.add_parser("list", help="list incidents")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--open", action="store_true", help="only open incidents")
+    show = inc_sub.add_parser("show", help="show one incident")
+    show.add_argument("number", type=int)
+    show.add_argument("--json", action="store_true")
+    demo = sub.add_parser("demo", help="run a scripted incident against a local Slack stand-in")
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"debrief: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        return run_demo(quiet=args.quiet)
+    settings, config = settings_and_config()
+    if args.command == "db":
+        from storage.db import make_engine, upgrade
+
+        upgrade(make_engine(settings.database_url))
+        print("database is up to date")
+        return 0
+    if args.command == "incident":
+        return _incident(args, settings)
+    if args.command == "run":
+        return _run(args, settings, config)
+    raise AssertionError(args.command)
+
+
+def _incident(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.db import is_up_to_date, make_engine
+    from storage.uow import UnitOfWorkFactory
+
+    engine = make_engine(settings.database_url)
+    if not is_up_to_date(engine):
+        raise ConfigError("the database has no Debrief tables yet: run `debrief db upgrade`.")
+    uow = UnitOfWorkFactory(engine)
+    with uow() as tx:
+        if args.incident_command == "show":
+            incident = tx.incidents.get(args.number)
+            if incident is None:
+                print(f"debrief: no incident #{args.number}", file=sys.stderr)
+                return 1
+            data: Any = as_dict(incident)
+        else:
+            data = [as_dict(i) for i in tx.incidents.list(open_only=args.open)]
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif args.incident_command == "show":
+        _print_incident(data)
+    else:
+        for item in data:
+            print(f"#{item['number']:<4} {item['severity']:<5} {item['status']:<14} "
+                  f"{item['title']}  ({item['channel_name'] or 'no channel'})")
+        if not data:
+            print("no incidents")
+    return 0
+
+
+def _print_incident(data: dict[str, Any]) -> None:
+    print(f"#{data['number']} {data['title']}")
+    for key in ("severity", "status", "channel_name", "declared_at", "declared_by",
+                "acknowledged_at", "resolved_at", "summary"):
+        print(f"  {key:<16} {data[key] or '-'}")
+    for role, user in data["roles"].items():
+        print(f"  {role:<16} {user}")
+    print("  events:")
+    for event in data["events"]:
+        detail = ", ".join(f"{k}={v}" for k, v in event["detail"].items())
+        print(f"    {event['at']}  {event['kind']:<13} {event['actor'] or '-':<12} {detail}")
+
+
+def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
+    from bot.runtime import build_runtime, configure_logging
+    from storage.db import is_up_to_date, make_engine
+
+    settings.require_slack()
+    configure_logging(settings.log_format)
+    engine = make_engine(settings.database_url)
+    embedded = engine.dialect.name == "sqlite"
+    if not embedded and not is_up_to_date(engine):
+        raise ConfigError("the database schema is behind this version: run `debrief db upgrade`.")
+    runtime = build_runtime(settings, config, engine=engine, migrate=embedded)
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        log.info("starting in Socket Mode")
+        SocketModeHandler(runtime.app, settings.app_token).start()
+        return 0
+    port = args.port or settings.port
+    server = runtime.http_server(host=args.host, port=port)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    log.info("listening on %s:%s (POST /slack/events, GET /healthz)", args.host, server.port)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,213 @@
+"""Settings from the environment (12-factor) and the optional `debrief.yaml`.
+
+Both are read once, by the composition root, and passed down; nothing else reads
+`os.environ`. Tokens are kept out of `repr` so a logged Settings never leaks them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///debrief.db"
+DEFAULT_CONFIG_FILE = "debrief.yaml"
+
+
+@dataclass(frozen=True)
+class Severity:
+    name: str
+    description: str
+
+
+DEFAULT_SEVERITIES: tuple[Severity, ...] = (
+    Severity("SEV1", "Critical: customers cannot use the product"),
+    Severity("SEV2", "Major: a key feature is degraded"),
+    Severity("SEV3", "Minor: limited impact"),
+    Severity("SEV4", "Low: no customer impact yet"),
+)
+
+
+@dataclass(frozen=True)
+class DebriefConfig:
+    """What a team may tune in `debrief.yaml`; every field has a sensible default."""
+
+    announce_channel: str = "#incidents"
+    channel_prefix: str = "inc"
+    severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
+    roles: tuple[str, ...] = ("commander", "comms", "scribe")
+    statuses: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
+    time_zone: str = "UTC"
+
+    @property
+    def severity_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.severities)
+
+    @property
+    def default_severity(self) -> str:
+        """The least severe level: declaring without one should not wake everybody."""
+        return self.severities[-1].name
+
+    @property
+    def resolved_status(self) -> str:
+        """The last status in the list is the one that means "over"."""
+        return self.statuses[-1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process settings from the environment."""
+
+    bot_token: str | None = field(default=None, repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    api_url: str | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    config_path: Path | None = None
+    port: int = 3000
+    log_format: str = "text"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        port_text = environ.get("PORT", "3000")
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            raise ConfigError(f"PORT must be a TCP port number (1-65535), not {port_text!r}.")
+        config_path: Path | None
+        if environ.get("DEBRIEF_CONFIG"):
+            config_path = Path(environ["DEBRIEF_CONFIG"])
+            if not config_path.is_file():
+                raise ConfigError(
+                    f"DEBRIEF_CONFIG points at {config_path}, which is not a file: "
+                    "fix the path or unset DEBRIEF_CONFIG to use the defaults."
+                )
+        else:
+            default = Path(DEFAULT_CONFIG_FILE)
+            config_path = default if default.is_file() else None
+        api_url = environ.get("SLACK_API_URL") or None
+        if api_url and not api_url.endswith("/"):
+            api_url += "/"
+        log_format = environ.get("DEBRIEF_LOG_FORMAT", "text")
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"DEBRIEF_LOG_FORMAT must be 'text' or 'json', not {log_format!r}.")
+        return cls(
+            bot_token=environ.get("SLACK_BOT_TOKEN") or None,
+            signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
+            app_token=environ.get("SLACK_APP_TOKEN") or None,
+            api_url=api_url,
+            database_url=environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            config_path=config_path,
+            port=int(port_text),
+            log_format=log_format,
+        )
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    def require_slack(self) -> None:
+        """Fail with one clear line when `debrief run` lacks what its mode needs."""
+        if not self.bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from "
+                "your Slack app's 'OAuth & Permissions' page."
+            )
+        if not self.socket_mode and not self.signing_secret:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set (needed in HTTP mode): copy it from your Slack "
+                "app's 'Basic Information' page, or set SLACK_APP_TOKEN to use Socket Mode."
+            )
+
+
+_SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
+_WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
+_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
+KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone"}
+
+
+def load_config(path: Path | None) -> DebriefConfig:
+    """Read and validate `debrief.yaml`; errors name the file and the bad key."""
+    if path is None:
+        return DebriefConfig()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot be read as YAML ({exc.__class__.__name__}).") from exc
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
+    if raw is None:
+        return DebriefConfig()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of settings.")
+
+    def bad(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{source}: {key} {why}")
+
+    unknown = sorted(set(raw) - KNOWN_KEYS)
+    if unknown:
+        raise bad(unknown[0], f"is not a known setting (known: {', '.join(sorted(KNOWN_KEYS))}).")
+    values: dict[str, Any] = {}
+    if "announce_channel" in raw:
+        channel = raw["announce_channel"]
+        if not isinstance(channel, str) or not channel.strip():
+            raise bad("announce_channel", "must be a channel name like '#incidents' or an id.")
+        values["announce_channel"] = channel.strip()
+    if "channel_prefix" in raw:
+        prefix = raw["channel_prefix"]
+        if not isinstance(prefix, str) or not _PREFIX.match(prefix):
+            raise bad("channel_prefix", "must be 1-20 lowercase letters, digits, '-' or '_'.")
+        values["channel_prefix"] = prefix
+    if "severities" in raw:
+        sevs = raw["severities"]
+        if not isinstance(sevs, list) or not sevs:
+            raise bad("severities", "must be a non-empty list, most severe first.")
+        parsed: list[Severity] = []
+        for i, item in enumerate(sevs):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise bad(f"severities[{i}]", "must be a mapping with a 'name'.")
+            if not _SEV_NAME.match(item["name"]):
+                raise bad(f"severities[{i}].name", "must be a short word such as SEV1.")
+            description = item.get("description", "")
+            if not isinstance(description, str):
+                raise bad(f"severities[{i}].description", "must be text.")
+            parsed.append(Severity(item["name"].upper(), description))
+        if len({s.name for s in parsed}) != len(parsed):
+            raise bad("severities", "has the same name twice.")
+        values["severities"] = tuple(parsed)
+    for key in ("roles", "statuses"):
+        if key in raw:
+            items = raw[key]
+            if not isinstance(items, list) or not items:
+                raise bad(key, "must be a non-empty list of lowercase words.")
+            for i, word in enumerate(items):
+                if not isinstance(word, str) or not _WORD.match(word):
+                    raise bad(f"{key}[{i}]", "must be a lowercase word (a-z, 0-9, '-', '_').")
+            if len(set(items)) != len(items):
+                raise bad(key, "has the same word twice.")
+            values[key] = tuple(items)
+    if "statuses" in values and len(values["statuses"]) < 2:
+        raise bad("statuses", "needs at least two: an open one and, last, the resolved one.")
+    if "roles" in values and "commander" not in values["roles"]:
+        raise bad("roles", "must include 'commander': every incident has one.")
+    if "time_zone" in raw:
+        zone = raw["time_zone"]
+        try:
+            ZoneInfo(str(zone))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise bad("time_zone", f"is not an IANA time zone name: {zone!r}.") from exc
+        values["time_zone"] = str(zone)
+    return DebriefConfig(**values)
+
+
+def settings_and_config(environ: Mapping[str, str] | None = None) -> tuple[Settings, DebriefConfig]:
+    settings = Settings.from_env(os.environ if environ is None else environ)
+    return settings, load_config(settings.config_path)

@@ -1,0 +1,107 @@
+"""Parsing `/incident` text into a command value. Pure: the listener acks with the
+`UserError` message before any I/O when the text is malformed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.config import DebriefConfig
+from bot.domain.incidents import (
+    normalise_role,
+    normalise_severity,
+    normalise_status,
+    validate_title,
+)
+from bot.domain.text import parse_user_ref, plain_from_slack
+from bot.errors import UserError
+
+SUBCOMMANDS = (
+    "help", "declare", "ack", "status", "severity", "role", "update", "resolve", "list", "retry",
+)
+ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare"}
+# Commands where a bare number can only be an incident reference; elsewhere use `#N`.
+_BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry"}
+_SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class IncidentCommand:
+    action: str
+    ref: int | None = None
+    title: str = ""
+    severity: str | None = None
+    status: str | None = None
+    role: str | None = None
+    user_id: str | None = None
+    text: str = ""
+    unknown: str | None = None
+
+
+def _take_ref(action: str, words: list[str]) -> tuple[int | None, list[str]]:
+    if words:
+        first = words[0]
+        if re.fullmatch(r"#\d{1,9}", first) or (
+            action in _BARE_NUMBER_REF and re.fullmatch(r"\d{1,9}", first)
+        ):
+            return int(first.lstrip("#")), words[1:]
+    return None, words
+
+
+def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentCommand:
+    """Raise `UserError` (with an example) for anything malformed; change nothing."""
+    words = (raw_text or "").split()
+    if not words:
+        return IncidentCommand("help")
+    head = words[0].lower()
+    action = ALIASES.get(head, head)
+    if action not in SUBCOMMANDS:
+        return IncidentCommand("help", unknown=plain_from_slack(words[0])[:40])
+    ref, rest = _take_ref(action, words[1:])
+
+    def text_of(parts: list[str]) -> str:
+        return plain_from_slack(" ".join(parts)).strip()
+
+    if action == "declare":
+        severity = None
+        if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
+            severity = normalise_severity(rest[0], config.severity_names)
+            rest = rest[1:]
+        title = text_of(rest)
+        return IncidentCommand("declare", title=validate_title(title) if title else "",
+                               severity=severity)
+    if action == "status":
+        if not rest:
+            raise UserError(
+                f"Which status? e.g. `/incident status monitoring Fix deployed`. "
+                f"Statuses: {', '.join(config.statuses)}."
+            )
+        status = normalise_status(rest[0], config.statuses)
+        return IncidentCommand("status", ref=ref, status=status, text=text_of(rest[1:]))
+    if action == "severity":
+        if not rest:
+            raise UserError(f"Which severity? e.g. `/incident severity {config.severity_names[0]}`.")
+        return IncidentCommand(
+            "severity", ref=ref, severity=normalise_severity(rest[0], config.severity_names)
+        )
+    if action == "role":
+        if not rest:
+            raise UserError(f"Usage: `/incident role <role> @person`. Roles: {', '.join(config.roles)}.")
+        role = normalise_role(rest[0], config.roles)
+        user_id = parse_user_ref(rest[1]) if len(rest) > 1 else None
+        if user_id is None:
+            raise UserError(f"Who should be {role}? Mention them: `/incident role {role} @person`.")
+        return IncidentCommand("role", ref=ref, role=role, user_id=user_id)
+    if action == "update":
+        text = text_of(rest)
+        if not text:
+            raise UserError("What's the update? e.g. `/incident update Rolled back to v41`.")
+        if len(text) > 2900:
+            raise UserError("That update is too long for one Slack message; keep it under 2900 characters.")
+        return IncidentCommand("update", ref=ref, text=text)
+    if action == "resolve":
+        text = text_of(rest)
+        if len(text) > 2900:
+            raise UserError("That summary is too long; keep it under 2900 characters.")
+        return IncidentCommand("resolve", ref=ref, text=text)
+    return IncidentCommand(action, ref=ref)

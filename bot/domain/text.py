@@ -1,0 +1,53 @@
+"""Making user text safe to echo into Slack.
+
+Slack sends slash-command text with control sequences (`<!channel>`, `<@U123|bob>`)
+and `&`, `<`, `>` escaped. We store what the person meant as plain text, and escape it
+again on the way out, so nothing a user types can ping a channel or inject markup.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTROL = re.compile(r"<([^<>]*)>")
+
+
+def _label(inner: str) -> str:
+    target, _, label = inner.partition("|")
+    if target.startswith("!"):
+        # <!channel>, <!here>, <!everyone>, <!subteam^S1|@team>, <!date^...|fallback>
+        return label or "@" + target[1:].split("^")[0]
+    if target.startswith("@"):
+        return "@" + (label or target[1:])
+    if target.startswith("#"):
+        return "#" + (label or target[1:])
+    return label or target
+
+
+def plain_from_slack(text: str) -> str:
+    """Slack-formatted text -> what the person typed, with mentions as inert labels."""
+    text = _CONTROL.sub(lambda m: _label(m.group(1)), text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape only what Slack's mrkdwn parses (`&`, `<`, `>`): full HTML escaping leaks
+    entities such as `&#39;` into messages."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_mention(user_id: str | None) -> str:
+    return f"<@{user_id}>" if user_id else "_unassigned_"
+
+
+_USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def parse_user_ref(token: str) -> str | None:
+    """`<@U123|bob>` (Slack's escaped mention) or a bare `U123` id -> the user id."""
+    match = _USER_REF.match(token)
+    if match:
+        return match.group(1)
+    if re.fullmatch(r"[UW][A-Z0-9]{2,}", token):
+        return token
+    return None

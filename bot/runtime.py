@@ -1,0 +1,80 @@
+"""Composition root: the one place that wires storage, Slack and the services.
+
+Used by `debrief run`, `debrief demo` and the end-to-end tests, so all three run the
+same app the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+
+from slack_bolt import App
+from sqlalchemy import Engine
+
+from bot.app import create_app
+from bot.clock import utcnow
+from bot.config import DebriefConfig, Settings
+from bot.server import HttpServer, make_wsgi_app
+from bot.services.ports import Deps
+from bot.slack.gateway import SlackGateway, make_web_client
+from storage.db import is_reachable, make_engine, upgrade
+from storage.uow import UnitOfWorkFactory
+
+_TOKEN = re.compile(r"xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+
+
+class RedactTokens(logging.Filter):
+    """Belt and braces: nothing that looks like a Slack token reaches a log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _TOKEN.search(message):
+            record.msg, record.args = _TOKEN.sub("xox…redacted", message), None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"time": self.formatTime(record), "level": record.levelname,
+                 "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler()
+    handler.addFilter(RedactTokens())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+@dataclass
+class Runtime:
+    app: App
+    deps: Deps
+    engine: Engine
+
+    def http_server(self, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
+        return HttpServer(make_wsgi_app(self.app, lambda: is_reachable(self.engine)),
+                          host=host, port=port)
+
+
+def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine | None = None,
+                  migrate: bool = False) -> Runtime:
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        upgrade(engine)
+    client = make_web_client(settings.bot_token, settings.api_url)
+    deps = Deps(uow=UnitOfWorkFactory(engine), chat=SlackGateway(client, config),
+                config=config, now=utcnow)
+    app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
+    return Runtime(app=app, deps=deps, engine=engine)

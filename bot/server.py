@@ -1,0 +1,61 @@
+"""HTTP mode: a WSGI app (Slack at POST /slack/events, GET /healthz) served by waitress,
+a production-grade multi-threaded server (Bolt's built-in one is for development)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress.server import create_server
+
+log = logging.getLogger(__name__)
+StartResponse = Callable[..., Any]
+
+
+def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[..., Iterable[bytes]]:
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
+            ok = healthy()
+            body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"})
+            start_response("200 OK" if ok else "503 Service Unavailable",
+                           [("Content-Type", "application/json")])
+            return [body.encode()]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+class HttpServer:
+    """waitress in a background thread, with a clean stop (for `run`, demo and tests)."""
+
+    def __init__(self, wsgi: Callable[..., Iterable[bytes]], host: str = "127.0.0.1",
+                 port: int = 0, threads: int = 8) -> None:
+        self._server: Any = create_server(wsgi, host=host, port=port, threads=threads,
+                                          ident="debrief")
+        self.port: int = self._server.effective_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def serve_forever(self) -> None:
+        self._server.run()
+
+    def start(self) -> HttpServer:
+        self._thread = threading.Thread(target=self.serve_forever, name="debrief-http",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        self._server.close()
+        for channel in list(self._server._map.values()):
+            channel.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

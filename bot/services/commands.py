@@ -1,0 +1,70 @@
+"""Runs a parsed `/incident` command (or a card button, which is the same command)
+against the use cases. Knows nothing of Slack payloads."""
+
+from __future__ import annotations
+
+from bot.domain.commands import IncidentCommand
+from bot.domain.incidents import Incident
+from bot.services import incidents as uc
+from bot.services.ports import Deps
+
+USAGE = {
+    "ack": "/incident ack #12",
+    "status": "/incident status #12 monitoring",
+    "severity": "/incident severity #12 SEV1",
+    "role": "/incident role #12 comms @person",
+    "update": "/incident update #12 Rolled back",
+    "resolve": "/incident resolve #12 Fixed by rollback",
+    "retry": "/incident retry #12",
+}
+
+
+def list_open(deps: Deps) -> list[Incident]:
+    with deps.uow() as tx:
+        return tx.incidents.list(open_only=True)
+
+
+def execute(cmd: IncidentCommand, *, user_id: str, channel_id: str | None, deps: Deps) -> str:
+    """Run one command; returns the ephemeral reply. Raises `UserError` for bad input."""
+    config, now = deps.config, deps.now()
+    if cmd.action == "declare":
+        outcome = uc.declare_incident(
+            uc.DeclareRequest(title=cmd.title, severity=cmd.severity or config.default_severity,
+                              declared_by=user_id),
+            uow=deps.uow, chat=deps.chat, config=config, now=now,
+        )
+        return outcome.message
+    number = uc.find_number(deps.uow, ref=cmd.ref, channel_id=channel_id,
+                            usage=USAGE.get(cmd.action, "/incident help"))
+    if cmd.action == "retry":
+        return uc.set_up_incident(number, uow=deps.uow, chat=deps.chat, config=config).message
+    rule: uc.Rule
+    announce, retopic = True, False
+    match cmd.action:
+        case "ack":
+            rule = lambda incident: uc.acknowledge(incident, user_id, now)  # noqa: E731
+            announce = False
+        case "status":
+            assert cmd.status is not None
+            rule = uc.set_status(config, cmd.status, cmd.text, user_id, now)
+            retopic = True
+        case "severity":
+            assert cmd.severity is not None
+            rule = uc.set_severity(cmd.severity, user_id, now)
+            retopic = True
+        case "role":
+            assert cmd.role is not None and cmd.user_id is not None
+            rule = uc.assign_role(cmd.role, cmd.user_id, user_id, now)
+            announce, retopic = False, cmd.role == "commander"
+        case "update":
+            rule = uc.post_update(cmd.text, user_id, now)
+        case "resolve":
+            rule = uc.resolve(cmd.text, user_id, now, config)
+            retopic = True
+        case _:
+            raise AssertionError(f"unhandled action {cmd.action}")
+    outcome = uc.change_incident(number, rule, uow=deps.uow, chat=deps.chat,
+                                 announce=announce, retopic=retopic)
+    if cmd.action == "role" and cmd.user_id:
+        uc.invite_new_role_holder(deps.chat, outcome.incident, cmd.user_id)
+    return outcome.message

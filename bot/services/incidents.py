@@ -1,0 +1,275 @@
+"""Incident use cases: declare, set up Slack, and every change after that.
+
+Pattern for a change: lock the incident row, apply a pure rule, append an event,
+commit; only then touch Slack. A Slack failure after the commit never undoes the
+recorded change: the person is told what did not reach Slack and how to retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot.config import DebriefConfig
+from bot.domain.incidents import EventRecord, Incident, channel_name, topic
+from bot.errors import ChatError, UserError
+from bot.services.ports import Chat, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+MAX_NAME_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class DeclareRequest:
+    title: str
+    severity: str
+    declared_by: str
+    description: str = ""
+    commander: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a use case tells the person who asked (an ephemeral reply)."""
+
+    incident: Incident
+    message: str
+    problems: list[str] = field(default_factory=list)
+
+
+def find_number(
+    uow: UnitOfWorkFactory, *, ref: int | None, channel_id: str | None, usage: str
+) -> int:
+    """The incident a command is about: an explicit `#N`, else the channel's incident."""
+    with uow() as tx:
+        if ref is not None:
+            if tx.incidents.get(ref) is None:
+                raise UserError(f"There is no incident #{ref}. `/incident list` shows open ones.")
+            return ref
+        number = tx.incidents.number_for_channel(channel_id) if channel_id else None
+    if number is None:
+        raise UserError(
+            f"This isn't an incident channel. Run it in one, or name the incident: `{usage}`."
+        )
+    return number
+
+
+def declare_incident(
+    req: DeclareRequest, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+    now: datetime,
+) -> Outcome:
+    """Record first (so the incident exists whatever Slack does), then set Slack up."""
+    commander = req.commander or req.declared_by
+    events = [EventRecord(now, "declared", req.declared_by,
+                          {"title": req.title, "severity": req.severity})]
+    events.append(EventRecord(now, "role", req.declared_by,
+                              {"role": "commander", "user": commander}))
+    with uow() as tx:
+        number = tx.incidents.allocate_number()
+        tx.incidents.add(Incident(
+            number=number, title=req.title, severity=req.severity,
+            status=config.statuses[0], description=req.description,
+            declared_at=now, declared_by=req.declared_by,
+            roles={"commander": commander}, events=tuple(events),
+        ))
+        tx.commit()
+    return set_up_incident(number, uow=uow, chat=chat, config=config)
+
+
+def _save(uow: UnitOfWorkFactory, number: int, **changes: object) -> Incident:
+    with uow() as tx:
+        current = tx.incidents.get(number, for_update=True)
+        assert current is not None
+        updated = replace(current, **changes)  # type: ignore[arg-type]
+        tx.incidents.save(updated)
+        tx.commit()
+    return updated
+
+
+def set_up_incident(
+    number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig
+) -> Outcome:
+    """Create whatever Slack pieces are still missing (channel, card, announcement).
+
+    Each finished piece is saved at once, so a retry after a failure resumes where it
+    stopped and never makes a second channel. Used by declare and `/incident retry`.
+    """
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+    assert incident is not None
+    problems: list[str] = []
+    if incident.channel_id is None:
+        try:
+            channel_id, name = _create_channel(incident, chat, config)
+        except ChatError as exc:
+            log.warning("channel for incident %s not created: %s", number, exc.code)
+            return Outcome(incident, (
+                f"Incident *#{number}* is recorded, but I couldn't create its channel "
+                f"(Slack said `{exc.code}`). Once that's sorted, run `/incident retry #{number}`."
+            ), [exc.code])
+        incident = _save(uow, number, channel_id=channel_id, channel_name=name)
+    assert incident.channel_id is not None
+    channel_id = incident.channel_id
+    people = sorted({incident.declared_by, *incident.roles.values()})
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("invite", lambda: chat.invite(channel_id, people)),
+        ("topic", lambda: chat.set_topic(channel_id, topic(incident))),
+    ]
+    for step, action in steps:
+        try:
+            action()
+        except ChatError as exc:
+            problems.append(f"{step}: {exc.code}")
+    if incident.card_ts is None:
+        try:
+            ts = chat.post_card(channel_id, incident)
+            incident = _save(uow, number, card_ts=ts)
+            chat.pin(channel_id, ts)
+        except ChatError as exc:
+            problems.append(f"summary card: {exc.code}")
+    if incident.announce_ts is None and config.announce_channel:
+        try:
+            announce_channel, announce_ts = chat.announce(config.announce_channel, incident)
+            incident = _save(uow, number, announce_channel_id=announce_channel,
+                             announce_ts=announce_ts)
+        except ChatError as exc:
+            problems.append(f"announcement in {config.announce_channel}: {exc.code}")
+    message = f"Declared incident *#{number}* in <#{channel_id}>."
+    if problems:
+        message += (
+            f" Some steps failed ({'; '.join(problems)}); run `/incident retry #{number}` "
+            "to try them again."
+        )
+    return Outcome(incident, message, problems)
+
+
+def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tuple[str, str]:
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
+                            incident.title, attempt)
+        try:
+            return chat.create_channel(name), name
+        except ChatError as exc:
+            if exc.code != "name_taken":
+                raise
+    raise ChatError("conversations.create", "name_taken")
+
+
+Rule = Callable[[Incident], tuple[Incident, EventRecord]]
+
+
+def change_incident(
+    number: int, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
+    retopic: bool,
+) -> Outcome:
+    """Apply `rule` under a row lock, commit, then bring Slack up to date."""
+    with uow() as tx:
+        current = tx.incidents.get(number, for_update=True)
+        assert current is not None
+        updated, event = rule(current)
+        updated = replace(updated, events=(*current.events, event))
+        tx.incidents.save(updated)
+        tx.commit()
+    problems: list[str] = []
+    if updated.channel_id:
+        channel_id = updated.channel_id
+        calls: list[tuple[str, Callable[[], None]]] = [
+            ("summary card", lambda: chat.update_card(updated)),
+            ("channel message", lambda: chat.post_event(updated, event, announce=announce)),
+        ]
+        if retopic:
+            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, topic(updated))))
+        for what, call in calls:
+            try:
+                call()
+            except ChatError as exc:
+                problems.append(f"{what}: {exc.code}")
+    message = f"Incident *#{number}*: {event.kind.replace('_', ' ')} recorded."
+    if problems:
+        message = (
+            f"Saved, but Slack didn't take every change ({'; '.join(problems)}). "
+            f"`/incident retry #{number}` repairs the channel set-up."
+        )
+    return Outcome(updated, message, problems)
+
+
+def acknowledge(incident: Incident, user: str, now: datetime) -> tuple[Incident, EventRecord]:
+    if incident.acknowledged_at is not None:
+        raise UserError(
+            f"Incident #{incident.number} was already acknowledged by "
+            f"<@{incident.acknowledged_by}> at {incident.acknowledged_at:%H:%M} UTC."
+        )
+    return (replace(incident, acknowledged_at=now, acknowledged_by=user),
+            EventRecord(now, "acknowledged", user, {}))
+
+
+def set_status(
+    config: DebriefConfig, status: str, note: str, user: str, now: datetime
+) -> Rule:
+    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
+        if status == config.resolved_status:
+            return resolve(note, user, now, config)(incident)
+        if status == incident.status:
+            raise UserError(f"Incident #{incident.number} is already `{status}`.")
+        detail = {"from": incident.status, "to": status}
+        if note:
+            detail["note"] = note
+        changes: dict[str, object] = {"status": status}
+        kind = "status"
+        if incident.resolved_at is not None:
+            changes["resolved_at"] = None
+            kind = "reopened"
+        return replace(incident, **changes), EventRecord(now, kind, user, detail)  # type: ignore[arg-type]
+    return rule
+
+
+def resolve(summary: str, user: str, now: datetime, config: DebriefConfig) -> Rule:
+    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
+        if incident.resolved_at is not None:
+            raise UserError(f"Incident #{incident.number} is already resolved.")
+        detail = {"from": incident.status, "to": config.resolved_status}
+        if summary:
+            detail["summary"] = summary
+        return (
+            replace(incident, status=config.resolved_status, resolved_at=now,
+                    summary=summary or incident.summary),
+            EventRecord(now, "resolved", user, detail),
+        )
+    return rule
+
+
+def set_severity(severity: str, user: str, now: datetime) -> Rule:
+    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
+        if severity == incident.severity:
+            raise UserError(f"Incident #{incident.number} is already {severity}.")
+        return (replace(incident, severity=severity),
+                EventRecord(now, "severity", user, {"from": incident.severity, "to": severity}))
+    return rule
+
+
+def assign_role(role: str, assignee: str, user: str, now: datetime) -> Rule:
+    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
+        if incident.roles.get(role) == assignee:
+            raise UserError(f"<@{assignee}> is already {role} of #{incident.number}.")
+        detail = {"role": role, "user": assignee}
+        if role in incident.roles:
+            detail["previous"] = incident.roles[role]
+        return (replace(incident, roles={**incident.roles, role: assignee}),
+                EventRecord(now, "role", user, detail))
+    return rule
+
+
+def post_update(text: str, user: str, now: datetime) -> Rule:
+    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
+        return incident, EventRecord(now, "update", user, {"text": text})
+    return rule
+
+
+def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:
+    if incident.channel_id:
+        try:
+            chat.invite(incident.channel_id, [user_id])
+        except ChatError as exc:
+            log.info("could not invite %s to #%s: %s", user_id, incident.number, exc.code)

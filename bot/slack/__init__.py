@@ -1,0 +1,1 @@
+"""The thin Slack adapter: Bolt listeners, Block Kit builders, the Web API gateway."""

@@ -1,0 +1,184 @@
+"""Pure Block Kit builders. All user text goes through `escape_mrkdwn` (mrkdwn) or
+plain_text objects, so nothing a person typed can ping a channel or inject markup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.config import DebriefConfig
+from bot.domain.incidents import EventRecord, Incident
+from bot.domain.text import escape_mrkdwn, user_mention
+from bot.slack.ids import Action, Block, Callback, Field
+
+Blocks = list[dict[str, Any]]
+MAX_SECTION = 3000
+MAX_BLOCKS = 50
+
+
+def _plain(text: str, limit: int = 150) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text[:limit] or " ", "emoji": True}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text[:MAX_SECTION]}
+
+
+def slack_date(at: datetime | None) -> str:
+    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
+    if at is None:
+        return "—"
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+
+
+def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, Blocks]:
+    fields = [
+        f"*Severity*\n{incident.severity}",
+        f"*Status*\n{escape_mrkdwn(incident.status)}",
+    ]
+    fields += [f"*{role.capitalize()}*\n{user_mention(incident.roles.get(role))}"
+               for role in config.roles]
+    fields += [
+        f"*Declared*\n{slack_date(incident.declared_at)}",
+        f"*Acknowledged*\n{slack_date(incident.acknowledged_at)}",
+    ]
+    if incident.resolved_at:
+        fields.append(f"*Resolved*\n{slack_date(incident.resolved_at)}")
+    blocks: Blocks = [
+        {"type": "header", "text": _plain(f"#{incident.number} {incident.title}")},
+    ]
+    for start in range(0, len(fields), 10):  # a section takes at most 10 fields
+        blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in fields[start:start + 10]]})
+    if incident.description:
+        blocks.append({"type": "section", "text": _mrkdwn(escape_mrkdwn(incident.description))})
+    if incident.summary:
+        blocks.append({"type": "section",
+                       "text": _mrkdwn("*Resolution*\n" + escape_mrkdwn(incident.summary))})
+    blocks.append({"type": "actions", "elements": _card_actions(incident, config)})
+    blocks.append({"type": "context", "elements": [_mrkdwn(
+        f"Declared by <@{incident.declared_by}> · `/incident help` for commands")]})
+    text = f"#{incident.number} {escape_mrkdwn(incident.title)} — {incident.severity}, {incident.status}"
+    return text, blocks
+
+
+def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, Any]]:
+    value = str(incident.number)
+    elements: list[dict[str, Any]] = []
+    if incident.acknowledged_at is None:
+        elements.append({"type": "button", "action_id": Action.ACKNOWLEDGE.value,
+                         "text": _plain("Acknowledge"), "value": value, "style": "primary"})
+    options = [
+        {"text": _plain(status.capitalize(), 75), "value": f"{value}:{status}"}
+        for status in config.statuses
+    ]
+    select: dict[str, Any] = {
+        "type": "static_select", "action_id": Action.SET_STATUS.value,
+        "placeholder": _plain("Change status"), "options": options,
+    }
+    current = [o for o in options if o["value"] == f"{value}:{incident.status}"]
+    if current:
+        select["initial_option"] = current[0]
+    elements.append(select)
+    if incident.resolved_at is None:
+        elements.append({
+            "type": "button", "action_id": Action.RESOLVE.value, "text": _plain("Resolve"),
+            "value": value, "style": "danger",
+            "confirm": {
+                "title": _plain("Resolve incident?"),
+                "text": _plain(f"Mark #{incident.number} as resolved.", 300),
+                "confirm": _plain("Resolve"), "deny": _plain("Cancel"),
+            },
+        })
+    return elements
+
+
+def build_announcement(incident: Incident) -> tuple[str, Blocks]:
+    text = (
+        f":rotating_light: *{incident.severity}* incident *#{incident.number}* declared: "
+        f"*{escape_mrkdwn(incident.title)}*\nJoin <#{incident.channel_id}> · "
+        f"Commander: {user_mention(incident.commander)}"
+    )
+    return text, [{"type": "section", "text": _mrkdwn(text)}]
+
+
+def build_event_text(incident: Incident, event: EventRecord) -> str:
+    who = user_mention(event.actor)
+    d = {k: escape_mrkdwn(str(v)) for k, v in event.detail.items()}
+    note = f": {d['note']}" if d.get("note") else ""
+    match event.kind:
+        case "acknowledged":
+            return f":eyes: {who} acknowledged the incident."
+        case "status":
+            return f":arrows_counterclockwise: Status *{d['from']} → {d['to']}* (by {who}){note}"
+        case "reopened":
+            return f":rotating_light: Reopened as *{d['to']}* by {who}{note}"
+        case "severity":
+            return f":warning: Severity *{d['from']} → {d['to']}* (by {who})"
+        case "role":
+            return f":bust_in_silhouette: {user_mention(d['user'])} is now *{d['role']}* (set by {who})"
+        case "update":
+            return f":mega: *Update* from {who}: {d['text']}"
+        case "resolved":
+            summary = f": {d['summary']}" if d.get("summary") else "."
+            return f":white_check_mark: *Resolved* by {who}{summary}"
+    return f"{escape_mrkdwn(event.kind)} by {who}"
+
+
+def build_thread_text(incident: Incident, event: EventRecord) -> str:
+    return f"*#{incident.number} {escape_mrkdwn(incident.title)}* — {build_event_text(incident, event)}"
+
+
+def build_incident_list(incidents: list[Incident]) -> tuple[str, Blocks]:
+    if not incidents:
+        return "No open incidents. :tada:", [{"type": "section", "text": _mrkdwn(
+            "No open incidents. :tada:")}]
+    lines = [
+        f"*#{i.number}* {i.severity} · {escape_mrkdwn(i.status)} · "
+        f"{escape_mrkdwn(i.title)} · " + (f"<#{i.channel_id}>" if i.channel_id else "_no channel_")
+        for i in incidents
+    ]
+    blocks: Blocks = [{"type": "header", "text": _plain(f"Open incidents ({len(incidents)})")}]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 100:
+            blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+    if len(blocks) > MAX_BLOCKS:
+        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [
+            _mrkdwn("…more; `debrief incident list` shows them all.")]}]
+    return f"{len(incidents)} open incident(s)", blocks
+
+
+def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[str, Any]:
+    options = [
+        {"text": _plain(f"{s.name} — {s.description}"[:75], 75), "value": s.name}
+        for s in config.severities
+    ]
+    default = [o for o in options if o["value"] == config.default_severity][0]
+    return {
+        "type": "modal",
+        "callback_id": Callback.DECLARE.value,
+        "title": _plain("Declare an incident", 24),
+        "submit": _plain("Declare", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": channel_id or "",
+        "blocks": [
+            {"type": "input", "block_id": Block.TITLE.value, "label": _plain("Title"),
+             "element": {"type": "plain_text_input", "action_id": Field.TITLE.value,
+                         "max_length": 150,
+                         "placeholder": _plain("What is broken, for whom?")}},
+            {"type": "input", "block_id": Block.SEVERITY.value, "label": _plain("Severity"),
+             "element": {"type": "static_select", "action_id": Field.SEVERITY.value,
+                         "options": options, "initial_option": default}},
+            {"type": "input", "block_id": Block.DESCRIPTION.value, "optional": True,
+             "label": _plain("Description"),
+             "element": {"type": "plain_text_input", "action_id": Field.DESCRIPTION.value,
+                         "multiline": True, "max_length": 2900}},
+            {"type": "input", "block_id": Block.COMMANDER.value, "optional": True,
+             "label": _plain("Commander (you, if empty)"),
+             "element": {"type": "users_select", "action_id": Field.COMMANDER.value}},
+        ],
+    }

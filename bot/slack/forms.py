@@ -1,0 +1,76 @@
+"""Pure parsers for interactive payloads (modal submissions, button clicks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import DebriefConfig
+from bot.domain.incidents import MAX_TITLE, normalise_severity
+from bot.errors import UserError
+from bot.slack.ids import Block, Field
+
+
+@dataclass(frozen=True)
+class DeclareForm:
+    title: str
+    severity: str
+    description: str
+    commander: str | None
+    channel_id: str | None
+
+
+def _value(values: dict[str, Any], block: Block, field: Field) -> dict[str, Any]:
+    entry = values.get(block.value, {}).get(field.value)
+    return entry if isinstance(entry, dict) else {}
+
+
+def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareForm | dict[str, str]:
+    """The form, or `{block_id: message}` errors that Slack shows next to each field."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    if not isinstance(values, dict):
+        values = {}
+    title = " ".join(str(_value(values, Block.TITLE, Field.TITLE).get("value") or "").split())
+    errors: dict[str, str] = {}
+    if not title:
+        errors[Block.TITLE.value] = "Give the incident a title."
+    elif len(title) > MAX_TITLE:
+        errors[Block.TITLE.value] = f"Keep the title under {MAX_TITLE + 1} characters."
+    selected = _value(values, Block.SEVERITY, Field.SEVERITY).get("selected_option") or {}
+    severity_word = selected.get("value") if isinstance(selected, dict) else None
+    severity = config.default_severity
+    if severity_word:
+        try:
+            severity = normalise_severity(str(severity_word), config.severity_names)
+        except UserError as exc:
+            errors[Block.SEVERITY.value] = str(exc)
+    description = str(_value(values, Block.DESCRIPTION, Field.DESCRIPTION).get("value") or "")
+    if len(description) > 2900:
+        errors[Block.DESCRIPTION.value] = "Keep the description under 2900 characters."
+    commander = _value(values, Block.COMMANDER, Field.COMMANDER).get("selected_user")
+    if errors:
+        return errors
+    metadata = view.get("private_metadata") or None
+    return DeclareForm(
+        title=title,
+        severity=severity,
+        description=description.strip(),
+        commander=str(commander) if commander else None,
+        channel_id=str(metadata) if metadata else None,
+    )
+
+
+def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:
+    """A card button's value is `"<number>"`; a status option's is `"<number>:<status>"`."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        raise UserError("That button didn't say which incident it is for.")
+    action = actions[0]
+    raw = action.get("value")
+    if raw is None and isinstance(action.get("selected_option"), dict):
+        raw = action["selected_option"].get("value")
+    number_text, _, extra = str(raw or "").partition(":")
+    if not number_text.isdigit():
+        raise UserError("That button didn't say which incident it is for.")
+    return int(number_text), extra or None

@@ -1,0 +1,38 @@
+"""Every id Slack echoes back to us, as string enums: a typo fails at import time,
+and tests/test_manifest.py checks the manifest against these."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Command(StrEnum):
+    INCIDENT = "/incident"
+
+
+class Action(StrEnum):
+    ACKNOWLEDGE = "incident-acknowledge"
+    SET_STATUS = "incident-set-status"
+    RESOLVE = "incident-resolve"
+
+
+class Callback(StrEnum):
+    DECLARE = "incident-declare"
+
+
+class Block(StrEnum):
+    TITLE = "declare-title"
+    SEVERITY = "declare-severity"
+    DESCRIPTION = "declare-description"
+    COMMANDER = "declare-commander"
+
+
+class Field(StrEnum):
+    TITLE = "title"
+    SEVERITY = "severity"
+    DESCRIPTION = "description"
+    COMMANDER = "commander"
+
+
+# Events the app subscribes to (none yet: the timeline feature adds message events).
+EVENTS: tuple[str, ...] = ()

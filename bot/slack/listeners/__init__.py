@@ -1,0 +1,17 @@
+"""Bolt listeners, one module per Slack surface, each with `register(app, deps)`.
+
+A listener acks first (Slack's 3-second rule), parses the payload, calls one service,
+and replies. Errors after the ack reach the app's single error handler (bot/app.py).
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services.ports import Deps
+from bot.slack.listeners import actions, commands, views
+
+
+def register_all(app: App, deps: Deps) -> None:
+    for module in (commands, actions, views):
+        module.register(app, deps)

@@ -1,0 +1,52 @@
+"""Buttons and the status menu on the pinned summary card: the same commands as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.domain.commands import IncidentCommand
+from bot.domain.incidents import normalise_status
+from bot.errors import UserError
+from bot.services.commands import execute
+from bot.services.ports import Deps
+from bot.slack.forms import parse_action_value
+from bot.slack.ids import Action
+
+
+def _user(body: dict[str, Any]) -> str:
+    user = body.get("user")
+    user_id = user.get("id") if isinstance(user, dict) else None
+    if not user_id:
+        raise UserError("Slack didn't say who clicked; please try again.")
+    return str(user_id)
+
+
+def _reply(respond: Respond, text: str) -> None:
+    # replace_original=False: the card itself is updated through chat.update.
+    respond(response_type="ephemeral", replace_original=False, text=text)
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(Action.ACKNOWLEDGE.value)
+    def handle_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        number, _ = parse_action_value(body)
+        _reply(respond, execute(IncidentCommand("ack", ref=number), user_id=_user(body),
+                                channel_id=None, deps=deps))
+
+    @app.action(Action.RESOLVE.value)
+    def handle_resolve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        number, _ = parse_action_value(body)
+        _reply(respond, execute(IncidentCommand("resolve", ref=number), user_id=_user(body),
+                                channel_id=None, deps=deps))
+
+    @app.action(Action.SET_STATUS.value)
+    def handle_set_status(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        number, status = parse_action_value(body)
+        status = normalise_status(status or "", deps.config.statuses)
+        _reply(respond, execute(IncidentCommand("status", ref=number, status=status),
+                                user_id=_user(body), channel_id=None, deps=deps))

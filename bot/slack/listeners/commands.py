@@ -1,0 +1,57 @@
+"""The `/incident` slash command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain.commands import parse_incident_command
+from bot.errors import UserError
+from bot.services.commands import execute, list_open
+from bot.services.ports import Deps
+from bot.slack.blocks import build_declare_modal, build_incident_list
+from bot.slack.gateway import call
+from bot.slack.ids import Command
+from bot.templating import render_message
+
+
+def help_text(deps: Deps, unknown: str | None = None) -> str:
+    config = deps.config
+    return render_message(
+        "messages/help.mrkdwn.j2", unknown=unknown, statuses=config.statuses,
+        severities=config.severity_names, roles=config.roles,
+        announce_channel=config.announce_channel,
+    )
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(Command.INCIDENT.value)
+    def handle_incident(ack: Ack, body: dict[str, Any], respond: Respond,
+                        client: WebClient) -> None:
+        try:
+            cmd = parse_incident_command(str(body.get("text") or ""), deps.config)
+        except UserError as exc:  # malformed text: answer in the ack, touch nothing
+            ack(response_type="ephemeral", text=str(exc))
+            return
+        if cmd.action == "help":
+            ack(response_type="ephemeral", text=help_text(deps, cmd.unknown))
+            return
+        user_id = str(body.get("user_id") or "")
+        if not user_id:
+            ack(response_type="ephemeral", text="Slack didn't say who you are; please try again.")
+            return
+        ack()
+        channel_id = str(body.get("channel_id") or "") or None
+        if cmd.action == "declare" and not cmd.title:
+            call("views.open", lambda: client.views_open(
+                trigger_id=str(body.get("trigger_id") or ""),
+                view=build_declare_modal(deps.config, channel_id)))
+            return
+        if cmd.action == "list":
+            text, blocks = build_incident_list(list_open(deps))
+            respond(response_type="ephemeral", text=text, blocks=blocks)
+            return
+        message = execute(cmd, user_id=user_id, channel_id=channel_id, deps=deps)
+        respond(response_type="ephemeral", text=message)

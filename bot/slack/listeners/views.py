@@ -1,0 +1,40 @@
+"""The declare modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.services.incidents import DeclareRequest, declare_incident
+from bot.services.ports import Deps
+from bot.slack.forms import DeclareForm, parse_declare_form
+from bot.slack.gateway import call
+from bot.slack.ids import Callback
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.view(Callback.DECLARE.value)
+    def handle_declare_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        form = parse_declare_form(body.get("view") or {}, deps.config)
+        user = body.get("user")
+        user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
+        if not isinstance(form, DeclareForm):
+            ack(response_action="errors", errors=form)
+            return
+        if not user_id:
+            ack(response_action="errors", errors={"declare-title": "Slack didn't say who you are."})
+            return
+        ack()
+        outcome = declare_incident(
+            DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
+                           description=form.description, commander=form.commander),
+            uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
+        )
+        # A modal has no response_url: tell the declarer privately where it lives.
+        target = form.channel_id or outcome.incident.channel_id
+        if target:
+            call("chat.postEphemeral", lambda: client.chat_postEphemeral(
+                channel=target, user=user_id, text=outcome.message),
+                ignore=("channel_not_found", "not_in_channel", "user_not_in_channel"))

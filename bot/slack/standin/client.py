@@ -1,0 +1,150 @@
+"""Sends requests to the bot's HTTP endpoint the way Slack does: form-encoded slash
+commands and interactivity payloads, JSON Events API envelopes, each signed with
+`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}` using the signing secret."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+from bot.slack.standin.server import FakeSlack
+
+
+@dataclass
+class Reply:
+    status: int
+    body: str
+    elapsed_ms: float
+    response_url: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    @property
+    def text(self) -> str:
+        try:
+            data = self.json()
+        except ValueError:
+            return self.body
+        return str(data.get("text", "")) if isinstance(data, dict) else self.body
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    base = b"v0:" + timestamp.encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+class SlackClient:
+    """Plays Slack's side towards the bot: `slash`, `click`, `submit`, `event`."""
+
+    def __init__(self, bot_url: str, signing_secret: str, slack: FakeSlack,
+                 team_id: str = "T00000001") -> None:
+        self.endpoint = bot_url.rstrip("/") + "/slack/events"
+        self.secret = signing_secret
+        self.slack = slack
+        self.team_id = team_id
+
+    def post(self, body: bytes, content_type: str, *, timestamp: int | None = None,
+             secret: str | None = None, headers: dict[str, str] | None = None,
+             signed: bool = True) -> Reply:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        all_headers = {"Content-Type": content_type}
+        if signed:
+            all_headers["X-Slack-Request-Timestamp"] = ts
+            all_headers["X-Slack-Signature"] = sign(secret or self.secret, ts, body)
+        all_headers.update(headers or {})
+        request = urllib.request.Request(self.endpoint, data=body, headers=all_headers,
+                                         method="POST")
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                text = response.read().decode()
+                status = response.status
+        except urllib.error.HTTPError as error:
+            text, status = error.read().decode(), error.code
+        return Reply(status, text, (time.perf_counter() - started) * 1000)
+
+    def slash(self, text: str, *, user: str, channel: str = "C0GENERAL",
+              command: str = "/incident", **kwargs: Any) -> Reply:
+        payload = {
+            "token": "", "team_id": self.team_id, "team_domain": "standin",
+            "enterprise_id": "", "enterprise_name": "", "channel_id": channel,
+            "channel_name": self.slack._name_of(channel), "user_id": user,
+            "user_name": self.slack.users.get(user, {}).get("name", user),
+            "command": command, "text": text, "api_app_id": "A00000001",
+            "is_enterprise_install": "false",
+            "response_url": self.slack.response_url(), "trigger_id": f"trig.{time.time_ns()}",
+        }
+        reply = self.post(urlencode(payload).encode(), "application/x-www-form-urlencoded",
+                          **kwargs)
+        reply.response_url = payload["response_url"]
+        return reply
+
+    def reply_to(self, reply: Reply, timeout: float = 10.0) -> dict[str, Any]:
+        """What the bot sent to this request's response_url (it works after the ack)."""
+        assert reply.response_url is not None
+        path = urlparse(reply.response_url).path
+        return self.slack.wait_for(lambda: next(
+            (r for r in self.slack.responses if r["url"] == path), None), timeout)
+
+    def interactive(self, payload: dict[str, Any], **kwargs: Any) -> Reply:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self.post(body, "application/x-www-form-urlencoded", **kwargs)
+
+    def click(self, action_id: str, *, user: str, channel: str, message_ts: str,
+              value: str | None = None, selected: str | None = None, **kwargs: Any) -> Reply:
+        action: dict[str, Any] = {"action_id": action_id, "block_id": "card",
+                                  "action_ts": f"{time.time():.6f}"}
+        if selected is not None:
+            action.update(type="static_select",
+                          selected_option={"text": {"type": "plain_text", "text": selected},
+                                           "value": selected})
+        else:
+            action.update(type="button", value=value or "")
+        payload = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "standin"},
+            "user": {"id": user, "username": user, "name": user, "team_id": self.team_id},
+            "api_app_id": "A00000001", "token": "",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
+                          "is_ephemeral": False},
+            "trigger_id": f"trig.{time.time_ns()}",
+            "channel": {"id": channel, "name": self.slack._name_of(channel)},
+            "message": {"type": "message", "ts": message_ts, "text": ""},
+            "response_url": self.slack.response_url(),
+            "actions": [action],
+        }
+        reply = self.interactive(payload, **kwargs)
+        reply.response_url = payload["response_url"]
+        return reply
+
+    def submit(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str,
+               **kwargs: Any) -> Reply:
+        payload = {
+            "type": "view_submission",
+            "team": {"id": self.team_id, "domain": "standin"},
+            "user": {"id": user, "username": user, "name": user, "team_id": self.team_id},
+            "api_app_id": "A00000001", "token": "", "trigger_id": f"trig.{time.time_ns()}",
+            "view": {**view, "state": {"values": values}, "team_id": self.team_id,
+                     "type": "modal", "hash": "h"},
+            "response_urls": [],
+        }
+        return self.interactive(payload, **kwargs)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None,
+              **kwargs: Any) -> Reply:
+        envelope = {
+            "token": "", "team_id": self.team_id, "api_app_id": "A00000001",
+            "event": event, "type": "event_callback",
+            "event_id": event_id or f"Ev{time.time_ns()}", "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": "UDEBRIEFBOT",
+                                "is_bot": True}],
+        }
+        return self.post(json.dumps(envelope).encode(), "application/json", **kwargs)

@@ -1,0 +1,450 @@
+"""A stateful fake of Slack's Web API, served over real HTTP on 127.0.0.1.
+
+It is strict where Slack is: a method Slack does not have answers `unknown_method`, a
+call without a required argument (per Slack's own method descriptions in `methods/`)
+answers `invalid_arguments`, and both are kept in `violations` so tests can fail on
+them. It keeps channels, members, messages, pins, topics and views, answers with
+Slack's real error codes, and can be told to fail or rate-limit (HTTP 429 with
+Retry-After) on demand.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlparse
+
+METHODS_DIR = Path(__file__).parent / "methods"
+CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+BOT_USER = "UDEBRIEFBOT"
+BOT_TOKEN = "xoxb-standin-token"
+
+
+class SlackFailure(Exception):
+    def __init__(self, error: str, status: int = 200, headers: dict[str, str] | None = None):
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.headers = headers or {}
+
+
+@dataclass
+class Message:
+    ts: str
+    user: str
+    text: str
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    thread_ts: str | None = None
+    edited: int = 0
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_archived: bool = False
+    is_private: bool = False
+    topic: str = ""
+    members: set[str] = field(default_factory=set)
+    messages: dict[str, Message] = field(default_factory=dict)
+    pins: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    error: str | None
+
+
+def _load_specs() -> tuple[set[str], dict[str, dict[str, Any]]]:
+    index = json.loads((METHODS_DIR / "methods.json").read_text())
+    known = {entry["name"] for entry in index}
+    specs = {
+        path.stem: json.loads(path.read_text())
+        for path in METHODS_DIR.glob("*.json") if path.stem != "methods"
+    }
+    return known, specs
+
+
+class FakeSlack:
+    """Start with `FakeSlack().start()`; point the bot's SLACK_API_URL at `api_url`."""
+
+    def __init__(self, token: str = BOT_TOKEN) -> None:
+        self.token = token
+        self.known_methods, self.specs = _load_specs()
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.channels: dict[str, Channel] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.responses: list[dict[str, Any]] = []  # posts to response_url
+        self.views: list[dict[str, Any]] = []
+        self.ephemerals: list[dict[str, Any]] = []
+        self._faults: dict[str, list[tuple[str, int, float]]] = {}
+        self._ids = itertools.count(1)
+        self._last_ts = 0.0
+        self._httpd: ThreadingHTTPServer | None = None
+        self.add_user(BOT_USER, "debrief", is_bot=True)
+
+    # ----- set-up and inspection (used by the demo and tests) -----
+    def add_user(self, user_id: str, name: str, tz: str = "UTC", is_bot: bool = False) -> None:
+        self.users[user_id] = {"id": user_id, "name": name, "real_name": name.title(),
+                               "tz": tz, "is_bot": is_bot, "deleted": False}
+
+    def add_channel(self, name: str, *, bot_member: bool = True, archived: bool = False) -> str:
+        with self.lock:
+            channel = Channel(id=f"C{next(self._ids):08d}", name=name, is_archived=archived)
+            if bot_member:
+                channel.members.add(BOT_USER)
+            self.channels[channel.id] = channel
+            return channel.id
+
+    def channel_named(self, name: str) -> Channel | None:
+        with self.lock:
+            return next((c for c in self.channels.values() if c.name == name.lstrip("#")), None)
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
+        with self.lock:
+            self._faults.setdefault(method, []).extend([(error, 200, 0.0)] * times)
+
+    def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
+        """The next `times` calls of `method` answer HTTP 429 with Retry-After."""
+        with self.lock:
+            self._faults.setdefault(method, []).extend([("ratelimited", 429, retry_after)] * times)
+
+    def calls_of(self, method: str, *, ok_only: bool = True) -> list[Call]:
+        with self.lock:
+            return [c for c in self.calls
+                    if c.method == method and (c.error is None or not ok_only)]
+
+    def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:
+        """Block until `predicate()` is truthy (re-checked whenever state changes)."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                result = predicate()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the stand-in Slack never reached the expected state")
+                self.changed.wait(min(remaining, 0.2))
+
+    # ----- HTTP -----
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "call start() first"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "/api/"
+
+    def response_url(self) -> str:
+        return f"{self.url}/response/{next(self._ids)}"
+
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:  # quiet
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._handle()
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._handle()
+
+            def _handle(self) -> None:
+                parsed = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, headers, body = fake.handle(
+                    parsed.path, parsed.query, raw, dict(self.headers.items()))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                data = json.dumps(body).encode()
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, name="fake-slack", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+
+    def handle(self, path: str, query: str, raw: bytes,
+               headers: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any]]:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if path.startswith("/response/"):
+            payload = json.loads(raw or b"{}")
+            with self.changed:
+                self.responses.append({"url": path, **payload})
+                self.changed.notify_all()
+            return 200, {}, {"ok": True}
+        if not path.startswith("/api/"):
+            return 404, {}, {"ok": False, "error": "not_found"}
+        method = path[len("/api/"):]
+        args: dict[str, Any] = dict(parse_qsl(query))
+        content_type = lowered.get("content-type", "")
+        if raw:
+            if "json" in content_type:
+                args.update(json.loads(raw))
+            else:
+                args.update(parse_qsl(raw.decode()))
+        auth = lowered.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip() if auth else args.get("token")
+        with self.changed:
+            try:
+                result = self._dispatch(method, args, token)
+                self.calls.append(Call(method, args, None))
+                return 200, {}, {"ok": True, **result}
+            except SlackFailure as failure:
+                self.calls.append(Call(method, args, failure.error))
+                return failure.status, failure.headers, {"ok": False, "error": failure.error}
+            finally:
+                self.changed.notify_all()
+
+    # ----- the Web API -----
+    def _dispatch(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        if method not in self.known_methods:
+            self.violations.append(f"{method}: Slack has no such method")
+            raise SlackFailure("unknown_method")
+        spec = self.specs.get(method)
+        if spec is None:
+            self.violations.append(f"{method}: no description copied into standin/methods")
+            raise SlackFailure("not_implemented_in_standin")
+        missing = [a for a in spec["args"].get("required", [])
+                   if a != "token" and args.get(a) in (None, "")]
+        if missing:
+            self.violations.append(f"{method}: missing required {', '.join(missing)}")
+            raise SlackFailure("invalid_arguments")
+        if token != self.token:
+            raise SlackFailure("invalid_auth" if token else "not_authed")
+        faults = self._faults.get(method)
+        if faults:
+            error, status, retry_after = faults.pop(0)
+            headers = {"Retry-After": str(int(retry_after))} if status == 429 else {}
+            raise SlackFailure(error, status, headers)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            self.violations.append(f"{method}: the stand-in does not implement it yet")
+            raise SlackFailure("not_implemented_in_standin")
+        return handler(args)
+
+    def _next_ts(self) -> str:
+        now = max(time.time(), self._last_ts + 0.0001)
+        self._last_ts = now
+        return f"{now:.6f}"
+
+    def _channel(self, ref: Any, *, writable: bool = False) -> Channel:
+        ref = str(ref or "")
+        channel = self.channels.get(ref) or self.channel_named(ref)
+        if channel is None:
+            raise SlackFailure("channel_not_found")
+        if writable and channel.is_archived:
+            raise SlackFailure("is_archived")
+        return channel
+
+    def _check_blocks(self, blocks: Any, *, limit: int = 50) -> list[dict[str, Any]]:
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        blocks = blocks or []
+        if len(blocks) > limit:
+            raise SlackFailure("invalid_blocks")
+        for block in blocks:
+            text = block.get("text") or {}
+            max_len = 150 if block.get("type") == "header" else 3000
+            if isinstance(text, dict) and len(text.get("text", "")) > max_len:
+                raise SlackFailure("invalid_blocks")
+            if len(block.get("fields") or []) > 10:
+                raise SlackFailure("invalid_blocks")
+        return list(blocks)
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "https://standin.slack.local/", "team": "Stand-in", "user": "debrief",
+                "team_id": "T00000001", "user_id": BOT_USER, "bot_id": "B00000001"}
+
+    def _conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args["name"])
+        if len(name) > 80:
+            raise SlackFailure("invalid_name_maxlength")
+        if not CHANNEL_NAME.match(name):
+            raise SlackFailure("invalid_name_specials")
+        if self.channel_named(name):
+            raise SlackFailure("name_taken")
+        channel_id = self.add_channel(name)
+        return {"channel": self._channel_json(self.channels[channel_id])}
+
+    def _channel_json(self, channel: Channel) -> dict[str, Any]:
+        return {"id": channel.id, "name": channel.name, "is_channel": True,
+                "is_archived": channel.is_archived, "is_private": channel.is_private,
+                "is_member": BOT_USER in channel.members,
+                "topic": {"value": channel.topic}, "num_members": len(channel.members)}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": self._channel_json(self._channel(args["channel"]))}
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        channel.members.add(BOT_USER)
+        return {"channel": self._channel_json(channel)}
+
+    def _conversations_unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        if not channel.is_archived:
+            raise SlackFailure("not_archived")
+        channel.is_archived = False
+        return {}
+
+    def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        users = [u for u in str(args["users"]).split(",") if u]
+        for user in users:
+            if user == BOT_USER:
+                raise SlackFailure("cant_invite_self")
+            if user not in self.users:
+                raise SlackFailure("user_not_found")
+        if all(u in channel.members for u in users):
+            raise SlackFailure("already_in_channel")
+        channel.members.update(users)
+        return {"channel": self._channel_json(channel)}
+
+    def _conversations_setTopic(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._channel(args["channel"], writable=True)
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        if len(str(args["topic"])) > 250:
+            raise SlackFailure("too_long")
+        channel.topic = str(args["topic"])
+        return {"channel": self._channel_json(channel)}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._resolve_post_target(args["channel"])
+        if not args.get("text") and not args.get("blocks"):
+            raise SlackFailure("no_text")
+        blocks = self._check_blocks(args.get("blocks"))
+        thread_ts = args.get("thread_ts")
+        if thread_ts and thread_ts not in channel.messages:
+            raise SlackFailure("thread_not_found")
+        message = Message(self._next_ts(), BOT_USER, str(args.get("text") or ""), blocks,
+                          thread_ts)
+        channel.messages[message.ts] = message
+        return {"channel": channel.id, "ts": message.ts,
+                "message": {"type": "message", "user": BOT_USER, "text": message.text,
+                            "ts": message.ts, "bot_id": "B00000001"}}
+
+    def _resolve_post_target(self, ref: Any) -> Channel:
+        ref = str(ref)
+        if ref in self.users:  # a DM: open one on the fly
+            channel = self.channels.get("D" + ref[1:])
+            if channel is None:
+                channel = Channel(id="D" + ref[1:], name=f"dm-{ref}",
+                                  members={BOT_USER, ref})
+                self.channels[channel.id] = channel
+            return channel
+        # chat:write.public lets the bot post in public channels it has not joined.
+        return self._channel(ref, writable=True)
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        message = channel.messages.get(str(args["ts"]))
+        if message is None:
+            raise SlackFailure("message_not_found")
+        if message.user != BOT_USER:
+            raise SlackFailure("cant_update_message")
+        message.blocks = self._check_blocks(args.get("blocks"))
+        message.text = str(args.get("text") or message.text)
+        message.edited += 1
+        return {"channel": channel.id, "ts": message.ts, "text": message.text}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._channel(args["channel"])
+        if args["user"] not in channel.members:
+            raise SlackFailure("user_not_in_channel")
+        self.ephemerals.append(dict(args))
+        return {"message_ts": self._next_ts()}
+
+    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._channel(args["channel"])
+        ts = str(args["message_ts"])
+        if ts not in channel.messages:
+            raise SlackFailure("message_not_found")
+        return {"channel": channel.id,
+                "permalink": f"https://standin.slack.local/archives/{channel.id}/p{ts.replace('.', '')}"}
+
+    def _pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        ts = str(args.get("timestamp") or "")
+        if ts not in channel.messages:
+            raise SlackFailure("message_not_found")
+        if ts in channel.pins:
+            raise SlackFailure("already_pinned")
+        channel.pins.add(ts)
+        return {}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"]
+        if isinstance(view, str):
+            view = json.loads(view)
+        title = (view.get("title") or {}).get("text", "")
+        if len(title) > 24 or len(view.get("private_metadata") or "") > 3000:
+            raise SlackFailure("invalid_arguments")
+        self._check_blocks(view.get("blocks"), limit=100)
+        view = {**view, "id": f"V{next(self._ids):08d}"}
+        self.views.append(view)
+        return {"view": view}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args["user"]))
+        if user is None:
+            raise SlackFailure("user_not_found")
+        return {"user": user}
+
+    # ----- a readable account of what the bot did (for the demo) -----
+    def describe(self, call: Call) -> str | None:
+        a = call.args
+        name = lambda ref: "#" + (self._name_of(ref))  # noqa: E731
+        if call.error:
+            return f"{call.method} -> error {call.error}"
+        match call.method:
+            case "conversations.create":
+                return f"created channel #{a['name']}"
+            case "conversations.invite":
+                return f"invited {a['users']} to {name(a['channel'])}"
+            case "conversations.setTopic":
+                return f"set topic of {name(a['channel'])}: {a['topic']}"
+            case "chat.postMessage":
+                where = name(a["channel"]) + (" (thread)" if a.get("thread_ts") else "")
+                return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:110]}"
+            case "chat.update":
+                return f"updated the summary card in {name(a['channel'])}: {a.get('text', '')}"
+            case "pins.add":
+                return f"pinned the summary card in {name(a['channel'])}"
+            case "views.open":
+                return "opened the declare form"
+        return None
+
+    def _name_of(self, ref: Any) -> str:
+        channel = self.channels.get(str(ref)) or self.channel_named(str(ref))
+        return channel.name if channel else str(ref)
