@@ -9,16 +9,9 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.errors import ChatError, UserError
 from bot.services.ports import Deps
-from bot.slack.gateway import call
 from bot.slack.listeners import register_all
-
-log = logging.getLogger(__name__)
-APOLOGY = (
-    "Sorry, something went wrong on Debrief's side and that didn't finish. "
-    "Anything already recorded is kept; try again in a moment."
-)
+from bot.slack.replies import report_error
 
 
 def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
@@ -36,34 +29,8 @@ def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
     @app.error
     def handle_errors(error: Exception, body: dict[str, Any], respond: Any,
                       client: WebClient) -> BoltResponse | None:
-        """One place turns errors into words: `UserError` as is, anything else apologised for."""
-        if isinstance(error, UserError):
-            text = str(error)
-        else:
-            kind = error.code if isinstance(error, ChatError) else type(error).__name__
-            log.error("listener failed (%s) for %s", kind, _describe(body), exc_info=error)
-            text = APOLOGY
-        _tell(body, respond, client, text)
+        """Whatever escapes a listener (or happens before one runs) is reported the same way."""
+        report_error(error, body, respond, client)
         return None
 
     return app
-
-
-def _describe(body: dict[str, Any]) -> str:
-    if not isinstance(body, dict):
-        return "a malformed request"
-    return str(body.get("command") or body.get("type") or "a request")
-
-
-def _tell(body: dict[str, Any], respond: Any, client: WebClient, text: str) -> None:
-    try:
-        if respond is not None and isinstance(body, dict) and body.get("response_url"):
-            respond(response_type="ephemeral", replace_original=False, text=text)
-            return
-        user = body.get("user") if isinstance(body, dict) else None
-        user_id = user.get("id") if isinstance(user, dict) else None
-        if user_id:
-            # Modal submissions have no response_url: a direct message reaches the person.
-            call("chat.postMessage", lambda: client.chat_postMessage(channel=user_id, text=text))
-    except Exception:  # noqa: BLE001 - never let the error path itself raise
-        log.exception("could not tell the user about an error")

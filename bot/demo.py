@@ -54,7 +54,7 @@ def run_demo(quiet: bool = False) -> int:
     slack = FakeSlack().start()
     for user_id, name in PEOPLE.items():
         slack.add_user(user_id, name, tz="Europe/Berlin" if name == "bob" else "UTC")
-    general = slack.add_channel("general")
+    general = slack.add_channel("general", members=tuple(PEOPLE))
     slack.add_channel("incidents")
     with tempfile.TemporaryDirectory(prefix="debrief-demo-") as folder:
         db_url = f"sqlite:///{Path(folder) / 'debrief.db'}"

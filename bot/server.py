@@ -27,7 +27,14 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[..., Iterab
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json")])
             return [body.encode()]
-        return slack(environ, start_response)
+        try:
+            return slack(environ, start_response)
+        except Exception:  # noqa: BLE001 - Bolt itself choked on the payload
+            # Bolt handles listener errors itself; what escapes dispatch is a payload it
+            # could not even parse (e.g. a view without a type). That is bad input: 400.
+            log.warning("malformed Slack request rejected", exc_info=True)
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [b'{"error": "malformed request"}']
 
     return wsgi
 
@@ -53,9 +60,14 @@ class HttpServer:
         return self
 
     def stop(self) -> None:
-        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        self._server.close()
-        for channel in list(self._server._map.values()):
-            channel.close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        """Close every socket from inside the server's own loop thread (closing them from
+        here would race its select()), let the loop end, then stop the workers."""
+        from waitress import wasyncore
+
+        server = self._server
+        if self._thread is not None and self._thread.is_alive():
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
+            self._thread.join(timeout=10)
+        else:
+            wasyncore.close_all(server._map, ignore_all=True)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)

@@ -6,7 +6,9 @@ and replies. Errors after the ack reach the app's single error handler (bot/app.
 
 from __future__ import annotations
 
-from slack_bolt import App
+import re
+
+from slack_bolt import Ack, App
 
 from bot.services.ports import Deps
 from bot.slack.listeners import actions, commands, views
@@ -15,3 +17,9 @@ from bot.slack.listeners import actions, commands, views
 def register_all(app: App, deps: Deps) -> None:
     for module in (commands, actions, views):
         module.register(app, deps)
+
+    # Last, so it only sees what nothing above handled: an event we do not use is acked
+    # with 200 (Bolt would answer 404 and Slack would retry it, then disable delivery).
+    @app.event(re.compile(".*"))
+    def ignore_other_events(ack: Ack) -> None:
+        ack()

@@ -13,6 +13,7 @@ from bot.services.commands import execute
 from bot.services.ports import Deps
 from bot.slack.forms import parse_action_value
 from bot.slack.ids import Action
+from bot.slack.replies import guarded
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -30,6 +31,7 @@ def _reply(respond: Respond, text: str) -> None:
 
 def register(app: App, deps: Deps) -> None:
     @app.action(Action.ACKNOWLEDGE.value)
+    @guarded
     def handle_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
@@ -37,6 +39,7 @@ def register(app: App, deps: Deps) -> None:
                                 channel_id=None, deps=deps))
 
     @app.action(Action.RESOLVE.value)
+    @guarded
     def handle_resolve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
@@ -44,6 +47,7 @@ def register(app: App, deps: Deps) -> None:
                                 channel_id=None, deps=deps))
 
     @app.action(Action.SET_STATUS.value)
+    @guarded
     def handle_set_status(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, status = parse_action_value(body)

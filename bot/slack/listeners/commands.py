@@ -14,6 +14,7 @@ from bot.services.ports import Deps
 from bot.slack.blocks import build_declare_modal, build_incident_list
 from bot.slack.gateway import call
 from bot.slack.ids import Command
+from bot.slack.replies import guarded
 from bot.templating import render_message
 
 
@@ -28,6 +29,7 @@ def help_text(deps: Deps, unknown: str | None = None) -> str:
 
 def register(app: App, deps: Deps) -> None:
     @app.command(Command.INCIDENT.value)
+    @guarded
     def handle_incident(ack: Ack, body: dict[str, Any], respond: Respond,
                         client: WebClient) -> None:
         try:

@@ -12,10 +12,12 @@ from bot.services.ports import Deps
 from bot.slack.forms import DeclareForm, parse_declare_form
 from bot.slack.gateway import call
 from bot.slack.ids import Callback
+from bot.slack.replies import guarded
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(Callback.DECLARE.value)
+    @guarded
     def handle_declare_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         form = parse_declare_form(body.get("view") or {}, deps.config)
         user = body.get("user")
@@ -32,9 +34,10 @@ def register(app: App, deps: Deps) -> None:
                            description=form.description, commander=form.commander),
             uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
         )
-        # A modal has no response_url: tell the declarer privately where it lives.
-        target = form.channel_id or outcome.incident.channel_id
-        if target:
-            call("chat.postEphemeral", lambda: client.chat_postEphemeral(
-                channel=target, user=user_id, text=outcome.message),
-                ignore=("channel_not_found", "not_in_channel", "user_not_in_channel"))
+        # A modal has no response_url: tell the declarer privately where they were, or
+        # else in the new channel (they were just invited there).
+        for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
+            if target and call("chat.postEphemeral", lambda t=target: client.chat_postEphemeral(
+                    channel=t, user=user_id, text=outcome.message),
+                    ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")):
+                return

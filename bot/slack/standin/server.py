@@ -100,9 +100,11 @@ class FakeSlack:
         self.users[user_id] = {"id": user_id, "name": name, "real_name": name.title(),
                                "tz": tz, "is_bot": is_bot, "deleted": False}
 
-    def add_channel(self, name: str, *, bot_member: bool = True, archived: bool = False) -> str:
+    def add_channel(self, name: str, *, bot_member: bool = True, archived: bool = False,
+                    members: tuple[str, ...] = ()) -> str:
         with self.lock:
-            channel = Channel(id=f"C{next(self._ids):08d}", name=name, is_archived=archived)
+            channel = Channel(id=f"C{next(self._ids):08d}", name=name, is_archived=archived,
+                              members=set(members))
             if bot_member:
                 channel.members.add(BOT_USER)
             self.channels[channel.id] = channel

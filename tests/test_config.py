@@ -1,0 +1,118 @@
+"""Settings from the environment and debrief.yaml: defaults, validation, secrecy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import DebriefConfig, Settings, load_config, parse_config
+from bot.errors import ConfigError
+
+
+def test_defaults_without_any_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No environment and no file: SQLite in the current folder and the documented defaults."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite:///debrief.db"
+    assert settings.config_path is None and settings.port == 3000 and not settings.socket_mode
+    config = load_config(None)
+    assert config.announce_channel == "#incidents"
+    assert config.severity_names == ("SEV1", "SEV2", "SEV3", "SEV4")
+    assert config.statuses[-1] == "resolved"
+
+
+def test_debrief_yaml_is_found_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """./debrief.yaml is used when DEBRIEF_CONFIG is not set."""
+    (tmp_path / "debrief.yaml").write_text("channel_prefix: ops\nannounce_channel: C0123\n")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings.from_env({})
+    config = load_config(settings.config_path)
+    assert (config.channel_prefix, config.announce_channel) == ("ops", "C0123")
+
+
+def test_full_example_parses() -> None:
+    """The README's example debrief.yaml is accepted as written."""
+    config = parse_config({
+        "announce_channel": "#incidents", "channel_prefix": "inc",
+        "severities": [{"name": "SEV1", "description": "Critical"}, {"name": "sev2"}],
+        "roles": ["commander", "comms", "scribe"],
+        "statuses": ["investigating", "identified", "monitoring", "resolved"],
+        "time_zone": "Europe/Berlin",
+    })
+    assert config.severity_names == ("SEV1", "SEV2")
+    assert config.time_zone == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("raw, key", [
+    ({"channel_prefx": "inc"}, "channel_prefx"),
+    ({"channel_prefix": "Inc!"}, "channel_prefix"),
+    ({"severities": []}, "severities"),
+    ({"severities": [{"name": "SEV1"}, {"description": "no name"}]}, "severities[1]"),
+    ({"severities": [{"name": "SEV1"}, {"name": "sev1"}]}, "severities"),
+    ({"roles": ["comms"]}, "roles"),
+    ({"statuses": ["Open", "closed"]}, "statuses[0]"),
+    ({"statuses": ["only"]}, "statuses"),
+    ({"time_zone": "Mars/Olympus"}, "time_zone"),
+    ({"announce_channel": 12}, "announce_channel"),
+    (["not", "a", "mapping"], "top level"),
+])
+def test_invalid_settings_name_the_bad_key(raw: object, key: str) -> None:
+    """Each mistake is reported with the key that holds it."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(raw, source="debrief.yaml")
+    assert key in str(info.value)
+
+
+def test_tokens_never_appear_in_repr() -> None:
+    """A logged Settings object does not leak secrets."""
+    settings = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-secret-1", "SLACK_SIGNING_SECRET": "s3cr3t",
+                                  "SLACK_APP_TOKEN": "xapp-secret-2"})
+    shown = repr(settings)
+    assert "xoxb-secret-1" not in shown and "s3cr3t" not in shown and "xapp-secret-2" not in shown
+    assert settings.socket_mode
+
+
+def test_require_slack_explains_what_is_missing() -> None:
+    """HTTP mode needs the bot token and signing secret; Socket Mode needs no secret."""
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        Settings.from_env({}).require_slack()
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"}).require_slack()
+    Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}).require_slack()
+    with pytest.raises(ConfigError, match="PORT"):
+        Settings.from_env({"PORT": "http"})
+    assert Settings.from_env({"SLACK_API_URL": "http://x/api"}).api_url == "http://x/api/"
+    assert DebriefConfig().default_severity == "SEV4"
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "SLACK_BOT_TOKEN is not set"),
+    ({"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET is not set"),
+    ({"DEBRIEF_CONFIG": "/nonexistent/debrief.yaml"}, "DEBRIEF_CONFIG points at"),
+])
+def test_debrief_run_fails_with_one_clear_line(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    """`debrief run` with missing settings: exit 2, one line on stderr, no traceback."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, capture_output=True, text=True,
+        env={"PATH": "/usr/bin:/bin", **env}, timeout=60,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_yaml_file_fails_with_exit_2(tmp_path: Path) -> None:
+    """A bad debrief.yaml stops `debrief incident list` with the file and key named."""
+    (tmp_path / "debrief.yaml").write_text("severities: nope\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "incident", "list"], cwd=tmp_path, capture_output=True,
+        text=True, env={"PATH": "/usr/bin:/bin"}, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "debrief.yaml: severities must be a non-empty list" in result.stderr
