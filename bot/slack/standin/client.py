@@ -144,6 +144,7 @@ class SlackClient:
             "token": "", "team_id": self.team_id, "api_app_id": "A00000001",
             "event": event, "type": "event_callback",
             "event_id": event_id or f"Ev{time.time_ns()}", "event_time": int(time.time()),
+            "event_context": f"4-standin-{time.time_ns()}",
             "authorizations": [{"team_id": self.team_id, "user_id": "UDEBRIEFBOT",
                                 "is_bot": True}],
         }

@@ -1,0 +1,62 @@
+"""The `debrief` command line: db upgrade, incident list/show, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.__main__ import main
+from bot.clock import utcnow
+from bot.config import DebriefConfig
+from bot.demo import run_demo
+from bot.services.incidents import DeclareRequest, declare_incident
+from storage.db import make_engine
+from storage.uow import UnitOfWorkFactory
+from tests.fakes import FakeChat
+
+
+def test_db_upgrade_then_incident_show_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`debrief db upgrade` makes the schema; `incident show --json` prints the stored incident."""
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(tmp_path)
+    assert main(["db", "upgrade"]) == 0
+    engine = make_engine(url)
+    declare_incident(DeclareRequest(title="Disk full", severity="SEV3", declared_by="U1"),
+                     uow=UnitOfWorkFactory(engine), chat=FakeChat(), config=DebriefConfig(),
+                     now=utcnow())
+    engine.dispose()
+    capsys.readouterr()
+    assert main(["incident", "show", "1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["title"] == "Disk full" and shown["roles"] == {"commander": "U1"}
+    assert shown["channel_name"].endswith("-1-disk-full")
+    assert [e["kind"] for e in shown["events"]] == ["declared", "role"]
+    assert main(["incident", "list", "--json"]) == 0
+    assert [i["number"] for i in json.loads(capsys.readouterr().out)] == [1]
+    assert main(["incident", "list"]) == 0
+    assert "Disk full" in capsys.readouterr().out
+    assert main(["incident", "show", "9"]) == 1
+
+
+def test_incident_commands_on_an_empty_database_say_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before `db upgrade`, reading incidents exits 2 with the fix in one line."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    monkeypatch.chdir(tmp_path)
+    assert main(["incident", "list"]) == 2
+    assert "debrief db upgrade" in capsys.readouterr().err
+
+
+def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
+    """`debrief demo` runs the whole lifecycle against the stand-in and ends resolved."""
+    assert run_demo(quiet=False) == 0
+    out = capsys.readouterr().out
+    assert "created channel #inc-" in out and "pinned the summary card" in out
+    assert "Demo finished: incident #1" in out and "resolved" in out and "0 API misuse(s)" in out
+    assert "I don't know status `bogus`" in out

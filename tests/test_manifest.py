@@ -1,0 +1,89 @@
+"""manifest.yaml is valid for Slack and in step with the code, both ways."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonschema import Draft7Validator
+
+from bot.config import DebriefConfig
+from bot.domain.incidents import Incident
+from bot.slack.blocks import build_declare_modal, build_summary_card
+from bot.slack.ids import EVENTS, Action, Callback, Command
+from bot.slack.standin.server import METHODS_DIR
+from tests.conftest import Stack
+from tests.test_e2e_incident import declare, slash
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yaml").read_text())
+# Scopes no Web API method lists, each with the reason the bot needs it.
+SCOPES_WITHOUT_METHOD = {
+    "commands": "slash commands",
+    "chat:write.public": "announcing in a public channel the bot has not joined",
+}
+
+
+def test_manifest_is_valid_against_slacks_schema() -> None:
+    """Slack's official manifest schema accepts manifest.yaml."""
+    schema = json.loads((ROOT / "tests/schemas/manifest.schema.1.0.0.json").read_text())
+    errors = sorted(Draft7Validator(schema).iter_errors(MANIFEST), key=str)
+    assert errors == []
+    assert MANIFEST["settings"]["socket_mode_enabled"] is True
+    assert MANIFEST["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_slash_commands_match_both_ways(stack: Stack) -> None:
+    """Every command in the manifest is handled by the app, and every handled one is declared."""
+    declared = {c["command"] for c in MANIFEST["features"]["slash_commands"]}
+    assert declared == {c.value for c in Command}
+    for command in declared:
+        reply = stack.client.slash("help", user="U01ALICE", command=command)
+        assert reply.status == 200 and reply.text, command
+    unknown = stack.client.slash("help", user="U01ALICE", command="/not-ours")
+    assert unknown.status == 404
+    assert all(c["should_escape"] for c in MANIFEST["features"]["slash_commands"])
+
+
+def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
+    """The card emits exactly the registered action ids, and each one is handled."""
+    incident = declare(stack)
+    _, blocks = build_summary_card(incident, DebriefConfig())
+    emitted = {e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    assert emitted == {a.value for a in Action}
+    for action in Action:
+        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+                                   message_ts=incident.card_ts, value="1",
+                                   selected="1:identified" if action is Action.SET_STATUS else None)
+        assert reply.status == 200, action
+        stack.client.reply_to(reply)
+    assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
+    assert {c.value for c in Callback} == {Callback.DECLARE.value}
+
+
+def test_bot_events_match_both_ways() -> None:
+    """The events the code subscribes to are exactly the manifest's bot events."""
+    subscriptions = MANIFEST.get("settings", {}).get("event_subscriptions", {})
+    assert set(subscriptions.get("bot_events", [])) == set(EVENTS)
+
+
+def test_scopes_are_exactly_what_the_code_uses(stack: Stack) -> None:
+    """Every Web API method the bot calls is covered by a manifest scope, and every scope
+    in the manifest is needed by some call the bot makes."""
+    incident: Incident = declare(stack)
+    for text in ("ack", "role comms <@U03CAROL|c>", "status monitoring", "severity sev1",
+                 "update all good", "resolve fixed"):
+        slash(stack, text, channel=incident.channel_id)
+    stack.client.slash("declare", user="U01ALICE")
+    stack.slack.wait_for(lambda: stack.slack.views)
+    granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    used: set[str] = set()
+    for method in {c.method for c in stack.slack.calls}:
+        spec = json.loads((METHODS_DIR / f"{method}.json").read_text())
+        options = set(spec.get("scope", {}).get("bot") or [])
+        if options:
+            assert options & granted, f"{method} needs one of {sorted(options)}"
+            used |= options & granted
+    assert granted - used == set(SCOPES_WITHOUT_METHOD)
