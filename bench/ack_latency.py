@@ -1,0 +1,77 @@
+"""Ack latency of /incident through the real HTTP endpoint, and declare end-to-end time.
+
+Runs the real app (waitress + Bolt) against the Slack stand-in on a temporary SQLite
+database (or DATABASE_URL), sends signed slash commands and prints the figures; the
+last line holds the headline numbers. Loopback only, bounded in count.
+
+    python bench/ack_latency.py [--n 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from bot.config import DebriefConfig, Settings
+from bot.runtime import build_runtime
+from bot.slack.standin.client import SlackClient
+from bot.slack.standin.server import FakeSlack
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=50)
+    n = parser.parse_args().n
+    slack = FakeSlack().start()
+    slack.add_user("U01ALICE", "alice")
+    general = slack.add_channel("general", members=("U01ALICE",))
+    slack.add_channel("incidents")
+    with tempfile.TemporaryDirectory() as folder:
+        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(folder) / 'bench.db'}"
+        secret = secrets.token_hex(8)
+        runtime = build_runtime(Settings(bot_token=slack.token, signing_secret=secret,
+                                         api_url=slack.api_url, database_url=url),
+                                DebriefConfig(), migrate=True)
+        server = runtime.http_server().start()
+        client = SlackClient(server.url, secret, slack)
+        try:
+            help_ms = [client.slash("help", user="U01ALICE", channel=general).elapsed_ms
+                       for _ in range(n)]
+            ack_ms, done_ms = [], []
+            calls_before = len(slack.calls)
+            for i in range(n):
+                started = time.perf_counter()
+                reply = client.slash(f"declare sev3 Bench {i}", user="U01ALICE", channel=general)
+                ack_ms.append(reply.elapsed_ms)
+                client.reply_to(reply, timeout=30)
+                done_ms.append((time.perf_counter() - started) * 1000)
+            calls_per_declare = (len(slack.calls) - calls_before) / n
+        finally:
+            server.stop()
+            runtime.engine.dispose()
+            slack.stop()
+    db = url.split(":", 1)[0]
+    for name, values in (("help ack", help_ms), ("declare ack", ack_ms),
+                         ("declare fully set up", done_ms)):
+        print(f"{name:<22} median {statistics.median(values):7.1f} ms   "
+              f"p99 {pct(values, 99):7.1f} ms   max {max(values):7.1f} ms   (n={n}, {db})")
+    print(f"Slack Web API calls per declare: {calls_per_declare:.1f}")
+    print(f"RESULT help_ack_median_ms={statistics.median(help_ms):.1f} "
+          f"declare_ack_median_ms={statistics.median(ack_ms):.1f} "
+          f"declare_ack_p99_ms={pct(ack_ms, 99):.1f} "
+          f"declare_done_median_ms={statistics.median(done_ms):.1f} "
+          f"calls_per_declare={calls_per_declare:.1f}")
+
+
+if __name__ == "__main__":
+    main()
