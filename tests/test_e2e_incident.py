@@ -364,3 +364,28 @@ def test_healthz_reports_an_unreachable_database(stack: Stack, tmp_path: Any) ->
     finally:
         server.stop()
         broken.dispose()
+
+
+def test_missing_announcement_channel_is_reported_not_fatal(engine: Engine) -> None:
+    """If the announcement channel does not exist, the incident still opens and the reply says why."""
+    from bot.config import DebriefConfig
+
+    stack = start_stack(engine, DebriefConfig(announce_channel="#does-not-exist"))
+    try:
+        message = slash(stack, "declare sev2 Queue stuck")
+        assert "Declared incident *#1*" in message
+        assert "announcement in #does-not-exist: channel_not_found" in message
+        incident = stack.incident()
+        assert incident.card_ts is not None and incident.announce_ts is None
+    finally:
+        stack.server.stop()
+        stack.slack.stop()
+
+
+def test_changes_to_an_archived_channel_are_kept_and_reported(stack: Stack) -> None:
+    """An archived incident channel: the status change is still recorded; the reply says why."""
+    incident = declare(stack)
+    stack.slack.channels[incident.channel_id].is_archived = True
+    message = slash(stack, "status #1 monitoring")
+    assert "Saved" in message and "is_archived" in message
+    assert stack.incident().status == "monitoring"

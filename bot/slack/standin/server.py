@@ -25,6 +25,7 @@ METHODS_DIR = Path(__file__).parent / "methods"
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 BOT_USER = "UDEBRIEFBOT"
 BOT_TOKEN = "xoxb-standin-token"
+APP_TOKEN = "xapp-standin-token"
 
 
 class SlackFailure(Exception):
@@ -239,7 +240,8 @@ class FakeSlack:
         if missing:
             self.violations.append(f"{method}: missing required {', '.join(missing)}")
             raise SlackFailure("invalid_arguments")
-        if token != self.token:
+        expected = APP_TOKEN if method == "apps.connections.open" else self.token
+        if token != expected:
             raise SlackFailure("invalid_auth" if token else "not_authed")
         faults = self._faults.get(method)
         if faults:
@@ -416,6 +418,11 @@ class FakeSlack:
         view = {**view, "id": f"V{next(self._ids):08d}"}
         self.views.append(view)
         return {"view": view}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        # No WebSocket server here: the URL refuses connections. Enough to show that a
+        # Socket Mode start goes through SLACK_API_URL with the app token.
+        return {"url": "ws://127.0.0.1:9/socket-mode-standin"}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args["user"]))
