@@ -76,6 +76,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     client, slack = demo.client, demo.slack
     demo.say("Debrief demo: a scripted incident against a local Slack stand-in.")
     demo.say(f"Database: {db_url} (temporary)")
+    demo.step("U01ALICE", "/incident help", client.slash("help", user="U01ALICE", channel=general))
     demo.step("U01ALICE", "/incident declare sev2 Checkout returns 500 for EU customers",
               client.slash("declare sev2 Checkout returns 500 for EU customers",
                            user="U01ALICE", channel=general))

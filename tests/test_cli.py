@@ -60,3 +60,4 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "created channel #inc-" in out and "pinned the summary card" in out
     assert "Demo finished: incident #1" in out and "resolved" in out and "0 API misuse(s)" in out
     assert "I don't know status `bogus`" in out
+    assert "Debrief — `/incident` commands" in out  # the help template was found
