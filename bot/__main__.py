@@ -10,8 +10,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from bot.config import Settings, settings_and_config
+from bot.config import DebriefConfig, Settings, settings_and_config
 from bot.domain.incidents import as_dict
+from bot.domain.timeline import build_timeline, durations, durations_as_dict, timeline_as_dicts
 from bot.errors import ConfigError
 
 log = logging.getLogger("debrief")
@@ -61,13 +62,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("database is up to date")
         return 0
     if args.command == "incident":
-        return _incident(args, settings)
+        return _incident(args, settings, config)
     if args.command == "run":
         return _run(args, settings, config)
     raise AssertionError(args.command)
 
 
-def _incident(args: argparse.Namespace, settings: Settings) -> int:
+def _incident(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
     from storage.db import is_up_to_date, make_engine
     from storage.uow import UnitOfWorkFactory
 
@@ -82,6 +83,10 @@ def _incident(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"debrief: no incident #{args.number}", file=sys.stderr)
                 return 1
             data: Any = as_dict(incident)
+            items = build_timeline(incident, tx.timeline.entries(args.number))
+            data["timeline"] = timeline_as_dicts(items)
+            data["durations"] = durations_as_dict(
+                durations(incident, config.statuses, config.timeline.mitigated_status))
         else:
             data = [as_dict(i) for i in tx.incidents.list(open_only=args.open)]
     if args.json:
@@ -104,10 +109,16 @@ def _print_incident(data: dict[str, Any]) -> None:
         print(f"  {key:<16} {data[key] or '-'}")
     for role, user in data["roles"].items():
         print(f"  {role:<16} {user}")
-    print("  events:")
-    for event in data["events"]:
-        detail = ", ".join(f"{k}={v}" for k, v in event["detail"].items())
-        print(f"    {event['at']}  {event['kind']:<13} {event['actor'] or '-':<12} {detail}")
+    for name, seconds in data["durations"].items():
+        shown = "-" if seconds is None else f"{int(seconds // 60)}m {int(seconds % 60)}s"
+        print(f"  {name.removesuffix('_seconds'):<16} {shown}")
+    print("  timeline (* = key):")
+    for item in data["timeline"]:
+        if item["deleted"]:
+            continue
+        mark = "*" if item["key"] else " "
+        print(f"  {mark} {item['at']}  {item['kind']:<13} {item['author'] or '-':<12} "
+              f"{item['text'][:100]}")
 
 
 def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:

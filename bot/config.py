@@ -37,6 +37,12 @@ DEFAULT_SEVERITIES: tuple[Severity, ...] = (
 
 
 @dataclass(frozen=True)
+class TimelineConfig:
+    marker_emoji: str = "pushpin"        # reacting with it marks a message as key
+    mitigated_status: str = "monitoring"  # reaching it stops the time-to-mitigate clock
+
+
+@dataclass(frozen=True)
 class DebriefConfig:
     """What a team may tune in `debrief.yaml`; every field has a sensible default."""
 
@@ -46,6 +52,7 @@ class DebriefConfig:
     roles: tuple[str, ...] = ("commander", "comms", "scribe")
     statuses: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
     time_zone: str = "UTC"
+    timeline: TimelineConfig = TimelineConfig()
 
     @property
     def severity_names(self) -> tuple[str, ...]:
@@ -129,7 +136,9 @@ class Settings:
 _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
-KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone"}
+KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone",
+              "timeline"}
+_EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
 def load_config(path: Path | None) -> DebriefConfig:
@@ -205,7 +214,30 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise bad("time_zone", f"is not an IANA time zone name: {zone!r}.") from exc
         values["time_zone"] = str(zone)
+    if "timeline" in raw:
+        values["timeline"] = _parse_timeline(raw["timeline"], values.get("statuses"), bad)
     return DebriefConfig(**values)
+
+
+def _parse_timeline(raw: Any, statuses: tuple[str, ...] | None, bad: Any) -> TimelineConfig:
+    if not isinstance(raw, dict):
+        raise bad("timeline", "must be a mapping (marker_emoji, mitigated_status).")
+    unknown = sorted(set(raw) - {"marker_emoji", "mitigated_status"})
+    if unknown:
+        raise bad(f"timeline.{unknown[0]}", "is not a known setting.")
+    values: dict[str, str] = {}
+    if "marker_emoji" in raw:
+        emoji = raw["marker_emoji"]
+        if not isinstance(emoji, str) or not _EMOJI.match(emoji):
+            raise bad("timeline.marker_emoji", "must be an emoji name such as pushpin.")
+        values["marker_emoji"] = emoji.strip(":")
+    if "mitigated_status" in raw:
+        status = raw["mitigated_status"]
+        known = statuses or DebriefConfig().statuses
+        if status not in known:
+            raise bad("timeline.mitigated_status", f"must be one of the statuses: {', '.join(known)}.")
+        values["mitigated_status"] = status
+    return TimelineConfig(**values)
 
 
 def settings_and_config(environ: Mapping[str, str] | None = None) -> tuple[Settings, DebriefConfig]:

@@ -84,3 +84,30 @@ class IncidentEventRow(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
 
     incident: Mapped[IncidentRow] = relationship(back_populates="events")
+
+
+class TimelineEntryRow(Base):
+    """Chat captured from an incident channel, and notes added by hand.
+
+    `(channel_id, ts)` is unique: Slack's retries, backfill and live events can all
+    deliver one message, and it is stored once. Notes have no ts (NULLs never clash)."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (UniqueConstraint("channel_id", "ts", name="uq_timeline_channel_ts"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[str | None] = mapped_column(String(30))
+    ts: Mapped[str | None] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    author: Mapped[str | None] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    thread_ts: Mapped[str | None] = mapped_column(String(30))
+    pinned: Mapped[bool] = mapped_column(nullable=False, default=False)
+    marked_by: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    deleted: Mapped[bool] = mapped_column(nullable=False, default=False)
+    history: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)

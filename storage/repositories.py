@@ -3,12 +3,24 @@ of work does, once per use case."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from bot.domain.incidents import EventRecord, Incident
-from storage.models import CounterRow, IncidentEventRow, IncidentRow, RoleAssignmentRow
+from bot.domain.timeline import FileRef, SlackMessage, TimelineEntry, kind_of, ts_to_datetime
+from storage.models import (
+    CounterRow,
+    IncidentEventRow,
+    IncidentRow,
+    RoleAssignmentRow,
+    TimelineEntryRow,
+)
 
 _SCALARS = (
     "title", "description", "severity", "status", "declared_at", "declared_by",
@@ -122,3 +134,128 @@ class SqlIncidentRepository:
                                  detail=event.detail)
             )
         self.session.flush()
+
+
+def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT (channel_id, ts) DO NOTHING; True if a row was added."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(TimelineEntryRow).values(**values).on_conflict_do_nothing(
+        index_elements=["channel_id", "ts"]).returning(TimelineEntryRow.id)
+    # RETURNING, not rowcount: psycopg reports a rowcount of 1 for a skipped conflict.
+    return session.execute(statement).first() is not None
+
+
+def to_entry(row: TimelineEntryRow) -> TimelineEntry:
+    return TimelineEntry(
+        at=row.at, kind=row.kind, author=row.author, text=row.text, channel_id=row.channel_id,
+        ts=row.ts, thread_ts=row.thread_ts, pinned=row.pinned, marked_by=tuple(row.marked_by),
+        deleted=row.deleted, history=tuple(row.history),
+        files=tuple(FileRef(f["name"], f["permalink"]) for f in row.files),
+    )
+
+
+class SqlTimelineRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _incident_id(self, number: int) -> int:
+        return self.session.execute(
+            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+
+    def _row(self, channel_id: str, ts: str) -> TimelineEntryRow | None:
+        return self.session.execute(
+            select(TimelineEntryRow)
+            .where(TimelineEntryRow.channel_id == channel_id, TimelineEntryRow.ts == ts)
+            .with_for_update()
+        ).scalar_one_or_none()
+
+    def add_message(self, number: int, message: SlackMessage, history: list[dict[str, str]]
+                    | None = None) -> bool:
+        """Store a message unless it is already stored (then: False, nothing changes)."""
+        return _insert_ignoring_duplicates(self.session, {
+            "incident_id": self._incident_id(number), "channel_id": message.channel_id,
+            "ts": message.ts, "at": ts_to_datetime(message.ts), "kind": kind_of(message),
+            "author": message.user, "text": message.text, "thread_ts": message.thread_ts,
+            "pinned": bool(message.pinned), "marked_by": sorted(message.marked_by or ()),
+            "deleted": False, "history": history or [],
+            "files": [{"name": f.name, "permalink": f.permalink} for f in message.files],
+        })
+
+    def edit_message(self, number: int, message: SlackMessage, previous_text: str | None) -> None:
+        """Apply an edit; the earlier text is kept in `history`. An edit that arrives
+        before its message creates the entry (with the earlier text as history)."""
+        row = self._row(message.channel_id, message.ts)
+        if row is None:
+            earlier = [{"text": previous_text, "replaced_at": message.edited_ts or ""}] \
+                if previous_text is not None and previous_text != message.text else []
+            if self.add_message(number, message, earlier):
+                return
+            row = self._row(message.channel_id, message.ts)
+            assert row is not None
+        if row.text != message.text:
+            row.history = [*row.history,
+                           {"text": row.text, "replaced_at": message.edited_ts or ""}]
+            row.text = message.text
+            row.files = [{"name": f.name, "permalink": f.permalink} for f in message.files] \
+                or row.files
+            row.kind = "file" if row.files else "message"
+        self.session.flush()
+
+    def mark_deleted(self, channel_id: str, ts: str) -> bool:
+        row = self._row(channel_id, ts)
+        if row is None:
+            return False
+        row.deleted = True
+        self.session.flush()
+        return True
+
+    def set_marker(self, channel_id: str, ts: str, user: str, marked: bool) -> bool:
+        row = self._row(channel_id, ts)
+        if row is None:
+            return False
+        users = set(row.marked_by)
+        users = users | {user} if marked else users - {user}
+        row.marked_by = sorted(users)
+        self.session.flush()
+        return True
+
+    def set_pinned(self, channel_id: str, ts: str, pinned: bool) -> bool:
+        row = self._row(channel_id, ts)
+        if row is None:
+            return False
+        row.pinned = pinned
+        self.session.flush()
+        return True
+
+    def add_note(self, number: int, at: datetime, author: str, text: str) -> None:
+        self.session.add(TimelineEntryRow(
+            incident_id=self._incident_id(number), at=at, kind="note", author=author, text=text,
+            pinned=False, marked_by=[], deleted=False, history=[], files=[]))
+        self.session.flush()
+
+    def merge(self, number: int, message: SlackMessage) -> bool:
+        """Backfill: add what is missing and bring what exists up to date with what Slack
+        shows now (text, marks, pin). True if anything changed."""
+        if self.add_message(number, message):
+            return True
+        row = self._row(message.channel_id, message.ts)
+        assert row is not None
+        before = (row.text, row.marked_by, row.pinned)
+        if row.text != message.text:
+            self.edit_message(number, message, None)
+        if message.marked_by is not None:
+            row.marked_by = sorted(message.marked_by)
+        if message.pinned is not None:
+            row.pinned = message.pinned
+        self.session.flush()
+        return before != (row.text, row.marked_by, row.pinned)
+
+    def entries(self, number: int) -> list[TimelineEntry]:
+        rows = self.session.execute(
+            select(TimelineEntryRow)
+            .join(IncidentRow, IncidentRow.id == TimelineEntryRow.incident_id)
+            .where(IncidentRow.number == number)
+            .order_by(TimelineEntryRow.at, TimelineEntryRow.id)
+        ).scalars()
+        return [to_entry(row) for row in rows]

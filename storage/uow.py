@@ -8,7 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.repositories import SqlIncidentRepository
+from storage.repositories import SqlIncidentRepository, SqlTimelineRepository
 
 
 class SqlUnitOfWork:
@@ -18,6 +18,7 @@ class SqlUnitOfWork:
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._factory()
         self.incidents = SqlIncidentRepository(self.session)
+        self.timeline = SqlTimelineRepository(self.session)
         return self
 
     def __exit__(

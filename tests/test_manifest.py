@@ -74,7 +74,7 @@ def test_scopes_are_exactly_what_the_code_uses(stack: Stack) -> None:
     in the manifest is needed by some call the bot makes."""
     incident: Incident = declare(stack)
     for text in ("ack", "role comms <@U03CAROL|c>", "status monitoring", "severity sev1",
-                 "update all good", "resolve fixed"):
+                 "update all good", "note at 00:00 paged", "timeline rebuild", "resolve fixed"):
         slash(stack, text, channel=incident.channel_id)
     stack.client.slash("declare", user="U01ALICE")
     stack.slack.wait_for(lambda: stack.slack.views)
@@ -86,4 +86,9 @@ def test_scopes_are_exactly_what_the_code_uses(stack: Stack) -> None:
         if options:
             assert options & granted, f"{method} needs one of {sorted(options)}"
             used |= options & granted
+    events = {e["name"]: e for e in json.loads((ROOT / "tests/schemas/events.json").read_text())}
+    for event in MANIFEST["settings"]["event_subscriptions"]["bot_events"]:
+        options = set(events[event]["scopes"])
+        assert options & granted, f"event {event} needs one of {sorted(options)}"
+        used |= options & granted
     assert granted - used == set(SCOPES_WITHOUT_METHOD)

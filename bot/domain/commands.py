@@ -18,6 +18,7 @@ from bot.errors import UserError
 
 SUBCOMMANDS = (
     "help", "declare", "ack", "status", "severity", "role", "update", "resolve", "list", "retry",
+    "note", "timeline",
 )
 ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare"}
 # Commands where a bare number can only be an incident reference; elsewhere use `#N`.
@@ -99,6 +100,18 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
         if len(text) > 2900:
             raise UserError("That update is too long for one Slack message; keep it under 2900 characters.")
         return IncidentCommand("update", ref=ref, text=text)
+    if action == "note":
+        text = text_of(rest)
+        if not text:
+            raise UserError("What should the note say? e.g. `/incident note Paged the DB team` "
+                            "or `/incident note at 14:05 Paged the DB team`.")
+        return IncidentCommand("note", ref=ref, text=text)
+    if action == "timeline":
+        sub = rest[0].lower() if rest else ""
+        if sub not in ("", "rebuild"):
+            raise UserError("Use `/incident timeline` to see key events, or "
+                            "`/incident timeline rebuild` to re-read the channel history.")
+        return IncidentCommand("timeline", ref=ref, text=sub)
     if action == "resolve":
         text = text_of(rest)
         if len(text) > 2900:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.domain.commands import IncidentCommand
 from bot.domain.incidents import Incident
 from bot.services import incidents as uc
+from bot.services import timeline as tl
 from bot.services.ports import Deps
 
 USAGE = {
@@ -16,12 +17,19 @@ USAGE = {
     "update": "/incident update #12 Rolled back",
     "resolve": "/incident resolve #12 Fixed by rollback",
     "retry": "/incident retry #12",
+    "note": "/incident note #12 Paged the DB team",
+    "timeline": "/incident timeline #12",
 }
 
 
 def list_open(deps: Deps) -> list[Incident]:
     with deps.uow() as tx:
         return tx.incidents.list(open_only=True)
+
+
+def incident_for(cmd: IncidentCommand, channel_id: str | None, deps: Deps) -> int:
+    return uc.find_number(deps.uow, ref=cmd.ref, channel_id=channel_id,
+                          usage=USAGE.get(cmd.action, "/incident help"))
 
 
 def execute(cmd: IncidentCommand, *, user_id: str, channel_id: str | None, deps: Deps) -> str:
@@ -34,10 +42,16 @@ def execute(cmd: IncidentCommand, *, user_id: str, channel_id: str | None, deps:
             uow=deps.uow, chat=deps.chat, config=config, now=now,
         )
         return outcome.message
-    number = uc.find_number(deps.uow, ref=cmd.ref, channel_id=channel_id,
-                            usage=USAGE.get(cmd.action, "/incident help"))
+    number = incident_for(cmd, channel_id, deps)
     if cmd.action == "retry":
         return uc.set_up_incident(number, uow=deps.uow, chat=deps.chat, config=config).message
+    if cmd.action == "note":
+        return tl.add_note(number, user_id, cmd.text.split(), uow=deps.uow, chat=deps.chat,
+                           config=config, now=now)
+    if cmd.action == "timeline":
+        result = tl.backfill(number, uow=deps.uow, chat=deps.chat)
+        return (f"Re-read {result.seen} messages from the channel; "
+                f"{result.changed} timeline entries added or brought up to date.")
     rule: uc.Rule
     announce, retopic = True, False
     match cmd.action:

@@ -9,6 +9,7 @@ from typing import Any
 from bot.config import DebriefConfig
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.text import escape_mrkdwn, user_mention
+from bot.domain.timeline import TimelineItem, durations, format_duration
 from bot.slack.ids import Action, Block, Callback, Field
 
 Blocks = list[dict[str, Any]]
@@ -44,6 +45,12 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
     ]
     if incident.resolved_at:
         fields.append(f"*Resolved*\n{slack_date(incident.resolved_at)}")
+        spans = durations(incident, config.statuses, config.timeline.mitigated_status)
+        fields += [
+            f"*Time to acknowledge*\n{format_duration(spans.to_acknowledge)}",
+            f"*Time to mitigate*\n{format_duration(spans.to_mitigate)}",
+            f"*Time to resolve*\n{format_duration(spans.to_resolve)}",
+        ]
     blocks: Blocks = [
         {"type": "header", "text": _plain(f"#{incident.number} {incident.title}")},
     ]
@@ -182,3 +189,38 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
              "element": {"type": "users_select", "action_id": Field.COMMANDER.value}},
         ],
     }
+
+
+def build_timeline_messages(incident: Incident, items: list[TimelineItem],
+                            *, key_only: bool = True) -> list[tuple[str, Blocks]]:
+    """The timeline as one or more messages, each within Block Kit's limits (a section
+    holds 3000 characters, a message 50 blocks): long timelines are split, never cut."""
+    shown = [i for i in items if not i.deleted and (i.key or not key_only)]
+    title = f"Timeline of #{incident.number} {incident.title}"
+    if not shown:
+        return [(title, [{"type": "header", "text": _plain(title)},
+                         {"type": "section", "text": _mrkdwn("Nothing marked as key yet. React with "
+                          "the marker emoji or pin a message to add it.")}])]
+    lines = [
+        f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {escape_mrkdwn(i.text[:500])}"
+        + (f" — {user_mention(i.author)}" if i.author else "")
+        for i in shown
+    ]
+    sections: list[str] = []
+    chunk = ""
+    for line in lines:
+        if chunk and len(chunk) + len(line) + 1 > MAX_SECTION - 50:
+            sections.append(chunk)
+            chunk = ""
+        chunk = f"{chunk}\n{line}" if chunk else line
+    sections.append(chunk)
+    per_message = MAX_BLOCKS - 2
+    messages: list[tuple[str, Blocks]] = []
+    pages = range(0, len(sections), per_message)
+    for page, start in enumerate(pages, 1):
+        heading = title if len(pages) == 1 else f"{title} ({page}/{len(pages)})"
+        blocks: Blocks = [{"type": "header", "text": _plain(heading)}]
+        blocks += [{"type": "section", "text": _mrkdwn(text)}
+                   for text in sections[start:start + per_message]]
+        messages.append((f"{heading}: {len(shown)} key events", blocks))
+    return messages

@@ -9,6 +9,7 @@ Slack's error codes become `ChatError`s the services can reason about.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.config import DebriefConfig
 from bot.domain.incidents import EventRecord, Incident
+from bot.domain.timeline import SlackMessage
 from bot.errors import ChatError
 from bot.slack.blocks import (
     build_announcement,
@@ -29,9 +31,12 @@ from bot.slack.blocks import (
     build_summary_card,
     build_thread_text,
 )
+from bot.slack.events import parse_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+ZONE_CACHE_SECONDS = 3600
+MAX_PAGES = 500  # 100,000 messages at 200 a page: a runaway cursor cannot loop forever
 # Events worth telling the whole announcement channel about (in the incident's thread).
 ANNOUNCED = {"status", "severity", "update", "resolved", "reopened"}
 
@@ -66,6 +71,7 @@ class SlackGateway:
     def __init__(self, client: WebClient, config: DebriefConfig) -> None:
         self.client = client
         self.config = config
+        self._zones: dict[str, tuple[float, str | None]] = {}
 
     def create_channel(self, name: str) -> str:
         response: Any = call("conversations.create",
@@ -114,3 +120,46 @@ class SlackGateway:
             call("chat.postMessage", lambda: self.client.chat_postMessage(
                 channel=incident.announce_channel_id, thread_ts=incident.announce_ts,
                 text=thread, unfurl_links=False))
+
+    def user_time_zone(self, user_id: str) -> str | None:
+        """The person's IANA zone from their Slack profile, cached for an hour."""
+        cached = self._zones.get(user_id)
+        if cached and time.monotonic() - cached[0] < ZONE_CACHE_SECONDS:
+            return cached[1]
+        response: Any = call("users.info", lambda: self.client.users_info(user=user_id))
+        zone = response["user"].get("tz") if response else None
+        self._zones[user_id] = (time.monotonic(), zone)
+        return zone
+
+    def channel_messages(self, channel_id: str) -> list[SlackMessage]:
+        """Every person's message in the channel, thread replies included, oldest first.
+        Follows pagination cursors; HTTP 429s are waited out by the retry handler."""
+        marker = self.config.timeline.marker_emoji
+        found: list[SlackMessage] = []
+        for raw in self._pages("conversations.history", lambda cursor: self.client
+                               .conversations_history(channel=channel_id, cursor=cursor,
+                                                      limit=200)):
+            message = parse_message(raw, channel_id, marker, from_history=True)
+            if message:
+                found.append(message)
+            if raw.get("reply_count") and raw.get("thread_ts") == raw.get("ts"):
+                for reply in self._pages("conversations.replies", lambda cursor, ts=raw["ts"]:
+                                         self.client.conversations_replies(
+                                             channel=channel_id, ts=ts, cursor=cursor, limit=200)):
+                    if reply.get("ts") == raw["ts"]:
+                        continue  # the parent comes first in every page of replies
+                    parsed = parse_message(reply, channel_id, marker, from_history=True)
+                    if parsed:
+                        found.append(parsed)
+        return sorted(found, key=lambda m: float(m.ts))
+
+    def _pages(self, method: str, fetch: Callable[[str | None], Any]) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            response: Any = call(method, lambda c=cursor: fetch(c))
+            messages += [m for m in response.get("messages") or [] if isinstance(m, dict)]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return messages

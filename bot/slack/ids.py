@@ -34,5 +34,8 @@ class Field(StrEnum):
     COMMANDER = "commander"
 
 
-# Events the app subscribes to (none yet: the timeline feature adds message events).
-EVENTS: tuple[str, ...] = ()
+# Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
+EVENTS: tuple[str, ...] = (
+    "message.channels", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
+    "member_joined_channel",
+)

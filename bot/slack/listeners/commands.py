@@ -9,9 +9,10 @@ from slack_sdk import WebClient
 
 from bot.domain.commands import parse_incident_command
 from bot.errors import UserError
-from bot.services.commands import execute, list_open
+from bot.services.commands import execute, incident_for, list_open
 from bot.services.ports import Deps
-from bot.slack.blocks import build_declare_modal, build_incident_list
+from bot.services.timeline import timeline_of
+from bot.slack.blocks import build_declare_modal, build_incident_list, build_timeline_messages
 from bot.slack.gateway import call
 from bot.slack.ids import Command
 from bot.slack.replies import guarded
@@ -23,7 +24,7 @@ def help_text(deps: Deps, unknown: str | None = None) -> str:
     return render_message(
         "messages/help.mrkdwn.j2", unknown=unknown, statuses=config.statuses,
         severities=config.severity_names, roles=config.roles,
-        announce_channel=config.announce_channel,
+        announce_channel=config.announce_channel, marker=config.timeline.marker_emoji,
     )
 
 
@@ -54,6 +55,11 @@ def register(app: App, deps: Deps) -> None:
         if cmd.action == "list":
             text, blocks = build_incident_list(list_open(deps))
             respond(response_type="ephemeral", text=text, blocks=blocks)
+            return
+        if cmd.action == "timeline" and not cmd.text:
+            incident, items = timeline_of(incident_for(cmd, channel_id, deps), deps.uow)
+            for text, blocks in build_timeline_messages(incident, items):
+                respond(response_type="ephemeral", text=text, blocks=blocks)
             return
         message = execute(cmd, user_id=user_id, channel_id=channel_id, deps=deps)
         respond(response_type="ephemeral", text=message)

@@ -138,6 +138,72 @@ class SlackClient:
         }
         return self.interactive(payload, **kwargs)
 
+    # ----- people acting in a channel: change the stand-in, then deliver the event -----
+    def say(self, channel: str, user: str, text: str, *, thread_ts: str | None = None,
+            files: list[dict[str, str]] | None = None, deliver: bool = True) -> str:
+        """A person posts; returns the message ts. `deliver=False`: the bot never hears
+        of it (it was away), so only backfill can find it."""
+        message = self.slack.human_message(channel, user, text, thread_ts=thread_ts, files=files)
+        if deliver:
+            event: dict[str, Any] = {"type": "message", "channel": channel, "user": user,
+                                     "text": text, "ts": message.ts, "event_ts": message.ts,
+                                     "channel_type": "channel"}
+            if thread_ts:
+                event.update(thread_ts=thread_ts, parent_user_id=user)
+            if files:
+                event.update(subtype="file_share", files=files)
+            assert self.event(event).status == 200
+        return message.ts
+
+    def edit(self, channel: str, ts: str, text: str, **kwargs: Any) -> Reply:
+        message = self.slack.channels[channel].messages[ts]
+        previous, message.text = message.text, text
+        message.edited_ts = self.slack._next_ts()
+        return self.event({
+            "type": "message", "subtype": "message_changed", "channel": channel, "hidden": True,
+            "ts": message.edited_ts, "event_ts": message.edited_ts, "channel_type": "channel",
+            "message": {"type": "message", "user": message.user, "text": text, "ts": ts,
+                        "edited": {"user": message.user, "ts": message.edited_ts}},
+            "previous_message": {"type": "message", "user": message.user, "text": previous,
+                                 "ts": ts},
+        }, **kwargs)
+
+    def delete(self, channel: str, ts: str, **kwargs: Any) -> Reply:
+        message = self.slack.channels[channel].messages.pop(ts)
+        now = self.slack._next_ts()
+        return self.event({
+            "type": "message", "subtype": "message_deleted", "channel": channel, "hidden": True,
+            "deleted_ts": ts, "ts": now, "event_ts": now, "channel_type": "channel",
+            "previous_message": {"type": "message", "user": message.user, "text": message.text,
+                                 "ts": ts},
+        }, **kwargs)
+
+    def react(self, channel: str, ts: str, user: str, name: str, *, add: bool = True,
+              **kwargs: Any) -> Reply:
+        message = self.slack.channels[channel].messages[ts]
+        users = message.reactions.setdefault(name, [])
+        if add and user not in users:
+            users.append(user)
+        if not add and user in users:
+            users.remove(user)
+        return self.event({
+            "type": "reaction_added" if add else "reaction_removed", "user": user,
+            "reaction": name, "item_user": message.user, "event_ts": self.slack._next_ts(),
+            "item": {"type": "message", "channel": channel, "ts": ts},
+        }, **kwargs)
+
+    def pin(self, channel: str, ts: str, user: str, *, add: bool = True, **kwargs: Any) -> Reply:
+        room = self.slack.channels[channel]
+        message = room.messages[ts]
+        (room.pins.add if add else room.pins.discard)(ts)
+        return self.event({
+            "type": "pin_added" if add else "pin_removed", "user": user, "channel_id": channel,
+            "event_ts": self.slack._next_ts(),
+            "item": {"type": "message", "channel": channel, "created_by": user,
+                     "message": {"type": "message", "user": message.user, "text": message.text,
+                                 "ts": ts, "pinned_to": [channel] if add else []}},
+        }, **kwargs)
+
     def event(self, event: dict[str, Any], *, event_id: str | None = None,
               **kwargs: Any) -> Reply:
         envelope = {

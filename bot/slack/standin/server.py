@@ -44,6 +44,32 @@ class Message:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     thread_ts: str | None = None
     edited: int = 0
+    files: list[dict[str, str]] = field(default_factory=list)
+    reactions: dict[str, list[str]] = field(default_factory=dict)
+    edited_ts: str | None = None
+
+    def as_json(self, channel: Channel) -> dict[str, Any]:
+        """The message as conversations.history / replies return it."""
+        data: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
+        if self.user == BOT_USER:
+            data.update(bot_id="B00000001", user=BOT_USER)
+        else:
+            data["user"] = self.user
+        if self.thread_ts:
+            data["thread_ts"] = self.thread_ts
+        replies = [m for m in channel.messages.values() if m.thread_ts == self.ts]
+        if replies:
+            data.update(thread_ts=self.ts, reply_count=len(replies))
+        if self.files:
+            data.update(subtype="file_share", files=self.files)
+        if self.reactions:
+            data["reactions"] = [{"name": n, "users": u, "count": len(u)}
+                                 for n, u in self.reactions.items() if u]
+        if self.ts in channel.pins:
+            data["pinned_to"] = [channel.id]
+        if self.edited_ts:
+            data["edited"] = {"user": self.user, "ts": self.edited_ts}
+        return data
 
 
 @dataclass
@@ -114,6 +140,18 @@ class FakeSlack:
     def channel_named(self, name: str) -> Channel | None:
         with self.lock:
             return next((c for c in self.channels.values() if c.name == name.lstrip("#")), None)
+
+    # ----- people acting in Slack (the client turns these into events) -----
+    def human_message(self, channel_id: str, user: str, text: str, *,
+                      thread_ts: str | None = None,
+                      files: list[dict[str, str]] | None = None) -> Message:
+        with self.changed:
+            channel = self.channels[channel_id]
+            message = Message(self._next_ts(), user, text, thread_ts=thread_ts,
+                              files=files or [])
+            channel.messages[message.ts] = message
+            self.changed.notify_all()
+            return message
 
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
@@ -423,6 +461,33 @@ class FakeSlack:
         # No WebSocket server here: the URL refuses connections. Enough to show that a
         # Socket Mode start goes through SLACK_API_URL with the app token.
         return {"url": "ws://127.0.0.1:9/socket-mode-standin"}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        top = [m for m in channel.messages.values() if not m.thread_ts or m.thread_ts == m.ts]
+        top.sort(key=lambda m: float(m.ts), reverse=True)  # Slack: newest first
+        return self._page([m.as_json(channel) for m in top], args)
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        parent = channel.messages.get(str(args["ts"]))
+        if parent is None:
+            raise SlackFailure("thread_not_found")
+        replies = sorted((m for m in channel.messages.values() if m.thread_ts == parent.ts),
+                         key=lambda m: float(m.ts))
+        page = self._page([m.as_json(channel) for m in replies], args)
+        page["messages"].insert(0, parent.as_json(channel))  # the parent heads every page
+        return page
+
+    def _page(self, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        start = int(str(args.get("cursor") or "0").removeprefix("page:") or 0)
+        chunk = items[start:start + limit]
+        more = start + limit < len(items)
+        return {"messages": chunk, "has_more": more,
+                "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args["user"]))

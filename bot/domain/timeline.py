@@ -1,0 +1,269 @@
+"""The incident timeline: chat captured from the channel merged with lifecycle events,
+ordered by when things happened. Plus durations and reading backdated note times.
+Pure: plain values in, plain values out."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from dateutil import parser as dateparser
+
+from bot.domain.incidents import Incident
+from bot.errors import UserError
+
+# Message subtypes that are a person speaking; every other subtype (joins, topic
+# changes, bot messages...) is not chat.
+HUMAN_SUBTYPES = {None, "", "thread_broadcast", "file_share", "me_message"}
+
+
+@dataclass(frozen=True)
+class FileRef:
+    name: str
+    permalink: str
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    """A person's message as Slack reports it (from an event or from history)."""
+
+    channel_id: str
+    ts: str
+    user: str
+    text: str
+    thread_ts: str | None = None
+    files: tuple[FileRef, ...] = ()
+    marked_by: tuple[str, ...] | None = None  # None: not known (events); () from history
+    pinned: bool | None = None
+    edited_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One stored piece of the timeline that is not a lifecycle event: chat or a note."""
+
+    at: datetime
+    kind: str  # message | file | note
+    author: str | None
+    text: str
+    channel_id: str | None = None
+    ts: str | None = None
+    thread_ts: str | None = None
+    pinned: bool = False
+    marked_by: tuple[str, ...] = ()
+    deleted: bool = False
+    history: tuple[dict[str, str], ...] = ()
+    files: tuple[FileRef, ...] = ()
+
+    @property
+    def key(self) -> bool:
+        return self.kind == "note" or self.pinned or bool(self.marked_by)
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    at: datetime
+    kind: str
+    author: str | None
+    text: str
+    key: bool
+    source_ts: str | None = None
+    deleted: bool = False
+    thread_ts: str | None = None
+    files: tuple[FileRef, ...] = field(default=())
+
+
+def ts_to_datetime(ts: str) -> datetime:
+    """Slack's `ts` ("1700000000.000100") is the message's own time, in UTC seconds."""
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+def is_human(subtype: str | None, bot_id: str | None, user: str | None) -> bool:
+    return subtype in HUMAN_SUBTYPES and not bot_id and bool(user)
+
+
+def kind_of(message: SlackMessage) -> str:
+    return "file" if message.files else "message"
+
+
+def lifecycle_text(kind: str, detail: dict[str, str]) -> str:
+    note = f": {detail['note']}" if detail.get("note") else ""
+    match kind:
+        case "declared":
+            return f"Declared {detail.get('severity', '')}: {detail.get('title', '')}".strip()
+        case "acknowledged":
+            return "Acknowledged"
+        case "status":
+            return f"Status {detail.get('from')} → {detail.get('to')}{note}"
+        case "reopened":
+            return f"Reopened as {detail.get('to')}{note}"
+        case "severity":
+            return f"Severity {detail.get('from')} → {detail.get('to')}"
+        case "role":
+            return f"{detail.get('role', 'role').capitalize()}: {detail.get('user')}"
+        case "update":
+            return f"Update: {detail.get('text', '')}"
+        case "resolved":
+            summary = f": {detail['summary']}" if detail.get("summary") else ""
+            return f"Resolved{summary}"
+    return kind
+
+
+def build_timeline(incident: Incident, entries: list[TimelineEntry]) -> list[TimelineItem]:
+    """Lifecycle events (always key) and captured entries, in the order they happened."""
+    items = [
+        TimelineItem(at=e.at, kind=e.kind, author=e.actor,
+                     text=lifecycle_text(e.kind, e.detail), key=True)
+        for e in incident.events
+    ]
+    items += [
+        TimelineItem(at=e.at, kind=e.kind, author=e.author, text=e.text, key=e.key,
+                     source_ts=e.ts, deleted=e.deleted, thread_ts=e.thread_ts, files=e.files)
+        for e in entries
+    ]
+    # Stable sort: at equal times lifecycle events stay before chat.
+    return sorted(items, key=lambda item: item.at)
+
+
+@dataclass(frozen=True)
+class Durations:
+    to_acknowledge: timedelta | None
+    to_mitigate: timedelta | None
+    to_resolve: timedelta | None
+
+
+def durations(incident: Incident, statuses: tuple[str, ...], mitigated_status: str) -> Durations:
+    """From declaration to acknowledgement, to the first status at or past the
+    "mitigated" one (resolving counts), and to resolution."""
+    start = incident.declared_at
+    rank = {s: i for i, s in enumerate(statuses)}
+    threshold = rank.get(mitigated_status, len(statuses) - 1)
+    mitigated = next(
+        (e.at for e in incident.events
+         if e.kind in ("status", "resolved", "reopened")
+         and rank.get(e.detail.get("to", ""), -1) >= threshold),
+        None,
+    )
+    return Durations(
+        to_acknowledge=incident.acknowledged_at - start if incident.acknowledged_at else None,
+        to_mitigate=mitigated - start if mitigated else None,
+        to_resolve=incident.resolved_at - start if incident.resolved_at else None,
+    )
+
+
+def format_duration(delta: timedelta | None) -> str:
+    if delta is None:
+        return "—"
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h {mins}m"
+    if hours:
+        return f"{hours}h {mins}m"
+    return f"{mins}m" if minutes else f"{int(delta.total_seconds())}s"
+
+
+_CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?([ap]m)?$", re.IGNORECASE)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NOTE_TIME_EXAMPLE = (
+    "e.g. `/incident note at 14:05 Rolled back`, `/incident note at yesterday 23:40 ...` "
+    "or `/incident note at 2026-11-20 09:15 ...` (your own time zone)"
+)
+
+
+def parse_note_time(words: list[str], now: datetime, zone: tzinfo) -> tuple[datetime, list[str]]:
+    """Read `<time> <text...>` where the time is `HH:MM`, `yesterday HH:MM`, `today HH:MM`
+    or `YYYY-MM-DD HH:MM`, in the author's zone; returns the UTC instant and the rest."""
+    local_now = now.astimezone(zone)
+    default = local_now.replace(second=0, microsecond=0)
+    taken: list[str] = []
+    rest = list(words)
+    if rest and rest[0].lower() in ("yesterday", "today"):
+        if rest[0].lower() == "yesterday":
+            default -= timedelta(days=1)
+        taken.append(rest.pop(0))
+    elif rest and _DATE.match(rest[0]):
+        taken.append(rest.pop(0))
+    if not rest or not _CLOCK.match(rest[0]):
+        raise UserError(f"I couldn't read a time there; {NOTE_TIME_EXAMPLE}.")
+    clock = rest.pop(0)
+    date_part = taken[-1] if taken and _DATE.match(taken[-1]) else f"{default:%Y-%m-%d}"
+    try:
+        parsed = dateparser.parse(f"{date_part} {clock}", default=default.replace(tzinfo=None))
+    except (dateparser.ParserError, ValueError, OverflowError) as exc:
+        raise UserError(f"I couldn't read `{clock}` as a time; {NOTE_TIME_EXAMPLE}.") from exc
+    # fold=0: in a repeated (fall-back) hour take the first occurrence.
+    at = parsed.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if at > now + timedelta(minutes=1):
+        raise UserError("That time is in the future; a note can only be backdated.")
+    if not rest:
+        raise UserError(f"What happened at {clock}? {NOTE_TIME_EXAMPLE}.")
+    return at, rest
+
+
+# What a Slack event means for the timeline (parsed by the Slack adapter).
+@dataclass(frozen=True)
+class MessagePosted:
+    message: SlackMessage
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    message: SlackMessage
+    previous_text: str | None
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    channel_id: str
+    ts: str
+
+
+@dataclass(frozen=True)
+class MarkerChanged:
+    channel_id: str
+    ts: str
+    user: str
+    marked: bool
+
+
+@dataclass(frozen=True)
+class PinChanged:
+    channel_id: str
+    ts: str
+    pinned: bool
+
+
+TimelineChange = MessagePosted | MessageEdited | MessageDeleted | MarkerChanged | PinChanged
+
+
+def change_channel(change: TimelineChange) -> str:
+    if isinstance(change, MessagePosted | MessageEdited):
+        return change.message.channel_id
+    return change.channel_id
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def timeline_as_dicts(items: list[TimelineItem]) -> list[dict[str, object]]:
+    """The `timeline` list of `debrief incident show --json`."""
+    return [
+        {"at": _iso(i.at), "kind": i.kind, "author": i.author, "text": i.text, "key": i.key,
+         "source_ts": i.source_ts, "deleted": i.deleted, "thread_ts": i.thread_ts,
+         **({"files": [{"name": f.name, "permalink": f.permalink} for f in i.files]}
+            if i.files else {})}
+        for i in items
+    ]
+
+
+def durations_as_dict(spans: Durations) -> dict[str, float | None]:
+    def seconds(delta: timedelta | None) -> float | None:
+        return delta.total_seconds() if delta is not None else None
+
+    return {"to_acknowledge_seconds": seconds(spans.to_acknowledge),
+            "to_mitigate_seconds": seconds(spans.to_mitigate),
+            "to_resolve_seconds": seconds(spans.to_resolve)}

@@ -1,0 +1,62 @@
+"""Events API: capture the incident timeline from the channel.
+
+Storing happens in a listener middleware, *before* Bolt acknowledges the event: an
+insert takes milliseconds, and if it fails we answer 500 so Slack retries the event
+instead of it being lost behind a 200. Storage is idempotent, so retries and the same
+message arriving through backfill are stored once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltResponse
+
+from bot.services.ports import Deps
+from bot.services.timeline import backfill, record_change
+from bot.slack.events import parse_timeline_change
+from bot.slack.ids import EVENTS
+from bot.slack.replies import guarded
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, deps: Deps) -> None:
+    marker = deps.config.timeline.marker_emoji
+
+    def store_first(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+        change = parse_timeline_change(body.get("event"), marker)
+        if change is not None:
+            try:
+                record_change(change, deps.uow)
+            except Exception:  # noqa: BLE001 - refuse the event so Slack sends it again
+                log.exception("could not store a timeline event; asking Slack to retry")
+                return BoltResponse(status=500, body="storage unavailable; please retry")
+        next()
+        return None
+
+    def stored(body: dict[str, Any]) -> None:
+        """Nothing left to do: the middleware stored it; Bolt acks events itself."""
+
+    # Manifest subscriptions name the channel kind ("message.channels"); Bolt matches the
+    # event type ("message").
+    for subscription in EVENTS:
+        event_type = subscription.split(".")[0]
+        if event_type != "member_joined_channel":
+            app.event(event_type, middleware=[store_first])(stored)
+
+    @app.event("member_joined_channel")
+    @guarded
+    def handle_member_joined(body: dict[str, Any], context: BoltContext, client: Any) -> None:
+        """When the bot itself is added to an incident's channel, read what it missed."""
+        event = body.get("event") or {}
+        if not isinstance(event, dict) or event.get("user") != context.bot_user_id:
+            return
+        with deps.uow() as tx:
+            number = tx.incidents.number_for_channel(str(event.get("channel") or ""))
+        if number is not None:
+            result = backfill(number, uow=deps.uow, chat=deps.chat)
+            log.info("backfilled incident %s: %s messages, %s changed", number, result.seen,
+                     result.changed)
