@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.config import DebriefConfig, Settings
 from bot.domain.incidents import as_dict
+from bot.domain.timeline import build_timeline, durations, format_duration, timeline_as_dicts
 from bot.runtime import build_runtime
 from bot.slack.ids import Action
 from bot.slack.standin.client import Reply, SlackClient
@@ -23,9 +25,28 @@ from bot.slack.standin.server import FakeSlack
 PEOPLE = {"U01ALICE": "alice", "U02BOB": "bob", "U03CAROL": "carol"}
 
 
+class SimulatedClock:
+    """The demo's story runs on its own clock (today from 14:05 UTC), so durations and
+    the timeline read like a real incident instead of a few milliseconds."""
+
+    def __init__(self) -> None:
+        today = datetime.now(UTC).date()
+        self.now = datetime(today.year, today.month, today.day, 14, 5, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def timestamp(self) -> float:
+        return self.now.timestamp()
+
+    def advance(self, minutes: float) -> None:
+        self.now += timedelta(minutes=minutes)
+
+
 class Demo:
-    def __init__(self, slack: FakeSlack, client: SlackClient, quiet: bool) -> None:
-        self.slack, self.client, self.quiet = slack, client, quiet
+    def __init__(self, slack: FakeSlack, client: SlackClient, quiet: bool,
+                 clock: SimulatedClock) -> None:
+        self.slack, self.client, self.quiet, self.clock = slack, client, quiet, clock
         self.seen = 0
 
     def say(self, text: str = "") -> None:
@@ -33,7 +54,7 @@ class Demo:
             print(text)
 
     def step(self, who: str, what: str, reply: Reply) -> dict[str, Any]:
-        self.say(f"\n▶ {PEOPLE[who]}: {what}")
+        self.say(f"\n▶ {self.clock.now:%H:%M} {PEOPLE[who]}: {what}")
         self.say(f"  HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms")
         acked = reply.text if reply.status == 200 else ""
         answer = {"text": acked} if acked else self.client.reply_to(reply)
@@ -51,7 +72,8 @@ class Demo:
 
 
 def run_demo(quiet: bool = False) -> int:
-    slack = FakeSlack().start()
+    clock = SimulatedClock()
+    slack = FakeSlack(clock=clock.timestamp).start()
     for user_id, name in PEOPLE.items():
         slack.add_user(user_id, name, tz="Europe/Berlin" if name == "bob" else "UTC")
     general = slack.add_channel("general", members=tuple(PEOPLE))
@@ -61,11 +83,11 @@ def run_demo(quiet: bool = False) -> int:
         secret = secrets.token_hex(16)
         settings = Settings(bot_token=slack.token, signing_secret=secret,
                             api_url=slack.api_url, database_url=db_url)
-        runtime = build_runtime(settings, DebriefConfig(), migrate=True)
+        runtime = build_runtime(settings, DebriefConfig(), migrate=True, now=clock)
         server = runtime.http_server().start()
         try:
-            return _script(Demo(slack, SlackClient(server.url, secret, slack), quiet), runtime,
-                           general, db_url)
+            demo = Demo(slack, SlackClient(server.url, secret, slack), quiet, clock)
+            return _script(demo, runtime, general, db_url)
         finally:
             server.stop()
             runtime.engine.dispose()
@@ -83,41 +105,80 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
     channel, card = incident.channel_id, incident.card_ts
+    demo.clock.advance(4)
     demo.step("U02BOB", "clicks [Acknowledge] on the pinned card",
               client.click(Action.ACKNOWLEDGE, user="U02BOB", channel=channel,
                            message_ts=card, value="1"))
+    demo.clock.advance(3)
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} people talk in the channel (the bot hears it "
+             "through the Events API)")
+    clue = client.say(channel, "U02BOB", "5xx started at 14:02, right after the payments-api config push")
+    client.say(channel, "U03CAROL", "EU region only; US looks clean", thread_ts=clue)
+    typo = client.say(channel, "U02BOB", "rolling back the confg")
+    client.edit(channel, typo, "rolling back the config")
+    demo.clock.advance(2)
+    client.react(channel, clue, "U01ALICE", "pushpin")
+    client.pin(channel, typo, "U03CAROL")
+    demo.say("  • bob: 5xx started at 14:02 ... (alice reacts :pushpin: → key event)")
+    demo.say("  • carol (in thread): EU region only; US looks clean")
+    demo.say("  • bob: rolling back the confg → edited to 'config' (carol pins it → key event)")
+    demo.step("U01ALICE", "/incident note at 14:00 Alert: EU checkout error rate above 5%",
+              client.slash("note at 14:00 Alert: EU checkout error rate above 5%",
+                           user="U01ALICE", channel=channel))
+    demo.clock.advance(1)
     demo.step("U01ALICE", "/incident role comms @bob",
               client.slash("role comms <@U02BOB|bob>", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/incident role scribe @carol",
               client.slash("role scribe <@U03CAROL|carol>", user="U01ALICE", channel=channel))
+    demo.clock.advance(6)
     demo.step("U01ALICE", "/incident status identified Bad config push to payments-api",
               client.slash("status identified Bad config push to payments-api",
                            user="U01ALICE", channel=channel))
+    demo.clock.advance(2)
     demo.step("U02BOB", "/incident severity sev1",
               client.slash("severity sev1", user="U02BOB", channel=channel))
+    demo.clock.advance(5)
     demo.step("U02BOB", "/incident update Rolling back the config; EU checkout still failing",
               client.slash("update Rolling back the config; EU checkout still failing",
                            user="U02BOB", channel=channel))
+    demo.clock.advance(12)
     demo.step("U01ALICE", "picks 'Monitoring' in the card's status menu",
               client.click(Action.SET_STATUS, user="U01ALICE", channel=channel,
                            message_ts=card, selected="1:monitoring"))
     demo.step("U03CAROL", "/incident status bogus  (a typo)",
               client.slash("status bogus", user="U03CAROL", channel=channel))
+    demo.clock.advance(30)
     demo.step("U01ALICE", "/incident resolve Config rolled back; error rate at baseline",
               client.slash("resolve Config rolled back; error rate at baseline",
                            user="U01ALICE", channel=channel))
+    demo.step("U01ALICE", "/incident timeline",
+              client.slash("timeline", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/incident list (from #general)",
               client.slash("list", user="U01ALICE", channel=general))
     with runtime.deps.uow() as tx:
-        stored = as_dict(tx.incidents.get(1))
+        incident = tx.incidents.get(1)
+        stored = as_dict(incident)
+        items = build_timeline(incident, tx.timeline.entries(1))
+    spans = durations(incident, runtime.deps.config.statuses,
+                      runtime.deps.config.timeline.mitigated_status)
+    demo.say("\nTimeline (what `debrief incident show 1` prints; * = key event):")
+    for item in items:
+        mark = "*" if item.key else " "
+        author = PEOPLE.get(item.author or "", item.author or "-")
+        demo.say(f"  {mark} {item.at:%H:%M} {item.kind:<12} {author:<6} {item.text[:80]}")
+    demo.say(f"Time to acknowledge {format_duration(spans.to_acknowledge)}, to mitigate "
+             f"{format_duration(spans.to_mitigate)}, to resolve {format_duration(spans.to_resolve)}")
+    stored["timeline"] = timeline_as_dicts(items)
     card_text = slack.channels[channel].messages[card].text
     demo.say("\nPinned summary card now reads: " + card_text)
     demo.say("Channel topic: " + slack.channels[channel].topic)
-    demo.say("\nStored in the database (debrief incident show 1 --json):")
-    demo.say(json.dumps(stored, indent=2))
+    demo.say("\nStored in the database (debrief incident show 1 --json, abridged):")
+    demo.say(json.dumps({k: v for k, v in stored.items() if k not in ("events", "timeline")},
+                        indent=2))
     problems = list(slack.violations)
     print(f"\nDemo finished: incident #{stored['number']} '{stored['title']}' "
           f"{stored['status']}, {len(stored['events'])} events recorded, "
+          f"{len(stored['timeline'])} timeline entries ({sum(i.key for i in items)} key), "
           f"{len(slack.calls)} Slack API calls, {len(problems)} API misuse(s).")
     for problem in problems:
         print("  ! " + problem)

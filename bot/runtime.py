@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from slack_bolt import App
 from sqlalchemy import Engine
@@ -69,12 +71,12 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine | None = None,
-                  migrate: bool = False) -> Runtime:
+                  migrate: bool = False, now: Callable[[], datetime] = utcnow) -> Runtime:
     engine = engine or make_engine(settings.database_url)
     if migrate:
         upgrade(engine)
     client = make_web_client(settings.bot_token, settings.api_url)
     deps = Deps(uow=UnitOfWorkFactory(engine), chat=SlackGateway(client, config),
-                config=config, now=utcnow)
+                config=config, now=now)
     app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
     return Runtime(app=app, deps=deps, engine=engine)

@@ -61,3 +61,6 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Demo finished: incident #1" in out and "resolved" in out and "0 API misuse(s)" in out
     assert "I don't know status `bogus`" in out
     assert "Debrief — `/incident` commands" in out  # the help template was found
+    assert "* 14:00 note         alice  Alert: EU checkout error rate above 5%" in out
+    assert "    14:12 message      carol  EU region only" in out  # not key
+    assert "Time to acknowledge 4m, to mitigate 35m, to resolve 1h 5m" in out

@@ -104,8 +104,9 @@ def _load_specs() -> tuple[set[str], dict[str, dict[str, Any]]]:
 class FakeSlack:
     """Start with `FakeSlack().start()`; point the bot's SLACK_API_URL at `api_url`."""
 
-    def __init__(self, token: str = BOT_TOKEN) -> None:
+    def __init__(self, token: str = BOT_TOKEN, clock: Any = time.time) -> None:
         self.token = token
+        self.clock = clock  # seconds since the epoch; the demo passes a simulated clock
         self.known_methods, self.specs = _load_specs()
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
@@ -293,7 +294,7 @@ class FakeSlack:
         return handler(args)
 
     def _next_ts(self) -> str:
-        now = max(time.time(), self._last_ts + 0.0001)
+        now = max(self.clock(), self._last_ts + 0.0001)
         self._last_ts = now
         return f"{now:.6f}"
 
