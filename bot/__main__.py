@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     show = inc_sub.add_parser("show", help="show one incident")
     show.add_argument("number", type=int)
     show.add_argument("--json", action="store_true")
+    lint = sub.add_parser("lint", help="check a postmortem (or any text) for blameful wording")
+    lint.add_argument("file", help="a Markdown or text file; - for standard input")
+    lint.add_argument("--json", action="store_true")
     demo = sub.add_parser("demo", help="run a scripted incident against a local Slack stand-in")
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     return parser
@@ -54,6 +57,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.demo import run_demo
 
         return run_demo(quiet=args.quiet)
+    if args.command == "lint":
+        return _lint(args)
     settings, config = settings_and_config()
     if args.command == "db":
         from storage.db import make_engine, upgrade
@@ -66,6 +71,29 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run(args, settings, config)
     raise AssertionError(args.command)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.domain.blameless import lint_text
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
+    findings = lint_text(text)
+    if args.json:
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    elif not findings:
+        print(f"{args.file}: no findings")
+    else:
+        lines = text.splitlines()
+        for f in findings:
+            span = lines[f.line - 1][f.start:f.end]
+            print(f"{args.file}:{f.line}:{f.start + 1}: {f.category}: '{span}' — {f.message} "
+                  f"Try: {f.suggestion}")
+    return 1 if findings else 0
 
 
 def _incident(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
