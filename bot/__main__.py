@@ -151,6 +151,7 @@ def _print_incident(data: dict[str, Any]) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
     from bot.runtime import build_runtime, configure_logging
+    from bot.scheduler import Scheduler
     from storage.db import is_up_to_date, make_engine
 
     settings.require_slack()
@@ -160,6 +161,7 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
     if not embedded and not is_up_to_date(engine):
         raise ConfigError("the database schema is behind this version: run `debrief db upgrade`.")
     runtime = build_runtime(settings, config, engine=engine, migrate=embedded)
+    scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -168,11 +170,12 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
         return 0
     port = args.port or settings.port
     server = runtime.http_server(host=args.host, port=port)
-    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    signal.signal(signal.SIGTERM, lambda *_: (scheduler.stop(), server.stop()))
     log.info("listening on %s:%s (POST /slack/events, GET /healthz)", args.host, server.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
+        scheduler.stop()
         server.stop()
     return 0
 

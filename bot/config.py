@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.errors import ConfigError
+from bot.templating import templates_dir
 
 DEFAULT_DATABASE_URL = "sqlite:///debrief.db"
 DEFAULT_CONFIG_FILE = "debrief.yaml"
@@ -43,6 +45,22 @@ class TimelineConfig:
 
 
 @dataclass(frozen=True)
+class PostmortemConfig:
+    templates_dir: Path | None = None      # a team's own templates; rendered in the sandbox
+    template: str = "postmortem.md.j2"
+    template_by_severity: dict[str, str] = field(default_factory=dict)
+    due: dict[str, str] = field(default_factory=lambda: {"SEV1": "3 days",
+                                                          "SEV2": "5 business days"})
+
+    def template_for(self, severity: str) -> str:
+        return self.template_by_severity.get(severity, self.template)
+
+    def due_policy(self, severity: str) -> DuePolicy | None:
+        text = self.due.get(severity)
+        return parse_due_policy(text) if text else None
+
+
+@dataclass(frozen=True)
 class DebriefConfig:
     """What a team may tune in `debrief.yaml`; every field has a sensible default."""
 
@@ -53,6 +71,7 @@ class DebriefConfig:
     statuses: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
     time_zone: str = "UTC"
     timeline: TimelineConfig = TimelineConfig()
+    postmortem: PostmortemConfig = PostmortemConfig()
 
     @property
     def severity_names(self) -> tuple[str, ...]:
@@ -81,6 +100,7 @@ class Settings:
     config_path: Path | None = None
     port: int = 3000
     log_format: str = "text"
+    scheduler_interval: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -104,7 +124,16 @@ class Settings:
         log_format = environ.get("DEBRIEF_LOG_FORMAT", "text")
         if log_format not in ("text", "json"):
             raise ConfigError(f"DEBRIEF_LOG_FORMAT must be 'text' or 'json', not {log_format!r}.")
+        interval_text = environ.get("DEBRIEF_SCHEDULER_INTERVAL", "30")
+        try:
+            interval = float(interval_text)
+            if not 0.05 <= interval <= 3600:
+                raise ValueError
+        except ValueError as exc:
+            raise ConfigError("DEBRIEF_SCHEDULER_INTERVAL must be seconds between 0.05 and "
+                              f"3600, not {interval_text!r}.") from exc
         return cls(
+            scheduler_interval=interval,
             bot_token=environ.get("SLACK_BOT_TOKEN") or None,
             signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
             app_token=environ.get("SLACK_APP_TOKEN") or None,
@@ -137,7 +166,7 @@ _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone",
-              "timeline"}
+              "timeline", "postmortem"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -216,7 +245,52 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["time_zone"] = str(zone)
     if "timeline" in raw:
         values["timeline"] = _parse_timeline(raw["timeline"], values.get("statuses"), bad)
+    if "postmortem" in raw:
+        values["postmortem"] = _parse_postmortem(raw["postmortem"], source, bad)
     return DebriefConfig(**values)
+
+
+def _parse_postmortem(raw: Any, source: str, bad: Any) -> PostmortemConfig:
+    if not isinstance(raw, dict):
+        raise bad("postmortem", "must be a mapping (templates_dir, template, ...).")
+    allowed = {"templates_dir", "template", "template_by_severity", "due"}
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise bad(f"postmortem.{unknown[0]}", f"is not a known setting ({', '.join(sorted(allowed))}).")
+    values: dict[str, Any] = {}
+    folder: Path | None = None
+    if "templates_dir" in raw:
+        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path(".")
+        folder = (base / str(raw["templates_dir"])).resolve()
+        if not folder.is_dir():
+            raise bad("postmortem.templates_dir", f"is not a folder: {folder}.")
+        values["templates_dir"] = folder
+    names: list[tuple[str, Any]] = []
+    if "template" in raw:
+        names.append(("postmortem.template", raw["template"]))
+        values["template"] = raw["template"]
+    if "template_by_severity" in raw:
+        mapping = raw["template_by_severity"]
+        if not isinstance(mapping, dict):
+            raise bad("postmortem.template_by_severity", "must map severities to template files.")
+        values["template_by_severity"] = {str(k).upper(): v for k, v in mapping.items()}
+        names += [(f"postmortem.template_by_severity.{k}", v) for k, v in mapping.items()]
+    for key, name in names:
+        if not isinstance(name, str) or not name or Path(name).name != name:
+            raise bad(key, "must be a template file name in the templates folder.")
+        if not ((folder and (folder / name).is_file()) or (templates_dir() / name).is_file()):
+            raise bad(key, f"names {name!r}, which is in neither templates folder.")
+    if "due" in raw:
+        due = raw["due"]
+        if not isinstance(due, dict):
+            raise bad("postmortem.due", "must map severities to '3 days', '5 business days' or none.")
+        for severity, text in due.items():
+            try:
+                parse_due_policy(str(text))
+            except ValueError as exc:
+                raise bad(f"postmortem.due.{severity}", f"is not valid: {exc}.") from exc
+        values["due"] = {str(k).upper(): str(v) for k, v in due.items()}
+    return PostmortemConfig(**values)
 
 
 def _parse_timeline(raw: Any, statuses: tuple[str, ...] | None, bad: Any) -> TimelineConfig:

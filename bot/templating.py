@@ -11,7 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
 
 from bot.domain.text import escape_mrkdwn
 
@@ -41,3 +42,25 @@ def message_env() -> Environment:
 
 def render_message(name: str, **context: Any) -> str:
     return message_env().get_template(name).render(**context).strip()
+
+
+@cache
+def postmortem_env(custom_dir: Path | None) -> SandboxedEnvironment:
+    """Postmortem templates render in Jinja's sandbox (a team's own templates are
+    user-supplied code) with StrictUndefined, so a misspelt variable is an error, not a
+    blank. A team's folder comes first, so it can override or extend the built-ins."""
+    loaders = [FileSystemLoader(custom_dir)] if custom_dir else []
+    loaders.append(FileSystemLoader(templates_dir()))
+    return SandboxedEnvironment(loader=ChoiceLoader(loaders), undefined=StrictUndefined,
+                                autoescape=False, keep_trailing_newline=True)
+
+
+class TemplateFailure(Exception):
+    """A postmortem template could not be rendered; the message is safe to show."""
+
+
+def render_postmortem(template: str, context: dict[str, Any], custom_dir: Path | None = None) -> str:
+    try:
+        return postmortem_env(custom_dir).get_template(template).render(**context)
+    except TemplateError as exc:  # includes SecurityError, UndefinedError, TemplateNotFound
+        raise TemplateFailure(f"{type(exc).__name__}: {exc}") from exc

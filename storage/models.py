@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -53,6 +53,9 @@ class IncidentRow(Base):
         back_populates="incident",
         cascade="all, delete-orphan",
         order_by="(IncidentEventRow.at, IncidentEventRow.id)",
+    )
+    action_items: Mapped[list[ActionItemRow]] = relationship(
+        back_populates="incident", cascade="all, delete-orphan", order_by="ActionItemRow.id"
     )
 
 
@@ -111,3 +114,76 @@ class TimelineEntryRow(Base):
     deleted: Mapped[bool] = mapped_column(nullable=False, default=False)
     history: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
+
+
+class ActionItemRow(Base):
+    """Follow-up work from an incident, tracked until done."""
+
+    __tablename__ = "action_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    owner: Mapped[str | None] = mapped_column(String(30), index=True)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    type: Mapped[str] = mapped_column(String(20), nullable=False)
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(30), nullable=False)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(30))
+
+    incident: Mapped[IncidentRow] = relationship(back_populates="action_items")
+
+
+class PostmortemRow(Base):
+    """One postmortem per incident, with its review status; the text lives in versions."""
+
+    __tablename__ = "postmortems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    versions: Mapped[list[PostmortemVersionRow]] = relationship(
+        back_populates="postmortem", cascade="all, delete-orphan",
+        order_by="PostmortemVersionRow.version",
+    )
+
+
+class PostmortemVersionRow(Base):
+    __tablename__ = "postmortem_versions"
+    __table_args__ = (UniqueConstraint("postmortem_id", "version", name="uq_postmortem_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    postmortem_id: Mapped[int] = mapped_column(
+        ForeignKey("postmortems.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    template: Mapped[str] = mapped_column(String(200), nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str] = mapped_column(String(30), nullable=False)
+    file_id: Mapped[str | None] = mapped_column(String(30))
+
+    postmortem: Mapped[PostmortemRow] = relationship(back_populates="versions")
+
+
+class NotificationRow(Base):
+    """A timed notice claimed for sending. The key (e.g. `action-due:7:2026-12-01`) is
+    the primary key: inserting it is the claim, so across restarts and replicas each
+    notice is sent at most once; a failed send releases the claim for a retry."""
+
+    __tablename__ = "notifications"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), nullable=False)  # sending | sent
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -6,22 +6,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from bot.domain.actions import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
+from bot.domain.postmortem import Postmortem, PostmortemVersion
 from bot.domain.timeline import FileRef, SlackMessage, TimelineEntry, kind_of, ts_to_datetime
 from storage.models import (
+    ActionItemRow,
     CounterRow,
     IncidentEventRow,
     IncidentRow,
+    NotificationRow,
+    PostmortemRow,
+    PostmortemVersionRow,
     RoleAssignmentRow,
     TimelineEntryRow,
 )
 
+_LOAD = (selectinload(IncidentRow.roles), selectinload(IncidentRow.events),
+         selectinload(IncidentRow.action_items))
 _SCALARS = (
     "title", "description", "severity", "status", "declared_at", "declared_by",
     "acknowledged_at", "acknowledged_by", "resolved_at", "summary", "channel_id",
@@ -29,9 +37,17 @@ _SCALARS = (
 )
 
 
+def to_action(row: ActionItemRow, number: int | None = None) -> ActionItem:
+    return ActionItem(id=row.id, text=row.text, owner=row.owner, due_on=row.due_on,
+                      type=row.type, status=row.status, created_at=row.created_at,
+                      created_by=row.created_by, closed_at=row.closed_at,
+                      incident_number=number)
+
+
 def to_incident(row: IncidentRow) -> Incident:
     return Incident(
         number=row.number,
+        action_items=tuple(to_action(a, row.number) for a in row.action_items),
         roles={r.role: r.user_id for r in row.roles},
         events=tuple(
             EventRecord(at=e.at, kind=e.kind, actor=e.actor, detail=dict(e.detail))
@@ -75,7 +91,7 @@ class SqlIncidentRepository:
         query = (
             select(IncidentRow)
             .where(IncidentRow.number == number)
-            .options(selectinload(IncidentRow.roles), selectinload(IncidentRow.events))
+            .options(*_LOAD)
         )
         if for_update:
             query = query.with_for_update(of=IncidentRow)
@@ -94,7 +110,7 @@ class SqlIncidentRepository:
     def list(self, *, open_only: bool = False) -> list[Incident]:
         query = (
             select(IncidentRow)
-            .options(selectinload(IncidentRow.roles), selectinload(IncidentRow.events))
+            .options(*_LOAD)
             .order_by(IncidentRow.number)
         )
         if open_only:
@@ -259,3 +275,136 @@ class SqlTimelineRepository:
             .order_by(TimelineEntryRow.at, TimelineEntryRow.id)
         ).scalars()
         return [to_entry(row) for row in rows]
+
+
+class SqlActionItemRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, number: int, req: ActionRequest, created_by: str, now: datetime) -> ActionItem:
+        incident_id = self.session.execute(
+            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        row = ActionItemRow(incident_id=incident_id, text=req.text, owner=req.owner,
+                            due_on=req.due_on, type=req.type, status="open", created_at=now,
+                            created_by=created_by)
+        self.session.add(row)
+        self.session.flush()
+        return to_action(row, number)
+
+    def _query(self) -> Select[tuple[ActionItemRow, int]]:
+        return (select(ActionItemRow, IncidentRow.number)
+                .join(IncidentRow, IncidentRow.id == ActionItemRow.incident_id)
+                .order_by(ActionItemRow.due_on.is_(None), ActionItemRow.due_on, ActionItemRow.id))
+
+    def get(self, item_id: int) -> ActionItem | None:
+        found = self.session.execute(self._query().where(ActionItemRow.id == item_id)).first()
+        return to_action(found[0], found[1]) if found else None
+
+    def for_incident(self, number: int) -> list[ActionItem]:
+        rows = self.session.execute(self._query().where(IncidentRow.number == number))
+        return [to_action(row, n) for row, n in rows]
+
+    def open_items(self, owner: str | None = None) -> list[ActionItem]:
+        query = self._query().where(ActionItemRow.status == "open")
+        if owner is not None:
+            query = query.where(ActionItemRow.owner == owner)
+        return [to_action(row, n) for row, n in self.session.execute(query)]
+
+    def all_items(self) -> list[ActionItem]:
+        return [to_action(row, n) for row, n in self.session.execute(self._query())]
+
+    def set_status(self, item_id: int, status: str, user: str, now: datetime) -> ActionItem:
+        row = self.session.get(ActionItemRow, item_id, with_for_update=True)
+        if row is None:
+            raise LookupError(item_id)
+        row.status = status
+        row.closed_at, row.closed_by = (now, user) if status == "done" else (None, None)
+        self.session.flush()
+        return self.get(item_id)  # type: ignore[return-value]
+
+
+class SqlPostmortemRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _row(self, number: int) -> PostmortemRow | None:
+        return self.session.execute(
+            select(PostmortemRow).join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id)
+            .where(IncidentRow.number == number).with_for_update(of=PostmortemRow)
+        ).scalar_one_or_none()
+
+    def get(self, number: int) -> Postmortem | None:
+        row = self._row(number)
+        return to_postmortem(row, number) if row else None
+
+    def add_version(self, number: int, *, template: str, content: str, author: str,
+                    now: datetime) -> Postmortem:
+        """A new version (1, 2, ...); the first one creates the postmortem as a draft."""
+        row = self._row(number)
+        if row is None:
+            incident_id = self.session.execute(
+                select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+            row = PostmortemRow(incident_id=incident_id, status="draft", created_at=now,
+                                updated_at=now)
+            self.session.add(row)
+            self.session.flush()
+        row.versions.append(PostmortemVersionRow(
+            version=len(row.versions) + 1, template=template, content=content,
+            created_at=now, created_by=author))
+        row.updated_at = now
+        self.session.flush()
+        return to_postmortem(row, number)
+
+    def set_file(self, number: int, version: int, file_id: str) -> None:
+        row = self._row(number)
+        assert row is not None
+        row.versions[version - 1].file_id = file_id
+        self.session.flush()
+
+    def set_status(self, number: int, status: str, now: datetime) -> Postmortem:
+        row = self._row(number)
+        assert row is not None
+        row.status, row.updated_at = status, now
+        row.published_at = now if status == "published" else None
+        self.session.flush()
+        return to_postmortem(row, number)
+
+    def all(self) -> list[Postmortem]:
+        rows = self.session.execute(
+            select(PostmortemRow, IncidentRow.number)
+            .join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id))
+        return [to_postmortem(row, n) for row, n in rows]
+
+
+def to_postmortem(row: PostmortemRow, number: int) -> Postmortem:
+    return Postmortem(
+        incident_number=number, status=row.status, created_at=row.created_at,
+        updated_at=row.updated_at, published_at=row.published_at,
+        versions=tuple(PostmortemVersion(v.version, v.template, v.content, v.created_at,
+                                         v.created_by, v.file_id) for v in row.versions))
+
+
+class SqlNotificationRepository:
+    """Claims for timed notices: see storage.models.NotificationRow."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def claim(self, key: str, now: datetime) -> bool:
+        dialect = self.session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = insert(NotificationRow).values(
+            key=key, status="sending", claimed_at=now).on_conflict_do_nothing(
+            index_elements=["key"]).returning(NotificationRow.key)
+        return self.session.execute(statement).first() is not None
+
+    def mark_sent(self, key: str, now: datetime) -> None:
+        self.session.execute(update(NotificationRow).where(NotificationRow.key == key)
+                             .values(status="sent", sent_at=now))
+
+    def release(self, key: str) -> None:
+        self.session.execute(delete(NotificationRow).where(NotificationRow.key == key))
+
+    def status(self, key: str) -> str | None:
+        return self.session.execute(
+            select(NotificationRow.status).where(NotificationRow.key == key)).scalar_one_or_none()

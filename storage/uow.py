@@ -8,7 +8,13 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.repositories import SqlIncidentRepository, SqlTimelineRepository
+from storage.repositories import (
+    SqlActionItemRepository,
+    SqlIncidentRepository,
+    SqlNotificationRepository,
+    SqlPostmortemRepository,
+    SqlTimelineRepository,
+)
 
 
 class SqlUnitOfWork:
@@ -19,6 +25,9 @@ class SqlUnitOfWork:
         self.session = self._factory()
         self.incidents = SqlIncidentRepository(self.session)
         self.timeline = SqlTimelineRepository(self.session)
+        self.actions = SqlActionItemRepository(self.session)
+        self.postmortems = SqlPostmortemRepository(self.session)
+        self.notifications = SqlNotificationRepository(self.session)
         return self
 
     def __exit__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from jsonschema import Draft7Validator
 
 from bot.config import DebriefConfig
 from bot.domain.incidents import Incident
-from bot.slack.blocks import build_declare_modal, build_summary_card
+from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.slack.standin.server import METHODS_DIR
 from tests.conftest import Stack
@@ -41,7 +42,9 @@ def test_slash_commands_match_both_ways(stack: Stack) -> None:
     assert declared == {c.value for c in Command}
     for command in declared:
         reply = stack.client.slash("help", user="U01ALICE", command=command)
-        assert reply.status == 200 and reply.text, command
+        assert reply.status == 200, command
+        answer = reply.text or stack.client.reply_to(reply).get("text")
+        assert answer, command
     unknown = stack.client.slash("help", user="U01ALICE", command="/not-ours")
     assert unknown.status == 404
     assert all(c["should_escape"] for c in MANIFEST["features"]["slash_commands"])
@@ -52,13 +55,23 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     incident = declare(stack)
     _, blocks = build_summary_card(incident, DebriefConfig())
     emitted = {e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
+    slash(stack, "action Add a canary", channel=incident.channel_id)
+    with stack.runtime.deps.uow() as tx:
+        items = tx.actions.for_incident(1)
+    _, open_list = build_action_items(items, "t")
+    _, done_list = build_action_items([replace(items[0], status="done")], "t")
+    emitted |= {b["accessory"]["action_id"] for b in open_list + done_list if "accessory" in b}
     assert emitted == {a.value for a in Action}
-    for action in Action:
+    for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
                                    selected="1:identified" if action is Action.SET_STATUS else None)
         assert reply.status == 200, action
         stack.client.reply_to(reply)
+    for action in (Action.ITEM_DONE, Action.ITEM_REOPEN):
+        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+                                   message_ts=incident.card_ts, value=str(items[0].id))
+        assert "Marked" in stack.client.reply_to(reply)["text"], action
     assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
     assert {c.value for c in Callback} == {Callback.DECLARE.value}
 
@@ -74,7 +87,8 @@ def test_scopes_are_exactly_what_the_code_uses(stack: Stack) -> None:
     in the manifest is needed by some call the bot makes."""
     incident: Incident = declare(stack)
     for text in ("ack", "role comms <@U03CAROL|c>", "status monitoring", "severity sev1",
-                 "update all good", "note at 00:00 paged", "timeline rebuild", "resolve fixed"):
+                 "update all good", "note at 00:00 paged", "timeline rebuild", "resolve fixed",
+                 "postmortem"):
         slash(stack, text, channel=incident.channel_id)
     stack.client.slash("declare", user="U01ALICE")
     stack.slack.wait_for(lambda: stack.slack.views)

@@ -18,9 +18,10 @@ from bot.errors import UserError
 
 SUBCOMMANDS = (
     "help", "declare", "ack", "status", "severity", "role", "update", "resolve", "list", "retry",
-    "note", "timeline",
+    "note", "timeline", "postmortem", "action", "actions", "stats",
 )
-ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare"}
+ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare",
+           "pm": "postmortem", "ai": "action", "todo": "action"}
 # Commands where a bare number can only be an incident reference; elsewhere use `#N`.
 _BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry"}
 _SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
@@ -112,6 +113,21 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
             raise UserError("Use `/incident timeline` to see key events, or "
                             "`/incident timeline rebuild` to re-read the channel history.")
         return IncidentCommand("timeline", ref=ref, text=sub)
+    if action == "postmortem":
+        sub = rest[0].lower() if rest else ""
+        if sub not in ("", "review", "publish", "reopen"):
+            raise UserError("Use `/incident postmortem` to draft (again), then "
+                            "`/incident postmortem review` and `/incident postmortem publish`.")
+        return IncidentCommand("postmortem", ref=ref, text=sub)
+    if action == "action":
+        if not rest:
+            raise UserError("What needs doing? e.g. `/incident action Add an alert on replication "
+                            "lag @alice due friday type detect`.")
+        # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
+        return IncidentCommand("action", ref=ref, text=" ".join(
+            w if parse_user_ref(w) else plain_from_slack(w) for w in rest))
+    if action == "stats":
+        return IncidentCommand("stats", text=rest[0] if rest else "")
     if action == "resolve":
         text = text_of(rest)
         if len(text) > 2900:

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.domain.actions import ActionItem
 from bot.domain.text import escape_mrkdwn, plain_from_slack
 from bot.errors import UserError
 
@@ -44,6 +45,7 @@ class Incident:
     announce_ts: str | None = None
     roles: dict[str, str] = field(default_factory=dict)
     events: tuple[EventRecord, ...] = ()
+    action_items: tuple[ActionItem, ...] = ()
 
     @property
     def commander(self) -> str | None:
@@ -140,5 +142,12 @@ def as_dict(incident: Incident) -> dict[str, object]:
         "events": [
             {"at": _iso(e.at), "kind": e.kind, "actor": e.actor, "detail": dict(e.detail)}
             for e in incident.events
+        ],
+        "action_items": [
+            {"id": a.id, "text": a.text, "owner": a.owner,
+             "due": a.due_on.isoformat() if a.due_on else None, "type": a.type,
+             "status": a.status, "created_at": _iso(a.created_at),
+             "closed_at": _iso(a.closed_at)}
+            for a in incident.action_items
         ],
     }

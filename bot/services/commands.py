@@ -3,9 +3,14 @@ against the use cases. Knows nothing of Slack payloads."""
 
 from __future__ import annotations
 
+from bot.domain.actions import describe
+from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import IncidentCommand
 from bot.domain.incidents import Incident
+from bot.domain.text import escape_mrkdwn
+from bot.services import actions as act
 from bot.services import incidents as uc
+from bot.services import postmortems as pm
 from bot.services import timeline as tl
 from bot.services.ports import Deps
 
@@ -19,7 +24,25 @@ USAGE = {
     "retry": "/incident retry #12",
     "note": "/incident note #12 Paged the DB team",
     "timeline": "/incident timeline #12",
+    "postmortem": "/incident postmortem #12",
+    "action": "/incident action #12 Add an alert @alice due friday",
+    "actions": "/incident actions #12",
 }
+
+
+def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
+    """The checker's suggestions, for the author's eyes only (replies are ephemeral)."""
+    if not findings:
+        return ""
+    lines = text.splitlines()
+    shown = [
+        f"• line {f.line}: “{escape_mrkdwn(lines[f.line - 1][f.start:f.end])}” — "
+        f"{f.message} {f.suggestion}"
+        for f in findings[:limit]
+    ]
+    more = f"\n…and {len(findings) - limit} more (`debrief lint`)." if len(findings) > limit else ""
+    return ("\n\n:thought_balloon: *Blameless wording check* (only you see this):\n"
+            + "\n".join(shown) + more)
 
 
 def list_open(deps: Deps) -> list[Incident]:
@@ -46,8 +69,19 @@ def execute(cmd: IncidentCommand, *, user_id: str, channel_id: str | None, deps:
     if cmd.action == "retry":
         return uc.set_up_incident(number, uow=deps.uow, chat=deps.chat, config=config).message
     if cmd.action == "note":
-        return tl.add_note(number, user_id, cmd.text.split(), uow=deps.uow, chat=deps.chat,
-                           config=config, now=now)
+        reply = tl.add_note(number, user_id, cmd.text.split(), uow=deps.uow, chat=deps.chat,
+                            config=config, now=now)
+        return reply + findings_text(lint_text(cmd.text), cmd.text)
+    if cmd.action == "action":
+        item = act.add_action(number, user_id, cmd.text.split(), uow=deps.uow, chat=deps.chat,
+                              config=config, now=now)
+        return f"Action item added: {describe(item)}"
+    if cmd.action == "postmortem":
+        if cmd.text:
+            return pm.change_review_status(number, cmd.text, uow=deps.uow, now=now)
+        draft = pm.draft_postmortem(number, user_id, uow=deps.uow, chat=deps.chat,
+                                    config=config, now=now)
+        return draft.message + findings_text(draft.findings, draft.content)
     if cmd.action == "timeline":
         result = tl.backfill(number, uow=deps.uow, chat=deps.chat)
         return (f"Re-read {result.seen} messages from the channel; "

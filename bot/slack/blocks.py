@@ -3,13 +3,16 @@ plain_text objects, so nothing a person typed can ping a channel or inject marku
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.config import DebriefConfig
+from bot.domain.actions import ActionItem, describe
 from bot.domain.incidents import EventRecord, Incident
+from bot.domain.postmortem import Postmortem
+from bot.domain.stats import Stats
 from bot.domain.text import escape_mrkdwn, user_mention
-from bot.domain.timeline import TimelineItem, durations, format_duration
+from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
 from bot.slack.ids import Action, Block, Callback, Field
 
 Blocks = list[dict[str, Any]]
@@ -43,6 +46,9 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
         f"*Declared*\n{slack_date(incident.declared_at)}",
         f"*Acknowledged*\n{slack_date(incident.acknowledged_at)}",
     ]
+    if incident.action_items:
+        still_open = sum(a.is_open for a in incident.action_items)
+        fields.append(f"*Action items*\n{still_open} open of {len(incident.action_items)}")
     if incident.resolved_at:
         fields.append(f"*Resolved*\n{slack_date(incident.resolved_at)}")
         spans = durations(incident, config.statuses, config.timeline.mitigated_status)
@@ -224,3 +230,87 @@ def build_timeline_messages(incident: Incident, items: list[TimelineItem],
                    for text in sections[start:start + per_message]]
         messages.append((f"{heading}: {len(shown)} key events", blocks))
     return messages
+
+
+def build_action_items(items: list[ActionItem], title: str) -> tuple[str, Blocks]:
+    """A list with a Done / Reopen button per item (at most 45 items in one message)."""
+    blocks: Blocks = [{"type": "header", "text": _plain(title)}]
+    if not items:
+        blocks.append({"type": "section", "text": _mrkdwn("No action items. :sparkles:")})
+        return title, blocks
+    for item in items[:MAX_BLOCKS - 5]:
+        done = not item.is_open
+        blocks.append({
+            "type": "section", "block_id": f"item-{item.id}",
+            "text": _mrkdwn(("✅ " if done else "◻️ ") + describe(item)),
+            "accessory": {
+                "type": "button", "value": str(item.id),
+                "action_id": (Action.ITEM_REOPEN if done else Action.ITEM_DONE).value,
+                "text": _plain("Reopen" if done else "Done"),
+                **({} if done else {"style": "primary"}),
+            },
+        })
+    if len(items) > MAX_BLOCKS - 5:
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"…and {len(items) - (MAX_BLOCKS - 5)} more.")]})
+    return f"{title}: {sum(i.is_open for i in items)} open", blocks
+
+
+def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: Durations,
+                             open_actions: int, total_actions: int,
+                             findings: int) -> tuple[str, Blocks]:
+    version = postmortem.latest.version if postmortem.latest else 1
+    check = ("no blameful wording found" if not findings else
+             f"{findings} wording suggestion{'s' * (findings != 1)} sent privately to the drafter")
+    text = (f":memo: *Postmortem draft v{version}* for *#{incident.number} "
+            f"{escape_mrkdwn(incident.title)}* ({incident.severity}) — "
+            f"{postmortem.status.replace('_', ' ')}")
+    fields = [
+        f"*Time to acknowledge*\n{format_duration(spans.to_acknowledge)}",
+        f"*Time to mitigate*\n{format_duration(spans.to_mitigate)}",
+        f"*Time to resolve*\n{format_duration(spans.to_resolve)}",
+        f"*Action items*\n{open_actions} open of {total_actions}",
+        f"*Blameless check*\n{check}",
+    ]
+    return text, [
+        {"type": "section", "text": _mrkdwn(text)},
+        {"type": "section", "fields": [_mrkdwn(f) for f in fields]},
+        {"type": "context", "elements": [_mrkdwn(
+            "The full document is attached below. `/incident postmortem review` when it is "
+            "ready for review, `/incident postmortem publish` when it is done.")]},
+    ]
+
+
+def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:
+    title = f"Overdue action items ({len(items)})"
+    lines = [f"• {describe(i)} — {(today - i.due_on).days}d late" for i in items if i.due_on]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)}]
+    chunk: list[str] = []
+    for line in lines:
+        if sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 100:
+            blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+    return title, blocks[:MAX_BLOCKS]
+
+
+def _seconds(value: float | None) -> str:
+    return format_duration(timedelta(seconds=value)) if value is not None else "—"
+
+
+def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
+    total = sum(stats.by_severity.values())
+    by_sev = ", ".join(f"{k}: {v}" for k, v in stats.by_severity.items()) or "none"
+    fields = [f"*Incidents*\n{total} ({by_sev})"]
+    for name, q in stats.seconds_to.items():
+        fields.append(f"*Time to {name}*\nmedian {_seconds(q['median'])} · p90 {_seconds(q['p90'])}")
+    pm = stats.postmortems
+    fields.append(f"*Postmortems on time*\n{pm['published_on_time']} of {pm['due']} due")
+    ai = stats.action_items
+    fields.append(f"*Action items*\n{ai['open']} open · {ai['overdue']} overdue · "
+                  f"{ai['closed']} closed")
+    title = f"Incident stats ({period or '30d'})"
+    return title, [{"type": "header", "text": _plain(title)},
+                   {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -22,12 +23,17 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import DebriefConfig
+from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
+from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import SlackMessage
 from bot.errors import ChatError
+from bot.services.ports import PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
+    build_digest,
     build_event_text,
+    build_postmortem_summary,
     build_summary_card,
     build_thread_text,
 )
@@ -35,7 +41,7 @@ from bot.slack.events import parse_message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ZONE_CACHE_SECONDS = 3600
+USER_CACHE_SECONDS = 3600
 MAX_PAGES = 500  # 100,000 messages at 200 a page: a runaway cursor cannot loop forever
 # Events worth telling the whole announcement channel about (in the incident's thread).
 ANNOUNCED = {"status", "severity", "update", "resolved", "reopened"}
@@ -71,7 +77,8 @@ class SlackGateway:
     def __init__(self, client: WebClient, config: DebriefConfig) -> None:
         self.client = client
         self.config = config
-        self._zones: dict[str, tuple[float, str | None]] = {}
+        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._workspace_url: str | None = None
 
     def create_channel(self, name: str) -> str:
         response: Any = call("conversations.create",
@@ -121,15 +128,59 @@ class SlackGateway:
                 channel=incident.announce_channel_id, thread_ts=incident.announce_ts,
                 text=thread, unfurl_links=False))
 
-    def user_time_zone(self, user_id: str) -> str | None:
-        """The person's IANA zone from their Slack profile, cached for an hour."""
-        cached = self._zones.get(user_id)
-        if cached and time.monotonic() - cached[0] < ZONE_CACHE_SECONDS:
+    def _user(self, user_id: str) -> dict[str, Any]:
+        """users.info, cached for an hour: time zones and names change rarely."""
+        cached = self._users.get(user_id)
+        if cached and time.monotonic() - cached[0] < USER_CACHE_SECONDS:
             return cached[1]
         response: Any = call("users.info", lambda: self.client.users_info(user=user_id))
-        zone = response["user"].get("tz") if response else None
-        self._zones[user_id] = (time.monotonic(), zone)
-        return zone
+        user = dict(response["user"]) if response else {}
+        self._users[user_id] = (time.monotonic(), user)
+        return user
+
+    def user_time_zone(self, user_id: str) -> str | None:
+        return self._user(user_id).get("tz")
+
+    def user_name(self, user_id: str) -> str | None:
+        user = self._user(user_id)
+        profile = user.get("profile") or {}
+        return (profile.get("display_name") or user.get("real_name") or user.get("name")
+                or None)
+
+    def workspace_url(self) -> str | None:
+        """The workspace's URL from auth.test (asked once), for message permalinks."""
+        if self._workspace_url is None:
+            response: Any = call("auth.test", lambda: self.client.auth_test())
+            self._workspace_url = str(response.get("url") or "")
+        return self._workspace_url or None
+
+    def post_postmortem(self, incident: Incident, postmortem: Postmortem, content: str,
+                        summary: PostmortemSummary) -> str:
+        """The summary message, then the document as a Markdown file (files_upload_v2:
+        files.getUploadURLExternal + files.completeUploadExternal)."""
+        assert incident.channel_id is not None
+        text, blocks = build_postmortem_summary(
+            incident, postmortem, summary.durations, summary.open_actions, summary.total_actions,
+            summary.findings)
+        call("chat.postMessage", lambda: self.client.chat_postMessage(
+            channel=incident.channel_id, text=text, blocks=blocks, unfurl_links=False))
+        version = postmortem.latest.version if postmortem.latest else 1
+        name = f"postmortem-{incident.number}-v{version}.md"
+        response: Any = call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
+            channel=incident.channel_id, content=content, filename=name,
+            title=f"Postmortem #{incident.number} v{version}: {incident.title}"[:250],
+            ))
+        files = response.get("files") or [response.get("file") or {}]
+        return str(files[0].get("id") or "")
+
+    def send_direct(self, user_id: str, text: str) -> None:
+        call("chat.postMessage", lambda: self.client.chat_postMessage(
+            channel=user_id, text=text, unfurl_links=False))
+
+    def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
+        text, blocks = build_digest(items, today)
+        call("chat.postMessage", lambda: self.client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False))
 
     def channel_messages(self, channel_id: str) -> list[SlackMessage]:
         """Every person's message in the channel, thread replies included, oldest first.

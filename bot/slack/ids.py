@@ -8,12 +8,15 @@ from enum import StrEnum
 
 class Command(StrEnum):
     INCIDENT = "/incident"
+    ACTIONS = "/actions"
 
 
 class Action(StrEnum):
     ACKNOWLEDGE = "incident-acknowledge"
     SET_STATUS = "incident-set-status"
     RESOLVE = "incident-resolve"
+    ITEM_DONE = "action-item-done"
+    ITEM_REOPEN = "action-item-reopen"
 
 
 class Callback(StrEnum):

@@ -6,9 +6,11 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.domain.actions import describe
 from bot.domain.commands import IncidentCommand
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
+from bot.services.actions import set_action_status
 from bot.services.commands import execute
 from bot.services.ports import Deps
 from bot.slack.forms import parse_action_value
@@ -54,3 +56,16 @@ def register(app: App, deps: Deps) -> None:
         status = normalise_status(status or "", deps.config.statuses)
         _reply(respond, execute(IncidentCommand("status", ref=number, status=status),
                                 user_id=_user(body), channel_id=None, deps=deps))
+
+    def _item_button(status: str) -> Any:
+        def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            ack()
+            item_id, _ = parse_action_value(body)
+            item = set_action_status(item_id, status, _user(body), uow=deps.uow,
+                                     chat=deps.chat, now=deps.now())
+            verb = "done" if status == "done" else "open again"
+            _reply(respond, f"Marked {verb}: {describe(item)}")
+        return handle
+
+    app.action(Action.ITEM_DONE.value)(guarded(_item_button("done")))
+    app.action(Action.ITEM_REOPEN.value)(guarded(_item_button("open")))

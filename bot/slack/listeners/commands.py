@@ -11,8 +11,15 @@ from bot.domain.commands import parse_incident_command
 from bot.errors import UserError
 from bot.services.commands import execute, incident_for, list_open
 from bot.services.ports import Deps
+from bot.services.stats import incident_stats
 from bot.services.timeline import timeline_of
-from bot.slack.blocks import build_declare_modal, build_incident_list, build_timeline_messages
+from bot.slack.blocks import (
+    build_action_items,
+    build_declare_modal,
+    build_incident_list,
+    build_stats,
+    build_timeline_messages,
+)
 from bot.slack.gateway import call
 from bot.slack.ids import Command
 from bot.slack.replies import guarded
@@ -56,6 +63,18 @@ def register(app: App, deps: Deps) -> None:
             text, blocks = build_incident_list(list_open(deps))
             respond(response_type="ephemeral", text=text, blocks=blocks)
             return
+        if cmd.action == "stats":
+            stats = incident_stats(cmd.text, uow=deps.uow, config=deps.config, now=deps.now())
+            text, blocks = build_stats(stats, cmd.text)
+            respond(response_type="ephemeral", text=text, blocks=blocks)
+            return
+        if cmd.action == "actions":
+            number = incident_for(cmd, channel_id, deps)
+            with deps.uow() as tx:
+                items = tx.actions.for_incident(number)
+            text, blocks = build_action_items(items, f"Action items of #{number}")
+            respond(response_type="ephemeral", text=text, blocks=blocks)
+            return
         if cmd.action == "timeline" and not cmd.text:
             incident, items = timeline_of(incident_for(cmd, channel_id, deps), deps.uow)
             for text, blocks in build_timeline_messages(incident, items):
@@ -63,3 +82,15 @@ def register(app: App, deps: Deps) -> None:
             return
         message = execute(cmd, user_id=user_id, channel_id=channel_id, deps=deps)
         respond(response_type="ephemeral", text=message)
+
+    @app.command(Command.ACTIONS.value)
+    @guarded
+    def handle_my_actions(ack: Ack, body: dict[str, Any], respond: Respond,
+                          client: WebClient) -> None:
+        """`/actions`: the caller's own open action items, across incidents."""
+        ack()
+        user_id = str(body.get("user_id") or "")
+        with deps.uow() as tx:
+            items = tx.actions.open_items(owner=user_id)
+        text, blocks = build_action_items(items, "Your open action items")
+        respond(response_type="ephemeral", text=text, blocks=blocks)

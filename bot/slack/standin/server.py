@@ -117,6 +117,7 @@ class FakeSlack:
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []
         self.ephemerals: list[dict[str, Any]] = []
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> name, content, shared_in
         self._faults: dict[str, list[tuple[str, int, float]]] = {}
         self._ids = itertools.count(1)
         self._last_ts = 0.0
@@ -236,6 +237,14 @@ class FakeSlack:
     def handle(self, path: str, query: str, raw: bytes,
                headers: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any]]:
         lowered = {k.lower(): v for k, v in headers.items()}
+        if path.startswith("/upload/"):
+            file_id = path.removeprefix("/upload/")
+            with self.changed:
+                if file_id not in self.files:
+                    return 404, {}, {"ok": False, "error": "unknown_upload"}
+                self.files[file_id]["content"] = raw.decode("utf-8")
+                self.changed.notify_all()
+            return 200, {}, {"ok": True}
         if path.startswith("/response/"):
             payload = json.loads(raw or b"{}")
             with self.changed:
@@ -490,6 +499,38 @@ class FakeSlack:
         return {"messages": chunk, "has_more": more,
                 "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
 
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        if int(args.get("length") or 0) <= 0:
+            raise SlackFailure("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"name": str(args["filename"]), "length": int(args["length"]),
+                               "content": None, "shared_in": []}
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        files = args["files"]
+        if isinstance(files, str):
+            files = json.loads(files)
+        channel = self._channel(args["channel_id"], writable=True) if args.get("channel_id") \
+            else None
+        done = []
+        for entry in files:
+            stored = self.files.get(str(entry.get("id")))
+            if stored is None or stored["content"] is None:
+                raise SlackFailure("file_not_found")
+            if len(stored["content"].encode()) != stored["length"]:
+                raise SlackFailure("file_upload_size_mismatch")
+            stored["title"] = entry.get("title") or stored["name"]
+            done.append({"id": entry["id"], "name": stored["name"], "title": stored["title"],
+                         "permalink": f"https://standin.slack.local/files/{entry['id']}"})
+        if channel is not None:
+            message = Message(self._next_ts(), BOT_USER, str(args.get("initial_comment") or ""),
+                              files=done)
+            channel.messages[message.ts] = message
+            for entry in files:
+                self.files[str(entry["id"])]["shared_in"].append(channel.id)
+        return {"files": done}
+
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args["user"]))
         if user is None:
@@ -518,6 +559,10 @@ class FakeSlack:
                 return f"pinned the summary card in {name(a['channel'])}"
             case "views.open":
                 return "opened the declare form"
+            case "files.completeUploadExternal":
+                names = ", ".join(self.files[f["id"]]["name"] for f in json.loads(a["files"])
+                                  ) if isinstance(a.get("files"), str) else "a file"
+                return f"uploaded {names} to {name(a.get('channel_id'))}"
         return None
 
     def _name_of(self, ref: Any) -> str:

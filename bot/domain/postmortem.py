@@ -1,0 +1,146 @@
+"""Postmortems: review states, due dates, and the plain-data context a template renders.
+Pure: the template engine lives in bot/templating.py."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.actions import ActionItem
+from bot.domain.incidents import Incident
+from bot.domain.timeline import Durations, TimelineItem, format_duration
+from bot.errors import UserError
+
+STATUSES = ("draft", "in_review", "published")
+TRANSITIONS = {"review": ("draft", "in_review"), "publish": ("in_review", "published"),
+               "reopen": ("published", "draft")}
+
+
+@dataclass(frozen=True)
+class PostmortemVersion:
+    version: int
+    template: str
+    content: str
+    created_at: datetime
+    created_by: str
+    file_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    incident_number: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    versions: tuple[PostmortemVersion, ...] = ()
+
+    @property
+    def latest(self) -> PostmortemVersion | None:
+        return self.versions[-1] if self.versions else None
+
+
+@dataclass(frozen=True)
+class DuePolicy:
+    """How long after resolution the postmortem is due: N calendar or business days."""
+
+    days: int
+    business: bool
+
+    def due_at(self, resolved_at: datetime) -> datetime:
+        if not self.business:
+            return resolved_at + timedelta(days=self.days)
+        due, left = resolved_at, self.days
+        while left:
+            due += timedelta(days=1)
+            if due.weekday() < 5:
+                left -= 1
+        return due
+
+    def __str__(self) -> str:
+        return f"{self.days} {'business ' if self.business else ''}day{'s' * (self.days != 1)}"
+
+
+_POLICY = re.compile(r"^(\d{1,3})\s+(business\s+)?days?$", re.IGNORECASE)
+
+
+def parse_due_policy(text: str) -> DuePolicy | None:
+    """`3 days`, `5 business days`, or `none`."""
+    if text.strip().lower() == "none":
+        return None
+    match = _POLICY.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not like '3 days' or '5 business days'")
+    return DuePolicy(int(match.group(1)), bool(match.group(2)))
+
+
+def next_status(current: str, action: str) -> str:
+    source, target = TRANSITIONS[action]
+    if current != source:
+        raise UserError(f"The postmortem is `{current}`; `{action}` needs it to be `{source}`.")
+    return target
+
+
+def _utc(at: datetime | None) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if at else "not yet"
+
+
+def permalink(workspace_url: str | None, channel_id: str | None, ts: str | None) -> str | None:
+    """Slack's permalink shape, built without an API call per timeline entry."""
+    if not (workspace_url and channel_id and ts):
+        return None
+    return f"{workspace_url.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
+
+
+def postmortem_context(
+    incident: Incident, *, timeline: list[TimelineItem], actions: list[ActionItem],
+    spans: Durations, names: dict[str, str], severity_description: str,
+    document_status: str, version: int, generated_at: datetime, due_at: datetime | None,
+    workspace_url: str | None, roles: tuple[str, ...],
+) -> dict[str, object]:
+    """Everything a postmortem template may use, as plain strings, lists and dicts, so
+    user templates in the sandbox need nothing but data."""
+
+    def name(user: str | None) -> str:
+        return names.get(user or "", user or "unassigned") if user else "unassigned"
+
+    key_events = [i for i in timeline if i.key and not i.deleted]
+    detected = incident.declared_at
+    mitigated = incident.declared_at + spans.to_mitigate if spans.to_mitigate else None
+    first_signal = min((i.at for i in key_events), default=incident.declared_at)
+    return {
+        "incident": {
+            "number": incident.number, "title": incident.title, "severity": incident.severity,
+            "severity_description": severity_description, "status": incident.status,
+            "description": incident.description, "summary": incident.summary,
+            "channel_name": incident.channel_name or "", "commander": name(incident.commander),
+            "roles": {role: name(incident.roles.get(role)) for role in roles},
+            "declared_at": _utc(incident.declared_at),
+            "acknowledged_at": _utc(incident.acknowledged_at),
+            "resolved_at": _utc(incident.resolved_at),
+        },
+        "document": {"status": document_status.replace("_", " "), "version": version,
+                     "generated_at": _utc(generated_at), "due": _utc(due_at) if due_at else
+                     "no due date for this severity"},
+        "impact": {"start": _utc(min(first_signal, detected)), "detected": _utc(detected),
+                   "mitigated": _utc(mitigated), "resolved": _utc(incident.resolved_at)},
+        "durations": {
+            "to_acknowledge": format_duration(spans.to_acknowledge),
+            "to_mitigate": format_duration(spans.to_mitigate),
+            "to_resolve": format_duration(spans.to_resolve),
+            "detection": format_duration(detected - first_signal)
+            if first_signal < detected else "0m",
+        },
+        "timeline": [
+            {"at": f"{i.at.astimezone(UTC):%H:%M}", "date": f"{i.at.astimezone(UTC):%Y-%m-%d}",
+             "kind": i.kind, "author": name(i.author) if i.author else "", "text": i.text,
+             "link": permalink(workspace_url, incident.channel_id, i.source_ts)}
+            for i in key_events
+        ],
+        "action_items": [
+            {"text": a.text, "owner": name(a.owner), "type": a.type, "status": a.status,
+             "due": a.due_on.isoformat() if a.due_on else "no due date"}
+            for a in actions
+        ],
+    }

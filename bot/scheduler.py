@@ -1,0 +1,52 @@
+"""The background loop that sends timed notices (bot/services/reminders.py).
+
+Every replica of `debrief run` runs one; the notification claims in the database make
+each notice go out once however many replicas tick at the same moment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.services.ports import Deps
+from bot.services.reminders import send_due
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, deps: Deps, interval: float = 30.0) -> None:
+        self.deps = deps
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="debrief-scheduler", daemon=True)
+        self.ticks = 0
+        self.last_error: str | None = None
+
+    def start(self) -> Scheduler:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def tick(self) -> list[str]:
+        try:
+            sent = send_due(self.deps)
+            self.last_error = None
+            return sent
+        except Exception as exc:  # noqa: BLE001 - keep ticking; the next tick retries
+            self.last_error = type(exc).__name__
+            log.exception("scheduler tick failed")
+            return []
+        finally:
+            self.ticks += 1
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            sent = self.tick()
+            if sent:
+                log.info("sent %d notice(s): %s", len(sent), ", ".join(sent))
+            self._stop.wait(self.interval)

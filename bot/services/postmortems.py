@@ -1,0 +1,128 @@
+"""Postmortem use cases: draft (render, store a version, post), review, publish."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import DebriefConfig
+from bot.domain.blameless import Finding, lint_text
+from bot.domain.postmortem import next_status, postmortem_context
+from bot.domain.timeline import build_timeline, durations
+from bot.errors import ChatError, UserError
+from bot.services.ports import Chat, PostmortemSummary, UnitOfWorkFactory
+from bot.templating import TemplateFailure, render_postmortem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Draft:
+    number: int
+    version: int
+    template: str
+    content: str
+    findings: list[Finding]
+    message: str
+
+
+def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig,
+                    now: datetime, template: str | None = None,
+                    names: dict[str, str] | None = None, workspace_url: str | None = None,
+                    version: int | None = None) -> tuple[str, str]:
+    """(template name, Markdown) for an incident, from the database alone."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        if incident is None:
+            raise UserError(f"There is no incident #{number}.")
+        entries = tx.timeline.entries(number)
+        postmortem = tx.postmortems.get(number)
+    spans = durations(incident, config.statuses, config.timeline.mitigated_status)
+    policy = config.postmortem.due_policy(incident.severity)
+    due_at = policy.due_at(incident.resolved_at) if policy and incident.resolved_at else None
+    descriptions = {s.name: s.description for s in config.severities}
+    name = template or config.postmortem.template_for(incident.severity)
+    context = postmortem_context(
+        incident, timeline=build_timeline(incident, entries), actions=list(incident.action_items),
+        spans=spans, names=names or {}, severity_description=descriptions.get(incident.severity, ""),
+        document_status=postmortem.status if postmortem else "draft",
+        version=version or (len(postmortem.versions) + 1 if postmortem else 1),
+        generated_at=now, due_at=due_at, workspace_url=workspace_url, roles=config.roles)
+    try:
+        return name, render_postmortem(name, context, config.postmortem.templates_dir)
+    except TemplateFailure as exc:
+        raise UserError(f"The postmortem template `{name}` could not be rendered ({exc}). "
+                        "Fix the template and run `/incident postmortem` again.") from exc
+
+
+def _names(number: int, uow: UnitOfWorkFactory, chat: Chat) -> dict[str, str]:
+    """Display names for everyone the document mentions (users.info is cached)."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        entries = tx.timeline.entries(number)
+    assert incident is not None
+    people = {incident.declared_by, *incident.roles.values(),
+              *(e.actor for e in incident.events if e.actor),
+              *(e.author for e in entries if e.author),
+              *(a.owner for a in incident.action_items if a.owner)}
+    names: dict[str, str] = {}
+    for user in sorted(p for p in people if p):
+        try:
+            found = chat.user_name(user)
+        except ChatError:
+            found = None
+        if found:
+            names[user] = found
+    return names
+
+
+def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: Chat,
+                     config: DebriefConfig, now: datetime) -> Draft:
+    """Render, check, store a new version, then post the summary and the document."""
+    try:
+        workspace = chat.workspace_url()
+    except ChatError:
+        workspace = None
+    template, content = render_document(number, uow=uow, config=config, now=now,
+                                        names=_names(number, uow, chat), workspace_url=workspace)
+    findings = lint_text(content)
+    with uow() as tx:
+        postmortem = tx.postmortems.add_version(number, template=template, content=content,
+                                                author=author, now=now)
+        incident = tx.incidents.get(number)
+        tx.commit()
+    assert incident is not None and postmortem.latest is not None
+    version = postmortem.latest.version
+    open_items = sum(a.is_open for a in incident.action_items)
+    summary = PostmortemSummary(
+        durations=durations(incident, config.statuses, config.timeline.mitigated_status),
+        open_actions=open_items, total_actions=len(incident.action_items),
+        findings=len(findings))
+    message = f"Postmortem draft v{version} for *#{number}* is stored"
+    try:
+        file_id = chat.post_postmortem(incident, postmortem, content, summary)
+    except ChatError as exc:
+        log.warning("postmortem v%s of #%s stored but not posted: %s", version, number, exc.code)
+        message += (f", but Slack refused the upload (`{exc.code}`). Run `/incident postmortem` "
+                    "again to post a new version, or `debrief postmortem render` to read it.")
+    else:
+        with uow() as tx:
+            tx.postmortems.set_file(number, version, file_id)
+            tx.commit()
+        message += " and posted in the channel."
+    return Draft(number, version, template, content, findings, message)
+
+
+def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
+                         now: datetime) -> str:
+    """draft → in review → published (and published → draft to revise)."""
+    with uow() as tx:
+        postmortem = tx.postmortems.get(number)
+        if postmortem is None:
+            raise UserError(f"Incident #{number} has no postmortem yet: run "
+                            "`/incident postmortem` to draft one.")
+        status = next_status(postmortem.status, action)
+        tx.postmortems.set_status(number, status, now)
+        tx.commit()
+    return f"The postmortem for *#{number}* is now *{status.replace('_', ' ')}*."

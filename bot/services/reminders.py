@@ -1,0 +1,96 @@
+"""Timed notices: action items due today (a DM to the owner at 09:00 in their zone), the
+weekly digest of overdue items (Monday 09:00, team zone), postmortems due and overdue
+(a DM to the commander).
+
+Exactly once: each notice has a key; inserting the key (a unique row) is the claim and
+happens before sending, so a restart or a second replica never sends it again. A send
+that fails releases the claim and is retried on the next tick. Each notice has a window
+(its day); after downtime a notice whose window has passed is skipped, not sent late.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.actions import digest_window, remind_at
+from bot.domain.text import escape_mrkdwn
+from bot.errors import ChatError
+from bot.services.ports import Deps
+from bot.services.timeline import zone_of
+
+log = logging.getLogger(__name__)
+WINDOW = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Notice:
+    key: str
+    send: Callable[[], None]
+
+
+def due_notices(deps: Deps, now: datetime) -> list[Notice]:
+    config, chat = deps.config, deps.chat
+    notices: list[Notice] = []
+    with deps.uow() as tx:
+        open_items = tx.actions.open_items()
+        incidents = [i for i in tx.incidents.list() if i.resolved_at is not None]
+        postmortems = {p.incident_number: p for p in tx.postmortems.all()}
+    for item in open_items:
+        if item.owner and item.due_on:
+            at = remind_at(item.due_on, zone_of(item.owner, chat, config))
+            if at <= now < at + WINDOW:
+                text = (f":alarm_clock: Your action item from incident *#{item.incident_number}* "
+                        f"is due today: {escape_mrkdwn(item.text)}\n`/actions` lists all of yours.")
+                notices.append(Notice(f"action-due:{item.id}:{item.due_on}",
+                                      lambda o=item.owner, t=text: chat.send_direct(o, t)))
+    zone = ZoneInfo(config.time_zone)
+    window = digest_window(now, zone)
+    today = now.astimezone(zone).date()
+    overdue = [i for i in open_items if i.overdue(today)]
+    if window and overdue and config.announce_channel:
+        notices.append(Notice(f"digest:{window[0]}", lambda: chat.post_digest(
+            config.announce_channel, overdue, today)))
+    for incident in incidents:
+        policy = config.postmortem.due_policy(incident.severity)
+        postmortem = postmortems.get(incident.number)
+        if policy is None or not incident.commander or (postmortem and
+                                                        postmortem.status == "published"):
+            continue
+        due = policy.due_at(incident.resolved_at)  # type: ignore[arg-type]
+        for kind, start in (("due", due), ("overdue", due + WINDOW)):
+            if start <= now < start + WINDOW:
+                text = (f":memo: The postmortem for incident *#{incident.number} "
+                        f"{escape_mrkdwn(incident.title)}* is {kind} "
+                        f"({policy} after resolution). `/incident postmortem` drafts it.")
+                notices.append(Notice(f"pm-{kind}:{incident.number}:{due:%Y-%m-%d}",
+                                      lambda c=incident.commander, t=text: chat.send_direct(c, t)))
+    return notices
+
+
+def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
+    """Claim and send every notice due at `now`; returns the keys sent by this call."""
+    now = now or deps.now()
+    sent: list[str] = []
+    for notice in due_notices(deps, now):
+        with deps.uow() as tx:
+            claimed = tx.notifications.claim(notice.key, now)
+            tx.commit()
+        if not claimed:
+            continue
+        try:
+            notice.send()
+        except ChatError as exc:
+            log.warning("notice %s not sent (%s); will retry", notice.key, exc.code)
+            with deps.uow() as tx:
+                tx.notifications.release(notice.key)
+                tx.commit()
+            continue
+        with deps.uow() as tx:
+            tx.notifications.mark_sent(notice.key, deps.now())
+            tx.commit()
+        sent.append(notice.key)
+    return sent

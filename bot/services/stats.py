@@ -1,0 +1,24 @@
+"""Incident metrics use case (shared by `/incident stats` and `debrief stats`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import DebriefConfig
+from bot.domain.stats import Stats, compute_stats, parse_period
+from bot.services.ports import UnitOfWorkFactory
+
+
+def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: DebriefConfig,
+                   now: datetime) -> Stats:
+    period = parse_period(period_text)
+    with uow() as tx:
+        incidents = tx.incidents.list()
+        postmortems = tx.postmortems.all()
+        items = tx.actions.all_items()
+    return compute_stats(
+        incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
+        mitigated_status=config.timeline.mitigated_status,
+        policies={s.name: config.postmortem.due_policy(s.name) for s in config.severities},
+        today=now.astimezone(ZoneInfo(config.time_zone)).date())
