@@ -7,7 +7,8 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from bot.config import DebriefConfig, Settings, settings_and_config
@@ -35,6 +36,15 @@ def _parser() -> argparse.ArgumentParser:
     show = inc_sub.add_parser("show", help="show one incident")
     show.add_argument("number", type=int)
     show.add_argument("--json", action="store_true")
+    postmortem = sub.add_parser("postmortem", help="postmortem documents")
+    pm_sub = postmortem.add_subparsers(dest="postmortem_command", required=True)
+    render = pm_sub.add_parser("render", help="render an incident's postmortem from the database")
+    render.add_argument("number", type=int)
+    render.add_argument("--template", help="template file name (default: by severity)")
+    render.add_argument("-o", "--output", help="write to this file instead of standard output")
+    stats = sub.add_parser("stats", help="incident metrics from the recorded lifecycle")
+    stats.add_argument("--period", default="30d", help="30d, 12w or all (default 30d)")
+    stats.add_argument("--json", action="store_true")
     lint = sub.add_parser("lint", help="check a postmortem (or any text) for blameful wording")
     lint.add_argument("file", help="a Markdown or text file; - for standard input")
     lint.add_argument("--json", action="store_true")
@@ -63,14 +73,84 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "db":
         from storage.db import make_engine, upgrade
 
-        upgrade(make_engine(settings.database_url))
+        engine = make_engine(settings.database_url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
         print("database is up to date")
         return 0
     if args.command == "incident":
         return _incident(args, settings, config)
     if args.command == "run":
         return _run(args, settings, config)
+    if args.command == "postmortem":
+        return _postmortem(args, settings, config)
+    if args.command == "stats":
+        return _stats(args, settings, config)
     raise AssertionError(args.command)
+
+
+@contextmanager
+def _uow(settings: Settings) -> Iterator[Any]:
+    """A unit-of-work factory for one CLI command; the engine is disposed afterwards."""
+    from storage.db import is_up_to_date, make_engine
+    from storage.uow import UnitOfWorkFactory
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not is_up_to_date(engine):
+            raise ConfigError("the database schema is missing or behind: run `debrief db upgrade`.")
+        yield UnitOfWorkFactory(engine)
+    finally:
+        engine.dispose()
+
+
+def _postmortem(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
+    from pathlib import Path
+
+    from bot.clock import utcnow
+    from bot.errors import UserError
+    from bot.services.postmortems import render_document
+
+    try:
+        with _uow(settings) as uow:
+            _, content = render_document(args.number, uow=uow, config=config, now=utcnow(),
+                                         template=args.template)
+    except UserError as exc:
+        print(f"debrief: {exc}", file=sys.stderr)
+        return 1
+    if args.output:
+        Path(args.output).write_text(content, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(content)
+    return 0
+
+
+def _stats(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
+    from bot.clock import utcnow
+    from bot.errors import UserError
+    from bot.services.stats import incident_stats
+
+    try:
+        with _uow(settings) as uow:
+            stats = incident_stats(args.period, uow=uow, config=config, now=utcnow())
+    except UserError as exc:
+        print(f"debrief: {exc}", file=sys.stderr)
+        return 2
+    data = stats.as_dict()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"Incidents since {data['since'] or 'the beginning'}: {data['incidents_by_severity']}")
+    for name, q in stats.seconds_to.items():
+        median = "-" if q["median"] is None else f"{q['median'] / 60:.1f} min"
+        p90 = "-" if q["p90"] is None else f"{q['p90'] / 60:.1f} min"
+        print(f"  time to {name:<12} median {median:<12} p90 {p90}  (n={q['count']})")
+    print(f"Postmortems: {stats.postmortems}")
+    print(f"Action items: {stats.action_items}")
+    return 0
 
 
 def _lint(args: argparse.Namespace) -> int:
@@ -97,14 +177,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _incident(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
-    from storage.db import is_up_to_date, make_engine
-    from storage.uow import UnitOfWorkFactory
-
-    engine = make_engine(settings.database_url)
-    if not is_up_to_date(engine):
-        raise ConfigError("the database has no Debrief tables yet: run `debrief db upgrade`.")
-    uow = UnitOfWorkFactory(engine)
-    with uow() as tx:
+    with _uow(settings) as uow, uow() as tx:
         if args.incident_command == "show":
             incident = tx.incidents.get(args.number)
             if incident is None:

@@ -155,14 +155,16 @@ def durations(incident: Incident, statuses: tuple[str, ...], mitigated_status: s
 def format_duration(delta: timedelta | None) -> str:
     if delta is None:
         return "—"
-    minutes = int(delta.total_seconds() // 60)
+    if delta.total_seconds() < 60:
+        return f"{max(int(delta.total_seconds()), 0)}s"
+    minutes = int(round(delta.total_seconds() / 60))
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days:
         return f"{days}d {hours}h {mins}m"
     if hours:
         return f"{hours}h {mins}m"
-    return f"{mins}m" if minutes else f"{int(delta.total_seconds())}s"
+    return f"{mins}m"
 
 
 _CLOCK = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?([ap]m)?$", re.IGNORECASE)
