@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import DebriefConfig, Settings
+from bot.domain.blameless import lint_text
 from bot.domain.incidents import as_dict
 from bot.domain.timeline import build_timeline, durations, format_duration, timeline_as_dicts
 from bot.runtime import build_runtime
@@ -58,8 +59,11 @@ class Demo:
         self.say(f"  HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms")
         acked = reply.text if reply.status == 200 else ""
         answer = {"text": acked} if acked else self.client.reply_to(reply)
-        if answer.get("text"):
-            self.say(f"  ↳ (only {PEOPLE[who]} sees) {answer['text'].splitlines()[0]}")
+        lines = [line for line in str(answer.get("text") or "").splitlines() if line.strip()]
+        if lines:
+            self.say(f"  ↳ (only {PEOPLE[who]} sees) {lines[0]}")
+            for line in lines[1:]:
+                self.say(f"      {line}")
         self.flush()
         return answer
 
@@ -151,6 +155,20 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     demo.step("U01ALICE", "/incident resolve Config rolled back; error rate at baseline",
               client.slash("resolve Config rolled back; error rate at baseline",
                            user="U01ALICE", channel=channel))
+    demo.clock.advance(2)
+    demo.step("U03CAROL", "/incident note Bob should have run the config validator first",
+              client.slash("note Bob should have run the config validator first",
+                           user="U03CAROL", channel=channel))
+    demo.step("U01ALICE", "/incident action Validate configs in CI before deploy @bob due "
+              "in 2 weeks type prevent",
+              client.slash("action Validate configs in CI before deploy <@U02BOB|bob> due "
+                           "in 2 weeks type prevent", user="U01ALICE", channel=channel))
+    demo.step("U01ALICE", "/incident action Page on EU checkout 5xx @carol due friday type detect",
+              client.slash("action Page on EU checkout 5xx <@U03CAROL|carol> due friday "
+                           "type detect", user="U01ALICE", channel=channel))
+    demo.clock.advance(20)
+    demo.step("U01ALICE", "/incident postmortem",
+              client.slash("postmortem", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/incident timeline",
               client.slash("timeline", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/incident list (from #general)",
@@ -172,13 +190,27 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     card_text = slack.channels[channel].messages[card].text
     demo.say("\nPinned summary card now reads: " + card_text)
     demo.say("Channel topic: " + slack.channels[channel].topic)
+    documents = [f for f in slack.files.values() if f["shared_in"]]
+    if documents:
+        demo.say(f"\nThe postmortem draft uploaded to the channel ({documents[-1]['name']}):")
+        demo.say("─" * 78)
+        demo.say(documents[-1]["content"].rstrip())
+        demo.say("─" * 78)
+        findings = lint_text(documents[-1]["content"])
+        demo.say(f"Blameless check on this draft ({len(findings)} finding(s), shown to the "
+                 "drafter only):")
+        doc_lines = documents[-1]["content"].splitlines()
+        for f in findings:
+            demo.say(f"  line {f.line} [{f.category}] “{doc_lines[f.line - 1][f.start:f.end]}”: "
+                     f"{f.suggestion}")
     demo.say("\nStored in the database (debrief incident show 1 --json, abridged):")
-    demo.say(json.dumps({k: v for k, v in stored.items() if k not in ("events", "timeline")},
-                        indent=2))
+    demo.say(json.dumps({k: v for k, v in stored.items()
+                         if k not in ("events", "timeline", "action_items")}, indent=2))
     problems = list(slack.violations)
     print(f"\nDemo finished: incident #{stored['number']} '{stored['title']}' "
           f"{stored['status']}, {len(stored['events'])} events recorded, "
           f"{len(stored['timeline'])} timeline entries ({sum(i.key for i in items)} key), "
+          f"{len(stored['action_items'])} action items, {len(documents)} postmortem draft(s), "
           f"{len(slack.calls)} Slack API calls, {len(problems)} API misuse(s).")
     for problem in problems:
         print("  ! " + problem)

@@ -64,3 +64,7 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "* 14:00 note         alice  Alert: EU checkout error rate above 5%" in out
     assert "    14:12 message      carol  EU region only" in out  # not key
     assert "Time to acknowledge 4m, to mitigate 35m, to resolve 1h 5m" in out
+    assert "# Postmortem: #1 Checkout returns 500 for EU customers" in out
+    assert "| Validate configs in CI before deploy | prevent | Bob |" in out
+    assert "Blameless check on this draft (1 finding(s)" in out
+    assert "[counterfactual] “should have”" in out

@@ -46,6 +46,7 @@ ROLES = {
 # Capitalised words that start sentences or name technology, never a person.
 NOT_NAMES = {
     "the", "a", "an", "this", "that", "these", "those", "it", "its", "we", "our", "they",
+    "what", "why", "how", "who", "which", "where", "whose", "nothing", "anything",
     "their", "there", "then", "after", "before", "when", "while", "during", "because",
     "at", "in", "on", "by", "for", "from", "with", "without", "if", "once", "since", "so",
     "but", "and", "or", "as", "all", "no", "nobody", "some", "every", "each", "both",

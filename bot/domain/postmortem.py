@@ -62,6 +62,7 @@ class DuePolicy:
         return f"{self.days} {'business ' if self.business else ''}day{'s' * (self.days != 1)}"
 
 
+_USER_ID = re.compile(r"\b[UW][A-Z0-9]{2,}\b")  # replaced only when the name is known
 _POLICY = re.compile(r"^(\d{1,3})\s+(business\s+)?days?$", re.IGNORECASE)
 
 
@@ -105,6 +106,10 @@ def postmortem_context(
     def name(user: str | None) -> str:
         return names.get(user or "", user or "unassigned") if user else "unassigned"
 
+    def readable(text: str) -> str:
+        """User ids inside recorded texts ("Commander: U123") become names."""
+        return _USER_ID.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
     key_events = [i for i in timeline if i.key and not i.deleted]
     detected = incident.declared_at
     mitigated = incident.declared_at + spans.to_mitigate if spans.to_mitigate else None
@@ -134,7 +139,8 @@ def postmortem_context(
         },
         "timeline": [
             {"at": f"{i.at.astimezone(UTC):%H:%M}", "date": f"{i.at.astimezone(UTC):%Y-%m-%d}",
-             "kind": i.kind, "author": name(i.author) if i.author else "", "text": i.text,
+             "kind": i.kind, "author": name(i.author) if i.author else "",
+             "text": readable(i.text),
              "link": permalink(workspace_url, incident.channel_id, i.source_ts)}
             for i in key_events
         ],
