@@ -45,6 +45,28 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="incident metrics from the recorded lifecycle")
     stats.add_argument("--period", default="30d", help="30d, 12w or all (default 30d)")
     stats.add_argument("--json", action="store_true")
+    oncall = sub.add_parser("oncall", help="on-call schedules")
+    oc = oncall.add_subparsers(dest="oncall_command", required=True)
+    apply = oc.add_parser("apply", help="load schedules from a YAML file")
+    apply.add_argument("file", nargs="?", help="default: oncall.file in debrief.yaml")
+    apply.add_argument("--effective", help="ISO 8601 instant member changes take effect (default now)")
+    whom = oc.add_parser("who", help="who is on call")
+    whom.add_argument("schedule")
+    whom.add_argument("--at", help="ISO 8601 instant (default now)")
+    whom.add_argument("--json", action="store_true")
+    shifts_cmd = oc.add_parser("shifts", help="the final schedule between two instants")
+    shifts_cmd.add_argument("schedule")
+    shifts_cmd.add_argument("--from", dest="start", required=True)
+    shifts_cmd.add_argument("--to", dest="end", required=True)
+    shifts_cmd.add_argument("--json", action="store_true")
+    override = oc.add_parser("override", help="someone covers [start, end)")
+    override.add_argument("schedule")
+    override.add_argument("user")
+    override.add_argument("--start", required=True)
+    override.add_argument("--end", required=True)
+    ical = oc.add_parser("ical", help="an iCalendar feed of the schedule")
+    ical.add_argument("schedule")
+    ical.add_argument("--user")
     lint = sub.add_parser("lint", help="check a postmortem (or any text) for blameful wording")
     lint.add_argument("file", help="a Markdown or text file; - for standard input")
     lint.add_argument("--json", action="store_true")
@@ -88,6 +110,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _postmortem(args, settings, config)
     if args.command == "stats":
         return _stats(args, settings, config)
+    if args.command == "oncall":
+        return _oncall(args, settings, config)
     raise AssertionError(args.command)
 
 
@@ -150,6 +174,84 @@ def _stats(args: argparse.Namespace, settings: Settings, config: DebriefConfig) 
         print(f"  time to {name:<12} median {median:<12} p90 {p90}  (n={q['count']})")
     print(f"Postmortems: {stats.postmortems}")
     print(f"Action items: {stats.action_items}")
+    return 0
+
+
+def _instant(text: str | None, what: str) -> Any:
+    from datetime import UTC, datetime
+
+    from bot.clock import utcnow
+
+    if not text:
+        return utcnow()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(f"{what} must be an ISO 8601 instant like 2026-12-01T09:00:00Z.") from exc
+    if parsed.tzinfo is None:
+        raise ConfigError(f"{what} needs a UTC offset or Z (e.g. 2026-12-01T09:00:00Z).")
+    return parsed.astimezone(UTC)
+
+
+def _iso(at: Any) -> str | None:
+    return at.isoformat().replace("+00:00", "Z") if at else None
+
+
+def _oncall(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
+    from pathlib import Path
+
+    from bot.clock import utcnow
+    from bot.errors import UserError
+    from bot.services import oncall as oc
+
+    with _uow(settings) as uow:
+        try:
+            if args.oncall_command == "apply":
+                path = Path(args.file) if args.file else config.oncall.file
+                if path is None:
+                    raise ConfigError("name a schedules file, or set oncall.file in debrief.yaml.")
+                report = oc.apply_schedules(oc.load_schedule_file(path),
+                                            effective=_instant(args.effective, "--effective"),
+                                            uow=uow, now=utcnow())
+                for key in ("created", "updated", "unchanged", "not_in_file"):
+                    if getattr(report, key):
+                        print(f"{key.replace('_', ' ')}: {', '.join(getattr(report, key))}")
+                for name, people in report.moved.items():
+                    print(f"{name}: upcoming turns moved for {', '.join(sorted(people))} "
+                          "(tell them)")
+                print(f"overrides added from the file: {report.overrides_added}")
+            elif args.oncall_command == "who":
+                answer = oc.who_is_on_call(args.schedule, _instant(args.at, "--at"), uow)
+                data = answer.as_dict()
+                if args.json:
+                    print(json.dumps(data, indent=2))
+                else:
+                    print(f"{data['schedule']} at {data['at']}: {data['on_call'] or 'nobody'} "
+                          f"({data['source'] or 'gap'}); next change {data['next_change'] or '-'}"
+                          f" to {data['next_on_call'] or 'nobody'}")
+            elif args.oncall_command == "shifts":
+                found = oc.shifts_of(args.schedule, _instant(args.start, "--from"),
+                                     _instant(args.end, "--to"), uow)
+                rows = [{"start": _iso(s.start), "end": _iso(s.end), "user": s.user,
+                         "source": s.source} for s in found]
+                if args.json:
+                    print(json.dumps(rows, indent=2))
+                else:
+                    for row in rows:
+                        print(f"{row['start']} → {row['end']}  {row['user'] or '(gap)':<20} "
+                              f"{row['source'] or ''}")
+            elif args.oncall_command == "override":
+                oc.add_override(args.schedule, args.user, _instant(args.start, "--start"),
+                                _instant(args.end, "--end"), created_by=None, uow=uow,
+                                now=utcnow())
+                print(f"override saved: {args.user} on {args.schedule} "
+                      f"{args.start} → {args.end}")
+            elif args.oncall_command == "ical":
+                sys.stdout.write(oc.ical_feed(args.schedule, uow, utcnow(),
+                                              user=args.user).decode())
+        except UserError as exc:
+            print(f"debrief: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

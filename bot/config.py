@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -61,6 +62,13 @@ class PostmortemConfig:
 
 
 @dataclass(frozen=True)
+class OncallConfig:
+    file: Path | None = None                     # schedules as code (YAML)
+    invite_on_declare: tuple[str, ...] = ()      # schedules whose on-call joins new incidents
+    remind_before: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class DebriefConfig:
     """What a team may tune in `debrief.yaml`; every field has a sensible default."""
 
@@ -72,6 +80,7 @@ class DebriefConfig:
     time_zone: str = "UTC"
     timeline: TimelineConfig = TimelineConfig()
     postmortem: PostmortemConfig = PostmortemConfig()
+    oncall: OncallConfig = OncallConfig()
 
     @property
     def severity_names(self) -> tuple[str, ...]:
@@ -166,7 +175,7 @@ _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone",
-              "timeline", "postmortem"}
+              "timeline", "postmortem", "oncall"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -247,7 +256,39 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["timeline"] = _parse_timeline(raw["timeline"], values.get("statuses"), bad)
     if "postmortem" in raw:
         values["postmortem"] = _parse_postmortem(raw["postmortem"], source, bad)
+    if "oncall" in raw:
+        values["oncall"] = _parse_oncall(raw["oncall"], source, bad)
     return DebriefConfig(**values)
+
+
+_DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h)$")
+
+
+def _parse_oncall(raw: Any, source: str, bad: Any) -> OncallConfig:
+    if not isinstance(raw, dict):
+        raise bad("oncall", "must be a mapping (file, invite_on_declare, remind_before).")
+    unknown = sorted(set(raw) - {"file", "invite_on_declare", "remind_before"})
+    if unknown:
+        raise bad(f"oncall.{unknown[0]}", "is not a known setting.")
+    values: dict[str, Any] = {}
+    if "file" in raw:
+        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path(".")
+        path = (base / str(raw["file"])).resolve()
+        if not path.is_file():
+            raise bad("oncall.file", f"is not a file: {path}.")
+        values["file"] = path
+    if "invite_on_declare" in raw:
+        names = raw["invite_on_declare"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise bad("oncall.invite_on_declare", "must be a list of schedule names.")
+        values["invite_on_declare"] = tuple(names)
+    if "remind_before" in raw:
+        match = _DURATION.match(str(raw["remind_before"]).strip())
+        if not match:
+            raise bad("oncall.remind_before", "must be like 15m or 1h.")
+        n = int(match.group(1))
+        values["remind_before"] = timedelta(hours=n) if match.group(2) == "h" else timedelta(minutes=n)
+    return OncallConfig(**values)
 
 
 def _parse_postmortem(raw: Any, source: str, bad: Any) -> PostmortemConfig:

@@ -66,8 +66,18 @@ class Runtime:
     engine: Engine
 
     def http_server(self, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
-        return HttpServer(make_wsgi_app(self.app, lambda: is_reachable(self.engine)),
-                          host=host, port=port)
+        return HttpServer(make_wsgi_app(self.app, lambda: is_reachable(self.engine),
+                                        ical=self.ical), host=host, port=port)
+
+    def ical(self, schedule: str, user: str | None) -> bytes | None:
+        """The schedule's iCalendar feed for GET /oncall/<schedule>.ics (None: unknown)."""
+        from bot.errors import UserError
+        from bot.services.oncall import ical_feed
+
+        try:
+            return ical_feed(schedule, self.deps.uow, self.deps.now(), user=user)
+        except UserError:
+            return None
 
 
 def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine | None = None,

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -17,10 +19,24 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 
 
-def make_wsgi_app(app: App, healthy: Callable[[], bool]) -> Callable[..., Iterable[bytes]]:
+ICS = re.compile(r"^/oncall/([a-z0-9][a-z0-9_-]{0,49})\.ics$")
+
+
+def make_wsgi_app(app: App, healthy: Callable[[], bool],
+                  ical: Callable[[str, str | None], bytes | None] | None = None,
+                  ) -> Callable[..., Iterable[bytes]]:
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        match = ICS.match(environ.get("PATH_INFO") or "")
+        if match and ical is not None and environ.get("REQUEST_METHOD") == "GET":
+            user = parse_qs(environ.get("QUERY_STRING") or "").get("user", [None])[0]
+            feed = ical(match.group(1), user)
+            if feed is None:
+                start_response("404 Not Found", [("Content-Type", "text/plain")])
+                return [b"no such schedule"]
+            start_response("200 OK", [("Content-Type", "text/calendar; charset=utf-8")])
+            return [feed]
         if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
             ok = healthy()
             body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"})

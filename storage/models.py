@@ -187,3 +187,35 @@ class NotificationRow(Base):
     status: Mapped[str] = mapped_column(String(10), nullable=False)  # sending | sent
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OncallScheduleRow(Base):
+    """A schedule as applied: its layers (with their roster history) as JSON."""
+
+    __tablename__ = "oncall_schedules"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    channel: Mapped[str | None] = mapped_column(String(80))
+    usergroup: Mapped[str | None] = mapped_column(String(80))
+    layers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+    overrides: Mapped[list[OncallOverrideRow]] = relationship(
+        back_populates="schedule", cascade="all, delete-orphan", order_by="OncallOverrideRow.id")
+
+
+class OncallOverrideRow(Base):
+    __tablename__ = "oncall_overrides"
+    __table_args__ = (UniqueConstraint("schedule_name", "spec_key", name="uq_override_spec"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)  # creation order: newest wins
+    schedule_name: Mapped[str] = mapped_column(
+        ForeignKey("oncall_schedules.name", ondelete="CASCADE"), index=True)
+    user: Mapped[str] = mapped_column(String(120), nullable=False)
+    start: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    end: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_by: Mapped[str | None] = mapped_column(String(30))
+    spec_key: Mapped[str | None] = mapped_column(String(300))  # set for overrides from YAML
+
+    schedule: Mapped[OncallScheduleRow] = relationship(back_populates="overrides")

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 from bot.domain.actions import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion
+from bot.domain.rotations import Override, Schedule
+from bot.domain.schedules import layer_from_json, layer_to_json
 from bot.domain.timeline import FileRef, SlackMessage, TimelineEntry, kind_of, ts_to_datetime
 from storage.models import (
     ActionItemRow,
@@ -22,6 +24,8 @@ from storage.models import (
     IncidentEventRow,
     IncidentRow,
     NotificationRow,
+    OncallOverrideRow,
+    OncallScheduleRow,
     PostmortemRow,
     PostmortemVersionRow,
     RoleAssignmentRow,
@@ -408,3 +412,52 @@ class SqlNotificationRepository:
     def status(self, key: str) -> str | None:
         return self.session.execute(
             select(NotificationRow.status).where(NotificationRow.key == key)).scalar_one_or_none()
+
+
+class SqlScheduleRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def names(self) -> list[str]:
+        return list(self.session.execute(
+            select(OncallScheduleRow.name).order_by(OncallScheduleRow.name)).scalars())
+
+    def get(self, name: str, *, for_update: bool = False) -> Schedule | None:
+        query = select(OncallScheduleRow).where(OncallScheduleRow.name == name)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).scalar_one_or_none()
+        if row is None:
+            return None
+        return Schedule(
+            name=row.name, channel=row.channel, usergroup=row.usergroup,
+            layers=tuple(layer_from_json(data) for data in row.layers),
+            overrides=tuple(Override(o.user, o.start, o.end, o.id) for o in row.overrides))
+
+    def save(self, schedule: Schedule, now: datetime) -> None:
+        """Write layers, channel and user group (overrides are added separately)."""
+        row = self.session.get(OncallScheduleRow, schedule.name)
+        layers = [layer_to_json(layer) for layer in schedule.layers]
+        if row is None:
+            self.session.add(OncallScheduleRow(name=schedule.name, channel=schedule.channel,
+                                               usergroup=schedule.usergroup, layers=layers,
+                                               applied_at=now))
+        else:
+            row.channel, row.usergroup, row.layers, row.applied_at = (
+                schedule.channel, schedule.usergroup, layers, now)
+        self.session.flush()
+
+    def add_override(self, name: str, user: str, start: datetime, end: datetime, *,
+                     now: datetime, created_by: str | None = None,
+                     spec_key: str | None = None) -> bool:
+        """False when an override from the same YAML entry already exists."""
+        if spec_key is not None and self.session.execute(
+                select(OncallOverrideRow.id).where(OncallOverrideRow.schedule_name == name,
+                                                   OncallOverrideRow.spec_key == spec_key)
+        ).first():
+            return False
+        self.session.add(OncallOverrideRow(schedule_name=name, user=user, start=start, end=end,
+                                           created_at=now, created_by=created_by,
+                                           spec_key=spec_key))
+        self.session.flush()
+        return True

@@ -13,6 +13,7 @@ from storage.repositories import (
     SqlIncidentRepository,
     SqlNotificationRepository,
     SqlPostmortemRepository,
+    SqlScheduleRepository,
     SqlTimelineRepository,
 )
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.actions = SqlActionItemRepository(self.session)
         self.postmortems = SqlPostmortemRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
+        self.schedules = SqlScheduleRepository(self.session)
         return self
 
     def __exit__(

@@ -104,6 +104,8 @@ def lifecycle_text(kind: str, detail: dict[str, str]) -> str:
             return f"{detail.get('role', 'role').capitalize()}: {detail.get('user')}"
         case "update":
             return f"Update: {detail.get('text', '')}"
+        case "oncall":
+            return f"On call for {detail.get('schedule')}: {detail.get('user')} (invited)"
         case "resolved":
             summary = f": {detail['summary']}" if detail.get("summary") else ""
             return f"Resolved{summary}"

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.incidents import EventRecord, Incident, channel_name, topic
+from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
 
@@ -66,6 +67,8 @@ def declare_incident(
                           {"title": req.title, "severity": req.severity})]
     events.append(EventRecord(now, "role", req.declared_by,
                               {"role": "commander", "user": commander}))
+    events += [EventRecord(now, "oncall", req.declared_by, {"schedule": name, "user": user})
+               for name, user in _on_call_now(config, uow, chat, now)]
     with uow() as tx:
         number = tx.incidents.allocate_number()
         tx.incidents.add(Incident(
@@ -76,6 +79,26 @@ def declare_incident(
         ))
         tx.commit()
     return set_up_incident(number, uow=uow, chat=chat, config=config)
+
+
+def _on_call_now(config: DebriefConfig, uow: UnitOfWorkFactory, chat: Chat,
+                 now: datetime) -> list[tuple[str, str]]:
+    """Whoever is on call now for the schedules named in `oncall.invite_on_declare`."""
+    found: list[tuple[str, str]] = []
+    for name in config.oncall.invite_on_declare:
+        with uow() as tx:
+            schedule = tx.schedules.get(name)
+        member = who(schedule, now).user if schedule else None
+        if member is None:
+            continue
+        try:
+            user = chat.resolve_user(member)
+        except ChatError as exc:
+            log.warning("on-call %s for %s not resolved: %s", member, name, exc.code)
+            continue
+        if user:
+            found.append((name, user))
+    return found
 
 
 def _save(uow: UnitOfWorkFactory, number: int, **changes: object) -> Incident:
@@ -112,7 +135,8 @@ def set_up_incident(
         incident = _save(uow, number, channel_id=channel_id, channel_name=name)
     assert incident.channel_id is not None
     channel_id = incident.channel_id
-    people = sorted({incident.declared_by, *incident.roles.values()})
+    people = sorted({incident.declared_by, *incident.roles.values(),
+                     *(e.detail["user"] for e in incident.events if e.kind == "oncall")})
     steps: list[tuple[str, Callable[[], None]]] = [
         ("invite", lambda: chat.invite(channel_id, people)),
         ("topic", lambda: chat.set_topic(channel_id, topic(incident))),

@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.actions import digest_window, remind_at
+from bot.domain.rotations import Schedule, next_change
 from bot.domain.text import escape_mrkdwn
 from bot.errors import ChatError
-from bot.services.ports import Deps
+from bot.services.ports import Chat, Deps
 from bot.services.timeline import zone_of
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
     if window and overdue and config.announce_channel:
         notices.append(Notice(f"digest:{window[0]}", lambda: chat.post_digest(
             config.announce_channel, overdue, today)))
+    notices += _oncall_notices(deps, now)
     for incident in incidents:
         policy = config.postmortem.due_policy(incident.severity)
         postmortem = postmortems.get(incident.number)
@@ -94,3 +96,54 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
             tx.commit()
         sent.append(notice.key)
     return sent
+
+
+HANDOFF_GRACE = timedelta(hours=1)  # a handoff notice later than this is stale: skipped
+
+
+def _oncall_notices(deps: Deps, now: datetime) -> list[Notice]:
+    """A DM to the incoming person `remind_before` a turn starts; at the handoff one
+    message in the schedule's channel and the user group set to the new person. Only
+    where the final answer really changes (an override that changes nothing is silent)."""
+    chat, remind_before = deps.chat, deps.config.oncall.remind_before
+    notices: list[Notice] = []
+    with deps.uow() as tx:
+        schedules = [s for s in (tx.schedules.get(n) for n in tx.schedules.names()) if s]
+    for schedule in schedules:
+        upcoming = next_change(schedule, now)
+        if upcoming and upcoming[1].user and upcoming[0] - remind_before <= now:
+            start, answer = upcoming
+            after = next_change(schedule, start)
+            notices.append(Notice(
+                f"oncall-remind:{schedule.name}:{start:%Y%m%dT%H%M%SZ}:{answer.user}",
+                lambda s=schedule.name, u=answer.user, a=start, b=after: _remind(
+                    chat, s, u, a, b[0] if b else None)))
+        cursor = now - HANDOFF_GRACE
+        for _ in range(20):  # every change within the grace window, oldest first
+            found = next_change(schedule, cursor)
+            if found is None or found[0] > now:
+                break
+            start, answer = found
+            after = next_change(schedule, start)
+            until = after[0] if after else None
+            if schedule.channel or schedule.usergroup:
+                notices.append(Notice(
+                    f"oncall-handoff:{schedule.name}:{start:%Y%m%dT%H%M%SZ}",
+                    lambda s=schedule, u=answer.user, t=until: _handoff(chat, s, u, t)))
+            cursor = start
+    return notices
+
+
+def _remind(chat: Chat, schedule: str, member: str | None, start: datetime,
+            end: datetime | None) -> None:
+    user_id = chat.resolve_user(member) if member else None
+    if user_id:
+        chat.remind_shift(user_id, schedule, start, end)
+
+
+def _handoff(chat: Chat, schedule: Schedule, member: str | None, until: datetime | None) -> None:
+    user_id = chat.resolve_user(member) if member else None
+    if schedule.channel:
+        chat.post_handoff(schedule.channel, schedule.name, user_id, until)
+    if schedule.usergroup and user_id:
+        chat.set_usergroup(schedule.usergroup, [user_id])

@@ -42,6 +42,8 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
     ]
     fields += [f"*{role.capitalize()}*\n{user_mention(incident.roles.get(role))}"
                for role in config.roles]
+    fields += [f"*On call ({escape_mrkdwn(e.detail['schedule'])})*\n<@{e.detail['user']}>"
+               for e in incident.events if e.kind == "oncall"]
     fields += [
         f"*Declared*\n{slack_date(incident.declared_at)}",
         f"*Acknowledged*\n{slack_date(incident.acknowledged_at)}",

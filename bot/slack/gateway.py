@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -26,6 +26,7 @@ from bot.config import DebriefConfig
 from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
+from bot.domain.text import escape_mrkdwn
 from bot.domain.timeline import SlackMessage
 from bot.errors import ChatError
 from bot.services.ports import PostmortemSummary
@@ -36,6 +37,7 @@ from bot.slack.blocks import (
     build_postmortem_summary,
     build_summary_card,
     build_thread_text,
+    slack_date,
 )
 from bot.slack.events import parse_message
 
@@ -79,6 +81,8 @@ class SlackGateway:
         self.config = config
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
         self._workspace_url: str | None = None
+        self._emails: dict[str, str | None] = {}
+        self._usergroups: dict[str, str] = {}
 
     def create_channel(self, name: str) -> str:
         response: Any = call("conversations.create",
@@ -214,3 +218,43 @@ class SlackGateway:
             if not cursor:
                 break
         return messages
+
+    def resolve_user(self, member: str) -> str | None:
+        """Schedules name people by Slack id or e-mail; e-mails are looked up once."""
+        if "@" not in member:
+            return member
+        if member not in self._emails:
+            try:
+                response: Any = call("users.lookupByEmail",
+                                     lambda: self.client.users_lookupByEmail(email=member))
+                self._emails[member] = str(response["user"]["id"])
+            except ChatError as exc:
+                if exc.code != "users_not_found":
+                    raise
+                self._emails[member] = None
+        return self._emails[member]
+
+    def remind_shift(self, user_id: str, schedule: str, start: datetime,
+                     end: datetime | None) -> None:
+        until = f" until {slack_date(end)}" if end else ""
+        self.send_direct(user_id, f":pager: You're on call for *{escape_mrkdwn(schedule)}* from "
+                                  f"{slack_date(start)}{until}.")
+
+    def post_handoff(self, channel: str, schedule: str, user_id: str | None,
+                     until: datetime | None) -> None:
+        name = escape_mrkdwn(schedule)
+        until_text = f" until {slack_date(until)}" if until else ""
+        text = (f":pager: <@{user_id}> is on call for *{name}*{until_text}." if user_id else
+                f":warning: Nobody is on call for *{name}*{until_text}: a gap in the schedule.")
+        call("chat.postMessage", lambda: self.client.chat_postMessage(channel=channel, text=text))
+
+    def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
+        if handle not in self._usergroups:
+            response: Any = call("usergroups.list", lambda: self.client.usergroups_list())
+            for group in response.get("usergroups") or []:
+                self._usergroups[str(group.get("handle"))] = str(group.get("id"))
+        group_id = self._usergroups.get(handle)
+        if group_id is None:
+            raise ChatError("usergroups.list", "no_such_usergroup")
+        call("usergroups.users.update", lambda: self.client.usergroups_users_update(
+            usergroup=group_id, users=user_ids))

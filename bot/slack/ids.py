@@ -9,6 +9,7 @@ from enum import StrEnum
 class Command(StrEnum):
     INCIDENT = "/incident"
     ACTIONS = "/actions"
+    ONCALL = "/oncall"
 
 
 class Action(StrEnum):
@@ -17,6 +18,7 @@ class Action(StrEnum):
     RESOLVE = "incident-resolve"
     ITEM_DONE = "action-item-done"
     ITEM_REOPEN = "action-item-reopen"
+    COVER = "oncall-cover"
 
 
 class Callback(StrEnum):

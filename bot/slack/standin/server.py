@@ -119,6 +119,7 @@ class FakeSlack:
         self.ephemerals: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}  # file id -> name, content, shared_in
         self._faults: dict[str, list[tuple[str, int, float]]] = {}
+        self.usergroups: dict[str, dict[str, Any]] = {}  # id -> handle, users
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         self._httpd: ThreadingHTTPServer | None = None
@@ -127,7 +128,8 @@ class FakeSlack:
     # ----- set-up and inspection (used by the demo and tests) -----
     def add_user(self, user_id: str, name: str, tz: str = "UTC", is_bot: bool = False) -> None:
         self.users[user_id] = {"id": user_id, "name": name, "real_name": name.title(),
-                               "tz": tz, "is_bot": is_bot, "deleted": False}
+                               "tz": tz, "is_bot": is_bot, "deleted": False,
+                               "email": f"{name}@example.com"}
 
     def add_channel(self, name: str, *, bot_member: bool = True, archived: bool = False,
                     members: tuple[str, ...] = ()) -> str:
@@ -530,6 +532,31 @@ class FakeSlack:
             for entry in files:
                 self.files[str(entry["id"])]["shared_in"].append(channel.id)
         return {"files": done}
+
+    def add_usergroup(self, handle: str) -> str:
+        group_id = f"S{next(self._ids):08d}"
+        self.usergroups[group_id] = {"id": group_id, "handle": handle, "users": []}
+        return group_id
+
+    def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"usergroups": [{"id": g["id"], "handle": g["handle"]}
+                               for g in self.usergroups.values()]}
+
+    def _usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(str(args["usergroup"]))
+        if group is None:
+            raise SlackFailure("no_such_subteam")
+        users = [u for u in str(args["users"]).split(",") if u]
+        if not users:
+            raise SlackFailure("invalid_users")
+        group["users"] = users
+        return {"usergroup": {**group}}
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        for user in self.users.values():
+            if user.get("email") == args["email"]:
+                return {"user": user}
+        raise SlackFailure("users_not_found")
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = self.users.get(str(args["user"]))

@@ -1,0 +1,58 @@
+"""Reading a moment people type ("tomorrow 09:00", "fri 18:00", "2026-12-01 08:30",
+or ISO 8601 with an offset) in their own zone. Pure."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from dateutil import parser as dateparser
+
+from bot.errors import UserError
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+EXAMPLE = "e.g. `tomorrow 09:00`, `friday 18:00`, `2026-12-01 08:30` (your time zone)"
+
+
+def parse_when(phrase: str, now: datetime, zone: tzinfo) -> datetime:
+    text = phrase.strip()
+    if not text:
+        raise UserError(f"When? {EXAMPLE}.")
+    if re.match(r"^\d{4}-\d{2}-\d{2}T", text):  # ISO 8601 instant, maybe with an offset
+        try:
+            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise UserError(f"I couldn't read `{text[:40]}`; {EXAMPLE}.") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone, fold=0)
+        return parsed.astimezone(UTC)
+    local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+    words = text.lower().split()
+    day = local_now.date()
+    first = words[0]
+    if first in ("today", "tomorrow", "yesterday"):
+        day += timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[first])
+        words = words[1:]
+    elif any(w.startswith(first) for w in WEEKDAYS) and len(first) >= 3:
+        target = next(i for i, w in enumerate(WEEKDAYS) if w.startswith(first))
+        day += timedelta(days=(target - day.weekday()) % 7)
+        words = words[1:]
+    rest = " ".join(words) or "00:00"
+    try:
+        parsed = dateparser.parse(rest, default=datetime.combine(day, datetime.min.time()))
+    except (dateparser.ParserError, ValueError, OverflowError) as exc:
+        raise UserError(f"I couldn't read `{text[:40]}` as a time; {EXAMPLE}.") from exc
+    return parsed.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+
+def parse_span(words: list[str], now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
+    """`<from> to <to>`."""
+    lowered = [w.lower() for w in words]
+    if "to" not in lowered:
+        raise UserError(f"Give a start and an end: `<from> to <to>`, {EXAMPLE}.")
+    split = lowered.index("to")
+    start = parse_when(" ".join(words[:split]), now, zone)
+    end = parse_when(" ".join(words[split + 1:]), now, zone)
+    if end <= start:
+        raise UserError("The end must be after the start.")
+    return start, end

@@ -1,0 +1,130 @@
+"""`/oncall` and the cover-request button."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.domain.rotations import who
+from bot.domain.text import escape_mrkdwn, parse_user_ref, plain_from_slack
+from bot.domain.when import parse_span
+from bot.errors import UserError
+from bot.services.oncall import add_override, get_schedule, shifts_of
+from bot.services.ports import Deps
+from bot.services.timeline import zone_of
+from bot.slack.blocks import slack_date
+from bot.slack.gateway import call
+from bot.slack.ids import Action, Command
+from bot.slack.replies import guarded
+
+USAGE = ("*`/oncall`* — everyone on call now · *`/oncall <schedule>`* — now and the next "
+         "shifts · *`/oncall override <schedule> @person <from> to <to>`* · "
+         "*`/oncall cover <schedule> <from> to <to>`* — ask the schedule's channel for cover")
+
+
+def _person(member: str | None) -> str:
+    if member is None:
+        return "_nobody (a gap)_"
+    return f"<@{member}>" if "@" not in member else escape_mrkdwn(member)
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.command(Command.ONCALL.value)
+    @guarded
+    def handle_oncall(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        words = str(body.get("text") or "").split()
+        if words[:1] == ["help"]:
+            ack(response_type="ephemeral", text=USAGE)
+            return
+        ack()
+        user_id, now = str(body.get("user_id") or ""), deps.now()
+        if not words:
+            respond(response_type="ephemeral", text=_everyone(deps, now))
+        elif words[0] == "override":
+            respond(response_type="ephemeral", text=_override(deps, user_id, words[1:], now))
+        elif words[0] == "cover":
+            respond(response_type="ephemeral", text=_cover(deps, client, user_id, words[1:], now))
+        else:
+            respond(response_type="ephemeral", text=_schedule(deps, words[0], now))
+
+    @app.action(Action.COVER.value)
+    @guarded
+    def handle_cover(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actions = body.get("actions") or [{}]
+        try:
+            request = json.loads(actions[0].get("value") or "")
+            start = datetime.fromisoformat(request["start"])
+            end = datetime.fromisoformat(request["end"])
+            name = str(request["schedule"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserError("That cover request is malformed.") from exc
+        user = (body.get("user") or {}).get("id")
+        if not user:
+            raise UserError("Slack didn't say who clicked.")
+        add_override(name, str(user), start, end, created_by=str(user), uow=deps.uow,
+                     now=deps.now())
+        respond(replace_original=True, text=(
+            f":white_check_mark: <@{user}> covers *{escape_mrkdwn(name)}* from "
+            f"{slack_date(start)} to {slack_date(end)} (requested by <@{request.get('by')}>)."))
+
+
+def _everyone(deps: Deps, now: datetime) -> str:
+    with deps.uow() as tx:
+        schedules = [tx.schedules.get(n) for n in tx.schedules.names()]
+    if not schedules:
+        return "No on-call schedules yet. Load them with `debrief oncall apply oncall.yaml`."
+    return "\n".join(f"*{escape_mrkdwn(s.name)}*: {_person(who(s, now).user)}"
+                     for s in schedules if s)
+
+
+def _schedule(deps: Deps, name: str, now: datetime) -> str:
+    name = plain_from_slack(name)
+    found = shifts_of(name, now, now + timedelta(days=14), deps.uow)
+    lines = [f"*On call for {escape_mrkdwn(name)}* (times in your own zone)"]
+    for shift in found[:6]:
+        lines.append(f"• {slack_date(shift.start)} → {slack_date(shift.end)}: "
+                     f"{_person(shift.user)}" + (" _(override)_" if shift.source == "override"
+                                                 else ""))
+    return "\n".join(lines)
+
+
+def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
+    if len(words) < 4:
+        raise UserError("Usage: `/oncall override <schedule> @person <from> to <to>`, e.g. "
+                        "`/oncall override platform @bob today 18:00 to tomorrow 09:00`.")
+    name, person = plain_from_slack(words[0]), parse_user_ref(words[1])
+    if person is None:
+        raise UserError("Who covers? Mention them: `/oncall override platform @bob ...`.")
+    start, end = parse_span(words[2:], now, zone_of(user_id, deps.chat, deps.config))
+    add_override(name, person, start, end, created_by=user_id, uow=deps.uow, now=now)
+    return (f"Override saved: <@{person}> is on call for *{escape_mrkdwn(name)}* from "
+            f"{slack_date(start)} to {slack_date(end)}.")
+
+
+def _cover(deps: Deps, client: WebClient, user_id: str, words: list[str], now: datetime) -> str:
+    if len(words) < 3:
+        raise UserError("Usage: `/oncall cover <schedule> <from> to <to>`.")
+    name = plain_from_slack(words[0])
+    schedule = get_schedule(name, deps.uow)
+    if not schedule.channel:
+        raise UserError(f"Schedule `{escape_mrkdwn(name)}` has no channel to ask in.")
+    start, end = parse_span(words[1:], now, zone_of(user_id, deps.chat, deps.config))
+    if end <= now:
+        raise UserError("That time is already over.")
+    value = json.dumps({"schedule": name, "start": start.isoformat(), "end": end.isoformat(),
+                        "by": user_id})
+    text = (f":sos: <@{user_id}> needs cover for *{escape_mrkdwn(name)}* from "
+            f"{slack_date(start)} to {slack_date(end)}.")
+    call("chat.postMessage", lambda: client.chat_postMessage(
+        channel=schedule.channel, text=text, blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+            {"type": "actions", "elements": [{
+                "type": "button", "action_id": Action.COVER.value, "value": value,
+                "style": "primary", "text": {"type": "plain_text", "text": "I'll cover"}}]},
+        ]))
+    return f"Asked in {escape_mrkdwn(schedule.channel)} for cover."
