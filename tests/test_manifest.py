@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,13 @@ from jsonschema import Draft7Validator
 
 from bot.config import DebriefConfig
 from bot.domain.incidents import Incident
+from bot.services.reminders import send_due
 from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.slack.standin.server import METHODS_DIR
 from tests.conftest import Stack
 from tests.test_e2e_incident import declare, slash
+from tests.test_e2e_oncall import apply
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yaml").read_text())
@@ -83,7 +86,7 @@ def test_bot_events_match_both_ways() -> None:
     assert set(subscriptions.get("bot_events", [])) == set(EVENTS)
 
 
-def test_scopes_are_exactly_what_the_code_uses(stack: Stack) -> None:
+def test_scopes_are_exactly_what_the_code_uses(stack: Stack, tmp_path: Path) -> None:
     """Every Web API method the bot calls is covered by a manifest scope, and every scope
     in the manifest is needed by some call the bot makes."""
     incident: Incident = declare(stack)
@@ -93,6 +96,11 @@ def test_scopes_are_exactly_what_the_code_uses(stack: Stack) -> None:
         slash(stack, text, channel=incident.channel_id)
     stack.client.slash("declare", user="U01ALICE")
     stack.slack.wait_for(lambda: stack.slack.views)
+    # On call: a handoff notice resolves an e-mail member and syncs the user group.
+    stack.slack.add_channel("platform-oncall")
+    stack.slack.add_usergroup("platform-oncall")
+    apply(stack, tmp_path)
+    assert send_due(stack.runtime.deps, datetime(2026, 11, 24, 9, tzinfo=UTC))
     granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     used: set[str] = set()
     for method in {c.method for c in stack.slack.calls}:
