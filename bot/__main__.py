@@ -336,6 +336,14 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
     if not embedded and not is_up_to_date(engine):
         raise ConfigError("the database schema is behind this version: run `debrief db upgrade`.")
     runtime = build_runtime(settings, config, engine=engine, migrate=embedded)
+    if config.oncall.file is not None:  # schedules as code: the file is loaded at start-up
+        from bot.clock import utcnow
+        from bot.services.oncall import apply_schedules, load_schedule_file
+
+        report = apply_schedules(load_schedule_file(config.oncall.file), effective=utcnow(),
+                                 uow=runtime.deps.uow, now=utcnow())
+        log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
+                 report.created, report.updated)
     scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler

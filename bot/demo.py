@@ -14,16 +14,32 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import DebriefConfig, Settings
+from bot.config import DebriefConfig, OncallConfig, Settings
 from bot.domain.blameless import lint_text
 from bot.domain.incidents import as_dict
 from bot.domain.timeline import build_timeline, durations, format_duration, timeline_as_dicts
 from bot.runtime import build_runtime
+from bot.services.oncall import apply_schedules, load_schedule_file, who_is_on_call
+from bot.services.reminders import send_due
 from bot.slack.ids import Action
 from bot.slack.standin.client import Reply, SlackClient
 from bot.slack.standin.server import FakeSlack
 
 PEOPLE = {"U01ALICE": "alice", "U02BOB": "bob", "U03CAROL": "carol"}
+ONCALL_YAML = """\
+schedules:
+  platform:
+    channel: "#platform-oncall"
+    usergroup: platform-oncall
+    layers:
+      - name: primary
+        time_zone: UTC
+        rotation:
+          unit: hours
+          interval: 12
+          first_handoff: 2025-01-06T03:00
+          members: [U02BOB, carol@example.com]
+"""
 
 
 class SimulatedClock:
@@ -82,12 +98,20 @@ def run_demo(quiet: bool = False) -> int:
         slack.add_user(user_id, name, tz="Europe/Berlin" if name == "bob" else "UTC")
     general = slack.add_channel("general", members=tuple(PEOPLE))
     slack.add_channel("incidents")
+    slack.add_channel("platform-oncall")
+    slack.add_usergroup("platform-oncall")
     with tempfile.TemporaryDirectory(prefix="debrief-demo-") as folder:
         db_url = f"sqlite:///{Path(folder) / 'debrief.db'}"
         secret = secrets.token_hex(16)
         settings = Settings(bot_token=slack.token, signing_secret=secret,
                             api_url=slack.api_url, database_url=db_url)
-        runtime = build_runtime(settings, DebriefConfig(), migrate=True, now=clock)
+        schedules = Path(folder) / "oncall.yaml"
+        schedules.write_text(ONCALL_YAML)
+        config = DebriefConfig(oncall=OncallConfig(file=schedules,
+                                                   invite_on_declare=("platform",)))
+        runtime = build_runtime(settings, config, migrate=True, now=clock)
+        apply_schedules(load_schedule_file(schedules), effective=clock.now,
+                        uow=runtime.deps.uow, now=clock.now)
         server = runtime.http_server().start()
         try:
             demo = Demo(slack, SlackClient(server.url, secret, slack), quiet, clock)
@@ -96,6 +120,18 @@ def run_demo(quiet: bool = False) -> int:
             server.stop()
             runtime.engine.dispose()
             slack.stop()
+
+
+def _handoff(demo: Demo, runtime: Any) -> None:
+    """The scheduler's ticks around the next handoff: a reminder, then the notice."""
+    answer = who_is_on_call("platform", demo.clock.now, runtime.deps.uow)
+    handoff = answer.next_change
+    if handoff is None:
+        return
+    for at in (handoff - timedelta(minutes=15), handoff):
+        sent = send_due(runtime.deps, at)
+        demo.say(f"\n▶ {at:%H:%M} scheduler tick: {', '.join(sent) or 'nothing due'}")
+        demo.flush()
 
 
 def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
@@ -171,6 +207,9 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
               client.slash("postmortem", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/incident timeline",
               client.slash("timeline", user="U01ALICE", channel=channel))
+    demo.step("U01ALICE", "/oncall platform",
+              client.slash("platform", user="U01ALICE", channel=general, command="/oncall"))
+    _handoff(demo, runtime)
     demo.step("U01ALICE", "/incident list (from #general)",
               client.slash("list", user="U01ALICE", channel=general))
     with runtime.deps.uow() as tx:

@@ -68,3 +68,6 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "| Validate configs in CI before deploy | prevent | Bob |" in out
     assert "Blameless check on this draft (1 finding(s)" in out
     assert "[counterfactual] “should have”" in out
+    assert "bot invited U01ALICE,U02BOB" in out  # bob is on call for platform
+    assert "scheduler tick: oncall-handoff:platform:" in out
+    assert "bot set @platform-oncall to" in out

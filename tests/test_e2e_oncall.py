@@ -117,7 +117,7 @@ def test_slash_oncall_commands(oncall_stack: Stack) -> None:
     stack = oncall_stack
     with freeze_time("2026-11-24 12:00:00", tick=True):
         everyone = stack.client.reply_to(stack.client.slash("", user=ALICE, command="/oncall"))
-        assert everyone["text"] == "*platform*: bob@example.com"
+        assert everyone["text"] == f"*platform*: <@{BOB}>"  # the e-mail, resolved
         detail = stack.client.reply_to(stack.client.slash("platform", user=ALICE,
                                                           command="/oncall"))
         assert "<@U03CAROL>" in detail["text"] and "<!date^" in detail["text"]

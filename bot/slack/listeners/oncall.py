@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from bot.domain.rotations import who
 from bot.domain.text import escape_mrkdwn, parse_user_ref, plain_from_slack
 from bot.domain.when import parse_span
-from bot.errors import UserError
+from bot.errors import ChatError, UserError
 from bot.services.oncall import add_override, get_schedule, shifts_of
 from bot.services.ports import Deps
 from bot.services.timeline import zone_of
@@ -26,9 +26,14 @@ USAGE = ("*`/oncall`* — everyone on call now · *`/oncall <schedule>`* — now
          "*`/oncall cover <schedule> <from> to <to>`* — ask the schedule's channel for cover")
 
 
-def _person(member: str | None) -> str:
+def _person(member: str | None, deps: Deps | None = None) -> str:
     if member is None:
         return "_nobody (a gap)_"
+    if "@" in member and deps is not None:
+        try:
+            member = deps.chat.resolve_user(member) or member
+        except ChatError:
+            pass
     return f"<@{member}>" if "@" not in member else escape_mrkdwn(member)
 
 
@@ -78,7 +83,7 @@ def _everyone(deps: Deps, now: datetime) -> str:
         schedules = [tx.schedules.get(n) for n in tx.schedules.names()]
     if not schedules:
         return "No on-call schedules yet. Load them with `debrief oncall apply oncall.yaml`."
-    return "\n".join(f"*{escape_mrkdwn(s.name)}*: {_person(who(s, now).user)}"
+    return "\n".join(f"*{escape_mrkdwn(s.name)}*: {_person(who(s, now).user, deps)}"
                      for s in schedules if s)
 
 
@@ -88,7 +93,7 @@ def _schedule(deps: Deps, name: str, now: datetime) -> str:
     lines = [f"*On call for {escape_mrkdwn(name)}* (times in your own zone)"]
     for shift in found[:6]:
         lines.append(f"• {slack_date(shift.start)} → {slack_date(shift.end)}: "
-                     f"{_person(shift.user)}" + (" _(override)_" if shift.source == "override"
+                     f"{_person(shift.user, deps)}" + (" _(override)_" if shift.source == "override"
                                                  else ""))
     return "\n".join(lines)
 

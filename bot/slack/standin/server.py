@@ -579,6 +579,8 @@ class FakeSlack:
                 return f"set topic of {name(a['channel'])}: {a['topic']}"
             case "chat.postMessage":
                 where = name(a["channel"]) + (" (thread)" if a.get("thread_ts") else "")
+                if str(a["channel"]) in self.users:
+                    where = f"a DM to {self.users[str(a['channel'])]['name']}"
                 return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:110]}"
             case "chat.update":
                 return f"updated the summary card in {name(a['channel'])}: {a.get('text', '')}"
@@ -586,6 +588,9 @@ class FakeSlack:
                 return f"pinned the summary card in {name(a['channel'])}"
             case "views.open":
                 return "opened the declare form"
+            case "usergroups.users.update":
+                handle = self.usergroups.get(str(a["usergroup"]), {}).get("handle")
+                return f"set @{handle} to {a['users']}"
             case "files.completeUploadExternal":
                 names = ", ".join(self.files[f["id"]]["name"] for f in json.loads(a["files"])
                                   ) if isinstance(a.get("files"), str) else "a file"
