@@ -110,6 +110,7 @@ class Settings:
     port: int = 3000
     log_format: str = "text"
     scheduler_interval: float = 30.0
+    slack_pace: float = 1.0  # chat.postMessage per second per channel (0: no pacing)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -141,8 +142,17 @@ class Settings:
         except ValueError as exc:
             raise ConfigError("DEBRIEF_SCHEDULER_INTERVAL must be seconds between 0.05 and "
                               f"3600, not {interval_text!r}.") from exc
+        pace_text = environ.get("DEBRIEF_SLACK_PACE", "1")
+        try:
+            pace = float(pace_text)
+            if not 0 <= pace <= 100:
+                raise ValueError
+        except ValueError as exc:
+            raise ConfigError("DEBRIEF_SLACK_PACE must be messages per second per channel "
+                              f"(0 turns pacing off), not {pace_text!r}.") from exc
         return cls(
             scheduler_interval=interval,
+            slack_pace=pace,
             bot_token=environ.get("SLACK_BOT_TOKEN") or None,
             signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
             app_token=environ.get("SLACK_APP_TOKEN") or None,

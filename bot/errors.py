@@ -24,6 +24,27 @@ class UserError(DebriefError):
     """Input the person can correct; the message is shown to them as is."""
 
 
+EXPLANATIONS = {
+    "is_archived": "the channel is archived",
+    "channel_not_found": "the channel no longer exists",
+    "not_in_channel": "Debrief is not in that channel",
+    "invalid_auth": "Debrief's Slack token is not valid: a workspace admin needs to reinstall the app",
+    "token_revoked": "Debrief's Slack token was revoked: a workspace admin needs to reinstall the app",
+    "account_inactive": "Debrief's Slack app was deactivated: a workspace admin needs to reinstall it",
+    "ratelimited": "Slack is rate-limiting Debrief; try again in a minute",
+    "unreachable": "Slack could not be reached (timeout or network)",
+    "restricted_action": "a workspace setting does not allow it",
+    "name_taken": "every candidate channel name is taken",
+}
+
+
+def explain(code: str) -> str:
+    """`code` plus a few words a person can act on."""
+    reason = EXPLANATIONS.get(code) or (
+        "Slack had an internal problem" if code.startswith("http_5") else "")
+    return f"`{code}`" + (f" ({reason})" if reason else "")
+
+
 class ChatError(DebriefError):
     """A Slack Web API call failed; `code` is Slack's error string (e.g. `name_taken`)."""
 
@@ -31,3 +52,7 @@ class ChatError(DebriefError):
         super().__init__(f"Slack {method} failed: {code}")
         self.method = method
         self.code = code
+
+    @property
+    def explained(self) -> str:
+        return explain(self.code)

@@ -22,6 +22,7 @@ from bot.config import DebriefConfig, Settings
 from bot.server import HttpServer, make_wsgi_app
 from bot.services.ports import Deps
 from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.pacing import ChannelPacer
 from storage.db import is_reachable, make_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 
@@ -86,7 +87,8 @@ def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine |
     if migrate:
         upgrade(engine)
     client = make_web_client(settings.bot_token, settings.api_url)
-    deps = Deps(uow=UnitOfWorkFactory(engine), chat=SlackGateway(client, config),
+    gateway = SlackGateway(client, config, ChannelPacer(rate=settings.slack_pace))
+    deps = Deps(uow=UnitOfWorkFactory(engine), chat=gateway,
                 config=config, now=now)
     app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
     return Runtime(app=app, deps=deps, engine=engine)

@@ -80,15 +80,17 @@ class Stack:
             return tx.incidents.get(number)
 
 
-def start_stack(engine: Engine, config: DebriefConfig | None = None) -> Stack:
+def start_stack(engine: Engine, config: DebriefConfig | None = None, pace: float = 0) -> Stack:
     slack = FakeSlack().start()
     for user_id, name in USERS.items():
         slack.add_user(user_id, name)
     general = slack.add_channel("general", members=tuple(USERS))
     announce = slack.add_channel("incidents")
     secret = secrets.token_hex(16)
+    # Pacing off: tests fire changes faster than people do (test_slack_faults.py covers it).
     settings = Settings(bot_token=slack.token, signing_secret=secret, api_url=slack.api_url,
-                        database_url=str(engine.url))
+                        database_url=engine.url.render_as_string(hide_password=False),
+                        slack_pace=pace)
     runtime = build_runtime(settings, config or DebriefConfig(), engine=engine)
     server = runtime.http_server().start()
     return Stack(slack, runtime, server, SlackClient(server.url, secret, slack), general, announce)

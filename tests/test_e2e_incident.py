@@ -374,7 +374,7 @@ def test_missing_announcement_channel_is_reported_not_fatal(engine: Engine) -> N
     try:
         message = slash(stack, "declare sev2 Queue stuck")
         assert "Declared incident *#1*" in message
-        assert "announcement in #does-not-exist: channel_not_found" in message
+        assert "announcement in #does-not-exist: `channel_not_found`" in message
         incident = stack.incident()
         assert incident.card_ts is not None and incident.announce_ts is None
     finally:
@@ -382,10 +382,12 @@ def test_missing_announcement_channel_is_reported_not_fatal(engine: Engine) -> N
         stack.slack.stop()
 
 
-def test_changes_to_an_archived_channel_are_kept_and_reported(stack: Stack) -> None:
-    """An archived incident channel: the status change is still recorded; the reply says why."""
+def test_an_archived_incident_channel_is_unarchived_for_a_change(stack: Stack) -> None:
+    """Someone archived the incident channel: a change unarchives it and is posted."""
     incident = declare(stack)
     stack.slack.channels[incident.channel_id].is_archived = True
     message = slash(stack, "status #1 monitoring")
-    assert "Saved" in message and "is_archived" in message
+    assert "status recorded" in message
     assert stack.incident().status == "monitoring"
+    assert stack.slack.channels[incident.channel_id].is_archived is False
+    assert stack.slack.calls_of("conversations.unarchive")

@@ -93,7 +93,7 @@ def test_card_failure_is_reported_and_retried(deps: Deps) -> None:
     chat: FakeChat = deps.chat  # type: ignore[assignment]
     chat.fail("post_card", "ratelimited")
     message = run(deps, "declare Queue backlog")
-    assert "summary card: ratelimited" in message
+    assert "summary card: `ratelimited`" in message
     assert get(deps).card_ts is None
     run(deps, "retry #1")
     assert get(deps).card_ts in chat.pins and len(chat.channels) == 1

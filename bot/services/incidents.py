@@ -130,7 +130,8 @@ def set_up_incident(
             log.warning("channel for incident %s not created: %s", number, exc.code)
             return Outcome(incident, (
                 f"Incident *#{number}* is recorded, but I couldn't create its channel "
-                f"(Slack said `{exc.code}`). Once that's sorted, run `/incident retry #{number}`."
+                f"(Slack said {exc.explained}). Once that's sorted, run "
+                f"`/incident retry #{number}`."
             ), [exc.code])
         incident = _save(uow, number, channel_id=channel_id, channel_name=name)
     assert incident.channel_id is not None
@@ -145,21 +146,21 @@ def set_up_incident(
         try:
             action()
         except ChatError as exc:
-            problems.append(f"{step}: {exc.code}")
+            problems.append(f"{step}: {exc.explained}")
     if incident.card_ts is None:
         try:
             ts = chat.post_card(channel_id, incident)
             incident = _save(uow, number, card_ts=ts)
             chat.pin(channel_id, ts)
         except ChatError as exc:
-            problems.append(f"summary card: {exc.code}")
+            problems.append(f"summary card: {exc.explained}")
     if incident.announce_ts is None and config.announce_channel:
         try:
             announce_channel, announce_ts = chat.announce(config.announce_channel, incident)
             incident = _save(uow, number, announce_channel_id=announce_channel,
                              announce_ts=announce_ts)
         except ChatError as exc:
-            problems.append(f"announcement in {config.announce_channel}: {exc.code}")
+            problems.append(f"announcement in {config.announce_channel}: {exc.explained}")
     message = f"Declared incident *#{number}* in <#{channel_id}>."
     if problems:
         message += (
@@ -209,7 +210,7 @@ def change_incident(
             try:
                 call()
             except ChatError as exc:
-                problems.append(f"{what}: {exc.code}")
+                problems.append(f"{what}: {exc.explained}")
     message = f"Incident *#{number}*: {event.kind.replace('_', ' ')} recorded."
     if problems:
         message = (

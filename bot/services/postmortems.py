@@ -104,7 +104,7 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
         file_id = chat.post_postmortem(incident, postmortem, content, summary)
     except ChatError as exc:
         log.warning("postmortem v%s of #%s stored but not posted: %s", version, number, exc.code)
-        message += (f", but Slack refused the upload (`{exc.code}`). Run `/incident postmortem` "
+        message += (f", but Slack refused the upload ({exc.explained}). Run `/incident postmortem` "
                     "again to post a new version, or `debrief postmortem render` to read it.")
     else:
         with uow() as tx:

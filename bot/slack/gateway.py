@@ -40,6 +40,7 @@ from bot.slack.blocks import (
     slack_date,
 )
 from bot.slack.events import parse_message
+from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,13 +77,39 @@ def call(method: str, fn: Callable[[], T], *, ignore: Sequence[str] = ()) -> T |
 class SlackGateway:
     """Implements `bot.services.ports.Chat` over the Web API."""
 
-    def __init__(self, client: WebClient, config: DebriefConfig) -> None:
+    def __init__(self, client: WebClient, config: DebriefConfig,
+                 pacer: ChannelPacer | None = None) -> None:
         self.client = client
         self.config = config
+        self.pacer = pacer or ChannelPacer()
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
         self._workspace_url: str | None = None
         self._emails: dict[str, str | None] = {}
         self._usergroups: dict[str, str] = {}
+
+    def _in_channel(self, method: str, channel: str, fn: Callable[[], T],
+                    *, ignore: Sequence[str] = ()) -> T | None:
+        """A call on a channel, handling what can be fixed: the bot not being in a public
+        channel (join it) or the incident channel having been archived (unarchive it),
+        then one retry. Anything else is the caller's to report."""
+        try:
+            return call(method, fn, ignore=ignore)
+        except ChatError as exc:
+            if exc.code == "not_in_channel":
+                call("conversations.join", lambda: self.client.conversations_join(channel=channel))
+            elif exc.code == "is_archived":
+                log.info("unarchiving %s to %s", channel, method)
+                call("conversations.unarchive",
+                     lambda: self.client.conversations_unarchive(channel=channel))
+            else:
+                raise
+            return call(method, fn, ignore=ignore)
+
+    def _post(self, channel: str, **kwargs: Any) -> Any:
+        """chat.postMessage, paced per channel (about one a second, short bursts allowed)."""
+        self.pacer.wait(channel)
+        return self._in_channel("chat.postMessage", channel, lambda: self.client.chat_postMessage(
+            channel=channel, unfurl_links=False, **kwargs))
 
     def create_channel(self, name: str) -> str:
         response: Any = call("conversations.create",
@@ -91,46 +118,45 @@ class SlackGateway:
 
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
         if user_ids:
-            call("conversations.invite",
-                 lambda: self.client.conversations_invite(channel=channel_id, users=list(user_ids)),
-                 ignore=("already_in_channel", "cant_invite_self"))
+            self._in_channel("conversations.invite", channel_id,
+                             lambda: self.client.conversations_invite(channel=channel_id,
+                                                                      users=list(user_ids)),
+                             ignore=("already_in_channel", "cant_invite_self"))
 
     def set_topic(self, channel_id: str, topic: str) -> None:
-        call("conversations.setTopic",
-             lambda: self.client.conversations_setTopic(channel=channel_id, topic=topic[:250]))
+        self._in_channel("conversations.setTopic", channel_id,
+                         lambda: self.client.conversations_setTopic(channel=channel_id,
+                                                                    topic=topic[:250]))
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         text, blocks = build_summary_card(incident, self.config)
-        response: Any = call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=channel_id, text=text, blocks=blocks, unfurl_links=False))
-        return str(response["ts"])
+        return str(self._post(channel_id, text=text, blocks=blocks)["ts"])
 
     def update_card(self, incident: Incident) -> None:
         if incident.channel_id and incident.card_ts:
             text, blocks = build_summary_card(incident, self.config)
-            call("chat.update", lambda: self.client.chat_update(
-                channel=incident.channel_id, ts=incident.card_ts, text=text, blocks=blocks))
+            channel, ts = incident.channel_id, incident.card_ts
+            self._in_channel("chat.update", channel, lambda: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks))
 
     def pin(self, channel_id: str, ts: str) -> None:
-        call("pins.add", lambda: self.client.pins_add(channel=channel_id, timestamp=ts),
-             ignore=("already_pinned",))
+        self._in_channel("pins.add", channel_id,
+                         lambda: self.client.pins_add(channel=channel_id, timestamp=ts),
+                         ignore=("already_pinned",))
 
     def announce(self, channel: str, incident: Incident) -> tuple[str, str]:
         text, blocks = build_announcement(incident)
-        response: Any = call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False))
+        response = self._post(channel, text=text, blocks=blocks)
         return str(response["channel"]), str(response["ts"])
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         if incident.channel_id:
             text = build_event_text(incident, event)
-            call("chat.postMessage", lambda: self.client.chat_postMessage(
-                channel=incident.channel_id, text=text, unfurl_links=False))
+            self._post(incident.channel_id, text=text)
         if announce and event.kind in ANNOUNCED and incident.announce_ts:
             thread = build_thread_text(incident, event)
-            call("chat.postMessage", lambda: self.client.chat_postMessage(
-                channel=incident.announce_channel_id, thread_ts=incident.announce_ts,
-                text=thread, unfurl_links=False))
+            self._post(str(incident.announce_channel_id), thread_ts=incident.announce_ts,
+                       text=thread)
 
     def _user(self, user_id: str) -> dict[str, Any]:
         """users.info, cached for an hour: time zones and names change rarely."""
@@ -166,8 +192,7 @@ class SlackGateway:
         text, blocks = build_postmortem_summary(
             incident, postmortem, summary.durations, summary.open_actions, summary.total_actions,
             summary.findings)
-        call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=incident.channel_id, text=text, blocks=blocks, unfurl_links=False))
+        self._post(incident.channel_id, text=text, blocks=blocks)
         version = postmortem.latest.version if postmortem.latest else 1
         name = f"postmortem-{incident.number}-v{version}.md"
         response: Any = call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
@@ -178,13 +203,11 @@ class SlackGateway:
         return str(files[0].get("id") or "")
 
     def send_direct(self, user_id: str, text: str) -> None:
-        call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=user_id, text=text, unfurl_links=False))
+        self._post(user_id, text=text)
 
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         text, blocks = build_digest(items, today)
-        call("chat.postMessage", lambda: self.client.chat_postMessage(
-            channel=channel, text=text, blocks=blocks, unfurl_links=False))
+        self._post(channel, text=text, blocks=blocks)
 
     def channel_messages(self, channel_id: str) -> list[SlackMessage]:
         """Every person's message in the channel, thread replies included, oldest first.
@@ -246,7 +269,7 @@ class SlackGateway:
         until_text = f" until {slack_date(until)}" if until else ""
         text = (f":pager: <@{user_id}> is on call for *{name}*{until_text}." if user_id else
                 f":warning: Nobody is on call for *{name}*{until_text}: a gap in the schedule.")
-        call("chat.postMessage", lambda: self.client.chat_postMessage(channel=channel, text=text))
+        self._post(channel, text=text)
 
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
         if handle not in self._usergroups:

@@ -30,6 +30,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def report_error(error: BaseException, body: Any, respond: Any, client: WebClient | None) -> None:
     if isinstance(error, UserError):
         text = str(error)
+    elif isinstance(error, ChatError):
+        log.error("Slack call failed (%s) for %s", error.code, describe(body))
+        text = f"Sorry, Slack refused that: {error.explained}. Anything already recorded is kept."
     else:
         kind = error.code if isinstance(error, ChatError) else type(error).__name__
         log.error("listener failed (%s) for %s", kind, describe(body), exc_info=error)

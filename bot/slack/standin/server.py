@@ -120,6 +120,7 @@ class FakeSlack:
         self.files: dict[str, dict[str, Any]] = {}  # file id -> name, content, shared_in
         self._faults: dict[str, list[tuple[str, int, float]]] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}  # id -> handle, users
+        self._delays: dict[str, list[float]] = {}
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         self._httpd: ThreadingHTTPServer | None = None
@@ -157,10 +158,17 @@ class FakeSlack:
             self.changed.notify_all()
             return message
 
-    def fail(self, method: str, error: str, times: int = 1) -> None:
-        """The next `times` calls of `method` answer `{"ok": false, "error": error}`."""
+    def fail(self, method: str, error: str, times: int = 1, status: int = 200) -> None:
+        """The next `times` calls of `method` answer `{"ok": false, "error": error}` (with
+        HTTP `status`, e.g. 500 for a server error)."""
         with self.lock:
-            self._faults.setdefault(method, []).extend([(error, 200, 0.0)] * times)
+            self._faults.setdefault(method, []).extend([(error, status, 0.0)] * times)
+
+    def delay(self, method: str, seconds: float, times: int = 1) -> None:
+        """The next `times` calls of `method` are answered after `seconds` (they still
+        take effect, as a slow Slack would)."""
+        with self.lock:
+            self._delays.setdefault(method, []).extend([seconds] * times)
 
     def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         """The next `times` calls of `method` answer HTTP 429 with Retry-After."""
@@ -265,6 +273,10 @@ class FakeSlack:
                 args.update(parse_qsl(raw.decode()))
         auth = lowered.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth else args.get("token")
+        with self.lock:
+            pause = self._delays[method].pop(0) if self._delays.get(method) else 0.0
+        if pause:
+            time.sleep(pause)  # simulating a slow Slack, outside the lock
         with self.changed:
             try:
                 result = self._dispatch(method, args, token)
