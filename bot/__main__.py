@@ -353,15 +353,21 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
         return 0
     port = args.port or settings.port
     server = runtime.http_server(host=args.host, port=port)
-    signal.signal(signal.SIGTERM, lambda *_: (scheduler.stop(), server.stop()))
+
+    def terminate(*_: object) -> None:
+        raise KeyboardInterrupt  # waitress's loop ends cleanly on it
+
+    signal.signal(signal.SIGTERM, terminate)
     log.info("listening on %s:%s (POST /slack/events, GET /healthz)", args.host, server.port)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
+        pass
+    finally:
         scheduler.stop()
-        server.stop()
+        runtime.engine.dispose()
+    log.info("stopped")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

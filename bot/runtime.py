@@ -39,6 +39,14 @@ class RedactTokens(logging.Filter):
         return True
 
 
+class QuietBoltNoise(logging.Filter):
+    """Bolt warns that the token is unused when SLACK_BOT_TOKEN is set and a client is
+    given; giving our own client (base URL, retry handlers) is deliberate."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {"time": self.formatTime(record), "level": record.levelname,
@@ -51,6 +59,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(RedactTokens())
+    handler.addFilter(QuietBoltNoise())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
