@@ -29,7 +29,10 @@ def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
     @app.error
     def handle_errors(error: Exception, body: dict[str, Any], respond: Any,
                       client: WebClient) -> BoltResponse | None:
-        """Whatever escapes a listener (or happens before one runs) is reported the same way."""
+        """Whatever escapes a listener (or happens before one runs) is reported the same way.
+        An envelope whose event is not an object breaks Bolt's own middleware: bad input, 400."""
+        if isinstance(body, dict) and "event" in body and not isinstance(body["event"], dict):
+            return BoltResponse(status=400, body="malformed event")
         report_error(error, body, respond, client)
         return None
 
