@@ -23,6 +23,10 @@ def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
         logger=logging.getLogger("debrief.bolt"),
         # Unmatched requests (events we don't subscribe to) are acked quietly.
         raise_error_for_unhandled_request=False,
+        # Respond as soon as the listener function returns: `guarded` returns the moment
+        # ack() is called and leaves the rest to a worker (Bolt's default mode instead
+        # polls for the ack every 10 ms).
+        process_before_response=True,
     )
     register_all(app, deps)
 

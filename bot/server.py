@@ -15,6 +15,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.slack.replies import HoldWorkUntilResponded
+
 log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 
@@ -44,7 +46,8 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool],
                            [("Content-Type", "application/json")])
             return [body.encode()]
         try:
-            return slack(environ, start_response)
+            with HoldWorkUntilResponded():
+                return list(slack(environ, start_response))
         except Exception:  # noqa: BLE001 - Bolt itself choked on the payload
             # Bolt handles listener errors itself; what escapes dispatch is a payload it
             # could not even parse (e.g. a view without a type). That is bad input: 400.

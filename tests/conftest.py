@@ -16,6 +16,7 @@ from sqlalchemy import Engine, inspect, text
 from bot.config import DebriefConfig, Settings
 from bot.runtime import Runtime, build_runtime
 from bot.server import HttpServer
+from bot.slack.replies import WORKER
 from bot.slack.standin.client import SlackClient
 from bot.slack.standin.server import FakeSlack
 from storage.db import make_engine, upgrade
@@ -68,12 +69,19 @@ def postgres_url() -> str:
 
 @dataclass
 class Stack:
+    """A running app and its stand-in Slack; `close()` lets in-flight work finish first."""
+
     slack: FakeSlack
     runtime: Runtime
     server: HttpServer
     client: SlackClient
     general: str
     announce: str
+
+    def close(self) -> None:
+        WORKER.drain()
+        self.server.stop()
+        self.slack.stop()
 
     def incident(self, number: int = 1):  # type: ignore[no-untyped-def]
         with self.runtime.deps.uow() as tx:
@@ -100,6 +108,5 @@ def start_stack(engine: Engine, config: DebriefConfig | None = None, pace: float
 def stack(engine: Engine) -> Iterator[Stack]:
     s = start_stack(engine)
     yield s
-    s.server.stop()
-    s.slack.stop()
+    s.close()
     assert s.slack.violations == [], "the bot misused the Slack Web API"

@@ -306,8 +306,7 @@ def test_declare_under_a_frozen_clock(engine: Engine) -> None:
             assert abs((incident.declared_at - datetime(2026, 3, 29, 0, 59, 58, tzinfo=UTC))
                        .total_seconds()) < 30
         finally:
-            stack.server.stop()
-            stack.slack.stop()
+            stack.close()
 
 
 def test_database_failure_is_apologised_for_and_nothing_half_written(stack: Stack) -> None:
@@ -378,8 +377,7 @@ def test_missing_announcement_channel_is_reported_not_fatal(engine: Engine) -> N
         incident = stack.incident()
         assert incident.card_ts is not None and incident.announce_ts is None
     finally:
-        stack.server.stop()
-        stack.slack.stop()
+        stack.close()
 
 
 def test_an_archived_incident_channel_is_unarchived_for_a_change(stack: Stack) -> None:

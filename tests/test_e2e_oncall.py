@@ -202,8 +202,7 @@ def test_handoff_reminders_and_user_group_exactly_once(engine: Engine, tmp_path:
             frozen.move_to("2026-11-24 12:00:00")
             assert send_due(deps) == []
         finally:
-            stack.server.stop()
-            stack.slack.stop()
+            stack.close()
         restarted = start_stack(engine)
         try:
             frozen.move_to("2026-11-24 09:30:00")
@@ -211,8 +210,7 @@ def test_handoff_reminders_and_user_group_exactly_once(engine: Engine, tmp_path:
             frozen.move_to("2026-11-25 11:00:00")  # down through the 09:00 handoff: stale
             assert send_due(restarted.runtime.deps) == []
         finally:
-            restarted.server.stop()
-            restarted.slack.stop()
+            restarted.close()
     dms = [c.args["text"] for c in stack.slack.calls_of("chat.postMessage")
            if c.args["channel"] == BOB]
     assert len(dms) == 1 and "You're on call for *platform*" in dms[0]
@@ -235,5 +233,4 @@ def test_declare_invites_whoever_is_on_call(engine: Engine, tmp_path: Path) -> N
         assert f"*On call (platform)*\\n<@{BOB}>" in json.dumps(card.blocks)
         assert slash(stack, "ack", channel=incident.channel_id)
     finally:
-        stack.server.stop()
-        stack.slack.stop()
+        stack.close()

@@ -126,8 +126,7 @@ def test_team_template_by_severity(engine: Engine, tmp_path: Path) -> None:
         assert document["content"].startswith("OUR FORMAT Checkout errors in EU / ")
         assert document["content"].endswith("/ 2 items\n")
     finally:
-        stack.server.stop()
-        stack.slack.stop()
+        stack.close()
 
 
 @pytest.mark.parametrize("template, error", [
@@ -149,8 +148,7 @@ def test_unsafe_or_broken_templates_fail_safely(engine: Engine, tmp_path: Path, 
             assert tx.postmortems.get(1) is None
         assert uploaded(stack) == []
     finally:
-        stack.server.stop()
-        stack.slack.stop()
+        stack.close()
 
 
 def test_postmortem_render_command(stack: Stack, monkeypatch: pytest.MonkeyPatch,
@@ -228,15 +226,13 @@ def test_action_item_reminder_in_the_owners_zone_exactly_once(engine: Engine) ->
             assert sent == ["action-due:1:2026-12-04"]  # 2026-12-02's window has passed
             assert send_due(stack.runtime.deps) == []
         finally:
-            stack.server.stop()
-            stack.slack.stop()
+            stack.close()
         restarted = start_stack(engine)  # a restart: new process state, same database
         try:
             frozen.move_to("2026-12-04 18:00:00")
             assert send_due(restarted.runtime.deps) == []
         finally:
-            restarted.server.stop()
-            restarted.slack.stop()
+            restarted.close()
     [dm] = _dms(stack, BOB)
     assert "Rotate the keys" in dm and "due today" in dm
 
@@ -259,8 +255,7 @@ def test_weekly_digest_and_postmortem_reminders(engine: Engine) -> None:
             frozen.move_to("2026-12-07 09:30:00")  # next Monday, still overdue
             assert send_due(stack.runtime.deps) == ["digest:2026-W50"]
         finally:
-            stack.server.stop()
-            stack.slack.stop()
+            stack.close()
     digests = [c for c in stack.slack.calls_of("chat.postMessage")
                if "Overdue action items" in str(c.args.get("text"))]
     assert len(digests) == 2 and "Add idempotency keys" in json.dumps(digests[0].args["blocks"])
@@ -292,8 +287,7 @@ def test_two_schedulers_send_each_notice_once(engine: Engine) -> None:
                 t.join(timeout=60)
         finally:
             for s in (first, second):
-                s.server.stop()
-                s.slack.stop()
+                s.close()
     keys = [k for r in results for k in r]
     assert len(keys) == 20 and len(set(keys)) == 20
     assert len(_dms(first, BOB)) == 20
@@ -310,8 +304,7 @@ def test_failed_send_is_retried_next_tick(engine: Engine) -> None:
             assert send_due(stack.runtime.deps) == []
             assert send_due(stack.runtime.deps) == ["action-due:1:2026-12-04"]
         finally:
-            stack.server.stop()
-            stack.slack.stop()
+            stack.close()
 
 
 def test_note_with_blameful_wording_gets_a_private_suggestion(stack: Stack) -> None:

@@ -123,8 +123,7 @@ def test_configured_marker_emoji(engine: Engine) -> None:
         stack.client.react(channel, ts, BOB, "star")
         assert by_ts(stack, ts).key is True
     finally:
-        stack.server.stop()
-        stack.slack.stop()
+        stack.close()
 
 
 def test_notes_now_and_backdated_in_the_authors_zone(engine: Engine) -> None:
@@ -142,8 +141,7 @@ def test_notes_now_and_backdated_in_the_authors_zone(engine: Engine) -> None:
             assert "couldn't read a time" in error and "/incident note at 14:05" in error
             notes = [(e.text, e.at) for e in entries(stack) if e.kind == "note"]
         finally:
-            stack.server.stop()
-            stack.slack.stop()
+            stack.close()
     assert notes[0][0] == "thing at 2026-11-20 09:15"
     assert notes[0][1] == datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
     assert (notes[1][0], notes[1][1]) == ("thing at yesterday 23:40",

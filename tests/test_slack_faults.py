@@ -38,8 +38,7 @@ def test_posts_to_one_channel_are_paced(engine: Engine) -> None:
         ts = sorted(float(m.ts) for m in stack.slack.channels[incident.channel_id]
                     .messages.values())
     finally:
-        stack.server.stop()
-        stack.slack.stop()
+        stack.close()
     assert len(posts) == 11  # the card and ten updates, each once
     # 4 go in a burst, the remaining 7 at 4/s: at least ~1.75 s from first to last.
     assert ts[-1] - ts[0] >= 1.5

@@ -6,13 +6,16 @@ reach Bolt: in Bolt's default mode an exception raised right after `ack()` can r
 the ack before the HTTP response is written (Slack then sees a 404 and shows
 "dispatch_failed"), so errors after the ack must be handled inside the listener.
 `bot/app.py` registers the same reporter as Bolt's error handler for anything else.
+`guarded` also moves the work after the ack onto a worker (see its docstring).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -56,20 +59,102 @@ def describe(body: Any) -> str:
     return str(body.get("command") or body.get("type") or "a request")
 
 
-def guarded(listener: F) -> F:
-    """Report any error from `listener` to the person instead of raising it into Bolt.
+class Worker:
+    """Where listeners do their work after the ack: a thread pool, with a way to wait
+    until it is idle (tests and shutdown)."""
 
-    The listener must take `body` and `client` (Bolt injects arguments by name)."""
+    def __init__(self, threads: int = 16) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="debrief-work")
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        future = self._pool.submit(fn)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until no work is in flight; False if some is still running at the timeout."""
+        with self._lock:
+            pending = list(self._pending)
+        done, not_done = wait(pending, timeout=timeout)
+        return not not_done
+
+
+WORKER = Worker()
+_request = threading.local()
+
+
+class HoldWorkUntilResponded:
+    """Used by the WSGI layer around one request: work a listener left for the worker
+    starts only once the ack response exists, so it does not slow the ack down."""
+
+    def __enter__(self) -> None:
+        _request.held = []
+
+    def __exit__(self, *exc: object) -> None:
+        held, _request.held = _request.held, None
+        for event in held:
+            event.set()
+ACK_BUDGET = 2.5  # seconds: Slack's deadline is 3
+
+
+def _run(listener: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+    try:
+        listener(**kwargs)
+    except Exception as exc:  # noqa: BLE001 - reported to the person and logged
+        ack = kwargs.get("ack")
+        if ack is not None and getattr(ack, "response", None) is None:
+            ack()  # Slack must still get its acknowledgement
+        report_error(exc, kwargs.get("body"), kwargs.get("respond"), kwargs.get("client"))
+
+
+def guarded(listener: F) -> F:
+    """Run `listener` on the worker and return to Bolt as soon as it has acked.
+
+    The app runs Bolt with `process_before_response=True` (the HTTP response is sent
+    when the listener function returns); this wrapper returns the moment `ack()` is
+    called, so the ack leaves in well under a millisecond of our own time while the
+    work continues on the worker. Errors are reported to the person (never raised
+    into Bolt). The listener must take `body` (Bolt injects arguments by name)."""
 
     @functools.wraps(listener)
     def wrapper(**kwargs: Any) -> Any:
-        try:
-            return listener(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - reported to the person and logged
-            ack = kwargs.get("ack")
-            if ack is not None and getattr(ack, "response", None) is None:
-                ack()  # Slack must still get its acknowledgement
-            report_error(exc, kwargs.get("body"), kwargs.get("respond"), kwargs.get("client"))
+        ack = kwargs.get("ack")
+        if ack is None or getattr(ack, "response", None) is not None:
+            WORKER.submit(lambda: _run(listener, kwargs))  # already acked (events)
             return None
+        acked = threading.Event()
+
+        returned = threading.Event()
+
+        def ack_now(*args: Any, **options: Any) -> Any:
+            try:
+                return ack(*args, **options)
+            finally:
+                acked.set()
+                # Let Bolt hand the ack to the server before the slow part competes
+                # with it for the interpreter.
+                returned.wait(ACK_BUDGET)
+
+        def work() -> None:
+            try:
+                _run(listener, {**kwargs, "ack": ack_now})
+            finally:
+                acked.set()
+
+        WORKER.submit(work)
+        if not acked.wait(ACK_BUDGET):
+            log.error("%s did not ack within %.1f s", listener.__name__, ACK_BUDGET)
+        if getattr(_request, "held", None) is not None:
+            _request.held.append(returned)  # released once the HTTP response is built
+        else:
+            returned.set()
+        return None
 
     return wrapper  # type: ignore[return-value]
