@@ -345,6 +345,7 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
         log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
                  report.created, report.updated)
     scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()
+    runtime.scheduler = scheduler
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

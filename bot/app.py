@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
+from bot.observability import kind_of, request_kind
 from bot.services.ports import Deps
 from bot.slack.listeners import register_all
 from bot.slack.replies import report_error
@@ -28,6 +29,12 @@ def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
         # polls for the ack every 10 ms).
         process_before_response=True,
     )
+    @app.middleware
+    def label_request(body: dict[str, Any], next: Any) -> None:  # noqa: A002
+        """Name the request's kind for metrics (never user text)."""
+        request_kind.set(kind_of(body))
+        next()
+
     register_all(app, deps)
 
     @app.error

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from slack_bolt import App
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 from bot.app import create_app
 from bot.clock import utcnow
 from bot.config import DebriefConfig, Settings
+from bot.observability import LogContext
 from bot.server import HttpServer, make_wsgi_app
 from bot.services.ports import Deps
 from bot.slack.gateway import SlackGateway, make_web_client
@@ -48,9 +50,15 @@ class QuietBoltNoise(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request and incident ids when there are any."""
+
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"time": self.formatTime(record), "level": record.levelname,
-                 "logger": record.name, "message": record.getMessage()}
+        entry: dict[str, object] = {"time": self.formatTime(record), "level": record.levelname,
+                                    "logger": record.name, "message": record.getMessage()}
+        for key in ("request_id", "incident"):
+            value = getattr(record, key, None)
+            if value is not None:
+                entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
@@ -60,10 +68,13 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
     handler = logging.StreamHandler()
     handler.addFilter(RedactTokens())
     handler.addFilter(QuietBoltNoise())
+    handler.addFilter(LogContext())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(logging.Formatter(
+            "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s inc=%(incident)s]: "
+            "%(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -74,10 +85,13 @@ class Runtime:
     app: App
     deps: Deps
     engine: Engine
+    scheduler: Any = None  # set by `debrief run` once it starts one
 
     def http_server(self, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
-        return HttpServer(make_wsgi_app(self.app, lambda: is_reachable(self.engine),
-                                        ical=self.ical), host=host, port=port)
+        return HttpServer(make_wsgi_app(
+            self.app, lambda: is_reachable(self.engine), ical=self.ical,
+            scheduler=lambda: self.scheduler.health() if self.scheduler else {
+                "ok": True, "running": False}), host=host, port=port)
 
     def ical(self, schedule: str, user: str | None) -> bytes | None:
         """The schedule's iCalendar feed for GET /oncall/<schedule>.ics (None: unknown)."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from bot.observability import SCHEDULER_LAG, SCHEDULER_LAST_TICK
 from bot.services.ports import Deps
 from bot.services.reminders import send_due
 
@@ -23,6 +25,7 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="debrief-scheduler", daemon=True)
         self.ticks = 0
         self.last_error: str | None = None
+        self.last_tick: float | None = None  # monotonic time of the last finished tick
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -43,10 +46,22 @@ class Scheduler:
             return []
         finally:
             self.ticks += 1
+            self.last_tick = time.monotonic()
+            SCHEDULER_LAST_TICK.set_to_current_time()
+
+    def health(self) -> dict[str, object]:
+        """Healthy while ticks keep coming (three missed intervals is unhealthy)."""
+        age = None if self.last_tick is None else time.monotonic() - self.last_tick
+        ok = self._thread.is_alive() and age is not None and age < 3 * self.interval + 5
+        return {"ok": ok, "ticks": self.ticks, "seconds_since_tick": age,
+                "last_error": self.last_error}
 
     def _loop(self) -> None:
+        planned = time.monotonic()
         while not self._stop.is_set():
+            SCHEDULER_LAG.set(max(time.monotonic() - planned, 0.0))
             sent = self.tick()
+            planned = time.monotonic() + self.interval
             if sent:
                 log.info("sent %d notice(s): %s", len(sent), ", ".join(sent))
             self._stop.wait(self.interval)

@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress.server import create_server
 
+from bot.observability import metrics_text, request_scope
 from bot.slack.replies import HoldWorkUntilResponded
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,15 @@ ICS = re.compile(r"^/oncall/([a-z0-9][a-z0-9_-]{0,49})\.ics$")
 
 def make_wsgi_app(app: App, healthy: Callable[[], bool],
                   ical: Callable[[str, str | None], bytes | None] | None = None,
+                  scheduler: Callable[[], dict[str, object]] | None = None,
                   ) -> Callable[..., Iterable[bytes]]:
     slack = SlackRequestHandler(app, path="/slack/events")
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO") or "", environ.get("REQUEST_METHOD")
+        if path == "/metrics" and method == "GET":
+            start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4")])
+            return [metrics_text()]
         match = ICS.match(environ.get("PATH_INFO") or "")
         if match and ical is not None and environ.get("REQUEST_METHOD") == "GET":
             user = parse_qs(environ.get("QUERY_STRING") or "").get("user", [None])[0]
@@ -39,15 +45,22 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool],
                 return [b"no such schedule"]
             start_response("200 OK", [("Content-Type", "text/calendar; charset=utf-8")])
             return [feed]
-        if environ.get("PATH_INFO") == "/healthz" and environ.get("REQUEST_METHOD") == "GET":
-            ok = healthy()
-            body = json.dumps({"ok": ok, "database": "reachable" if ok else "unreachable"})
+        if path == "/healthz" and method == "GET":
+            database = healthy()
+            report: dict[str, object] = {"database": "reachable" if database else "unreachable"}
+            ok = database
+            if scheduler is not None:
+                report["scheduler"] = scheduler()
+                ok = ok and bool(report["scheduler"]["ok"])  # type: ignore[index]
+            report["ok"] = ok
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json")])
-            return [body.encode()]
+            return [json.dumps(report).encode()]
         try:
-            with HoldWorkUntilResponded():
-                return list(slack(environ, start_response))
+            with request_scope() as acked, HoldWorkUntilResponded():
+                response = list(slack(environ, start_response))
+                acked()
+                return response
         except Exception:  # noqa: BLE001 - Bolt itself choked on the payload
             # Bolt handles listener errors itself; what escapes dispatch is a payload it
             # could not even parse (e.g. a view without a type). That is bad input: 400.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot import observability
 from bot.config import DebriefConfig
 from bot.domain.incidents import EventRecord, Incident, channel_name, topic
 from bot.domain.rotations import who
@@ -119,6 +120,7 @@ def set_up_incident(
     Each finished piece is saved at once, so a retry after a failure resumes where it
     stopped and never makes a second channel. Used by declare and `/incident retry`.
     """
+    observability.incident.set(number)  # on every log line from here on
     with uow() as tx:
         incident = tx.incidents.get(number)
     assert incident is not None
@@ -190,6 +192,7 @@ def change_incident(
     retopic: bool,
 ) -> Outcome:
     """Apply `rule` under a row lock, commit, then bring Slack up to date."""
+    observability.incident.set(number)
     with uow() as tx:
         current = tx.incidents.get(number, for_update=True)
         assert current is not None

@@ -20,6 +20,7 @@ from bot.domain.actions import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
 from bot.domain.text import escape_mrkdwn
 from bot.errors import ChatError
+from bot.observability import REMINDERS
 from bot.services.ports import Chat, Deps
 from bot.services.timeline import zone_of
 
@@ -78,6 +79,7 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
     now = now or deps.now()
     sent: list[str] = []
     for notice in due_notices(deps, now):
+        REMINDERS.labels("due").inc()
         with deps.uow() as tx:
             claimed = tx.notifications.claim(notice.key, now)
             tx.commit()
@@ -87,6 +89,7 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
             notice.send()
         except ChatError as exc:
             log.warning("notice %s not sent (%s); will retry", notice.key, exc.code)
+            REMINDERS.labels("failed").inc()
             with deps.uow() as tx:
                 tx.notifications.release(notice.key)
                 tx.commit()
@@ -95,6 +98,7 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
             tx.notifications.mark_sent(notice.key, deps.now())
             tx.commit()
         sent.append(notice.key)
+        REMINDERS.labels("sent").inc()
     return sent
 
 

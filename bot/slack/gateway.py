@@ -29,6 +29,7 @@ from bot.domain.postmortem import Postmortem
 from bot.domain.text import escape_mrkdwn
 from bot.domain.timeline import SlackMessage
 from bot.errors import ChatError
+from bot.observability import SLACK_CALLS
 from bot.services.ports import PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
@@ -64,14 +65,18 @@ def make_web_client(token: str | None, base_url: str | None, timeout: int = 10) 
 def call(method: str, fn: Callable[[], T], *, ignore: Sequence[str] = ()) -> T | None:
     """Run one Web API call; Slack's error code becomes a `ChatError` (or is ignored)."""
     try:
-        return fn()
+        result = fn()
     except SlackApiError as exc:
         code = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+        SLACK_CALLS.labels(method, code).inc()
         if code in ignore:
             return None
         raise ChatError(method, code) from exc
     except (SlackClientError, OSError) as exc:
+        SLACK_CALLS.labels(method, "unreachable").inc()
         raise ChatError(method, "unreachable") from exc
+    SLACK_CALLS.labels(method, "ok").inc()
+    return result
 
 
 class SlackGateway:

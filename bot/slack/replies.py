@@ -11,6 +11,7 @@ the ack before the HTTP response is written (Slack then sees a 404 and shows
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import threading
@@ -69,7 +70,8 @@ class Worker:
         self._lock = threading.Lock()
 
     def submit(self, fn: Callable[[], None]) -> None:
-        future = self._pool.submit(fn)
+        # The work runs with the request's context (request id, incident) for the logs.
+        future = self._pool.submit(contextvars.copy_context().run, fn)
         with self._lock:
             self._pending.add(future)
         future.add_done_callback(self._done)

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 
+from bot.observability import EVENTS_STORED
 from bot.services.ports import Deps
 from bot.services.timeline import backfill, record_change
 from bot.slack.events import parse_timeline_change
@@ -30,7 +31,8 @@ def register(app: App, deps: Deps) -> None:
         change = parse_timeline_change(body.get("event"), marker)
         if change is not None:
             try:
-                record_change(change, deps.uow)
+                if record_change(change, deps.uow):
+                    EVENTS_STORED.inc()
             except Exception:  # noqa: BLE001 - refuse the event so Slack sends it again
                 log.exception("could not store a timeline event; asking Slack to retry")
                 return BoltResponse(status=500, body="storage unavailable; please retry")
