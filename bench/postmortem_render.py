@@ -1,0 +1,81 @@
+"""Postmortem rendering for an incident with 10,000 timeline entries: Debrief's path
+(build the context, render in the sandbox with StrictUndefined) vs a bare Jinja2 render
+of the same template and the same context.
+
+    python bench/postmortem_render.py [--entries 10000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import UTC, datetime, timedelta
+
+from jinja2 import Environment
+
+from bot.config import DebriefConfig
+from bot.domain.incidents import EventRecord, Incident
+from bot.domain.postmortem import postmortem_context
+from bot.domain.timeline import TimelineEntry, build_timeline, durations
+from bot.templating import render_postmortem, templates_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    config = DebriefConfig()
+    start = datetime(2026, 11, 26, 14, 0, tzinfo=UTC)
+    incident = Incident(
+        number=1, title="Bench", severity="SEV1", status="resolved", description="d",
+        declared_at=start, declared_by="U1", resolved_at=start + timedelta(hours=5),
+        roles={"commander": "U1"}, channel_id="C1",
+        events=(EventRecord(start, "declared", "U1", {"title": "Bench", "severity": "SEV1"}),))
+    entries = [TimelineEntry(at=start + timedelta(seconds=i), kind="message", author="U2",
+                             text=f"entry {i} with some words about the system", channel_id="C1",
+                             ts=f"{1_800_000_000 + i}.000100", marked_by=("U1",) if i % 2 else ())
+               for i in range(args.entries)]
+
+    def ours() -> str:
+        timeline = build_timeline(incident, entries)
+        context = postmortem_context(
+            incident, timeline=timeline, actions=[], spans=durations(
+                incident, config.statuses, config.timeline.mitigated_status),
+            names={"U1": "Alice", "U2": "Bob"}, severity_description="Critical",
+            document_status="draft", version=1, generated_at=start, due_at=None,
+            workspace_url="https://x.slack.com", roles=config.roles)
+        return render_postmortem("postmortem.md.j2", context)
+
+    context = None
+    timeline = build_timeline(incident, entries)
+    context = postmortem_context(
+        incident, timeline=timeline, actions=[], spans=durations(
+            incident, config.statuses, config.timeline.mitigated_status),
+        names={"U1": "Alice", "U2": "Bob"}, severity_description="Critical",
+        document_status="draft", version=1, generated_at=start, due_at=None,
+        workspace_url="https://x.slack.com", roles=config.roles)
+    bare = Environment(keep_trailing_newline=True).from_string(
+        (templates_dir() / "postmortem.md.j2").read_text())
+
+    def best(fn) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times) * 1000
+
+    ours()  # warm the template cache
+    ours_ms = best(ours)
+    bare_ms = best(lambda: bare.render(**context))
+    size = len(ours())
+    print(f"{args.entries} timeline entries ({args.entries // 2} key): Debrief {ours_ms:.1f} ms "
+          f"(context + sandboxed render), bare Jinja2 render {bare_ms:.1f} ms, document "
+          f"{size / 1024:.0f} KiB")
+    print(f"RESULT entries={args.entries} debrief_ms={ours_ms:.1f} bare_jinja_ms={bare_ms:.1f} "
+          f"ratio={ours_ms / bare_ms:.2f}")
+
+
+if __name__ == "__main__":
+    main()
