@@ -5,7 +5,7 @@ its default mode (its listener runner polls for the ack every 10 ms) and one wit
 `process_before_response=True` (the response leaves when the listener returns).
 Prints medians, p99s and the ratios of Debrief to each floor; the last line has them.
 
-    python bench/ack_floor.py [--n 200]
+    python -m bench.ack_floor [--n 200]
 """
 
 from __future__ import annotations

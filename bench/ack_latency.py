@@ -4,7 +4,7 @@ Runs the real app (waitress + Bolt) against the Slack stand-in on a temporary SQ
 database (or DATABASE_URL), sends signed slash commands and prints the figures; the
 last line holds the headline numbers. Loopback only, bounded in count.
 
-    python bench/ack_latency.py [--n 50]
+    python -m bench.ack_latency [--n 50]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import fresh_database
 from bot.config import DebriefConfig, Settings
 from bot.runtime import build_runtime
 from bot.slack.standin.client import SlackClient
@@ -38,6 +39,7 @@ def main() -> None:
     slack.add_channel("incidents")
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(folder) / 'bench.db'}"
+        fresh_database(url)
         secret = secrets.token_hex(8)
         # Pacing off: this measures Debrief's own work, not the 1/s/channel courtesy pause.
         runtime = build_runtime(Settings(bot_token=slack.token, signing_secret=secret,

@@ -5,7 +5,7 @@ count and time; it stops by itself.
 Reports acks (median, p99, max, how many within Slack's 3 s), events stored exactly
 once, errors, and the server's resident memory idle and after each round.
 
-    python bench/load.py [--database URL] [--events 3000] [--clients 8] [--rounds 3]
+    python -m bench.load [--database URL] [--events 3000] [--clients 8] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.common import fresh_database
 from bot.slack.standin.client import SlackClient
 from bot.slack.standin.server import FakeSlack
 from storage.db import make_engine
@@ -54,17 +55,7 @@ def main() -> None:
     started = time.monotonic()
     folder = tempfile.mkdtemp(prefix="debrief-load-")
     url = args.database or f"sqlite:///{folder}/load.db"
-    if not url.startswith("sqlite"):
-        engine = make_engine(url)
-        with engine.begin() as conn:  # a clean slate for exact counts
-            for table in ("timeline_entries", "incident_events", "role_assignments",
-                          "action_items", "postmortem_versions", "postmortems", "incidents",
-                          "counters", "notifications", "oncall_overrides", "oncall_schedules",
-                          "alembic_version"):
-                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-        engine.dispose()
-        subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], check=True,
-                       env={**os.environ, "DATABASE_URL": url}, capture_output=True)
+    fresh_database(url)
     slack = FakeSlack().start()
     users = [f"U{i:03d}LOAD" for i in range(20)]
     for user in users:

@@ -4,7 +4,7 @@
 ten years ago should cost the same as one that started last week (ratio near 1).
 Pure domain code: no database, no Slack.
 
-    python bench/oncall_who.py [--n 20000]
+    python -m bench.oncall_who [--n 20000]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 (build the context, render in the sandbox with StrictUndefined) vs a bare Jinja2 render
 of the same template and the same context.
 
-    python bench/postmortem_render.py [--entries 10000] [--repeat 5]
+    python -m bench.postmortem_render [--entries 10000] [--repeat 5]
 """
 
 from __future__ import annotations

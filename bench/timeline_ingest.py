@@ -6,7 +6,7 @@ into its channel from a few concurrent clients. Reports events stored per second
 ack latency (median, p99), then inserts the same N rows with plain SQLAlchemy Core (one
 transaction each, as the endpoint does) and prints the ratio. Loopback only, bounded.
 
-    python bench/timeline_ingest.py [--n 1000] [--clients 4]
+    python -m bench.timeline_ingest [--n 1000] [--clients 4]
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
+from bench.common import fresh_database
 from bot.config import DebriefConfig, Settings
 from bot.domain.timeline import ts_to_datetime
 from bot.runtime import build_runtime
@@ -47,6 +48,7 @@ def main() -> None:
     slack.add_channel("incidents")
     with tempfile.TemporaryDirectory() as folder:
         url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(folder) / 'bench.db'}"
+        fresh_database(url)
         secret = secrets.token_hex(8)
         runtime = build_runtime(Settings(bot_token=slack.token, signing_secret=secret,
                                          api_url=slack.api_url, database_url=url),
