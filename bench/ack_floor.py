@@ -18,6 +18,7 @@ from pathlib import Path
 
 from slack_bolt import App
 
+from bench.common import pct
 from bot.config import DebriefConfig, Settings
 from bot.runtime import build_runtime
 from bot.server import HttpServer, make_wsgi_app
@@ -25,11 +26,6 @@ from bot.slack.gateway import make_web_client
 from bot.slack.replies import WORKER
 from bot.slack.standin.client import SlackClient
 from bot.slack.standin.server import FakeSlack
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def bare_app(slack: FakeSlack, secret: str, fast: bool) -> HttpServer:

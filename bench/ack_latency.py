@@ -10,43 +10,20 @@ last line holds the headline numbers. Loopback only, bounded in count.
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
 import tempfile
 import time
-from pathlib import Path
 
-from bench.common import fresh_database
-from bot.config import DebriefConfig, Settings
-from bot.runtime import build_runtime
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from bench.common import bench_app, pct
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=50)
     n = parser.parse_args().n
-    slack = FakeSlack().start()
-    slack.add_user("U01ALICE", "alice")
-    general = slack.add_channel("general", members=("U01ALICE",))
-    slack.add_channel("incidents")
     with tempfile.TemporaryDirectory() as folder:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(folder) / 'bench.db'}"
-        fresh_database(url)
-        secret = secrets.token_hex(8)
-        # Pacing off: this measures Debrief's own work, not the 1/s/channel courtesy pause.
-        runtime = build_runtime(Settings(bot_token=slack.token, signing_secret=secret,
-                                         api_url=slack.api_url, database_url=url, slack_pace=0),
-                                DebriefConfig(), migrate=True)
-        server = runtime.http_server().start()
-        client = SlackClient(server.url, secret, slack)
+        app = bench_app(folder)
+        slack, client, general, url = app.slack, app.client, app.general, app.url
         try:
             help_ms = [client.slash("help", user="U01ALICE", channel=general).elapsed_ms
                        for _ in range(n)]
@@ -60,9 +37,7 @@ def main() -> None:
                 done_ms.append((time.perf_counter() - started) * 1000)
             calls_per_declare = (len(slack.calls) - calls_before) / n
         finally:
-            server.stop()
-            runtime.engine.dispose()
-            slack.stop()
+            app.close()
     db = url.split(":", 1)[0]
     for name, values in (("help ack", help_ms), ("declare ack", ack_ms),
                          ("declare fully set up", done_ms)):

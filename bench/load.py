@@ -25,7 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.common import fresh_database
+from bench.common import fresh_database, pct
 from bot.slack.standin.client import SlackClient
 from bot.slack.standin.server import FakeSlack
 from storage.db import make_engine
@@ -38,11 +38,6 @@ def rss_mb(pid: int) -> tuple[float, float]:
     fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text()
                   .splitlines() if ":" in line)
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:

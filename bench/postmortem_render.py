@@ -37,24 +37,18 @@ def main() -> None:
                              ts=f"{1_800_000_000 + i}.000100", marked_by=("U1",) if i % 2 else ())
                for i in range(args.entries)]
 
-    def ours() -> str:
-        timeline = build_timeline(incident, entries)
-        context = postmortem_context(
-            incident, timeline=timeline, actions=[], spans=durations(
+    def build_context() -> dict:  # type: ignore[type-arg]
+        return postmortem_context(
+            incident, timeline=build_timeline(incident, entries), actions=[], spans=durations(
                 incident, config.statuses, config.timeline.mitigated_status),
             names={"U1": "Alice", "U2": "Bob"}, severity_description="Critical",
             document_status="draft", version=1, generated_at=start, due_at=None,
             workspace_url="https://x.slack.com", roles=config.roles)
-        return render_postmortem("postmortem.md.j2", context)
 
-    context = None
-    timeline = build_timeline(incident, entries)
-    context = postmortem_context(
-        incident, timeline=timeline, actions=[], spans=durations(
-            incident, config.statuses, config.timeline.mitigated_status),
-        names={"U1": "Alice", "U2": "Bob"}, severity_description="Critical",
-        document_status="draft", version=1, generated_at=start, due_at=None,
-        workspace_url="https://x.slack.com", roles=config.roles)
+    def ours() -> str:
+        return render_postmortem("postmortem.md.j2", build_context())
+
+    context = build_context()
     bare = Environment(keep_trailing_newline=True).from_string(
         (templates_dir() / "postmortem.md.j2").read_text())
 

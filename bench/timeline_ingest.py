@@ -12,8 +12,6 @@ transaction each, as the endpoint does) and prints the ratio. Loopback only, bou
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -22,19 +20,10 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bench.common import fresh_database
-from bot.config import DebriefConfig, Settings
+from bench.common import bench_app, pct
 from bot.domain.timeline import ts_to_datetime
-from bot.runtime import build_runtime
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
 from storage.db import make_engine, upgrade
 from storage.models import IncidentRow, TimelineEntryRow
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def main() -> None:
@@ -42,19 +31,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=4)
     args = parser.parse_args()
-    slack = FakeSlack().start()
-    slack.add_user("U01ALICE", "alice")
-    general = slack.add_channel("general", members=("U01ALICE",))
-    slack.add_channel("incidents")
     with tempfile.TemporaryDirectory() as folder:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(folder) / 'bench.db'}"
-        fresh_database(url)
-        secret = secrets.token_hex(8)
-        runtime = build_runtime(Settings(bot_token=slack.token, signing_secret=secret,
-                                         api_url=slack.api_url, database_url=url),
-                                DebriefConfig(), migrate=True)
-        server = runtime.http_server().start()
-        client = SlackClient(server.url, secret, slack)
+        app = bench_app(folder)
+        client, general, runtime, url = app.client, app.general, app.runtime, app.url
         try:
             client.reply_to(client.slash("declare sev3 Ingest bench", user="U01ALICE",
                                          channel=general), timeout=30)
@@ -79,9 +58,7 @@ def main() -> None:
                 stored = conn.execute(select(func.count()).select_from(TimelineEntryRow)
                                       .where(TimelineEntryRow.channel_id == channel)).scalar_one()
         finally:
-            server.stop()
-            runtime.engine.dispose()
-            slack.stop()
+            app.close()
         reference_url = (f"sqlite:///{Path(folder) / 'core.db'}" if url.startswith("sqlite")
                          else url)
         engine = make_engine(reference_url)

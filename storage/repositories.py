@@ -3,6 +3,7 @@ of work does, once per use case."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -156,14 +157,15 @@ class SqlIncidentRepository:
         self.session.flush()
 
 
-def _insert_ignoring_duplicates(session: Session, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT (channel_id, ts) DO NOTHING; True if a row was added."""
+def _insert_unless_present(session: Session, row: type[Any], values: dict[str, Any],
+                           key: list[str]) -> bool:
+    """INSERT ... ON CONFLICT (key) DO NOTHING on SQLite and PostgreSQL; True if added.
+    RETURNING, not rowcount: psycopg reports a rowcount of 1 for a skipped conflict."""
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(TimelineEntryRow).values(**values).on_conflict_do_nothing(
-        index_elements=["channel_id", "ts"]).returning(TimelineEntryRow.id)
-    # RETURNING, not rowcount: psycopg reports a rowcount of 1 for a skipped conflict.
-    return session.execute(statement).first() is not None
+    statement = insert(row).values(**values).on_conflict_do_nothing(index_elements=key)
+    returning = getattr(row, key[0])
+    return session.execute(statement.returning(returning)).first() is not None
 
 
 def to_entry(row: TimelineEntryRow) -> TimelineEntry:
@@ -193,14 +195,14 @@ class SqlTimelineRepository:
     def add_message(self, number: int, message: SlackMessage, history: list[dict[str, str]]
                     | None = None) -> bool:
         """Store a message unless it is already stored (then: False, nothing changes)."""
-        return _insert_ignoring_duplicates(self.session, {
+        return _insert_unless_present(self.session, TimelineEntryRow, {
             "incident_id": self._incident_id(number), "channel_id": message.channel_id,
             "ts": message.ts, "at": ts_to_datetime(message.ts), "kind": kind_of(message),
             "author": message.user, "text": message.text, "thread_ts": message.thread_ts,
             "pinned": bool(message.pinned), "marked_by": sorted(message.marked_by or ()),
             "deleted": False, "history": history or [],
             "files": [{"name": f.name, "permalink": f.permalink} for f in message.files],
-        })
+        }, ["channel_id", "ts"])
 
     def edit_message(self, number: int, message: SlackMessage, previous_text: str | None) -> None:
         """Apply an edit; the earlier text is kept in `history`. An edit that arrives
@@ -222,31 +224,27 @@ class SqlTimelineRepository:
             row.kind = "file" if row.files else "message"
         self.session.flush()
 
-    def mark_deleted(self, channel_id: str, ts: str) -> bool:
+    def _change(self, channel_id: str, ts: str, change: Callable[[TimelineEntryRow], None]) -> bool:
+        """Apply `change` to a stored message under a row lock; False if it is not stored
+        (yet: backfill brings it in with its current state)."""
         row = self._row(channel_id, ts)
         if row is None:
             return False
-        row.deleted = True
+        change(row)
         self.session.flush()
         return True
+
+    def mark_deleted(self, channel_id: str, ts: str) -> bool:
+        return self._change(channel_id, ts, lambda row: setattr(row, "deleted", True))
 
     def set_marker(self, channel_id: str, ts: str, user: str, marked: bool) -> bool:
-        row = self._row(channel_id, ts)
-        if row is None:
-            return False
-        users = set(row.marked_by)
-        users = users | {user} if marked else users - {user}
-        row.marked_by = sorted(users)
-        self.session.flush()
-        return True
+        def apply(row: TimelineEntryRow) -> None:
+            users = set(row.marked_by)
+            row.marked_by = sorted(users | {user} if marked else users - {user})
+        return self._change(channel_id, ts, apply)
 
     def set_pinned(self, channel_id: str, ts: str, pinned: bool) -> bool:
-        row = self._row(channel_id, ts)
-        if row is None:
-            return False
-        row.pinned = pinned
-        self.session.flush()
-        return True
+        return self._change(channel_id, ts, lambda row: setattr(row, "pinned", pinned))
 
     def add_note(self, number: int, at: datetime, author: str, text: str) -> None:
         self.session.add(TimelineEntryRow(
@@ -395,12 +393,9 @@ class SqlNotificationRepository:
         self.session = session
 
     def claim(self, key: str, now: datetime) -> bool:
-        dialect = self.session.get_bind().dialect.name
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(NotificationRow).values(
-            key=key, status="sending", claimed_at=now).on_conflict_do_nothing(
-            index_elements=["key"]).returning(NotificationRow.key)
-        return self.session.execute(statement).first() is not None
+        return _insert_unless_present(self.session, NotificationRow,
+                                      {"key": key, "status": "sending", "claimed_at": now},
+                                      ["key"])
 
     def mark_sent(self, key: str, now: datetime) -> None:
         self.session.execute(update(NotificationRow).where(NotificationRow.key == key)

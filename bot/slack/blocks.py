@@ -35,6 +35,20 @@ def slack_date(at: datetime | None) -> str:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
+def _sections(lines: list[str]) -> Blocks:
+    """Lines packed into as few sections as fit Slack's 3000-character limit."""
+    blocks: Blocks = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 100:
+            blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+    return blocks
+
+
 def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, Blocks]:
     fields = [
         f"*Severity*\n{incident.severity}",
@@ -153,14 +167,7 @@ def build_incident_list(incidents: list[Incident]) -> tuple[str, Blocks]:
         for i in incidents
     ]
     blocks: Blocks = [{"type": "header", "text": _plain(f"Open incidents ({len(incidents)})")}]
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 100:
-            blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
+    blocks += _sections(lines)
     if len(blocks) > MAX_BLOCKS:
         blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [
             _mrkdwn("…more; `debrief incident list` shows them all.")]}]
@@ -287,15 +294,7 @@ def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:
     title = f"Overdue action items ({len(items)})"
     lines = [f"• {describe(i)} — {(today - i.due_on).days}d late" for i in items if i.due_on]
     blocks: Blocks = [{"type": "header", "text": _plain(title)}]
-    chunk: list[str] = []
-    for line in lines:
-        if sum(len(x) + 1 for x in chunk) + len(line) > MAX_SECTION - 100:
-            blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append({"type": "section", "text": _mrkdwn("\n".join(chunk))})
-    return title, blocks[:MAX_BLOCKS]
+    return title, (blocks + _sections(lines))[:MAX_BLOCKS]
 
 
 def _seconds(value: float | None) -> str:
