@@ -217,8 +217,16 @@ def _oncall(args: argparse.Namespace, settings: Settings, config: DebriefConfig)
                     if getattr(report, key):
                         print(f"{key.replace('_', ' ')}: {', '.join(getattr(report, key))}")
                 for name, people in report.moved.items():
-                    print(f"{name}: upcoming turns moved for {', '.join(sorted(people))} "
-                          "(tell them)")
+                    print(f"{name}: upcoming turns moved for {', '.join(sorted(people))}")
+                if report.moved and settings.bot_token:
+                    from bot.slack.gateway import SlackGateway, make_web_client
+
+                    gateway = SlackGateway(make_web_client(settings.bot_token, settings.api_url),
+                                           config)
+                    told = oc.tell_moved(report, gateway)
+                    print(f"told them in Slack: {', '.join(told) or 'nobody reachable'}")
+                elif report.moved:
+                    print("(set SLACK_BOT_TOKEN to tell them in Slack)")
                 print(f"overrides added from the file: {report.overrides_added}")
             elif args.oncall_command == "who":
                 answer = oc.who_is_on_call(args.schedule, _instant(args.at, "--at"), uow)
@@ -338,10 +346,11 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
     runtime = build_runtime(settings, config, engine=engine, migrate=embedded)
     if config.oncall.file is not None:  # schedules as code: the file is loaded at start-up
         from bot.clock import utcnow
-        from bot.services.oncall import apply_schedules, load_schedule_file
+        from bot.services.oncall import apply_schedules, load_schedule_file, tell_moved
 
         report = apply_schedules(load_schedule_file(config.oncall.file), effective=utcnow(),
                                  uow=runtime.deps.uow, now=utcnow())
+        tell_moved(report, runtime.deps.chat)
         log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
                  report.created, report.updated)
     scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()

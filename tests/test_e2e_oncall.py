@@ -110,6 +110,13 @@ def test_member_change_keeps_the_past_and_reports_who_moved(oncall_stack: Stack,
                               stack.runtime.deps.uow)
     assert upcoming.answer.user == "U03CAROL"  # bob removed: next in the old order present
     assert "U04DAN" in report.moved["platform"]
+    from bot.services.oncall import tell_moved
+
+    stack.slack.add_user("U04DAN", "dan")
+    told = tell_moved(report, stack.runtime.deps.chat)
+    assert "U04DAN" in told and BOB in told  # bob@example.com resolved to his id
+    dms = [c.args for c in stack.slack.calls_of("chat.postMessage") if c.args["channel"] == "U04DAN"]
+    assert "Your upcoming on-call turns for *platform* changed" in dms[0]["text"]
 
 
 def test_slash_oncall_commands(oncall_stack: Stack) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,8 +20,11 @@ from bot.domain.rotations import (
     who,
 )
 from bot.domain.schedules import ScheduleSpec, parse_schedules, same_rotation
-from bot.errors import ConfigError, UserError
-from bot.services.ports import UnitOfWorkFactory
+from bot.domain.text import escape_mrkdwn
+from bot.errors import ChatError, ConfigError, UserError
+from bot.services.ports import Chat, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 
 def load_schedule_file(path: Path) -> dict[str, ScheduleSpec]:
@@ -167,3 +171,20 @@ def ical_feed(name: str, uow: UnitOfWorkFactory, now: datetime, *, user: str | N
         event.add("description", f"Source: {shift.source}")
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def tell_moved(report: ApplyReport, chat: Chat) -> list[str]:
+    """DM everyone whose upcoming turns a roster change moved; returns who was told."""
+    told: list[str] = []
+    for name, people in report.moved.items():
+        for member in sorted(people):
+            try:
+                user = chat.resolve_user(member)
+                if user:
+                    chat.send_direct(user, f":calendar: Your upcoming on-call turns for "
+                                           f"*{escape_mrkdwn(name)}* changed. "
+                                           f"`/oncall {name}` shows the new schedule.")
+                    told.append(user)
+            except ChatError as exc:
+                log.warning("could not tell %s about %s: %s", member, name, exc.code)
+    return told
