@@ -134,22 +134,9 @@ class Settings:
         log_format = environ.get("DEBRIEF_LOG_FORMAT", "text")
         if log_format not in ("text", "json"):
             raise ConfigError(f"DEBRIEF_LOG_FORMAT must be 'text' or 'json', not {log_format!r}.")
-        interval_text = environ.get("DEBRIEF_SCHEDULER_INTERVAL", "30")
-        try:
-            interval = float(interval_text)
-            if not 0.05 <= interval <= 3600:
-                raise ValueError
-        except ValueError as exc:
-            raise ConfigError("DEBRIEF_SCHEDULER_INTERVAL must be seconds between 0.05 and "
-                              f"3600, not {interval_text!r}.") from exc
-        pace_text = environ.get("DEBRIEF_SLACK_PACE", "1")
-        try:
-            pace = float(pace_text)
-            if not 0 <= pace <= 100:
-                raise ValueError
-        except ValueError as exc:
-            raise ConfigError("DEBRIEF_SLACK_PACE must be messages per second per channel "
-                              f"(0 turns pacing off), not {pace_text!r}.") from exc
+        interval = _number(environ, "DEBRIEF_SCHEDULER_INTERVAL", 30, 0.05, 3600, "seconds")
+        pace = _number(environ, "DEBRIEF_SLACK_PACE", 1, 0, 100,
+                       "messages per second per channel (0 turns pacing off)")
         return cls(
             scheduler_interval=interval,
             slack_pace=pace,
@@ -179,6 +166,18 @@ class Settings:
                 "SLACK_SIGNING_SECRET is not set (needed in HTTP mode): copy it from your Slack "
                 "app's 'Basic Information' page, or set SLACK_APP_TOKEN to use Socket Mode."
             )
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float,
+            unit: str) -> float:
+    text = environ.get(name, str(default))
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # also false for NaN
+        raise ConfigError(f"{name} must be {unit}, from {low:g} to {high:g}; not {text!r}.")
+    return value
 
 
 _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")

@@ -87,6 +87,12 @@ def test_require_slack_explains_what_is_missing() -> None:
     with pytest.raises(ConfigError, match="PORT"):
         Settings.from_env({"PORT": "http"})
     assert Settings.from_env({"SLACK_API_URL": "http://x/api"}).api_url == "http://x/api/"
+    assert Settings.from_env({"DEBRIEF_SLACK_PACE": "0"}).slack_pace == 0
+    assert Settings.from_env({"DEBRIEF_SCHEDULER_INTERVAL": "0.2"}).scheduler_interval == 0.2
+    for name, value in (("DEBRIEF_SLACK_PACE", "fast"), ("DEBRIEF_SCHEDULER_INTERVAL", "0"),
+                        ("DEBRIEF_SCHEDULER_INTERVAL", "nan")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value})
     assert DebriefConfig().default_severity == "SEV4"
 
 
