@@ -229,6 +229,9 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     card_text = slack.channels[channel].messages[card].text
     demo.say("\nPinned summary card now reads: " + card_text)
     demo.say("Channel topic: " + slack.channels[channel].topic)
+    demo.say("\nStored in the database (debrief incident show 1 --json, abridged):")
+    demo.say(json.dumps({k: v for k, v in stored.items()
+                         if k not in ("events", "timeline", "action_items")}, indent=2))
     documents = [f for f in slack.files.values() if f["shared_in"]]
     if documents:
         demo.say(f"\nThe postmortem draft uploaded to the channel ({documents[-1]['name']}):")
@@ -242,9 +245,6 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
         for f in findings:
             demo.say(f"  line {f.line} [{f.category}] “{doc_lines[f.line - 1][f.start:f.end]}”: "
                      f"{f.suggestion}")
-    demo.say("\nStored in the database (debrief incident show 1 --json, abridged):")
-    demo.say(json.dumps({k: v for k, v in stored.items()
-                         if k not in ("events", "timeline", "action_items")}, indent=2))
     problems = list(slack.violations)
     print(f"\nDemo finished: incident #{stored['number']} '{stored['title']}' "
           f"{stored['status']}, {len(stored['events'])} events recorded, "
