@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -57,10 +57,10 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool],
                            [("Content-Type", "application/json")])
             return [json.dumps(report).encode()]
         try:
-            with request_scope() as acked, HoldWorkUntilResponded():
+            with request_scope() as acked, HoldWorkUntilResponded() as hold:
                 response = list(slack(environ, start_response))
                 acked()
-                return response
+            return ReleasingBody(response, hold.release)
         except Exception:  # noqa: BLE001 - Bolt itself choked on the payload
             # Bolt handles listener errors itself; what escapes dispatch is a payload it
             # could not even parse (e.g. a view without a type). That is bad input: 400.
@@ -69,6 +69,20 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool],
             return [b'{"error": "malformed request"}']
 
     return wsgi
+
+
+class ReleasingBody:
+    """A WSGI response body whose close() (called by the server once it has written the
+    response) lets the listener's deferred work start."""
+
+    def __init__(self, chunks: list[bytes], on_close: Callable[[], None]) -> None:
+        self.chunks, self.on_close = chunks, on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        self.on_close()
 
 
 class HttpServer:

@@ -15,6 +15,7 @@ import contextvars
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
@@ -94,16 +95,26 @@ _request = threading.local()
 
 class HoldWorkUntilResponded:
     """Used by the WSGI layer around one request: work a listener left for the worker
-    starts only once the ack response exists, so it does not slow the ack down."""
+    starts only once the server has sent the ack (`release`, called from the response
+    iterable's close(), which WSGI servers call after writing it), so the work does not
+    compete with the ack for the interpreter. Leaving the block releases anything not
+    yet released, so nothing can be held forever."""
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> HoldWorkUntilResponded:
         _request.held = []
+        self.held: list[threading.Event] = _request.held
+        return self
 
     def __exit__(self, *exc: object) -> None:
-        held, _request.held = _request.held, None
-        for event in held:
+        _request.held = None
+        if exc and exc[0] is not None:
+            self.release()
+
+    def release(self) -> None:
+        for event in self.held:
             event.set()
 ACK_BUDGET = 2.5  # seconds: Slack's deadline is 3
+FLUSH_GRACE = 0.001  # seconds the deferred work waits after the ack is written
 
 
 def _run(listener: Callable[..., Any], kwargs: dict[str, Any]) -> None:
@@ -140,9 +151,11 @@ def guarded(listener: F) -> F:
                 return ack(*args, **options)
             finally:
                 acked.set()
-                # Let Bolt hand the ack to the server before the slow part competes
-                # with it for the interpreter.
+                # Start the slow part only once the server has written the ack, and a
+                # moment later still, while its I/O thread flushes it to the socket:
+                # otherwise both compete for the interpreter and the ack waits.
                 returned.wait(ACK_BUDGET)
+                time.sleep(FLUSH_GRACE)
 
         def work() -> None:
             try:
