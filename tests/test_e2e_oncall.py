@@ -200,7 +200,6 @@ def test_handoff_reminders_and_user_group_exactly_once(engine: Engine, tmp_path:
             assert send_due(deps) == []
             assert stack.slack.usergroups[group]["users"] == [BOB]
             # an override for bob himself changes nothing: no reminder, no notice
-            stack.runtime.deps.uow  # noqa: B018 - same database for the CLI-style call below
             from bot.services.oncall import add_override
 
             add_override("platform", "bob@example.com", datetime(2026, 11, 24, 12, tzinfo=UTC),

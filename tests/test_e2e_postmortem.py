@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -355,4 +355,3 @@ def test_postmortem_config_is_validated(tmp_path: Path) -> None:
             parse_config(raw)
     assert parse_config({"postmortem": {"due": {"sev3": "2 business days"}}}).postmortem \
         .due_policy("SEV3") is not None
-    assert UTC and datetime  # imported for readers of the freezegun tests

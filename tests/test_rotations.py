@@ -3,7 +3,7 @@ priorities, overrides. Explicit instants; no clock."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -236,4 +236,3 @@ def test_schedule_yaml_errors_name_schedule_layer_and_field() -> None:
         with pytest.raises(ConfigError) as info:
             parse_schedules(raw, "oncall.yaml")
         assert "schedule platform" in str(info.value) and message in str(info.value)
-    assert timedelta  # used by readers extending these cases
