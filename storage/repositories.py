@@ -112,7 +112,9 @@ class SqlIncidentRepository:
             select(IncidentRow.number).where(IncidentRow.channel_id == channel_id)
         ).scalar_one_or_none()
 
-    def list(self, *, open_only: bool = False) -> list[Incident]:
+    def list(self, *, open_only: bool = False,
+             resolved_since: datetime | None = None) -> list[Incident]:
+        """All incidents, the open ones, or those resolved at or after `resolved_since`."""
         query = (
             select(IncidentRow)
             .options(*_LOAD)
@@ -120,6 +122,8 @@ class SqlIncidentRepository:
         )
         if open_only:
             query = query.where(IncidentRow.resolved_at.is_(None))
+        if resolved_since is not None:
+            query = query.where(IncidentRow.resolved_at >= resolved_since)
         return [to_incident(row) for row in self.session.execute(query).scalars()]
 
     def add(self, incident: Incident) -> None:

@@ -231,15 +231,11 @@ def test_replayed_body_with_a_new_timestamp_is_rejected(stack: Stack) -> None:
 
     body = urlencode({"command": "/incident", "text": "declare x", "user_id": ALICE}).encode()
     old = str(int(time.time()) - 10)
-    headers = {"X-Slack-Signature": sign(client_secret(stack), old, body),
+    headers = {"X-Slack-Signature": sign(stack.client.secret, old, body),
                "X-Slack-Request-Timestamp": str(int(time.time()))}
     reply = stack.client.post(body, "application/x-www-form-urlencoded", signed=False,
                               headers=headers)
     assert reply.status == 401 and stack.incident() is None
-
-
-def client_secret(stack: Stack) -> str:
-    return stack.client.secret
 
 
 def test_channel_creation_failure_then_retry(stack: Stack) -> None:

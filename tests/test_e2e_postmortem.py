@@ -355,3 +355,23 @@ def test_postmortem_config_is_validated(tmp_path: Path) -> None:
             parse_config(raw)
     assert parse_config({"postmortem": {"due": {"sev3": "2 business days"}}}).postmortem \
         .due_policy("SEV3") is not None
+
+
+def test_business_day_postmortem_due_across_a_weekend(engine: Engine) -> None:
+    """SEV2 resolved on a Friday is due five business days later (the next Friday); the
+    scheduler still finds it although it only loads recently resolved incidents."""
+    with freeze_time("2026-11-27 10:00:00") as frozen:  # Friday
+        stack = start_stack(engine)
+        try:
+            incident = declare(stack, "declare sev2 Search slow")
+            slash(stack, "resolve tuned the index", channel=incident.channel_id)
+            frozen.move_to("2026-12-04 09:59:00")
+            assert send_due(stack.runtime.deps) == []
+            frozen.move_to("2026-12-04 10:00:00")
+            assert send_due(stack.runtime.deps) == ["pm-due:1:2026-12-04"]
+            frozen.move_to("2026-12-05 10:30:00")
+            assert send_due(stack.runtime.deps) == ["pm-overdue:1:2026-12-04"]
+            frozen.move_to("2026-12-20 10:30:00")  # long past: nothing, and nothing late
+            assert send_due(stack.runtime.deps) == []
+        finally:
+            stack.close()

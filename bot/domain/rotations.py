@@ -20,8 +20,9 @@ Rules (the issue's semantics, in code):
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -108,7 +109,7 @@ class Layer:
         """Every instant after `after` where this layer's answer may change: handoffs
         and restriction window edges, in order."""
         k = self.turn_index(after) + 1
-        handoffs = (self.turn_start(k + i) for i in range(10**9))
+        handoffs = (self.turn_start(i) for i in itertools.count(k))
         streams: list[Iterator[datetime]] = [handoffs]
         if self.restrictions:
             streams.append(self._window_edges(after))
@@ -242,13 +243,6 @@ def change_members(layer: Layer, members: tuple[str, ...], effective: datetime) 
         present = next((m for m in successors if m in members), None)
         offset = members.index(present) if present else 0
     return replace(layer, eras=(*kept, Era(k0, members, offset)))
-
-
-@dataclass
-class Moved:
-    """Who had upcoming turns moved by a roster change (they are told)."""
-
-    users: set[str] = field(default_factory=set)
 
 
 def moved_users(before: Layer, after: Layer, start: datetime, turns: int = 20) -> set[str]:

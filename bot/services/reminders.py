@@ -39,7 +39,9 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
     notices: list[Notice] = []
     with deps.uow() as tx:
         open_items = tx.actions.open_items()
-        incidents = [i for i in tx.incidents.list() if i.resolved_at is not None]
+        # Only incidents whose postmortem notices can still be in their window: the
+        # scheduler ticks every 30 s and must not reload the whole history each time.
+        incidents = tx.incidents.list(resolved_since=now - _postmortem_horizon(deps))
         postmortems = {p.incident_number: p for p in tx.postmortems.all()}
     for item in open_items:
         if item.owner and item.due_on:
@@ -100,6 +102,15 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
         sent.append(notice.key)
         REMINDERS.labels("sent").inc()
     return sent
+
+
+def _postmortem_horizon(deps: Deps) -> timedelta:
+    """How long after resolution a postmortem due or overdue notice can still be sent:
+    the longest due policy (business days stretched over weekends) plus both windows."""
+    days = [p.days * (2 if p.business else 1)
+            for p in (deps.config.postmortem.due_policy(s.name) for s in deps.config.severities)
+            if p is not None]
+    return timedelta(days=max(days, default=0) + 4)
 
 
 HANDOFF_GRACE = timedelta(hours=1)  # a handoff notice later than this is stale: skipped
