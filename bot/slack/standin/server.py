@@ -47,10 +47,14 @@ class Message:
     files: list[dict[str, str]] = field(default_factory=list)
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited_ts: str | None = None
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as Slack keeps it
 
-    def as_json(self, channel: Channel) -> dict[str, Any]:
-        """The message as conversations.history / replies return it."""
+    def as_json(self, channel: Channel, *, with_metadata: bool = False) -> dict[str, Any]:
+        """The message as conversations.history / replies return it (metadata only when
+        asked with include_all_metadata, as Slack does)."""
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
+        if with_metadata and self.metadata is not None:
+            data["metadata"] = self.metadata
         if self.user == BOT_USER:
             data.update(bot_id="B00000001", user=BOT_USER)
         else:
@@ -82,6 +86,8 @@ class Channel:
     members: set[str] = field(default_factory=set)
     messages: dict[str, Message] = field(default_factory=dict)
     pins: set[str] = field(default_factory=set)
+    creator: str = "U00000ADMIN"  # who made it: the bot for conversations.create
+    created: int = 0
 
 
 @dataclass
@@ -358,13 +364,16 @@ class FakeSlack:
         if self.channel_named(name):
             raise SlackFailure("name_taken")
         channel_id = self.add_channel(name)
+        self.channels[channel_id].creator = BOT_USER
+        self.channels[channel_id].created = int(self.clock())
         return {"channel": self._channel_json(self.channels[channel_id])}
 
     def _channel_json(self, channel: Channel) -> dict[str, Any]:
         return {"id": channel.id, "name": channel.name, "is_channel": True,
                 "is_archived": channel.is_archived, "is_private": channel.is_private,
                 "is_member": BOT_USER in channel.members,
-                "topic": {"value": channel.topic}, "num_members": len(channel.members)}
+                "topic": {"value": channel.topic}, "num_members": len(channel.members),
+                "creator": channel.creator, "created": channel.created}
 
     def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"channel": self._channel_json(self._channel(args["channel"]))}
@@ -414,7 +423,7 @@ class FakeSlack:
         if thread_ts and thread_ts not in channel.messages:
             raise SlackFailure("thread_not_found")
         message = Message(self._next_ts(), BOT_USER, str(args.get("text") or ""), blocks,
-                          thread_ts)
+                          thread_ts, metadata=_metadata(args.get("metadata")))
         channel.messages[message.ts] = message
         return {"channel": channel.id, "ts": message.ts,
                 "message": {"type": "message", "user": BOT_USER, "text": message.text,
@@ -487,12 +496,33 @@ class FakeSlack:
         return {"url": "ws://127.0.0.1:9/socket-mode-standin"}
 
     def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        if str(args["channel"]) not in self.channels:
+            raise SlackFailure("channel_not_found")  # a conversation id, never a name
         channel = self._channel(args["channel"])
         if BOT_USER not in channel.members:
             raise SlackFailure("not_in_channel")
         top = [m for m in channel.messages.values() if not m.thread_ts or m.thread_ts == m.ts]
+        top = [m for m in top if _in_window(m.ts, args)]
         top.sort(key=lambda m: float(m.ts), reverse=True)  # Slack: newest first
-        return self._page([m.as_json(channel) for m in top], args)
+        metadata = _flag(args.get("include_all_metadata"))
+        return self._page([m.as_json(channel, with_metadata=metadata) for m in top], args)
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Public channels (the only type the stand-in keeps besides DMs), paged by cursor."""
+        limit = int(args.get("limit") or 100)
+        if not 1 <= limit < 1000:
+            raise SlackFailure("invalid_limit")
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
+        if not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            raise SlackFailure("invalid_types")
+        wanted = [c for c in self.channels.values()
+                  if not c.id.startswith("D")
+                  and ("private_channel" if c.is_private else "public_channel") in types
+                  and not (_flag(args.get("exclude_archived")) and c.is_archived)]
+        start = int(str(args.get("cursor") or "0").removeprefix("page:") or 0)
+        more = start + limit < len(wanted)
+        return {"channels": [self._channel_json(c) for c in wanted[start:start + limit]],
+                "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
 
     def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args["channel"])
@@ -544,6 +574,12 @@ class FakeSlack:
             for entry in files:
                 self.files[str(entry["id"])]["shared_in"].append(channel.id)
         return {"files": done}
+
+    def messages_with_metadata(self, channel_id: str, event_type: str) -> list[Message]:
+        """The messages in a channel carrying metadata of `event_type` (for tests)."""
+        with self.lock:
+            return [m for m in self.channels[channel_id].messages.values()
+                    if (m.metadata or {}).get("event_type") == event_type]
 
     def add_usergroup(self, handle: str) -> str:
         group_id = f"S{next(self._ids):08d}"
@@ -612,3 +648,46 @@ class FakeSlack:
     def _name_of(self, ref: Any) -> str:
         channel = self.channels.get(str(ref)) or self.channel_named(str(ref))
         return channel.name if channel else str(ref)
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as the Web API takes it: true/1 (JSON true, "true" or "1")."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _in_window(ts: str, args: dict[str, Any]) -> bool:
+    """conversations.history's `oldest` / `latest` bounds (exclusive unless `inclusive`)."""
+    inclusive = _flag(args.get("inclusive"))
+    for key, error, after in (("oldest", "invalid_ts_oldest", True),
+                              ("latest", "invalid_ts_latest", False)):
+        raw = args.get(key)
+        if raw in (None, ""):
+            continue
+        try:
+            bound = float(str(raw))
+        except ValueError:
+            raise SlackFailure(error) from None
+        value = float(ts)
+        if value == bound and not inclusive:
+            return False
+        if (value < bound) if after else (value > bound):
+            return False
+    return True
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata`: a JSON object (or its URL-encoded string) with a
+    string `event_type` and an object `event_payload`, else Slack's error codes."""
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SlackFailure("invalid_metadata_format") from None
+    if not isinstance(raw, dict):
+        raise SlackFailure("invalid_metadata_format")
+    if not isinstance(raw.get("event_type"), str) or not raw["event_type"] \
+            or not isinstance(raw.get("event_payload"), dict):
+        raise SlackFailure("invalid_metadata_schema")
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
