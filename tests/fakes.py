@@ -22,7 +22,9 @@ class FakeChat:
     announcements: list[tuple[str, Incident]] = field(default_factory=list)
     posted: list[tuple[str, str, bool]] = field(default_factory=list)  # (channel, kind, announce)
     failures: dict[str, list[str]] = field(default_factory=dict)
-    taken_names: set[str] = field(default_factory=set)
+    taken_names: set[str] = field(default_factory=set)  # channels someone else made
+    card_channels: dict[str, str] = field(default_factory=dict)  # card ts -> channel id
+    announce_ts: dict[int, tuple[str, str]] = field(default_factory=dict)  # number -> (ch, ts)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail(self, method: str, code: str, times: int = 1) -> None:
@@ -53,6 +55,7 @@ class FakeChat:
         self._maybe_fail("post_card")
         ts = f"{next(self._ids)}.000100"
         self.cards[ts] = incident
+        self.card_channels[ts] = channel_id
         return ts
 
     def update_card(self, incident: Incident) -> None:
@@ -67,7 +70,27 @@ class FakeChat:
     def announce(self, channel: str, incident: Incident) -> tuple[str, str]:
         self._maybe_fail("announce")
         self.announcements.append((channel, incident))
-        return "CANNOUNCE", f"{next(self._ids)}.000200"
+        posted = "CANNOUNCE", f"{next(self._ids)}.000200"
+        self.announce_ts[incident.number] = posted
+        return posted
+
+    def find_incident_channel(self, name: str, incident: Incident) -> str | None:
+        """Channels this fake created are the bot's; `taken_names` are someone else's."""
+        self._maybe_fail("find_incident_channel")
+        mine = [cid for cid, n in self.channels.items() if n == name]
+        foreign_card = any(self.card_channels.get(ts) in mine and shown.number != incident.number
+                           for ts, shown in self.cards.items())
+        return mine[0] if mine and not foreign_card else None
+
+    def find_card(self, channel_id: str, incident: Incident) -> str | None:
+        self._maybe_fail("find_card")
+        return next((ts for ts, shown in self.cards.items()
+                     if self.card_channels.get(ts) == channel_id
+                     and shown.number == incident.number), None)
+
+    def find_announcement(self, channel: str, incident: Incident) -> tuple[str, str] | None:
+        self._maybe_fail("find_announcement")
+        return self.announce_ts.get(incident.number)
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         self._maybe_fail("post_event")

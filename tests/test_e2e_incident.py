@@ -242,7 +242,7 @@ def test_channel_creation_failure_then_retry(stack: Stack) -> None:
     """Slack refusing the channel: the incident is kept, the user is told, retry finishes it."""
     stack.slack.fail("conversations.create", "restricted_action")
     message = slash(stack, "declare sev1 Login broken")
-    assert "couldn't create its channel" in message and "restricted_action" in message
+    assert "stopped at creating its channel" in message and "restricted_action" in message
     incident = stack.incident()
     assert incident is not None and incident.channel_id is None
     assert stack.slack.calls_of("chat.postMessage") == []

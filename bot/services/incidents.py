@@ -79,7 +79,7 @@ def declare_incident(
             roles={"commander": commander}, events=tuple(events),
         ))
         tx.commit()
-    return set_up_incident(number, uow=uow, chat=chat, config=config)
+    return set_up_incident(number, uow=uow, chat=chat, config=config, resume=False)
 
 
 def _on_call_now(config: DebriefConfig, uow: UnitOfWorkFactory, chat: Chat,
@@ -112,58 +112,51 @@ def _save(uow: UnitOfWorkFactory, number: int, **changes: object) -> Incident:
     return updated
 
 
+@dataclass
+class _Progress:
+    """Where set-up is, so a failure can name the step (and whether it was storage's)."""
+
+    incident: Incident
+    step: str = ""
+    storage: bool = False
+
+    def at(self, step: str, *, storage: bool = False) -> None:
+        self.step, self.storage = step, storage
+
+
 def set_up_incident(
-    number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig
+    number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+    resume: bool = True,
 ) -> Outcome:
     """Create whatever Slack pieces are still missing (channel, card, announcement).
 
-    Each finished piece is saved at once, so a retry after a failure resumes where it
-    stopped and never makes a second channel. Used by declare and `/incident retry`.
+    Each finished piece is saved at once, so a retry resumes where it stopped. When
+    `resume` (`/incident retry`), a piece whose id never reached the database (it failed
+    between Slack's answer and the commit) is first looked for in Slack itself: the
+    channel by its deterministic name, the card and announcement by their message
+    metadata. So a retry never makes a second channel, card, pin or announcement.
     """
     observability.incident.set(number)  # on every log line from here on
     with uow() as tx:
         incident = tx.incidents.get(number)
     assert incident is not None
+    progress = _Progress(incident)
     problems: list[str] = []
-    if incident.channel_id is None:
-        try:
-            channel_id, name = _create_channel(incident, chat, config)
-        except ChatError as exc:
-            log.warning("channel for incident %s not created: %s", number, exc.code)
-            return Outcome(incident, (
-                f"Incident *#{number}* is recorded, but I couldn't create its channel "
-                f"(Slack said {exc.explained}). Once that's sorted, run "
-                f"`/incident retry #{number}`."
-            ), [exc.code])
-        incident = _save(uow, number, channel_id=channel_id, channel_name=name)
-    assert incident.channel_id is not None
-    channel_id = incident.channel_id
-    people = sorted({incident.declared_by, *incident.roles.values(),
-                     *(e.detail["user"] for e in incident.events if e.kind == "oncall")})
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("invite", lambda: chat.invite(channel_id, people)),
-        ("topic", lambda: chat.set_topic(channel_id, topic(incident))),
-    ]
-    for step, action in steps:
-        try:
-            action()
-        except ChatError as exc:
-            problems.append(f"{step}: {exc.explained}")
-    if incident.card_ts is None:
-        try:
-            ts = chat.post_card(channel_id, incident)
-            incident = _save(uow, number, card_ts=ts)
-            chat.pin(channel_id, ts)
-        except ChatError as exc:
-            problems.append(f"summary card: {exc.explained}")
-    if incident.announce_ts is None and config.announce_channel:
-        try:
-            announce_channel, announce_ts = chat.announce(config.announce_channel, incident)
-            incident = _save(uow, number, announce_channel_id=announce_channel,
-                             announce_ts=announce_ts)
-        except ChatError as exc:
-            problems.append(f"announcement in {config.announce_channel}: {exc.explained}")
-    message = f"Declared incident *#{number}* in <#{channel_id}>."
+    try:
+        _set_up(progress, uow=uow, chat=chat, config=config, resume=resume, problems=problems)
+    except ChatError as exc:
+        log.warning("set-up of incident %s stopped at %s: %s", number, progress.step, exc.code)
+        return _stopped(progress, f"Slack said {exc.explained}", exc.code)
+    except Exception as exc:
+        # Deliberately broad: the incident is recorded whatever failed here (typically the
+        # database, between a Slack call and saving its result), and only this function
+        # can tell the person its number and that a retry finishes it.
+        log.exception("set-up of incident %s stopped at %s", number, progress.step)
+        reason = (f"the database didn't save it: `{type(exc).__name__}`" if progress.storage
+                  else f"an unexpected `{type(exc).__name__}`, logged")
+        return _stopped(progress, reason, "storage" if progress.storage else "internal")
+    incident = progress.incident
+    message = f"Declared incident *#{number}* in <#{incident.channel_id}>."
     if problems:
         message += (
             f" Some steps failed ({'; '.join(problems)}); run `/incident retry #{number}` "
@@ -172,7 +165,74 @@ def set_up_incident(
     return Outcome(incident, message, problems)
 
 
-def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tuple[str, str]:
+def _stopped(progress: _Progress, reason: str, code: str) -> Outcome:
+    number = progress.incident.number
+    return Outcome(progress.incident, (
+        f"Incident *#{number}* was recorded, but setting it up in Slack stopped at "
+        f"{progress.step} ({reason}). Run `/incident retry #{number}` to finish it."
+    ), [code])
+
+
+def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+            resume: bool, problems: list[str]) -> None:
+    """The set-up steps in order. A failed channel (Slack) or any failed save (storage)
+    stops here by raising; any other Slack failure is noted in `problems` and set-up goes on."""
+    incident = progress.incident
+    number = incident.number
+    if incident.channel_id is None:
+        progress.at("creating its channel")
+        channel_id, name = _create_channel(incident, chat, config, resume=resume)
+        progress.at("saving its channel", storage=True)
+        incident = progress.incident = _save(uow, number, channel_id=channel_id,
+                                             channel_name=name)
+    assert incident.channel_id is not None
+    channel_id = incident.channel_id
+    people = sorted({incident.declared_by, *incident.roles.values(),
+                     *(e.detail["user"] for e in incident.events if e.kind == "oncall")})
+    steps: list[tuple[str, str, Callable[[], None]]] = [
+        ("invite", "inviting people", lambda: chat.invite(channel_id, people)),
+        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, topic(incident))),
+    ]
+    for label, step, action in steps:
+        progress.at(step)
+        try:
+            action()
+        except ChatError as exc:
+            problems.append(f"{label}: {exc.explained}")
+    if incident.card_ts is None:
+        progress.at("posting the summary card")
+        try:
+            ts = (chat.find_card(channel_id, incident) if resume else None) \
+                or chat.post_card(channel_id, incident)
+        except ChatError as exc:
+            problems.append(f"summary card: {exc.explained}")
+        else:
+            progress.at("saving the summary card", storage=True)
+            incident = progress.incident = _save(uow, number, card_ts=ts)
+    if incident.card_ts is not None:
+        progress.at("pinning the summary card")
+        try:
+            chat.pin(channel_id, incident.card_ts)  # already pinned counts as done
+        except ChatError as exc:
+            problems.append(f"pin: {exc.explained}")
+    if incident.announce_ts is None and config.announce_channel:
+        where = config.announce_channel
+        progress.at(f"announcing it in {where}")
+        try:
+            found = chat.find_announcement(where, incident) if resume else None
+            announce_channel, announce_ts = found or chat.announce(where, incident)
+        except ChatError as exc:
+            problems.append(f"announcement in {where}: {exc.explained}")
+        else:
+            progress.at("saving the announcement", storage=True)
+            progress.incident = _save(uow, number, announce_channel_id=announce_channel,
+                                      announce_ts=announce_ts)
+
+
+def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig, *,
+                    resume: bool) -> tuple[str, str]:
+    """Try the deterministic names in order. On a retry, a taken name may be this
+    incident's own channel whose id was never saved: adopt it rather than make `-2`."""
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
                             incident.title, attempt)
@@ -181,6 +241,11 @@ def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tu
         except ChatError as exc:
             if exc.code != "name_taken":
                 raise
+        if resume:
+            found = chat.find_incident_channel(name, incident)
+            if found is not None:
+                log.info("adopting #%s, created for incident %s before", name, incident.number)
+                return found, name
     raise ChatError("conversations.create", "name_taken")
 
 

@@ -9,6 +9,7 @@ Slack's error codes become `ChatError`s the services can reason about.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -49,6 +50,32 @@ USER_CACHE_SECONDS = 3600
 MAX_PAGES = 500  # 100,000 messages at 200 a page: a runaway cursor cannot loop forever
 # Events worth telling the whole announcement channel about (in the incident's thread).
 ANNOUNCED = {"status", "severity", "update", "resolved", "reopened"}
+# Message metadata (event_type) on the bot's set-up posts: a retry finds them in Slack
+# itself, so a post whose ts never reached the database is not made a second time.
+CARD_EVENT = "debrief_incident_card"
+ANNOUNCEMENT_EVENT = "debrief_incident_announcement"
+LOOKBACK_SECONDS = 300  # clock skew allowance before the declaration, for history look-ups
+MAX_LOOKUP_PAGES = 20  # conversations.history / .list pages one look-up may read
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+
+
+def incident_metadata(event_type: str, incident: Incident) -> dict[str, Any]:
+    """The metadata a set-up post carries: the number plus the declaration instant, so an
+    incident of the same number from another database (a restore) is not mistaken for it."""
+    return {"event_type": event_type,
+            "event_payload": {"incident": incident.number, "declared": _marker(incident)}}
+
+
+def _marker(incident: Incident) -> str:
+    return f"{incident.declared_at.timestamp():.6f}"
+
+
+def _is_for(message: dict[str, Any], event_type: str, incident: Incident) -> bool:
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") or {}
+    return (metadata.get("event_type") == event_type
+            and payload.get("incident") == incident.number
+            and payload.get("declared") == _marker(incident))
 
 
 def make_web_client(token: str | None, base_url: str | None, timeout: int = 10) -> WebClient:
@@ -91,6 +118,7 @@ class SlackGateway:
         self._workspace_url: str | None = None
         self._emails: dict[str, str | None] = {}
         self._usergroups: dict[str, str] = {}
+        self._bot_user: str | None = None
 
     def _in_channel(self, method: str, channel: str, fn: Callable[[], T],
                     *, ignore: Sequence[str] = ()) -> T | None:
@@ -135,7 +163,8 @@ class SlackGateway:
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         text, blocks = build_summary_card(incident, self.config)
-        return str(self._post(channel_id, text=text, blocks=blocks)["ts"])
+        return str(self._post(channel_id, text=text, blocks=blocks,
+                              metadata=incident_metadata(CARD_EVENT, incident))["ts"])
 
     def update_card(self, incident: Incident) -> None:
         if incident.channel_id and incident.card_ts:
@@ -151,8 +180,81 @@ class SlackGateway:
 
     def announce(self, channel: str, incident: Incident) -> tuple[str, str]:
         text, blocks = build_announcement(incident)
-        response = self._post(channel, text=text, blocks=blocks)
+        response = self._post(channel, text=text, blocks=blocks,
+                              metadata=incident_metadata(ANNOUNCEMENT_EVENT, incident))
         return str(response["channel"]), str(response["ts"])
+
+    def find_incident_channel(self, name: str, incident: Incident) -> str | None:
+        """The id of the channel called `name` if it is this incident's: created by this bot
+        and holding no other incident's card. conversations.info takes ids only, so the
+        name is looked up in conversations.list (Tier 2; only asked after `name_taken`)."""
+        channel = self._channel_named(name)
+        if channel is None or channel.get("creator") != self._bot_user_id():
+            return None
+        channel_id = str(channel["id"])
+        for message in self._recent(channel_id, incident):
+            metadata = message.get("metadata") or {}
+            if metadata.get("event_type") == CARD_EVENT and not _is_for(
+                    message, CARD_EVENT, incident):
+                return None  # another incident's channel that happens to share the name
+        return channel_id
+
+    def find_card(self, channel_id: str, incident: Incident) -> str | None:
+        """The ts of this incident's card if the bot already posted it in `channel_id`."""
+        return next((str(m["ts"]) for m in self._recent(channel_id, incident)
+                     if _is_for(m, CARD_EVENT, incident)), None)
+
+    def find_announcement(self, channel: str, incident: Incident) -> tuple[str, str] | None:
+        """(channel id, ts) of this incident's announcement if it was already posted."""
+        channel_id = channel if CHANNEL_ID.match(channel) else None
+        if channel_id is None:
+            found = self._channel_named(channel.lstrip("#"))
+            if found is None:
+                return None  # posting will answer channel_not_found with the reason
+            channel_id = str(found["id"])
+        try:
+            recent = self._recent(channel_id, incident)
+        except ChatError as exc:
+            if exc.code != "not_in_channel":
+                raise
+            # chat:write.public posts without membership, but history needs it: nothing
+            # can be checked, so a post whose ts was lost may be repeated here.
+            log.warning("cannot check %s for an earlier announcement: not a member", channel)
+            return None
+        ts = next((str(m["ts"]) for m in recent if _is_for(m, ANNOUNCEMENT_EVENT, incident)),
+                  None)
+        return (channel_id, ts) if ts else None
+
+    def _recent(self, channel_id: str, incident: Incident) -> list[dict[str, Any]]:
+        """Top-level messages (with metadata) since just before the declaration, at most
+        MAX_LOOKUP_PAGES pages of 200: a busy channel cannot make a look-up unbounded."""
+        oldest = f"{incident.declared_at.timestamp() - LOOKBACK_SECONDS:.6f}"
+        return self._pages("conversations.history", lambda cursor: self.client
+                           .conversations_history(channel=channel_id, cursor=cursor, limit=200,
+                                                  oldest=oldest, include_all_metadata=True),
+                           max_pages=MAX_LOOKUP_PAGES)
+
+    def _channel_named(self, name: str) -> dict[str, Any] | None:
+        """A public channel by exact name, archived ones included (their names stay taken)."""
+        cursor: str | None = None
+        for _ in range(MAX_LOOKUP_PAGES):
+            response: Any = call("conversations.list", lambda c=cursor: self.client
+                                 .conversations_list(cursor=c, limit=999,
+                                                     types="public_channel"))
+            for channel in response.get("channels") or []:
+                if isinstance(channel, dict) and channel.get("name") == name:
+                    return channel
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return None
+
+    def _bot_user_id(self) -> str | None:
+        if self._bot_user is None:
+            response: Any = call("auth.test", lambda: self.client.auth_test())
+            self._bot_user = str(response.get("user_id") or "")
+            self._workspace_url = str(response.get("url") or "")
+        return self._bot_user or None
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         if incident.channel_id:
@@ -236,10 +338,11 @@ class SlackGateway:
                         found.append(parsed)
         return sorted(found, key=lambda m: float(m.ts))
 
-    def _pages(self, method: str, fetch: Callable[[str | None], Any]) -> list[dict[str, Any]]:
+    def _pages(self, method: str, fetch: Callable[[str | None], Any],
+               max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         cursor: str | None = None
-        for _ in range(MAX_PAGES):
+        for _ in range(max_pages):
             response: Any = call(method, lambda c=cursor: fetch(c))
             messages += [m for m in response.get("messages") or [] if isinstance(m, dict)]
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
