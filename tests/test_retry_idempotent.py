@@ -43,8 +43,9 @@ class DatabaseCut:
 
 
 @pytest.fixture
-def cut(engine: Engine) -> Iterator[list[DatabaseCut]]:
-    cuts: list[DatabaseCut] = []
+def cut(engine: Engine) -> Iterator[list[Any]]:
+    """Database cuts a test installs; removed from the engine afterwards."""
+    cuts: list[Any] = []
     yield cuts
     for c in cuts:
         c.remove()
@@ -103,6 +104,43 @@ def test_database_cut_after_each_slack_step_then_retry_finishes_once(
     assert_finished_once(stack)
     # A second retry finds nothing to do and makes nothing new.
     slash(stack, "retry 1")
+    assert_finished_once(stack)
+
+
+class ReadBackCut:
+    """Makes the first read of `incidents` after the new incident's INSERT fail once: the
+    database going away right after the declaration was committed."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.armed, self.fired = engine, False, False
+        event.listen(engine, "before_cursor_execute", self._maybe_fail)
+
+    def _maybe_fail(self, conn: Any, cursor: Any, statement: str, parameters: Any,
+                    context: Any, executemany: bool) -> None:
+        head = " ".join(statement.upper().split())
+        if head.startswith("INSERT INTO INCIDENTS "):
+            self.armed = True
+        elif self.armed and not self.fired and head.startswith("SELECT") \
+                and "FROM INCIDENTS" in head:
+            self.fired = True
+            raise OperationalError(statement, parameters, ConnectionError("database cut"))
+
+    def remove(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._maybe_fail)
+
+
+def test_database_gone_right_after_the_declaration_still_tells_the_number(
+        stack: Stack, engine: Engine, cut: list[Any]) -> None:
+    """The database failing as set-up reads the new incident back: #1 and the retry are
+    still named (no generic apology), and the retry sets everything up once."""
+    cut.append(ReadBackCut(engine))
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert cut[0].fired
+    assert message == ("Incident *#1* was recorded, but setting it up in Slack stopped at "
+                       "reading it back (the database didn't answer). Run `/incident retry #1` "
+                       "to finish it.")
+    assert incident_channels(stack.slack) == []
+    slash(stack, "retry #1")
     assert_finished_once(stack)
 
 

@@ -72,14 +72,16 @@ def declare_incident(
                for name, user in _on_call_now(config, uow, chat, now)]
     with uow() as tx:
         number = tx.incidents.allocate_number()
-        tx.incidents.add(Incident(
+        incident = Incident(
             number=number, title=req.title, severity=req.severity,
             status=config.statuses[0], description=req.description,
             declared_at=now, declared_by=req.declared_by,
             roles={"commander": commander}, events=tuple(events),
-        ))
+        )
+        tx.incidents.add(incident)
         tx.commit()
-    return set_up_incident(number, uow=uow, chat=chat, config=config, resume=False)
+    return set_up_incident(number, uow=uow, chat=chat, config=config, resume=False,
+                           recorded=incident)
 
 
 def _on_call_now(config: DebriefConfig, uow: UnitOfWorkFactory, chat: Chat,
@@ -126,7 +128,7 @@ class _Progress:
 
 def set_up_incident(
     number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
-    resume: bool = True,
+    resume: bool = True, recorded: Incident | None = None,
 ) -> Outcome:
     """Create whatever Slack pieces are still missing (channel, card, announcement).
 
@@ -137,11 +139,19 @@ def set_up_incident(
     metadata. So a retry never makes a second channel, card, pin or announcement.
     """
     observability.incident.set(number)  # on every log line from here on
-    with uow() as tx:
-        incident = tx.incidents.get(number)
-    assert incident is not None
-    progress = _Progress(incident)
+    progress = _Progress(recorded) if recorded else None
     problems: list[str] = []
+    try:
+        with uow() as tx:
+            incident = tx.incidents.get(number)
+        assert incident is not None
+    except Exception:
+        if progress is None:
+            raise  # a retry that cannot read the incident: nothing done, nothing to finish
+        progress.at("reading it back", storage=True)
+        log.exception("set-up of incident %s stopped at %s", number, progress.step)
+        return _stopped(progress, "the database didn't answer", "storage")
+    progress = _Progress(incident)
     try:
         _set_up(progress, uow=uow, chat=chat, config=config, resume=resume, problems=problems)
     except ChatError as exc:

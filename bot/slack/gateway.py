@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -238,9 +239,9 @@ class SlackGateway:
         """A public channel by exact name, archived ones included (their names stay taken)."""
         cursor: str | None = None
         for _ in range(MAX_LOOKUP_PAGES):
-            response: Any = call("conversations.list", lambda c=cursor: self.client
-                                 .conversations_list(cursor=c, limit=999,
-                                                     types="public_channel"))
+            response: Any = call("conversations.list", partial(
+                self.client.conversations_list, cursor=cursor, limit=999,
+                types="public_channel"))
             for channel in response.get("channels") or []:
                 if isinstance(channel, dict) and channel.get("name") == name:
                     return channel
