@@ -155,7 +155,8 @@ def set_up_incident(
     try:
         _set_up(progress, uow=uow, chat=chat, config=config, resume=resume, problems=problems)
     except ChatError as exc:
-        log.warning("set-up of incident %s stopped at %s: %s", number, progress.step, exc.code)
+        log.warning("Slack pieces of incident %s not created: set-up stopped at %s (%s)",
+                    number, progress.step, exc.code)
         return _stopped(progress, f"Slack said {exc.explained}", exc.code)
     except Exception as exc:
         # Deliberately broad: the incident is recorded whatever failed here (typically the
