@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from dateutil import parser as dateparser
 from dateutil.relativedelta import relativedelta
 
-from bot.domain.text import escape_mrkdwn, parse_user_ref
+from bot.domain.text import escape_mrkdwn, parse_user_ref, quote
 from bot.errors import UserError
 
 TYPES = ("prevent", "mitigate", "detect", "process")
@@ -77,7 +77,7 @@ def parse_due(phrase: str, today: date) -> date:
     try:
         parsed = dateparser.parse(phrase, default=datetime(today.year, today.month, today.day))
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
-        raise UserError(f"I couldn't read `{phrase[:40]}` as a date; {DUE_EXAMPLES}.") from exc
+        raise UserError(f"I couldn't read `{quote(phrase)}` as a date; {DUE_EXAMPLES}.") from exc
     if parsed.date() < today:
         raise UserError(f"{parsed.date():%Y-%m-%d} is in the past; {DUE_EXAMPLES}.")
     return parsed.date()
@@ -92,7 +92,7 @@ def parse_action(words: list[str], today: date) -> ActionRequest:
     kind = DEFAULT_TYPE
     if len(rest) >= 2 and rest[-2].lower() == "type":
         if rest[-1].lower() not in TYPES:
-            raise UserError(f"Type `{rest[-1][:20]}` isn't one I know: {', '.join(TYPES)}.")
+            raise UserError(f"Type `{quote(rest[-1], 20)}` isn't one I know: {', '.join(TYPES)}.")
         kind = rest[-1].lower()
         rest = rest[:-2]
     due_on = None

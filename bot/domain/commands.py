@@ -50,6 +50,13 @@ def _take_ref(action: str, words: list[str]) -> tuple[int | None, list[str]]:
     return None, words
 
 
+def _plain_word(word: str) -> str:
+    """A word as plain text. A mention typed out literally (`<@U1>`, which Slack sends as
+    `&lt;@U1&gt;`) becomes its inert label (`@U1`): it must not pass for a real mention."""
+    plain = plain_from_slack(word)
+    return plain_from_slack(plain) if plain.startswith("<") and parse_user_ref(plain) else plain
+
+
 def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentCommand:
     """Raise `UserError` (with an example) for anything malformed; change nothing."""
     words = (raw_text or "").split()
@@ -125,7 +132,7 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
                             "lag @alice due friday type detect`.")
         # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
         return IncidentCommand("action", ref=ref, text=" ".join(
-            w if parse_user_ref(w) else plain_from_slack(w) for w in rest))
+            w if parse_user_ref(w) else _plain_word(w) for w in rest))
     if action == "stats":
         return IncidentCommand("stats", text=rest[0] if rest else "")
     if action == "resolve":
