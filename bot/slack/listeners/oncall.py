@@ -21,6 +21,7 @@ from bot.slack.gateway import call
 from bot.slack.ids import Action, Command
 from bot.slack.replies import guarded
 
+MAX_ONCALL_TEXT = 500  # a schedule name, a person and two times
 USAGE = ("*`/oncall`* — everyone on call now · *`/oncall <schedule>`* — now and the next "
          "shifts · *`/oncall override <schedule> @person <from> to <to>`* · "
          "*`/oncall cover <schedule> <from> to <to>`* — ask the schedule's channel for cover")
@@ -51,6 +52,10 @@ def register(app: App, deps: Deps) -> None:
         words = str(body.get("text") or "").split()
         if words[:1] == ["help"]:
             ack(response_type="ephemeral", text=USAGE)
+            return
+        if len(str(body.get("text") or "")) > MAX_ONCALL_TEXT:
+            ack(response_type="ephemeral", text=f"That is longer than any `/oncall` command "
+                f"needs ({MAX_ONCALL_TEXT} characters at most). {USAGE}")
             return
         ack()
         user_id, now = str(body.get("user_id") or ""), deps.now()
