@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_escaped_text_on_the_card_is_cut_whole(stack: Stack) -> None:
     ellipsis between entities, never through one."""
     stack.client.slash("declare", user=ALICE, channel=stack.general)
     view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
-    values = {
+    values: dict[str, dict[str, Any]] = {
         Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "&" * 150}},
         Block.SEVERITY: {Field.SEVERITY: {"type": "static_select",
                                           "selected_option": {"value": "SEV2"}}},
