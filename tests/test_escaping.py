@@ -21,7 +21,7 @@ TYPED_USER = "&lt;@U0EVIL&gt;"
 TYPED_LINK = "&lt;https://x.example|y&gt;"
 MARKUP_HERE = "<!here>"
 MARKUP_LINK = "<https://x.example|y>"
-FORBIDDEN = ("<!channel", "<!here", "<@U0EVIL", "<https://x.example")
+FORBIDDEN = ("<!channel", "<!here", "<@U0EVIL", "<https://x.example", "<@UEVIL", "<@UTF8")
 HOSTILE = f"{TYPED_CHANNEL} {MARKUP_HERE} {TYPED_USER} {TYPED_LINK} {MARKUP_LINK}"
 
 
@@ -50,6 +50,7 @@ def test_hostile_text_is_never_echoed_raw_on_any_surface(stack: Stack, tmp_path:
     for text in (
         f"action Fix it type {TYPED_CHANNEL}", f"action Fix it due {TYPED_USER}",
         f"action Fix it due {TYPED_CHANNEL} soon now", f"action Fix {HOSTILE} type detect",
+        "action Fix UEVIL0 handling", "action Fix UTF8 handling <@U02BOB|bob>", "action Fix it due UEVIL1",
         f"status {TYPED_CHANNEL}", f"status monitoring {HOSTILE}",
         f"role {TYPED_USER} <@U02BOB|bob>", f"role comms {TYPED_USER}",
         f"severity {TYPED_CHANNEL}", f"update {HOSTILE}", f"note {HOSTILE}",
@@ -73,6 +74,8 @@ def test_hostile_text_is_never_echoed_raw_on_any_surface(stack: Stack, tmp_path:
     with stack.runtime.deps.uow() as tx:
         items = tx.actions.for_incident(incident.number)
     assert items and any("x.example" in i.text for i in items)
+    assert {i.text: i.owner for i in items if "UTF8" in i.text or "UEVIL0" in i.text} == {
+        "Fix UTF8 handling": BOB, "Fix UEVIL0 handling": None}
     for item in items:
         click = stack.client.click(Action.ITEM_DONE, user=BOB, channel=room,
                                    message_ts=str(incident.card_ts), value=str(item.id))

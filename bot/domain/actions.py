@@ -83,6 +83,12 @@ def parse_due(phrase: str, today: date) -> date:
     return parsed.date()
 
 
+def _mention(word: str) -> str | None:
+    """The user id of a Slack mention (`<@U1|bob>`). A bare word such as `UTF8` that
+    merely looks like an id stays text: it must not turn into an owner and a ping."""
+    return parse_user_ref(word) if word.startswith("<@") else None
+
+
 def parse_action(words: list[str], today: date) -> ActionRequest:
     """`<text> [@owner] [due <when>] [type prevent|mitigate|detect|process]`.
 
@@ -98,8 +104,8 @@ def parse_action(words: list[str], today: date) -> ActionRequest:
     due_on = None
     for i in range(len(rest) - 1, -1, -1):
         if rest[i].lower() == "due" and i > 0:
-            phrase = " ".join(w for w in rest[i + 1:] if parse_user_ref(w) is None)
-            owners = [w for w in rest[i + 1:] if parse_user_ref(w)]
+            phrase = " ".join(w for w in rest[i + 1:] if _mention(w) is None)
+            owners = [w for w in rest[i + 1:] if _mention(w)]
             if not phrase:
                 raise UserError(f"Due when? {DUE_EXAMPLES}.")
             try:
@@ -111,7 +117,7 @@ def parse_action(words: list[str], today: date) -> ActionRequest:
             rest = rest[:i] + owners
             break
     owner = None
-    mentions = [w for w in rest if parse_user_ref(w)]
+    mentions = [w for w in rest if _mention(w)]
     if mentions:
         owner = parse_user_ref(mentions[-1])
         rest.remove(mentions[-1])

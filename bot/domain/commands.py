@@ -144,7 +144,7 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
                             "lag @alice due friday type detect`.")
         # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
         return IncidentCommand("action", ref=ref, text=" ".join(
-            w if parse_user_ref(w) else _plain_word(w) for w in rest))
+            w if w.startswith("<@") and parse_user_ref(w) else _plain_word(w) for w in rest))
     if action == "stats":
         return IncidentCommand("stats", text=rest[0] if rest else "")
     if action == "resolve":
