@@ -222,3 +222,34 @@ def test_a_status_menu_never_carries_more_than_100_options(engine: Engine) -> No
         assert stack.slack.violations == []
     finally:
         stack.close()
+
+
+def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine) -> None:
+    """300 long overdue items: the Monday digest fits 50 blocks and counts the rest."""
+    from datetime import date
+
+    from freezegun import freeze_time
+
+    from bot.services.reminders import send_due
+
+    with freeze_time("2026-11-30 10:00:00"):  # a Monday
+        stack = start_stack(engine)
+        try:
+            incident = declare(stack)
+            with stack.runtime.deps.uow() as tx:
+                for i in range(300):
+                    tx.actions.add(incident.number, ActionRequest(
+                        f"chore {i} " + "&" * 400, BOB, date(2026, 11, 20), "prevent"),
+                        ALICE, datetime.now(UTC))
+                tx.commit()
+            assert send_due(stack.runtime.deps) == ["digest:2026-W49"]
+        finally:
+            stack.close()
+    [digest] = [c for c in stack.slack.calls_of("chat.postMessage")
+                if "Overdue action items" in str(c.args.get("text"))]
+    blocks = digest.args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    shown = sum(json.dumps(blocks).count(f"chore {i} ") for i in range(300))
+    assert len(blocks) == 50 and block_kit_problems(blocks) == []
+    assert f"…and {300 - shown} more" in blocks[-1]["elements"][0]["text"]
+    assert stack.slack.violations == []
