@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from freezegun import freeze_time
@@ -14,6 +13,7 @@ from sqlalchemy import Engine, text
 from bot.domain.timeline import build_timeline, ts_to_datetime
 from tests.conftest import Stack, start_stack
 from tests.test_e2e_incident import ALICE, BOB, CAROL, declare, slash
+from tests.test_slack_limits import all_pages
 
 
 def entries(stack: Stack, number: int = 1) -> list[Any]:
@@ -209,19 +209,16 @@ def test_database_error_refuses_the_event_so_slack_retries(stack: Stack, channel
 
 
 def test_timeline_command_shows_key_events_and_splits_long_ones(stack: Stack, channel: str) -> None:
-    """/incident timeline lists key events privately, split across messages when long."""
+    """/incident timeline lists key events privately, page by page when long."""
     for i in range(300):
         ts = stack.client.say(channel, BOB, f"finding {i}: " + "x" * 400, deliver=False)
         stack.slack.channels[channel].messages[ts].reactions["pushpin"] = [BOB]
     stack.client.say(channel, BOB, "not key")
     slash(stack, "timeline rebuild", channel=channel)
     reply = stack.client.slash("timeline", user=ALICE, channel=channel)
-    path = urlparse(reply.response_url).path
-    pages = stack.slack.wait_for(lambda: (found := [r for r in stack.slack.responses
-                                                    if r["url"] == path])
-                                 and "finding 299:" in json.dumps(found[-1]) and found)
+    pages = all_pages(stack, reply, ALICE, channel)  # page by page through "More"
     shown = json.dumps(pages)
-    assert len(pages) >= 2 and "(1/" in pages[0]["text"]
+    assert len(pages) >= 2 and "(1/" in pages[0]["text"] and "finding 299:" in shown
     assert "finding 0:" in shown and "not key" not in shown
     for page in pages:
         assert len(page["blocks"]) <= 50

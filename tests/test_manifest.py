@@ -64,6 +64,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     _, open_list = build_action_items(items, "t")
     _, done_list = build_action_items([replace(items[0], status="done")], "t")
     emitted |= {b["accessory"]["action_id"] for b in open_list + done_list if "accessory" in b}
+    _, middle_page = build_action_items(items * 81, "t", page=2)  # page buttons, both ways
+    emitted |= {e["action_id"] for b in middle_page if b["type"] == "actions"
+                for e in b["elements"]}
     # The cover button is emitted by /oncall cover: tests/test_e2e_oncall.py checks it.
     assert emitted | {Action.COVER.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
@@ -76,6 +79,10 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value=str(items[0].id))
         assert "Marked" in stack.client.reply_to(reply)["text"], action
+    for action in (Action.PAGE_BACK, Action.PAGE_NEXT):  # tests/test_slack_limits.py pages
+        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+                                   message_ts=incident.card_ts, value="items:1:1")
+        assert "Action items of #1" in stack.client.reply_to(reply)["text"], action
     assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
     assert {c.value for c in Callback} == {Callback.DECLARE.value}
 

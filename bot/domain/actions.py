@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from dateutil import parser as dateparser
 from dateutil.relativedelta import relativedelta
 
-from bot.domain.text import escape_mrkdwn, parse_user_ref
+from bot.domain.text import escape_mrkdwn, parse_user_ref, quote
 from bot.errors import UserError
 
 TYPES = ("prevent", "mitigate", "detect", "process")
@@ -77,10 +77,16 @@ def parse_due(phrase: str, today: date) -> date:
     try:
         parsed = dateparser.parse(phrase, default=datetime(today.year, today.month, today.day))
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
-        raise UserError(f"I couldn't read `{phrase[:40]}` as a date; {DUE_EXAMPLES}.") from exc
+        raise UserError(f"I couldn't read `{quote(phrase)}` as a date; {DUE_EXAMPLES}.") from exc
     if parsed.date() < today:
         raise UserError(f"{parsed.date():%Y-%m-%d} is in the past; {DUE_EXAMPLES}.")
     return parsed.date()
+
+
+def _mention(word: str) -> str | None:
+    """The user id of a Slack mention (`<@U1|bob>`). A bare word such as `UTF8` that
+    merely looks like an id stays text: it must not turn into an owner and a ping."""
+    return parse_user_ref(word) if word.startswith("<@") else None
 
 
 def parse_action(words: list[str], today: date) -> ActionRequest:
@@ -92,14 +98,14 @@ def parse_action(words: list[str], today: date) -> ActionRequest:
     kind = DEFAULT_TYPE
     if len(rest) >= 2 and rest[-2].lower() == "type":
         if rest[-1].lower() not in TYPES:
-            raise UserError(f"Type `{rest[-1][:20]}` isn't one I know: {', '.join(TYPES)}.")
+            raise UserError(f"Type `{quote(rest[-1], 20)}` isn't one I know: {', '.join(TYPES)}.")
         kind = rest[-1].lower()
         rest = rest[:-2]
     due_on = None
     for i in range(len(rest) - 1, -1, -1):
         if rest[i].lower() == "due" and i > 0:
-            phrase = " ".join(w for w in rest[i + 1:] if parse_user_ref(w) is None)
-            owners = [w for w in rest[i + 1:] if parse_user_ref(w)]
+            phrase = " ".join(w for w in rest[i + 1:] if _mention(w) is None)
+            owners = [w for w in rest[i + 1:] if _mention(w)]
             if not phrase:
                 raise UserError(f"Due when? {DUE_EXAMPLES}.")
             try:
@@ -111,7 +117,7 @@ def parse_action(words: list[str], today: date) -> ActionRequest:
             rest = rest[:i] + owners
             break
     owner = None
-    mentions = [w for w in rest if parse_user_ref(w)]
+    mentions = [w for w in rest if _mention(w)]
     if mentions:
         owner = parse_user_ref(mentions[-1])
         rest.remove(mentions[-1])

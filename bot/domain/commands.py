@@ -25,6 +25,18 @@ ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "d
 # Commands where a bare number can only be an incident reference; elsewhere use `#N`.
 _BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry"}
 _SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
+# Caps on what people type, checked here so an over-long text is refused before any
+# I/O with a one-line reply. Free text (updates, notes, status notes, resolution
+# summaries) fits one Slack section with room to spare; a whole command is bounded too.
+MAX_TEXT = 2900
+MAX_COMMAND = 4000
+
+
+def capped(text: str, what: str, limit: int = MAX_TEXT) -> str:
+    """`text` unchanged, or a `UserError` saying how long it is and what fits."""
+    if len(text) > limit:
+        raise UserError(f"That {what} is {len(text):,} characters; keep it to {limit:,} or fewer.")
+    return text
 
 
 @dataclass(frozen=True)
@@ -50,8 +62,16 @@ def _take_ref(action: str, words: list[str]) -> tuple[int | None, list[str]]:
     return None, words
 
 
+def _plain_word(word: str) -> str:
+    """A word as plain text. A mention typed out literally (`<@U1>`, which Slack sends as
+    `&lt;@U1&gt;`) becomes its inert label (`@U1`): it must not pass for a real mention."""
+    plain = plain_from_slack(word)
+    return plain_from_slack(plain) if plain.startswith("<") and parse_user_ref(plain) else plain
+
+
 def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentCommand:
     """Raise `UserError` (with an example) for anything malformed; change nothing."""
+    capped(raw_text or "", "command", MAX_COMMAND)
     words = (raw_text or "").split()
     if not words:
         return IncidentCommand("help")
@@ -79,7 +99,8 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
                 f"Statuses: {', '.join(config.statuses)}."
             )
         status = normalise_status(rest[0], config.statuses)
-        return IncidentCommand("status", ref=ref, status=status, text=text_of(rest[1:]))
+        return IncidentCommand("status", ref=ref, status=status,
+                               text=capped(text_of(rest[1:]), "status note"))
     if action == "severity":
         if not rest:
             raise UserError(f"Which severity? e.g. `/incident severity {config.severity_names[0]}`.")
@@ -98,15 +119,13 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
         text = text_of(rest)
         if not text:
             raise UserError("What's the update? e.g. `/incident update Rolled back to v41`.")
-        if len(text) > 2900:
-            raise UserError("That update is too long for one Slack message; keep it under 2900 characters.")
-        return IncidentCommand("update", ref=ref, text=text)
+        return IncidentCommand("update", ref=ref, text=capped(text, "update"))
     if action == "note":
         text = text_of(rest)
         if not text:
             raise UserError("What should the note say? e.g. `/incident note Paged the DB team` "
                             "or `/incident note at 14:05 Paged the DB team`.")
-        return IncidentCommand("note", ref=ref, text=text)
+        return IncidentCommand("note", ref=ref, text=capped(text, "note"))
     if action == "timeline":
         sub = rest[0].lower() if rest else ""
         if sub not in ("", "rebuild"):
@@ -125,12 +144,9 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
                             "lag @alice due friday type detect`.")
         # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
         return IncidentCommand("action", ref=ref, text=" ".join(
-            w if parse_user_ref(w) else plain_from_slack(w) for w in rest))
+            w if w.startswith("<@") and parse_user_ref(w) else _plain_word(w) for w in rest))
     if action == "stats":
         return IncidentCommand("stats", text=rest[0] if rest else "")
     if action == "resolve":
-        text = text_of(rest)
-        if len(text) > 2900:
-            raise UserError("That summary is too long; keep it under 2900 characters.")
-        return IncidentCommand("resolve", ref=ref, text=text)
+        return IncidentCommand("resolve", ref=ref, text=capped(text_of(rest), "summary"))
     return IncidentCommand(action, ref=ref)

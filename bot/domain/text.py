@@ -36,6 +36,12 @@ def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def quote(text: str, limit: int = 40) -> str:
+    """User text quoted back in a reply or an error: shortened first, then escaped, so it
+    is inert (`<!channel>` cannot ping) and no escaped entity is cut in half."""
+    return escape_mrkdwn(text[:limit])
+
+
 def user_mention(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_unassigned_"
 

@@ -20,7 +20,7 @@ from bot.domain.rotations import (
     who,
 )
 from bot.domain.schedules import ScheduleSpec, parse_schedules, same_rotation
-from bot.domain.text import escape_mrkdwn
+from bot.domain.text import escape_mrkdwn, quote
 from bot.errors import ChatError, ConfigError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
 
@@ -98,9 +98,9 @@ def get_schedule(name: str, uow: UnitOfWorkFactory) -> Schedule:
         schedule = tx.schedules.get(name)
         known = tx.schedules.names()
     if schedule is None:
-        hint = f" Known: {', '.join(known)}." if known else \
+        hint = f" Known: {escape_mrkdwn(', '.join(known))}." if known else \
             " Load schedules with `debrief oncall apply oncall.yaml`."
-        raise UserError(f"There is no on-call schedule `{name[:50]}`.{hint}")
+        raise UserError(f"There is no on-call schedule `{quote(name, 50)}`.{hint}")
     return schedule
 
 

@@ -3,6 +3,8 @@ plain_text objects, so nothing a person typed can ping a channel or inject marku
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -18,14 +20,75 @@ from bot.slack.ids import Action, Block, Callback, Field
 Blocks = list[dict[str, Any]]
 MAX_SECTION = 3000
 MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+MAX_OPTIONS = 100  # a select menu's options  # a message's `text` (Slack refuses longer with msg_too_long)
+ELLIPSIS = "…"
+# Page sizes: each page stays well within 50 blocks and Slack's message size.
+ITEMS_PER_PAGE = 40  # header + 40 items + page line + buttons = 43 blocks
+INCIDENTS_PER_PAGE = 50  # at most ~14 sections even with long, heavily escaped titles
+TIMELINE_SECTIONS_PER_PAGE = 15
+# What a cut must not split: an entity (`&amp;`) or a control sequence (`<@U1>`, `<!date^…>`).
+_OPEN_ENTITY = re.compile(r"&(?:a|am|amp|l|lt|g|gt)?$")
+
+
+def fit(text: str, limit: int) -> str:
+    """`text` (already escaped for Slack) in at most `limit` characters: cut with an
+    ellipsis, never inside an escaped entity (`&amp;`, `&lt;`, `&gt;`) or a control
+    sequence (`<@U1>`, `<#C1>`, `<!date^…|…>`), which would garble or un-escape it."""
+    if len(text) <= limit:
+        return text
+    cut = text[:max(limit - len(ELLIPSIS), 0)]
+    entity = _OPEN_ENTITY.search(cut)
+    if entity and text[entity.start():].startswith(("&amp;", "&lt;", "&gt;")):
+        cut = cut[:entity.start()]
+    opened = cut.rfind("<")
+    if opened != -1 and ">" not in cut[opened:]:
+        cut = cut[:opened]
+    return cut + ELLIPSIS
 
 
 def _plain(text: str, limit: int = 150) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit] or " ", "emoji": True}
+    return {"type": "plain_text", "text": fit(text, limit) or " ", "emoji": True}
 
 
-def _mrkdwn(text: str) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": text[:MAX_SECTION]}
+def _mrkdwn(text: str, limit: int = MAX_SECTION) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": fit(text, limit)}
+
+
+def _pager(kind: str, ref: str, page: int, pages: int, *, back: bool = True,
+           more: str = "Next") -> Blocks:
+    """A page line and Previous / Next buttons (value `kind:ref:page`), when there is
+    more than one page: lists page instead of silently dropping items."""
+    if pages <= 1:
+        return []
+    buttons: list[dict[str, Any]] = []
+    if back and page > 1:
+        buttons.append({"type": "button", "action_id": Action.PAGE_BACK.value,
+                        "text": _plain("Previous", 75), "value": f"{kind}:{ref}:{page - 1}"})
+    if page < pages:
+        buttons.append({"type": "button", "action_id": Action.PAGE_NEXT.value,
+                        "text": _plain(more, 75), "value": f"{kind}:{ref}:{page + 1}"})
+    blocks: Blocks = [{"type": "context", "elements": [_mrkdwn(f"Page {page} of {pages}")]}]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": "pager", "elements": buttons})
+    return blocks
+
+
+def _at_most(choices: list[Any], limit: int, keep: Any) -> list[Any]:
+    """A select menu takes at most 100 options: the first ones, always with `keep`
+    (the current choice) among them."""
+    if len(choices) <= limit:
+        return choices
+    head = choices[:limit]
+    return head if keep in head or keep not in choices else head[:limit - 1] + [keep]
+
+
+def page_count(total: int, per_page: int) -> int:
+    return max(1, math.ceil(total / per_page))
+
+
+def _clamp(page: int, pages: int) -> int:
+    return min(max(page, 1), pages)
 
 
 def slack_date(at: datetime | None) -> str:
@@ -96,9 +159,10 @@ def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, A
     if incident.acknowledged_at is None:
         elements.append({"type": "button", "action_id": Action.ACKNOWLEDGE.value,
                          "text": _plain("Acknowledge"), "value": value, "style": "primary"})
+    statuses = _at_most(list(config.statuses), MAX_OPTIONS, incident.status)
     options = [
         {"text": _plain(status.capitalize(), 75), "value": f"{value}:{status}"}
-        for status in config.statuses
+        for status in statuses
     ]
     select: dict[str, Any] = {
         "type": "static_select", "action_id": Action.SET_STATUS.value,
@@ -157,27 +221,32 @@ def build_thread_text(incident: Incident, event: EventRecord) -> str:
     return f"*#{incident.number} {escape_mrkdwn(incident.title)}* — {build_event_text(incident, event)}"
 
 
-def build_incident_list(incidents: list[Incident]) -> tuple[str, Blocks]:
+def build_incident_list(incidents: list[Incident], page: int = 1) -> tuple[str, Blocks]:
+    """Open incidents, 50 to a page, with Previous / Next buttons when there are more."""
     if not incidents:
         return "No open incidents. :tada:", [{"type": "section", "text": _mrkdwn(
             "No open incidents. :tada:")}]
+    pages = page_count(len(incidents), INCIDENTS_PER_PAGE)
+    page = _clamp(page, pages)
+    shown = incidents[(page - 1) * INCIDENTS_PER_PAGE:page * INCIDENTS_PER_PAGE]
     lines = [
         f"*#{i.number}* {i.severity} · {escape_mrkdwn(i.status)} · "
-        f"{escape_mrkdwn(i.title)} · " + (f"<#{i.channel_id}>" if i.channel_id else "_no channel_")
-        for i in incidents
+        f"{fit(escape_mrkdwn(i.title), 300)} · "
+        + (f"<#{i.channel_id}>" if i.channel_id else "_no channel_")
+        for i in shown
     ]
     blocks: Blocks = [{"type": "header", "text": _plain(f"Open incidents ({len(incidents)})")}]
     blocks += _sections(lines)
-    if len(blocks) > MAX_BLOCKS:
-        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [
-            _mrkdwn("…more; `debrief incident list` shows them all.")]}]
-    return f"{len(incidents)} open incident(s)", blocks
+    blocks += _pager("incidents", "", page, pages)
+    return f"{len(incidents)} open incident(s), page {page} of {pages}", blocks
 
 
 def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[str, Any]:
+    severities = _at_most(list(config.severities), MAX_OPTIONS,
+                          next(s for s in config.severities if s.name == config.default_severity))
     options = [
-        {"text": _plain(f"{s.name} — {s.description}"[:75], 75), "value": s.name}
-        for s in config.severities
+        {"text": _plain(f"{s.name} — {s.description}", 75), "value": s.name}
+        for s in severities
     ]
     default = [o for o in options if o["value"] == config.default_severity][0]
     return {
@@ -206,20 +275,11 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
     }
 
 
-def build_timeline_messages(incident: Incident, items: list[TimelineItem],
-                            *, key_only: bool = True) -> list[tuple[str, Blocks]]:
-    """The timeline as one or more messages, each within Block Kit's limits (a section
-    holds 3000 characters, a message 50 blocks): long timelines are split, never cut."""
-    shown = [i for i in items if not i.deleted and (i.key or not key_only)]
-    title = f"Timeline of #{incident.number} {incident.title}"
-    if not shown:
-        return [(title, [{"type": "header", "text": _plain(title)},
-                         {"type": "section", "text": _mrkdwn("Nothing marked as key yet. React with "
-                          "the marker emoji or pin a message to add it.")}])]
+def _timeline_sections(items: list[TimelineItem]) -> list[str]:
     lines = [
-        f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {escape_mrkdwn(i.text[:500])}"
+        f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
         + (f" — {user_mention(i.author)}" if i.author else "")
-        for i in shown
+        for i in items
     ]
     sections: list[str] = []
     chunk = ""
@@ -229,25 +289,46 @@ def build_timeline_messages(incident: Incident, items: list[TimelineItem],
             chunk = ""
         chunk = f"{chunk}\n{line}" if chunk else line
     sections.append(chunk)
-    per_message = MAX_BLOCKS - 2
-    messages: list[tuple[str, Blocks]] = []
-    pages = range(0, len(sections), per_message)
-    for page, start in enumerate(pages, 1):
-        heading = title if len(pages) == 1 else f"{title} ({page}/{len(pages)})"
-        blocks: Blocks = [{"type": "header", "text": _plain(heading)}]
-        blocks += [{"type": "section", "text": _mrkdwn(text)}
-                   for text in sections[start:start + per_message]]
-        messages.append((f"{heading}: {len(shown)} key events", blocks))
-    return messages
+    return sections
 
 
-def build_action_items(items: list[ActionItem], title: str) -> tuple[str, Blocks]:
-    """A list with a Done / Reopen button per item (at most 45 items in one message)."""
+def build_timeline_page(incident: Incident, items: list[TimelineItem], page: int = 1,
+                        *, key_only: bool = True) -> tuple[str, Blocks]:
+    """One page of the timeline within Block Kit's limits, with a "More" button for the
+    next page: a response_url takes only 5 responses, so long timelines are shown page
+    by page, each click answering through its own response_url; nothing is cut."""
+    shown = [i for i in items if not i.deleted and (i.key or not key_only)]
+    title = f"Timeline of #{incident.number} {incident.title}"
+    safe_title = f"Timeline of #{incident.number} {escape_mrkdwn(incident.title)}"
+    if not shown:
+        return safe_title, [{"type": "header", "text": _plain(title)},
+                            {"type": "section", "text": _mrkdwn(
+                                "Nothing marked as key yet. React with the marker emoji or "
+                                "pin a message to add it.")}]
+    sections = _timeline_sections(shown)
+    pages = page_count(len(sections), TIMELINE_SECTIONS_PER_PAGE)
+    page = _clamp(page, pages)
+    heading = title if pages == 1 else f"({page}/{pages}) {title}"
+    blocks: Blocks = [{"type": "header", "text": _plain(heading)}]
+    start = (page - 1) * TIMELINE_SECTIONS_PER_PAGE
+    blocks += [{"type": "section", "text": _mrkdwn(text)}
+               for text in sections[start:start + TIMELINE_SECTIONS_PER_PAGE]]
+    blocks += _pager("timeline", str(incident.number), page, pages, back=False, more="More")
+    part = "" if pages == 1 else f" ({page}/{pages})"
+    return fit(f"{safe_title}{part}: {len(shown)} key events", MAX_TEXT), blocks
+
+
+def build_action_items(items: list[ActionItem], title: str, page: int = 1,
+                       pager: tuple[str, str] = ("items", "")) -> tuple[str, Blocks]:
+    """A list with a Done / Reopen button per item, 40 to a page, with Previous / Next
+    buttons (`pager` names the list for the page buttons: kind and reference)."""
     blocks: Blocks = [{"type": "header", "text": _plain(title)}]
     if not items:
         blocks.append({"type": "section", "text": _mrkdwn("No action items. :sparkles:")})
-        return title, blocks
-    for item in items[:MAX_BLOCKS - 5]:
+        return escape_mrkdwn(title), blocks
+    pages = page_count(len(items), ITEMS_PER_PAGE)
+    page = _clamp(page, pages)
+    for item in items[(page - 1) * ITEMS_PER_PAGE:page * ITEMS_PER_PAGE]:
         done = not item.is_open
         blocks.append({
             "type": "section", "block_id": f"item-{item.id}",
@@ -255,14 +336,12 @@ def build_action_items(items: list[ActionItem], title: str) -> tuple[str, Blocks
             "accessory": {
                 "type": "button", "value": str(item.id),
                 "action_id": (Action.ITEM_REOPEN if done else Action.ITEM_DONE).value,
-                "text": _plain("Reopen" if done else "Done"),
+                "text": _plain("Reopen" if done else "Done", 75),
                 **({} if done else {"style": "primary"}),
             },
         })
-    if len(items) > MAX_BLOCKS - 5:
-        blocks.append({"type": "context", "elements": [_mrkdwn(
-            f"…and {len(items) - (MAX_BLOCKS - 5)} more.")]})
-    return f"{title}: {sum(i.is_open for i in items)} open", blocks
+    blocks += _pager(pager[0], pager[1], page, pages)
+    return f"{escape_mrkdwn(title)}: {sum(i.is_open for i in items)} open", blocks
 
 
 def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: Durations,
@@ -293,8 +372,12 @@ def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: 
 def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:
     title = f"Overdue action items ({len(items)})"
     lines = [f"• {describe(i)} — {(today - i.due_on).days}d late" for i in items if i.due_on]
-    blocks: Blocks = [{"type": "header", "text": _plain(title)}]
-    return title, (blocks + _sections(lines))[:MAX_BLOCKS]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)}] + _sections(lines)
+    if len(blocks) > MAX_BLOCKS:  # say what is left out rather than drop it silently
+        shown = sum(b["text"]["text"].count("\n") + 1 for b in blocks[1:MAX_BLOCKS - 1])
+        blocks = blocks[:MAX_BLOCKS - 1] + [{"type": "context", "elements": [_mrkdwn(
+            f"…and {len(lines) - shown} more: each owner sees theirs with `/actions`.")]}]
+    return title, blocks
 
 
 def _seconds(value: float | None) -> str:

@@ -74,3 +74,19 @@ def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:
     if not number_text.isdigit():
         raise UserError("That button didn't say which incident it is for.")
     return int(number_text), extra or None
+
+
+PAGE_KINDS = ("timeline", "incidents", "items", "mine")
+
+
+def parse_page_value(body: dict[str, Any]) -> tuple[str, str, int]:
+    """A page button's value is `"<kind>:<ref>:<page>"` (see blocks._pager)."""
+    actions = body.get("actions")
+    action = actions[0] if isinstance(actions, list) and actions else None
+    raw = str(action.get("value") or "") if isinstance(action, dict) else ""
+    kind, _, rest = raw.partition(":")
+    ref, _, page = rest.rpartition(":")
+    if kind not in PAGE_KINDS or not page.isdigit() or len(page) > 6 or (
+            kind in ("timeline", "items") and not (ref.isdigit() and len(ref) <= 9)):
+        raise UserError("That button didn't say which page to show.")
+    return kind, ref, int(page)

@@ -19,6 +19,8 @@ class Action(StrEnum):
     ITEM_DONE = "action-item-done"
     ITEM_REOPEN = "action-item-reopen"
     COVER = "oncall-cover"
+    PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
+    PAGE_NEXT = "page-next"
 
 
 class Callback(StrEnum):

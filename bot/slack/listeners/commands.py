@@ -9,19 +9,13 @@ from slack_sdk import WebClient
 
 from bot.domain.commands import parse_incident_command
 from bot.errors import UserError
-from bot.services.commands import execute, incident_for, list_open
+from bot.services.commands import execute, incident_for
 from bot.services.ports import Deps
 from bot.services.stats import incident_stats
-from bot.services.timeline import timeline_of
-from bot.slack.blocks import (
-    build_action_items,
-    build_declare_modal,
-    build_incident_list,
-    build_stats,
-    build_timeline_messages,
-)
+from bot.slack.blocks import build_declare_modal, build_stats
 from bot.slack.gateway import call
 from bot.slack.ids import Command
+from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
 from bot.slack.replies import guarded
 from bot.templating import render_message
 
@@ -60,7 +54,7 @@ def register(app: App, deps: Deps) -> None:
                 view=build_declare_modal(deps.config, channel_id)))
             return
         if cmd.action == "list":
-            text, blocks = build_incident_list(list_open(deps))
+            text, blocks = incidents_page(deps)
             respond(response_type="ephemeral", text=text, blocks=blocks)
             return
         if cmd.action == "stats":
@@ -69,16 +63,13 @@ def register(app: App, deps: Deps) -> None:
             respond(response_type="ephemeral", text=text, blocks=blocks)
             return
         if cmd.action == "actions":
-            number = incident_for(cmd, channel_id, deps)
-            with deps.uow() as tx:
-                items = tx.actions.for_incident(number)
-            text, blocks = build_action_items(items, f"Action items of #{number}")
+            text, blocks = items_page(deps, incident_for(cmd, channel_id, deps))
             respond(response_type="ephemeral", text=text, blocks=blocks)
             return
         if cmd.action == "timeline" and not cmd.text:
-            incident, items = timeline_of(incident_for(cmd, channel_id, deps), deps.uow)
-            for text, blocks in build_timeline_messages(incident, items):
-                respond(response_type="ephemeral", text=text, blocks=blocks)
+            # One response: the first page, with a "More" button for the next.
+            text, blocks = timeline_page(deps, incident_for(cmd, channel_id, deps))
+            respond(response_type="ephemeral", text=text, blocks=blocks)
             return
         message = execute(cmd, user_id=user_id, channel_id=channel_id, deps=deps)
         respond(response_type="ephemeral", text=message)
@@ -89,8 +80,5 @@ def register(app: App, deps: Deps) -> None:
                           client: WebClient) -> None:
         """`/actions`: the caller's own open action items, across incidents."""
         ack()
-        user_id = str(body.get("user_id") or "")
-        with deps.uow() as tx:
-            items = tx.actions.open_items(owner=user_id)
-        text, blocks = build_action_items(items, "Your open action items")
+        text, blocks = my_items_page(deps, str(body.get("user_id") or ""))
         respond(response_type="ephemeral", text=text, blocks=blocks)

@@ -21,6 +21,7 @@ from bot.slack.gateway import call
 from bot.slack.ids import Action, Command
 from bot.slack.replies import guarded
 
+MAX_ONCALL_TEXT = 500  # a schedule name, a person and two times
 USAGE = ("*`/oncall`* — everyone on call now · *`/oncall <schedule>`* — now and the next "
          "shifts · *`/oncall override <schedule> @person <from> to <to>`* · "
          "*`/oncall cover <schedule> <from> to <to>`* — ask the schedule's channel for cover")
@@ -37,6 +38,13 @@ def _person(member: str | None, deps: Deps | None = None) -> str:
     return f"<@{member}>" if "@" not in member else escape_mrkdwn(member)
 
 
+def _inert(words: list[str]) -> list[str]:
+    """Time phrases as plain text escaped for mrkdwn. A time never contains `&`, `<` or
+    `>`, so parsing is unchanged, and whatever the parser quotes back in an error
+    (`I couldn't read ...`) is inert: `<!channel>` typed as a time cannot ping."""
+    return [escape_mrkdwn(plain_from_slack(w)) for w in words]
+
+
 def register(app: App, deps: Deps) -> None:
     @app.command(Command.ONCALL.value)
     @guarded
@@ -44,6 +52,10 @@ def register(app: App, deps: Deps) -> None:
         words = str(body.get("text") or "").split()
         if words[:1] == ["help"]:
             ack(response_type="ephemeral", text=USAGE)
+            return
+        if len(str(body.get("text") or "")) > MAX_ONCALL_TEXT:
+            ack(response_type="ephemeral", text=f"That is longer than any `/oncall` command "
+                f"needs ({MAX_ONCALL_TEXT} characters at most). {USAGE}")
             return
         ack()
         user_id, now = str(body.get("user_id") or ""), deps.now()
@@ -105,7 +117,7 @@ def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
     name, person = plain_from_slack(words[0]), parse_user_ref(words[1])
     if person is None:
         raise UserError("Who covers? Mention them: `/oncall override platform @bob ...`.")
-    start, end = parse_span(words[2:], now, zone_of(user_id, deps.chat, deps.config))
+    start, end = parse_span(_inert(words[2:]), now, zone_of(user_id, deps.chat, deps.config))
     add_override(name, person, start, end, created_by=user_id, uow=deps.uow, now=now)
     return (f"Override saved: <@{person}> is on call for *{escape_mrkdwn(name)}* from "
             f"{slack_date(start)} to {slack_date(end)}.")
@@ -118,7 +130,7 @@ def _cover(deps: Deps, client: WebClient, user_id: str, words: list[str], now: d
     schedule = get_schedule(name, deps.uow)
     if not schedule.channel:
         raise UserError(f"Schedule `{escape_mrkdwn(name)}` has no channel to ask in.")
-    start, end = parse_span(words[1:], now, zone_of(user_id, deps.chat, deps.config))
+    start, end = parse_span(_inert(words[1:]), now, zone_of(user_id, deps.chat, deps.config))
     if end <= now:
         raise UserError("That time is already over.")
     value = json.dumps({"schedule": name, "start": start.isoformat(), "end": end.isoformat(),

@@ -26,6 +26,14 @@ CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 BOT_USER = "UDEBRIEFBOT"
 BOT_TOKEN = "xoxb-standin-token"
 APP_TOKEN = "xapp-standin-token"
+RESPONSE_USES, RESPONSE_WINDOW = 5, 30 * 60  # a response_url: 5 responses in 30 minutes
+MAX_MESSAGE_TEXT = 40_000
+# Block Kit's documented limits (api.slack.com/reference/block-kit).
+TEXT_LIMITS = {"section": 3000, "header": 150, "input": 2000}  # the block's `text`/label
+ELEMENT_TEXT = {"button": 75}
+MAX_OPTIONS = {"static_select": 100, "multi_static_select": 100, "overflow": 5,
+               "radio_buttons": 10, "checkboxes": 10}
+MAX_ELEMENTS = {"actions": 25, "context": 10}
 
 
 class SlackFailure(Exception):
@@ -127,6 +135,7 @@ class FakeSlack:
         self._faults: dict[str, list[tuple[str, int, float]]] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}  # id -> handle, users
         self._delays: dict[str, list[float]] = {}
+        self._response_uses: dict[str, list[float]] = {}  # response_url path -> times used
         self._ids = itertools.count(1)
         self._last_ts = 0.0
         self._httpd: ThreadingHTTPServer | None = None
@@ -264,6 +273,10 @@ class FakeSlack:
         if path.startswith("/response/"):
             payload = json.loads(raw or b"{}")
             with self.changed:
+                refused = self._check_response(path, payload)
+                if refused is not None:
+                    self.changed.notify_all()
+                    return refused
                 self.responses.append({"url": path, **payload})
                 self.changed.notify_all()
             return 200, {}, {"ok": True}
@@ -316,6 +329,7 @@ class FakeSlack:
             error, status, retry_after = faults.pop(0)
             headers = {"Retry-After": str(int(retry_after))} if status == 429 else {}
             raise SlackFailure(error, status, headers)
+        self._enforce_text(method, args)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             self.violations.append(f"{method}: the stand-in does not implement it yet")
@@ -340,6 +354,7 @@ class FakeSlack:
         if isinstance(blocks, str):
             blocks = json.loads(blocks)
         blocks = blocks or []
+        self._enforce_block_kit(blocks, limit)
         if len(blocks) > limit:
             raise SlackFailure("invalid_blocks")
         for block in blocks:
@@ -457,6 +472,7 @@ class FakeSlack:
         channel = self._channel(args["channel"])
         if args["user"] not in channel.members:
             raise SlackFailure("user_not_in_channel")
+        self._check_blocks(args.get("blocks"))
         self.ephemerals.append(dict(args))
         return {"message_ts": self._next_ts()}
 
@@ -612,6 +628,39 @@ class FakeSlack:
             raise SlackFailure("user_not_found")
         return {"user": user}
 
+    # ----- Slack's own limits (Block Kit counts, response_url uses) -----
+    def _check_response(self, path: str, payload: dict[str, Any]
+                        ) -> tuple[int, dict[str, str], dict[str, Any]] | None:
+        """A response_url takes at most 5 responses within 30 minutes (Slack answers the
+        sixth with 404 `used_url`), and what it gets is held to Block Kit's limits."""
+        now = self.clock()
+        uses = [t for t in self._response_uses.setdefault(path, []) if now - t < RESPONSE_WINDOW]
+        if len(uses) >= RESPONSE_USES:
+            self.violations.append(f"{path}: a 6th response within 30 minutes")
+            return 404, {}, {"ok": False, "error": "used_url"}
+        uses.append(now)
+        self._response_uses[path] = uses
+        try:
+            self._enforce_text(path, payload)
+            self._check_blocks(payload.get("blocks"))
+        except SlackFailure as failure:
+            return 400, {}, {"ok": False, "error": failure.error}
+        return None
+
+    def _enforce_text(self, where: str, args: dict[str, Any]) -> None:
+        """A message's `text` is at most 40,000 characters (`msg_too_long`)."""
+        text = args.get("text")
+        if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+            self.violations.append(f"{where}: text of {len(text)} characters")
+            raise SlackFailure("msg_too_long")
+
+    def _enforce_block_kit(self, blocks: list[Any], limit: int) -> None:
+        """Records every Block Kit limit the blocks break, then refuses them."""
+        found = block_kit_problems(blocks, limit)
+        if found:
+            self.violations.extend(found)
+            raise SlackFailure("invalid_blocks")
+
     # ----- a readable account of what the bot did (for the demo) -----
     def describe(self, call: Call) -> str | None:
         a = call.args
@@ -691,3 +740,66 @@ def _metadata(raw: Any) -> dict[str, Any] | None:
             or not isinstance(raw.get("event_payload"), dict):
         raise SlackFailure("invalid_metadata_schema")
     return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
+
+
+def _text_of(obj: Any) -> str:
+    return str(obj.get("text") or "") if isinstance(obj, dict) else ""
+
+
+def _element_problems(element: Any, where: str) -> list[str]:
+    """Limits of one interactive element (button, select, overflow ...)."""
+    if not isinstance(element, dict):
+        return [f"{where}: not an object"]
+    found: list[str] = []
+    kind = str(element.get("type"))
+    if kind in ELEMENT_TEXT and len(_text_of(element.get("text"))) > ELEMENT_TEXT[kind]:
+        found.append(f"{where}: {kind} text over {ELEMENT_TEXT[kind]} characters")
+    if len(str(element.get("value") or "")) > 2000:
+        found.append(f"{where}: {kind} value over 2000 characters")
+    if len(str(element.get("action_id") or "")) > 255:
+        found.append(f"{where}: action_id over 255 characters")
+    options = element.get("options") or []
+    groups = element.get("option_groups") or []
+    if kind in MAX_OPTIONS and len(options) > MAX_OPTIONS[kind]:
+        found.append(f"{where}: {kind} with {len(options)} options (at most {MAX_OPTIONS[kind]})")
+    if len(groups) > 100:
+        found.append(f"{where}: {len(groups)} option groups (at most 100)")
+    for group in groups:
+        group_options = group.get("options") or [] if isinstance(group, dict) else []
+        if len(group_options) > 100:
+            found.append(f"{where}: an option group with {len(group_options)} options")
+        options = [*options, *group_options]
+    for option in options:
+        if not isinstance(option, dict):
+            found.append(f"{where}: an option that is not an object")
+        elif len(_text_of(option.get("text"))) > 75 or len(str(option.get("value") or "")) > 150:
+            found.append(f"{where}: an option over 75 characters of text or 150 of value")
+    return found
+
+
+def block_kit_problems(blocks: list[Any], limit: int = 50) -> list[str]:
+    """Every documented Block Kit limit the blocks break (empty when they fit)."""
+    found = [f"{len(blocks)} blocks (at most {limit})"] if len(blocks) > limit else []
+    for index, block in enumerate(blocks):
+        where = f"block {index}"
+        if not isinstance(block, dict):
+            found.append(f"{where}: not an object")
+            continue
+        kind = str(block.get("type"))
+        text = _text_of(block.get("text") or block.get("label"))
+        if kind in TEXT_LIMITS and len(text) > TEXT_LIMITS[kind]:
+            found.append(f"{where}: {kind} text of {len(text)} characters "
+                         f"(at most {TEXT_LIMITS[kind]})")
+        fields = block.get("fields") or []
+        if len(fields) > 10 or any(len(_text_of(f)) > 2000 for f in fields):
+            found.append(f"{where}: more than 10 fields or a field over 2000 characters")
+        elements = block.get("elements") or []
+        if kind in MAX_ELEMENTS and len(elements) > MAX_ELEMENTS[kind]:
+            found.append(f"{where}: {kind} with {len(elements)} elements")
+        if len(str(block.get("block_id") or "")) > 255:
+            found.append(f"{where}: block_id over 255 characters")
+        interactive = [block.get("accessory"), block.get("element")]
+        interactive += elements if kind == "actions" else []
+        for element in filter(None, interactive):
+            found += _element_problems(element, where)
+    return found

@@ -1,0 +1,255 @@
+"""Slack's own limits on every surface: a response_url takes 5 responses, a message 50
+blocks, a select menu 100 options. The stand-in enforces them (its `violations` must
+stay empty, the `stack` fixture checks), and long lists page instead of dropping items."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy import Engine
+
+from bot.config import DebriefConfig
+from bot.domain.actions import ActionRequest
+from bot.domain.incidents import Incident
+from bot.slack.ids import Action
+from bot.slack.standin.client import Reply
+from bot.slack.standin.server import FakeSlack, block_kit_problems
+from tests.conftest import Stack, start_stack
+from tests.test_e2e_incident import declare, slash
+
+ALICE, BOB = "U01ALICE", "U02BOB"
+
+
+def responses_to(stack: Stack, url: str) -> list[dict[str, Any]]:
+    path = urlparse(url).path
+    return [r for r in stack.slack.responses if r["url"] == path]
+
+
+def next_button(page: dict[str, Any]) -> dict[str, Any] | None:
+    for block in page.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == Action.PAGE_NEXT.value:
+                return element
+    return None
+
+
+def all_pages(stack: Stack, reply: Reply, user: str, channel: str) -> list[dict[str, Any]]:
+    """The first page a command answered, then every page reached by clicking its
+    next-page button; checks each response_url was answered exactly once."""
+    pages = [stack.client.reply_to(reply)]
+    while (button := next_button(pages[-1])) is not None:
+        click = stack.client.click(Action.PAGE_NEXT, user=user, channel=channel,
+                                   message_ts="1.000001", value=button["value"])
+        assert click.status == 200
+        pages.append(stack.client.reply_to(click))
+        assert len(responses_to(stack, str(click.response_url))) == 1
+        assert len(pages) < 100, "the pages never end"
+    assert len(responses_to(stack, str(reply.response_url))) == 1
+    for page in pages:
+        assert block_kit_problems(page.get("blocks") or []) == []
+    return pages
+
+
+def post(url: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
+
+
+def test_standin_refuses_a_sixth_response_within_30_minutes() -> None:
+    """The stand-in answers a response_url's 6th post in 30 minutes with 404 used_url."""
+    now = [1_000_000.0]
+    slack = FakeSlack(clock=lambda: now[0]).start()
+    try:
+        url = slack.response_url()
+        statuses = [post(url, {"text": f"reply {i}"})[0] for i in range(5)]
+        assert statuses == [200] * 5
+        assert post(url, {"text": "one too many"}) == (404, {"ok": False, "error": "used_url"})
+        assert len(slack.responses) == 5 and "6th response" in slack.violations[0]
+        now[0] += 30 * 60  # the oldest uses leave the window
+        assert post(url, {"text": "later"})[0] == 200
+    finally:
+        slack.stop()
+
+
+def test_standin_enforces_block_kit_limits_and_records_them() -> None:
+    """Options, block counts and text lengths beyond Block Kit's limits are refused and recorded."""
+    def select(kind: str, n: int) -> dict[str, Any]:
+        return {"type": "actions", "elements": [{"type": kind, "action_id": "a", "options": [
+            {"text": {"type": "plain_text", "text": str(i)}, "value": str(i)}
+            for i in range(n)]}]}
+
+    def button(text: str, value: str = "v") -> dict[str, Any]:
+        return {"type": "actions", "elements": [{"type": "button", "action_id": "b",
+                                                  "text": {"type": "plain_text", "text": text},
+                                                  "value": value}]}
+
+    header = {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}}
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "s" * 3001}}
+    groups = {"type": "actions", "elements": [{"type": "static_select", "action_id": "g",
+                                                "option_groups": [{"options": []}] * 101}]}
+    bad = [select("static_select", 101), select("multi_static_select", 101),
+           select("overflow", 6), button("x" * 76), button("ok", "v" * 2001), header, section,
+           groups]
+    for block in bad:
+        assert block_kit_problems([block]), block
+    good = [select("static_select", 100), select("overflow", 5), button("x" * 75)]
+    assert block_kit_problems(good) == []
+    assert block_kit_problems([{"type": "divider"}] * 51) == ["51 blocks (at most 50)"]
+    assert block_kit_problems([{"type": "divider"}] * 100, limit=100) == []
+
+    slack = FakeSlack().start()
+    try:
+        channel = slack.add_channel("general")
+        status, body = post(slack.api_url + "chat.postMessage", {
+            "token": slack.token, "channel": channel, "text": "t", "blocks": [header]})
+        assert body == {"ok": False, "error": "invalid_blocks"}
+        status, body = post(slack.response_url(), {"text": "t", "blocks": [select(
+            "static_select", 101)]})
+        assert (status, body["error"]) == (400, "invalid_blocks")
+        assert len(slack.violations) == 2
+    finally:
+        slack.stop()
+
+
+def test_fit_never_cuts_an_escaped_entity_or_a_mention() -> None:
+    """The one truncation helper cuts escaped text with an ellipsis, never inside `&amp;` or `<@U1>`."""
+    from bot.slack.blocks import fit
+
+    assert fit("short", 10) == "short"
+    assert fit("abc&amp;def", 6) == "abc…"  # "abc&a" would leave a broken entity
+    assert fit("abc&lt;def", 8) == "abc&lt;…"
+    assert fit("hi <@U123ABC> there", 8) == "hi …"
+    assert fit("&amp;" * 10, 12) == "&amp;&amp;…"
+    assert fit("a & b" * 10, 4) == "a &…"  # a lone `&` in plain text is not an entity
+    for n in range(1, 40):
+        cut = fit("x&amp;y&lt;z&gt;<!date^1^{date}|d>" * 3, n)
+        assert len(cut) <= n
+        assert not re.search(r"&(a|am|amp|l|lt|g|gt)?…$", cut) and cut.count("<") == cut.count(">")
+
+
+def test_long_timeline_is_paged_with_more_buttons_never_a_sixth_response(
+        stack: Stack) -> None:
+    """A timeline too long for 5 messages answers once, and More shows each next page."""
+    incident = declare(stack)
+    channel = incident.channel_id
+    for i in range(260):  # each line escapes to ~2,500 characters: one section each
+        ts = stack.client.say(channel, BOB, f"finding {i}: " + "&" * 500, deliver=False)
+        stack.slack.channels[channel].messages[ts].reactions["pushpin"] = [BOB]
+    slash(stack, "timeline rebuild", channel=channel)
+    reply = stack.client.slash("timeline", user=ALICE, channel=channel)
+    pages = all_pages(stack, reply, ALICE, channel)
+    shown = json.dumps(pages)
+    assert len(pages) >= 2 and all(f"finding {i}:" in shown for i in range(260))
+    assert "(1/" in pages[0]["text"]
+    assert stack.slack.violations == []
+
+
+def _add_items(stack: Stack, number: int, count: int, owner: str) -> None:
+    now = datetime.now(UTC)
+    with stack.runtime.deps.uow() as tx:
+        for i in range(count):
+            tx.actions.add(number, ActionRequest(f"chore {i} &", owner, None, "prevent"),
+                           ALICE, now)
+        tx.commit()
+
+
+def _item_ids(pages: list[dict[str, Any]]) -> set[str]:
+    return {str(block["accessory"]["value"]) for page in pages for block in page["blocks"]
+            if block.get("accessory", {}).get("action_id") == Action.ITEM_DONE.value}
+
+
+def test_300_action_items_are_all_reachable_through_pages(stack: Stack) -> None:
+    """/incident actions and /actions with 300 items: every item's Done button on some page."""
+    incident = declare(stack)
+    _add_items(stack, incident.number, 300, BOB)
+    with stack.runtime.deps.uow() as tx:
+        expected = {str(i.id) for i in tx.actions.for_incident(incident.number)}
+    reply = stack.client.slash("actions", user=ALICE, channel=incident.channel_id)
+    assert _item_ids(all_pages(stack, reply, ALICE, incident.channel_id)) == expected
+    mine = stack.client.slash("", user=BOB, command="/actions", channel=stack.general)
+    pages = all_pages(stack, mine, BOB, stack.general)
+    assert _item_ids(pages) == expected and len(pages) == 8
+    back = next(e for b in pages[1]["blocks"] for e in b.get("elements") or []
+                if e.get("action_id") == Action.PAGE_BACK.value)
+    click = stack.client.click(Action.PAGE_BACK, user=BOB, channel=stack.general,
+                               message_ts="1.000001", value=back["value"])
+    first = stack.client.reply_to(click)
+    assert first["replace_original"] is True and _item_ids([first]) == _item_ids(pages[:1])
+
+
+def test_201_open_incidents_are_all_listed_across_pages(stack: Stack) -> None:
+    """/incident list with 201 open incidents (long escaped titles): all reachable, each page fits."""
+    now = datetime.now(UTC)
+    with stack.runtime.deps.uow() as tx:
+        for _ in range(201):
+            number = tx.incidents.allocate_number()
+            tx.incidents.add(Incident(number=number, title=f"Outage {number} " + "&" * 130,
+                                      severity="SEV3", status="investigating", description="",
+                                      declared_at=now, declared_by=ALICE,
+                                      channel_id=f"C{number:08d}"))
+        tx.commit()
+    reply = stack.client.slash("list", user=ALICE, channel=stack.general)
+    pages = all_pages(stack, reply, ALICE, stack.general)
+    shown = json.dumps(pages)
+    assert all(f"<#C{n:08d}>" in shown for n in range(1, 202))
+    assert "&amp;&amp;" in shown and "&&" not in shown
+
+
+def test_a_status_menu_never_carries_more_than_100_options(engine: Engine) -> None:
+    """With 120 configured statuses the card's menu has 100 options, the current one included."""
+    statuses = tuple(f"step{i}" for i in range(119)) + ("resolved",)
+    stack = start_stack(engine, DebriefConfig(statuses=statuses))
+    try:
+        incident = declare(stack)
+        slash(stack, "status step110", channel=incident.channel_id)
+        card = stack.slack.channels[incident.channel_id].messages[incident.card_ts]
+        select = next(e for b in card.blocks if b["type"] == "actions" for e in b["elements"]
+                      if e["type"] == "static_select")
+        assert len(select["options"]) == 100
+        assert select["initial_option"]["value"] == "1:step110"
+        assert stack.slack.violations == []
+    finally:
+        stack.close()
+
+
+def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine) -> None:
+    """300 long overdue items: the Monday digest fits 50 blocks and counts the rest."""
+    from datetime import date
+
+    from freezegun import freeze_time
+
+    from bot.services.reminders import send_due
+
+    with freeze_time("2026-11-30 10:00:00"):  # a Monday
+        stack = start_stack(engine)
+        try:
+            incident = declare(stack)
+            with stack.runtime.deps.uow() as tx:
+                for i in range(300):
+                    tx.actions.add(incident.number, ActionRequest(
+                        f"chore {i} " + "&" * 400, BOB, date(2026, 11, 20), "prevent"),
+                        ALICE, datetime.now(UTC))
+                tx.commit()
+            assert send_due(stack.runtime.deps) == ["digest:2026-W49"]
+        finally:
+            stack.close()
+    [digest] = [c for c in stack.slack.calls_of("chat.postMessage")
+                if "Overdue action items" in str(c.args.get("text"))]
+    blocks = digest.args["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    shown = sum(json.dumps(blocks).count(f"chore {i} ") for i in range(300))
+    assert len(blocks) == 50 and block_kit_problems(blocks) == []
+    assert f"…and {300 - shown} more" in blocks[-1]["elements"][0]["text"]
+    assert stack.slack.violations == []
