@@ -40,7 +40,13 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool],
         match = ICS.match(environ.get("PATH_INFO") or "")
         if match and ical is not None and environ.get("REQUEST_METHOD") == "GET":
             user = parse_qs(environ.get("QUERY_STRING") or "").get("user", [None])[0]
-            feed = ical(match.group(1), match.group(2) or "", user)
+            try:
+                feed = ical(match.group(1), match.group(2) or "", user)
+            except Exception:  # noqa: BLE001 - e.g. the database is down
+                # Handled here: waitress would log the path, and the path holds the secret.
+                log.exception("iCal feed for schedule %s failed", match.group(1))
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"feed unavailable, try again later"]
             if feed is None:  # unknown schedule and wrong token look the same
                 start_response("404 Not Found", [("Content-Type", "text/plain")])
                 return [b"no such feed"]

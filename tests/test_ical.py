@@ -200,3 +200,18 @@ def test_migration_gives_existing_schedules_a_token(engine: Engine) -> None:
     with engine.connect() as conn:
         tokens = conn.execute(text("SELECT feed_token FROM oncall_schedules")).scalars().all()
     assert len(set(tokens)) == 2 and all(len(t) >= 43 for t in tokens)
+
+
+def test_failing_feed_is_503_and_never_logs_its_secret(stack: Stack, tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """When the database fails while a feed is served the answer is 503, and no log line
+    carries the URL's token (waitress would log the path of a request that raised)."""
+    apply(stack, tmp_path, WEEKLY)
+    token = feed_token("platform", stack.runtime.deps.uow)
+    with stack.runtime.engine.begin() as conn:
+        conn.execute(text("DROP TABLE slack_users"))
+    with caplog.at_level("DEBUG"):
+        status, _ = get(stack, feed_path("platform", token))
+    assert status == 503
+    assert "iCal feed for schedule platform failed" in caplog.text
+    assert token not in caplog.text
