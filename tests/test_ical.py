@@ -25,8 +25,10 @@ from bot.services.oncall import (
     feed_token,
     load_schedule_file,
 )
+from bot.slack.standin.server import FakeSlack
 from storage.db import downgrade, upgrade
-from tests.conftest import Stack
+from tests.conftest import USERS, Stack
+from tests.test_run import free_port, start, stop, wait_healthy
 
 WEEKLY = """
 schedules:
@@ -215,3 +217,35 @@ def test_failing_feed_is_503_and_never_logs_its_secret(stack: Stack, tmp_path: P
     assert status == 503
     assert "iCal feed for schedule platform failed" in caplog.text
     assert token not in caplog.text
+
+
+def test_run_learns_names_at_start_up_and_serves_the_feed(tmp_path: Path) -> None:
+    """A real `debrief run` applies the schedules file at start-up, looks up the names
+    once, and serves the secret feed with them (no Slack call per fetch)."""
+    slack = FakeSlack().start()
+    for user_id, name in USERS.items():
+        slack.add_user(user_id, name)
+    slack.add_channel("incidents")
+    (tmp_path / "oncall.yaml").write_text(WEEKLY)
+    (tmp_path / "debrief.yaml").write_text("oncall: {file: oncall.yaml}\n")
+    port, url = free_port(), f"sqlite:///{tmp_path / 'run.db'}"
+    process = start({"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": "s3cret",
+                     "SLACK_API_URL": slack.api_url, "PORT": str(port), "DATABASE_URL": url},
+                    tmp_path)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        shown = subprocess.run([sys.executable, "-m", "bot", "oncall", "ical-url", "platform"],
+                               cwd=tmp_path, text=True, capture_output=True, timeout=60,
+                               env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": url})
+        assert shown.returncode == 0, shown.stderr
+        calls = len(slack.calls)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{shown.stdout.strip()}",
+                                    timeout=30) as response:
+            found = events(response.read())
+        assert len(slack.calls) == calls
+        assert {"On call: platform (Alice)", "On call: platform (Bob)"} <= {
+            summary for _, _, summary in found.values()}
+    finally:
+        output = stop(process)
+        slack.stop()
+    assert "Traceback" not in output
