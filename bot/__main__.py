@@ -138,9 +138,9 @@ def _fail(message: str) -> int:
 def _user_cause(exc: Exception) -> str | None:
     """The one line for an error the user can fix (None: a bug)."""
     from alembic.util import CommandError
-    from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+    from sqlalchemy.exc import DatabaseError, DataError, InterfaceError, OperationalError
 
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
         return f"the database cannot be used (check DATABASE_URL): {_first_line(exc.orig or exc)}"
     if isinstance(exc, DataError):
         return f"the database refused a value: {_first_line(exc.orig or exc)}"

@@ -132,9 +132,12 @@ def test_override_ending_in_year_9999(engine: Engine, tmp_path: Path) -> None:
     ("postgresql+nosuchdriver://x/y", "stats", "DATABASE_URL is not a database URL"),
     ("mysql://x/y", "incident list", "driver that is not installed"),
     ("sqlite:////nonexistent-folder/debrief.db", "incident list", "the database cannot be used"),
+    ("sqlite:///notes.txt", "incident list", "file is not a database"),
 ])
 def test_bad_database_url(tmp_path: Path, url: str, command: str, expected: str) -> None:
-    """A database URL that cannot be parsed, loaded or reached: one line saying so."""
+    """A database URL that cannot be parsed, loaded or reached (or names a file that is
+    not a database): one line saying so."""
+    (tmp_path / "notes.txt").write_text("not a database, just some notes\n" * 100)
     assert_one_line(debrief(*command.split(), cwd=tmp_path, DATABASE_URL=url), expected)
 
 
