@@ -345,6 +345,9 @@ def _oncall(args: argparse.Namespace, settings: Settings, config: DebriefConfig)
                     print(f"{row['start']} → {row['end']}  {row['user'] or '(gap)':<20} "
                           f"{row['source'] or ''}")
         elif args.oncall_command == "override":
+            if not 0 < len(args.user) <= 120 or any(c.isspace() for c in args.user):
+                raise ConfigError("the user must be a Slack user id or an e-mail address "
+                                  "(at most 120 characters, no spaces).")
             oc.add_override(args.schedule, args.user, _instant(args.start, "--start"),
                             _instant(args.end, "--end"), created_by=None, uow=uow,
                             now=utcnow())

@@ -104,8 +104,8 @@ def test_non_utf8_or_binary_yaml(tmp_path: Path, content: bytes) -> None:
 
 
 def test_override_ending_in_year_9999(engine: Engine, tmp_path: Path) -> None:
-    """An end that cannot be converted to UTC is one line; one that can is stored and
-    `who` still answers."""
+    """An end that cannot be converted to UTC is one line (so is a user id the database
+    column cannot hold); one that can is stored and `who` still answers."""
     (tmp_path / "oncall.yaml").write_text(SCHEDULE)
     url = url_of(engine)
     assert debrief("oncall", "apply", "oncall.yaml", cwd=tmp_path,
@@ -116,6 +116,9 @@ def test_override_ending_in_year_9999(engine: Engine, tmp_path: Path) -> None:
     assert_one_line(debrief("oncall", "shifts", "platform", "--from", "9999-12-30T00:00:00Z",
                             "--to", "9999-12-31T12:00:00Z", cwd=tmp_path, DATABASE_URL=url),
                     "out of range")
+    assert_one_line(debrief("oncall", "override", "platform", "U" * 121, "--start",
+                            "2030-01-01T00:00:00Z", "--end", "2030-01-02T00:00:00Z",
+                            cwd=tmp_path, DATABASE_URL=url), "at most 120 characters")
     stored = debrief("oncall", "override", "platform", "U09ZED", "--start",
                      "2030-01-01T00:00:00Z", "--end", "9999-12-31T23:59:59Z",
                      cwd=tmp_path, DATABASE_URL=url)
