@@ -3,24 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from bot.config import DebriefConfig, Settings, settings_and_config
 from bot.domain.incidents import as_dict
 from bot.domain.timeline import build_timeline, durations, durations_as_dict, timeline_as_dicts
-from bot.errors import ConfigError
+from bot.errors import ChatError, ConfigError, UserError
 
 log = logging.getLogger("debrief")
+MAX_NUMBER = 2**31 - 1  # incident numbers are 32-bit integers in PostgreSQL
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error: the README promises one line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def _incident_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= MAX_NUMBER:
+        raise argparse.ArgumentTypeError(
+            f"{text[:30]!r} is not an incident number (a whole number from 1 to {MAX_NUMBER})")
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="debrief", description="Incident management in Slack.")
+    parser = _Parser(prog="debrief", description="Incident management in Slack.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     run.add_argument("--port", type=int, help="HTTP port (overrides PORT)")
@@ -34,12 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--open", action="store_true", help="only open incidents")
     show = inc_sub.add_parser("show", help="show one incident")
-    show.add_argument("number", type=int)
+    show.add_argument("number", type=_incident_number)
     show.add_argument("--json", action="store_true")
     postmortem = sub.add_parser("postmortem", help="postmortem documents")
     pm_sub = postmortem.add_subparsers(dest="postmortem_command", required=True)
     render = pm_sub.add_parser("render", help="render an incident's postmortem from the database")
-    render.add_argument("number", type=int)
+    render.add_argument("number", type=_incident_number)
     render.add_argument("--template", help="template file name (default: by severity)")
     render.add_argument("-o", "--output", help="write to this file instead of standard output")
     stats = sub.add_parser("stats", help="incident metrics from the recorded lifecycle")
@@ -67,6 +88,10 @@ def _parser() -> argparse.ArgumentParser:
     ical = oc.add_parser("ical", help="an iCalendar feed of the schedule")
     ical.add_argument("schedule")
     ical.add_argument("--user")
+    ical_url = oc.add_parser("ical-url", help="the secret path of the schedule's iCal feed")
+    ical_url.add_argument("schedule")
+    ical_url.add_argument("--rotate", action="store_true",
+                          help="replace the secret: the old URL stops working")
     lint = sub.add_parser("lint", help="check a postmortem (or any text) for blameful wording")
     lint.add_argument("file", help="a Markdown or text file; - for standard input")
     lint.add_argument("--json", action="store_true")
@@ -76,12 +101,78 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Whatever a user can cause (bad input, settings, files, database
+    URL, token) ends as one line on stderr and exit status 2, never a traceback; exit 1
+    is kept for `lint` findings."""
     args = _parser().parse_args(argv)
     try:
-        return _dispatch(args)
-    except ConfigError as exc:
-        print(f"debrief: {exc}", file=sys.stderr)
-        return 2
+        code = _dispatch(args)
+        sys.stdout.flush()  # a full disk or closed pipe is reported here, not at exit
+        return code
+    except (ConfigError, UserError) as exc:
+        return _fail(str(exc))
+    except ChatError as exc:
+        hint = {"unreachable": " Check SLACK_API_URL and the network."}.get(
+            exc.code, " Check SLACK_BOT_TOKEN." if exc.code in AUTH_CODES else "")
+        return _fail(f"Slack {exc.method} failed: {exc.explained}{hint}")
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `debrief ... | head`: the reader has all it wanted
+        _silence_stdout()
+        return 1
+    except Exception as exc:
+        message = _user_cause(exc)
+        if message is None:
+            raise  # a bug: the traceback is what a report needs
+        return _fail(message)
+
+
+AUTH_CODES = ("invalid_auth", "not_authed", "token_revoked", "account_inactive")
+
+
+def _fail(message: str) -> int:
+    print(f"debrief: {' '.join(message.split())}", file=sys.stderr)
+    return 2
+
+
+def _user_cause(exc: Exception) -> str | None:
+    """The one line for an error the user can fix (None: a bug)."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import DatabaseError, DataError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError) or type(exc) is DatabaseError:
+        return f"the database cannot be used (check DATABASE_URL): {_first_line(exc.orig or exc)}"
+    if isinstance(exc, DataError):
+        return f"the database refused a value: {_first_line(exc.orig or exc)}"
+    if isinstance(exc, CommandError):
+        return f"the database schema cannot be upgraded by this version of Debrief: {exc}"
+    if isinstance(exc, UnicodeError):
+        return f"a file is not UTF-8 text ({exc})"
+    if isinstance(exc, OverflowError):
+        return f"a date or number is out of range ({exc})"
+    if isinstance(exc, OSError):
+        if exc.filename is not None:
+            return f"{exc.filename}: {exc.strerror or exc}"
+        if exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EDQUOT):
+            _silence_stdout()  # our own output could not be written (e.g. > /dev/full)
+            return f"cannot write the output: {exc.strerror}"
+        return str(exc.strerror or exc)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The driver's own message without SQLAlchemy's SQL echo and background link."""
+    return next(iter(str(exc).strip().splitlines()), exc.__class__.__name__)
+
+
+def _silence_stdout() -> None:
+    """After a failed write to stdout (full disk, closed pipe), point it at /dev/null so
+    the interpreter's final flush does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -117,14 +208,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _uow(settings: Settings) -> Iterator[Any]:
-    """A unit-of-work factory for one CLI command; the engine is disposed afterwards."""
-    from storage.db import is_up_to_date, make_engine
+    """A unit-of-work factory for one CLI command; the engine is disposed afterwards. The
+    embedded SQLite database is created or upgraded here, as `debrief run` does;
+    PostgreSQL is upgraded explicitly (`debrief db upgrade`, once per release)."""
+    from storage.db import is_up_to_date, make_engine, upgrade
     from storage.uow import UnitOfWorkFactory
 
     engine = make_engine(settings.database_url)
     try:
         if not is_up_to_date(engine):
-            raise ConfigError("the database schema is missing or behind: run `debrief db upgrade`.")
+            if engine.dialect.name != "sqlite":
+                raise ConfigError("the database schema is missing or behind this version: "
+                                  "run `debrief db upgrade`.")
+            upgrade(engine)
         yield UnitOfWorkFactory(engine)
     finally:
         engine.dispose()
@@ -134,18 +230,16 @@ def _postmortem(args: argparse.Namespace, settings: Settings, config: DebriefCon
     from pathlib import Path
 
     from bot.clock import utcnow
-    from bot.errors import UserError
     from bot.services.postmortems import render_document
 
-    try:
-        with _uow(settings) as uow:
-            _, content = render_document(args.number, uow=uow, config=config, now=utcnow(),
-                                         template=args.template)
-    except UserError as exc:
-        print(f"debrief: {exc}", file=sys.stderr)
-        return 1
+    with _uow(settings) as uow:
+        _, content = render_document(args.number, uow=uow, config=config, now=utcnow(),
+                                     template=args.template)
     if args.output:
-        Path(args.output).write_text(content, encoding="utf-8")
+        try:
+            Path(args.output).write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}.") from exc
         print(f"wrote {args.output}")
     else:
         print(content)
@@ -154,15 +248,10 @@ def _postmortem(args: argparse.Namespace, settings: Settings, config: DebriefCon
 
 def _stats(args: argparse.Namespace, settings: Settings, config: DebriefConfig) -> int:
     from bot.clock import utcnow
-    from bot.errors import UserError
     from bot.services.stats import incident_stats
 
-    try:
-        with _uow(settings) as uow:
-            stats = incident_stats(args.period, uow=uow, config=config, now=utcnow())
-    except UserError as exc:
-        print(f"debrief: {exc}", file=sys.stderr)
-        return 2
+    with _uow(settings) as uow:
+        stats = incident_stats(args.period, uow=uow, config=config, now=utcnow())
     data = stats.as_dict()
     if args.json:
         print(json.dumps(data, indent=2))
@@ -190,7 +279,10 @@ def _instant(text: str | None, what: str) -> Any:
         raise ConfigError(f"{what} must be an ISO 8601 instant like 2026-12-01T09:00:00Z.") from exc
     if parsed.tzinfo is None:
         raise ConfigError(f"{what} needs a UTC offset or Z (e.g. 2026-12-01T09:00:00Z).")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:
+        raise ConfigError(f"{what} is out of range: {text[:40]}.") from exc
 
 
 def _iso(at: Any) -> str | None:
@@ -201,65 +293,72 @@ def _oncall(args: argparse.Namespace, settings: Settings, config: DebriefConfig)
     from pathlib import Path
 
     from bot.clock import utcnow
-    from bot.errors import UserError
     from bot.services import oncall as oc
 
     with _uow(settings) as uow:
-        try:
-            if args.oncall_command == "apply":
-                path = Path(args.file) if args.file else config.oncall.file
-                if path is None:
-                    raise ConfigError("name a schedules file, or set oncall.file in debrief.yaml.")
-                report = oc.apply_schedules(oc.load_schedule_file(path),
-                                            effective=_instant(args.effective, "--effective"),
-                                            uow=uow, now=utcnow())
-                for key in ("created", "updated", "unchanged", "not_in_file"):
-                    if getattr(report, key):
-                        print(f"{key.replace('_', ' ')}: {', '.join(getattr(report, key))}")
-                for name, people in report.moved.items():
-                    print(f"{name}: upcoming turns moved for {', '.join(sorted(people))}")
-                if report.moved and settings.bot_token:
-                    from bot.slack.gateway import SlackGateway, make_web_client
+        if args.oncall_command == "apply":
+            path = Path(args.file) if args.file else config.oncall.file
+            if path is None:
+                raise ConfigError("name a schedules file, or set oncall.file in debrief.yaml.")
+            specs = oc.load_schedule_file(path)
+            effective = _instant(args.effective, "--effective")
+            gateway = None
+            if settings.bot_token:  # a bad token stops here, before anything changes
+                from bot.slack.gateway import SlackGateway, make_web_client
 
-                    gateway = SlackGateway(make_web_client(settings.bot_token, settings.api_url),
-                                           config)
-                    told = oc.tell_moved(report, gateway)
-                    print(f"told them in Slack: {', '.join(told) or 'nobody reachable'}")
-                elif report.moved:
-                    print("(set SLACK_BOT_TOKEN to tell them in Slack)")
-                print(f"overrides added from the file: {report.overrides_added}")
-            elif args.oncall_command == "who":
-                answer = oc.who_is_on_call(args.schedule, _instant(args.at, "--at"), uow)
-                data = answer.as_dict()
-                if args.json:
-                    print(json.dumps(data, indent=2))
-                else:
-                    print(f"{data['schedule']} at {data['at']}: {data['on_call'] or 'nobody'} "
-                          f"({data['source'] or 'gap'}); next change {data['next_change'] or '-'}"
-                          f" to {data['next_on_call'] or 'nobody'}")
-            elif args.oncall_command == "shifts":
-                found = oc.shifts_of(args.schedule, _instant(args.start, "--from"),
-                                     _instant(args.end, "--to"), uow)
-                rows = [{"start": _iso(s.start), "end": _iso(s.end), "user": s.user,
-                         "source": s.source} for s in found]
-                if args.json:
-                    print(json.dumps(rows, indent=2))
-                else:
-                    for row in rows:
-                        print(f"{row['start']} → {row['end']}  {row['user'] or '(gap)':<20} "
-                              f"{row['source'] or ''}")
-            elif args.oncall_command == "override":
-                oc.add_override(args.schedule, args.user, _instant(args.start, "--start"),
-                                _instant(args.end, "--end"), created_by=None, uow=uow,
-                                now=utcnow())
-                print(f"override saved: {args.user} on {args.schedule} "
-                      f"{args.start} → {args.end}")
-            elif args.oncall_command == "ical":
-                sys.stdout.write(oc.ical_feed(args.schedule, uow, utcnow(),
-                                              user=args.user).decode())
-        except UserError as exc:
-            print(f"debrief: {exc}", file=sys.stderr)
-            return 1
+                gateway = SlackGateway(make_web_client(settings.bot_token, settings.api_url),
+                                       config)
+                gateway.workspace_url()  # auth.test
+            report = oc.apply_schedules(specs, effective=effective, uow=uow, now=utcnow())
+            for key in ("created", "updated", "unchanged", "not_in_file"):
+                if getattr(report, key):
+                    print(f"{key.replace('_', ' ')}: {', '.join(getattr(report, key))}")
+            for name, people in report.moved.items():
+                print(f"{name}: upcoming turns moved for {', '.join(sorted(people))}")
+            if report.moved and gateway is not None:
+                told = oc.tell_moved(report, gateway)
+                print(f"told them in Slack: {', '.join(told) or 'nobody reachable'}")
+            elif report.moved:
+                print("(set SLACK_BOT_TOKEN to tell them in Slack)")
+            print(f"overrides added from the file: {report.overrides_added}")
+            if gateway is not None:
+                learned = oc.remember_people(gateway, uow, utcnow())
+                print(f"display names looked up in Slack: {learned}")
+        elif args.oncall_command == "who":
+            answer = oc.who_is_on_call(args.schedule, _instant(args.at, "--at"), uow)
+            data = answer.as_dict()
+            if args.json:
+                print(json.dumps(data, indent=2))
+            else:
+                print(f"{data['schedule']} at {data['at']}: {data['on_call'] or 'nobody'} "
+                      f"({data['source'] or 'gap'}); next change {data['next_change'] or '-'}"
+                      f" to {data['next_on_call'] or 'nobody'}")
+        elif args.oncall_command == "shifts":
+            found = oc.shifts_of(args.schedule, _instant(args.start, "--from"),
+                                 _instant(args.end, "--to"), uow)
+            rows = [{"start": _iso(s.start), "end": _iso(s.end), "user": s.user,
+                     "source": s.source} for s in found]
+            if args.json:
+                print(json.dumps(rows, indent=2))
+            else:
+                for row in rows:
+                    print(f"{row['start']} → {row['end']}  {row['user'] or '(gap)':<20} "
+                          f"{row['source'] or ''}")
+        elif args.oncall_command == "override":
+            if not 0 < len(args.user) <= 120 or any(c.isspace() for c in args.user):
+                raise ConfigError("the user must be a Slack user id or an e-mail address "
+                                  "(at most 120 characters, no spaces).")
+            oc.add_override(args.schedule, args.user, _instant(args.start, "--start"),
+                            _instant(args.end, "--end"), created_by=None, uow=uow,
+                            now=utcnow())
+            print(f"override saved: {args.user} on {args.schedule} "
+                  f"{args.start} → {args.end}")
+        elif args.oncall_command == "ical":
+            sys.stdout.write(oc.ical_feed(args.schedule, uow, utcnow(),
+                                          user=args.user).decode())
+        elif args.oncall_command == "ical-url":
+            print(oc.feed_path(args.schedule,
+                               oc.feed_token(args.schedule, uow, rotate=args.rotate)))
     return 0
 
 
@@ -291,8 +390,7 @@ def _incident(args: argparse.Namespace, settings: Settings, config: DebriefConfi
         if args.incident_command == "show":
             incident = tx.incidents.get(args.number)
             if incident is None:
-                print(f"debrief: no incident #{args.number}", file=sys.stderr)
-                return 1
+                raise UserError(f"no incident #{args.number}")
             data: Any = as_dict(incident)
             items = build_timeline(incident, tx.timeline.entries(args.number))
             data["timeline"] = timeline_as_dicts(items)
@@ -332,6 +430,17 @@ def _print_incident(data: dict[str, Any]) -> None:
               f"{item['text'][:100]}")
 
 
+def _remember_people(deps: Any) -> None:
+    """Display names for the iCal feeds, looked up once at start-up; a Slack hiccup here
+    must not stop the bot (the feeds then show ids until the next start)."""
+    from bot.services.oncall import remember_people
+
+    try:
+        remember_people(deps.chat, deps.uow, deps.now())
+    except ChatError as exc:
+        log.warning("could not look up display names for the iCal feeds: %s", exc.code)
+
+
 def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
     from bot.runtime import build_runtime, configure_logging
     from bot.scheduler import Scheduler
@@ -351,6 +460,7 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
         report = apply_schedules(load_schedule_file(config.oncall.file), effective=utcnow(),
                                  uow=runtime.deps.uow, now=utcnow())
         tell_moved(report, runtime.deps.chat)
+        _remember_people(runtime.deps)
         log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
                  report.created, report.updated)
     scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()

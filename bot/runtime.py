@@ -93,11 +93,14 @@ class Runtime:
             scheduler=lambda: self.scheduler.health() if self.scheduler else {
                 "ok": True, "running": False}), host=host, port=port)
 
-    def ical(self, schedule: str, user: str | None) -> bytes | None:
-        """The schedule's iCalendar feed for GET /oncall/<schedule>.ics (None: unknown)."""
+    def ical(self, schedule: str, token: str, user: str | None) -> bytes | None:
+        """The schedule's iCalendar feed for GET /oncall/<schedule>/<token>.ics (None:
+        unknown schedule or wrong token; the caller answers 404 to both)."""
         from bot.errors import UserError
-        from bot.services.oncall import ical_feed
+        from bot.services.oncall import feed_token_matches, ical_feed
 
+        if not feed_token_matches(schedule, token, self.deps.uow):
+            return None
         try:
             return ical_feed(schedule, self.deps.uow, self.deps.now(), user=user)
         except UserError:

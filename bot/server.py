@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 StartResponse = Callable[..., Any]
 
 
-ICS = re.compile(r"^/oncall/([a-z0-9][a-z0-9_-]{0,49})\.ics$")
+# /oncall/<schedule>/<secret token>.ics; without the token (or with a wrong one): 404
+ICS = re.compile(r"^/oncall/([a-z0-9][a-z0-9_-]{0,49})(?:/([A-Za-z0-9_-]{1,100}))?\.ics$")
 
 
 def make_wsgi_app(app: App, healthy: Callable[[], bool],
-                  ical: Callable[[str, str | None], bytes | None] | None = None,
+                  ical: Callable[[str, str, str | None], bytes | None] | None = None,
                   scheduler: Callable[[], dict[str, object]] | None = None,
                   ) -> Callable[..., Iterable[bytes]]:
     slack = SlackRequestHandler(app, path="/slack/events")
@@ -39,10 +40,16 @@ def make_wsgi_app(app: App, healthy: Callable[[], bool],
         match = ICS.match(environ.get("PATH_INFO") or "")
         if match and ical is not None and environ.get("REQUEST_METHOD") == "GET":
             user = parse_qs(environ.get("QUERY_STRING") or "").get("user", [None])[0]
-            feed = ical(match.group(1), user)
-            if feed is None:
+            try:
+                feed = ical(match.group(1), match.group(2) or "", user)
+            except Exception:  # noqa: BLE001 - e.g. the database is down
+                # Handled here: waitress would log the path, and the path holds the secret.
+                log.exception("iCal feed for schedule %s failed", match.group(1))
+                start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+                return [b"feed unavailable, try again later"]
+            if feed is None:  # unknown schedule and wrong token look the same
                 start_response("404 Not Found", [("Content-Type", "text/plain")])
-                return [b"no such schedule"]
+                return [b"no such feed"]
             start_response("200 OK", [("Content-Type", "text/calendar; charset=utf-8")])
             return [feed]
         if path == "/healthz" and method == "GET":

@@ -17,6 +17,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.errors import ConfigError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -30,6 +33,21 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for `url`; a URL SQLAlchemy cannot use (unparsable, unknown dialect,
+    driver not installed) is a `ConfigError` naming DATABASE_URL."""
+    try:
+        return _make_engine(url, **kwargs)
+    except ArgumentError as exc:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL Debrief can use (e.g. sqlite:///debrief.db or "
+            f"postgresql://user@host/db): {str(exc).splitlines()[0]}.") from exc
+    except ImportError as exc:
+        hint = " (pip install 'debrief-bot[postgres]')" if "psycopg" in str(exc) else ""
+        raise ConfigError(f"DATABASE_URL needs a database driver that is not installed: "
+                          f"{exc}{hint}.") from exc
+
+
+def _make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         engine = create_engine(

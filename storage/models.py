@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -189,8 +190,14 @@ class NotificationRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+def new_feed_token() -> str:
+    """The secret part of a schedule's iCal feed URL (256 bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
 class OncallScheduleRow(Base):
-    """A schedule as applied: its layers (with their roster history) as JSON."""
+    """A schedule as applied: its layers (with their roster history) as JSON, and the
+    token that makes its iCal feed URL secret (rotated by `debrief oncall ical-url`)."""
 
     __tablename__ = "oncall_schedules"
 
@@ -199,6 +206,7 @@ class OncallScheduleRow(Base):
     usergroup: Mapped[str | None] = mapped_column(String(80))
     layers: Mapped[list[dict[str, Any]]] = mapped_column(JSON, nullable=False)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    feed_token: Mapped[str] = mapped_column(String(64), nullable=False, default=new_feed_token)
 
     overrides: Mapped[list[OncallOverrideRow]] = relationship(
         back_populates="schedule", cascade="all, delete-orphan", order_by="OncallOverrideRow.id")
@@ -219,3 +227,15 @@ class OncallOverrideRow(Base):
     spec_key: Mapped[str | None] = mapped_column(String(300))  # set for overrides from YAML
 
     schedule: Mapped[OncallScheduleRow] = relationship(back_populates="overrides")
+
+
+class SlackUserRow(Base):
+    """Display names of the people schedules name, learned from users.info when schedules
+    are applied, so a feed shows names without calling Slack while it is served."""
+
+    __tablename__ = "slack_users"
+
+    id: Mapped[str] = mapped_column(String(30), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(254), index=True)  # when named by e-mail
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -3,7 +3,7 @@ of work does, once per use case."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,9 @@ from storage.models import (
     PostmortemRow,
     PostmortemVersionRow,
     RoleAssignmentRow,
+    SlackUserRow,
     TimelineEntryRow,
+    new_feed_token,
 )
 
 _LOAD = (selectinload(IncidentRow.roles), selectinload(IncidentRow.events),
@@ -460,3 +462,54 @@ class SqlScheduleRepository:
                                            spec_key=spec_key))
         self.session.flush()
         return True
+
+    def feed_token(self, name: str) -> str | None:
+        """The secret of the schedule's iCal feed URL (None: no such schedule)."""
+        return self.session.execute(select(OncallScheduleRow.feed_token).where(
+            OncallScheduleRow.name == name)).scalar_one_or_none()
+
+    def rotate_feed_token(self, name: str) -> str | None:
+        """A new secret: the old feed URL stops working (None: no such schedule)."""
+        row = self.session.get(OncallScheduleRow, name, with_for_update=True)
+        if row is None:
+            return None
+        row.feed_token = new_feed_token()
+        self.session.flush()
+        return row.feed_token
+
+
+class SqlPeopleRepository:
+    """Display names of Slack users, keyed by id and, for people a schedule names by
+    e-mail, by that address too."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def remember(self, user_id: str, name: str, email: str | None, now: datetime) -> None:
+        row = self.session.get(SlackUserRow, user_id)
+        if row is None:
+            self.session.add(SlackUserRow(id=user_id, name=name, email=email, updated_at=now))
+        else:
+            row.name, row.updated_at = name, now
+            row.email = email or row.email
+        self.session.flush()
+
+    def known_since(self, since: datetime) -> set[str]:
+        """Ids and e-mails whose names were refreshed at or after `since`."""
+        rows = self.session.execute(select(SlackUserRow.id, SlackUserRow.email).where(
+            SlackUserRow.updated_at >= since)).all()
+        return {key for row in rows for key in row if key}
+
+    def lookup(self, members: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """member (a Slack id or e-mail) -> (Slack id, display name), for those known."""
+        wanted = set(members)
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(SlackUserRow).where(
+            SlackUserRow.id.in_(wanted) | SlackUserRow.email.in_(wanted))).scalars()
+        found: dict[str, tuple[str, str]] = {}
+        for row in rows:
+            for key in (row.id, row.email):
+                if key in wanted:
+                    found[key] = (row.id, row.name)
+        return found

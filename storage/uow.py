@@ -12,6 +12,7 @@ from storage.repositories import (
     SqlActionItemRepository,
     SqlIncidentRepository,
     SqlNotificationRepository,
+    SqlPeopleRepository,
     SqlPostmortemRepository,
     SqlScheduleRepository,
     SqlTimelineRepository,
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
         self.postmortems = SqlPostmortemRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
         self.schedules = SqlScheduleRepository(self.session)
+        self.people = SqlPeopleRepository(self.session)
         return self
 
     def __exit__(

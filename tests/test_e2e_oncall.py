@@ -88,7 +88,7 @@ def test_cli_who_shifts_override_and_ical(oncall_stack: Stack, monkeypatch: pyte
     assert len(events) >= 90
     assert all(e.decoded("dtend") > e.decoded("dtstart") for e in events)
     code, _ = cli(stack, monkeypatch, capsys, "oncall", "who", "nope")
-    assert code == 1
+    assert code == 2
 
 
 def test_member_change_keeps_the_past_and_reports_who_moved(oncall_stack: Stack,
@@ -167,9 +167,13 @@ def test_cover_request_button_creates_an_override(oncall_stack: Stack) -> None:
 
 
 def test_ics_feed_over_http(oncall_stack: Stack) -> None:
-    """GET /oncall/<schedule>.ics serves the feed; an unknown schedule is 404."""
+    """GET /oncall/<schedule>/<token>.ics serves the feed; an unknown schedule is 404
+    (tests/test_ical.py covers the secret, names and stability)."""
     stack = oncall_stack
-    with urllib.request.urlopen(stack.server.url + "/oncall/platform.ics?user=U01ALICE",
+    from bot.services.oncall import feed_path, feed_token
+
+    path = feed_path("platform", feed_token("platform", stack.runtime.deps.uow))
+    with urllib.request.urlopen(stack.server.url + path + "?user=U01ALICE",
                                 timeout=10) as response:
         assert response.headers["Content-Type"].startswith("text/calendar")
         calendar = Calendar.from_ical(response.read())

@@ -163,7 +163,7 @@ def test_postmortem_render_command(stack: Stack, monkeypatch: pytest.MonkeyPatch
     text = (tmp_path / "pm.md").read_text()
     assert "# Postmortem: #1 Checkout errors in EU" in text
     assert len(stack.slack.calls) == calls
-    assert main(["postmortem", "render", "7"]) == 1
+    assert main(["postmortem", "render", "7"]) == 2  # a user error: one line, exit 2
     assert "no incident #7" in capsys.readouterr().err
 
 

@@ -253,3 +253,17 @@ def moved_users(before: Layer, after: Layer, start: datetime, turns: int = 20) -
         if old != new:
             moved |= {u for u in (old, new) if u}
     return moved
+
+
+def iter_shifts(schedule: Schedule, start: datetime, end: datetime) -> Iterator[Shift]:
+    """`shifts`, lazily: a caller that needs only the first few segments of a dense
+    schedule (an hourly rotation) stops computing when it has them."""
+    cursor, answer = start, who(schedule, start)
+    for instant in change_points(schedule, start):
+        if instant >= end:
+            break
+        new = who(schedule, instant)
+        if (new.user, new.source) != (answer.user, answer.source):
+            yield Shift(cursor, instant, answer.user, answer.source)
+            cursor, answer = instant, new
+    yield Shift(cursor, end, answer.user, answer.source)

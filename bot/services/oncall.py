@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+from collections import deque
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -14,6 +17,7 @@ from bot.domain.rotations import (
     Schedule,
     Shift,
     change_members,
+    iter_shifts,
     moved_users,
     next_change,
     shifts,
@@ -149,28 +153,134 @@ def add_override(name: str, user: str, start: datetime, end: datetime, *, create
     return get_schedule(name, uow)
 
 
-def ical_feed(name: str, uow: UnitOfWorkFactory, now: datetime, *, user: str | None = None,
-              days: int = 90) -> bytes:
-    """The next `days` of shifts (from a week ago) as an iCalendar feed."""
+FEED_BACK = timedelta(weeks=2)     # a feed lists shifts from two weeks back ...
+FEED_AHEAD = timedelta(weeks=12)   # ... to twelve weeks ahead,
+FEED_GRID = timedelta(weeks=1)     # with both edges on a weekly grid (they move once a week)
+FEED_MARGIN = timedelta(weeks=2)   # shifts crossing an edge are looked up this far beyond it
+FEED_MAX_EVENTS = 500              # an hourly rotation: ~100 KiB, not 2,000+ events
+GRID_ORIGIN = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday, 00:00 UTC
+_NO_TOKEN = b"-" * 43  # compared against when the schedule is unknown: same work either way
+
+
+def feed_window(now: datetime) -> tuple[datetime, datetime]:
+    """[start, end) of a feed fetched at `now`. The edges sit on a fixed weekly grid, so
+    fetches in the same week list exactly the same shifts."""
+    start = GRID_ORIGIN + (now - FEED_BACK - GRID_ORIGIN) // FEED_GRID * FEED_GRID
+    end = GRID_ORIGIN - (GRID_ORIGIN - now - FEED_AHEAD) // FEED_GRID * FEED_GRID
+    return start, end
+
+
+def feed_shifts(schedule: Schedule, now: datetime) -> list[Shift]:
+    """The whole shifts (gaps left out) overlapping the feed's window, at most
+    FEED_MAX_EVENTS of them: those ahead of `now` first, keeping up to a seventh for the
+    past. A shift crossing an edge comes whole (looked up FEED_MARGIN beyond it), so its
+    start and end never depend on when the feed was fetched: calendar apps see the same
+    events every time. The walk stops once it has enough (an hourly rotation is dense)."""
+    start, end = feed_window(now)
+    past: deque[Shift] = deque(maxlen=FEED_MAX_EVENTS)
+    ahead: list[Shift] = []
+    for shift in iter_shifts(schedule, start - FEED_MARGIN, end + FEED_MARGIN):
+        if shift.start >= end:
+            break
+        if shift.user is None or shift.end <= start:
+            continue
+        if shift.end <= now:
+            past.append(shift)
+            continue
+        ahead.append(shift)
+        if len(ahead) >= FEED_MAX_EVENTS - min(len(past), FEED_MAX_EVENTS // 7):
+            break
+    return list(past)[max(0, len(past) - (FEED_MAX_EVENTS - len(ahead))):] + ahead
+
+
+def feed_token(name: str, uow: UnitOfWorkFactory, *, rotate: bool = False) -> str:
+    """The secret in the schedule's feed URL; `rotate` replaces it (the old URL stops
+    working at once)."""
+    get_schedule(name, uow)
+    with uow() as tx:
+        token = tx.schedules.rotate_feed_token(name) if rotate else tx.schedules.feed_token(name)
+        tx.commit()
+    if token is None:
+        raise UserError(f"There is no on-call schedule `{name[:50]}`.")
+    return token
+
+
+def feed_path(name: str, token: str) -> str:
+    return f"/oncall/{name}/{token}.ics"
+
+
+def feed_token_matches(name: str, token: str, uow: UnitOfWorkFactory) -> bool:
+    """Whether `token` opens the schedule's feed, compared in constant time."""
+    with uow() as tx:
+        stored = tx.schedules.feed_token(name)
+    given = token.encode("utf-8", "replace")
+    same = hmac.compare_digest(stored.encode() if stored else _NO_TOKEN, given)
+    return same and stored is not None
+
+
+def ical_feed(name: str, uow: UnitOfWorkFactory, now: datetime, *,
+              user: str | None = None) -> bytes:
+    """The schedule's shifts as an iCalendar feed (see `feed_shifts` for which ones).
+    Events carry people's display names from the store (no Slack call here) and a UID
+    made of schedule, person and start, so every fetch names the same event the same way.
+    `user` keeps one person's shifts (their Slack id, or the e-mail the schedule uses)."""
     from icalendar import Calendar, Event
 
-    start = now - timedelta(days=7)
+    schedule = get_schedule(name, uow)
+    found = feed_shifts(schedule, now)
+    with uow() as tx:
+        people = tx.people.lookup({s.user for s in found if s.user})
+    if user:
+        found = [s for s in found if user == s.user or user == people.get(str(s.user), ("",))[0]]
     calendar = Calendar()
     calendar.add("prodid", "-//Debrief//on-call//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", f"On call: {name}")
-    for shift in shifts_of(name, start, now + timedelta(days=days), uow):
-        if shift.user is None or (user and shift.user != user):
-            continue
+    calendar.add("x-published-ttl", "PT1H")
+    for shift in found:
+        assert shift.user is not None
+        person = people.get(shift.user, (shift.user, shift.user))[1]
+        key = f"{name}\x00{shift.user}\x00{shift.start.isoformat()}".encode()
         event = Event()
-        event.add("uid", f"{name}-{shift.user}-{int(shift.start.timestamp())}@debrief")
-        event.add("summary", f"On call: {name} ({shift.user})")
+        event.add("uid", f"{hashlib.sha256(key).hexdigest()[:32]}@debrief")
+        event.add("summary", f"On call: {name} ({person})")
         event.add("dtstart", shift.start)
         event.add("dtend", shift.end)
         event.add("dtstamp", now)
         event.add("description", f"Source: {shift.source}")
         calendar.add_component(event)
     return calendar.to_ical()
+
+
+def remember_people(chat: Chat, uow: UnitOfWorkFactory, now: datetime, *,
+                    fresh_for: timedelta = timedelta(hours=20), limit: int = 1000) -> int:
+    """Look up (users.info) the display name of everyone the schedules name and store it,
+    so feeds show names without calling Slack while they are served. Names refreshed
+    within `fresh_for` are not asked again. Returns how many names were stored."""
+    with uow() as tx:
+        schedules = [tx.schedules.get(n) for n in tx.schedules.names()]
+        known = tx.people.known_since(now - fresh_for)
+    members = sorted({m for s in schedules if s for layer in s.layers for era in layer.eras
+                      for m in era.members} |
+                     {o.user for s in schedules if s for o in s.overrides if o.end > now})
+    learned: list[tuple[str, str, str | None]] = []
+    for member in [m for m in members if m not in known][:limit]:
+        try:
+            user_id = chat.resolve_user(member)
+            name = chat.user_name(user_id) if user_id else None
+        except ChatError as exc:
+            if exc.code in ("invalid_auth", "token_revoked", "account_inactive", "not_authed",
+                            "unreachable"):
+                raise
+            log.warning("could not look up %s: %s", member, exc.code)
+            continue
+        if user_id and name:
+            learned.append((user_id, name[:200], member if "@" in member else None))
+    with uow() as tx:
+        for user_id, name, email in learned:
+            tx.people.remember(user_id, name, email, now)
+        tx.commit()
+    return len(learned)
 
 
 def tell_moved(report: ApplyReport, chat: Chat) -> list[str]:

@@ -3,7 +3,7 @@ fakes (tests/fakes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -12,6 +12,7 @@ from bot.config import DebriefConfig
 from bot.domain.actions import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
+from bot.domain.rotations import Schedule
 from bot.domain.timeline import Durations, SlackMessage, TimelineEntry
 
 
@@ -62,12 +63,31 @@ class NotificationRepository(Protocol):
     def status(self, key: str) -> str | None: ...
 
 
+class ScheduleRepository(Protocol):
+    def names(self) -> list[str]: ...
+    def get(self, name: str, *, for_update: bool = False) -> Schedule | None: ...
+    def save(self, schedule: Schedule, now: datetime) -> None: ...
+    def add_override(self, name: str, user: str, start: datetime, end: datetime, *,
+                     now: datetime, created_by: str | None = None,
+                     spec_key: str | None = None) -> bool: ...
+    def feed_token(self, name: str) -> str | None: ...
+    def rotate_feed_token(self, name: str) -> str | None: ...
+
+
+class PeopleRepository(Protocol):
+    def remember(self, user_id: str, name: str, email: str | None, now: datetime) -> None: ...
+    def known_since(self, since: datetime) -> set[str]: ...
+    def lookup(self, members: Iterable[str]) -> dict[str, tuple[str, str]]: ...
+
+
 class UnitOfWork(Protocol):
     incidents: IncidentRepository
     timeline: TimelineRepository
     actions: ActionItemRepository
     postmortems: PostmortemRepository
     notifications: NotificationRepository
+    schedules: ScheduleRepository
+    people: PeopleRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
