@@ -25,6 +25,9 @@ EVENTS_STORED = Counter("debrief_events_stored", "Timeline events stored from Sl
                         registry=REGISTRY)
 REMINDERS = Counter("debrief_reminders", "Timed notices by state (due, sent, failed)", ["state"],
                     registry=REGISTRY)
+REFUSED = Counter("debrief_requests_refused",
+                  "Requests refused before Bolt saw them (signature, too_large, malformed)",
+                  ["reason"], registry=REGISTRY)
 SCHEDULER_LAST_TICK = Gauge("debrief_scheduler_last_tick_timestamp_seconds",
                             "When the scheduler last finished a tick", registry=REGISTRY)
 SCHEDULER_LAG = Gauge("debrief_scheduler_lag_seconds",
