@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
-from bot.observability import kind_of, request_kind
+from bot.observability import NoRequestBodies, kind_of, request_kind
 from bot.services.ports import Deps
 from bot.slack.listeners import register_all
 from bot.slack.payloads import payload_problem
@@ -21,11 +21,15 @@ VERIFIED = "debrief_verified"  # set in Bolt's context by bot/server.py after it
 
 def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
                token_verification: bool = True) -> App:
+    bolt_log = logging.getLogger("debrief.bolt")
+    if not any(isinstance(f, NoRequestBodies) for f in bolt_log.filters):
+        # Bolt copies these filters to the loggers of its middleware as it builds them.
+        bolt_log.addFilter(NoRequestBodies())
     app = App(
         client=client,
         signing_secret=signing_secret,
         token_verification_enabled=token_verification,
-        logger=logging.getLogger("debrief.bolt"),
+        logger=bolt_log,
         # Unmatched requests (events we don't subscribe to) are acked quietly.
         raise_error_for_unhandled_request=False,
         # Respond as soon as the listener function returns: `guarded` returns the moment

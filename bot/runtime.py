@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from bot.app import create_app
 from bot.clock import utcnow
 from bot.config import DebriefConfig, Settings
-from bot.observability import LogContext
+from bot.observability import LogContext, NoRequestBodies
 from bot.server import HttpServer, make_wsgi_app
 from bot.services.ports import Deps
 from bot.slack.gateway import SlackGateway, make_web_client
@@ -62,27 +62,6 @@ class QuietBoltNoise(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
-_SLACK_LOGGERS = ("slack_bolt", "slack_sdk", "debrief.bolt")
-_BODY_MARKERS = re.compile(r"{|body|payload", re.IGNORECASE)
-
-
-class NoRequestBodies(logging.Filter):
-    """Bolt and slack_sdk put request bodies (people's messages, form input) into some of
-    their log lines: "Unhandled request ({...})" at warning, "Invalid request signature
-    detected (... body: ...)" at info, "Skipped self event: {...}" at debug, ... Their
-    lines keep what comes before the first sign of a body; the rest is withheld."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith(_SLACK_LOGGERS):
-            return True
-        message = record.getMessage()
-        found = _BODY_MARKERS.search(message)
-        if found:
-            kept = message[:found.start()].rstrip(" (:,=\"'")
-            record.msg, record.args = f"{kept} [request data withheld]", None
-        return True
-
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -117,8 +96,10 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        if record.exc_text or record.exc_info:
-            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:  # already formatted (and redacted) by RedactTokens
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 

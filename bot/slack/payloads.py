@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-# Top-level keys that, when present, Slack always sends as objects (or null).
+# Top-level keys that, when present, Slack always sends as objects (Bolt reads them with
+# `body.get(key, {}).get(...)`, so even null breaks it).
 _OBJECTS = ("user", "channel", "container", "message", "view", "state", "event")
 # Objects that may also be a plain id.
 _OBJECT_OR_ID = ("team", "enterprise")
@@ -28,7 +29,7 @@ def payload_problem(body: Any) -> str | None:
     if not isinstance(body, dict):
         return "the payload is not an object"
     for key in _OBJECTS:
-        if body.get(key) is not None and not isinstance(body[key], dict):
+        if key in body and not isinstance(body[key], dict):
             return f"{key} is not an object"
     for key in _OBJECT_OR_ID:
         if body.get(key) is not None and not isinstance(body[key], dict | str):
