@@ -179,15 +179,25 @@ class Settings:
             )
 
 
+_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^\s/]*@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """Every `scheme://user:password@` in `text` with the password as *** (up to the last
+    @ of the authority, so an unescaped @ in a password does not leak the rest)."""
+    return _USERINFO_PASSWORD.sub(r"\1***@", text)
+
+
 def hide_password(url: str) -> str:
     """A database URL fit to show: SQLAlchemy's own rendering with the password as ***."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        url = make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@\s]*:)[^@\s]+(@)", r"\1***\2", url)
+        pass
+    return mask_url_passwords(url)
 
 
 _HOST = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")

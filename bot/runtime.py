@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.clock import utcnow
-from bot.config import DebriefConfig, Settings
+from bot.config import DebriefConfig, Settings, mask_url_passwords
 from bot.observability import LogContext, NoRequestBodies
 from bot.server import HttpServer, make_wsgi_app
 from bot.services.ports import Deps
@@ -29,13 +29,9 @@ from storage.db import is_reachable, make_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 
 _TOKEN = re.compile(r"xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
-# The password in a URL's userinfo: scheme://user:password@host
-_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^@\s]+(@)")
-
-
 def redact(text: str) -> str:
     """Slack tokens and URL passwords masked."""
-    return _PASSWORD.sub(r"\1***\2", _TOKEN.sub("xox…redacted", text))
+    return mask_url_passwords(_TOKEN.sub("xox…redacted", text))
 
 
 class RedactTokens(logging.Filter):
