@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from slack_bolt import BoltRequest
 from sqlalchemy import Engine, inspect, text
 
 from bot.config import Settings
@@ -462,3 +463,18 @@ def test_any_value_in_any_field_of_a_click_never_gives_a_5xx(stack: Stack, where
     WORKER.drain()
     if reply.status == 400:
         assert stack.slack.calls[calls:] == []
+
+
+def test_the_error_path_answers_only_verified_requests(stack: Stack, listener: Listener) -> None:
+    """Second line of defence: should an unverified request ever reach Bolt and make it
+    fail (here its verifier raises on a non-numeric timestamp), the error handler sends
+    nothing to the body's response_url or user and answers 401."""
+    body, content_type = bodies(stack, listener.url)[0]
+    request = BoltRequest(body=body.decode(), headers={
+        "content-type": content_type, "x-slack-request-timestamp": "abc",
+        "x-slack-signature": sign(stack.client.secret, "abc", body)})
+    calls = len(stack.slack.calls)
+    response = stack.runtime.app.dispatch(request)
+    WORKER.drain()
+    assert response.status == 401
+    assert listener.hits == [] and stack.slack.calls[calls:] == []
