@@ -36,7 +36,7 @@ def bare_app(slack: FakeSlack, secret: str, fast: bool) -> HttpServer:
     def only_ack(ack):  # type: ignore[no-untyped-def]
         ack()
 
-    return HttpServer(make_wsgi_app(app, lambda: True)).start()
+    return HttpServer(make_wsgi_app(app, lambda: True, signing_secret=secret)).start()
 
 
 def measure(client: SlackClient, text: str, n: int, wait: bool = False) -> list[float]:

@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)")
     run.add_argument("--port", type=int, help="HTTP port (overrides PORT)")
-    run.add_argument("--host", default="0.0.0.0", help="HTTP interface (default 0.0.0.0)")
+    run.add_argument("--host", help="HTTP interface (overrides DEBRIEF_HOST; default 0.0.0.0)")
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply database migrations")
@@ -449,10 +449,21 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
     settings.require_slack()
     configure_logging(settings.log_format)
     engine = make_engine(settings.database_url)
-    embedded = engine.dialect.name == "sqlite"
-    if not embedded and not is_up_to_date(engine):
-        raise ConfigError("the database schema is behind this version: run `debrief db upgrade`.")
-    runtime = build_runtime(settings, config, engine=engine, migrate=embedded)
+    try:
+        _check_start_up(settings, engine)
+        embedded = engine.dialect.name == "sqlite"
+        if not embedded and not is_up_to_date(engine):
+            raise ConfigError("the database schema is behind this version: run `debrief db upgrade`.")
+        runtime = build_runtime(settings, config, engine=engine, migrate=embedded)
+        host, port = args.host or settings.host, args.port or settings.port
+        try:  # bound before anything starts, so a taken port is one clear line
+            server = runtime.http_server(host=host, port=port)
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): "
+                              "set PORT / DEBRIEF_HOST or --port / --host.") from exc
+    except BaseException:
+        engine.dispose()
+        raise
     if config.oncall.file is not None:  # schedules as code: the file is loaded at start-up
         from bot.clock import utcnow
         from bot.services.oncall import apply_schedules, load_schedule_file, tell_moved
@@ -465,29 +476,86 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
                  report.created, report.updated)
     scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()
     runtime.scheduler = scheduler
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        log.info("starting in Socket Mode")
-        SocketModeHandler(runtime.app, settings.app_token).start()
-        return 0
-    port = args.port or settings.port
-    server = runtime.http_server(host=args.host, port=port)
 
     def terminate(*_: object) -> None:
-        raise KeyboardInterrupt  # waitress's loop ends cleanly on it
+        raise KeyboardInterrupt  # waitress's loop (or the Socket Mode wait) ends on it
 
     signal.signal(signal.SIGTERM, terminate)
-    log.info("listening on %s:%s (POST /slack/events, GET /healthz)", args.host, server.port)
     try:
-        server.serve_forever()
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            # Slack comes over the socket; /healthz, /metrics and the iCal feed stay on HTTP.
+            server.start()
+            log.info("starting in Socket Mode; listening on %s:%s (GET /healthz, /metrics)",
+                     host, server.port)
+            socket = SocketModeHandler(runtime.app, settings.app_token)
+            try:
+                socket.start()
+            finally:
+                socket.close()
+        else:
+            log.info("listening on %s:%s (POST /slack/events, GET /healthz, /metrics)",
+                     host, server.port)
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        if settings.socket_mode:
+            server.stop()
         scheduler.stop()
         runtime.engine.dispose()
     log.info("stopped")
     return 0
+
+
+def _check_start_up(settings: Settings, engine: Any) -> None:
+    """Before anything starts: the database answers, Slack accepts the bot token and, in
+    Socket Mode, the app token. Each failure is one line saying what to fix (exit 2)."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError, SlackClientError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.config import hide_password
+
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
+        raise ConfigError(f"cannot reach the database {hide_password(settings.database_url)} "
+                          f"({reason}): check DATABASE_URL and that the server is up.") from None
+    quiet = logging.getLogger("debrief.start-up-check")  # the one line below says it all
+    quiet.propagate = False
+    quiet.handlers[:] = [logging.NullHandler()]
+    slack = WebClient(token=settings.bot_token, base_url=settings.api_url or WebClient.BASE_URL,
+                      timeout=10, retry_handlers=[], logger=quiet)
+    where = settings.api_url or "Slack"
+    checks: list[tuple[str, Callable[[], Any], str]] = [
+        ("SLACK_BOT_TOKEN", slack.auth_test,
+         "copy the current Bot User OAuth Token (xoxb-...) from your Slack app's "
+         "'OAuth & Permissions' page")]
+    if settings.socket_mode:
+        checks.append(("SLACK_APP_TOKEN",
+                       lambda: slack.apps_connections_open(app_token=settings.app_token or ""),
+                       "create an app-level token (xapp-...) with the connections:write scope "
+                       "under 'Basic Information' and enable Socket Mode"))
+    for name, check, fix in checks:
+        try:
+            check()
+        except SlackApiError as exc:
+            code = exc.response.get("error") if exc.response is not None else None
+            if code in ("ratelimited", "fatal_error", "internal_error", "service_unavailable",
+                        "request_timeout") or (exc.response is not None
+                                               and exc.response.status_code >= 500):
+                raise ConfigError(f"Slack could not check {name} just now ({code}): "
+                                  "try again in a minute.") from None
+            raise ConfigError(f"Slack refused {name} ({code or 'error'}): {fix}.") from None
+        except (SlackClientError, OSError) as exc:
+            raise ConfigError(f"cannot reach Slack at {where} to check {name} "
+                              f"({type(exc).__name__}): check the network or SLACK_API_URL."
+                              ) from None
+
 
 if __name__ == "__main__":
     sys.exit(main())

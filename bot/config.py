@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,15 @@ class Settings:
     log_format: str = "text"
     scheduler_interval: float = 30.0
     slack_pace: float = 1.0  # chat.postMessage per second per channel (0: no pacing)
+    host: str = "0.0.0.0"  # interface `run` listens on (DEBRIEF_HOST; --host overrides)
+    metrics_token: str | None = field(default=None, repr=False)  # bearer token for /metrics
+
+    def __repr__(self) -> str:
+        """The dataclass repr, but the database URL's password is masked (tokens are
+        left out altogether)."""
+        shown = [f"{f.name}={hide_password(self.database_url)!r}" if f.name == "database_url"
+                 else f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.repr]
+        return f"Settings({', '.join(shown)})"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -148,6 +157,8 @@ class Settings:
             config_path=config_path,
             port=int(port_text),
             log_format=log_format,
+            host=_host(environ),
+            metrics_token=environ.get("DEBRIEF_METRICS_TOKEN") or None,
         )
 
     @property
@@ -166,6 +177,37 @@ class Settings:
                 "SLACK_SIGNING_SECRET is not set (needed in HTTP mode): copy it from your Slack "
                 "app's 'Basic Information' page, or set SLACK_APP_TOKEN to use Socket Mode."
             )
+
+
+_USERINFO_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)[^\s/]*@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """Every `scheme://user:password@` in `text` with the password as *** (up to the last
+    @ of the authority, so an unescaped @ in a password does not leak the rest)."""
+    return _USERINFO_PASSWORD.sub(r"\1***@", text)
+
+
+def hide_password(url: str) -> str:
+    """A database URL fit to show: SQLAlchemy's own rendering with the password as ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        pass
+    return mask_url_passwords(url)
+
+
+_HOST = re.compile(r"^[A-Za-z0-9.:_-]{1,253}$")
+
+
+def _host(environ: Mapping[str, str]) -> str:
+    host = environ.get("DEBRIEF_HOST") or "0.0.0.0"
+    if not _HOST.match(host):
+        raise ConfigError(f"DEBRIEF_HOST must be an IP address or host name, not {host!r}.")
+    return host
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +26,9 @@ EVENTS_STORED = Counter("debrief_events_stored", "Timeline events stored from Sl
                         registry=REGISTRY)
 REMINDERS = Counter("debrief_reminders", "Timed notices by state (due, sent, failed)", ["state"],
                     registry=REGISTRY)
+REFUSED = Counter("debrief_requests_refused",
+                  "Requests refused before Bolt saw them (signature, too_large, malformed)",
+                  ["reason"], registry=REGISTRY)
 SCHEDULER_LAST_TICK = Gauge("debrief_scheduler_last_tick_timestamp_seconds",
                             "When the scheduler last finished a tick", registry=REGISTRY)
 SCHEDULER_LAG = Gauge("debrief_scheduler_lag_seconds",
@@ -90,4 +94,25 @@ class LogContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get()
         record.incident = incident.get()
+        return True
+
+
+_SLACK_LOGGERS = ("slack_bolt", "slack_sdk", "debrief.bolt")
+_BODY_MARKERS = re.compile(r"{|body|payload", re.IGNORECASE)
+
+
+class NoRequestBodies(logging.Filter):
+    """Bolt and slack_sdk put request bodies (people's messages, form input) into some of
+    their log lines: "Unhandled request ({...})" at warning, "Invalid request signature
+    detected (... body: ...)" at info, "Skipped self event: {...}" at debug, ... Their
+    lines keep what comes before the first sign of a body; the rest is withheld."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(_SLACK_LOGGERS):
+            return True
+        message = record.getMessage()
+        found = _BODY_MARKERS.search(message)
+        if found:
+            kept = message[:found.start()].rstrip(" (:,=\"'")
+            record.msg, record.args = f"{kept} [request data withheld]", None
         return True

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 
 from bot.app import create_app
 from bot.clock import utcnow
-from bot.config import DebriefConfig, Settings
-from bot.observability import LogContext
+from bot.config import DebriefConfig, Settings, mask_url_passwords
+from bot.observability import LogContext, NoRequestBodies
 from bot.server import HttpServer, make_wsgi_app
 from bot.services.ports import Deps
 from bot.slack.gateway import SlackGateway, make_web_client
@@ -29,15 +29,24 @@ from storage.db import is_reachable, make_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 
 _TOKEN = re.compile(r"xox[abeoprs]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+def redact(text: str) -> str:
+    """Slack tokens and URL passwords masked."""
+    return mask_url_passwords(_TOKEN.sub("xox…redacted", text))
 
 
 class RedactTokens(logging.Filter):
-    """Belt and braces: nothing that looks like a Slack token reaches a log line."""
+    """Belt and braces: nothing that looks like a Slack token or a password in a URL
+    (a database URL in an error, say) reaches a log line, tracebacks included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if _TOKEN.search(message):
-            record.msg, record.args = _TOKEN.sub("xox…redacted", message), None
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
         return True
 
 
@@ -47,6 +56,30 @@ class QuietBoltNoise(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "`token` will be unused" not in record.getMessage()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\x{ord(char):02x}"
+                                                       if ord(char) < 0x100 else
+                                                       f"\\u{ord(char):04x}")
+
+
+class TextFormatter(logging.Formatter):
+    """One physical line per record: control characters in the message (a newline in a
+    title someone typed) are escaped, and a traceback's lines are indented, so nothing
+    a user types can start a line that looks like a new log record."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        record.message = _CONTROL.sub(_escape, record.message)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        first, *rest = super().format(record).split("\n")
+        return "\n".join([first, *("    " + _CONTROL.sub(_escape, line) for line in rest)])
 
 
 class JsonFormatter(logging.Formatter):
@@ -59,20 +92,23 @@ class JsonFormatter(logging.Formatter):
             value = getattr(record, key, None)
             if value is not None:
                 entry[key] = value
-        if record.exc_info:
+        if record.exc_text:  # already formatted (and redacted) by RedactTokens
+            entry["exception"] = record.exc_text
+        elif record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry)
 
 
 def configure_logging(log_format: str = "text", level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
+    handler.addFilter(NoRequestBodies())
     handler.addFilter(RedactTokens())
     handler.addFilter(QuietBoltNoise())
     handler.addFilter(LogContext())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter(
+        handler.setFormatter(TextFormatter(
             "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s inc=%(incident)s]: "
             "%(message)s"))
     root = logging.getLogger()
@@ -86,12 +122,19 @@ class Runtime:
     deps: Deps
     engine: Engine
     scheduler: Any = None  # set by `debrief run` once it starts one
+    settings: Settings = field(default_factory=Settings, repr=False)
 
     def http_server(self, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
+        """HTTP mode: Slack at /slack/events plus /healthz, /metrics and the iCal feed.
+        In Socket Mode the same server without /slack/events (Slack comes over the
+        socket), so an orchestrator can still probe the process."""
         return HttpServer(make_wsgi_app(
-            self.app, lambda: is_reachable(self.engine), ical=self.ical,
+            None if self.settings.socket_mode else self.app,
+            lambda: is_reachable(self.engine), ical=self.ical,
             scheduler=lambda: self.scheduler.health() if self.scheduler else {
-                "ok": True, "running": False}), host=host, port=port)
+                "ok": True, "running": False},
+            signing_secret=self.settings.signing_secret,
+            metrics_token=self.settings.metrics_token), host=host, port=port)
 
     def ical(self, schedule: str, token: str, user: str | None) -> bytes | None:
         """The schedule's iCalendar feed for GET /oncall/<schedule>/<token>.ics (None:
@@ -117,4 +160,4 @@ def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine |
     deps = Deps(uow=UnitOfWorkFactory(engine), chat=gateway,
                 config=config, now=now)
     app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
-    return Runtime(app=app, deps=deps, engine=engine)
+    return Runtime(app=app, deps=deps, engine=engine, settings=settings)

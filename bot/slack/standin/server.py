@@ -128,6 +128,7 @@ class FakeSlack:
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        self.revoked: set[str] = set()  # tokens Slack answers token_revoked for
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []
         self.ephemerals: list[dict[str, Any]] = []
@@ -322,6 +323,10 @@ class FakeSlack:
             self.violations.append(f"{method}: missing required {', '.join(missing)}")
             raise SlackFailure("invalid_arguments")
         expected = APP_TOKEN if method == "apps.connections.open" else self.token
+        if token and token in self.revoked:
+            raise SlackFailure("token_revoked")
+        if method == "apps.connections.open" and token and not token.startswith("xapp-"):
+            raise SlackFailure("not_allowed_token_type")
         if token != expected:
             raise SlackFailure("invalid_auth" if token else "not_authed")
         faults = self._faults.get(method)
