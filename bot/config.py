@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.errors import ConfigError
 from bot.templating import templates_dir
+from bot.yamlfile import read_yaml
 
 DEFAULT_DATABASE_URL = "sqlite:///debrief.db"
 DEFAULT_CONFIG_FILE = "debrief.yaml"
@@ -193,11 +192,7 @@ def load_config(path: Path | None) -> DebriefConfig:
     """Read and validate `debrief.yaml`; errors name the file and the bad key."""
     if path is None:
         return DebriefConfig()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot be read as YAML ({exc.__class__.__name__}).") from exc
-    return parse_config(raw, source=str(path))
+    return parse_config(read_yaml(path), source=str(path))  # bounded: see bot/yamlfile.py
 
 
 def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
