@@ -456,7 +456,10 @@ def _check_method(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> No
                 raise _too_big("that translate")
     elif isinstance(owner, list | dict | set) and name in (
             "append", "insert", "add", "extend", "update", "setdefault"):
-        added = sum(len(a) if isinstance(a, Sized) else 1 for a in args) + len(kwargs)
+        if name in ("extend", "update"):
+            added = sum(len(a) if isinstance(a, Sized) else 1 for a in args) + len(kwargs)
+        else:
+            added = 1
         if len(owner) + added > MAX_VALUE:
             raise _too_big(f"that {name}")
 

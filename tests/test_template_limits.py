@@ -74,6 +74,19 @@ HOSTILE = {
                   "{% endset %}{{ x|length }}", "output passed"),
     "recursive loop": ("{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}", "deep"),
     "self include": ("{% include 'hostile.md.j2' %}", "RecursionError"),
+    "self extends": ("{% extends 'hostile.md.j2' %}", "RecursionError"),
+    "self import": ("{% import 'hostile.md.j2' as m %}x", "RecursionError"),
+    "call block recursion": ("{% macro m() %}{{ caller() }}{% endmacro %}{% macro r(n) %}"
+                             "{% call m() %}{{ r(n + 1) }}{% endcall %}{% endmacro %}{{ r(0) }}",
+                             "deep"),
+    "map a padding filter": ("{{ ['x']|map('center', 1000000000)|list }}", "center's width"),
+    "% precision": ("{{ '%.999999999f' % 1.0 }}", "% format"),
+    "% of big arguments": (f"{{% set s = {BIG} %}}{{{{ '%s%s%s' % (s, s, s) }}}}", "% format"),
+    "format_map width": ("{{ '{a:>999999999}'.format_map({'a': 1}) }}", "that format"),
+    "dict growth in a loop": ("{% set d = {} %}{% for i in range(100000) %}"
+                              "{% set _ = d.update({i: 'x' * 100}) %}{% endfor %}"
+                              "{% for i in range(100000) %}{% for j in range(100000) %}"
+                              "{% endfor %}{% endfor %}", "ran for more than"),
     "lipsum": ("{{ lipsum(1000000) }}", "lipsum"),
     "float overflow": ("{{ 10.0 ** 1000 }}", "OverflowError"),
 }
