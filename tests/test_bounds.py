@@ -384,3 +384,30 @@ def test_healthz_turns_unhealthy_when_ticks_keep_failing(engine: Engine, tmp_pat
         process.wait(timeout=15)
         slack.stop()
     assert "scheduler tick failed (3 in a row)" in log_file.read_text()
+
+
+def test_overrides_from_slack_and_the_cli_are_bounded(engine: Engine, tmp_path: Path) -> None:
+    """An override ending in 9999 is refused with one line, from /oncall and from the CLI;
+    nothing is stored."""
+    from tests.test_e2e_oncall import SCHEDULE, apply
+
+    stack = start_stack(engine)
+    try:
+        stack.slack.add_channel("platform-oncall")
+        stack.slack.add_usergroup("platform-oncall")
+        apply(stack, tmp_path, SCHEDULE)
+        reply = stack.client.reply_to(stack.client.slash(
+            "override platform <@U02BOB|bob> today 18:00 to 9999-12-30 23:00", user=BOB,
+            command="/oncall"))
+        assert "between 1970 and 2099" in reply["text"], reply
+    finally:
+        stack.close()
+    env = {"DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    result = debrief("oncall", "override", "platform", "U02BOB", "--start",
+                     "2030-01-01T00:00:00Z", "--end", "9999-12-31T23:00:00Z", env=env,
+                     cwd=tmp_path)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and "between 1970 and 2099" in lines[0], \
+        result.stderr
+    with UnitOfWorkFactory(engine)() as tx:
+        assert tx.schedules.get("platform").overrides == ()

@@ -17,7 +17,14 @@ from bot.domain.rotations import (
     shifts,
     who,
 )
-from bot.domain.schedules import ScheduleSpec, check_instant, parse_schedules, same_rotation
+from bot.domain.schedules import (
+    EARLIEST,
+    LATEST,
+    ScheduleSpec,
+    check_instant,
+    parse_schedules,
+    same_rotation,
+)
 from bot.domain.text import escape_mrkdwn
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
@@ -140,6 +147,9 @@ def add_override(name: str, user: str, start: datetime, end: datetime, *, create
         raise UserError("An override must end after it starts.")
     if end <= now:
         raise UserError("That override would be over already.")
+    if start < EARLIEST or end > LATEST:  # the years schedules may use (see apply)
+        raise UserError(f"An override must lie between {EARLIEST.year} and "
+                        f"{LATEST.year - 1}.")
     get_schedule(name, uow)
     with uow() as tx:
         tx.schedules.add_override(name, user, start, end, now=now, created_by=created_by)
