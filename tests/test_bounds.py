@@ -202,7 +202,7 @@ def test_apply_refuses_out_of_bounds_schedules_with_one_line(engine: Engine,
                                       "2026-01-01T00:00:00Z, end: 9999-12-31T23:59:59Z}\n")
     cases = {"huge.yaml": (huge.encode(), "rotation.interval"),
              "forever.yaml": (forever.encode(), "override 1: end"),
-             "bomb.yaml": (BOMB.encode(), "alias bomb"),
+             "bomb.yaml": (BOMB.encode(), "an alias bomb"),
              "binary.yaml": (bytes(range(256)) * 4, "not UTF-8"),
              "latin1.yaml": ("schedules:\n  café: {}\n".encode("latin-1"), "not UTF-8"),
              "big.yaml": (b"# padding\n" * 110_000, "larger than 1024 KiB")}
@@ -225,7 +225,7 @@ def test_debrief_yaml_is_read_with_the_same_bounds(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DEBRIEF_CONFIG": "debrief.yaml"}
     for content, expected in ((b"announce_channel: \xe9t\xe9\n", "not UTF-8"),
                               (b"\x00\x01\x02PNG\r\n", "not valid YAML"),
-                              (BOMB.replace("schedules", "roles").encode(), "alias bomb")):
+                              (BOMB.replace("schedules", "roles").encode(), "an alias bomb")):
         (tmp_path / "debrief.yaml").write_bytes(content)
         result = debrief("incident", "list", env=env, cwd=tmp_path)
         assert result.returncode == 2, result
@@ -244,7 +244,7 @@ def test_yaml_loader_limits_are_cheap_and_exact() -> None:
                                        "schedules": {"a": ["U01ALICE", "U02BOB"],
                                                      "b": ["U01ALICE", "U02BOB"]}}
     started = time.monotonic()
-    with pytest.raises(ConfigError, match="alias bomb"):
+    with pytest.raises(ConfigError, match="an alias bomb"):
         parse_yaml(BOMB, "x")
     assert time.monotonic() - started < 1
     with pytest.raises(ConfigError, match="refers to itself"):
