@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
 from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.errors import ConfigError
 from bot.templating import templates_dir
+from bot.yamlfile import read_yaml
 
 DEFAULT_DATABASE_URL = "sqlite:///debrief.db"
 DEFAULT_CONFIG_FILE = "debrief.yaml"
@@ -43,6 +42,7 @@ DEFAULT_SEVERITIES: tuple[Severity, ...] = (
 class TimelineConfig:
     marker_emoji: str = "pushpin"        # reacting with it marks a message as key
     mitigated_status: str = "monitoring"  # reaching it stops the time-to-mitigate clock
+    backdate_limit: timedelta = timedelta(days=7)  # how far before the declaration a note may go
 
 
 @dataclass(frozen=True)
@@ -234,11 +234,7 @@ def load_config(path: Path | None) -> DebriefConfig:
     """Read and validate `debrief.yaml`; errors name the file and the bad key."""
     if path is None:
         return DebriefConfig()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot be read as YAML ({exc.__class__.__name__}).") from exc
-    return parse_config(raw, source=str(path))
+    return parse_config(read_yaml(path), source=str(path))  # bounded: see bot/yamlfile.py
 
 
 def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
@@ -387,11 +383,12 @@ def _parse_postmortem(raw: Any, source: str, bad: Any) -> PostmortemConfig:
 
 def _parse_timeline(raw: Any, statuses: tuple[str, ...] | None, bad: Any) -> TimelineConfig:
     if not isinstance(raw, dict):
-        raise bad("timeline", "must be a mapping (marker_emoji, mitigated_status).")
-    unknown = sorted(set(raw) - {"marker_emoji", "mitigated_status"})
+        raise bad("timeline", "must be a mapping (marker_emoji, mitigated_status, "
+                  "backdate_limit).")
+    unknown = sorted(set(raw) - {"marker_emoji", "mitigated_status", "backdate_limit"})
     if unknown:
         raise bad(f"timeline.{unknown[0]}", "is not a known setting.")
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if "marker_emoji" in raw:
         emoji = raw["marker_emoji"]
         if not isinstance(emoji, str) or not _EMOJI.match(emoji):
@@ -403,7 +400,25 @@ def _parse_timeline(raw: Any, statuses: tuple[str, ...] | None, bad: Any) -> Tim
         if status not in known:
             raise bad("timeline.mitigated_status", f"must be one of the statuses: {', '.join(known)}.")
         values["mitigated_status"] = status
+    if "backdate_limit" in raw:
+        values["backdate_limit"] = _parse_backdate_limit(raw["backdate_limit"], bad)
     return TimelineConfig(**values)
+
+
+_SPAN = re.compile(r"^(\d{1,5})\s*(m|min|h|d)$")
+MAX_BACKDATE = timedelta(days=365)
+
+
+def _parse_backdate_limit(raw: Any, bad: Any) -> timedelta:
+    """`timeline.backdate_limit`: like 7d, 48h or 30m; at most a year."""
+    match = _SPAN.match(str(raw).strip())
+    if not match:
+        raise bad("timeline.backdate_limit", "must be like 7d, 48h or 30m.")
+    n, unit = int(match.group(1)), match.group(2)
+    limit = {"d": timedelta(days=n), "h": timedelta(hours=n)}.get(unit, timedelta(minutes=n))
+    if limit > MAX_BACKDATE:
+        raise bad("timeline.backdate_limit", "must be at most 365d.")
+    return limit
 
 
 def settings_and_config(environ: Mapping[str, str] | None = None) -> tuple[Settings, DebriefConfig]:

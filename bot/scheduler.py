@@ -15,6 +15,7 @@ from bot.services.ports import Deps
 from bot.services.reminders import send_due
 
 log = logging.getLogger(__name__)
+UNHEALTHY_AFTER = 3  # consecutive failed ticks: one can be a blip, three is a fault
 
 
 class Scheduler:
@@ -25,6 +26,7 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="debrief-scheduler", daemon=True)
         self.ticks = 0
         self.last_error: str | None = None
+        self.failures = 0  # consecutive failed ticks
         self.last_tick: float | None = None  # monotonic time of the last finished tick
 
     def start(self) -> Scheduler:
@@ -39,10 +41,12 @@ class Scheduler:
         try:
             sent = send_due(self.deps)
             self.last_error = None
+            self.failures = 0
             return sent
         except Exception as exc:  # noqa: BLE001 - keep ticking; the next tick retries
-            self.last_error = type(exc).__name__
-            log.exception("scheduler tick failed")
+            self.failures += 1
+            self.last_error = _one_line(exc)
+            log.exception("scheduler tick failed (%d in a row)", self.failures)
             return []
         finally:
             self.ticks += 1
@@ -50,11 +54,14 @@ class Scheduler:
             SCHEDULER_LAST_TICK.set_to_current_time()
 
     def health(self) -> dict[str, object]:
-        """Healthy while ticks keep coming (three missed intervals is unhealthy)."""
+        """Healthy while ticks keep coming (three missed intervals is unhealthy) and
+        succeed (UNHEALTHY_AFTER failures in a row is unhealthy: a tick that keeps
+        failing sends no reminder at all, which a probe should see)."""
         age = None if self.last_tick is None else time.monotonic() - self.last_tick
-        ok = self._thread.is_alive() and age is not None and age < 3 * self.interval + 5
+        ok = (self._thread.is_alive() and age is not None and age < 3 * self.interval + 5
+              and self.failures < UNHEALTHY_AFTER)
         return {"ok": ok, "ticks": self.ticks, "seconds_since_tick": age,
-                "last_error": self.last_error}
+                "failed_ticks_in_a_row": self.failures, "last_error": self.last_error}
 
     def _loop(self) -> None:
         planned = time.monotonic()
@@ -65,3 +72,9 @@ class Scheduler:
             if sent:
                 log.info("sent %d notice(s): %s", len(sent), ", ".join(sent))
             self._stop.wait(self.interval)
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, short enough for /healthz (the log has it all)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first}"[:160].rstrip(": ")

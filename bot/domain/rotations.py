@@ -29,6 +29,26 @@ from zoneinfo import ZoneInfo
 UNITS = {"hours": timedelta(hours=1), "days": timedelta(days=1), "weeks": timedelta(weeks=1)}
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 HORIZON = timedelta(days=400)  # how far ahead "next change" looks before giving up
+# Instants past the ends of the calendar: a turn that would start after year 9999 starts
+# at FAR_FUTURE (it never comes), so asking about any instant never raises OverflowError.
+FAR_PAST = datetime.min.replace(tzinfo=UTC)
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+def _local(at: datetime, tz: ZoneInfo) -> datetime:
+    """`at` on `tz`'s wall clock (naive), clamped at the ends of the calendar."""
+    try:
+        return at.astimezone(tz).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.max if at.year > 5000 else datetime.min
+
+
+def _instant(local: datetime, tz: ZoneInfo) -> datetime:
+    """A wall time in `tz` as a UTC instant (fold=0, rules 1 and 2), clamped likewise."""
+    try:
+        return local.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    except OverflowError:
+        return FAR_FUTURE if local.year > 5000 else FAR_PAST
 
 
 @dataclass(frozen=True)
@@ -74,18 +94,24 @@ class Layer:
         return UNITS[self.unit] * self.interval
 
     def turn_start(self, k: int) -> datetime:
-        """The UTC instant turn k starts (rules 1 and 2)."""
-        local = self.first_handoff + self.step * k
-        return local.replace(tzinfo=self.tz, fold=0).astimezone(UTC)
+        """The UTC instant turn k starts (rules 1 and 2); FAR_PAST / FAR_FUTURE beyond
+        the calendar."""
+        try:
+            local = self.first_handoff + self.step * k
+        except OverflowError:
+            return FAR_FUTURE if k > 0 else FAR_PAST
+        return _instant(local, self.tz)
 
     def turn_index(self, at: datetime) -> int:
         """The turn in progress at `at` (may be negative: before the first handoff)."""
-        local = at.astimezone(self.tz).replace(tzinfo=None)
-        k = (local - self.first_handoff) // self.step
-        while self.turn_start(k) > at:
-            k -= 1
-        while self.turn_start(k + 1) <= at:
-            k += 1
+        k = (_local(at, self.tz) - self.first_handoff) // self.step
+        for _ in range(48):  # a DST shift moves a handoff by an hour or two, not more
+            if self.turn_start(k) > at:
+                k -= 1
+            elif self.turn_start(k + 1) <= at and self.turn_start(k + 1) != FAR_FUTURE:
+                k += 1
+            else:
+                break
         return k
 
     def member(self, k: int) -> str | None:
@@ -99,7 +125,7 @@ class Layer:
             return False
         if not self.restrictions:
             return True
-        local = at.astimezone(self.tz).replace(tzinfo=None)
+        local = _local(at, self.tz)
         return any(r.covers(local) for r in self.restrictions)
 
     def on_call(self, at: datetime) -> str | None:
@@ -108,9 +134,7 @@ class Layer:
     def boundaries(self, after: datetime) -> Iterator[datetime]:
         """Every instant after `after` where this layer's answer may change: handoffs
         and restriction window edges, in order."""
-        k = self.turn_index(after) + 1
-        handoffs = (self.turn_start(i) for i in itertools.count(k))
-        streams: list[Iterator[datetime]] = [handoffs]
+        streams: list[Iterator[datetime]] = [self._handoffs(self.turn_index(after) + 1)]
         if self.restrictions:
             streams.append(self._window_edges(after))
         last = None
@@ -119,9 +143,20 @@ class Layer:
                 last = instant
                 yield instant
 
+    def _handoffs(self, k: int) -> Iterator[datetime]:
+        """Turn starts from turn k on, ending where the calendar does."""
+        for i in itertools.count(k):
+            start = self.turn_start(i)
+            if start == FAR_FUTURE:
+                return
+            yield start
+
     def _window_edges(self, after: datetime) -> Iterator[datetime]:
-        day = after.astimezone(self.tz).date() - timedelta(days=1)
-        while True:
+        local = _local(after, self.tz)
+        if local.year >= 9999:
+            return
+        day = local.date() - timedelta(days=1) if local.year > 1 else local.date()
+        while day.year < 9999:
             edges = []
             for r in self.restrictions:
                 if day.weekday() in r.days:
@@ -129,8 +164,8 @@ class Layer:
                     end = datetime.combine(day + timedelta(days=1) if r.end <= r.start else day,
                                            r.end)
                     edges += [start, end]
-            for local in sorted(edges):
-                instant = local.replace(tzinfo=self.tz, fold=0).astimezone(UTC)
+            for edge in sorted(edges):
+                instant = _instant(edge, self.tz)
                 if instant > after:
                     yield instant
             day += timedelta(days=1)

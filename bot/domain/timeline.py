@@ -199,7 +199,10 @@ def parse_note_time(words: list[str], now: datetime, zone: tzinfo) -> tuple[date
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
         raise UserError(f"I couldn't read `{clock}` as a time; {NOTE_TIME_EXAMPLE}.") from exc
     # fold=0: in a repeated (fall-back) hour take the first occurrence.
-    at = parsed.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    try:
+        at = parsed.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    except (OverflowError, ValueError) as exc:  # year 1 or 9999 at the calendar's edge
+        raise UserError(f"`{date_part} {clock}` is too far back; {NOTE_TIME_EXAMPLE}.") from exc
     if at > now + timedelta(minutes=1):
         raise UserError("That time is in the future; a note can only be backdated.")
     if not rest:

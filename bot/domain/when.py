@@ -25,7 +25,7 @@ def parse_when(phrase: str, now: datetime, zone: tzinfo) -> datetime:
             raise UserError(f"I couldn't read `{text[:40]}`; {EXAMPLE}.") from exc
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zone, fold=0)
-        return parsed.astimezone(UTC)
+        return _utc(parsed, text)
     local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
     words = text.lower().split()
     day = local_now.date()
@@ -42,7 +42,44 @@ def parse_when(phrase: str, now: datetime, zone: tzinfo) -> datetime:
         parsed = dateparser.parse(rest, default=datetime.combine(day, datetime.min.time()))
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
         raise UserError(f"I couldn't read `{text[:40]}` as a time; {EXAMPLE}.") from exc
-    return parsed.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    return _utc(parsed.replace(tzinfo=zone, fold=0), text)
+
+
+def _utc(local: datetime, text: str) -> datetime:
+    """To UTC; a date at the very edge of the calendar (year 1 or 9999) cannot be
+    converted and is a user error, not a crash."""
+    try:
+        return local.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise UserError(f"`{text[:40]}` is too far from today; {EXAMPLE}.") from exc
+
+
+def describe_span(span: timedelta) -> str:
+    """7 days, 48 hours, 30 minutes: how a configured limit reads in a reply."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return f"{seconds} seconds"
+
+
+FUTURE_GRACE = timedelta(minutes=1)  # clocks differ; a note "now" may read a minute ahead
+
+
+def check_backdate(at: datetime, *, declared_at: datetime, now: datetime,
+                   limit: timedelta) -> None:
+    """A backdated note lies between `limit` before the declaration and a minute from
+    now: earlier is almost always a typo (wrong year or month), and the timeline and its
+    durations should not stretch back months because of one."""
+    if at > now + FUTURE_GRACE:
+        raise UserError("That time is in the future; a note can only be backdated.")
+    earliest = declared_at - limit
+    if at < earliest:
+        raise UserError(
+            f"That is more than {describe_span(limit)} before the incident was declared "
+            f"({declared_at:%Y-%m-%d %H:%M} UTC); a note can go back to "
+            f"{earliest:%Y-%m-%d %H:%M} UTC at the earliest.")
 
 
 def parse_span(words: list[str], now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:

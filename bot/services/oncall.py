@@ -10,8 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
-
 from bot.domain.rotations import (
     Answer,
     Schedule,
@@ -23,20 +21,26 @@ from bot.domain.rotations import (
     shifts,
     who,
 )
-from bot.domain.schedules import ScheduleSpec, parse_schedules, same_rotation
+from bot.domain.schedules import (
+    EARLIEST,
+    LATEST,
+    ScheduleSpec,
+    check_instant,
+    parse_schedules,
+    same_rotation,
+)
 from bot.domain.text import escape_mrkdwn, quote
-from bot.errors import ChatError, ConfigError, UserError
+from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.yamlfile import read_yaml
 
 log = logging.getLogger(__name__)
 
 
 def load_schedule_file(path: Path) -> dict[str, ScheduleSpec]:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot be read as YAML ({exc.__class__.__name__}).") from exc
-    return parse_schedules(raw, source=str(path))
+    """Read and validate a schedules file; bounded (see bot/yamlfile.py), so an alias
+    bomb or a binary file is one clear line, not a hang or a traceback."""
+    return parse_schedules(read_yaml(path), source=str(path))
 
 
 @dataclass
@@ -54,6 +58,7 @@ def apply_schedules(specs: dict[str, ScheduleSpec], *, effective: datetime,
     """Make the stored schedules match the file. A changed member list becomes a new
     roster era at the first handoff at or after `effective` (the past is never
     rewritten); a changed zone, unit, interval or first handoff redefines the layer."""
+    check_instant(effective, "--effective")  # the same years a schedule may use
     report = ApplyReport()
     with uow() as tx:
         report.not_in_file = [n for n in tx.schedules.names() if n not in specs]
@@ -146,6 +151,9 @@ def add_override(name: str, user: str, start: datetime, end: datetime, *, create
         raise UserError("An override must end after it starts.")
     if end <= now:
         raise UserError("That override would be over already.")
+    if start < EARLIEST or end > LATEST:  # the years schedules may use (see apply)
+        raise UserError(f"An override must lie between {EARLIEST.year} and "
+                        f"{LATEST.year - 1}.")
     get_schedule(name, uow)
     with uow() as tx:
         tx.schedules.add_override(name, user, start, end, now=now, created_by=created_by)

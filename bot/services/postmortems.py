@@ -12,7 +12,7 @@ from bot.domain.postmortem import next_status, postmortem_context
 from bot.domain.timeline import build_timeline, durations
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, PostmortemSummary, UnitOfWorkFactory
-from bot.templating import TemplateFailure, render_postmortem
+from bot.templating import TemplateBusy, TemplateFailure, render_postmortem, render_slot
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,12 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
     try:
         return name, render_postmortem(name, context, config.postmortem.templates_dir)
     except TemplateFailure as exc:
+        log.warning("postmortem template %s failed for #%s: %s", name, number, exc)
         raise UserError(f"The postmortem template `{name}` could not be rendered ({exc}). "
                         "Fix the template and run `/incident postmortem` again.") from exc
+    except TemplateBusy as exc:
+        log.warning("postmortem for #%s not rendered: every render slot is busy", number)
+        raise UserError(str(exc)) from exc
 
 
 def _names(number: int, uow: UnitOfWorkFactory, chat: Chat) -> dict[str, str]:
@@ -84,9 +88,17 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
         workspace = chat.workspace_url()
     except ChatError:
         workspace = None
-    template, content = render_document(number, uow=uow, config=config, now=now,
-                                        names=_names(number, uow, chat), workspace_url=workspace)
-    findings = lint_text(content)
+    names = _names(number, uow, chat)
+    try:
+        # Rendering and checking a document are the CPU-heavy part of a draft: both run
+        # in one of the few render slots, so drafts cannot take over the worker pool.
+        with render_slot():
+            template, content = render_document(number, uow=uow, config=config, now=now,
+                                                names=names, workspace_url=workspace)
+            findings = lint_text(content)
+    except TemplateBusy as exc:
+        log.warning("postmortem for #%s not drafted: every render slot is busy", number)
+        raise UserError(str(exc)) from exc
     with uow() as tx:
         postmortem = tx.postmortems.add_version(number, template=template, content=content,
                                                 author=author, now=now)

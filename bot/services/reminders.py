@@ -120,32 +120,58 @@ def _oncall_notices(deps: Deps, now: datetime) -> list[Notice]:
     """A DM to the incoming person `remind_before` a turn starts; at the handoff one
     message in the schedule's channel and the user group set to the new person. Only
     where the final answer really changes (an override that changes nothing is silent)."""
-    chat, remind_before = deps.chat, deps.config.oncall.remind_before
     notices: list[Notice] = []
     with deps.uow() as tx:
         schedules = [s for s in (tx.schedules.get(n) for n in tx.schedules.names()) if s]
     for schedule in schedules:
-        upcoming = next_change(schedule, now)
-        if upcoming and upcoming[1].user and upcoming[0] - remind_before <= now:
-            start, answer = upcoming
-            after = next_change(schedule, start)
+        try:
+            notices += _schedule_notices(schedule, deps.chat, deps.config.oncall.remind_before,
+                                         now)
+        except Exception as exc:  # noqa: BLE001 - one bad schedule must not stop the tick
+            _report_broken(schedule.name, exc)
+        else:
+            _BROKEN.pop(schedule.name, None)
+    return notices
+
+
+_BROKEN: dict[str, str] = {}  # schedule -> the error last logged for it (log each once)
+
+
+def _report_broken(name: str, exc: Exception) -> None:
+    """Log a schedule that cannot be computed (e.g. stored by an older version without
+    today's bounds) once per distinct error, not on every tick; re-applying a fixed file
+    heals it."""
+    error = f"{type(exc).__name__}: {exc}"[:200]
+    if _BROKEN.get(name) != error:
+        _BROKEN[name] = error
+        log.error("on-call schedule %s skipped (%s); fix it and run `debrief oncall apply`",
+                  name, error)
+
+
+def _schedule_notices(schedule: Schedule, chat: Chat, remind_before: timedelta,
+                      now: datetime) -> list[Notice]:
+    notices: list[Notice] = []
+    upcoming = next_change(schedule, now)
+    if upcoming and upcoming[1].user and upcoming[0] - remind_before <= now:
+        start, answer = upcoming
+        after = next_change(schedule, start)
+        notices.append(Notice(
+            f"oncall-remind:{schedule.name}:{start:%Y%m%dT%H%M%SZ}:{answer.user}",
+            lambda s=schedule.name, u=answer.user, a=start, b=after: _remind(
+                chat, s, u, a, b[0] if b else None)))
+    cursor = now - HANDOFF_GRACE
+    for _ in range(20):  # every change within the grace window, oldest first
+        found = next_change(schedule, cursor)
+        if found is None or found[0] > now:
+            break
+        start, answer = found
+        after = next_change(schedule, start)
+        until = after[0] if after else None
+        if schedule.channel or schedule.usergroup:
             notices.append(Notice(
-                f"oncall-remind:{schedule.name}:{start:%Y%m%dT%H%M%SZ}:{answer.user}",
-                lambda s=schedule.name, u=answer.user, a=start, b=after: _remind(
-                    chat, s, u, a, b[0] if b else None)))
-        cursor = now - HANDOFF_GRACE
-        for _ in range(20):  # every change within the grace window, oldest first
-            found = next_change(schedule, cursor)
-            if found is None or found[0] > now:
-                break
-            start, answer = found
-            after = next_change(schedule, start)
-            until = after[0] if after else None
-            if schedule.channel or schedule.usergroup:
-                notices.append(Notice(
-                    f"oncall-handoff:{schedule.name}:{start:%Y%m%dT%H%M%SZ}",
-                    lambda s=schedule, u=answer.user, t=until: _handoff(chat, s, u, t)))
-            cursor = start
+                f"oncall-handoff:{schedule.name}:{start:%Y%m%dT%H%M%SZ}",
+                lambda s=schedule, u=answer.user, t=until: _handoff(chat, s, u, t)))
+        cursor = start
     return notices
 
 

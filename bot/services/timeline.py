@@ -21,6 +21,7 @@ from bot.domain.timeline import (
     change_channel,
     parse_note_time,
 )
+from bot.domain.when import check_backdate
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
 
@@ -68,7 +69,8 @@ def add_note(number: int, author: str, words: list[str], *, uow: UnitOfWorkFacto
              config: DebriefConfig, now: datetime) -> str:
     """`note <text>` at now, or `note at <time> <text>` backdated in the author's zone."""
     at = now
-    if words and words[0].lower() == "at":
+    backdated = bool(words) and words[0].lower() == "at"
+    if backdated:
         at, words = parse_note_time(words[1:], now, zone_of(author, chat, config))
     text = " ".join(words).strip()
     if not text:
@@ -76,6 +78,12 @@ def add_note(number: int, author: str, words: list[str], *, uow: UnitOfWorkFacto
     if len(text) > 2900:
         raise UserError("That note is too long; keep it under 2900 characters.")
     with uow() as tx:
+        incident = tx.incidents.get(number)
+        if incident is None:
+            raise UserError(f"There is no incident #{number}.")
+        if backdated:
+            check_backdate(at, declared_at=incident.declared_at, now=now,
+                           limit=config.timeline.backdate_limit)
         tx.timeline.add_note(number, at, author, text)
         tx.commit()
     return f"Noted on incident *#{number}*'s timeline at {at:%Y-%m-%d %H:%M} UTC."
