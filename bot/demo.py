@@ -134,6 +134,20 @@ def _handoff(demo: Demo, runtime: Any) -> None:
         demo.flush()
 
 
+def _safety(demo: Demo, general: str) -> None:
+    """What an attacker and a careless message get: nothing acted on, nobody pinged."""
+    client, slack = demo.client, demo.slack
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} someone who is not Slack posts a /incident declare "
+             "signed with the wrong secret")
+    before = len(slack.calls)
+    forged = client.slash("declare sev1 Forged", user="U03CAROL", channel=general,
+                          secret="not-the-signing-secret")
+    demo.say(f"  HTTP {forged.status}: refused before Bolt parsed it; "
+             f"{len(slack.calls) - before} Slack calls, nothing stored")
+    demo.step("U03CAROL", "/incident severity #1 @channel  (Slack sends <!channel>; nobody may be pinged)",
+              client.slash("severity #1 <!channel>", user="U03CAROL", channel=general))
+
+
 def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     client, slack = demo.client, demo.slack
     demo.say("Debrief demo: a scripted incident against a local Slack stand-in.")
@@ -212,6 +226,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     _handoff(demo, runtime)
     demo.step("U01ALICE", "/incident list (from #general)",
               client.slash("list", user="U01ALICE", channel=general))
+    _safety(demo, general)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
         stored = as_dict(incident)
