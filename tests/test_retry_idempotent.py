@@ -255,3 +255,19 @@ def test_standin_returns_metadata_only_when_asked(stack: Stack) -> None:
     with pytest.raises(SlackApiError) as refused:
         client.chat_postMessage(channel=stack.general, text="x", metadata={"event_type": "x"})
     assert refused.value.response["error"] == "invalid_metadata_schema"
+
+
+def test_two_concurrent_retries_make_one_of_everything(stack: Stack) -> None:
+    """`/incident retry` sent twice at once (a double submit) still finishes with one
+    channel, one card, one pin and one announcement."""
+    stack.slack.fail("conversations.create", "restricted_action")
+    assert "`/incident retry #1`" in slash(stack, "declare sev2 Checkout errors")
+    # Both retries in flight together: each one's posts take a moment to land.
+    stack.slack.delay("conversations.create", 0.3, times=2)
+    stack.slack.delay("chat.postMessage", 0.5, times=4)
+    replies = [stack.client.slash("retry #1", user=ALICE, channel=stack.general)
+               for _ in range(2)]
+    answers = [str(stack.client.reply_to(r).get("text", "")) for r in replies]
+    assert all(a.startswith("Declared incident *#1*") for a in answers), answers
+    assert_finished_once(stack)
+

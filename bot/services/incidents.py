@@ -8,6 +8,7 @@ recorded change: the person is told what did not reach Slack and how to retry.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -126,9 +127,27 @@ class _Progress:
         self.step, self.storage = step, storage
 
 
+_SETUP_LOCKS: dict[int, threading.Lock] = {}
+_SETUP_LOCKS_GUARD = threading.Lock()
+
+
 def set_up_incident(
     number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
     resume: bool = True, recorded: Incident | None = None,
+) -> Outcome:
+    """One set-up of an incident at a time in this process: two `/incident retry`s sent
+    together (a double submit) would otherwise both find no card and both post one. The
+    second waits, then finds everything saved and only re-checks it."""
+    with _SETUP_LOCKS_GUARD:
+        lock = _SETUP_LOCKS.setdefault(number, threading.Lock())
+    with lock:
+        return _set_up_incident(number, uow=uow, chat=chat, config=config, resume=resume,
+                                recorded=recorded)
+
+
+def _set_up_incident(
+    number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+    resume: bool, recorded: Incident | None,
 ) -> Outcome:
     """Create whatever Slack pieces are still missing (channel, card, announcement).
 
