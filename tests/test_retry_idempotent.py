@@ -271,3 +271,13 @@ def test_two_concurrent_retries_make_one_of_everything(stack: Stack) -> None:
     assert all(a.startswith("Declared incident *#1*") for a in answers), answers
     assert_finished_once(stack)
 
+
+def test_retry_finds_the_announcement_in_a_channel_the_bot_never_joined(
+        stack: Stack, engine: Engine, cut: list[DatabaseCut]) -> None:
+    """The bot announces in #incidents without joining it (chat:write.public); after the
+    database lost the announcement's ts, the retry still finds it instead of posting twice."""
+    stack.slack.channels[stack.announce].members.discard(BOT_USER)
+    cut.append(DatabaseCut(engine, "announce_ts"))
+    assert "`/incident retry #1`" in slash(stack, "declare sev2 Checkout errors")
+    slash(stack, "retry #1")
+    assert_finished_once(stack)

@@ -218,10 +218,16 @@ class SlackGateway:
         except ChatError as exc:
             if exc.code != "not_in_channel":
                 raise
-            # chat:write.public posts without membership, but history needs it: nothing
-            # can be checked, so a post whose ts was lost may be repeated here.
-            log.warning("cannot check %s for an earlier announcement: not a member", channel)
-            return None
+            # chat:write.public posts without membership, but history needs it: join the
+            # (public) channel, else a post whose ts was lost would be made a second time.
+            try:
+                call("conversations.join",
+                     lambda: self.client.conversations_join(channel=channel_id))
+                recent = self._recent(channel_id, incident)
+            except ChatError as joined:
+                log.warning("cannot check %s for an earlier announcement (%s)", channel,
+                            joined.code)
+                return None
         ts = next((str(m["ts"]) for m in recent if _is_for(m, ANNOUNCEMENT_EVENT, incident)),
                   None)
         return (channel_id, ts) if ts else None
