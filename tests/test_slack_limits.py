@@ -253,3 +253,25 @@ def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine)
     assert len(blocks) == 50 and block_kit_problems(blocks) == []
     assert f"…and {300 - shown} more" in blocks[-1]["elements"][0]["text"]
     assert stack.slack.violations == []
+
+
+def test_oncall_with_a_thousand_schedules_fits_one_message(stack: Stack, tmp_path: Any) -> None:
+    """`/oncall` and an unknown `/oncall <name>` with 1,000 long-named schedules still
+    answer within Slack's 40,000-character message limit, saying how many were left out."""
+    from tests.test_e2e_oncall import apply
+
+    layer = """
+    layers:
+      - name: primary
+        time_zone: UTC
+        rotation: {unit: days, interval: 1, first_handoff: 2026-11-23T09:00, members: [U01ALICE]}
+"""
+    names = [f"s{n:04d}-" + "x" * 44 for n in range(1000)]
+    apply(stack, tmp_path, "schedules:\n" + "".join(f"  {n}:{layer}" for n in names))
+    everyone = stack.client.reply_to(stack.client.slash("", user=ALICE, channel=stack.general,
+                                                        command="/oncall"))
+    assert len(everyone["text"]) <= 40_000 and names[0] in everyone["text"]
+    assert "more" in everyone["text"]
+    unknown = stack.client.slash("nosuch", user=ALICE, channel=stack.general, command="/oncall")
+    answer = unknown.text or stack.client.reply_to(unknown)["text"]
+    assert answer.startswith("There is no on-call schedule `nosuch`") and len(answer) <= 40_000
