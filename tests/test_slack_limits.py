@@ -224,6 +224,24 @@ def test_a_status_menu_never_carries_more_than_100_options(engine: Engine) -> No
         stack.close()
 
 
+def test_a_card_with_500_configured_roles_fits_50_blocks(engine: Engine) -> None:
+    """500 configured roles, one filled far down the list: the card is posted (within
+    50 blocks and 2,000 characters a field) and still names who holds it."""
+    roles = ("commander", *(f"role{i:03d}-" + "r" * 20 for i in range(499)))
+    stack = start_stack(engine, DebriefConfig(roles=roles))
+    try:
+        incident = declare(stack)
+        assert incident.card_ts is not None
+        slash(stack, f"role {roles[450]} <@{BOB}|bob>", channel=incident.channel_id)
+        card = stack.slack.channels[incident.channel_id].messages[incident.card_ts]
+        assert block_kit_problems(card.blocks) == []
+        shown = json.dumps(card.blocks)
+        assert f"{roles[450]}: <@{BOB}>" in shown and f"<@{ALICE}>" in shown
+        assert stack.slack.violations == []
+    finally:
+        stack.close()
+
+
 def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine) -> None:
     """300 long overdue items: the Monday digest fits 50 blocks and counts the rest."""
     from datetime import date

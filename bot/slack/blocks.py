@@ -117,10 +117,7 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
         f"*Severity*\n{incident.severity}",
         f"*Status*\n{escape_mrkdwn(incident.status)}",
     ]
-    fields += [f"*{role.capitalize()}*\n{user_mention(incident.roles.get(role))}"
-               for role in config.roles]
-    fields += [f"*On call ({escape_mrkdwn(e.detail['schedule'])})*\n<@{e.detail['user']}>"
-               for e in incident.events if e.kind == "oncall"]
+    fields += _people_fields(incident, config)
     fields += [
         f"*Declared*\n{slack_date(incident.declared_at)}",
         f"*Acknowledged*\n{slack_date(incident.acknowledged_at)}",
@@ -151,6 +148,28 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
         f"Declared by <@{incident.declared_by}> · `/incident help` for commands")]})
     text = f"#{incident.number} {escape_mrkdwn(incident.title)} — {incident.severity}, {incident.status}"
     return text, blocks
+
+
+MAX_PEOPLE_FIELDS = 20  # a card has 50 blocks of 10 fields; configured roles are unbounded
+
+
+def _people_fields(incident: Incident, config: DebriefConfig) -> list[str]:
+    """A field per role and per on-call person; past 20, the rest share one field that
+    names only the filled ones (cut whole at 2,000 characters, Slack's field limit)."""
+    people = [(role.capitalize(), role, user_mention(incident.roles.get(role)),
+               role in incident.roles) for role in config.roles]
+    people += [(f"On call ({escape_mrkdwn(e.detail['schedule'])})",
+                f"on call ({escape_mrkdwn(e.detail['schedule'])})", f"<@{e.detail['user']}>",
+                True) for e in incident.events if e.kind == "oncall"]
+    fields = [f"*{label}*\n{who}" for label, _, who, _ in people[:MAX_PEOPLE_FIELDS - 1]]
+    rest = people[MAX_PEOPLE_FIELDS - 1:]
+    if len(rest) == 1:
+        fields.append(f"*{rest[0][0]}*\n{rest[0][2]}")
+    elif rest:
+        filled = [f"{name}: {who}" for _, name, who, held in rest if held]
+        fields.append(fit(f"*Other roles ({len(rest)})*\n" + ("\n".join(filled)
+                                                              or "none filled"), 2000))
+    return fields
 
 
 def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, Any]]:
