@@ -22,6 +22,9 @@ MAX_SECTION = 3000
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
 MAX_OPTIONS = 100  # a select menu's options  # a message's `text` (Slack refuses longer with msg_too_long)
+# chat.postMessage refuses blocks holding more than about 12,000 characters of text
+# (`msg_blocks_too_long`; see the stand-in's MAX_BLOCKS_TEXT).
+MAX_POSTED_TEXT = 11_500
 ELLIPSIS = "…"
 # Page sizes: each page stays well within 50 blocks and Slack's message size.
 ITEMS_PER_PAGE = 40  # header + 40 items + page line + buttons = 43 blocks
@@ -389,13 +392,22 @@ def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: 
 
 
 def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:
+    """The overdue items in one message: within 50 blocks and the ~12,000 characters of
+    block text chat.postMessage takes (else `msg_blocks_too_long`), counting the rest."""
     title = f"Overdue action items ({len(items)})"
     lines = [f"• {describe(i)} — {(today - i.due_on).days}d late" for i in items if i.due_on]
-    blocks: Blocks = [{"type": "header", "text": _plain(title)}] + _sections(lines)
-    if len(blocks) > MAX_BLOCKS:  # say what is left out rather than drop it silently
-        shown = sum(b["text"]["text"].count("\n") + 1 for b in blocks[1:MAX_BLOCKS - 1])
-        blocks = blocks[:MAX_BLOCKS - 1] + [{"type": "context", "elements": [_mrkdwn(
-            f"…and {len(lines) - shown} more: each owner sees theirs with `/actions`.")]}]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)}]
+    budget = MAX_POSTED_TEXT - len(title) - 200  # room for the "and N more" line
+    sections = _sections(lines)
+    for block in sections[:MAX_BLOCKS - 2]:
+        budget -= len(block["text"]["text"])
+        if budget < 0:
+            break
+        blocks.append(block)
+    if len(blocks) - 1 < len(sections):  # say what is left out rather than drop it silently
+        shown = sum(b["text"]["text"].count("\n") + 1 for b in blocks[1:])
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"…and {len(lines) - shown} more: each owner sees theirs with `/actions`.")]})
     return title, blocks
 
 

@@ -34,6 +34,10 @@ ELEMENT_TEXT = {"button": 75}
 MAX_OPTIONS = {"static_select": 100, "multi_static_select": 100, "overflow": 5,
                "radio_buttons": 10, "checkboxes": 10}
 MAX_ELEMENTS = {"actions": 25, "context": 10}
+# chat.postMessage refuses blocks whose text adds up past about 12,000 characters with
+# msg_blocks_too_long (undocumented; Slack's SDK maintainers give 12,000 text characters,
+# slackapi/bolt-js#2509 measured 13,297): the stand-in holds posts to 12,000.
+MAX_BLOCKS_TEXT = 12_000
 
 
 class SlackFailure(Exception):
@@ -434,6 +438,9 @@ class FakeSlack:
         if not args.get("text") and not args.get("blocks"):
             raise SlackFailure("no_text")
         blocks = self._check_blocks(args.get("blocks"))
+        if (total := blocks_text_length(blocks)) > MAX_BLOCKS_TEXT:
+            self.violations.append(f"chat.postMessage: blocks with {total} characters of text")
+            raise SlackFailure("msg_blocks_too_long")
         thread_ts = args.get("thread_ts")
         if thread_ts and thread_ts not in channel.messages:
             raise SlackFailure("thread_not_found")
@@ -775,6 +782,17 @@ def _element_problems(element: Any, where: str) -> list[str]:
         elif len(_text_of(option.get("text"))) > 75 or len(str(option.get("value") or "")) > 150:
             found.append(f"{where}: an option over 75 characters of text or 150 of value")
     return found
+
+
+def blocks_text_length(node: Any) -> int:
+    """All the characters of text objects (plain_text, mrkdwn) in `node`, at any depth."""
+    if isinstance(node, list):
+        return sum(blocks_text_length(n) for n in node)
+    if not isinstance(node, dict):
+        return 0
+    if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+        return len(node["text"])
+    return sum(blocks_text_length(v) for v in node.values())
 
 
 def block_kit_problems(blocks: list[Any], limit: int = 50) -> list[str]:
