@@ -281,3 +281,22 @@ def test_retry_finds_the_announcement_in_a_channel_the_bot_never_joined(
     assert "`/incident retry #1`" in slash(stack, "declare sev2 Checkout errors")
     slash(stack, "retry #1")
     assert_finished_once(stack)
+
+
+def test_form_declare_from_a_channel_the_bot_cannot_see_still_tells_the_number(
+        stack: Stack) -> None:
+    """The declare form opened in a DM the bot is not in, and the channel refused: the
+    declarer still gets #1 and the retry command (in the app's DM), not silence."""
+    from bot.slack.ids import Block, Field
+
+    stack.slack.fail("conversations.create", "restricted_action")
+    stack.client.slash("declare", user=ALICE, channel="D0ELSEWHERE")
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "Search down"}},
+              Block.SEVERITY: {Field.SEVERITY: {"type": "static_select",
+                                                "selected_option": {"value": "SEV2"}}}}
+    assert stack.client.submit(view, values, user=ALICE).status == 200
+    told = stack.slack.wait_for(lambda: [
+        c.args for c in stack.slack.calls_of("chat.postMessage")
+        if c.args.get("channel") == ALICE and "#1" in str(c.args.get("text"))], timeout=5)
+    assert "`/incident retry #1`" in told[0]["text"]
