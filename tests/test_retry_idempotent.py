@@ -300,3 +300,16 @@ def test_form_declare_from_a_channel_the_bot_cannot_see_still_tells_the_number(
         c.args for c in stack.slack.calls_of("chat.postMessage")
         if c.args.get("channel") == ALICE and "#1" in str(c.args.get("text"))], timeout=5)
     assert "`/incident retry #1`" in told[0]["text"]
+
+
+@pytest.mark.parametrize("posts_before", [0, 1])
+def test_slack_failing_after_posting_does_not_make_a_second_post(
+        stack: Stack, posts_before: int) -> None:
+    """Slack posts the card (0) or the announcement (1) and then answers HTTP 500: the
+    post is not blindly sent again (the SDK retries 5xx); it is found by its metadata."""
+    stack.slack.lose_answer("chat.postMessage", after=posts_before)
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert message.startswith("Declared incident *#1*"), message
+    assert_finished_once(stack)
+    slash(stack, "retry #1")
+    assert_finished_once(stack)

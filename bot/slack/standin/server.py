@@ -139,6 +139,7 @@ class FakeSlack:
         self._faults: dict[str, list[tuple[str, int, float]]] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}  # id -> handle, users
         self._delays: dict[str, list[float]] = {}
+        self._lost: dict[str, list[int]] = {}  # method -> statuses of answers to lose
         self._response_uses: dict[str, list[float]] = {}  # response_url path -> times used
         self._ids = itertools.count(1)
         self._last_ts = 0.0
@@ -188,6 +189,13 @@ class FakeSlack:
         take effect, as a slow Slack would)."""
         with self.lock:
             self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def lose_answer(self, method: str, times: int = 1, status: int = 500, after: int = 0) -> None:
+        """After `after` normal answers, the next `times` calls of `method` take effect but
+        are answered HTTP `status` (Slack failing after doing the work): a caller that
+        simply retries would do it twice."""
+        with self.lock:
+            self._lost.setdefault(method, []).extend([200] * after + [status] * times)
 
     def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         """The next `times` calls of `method` answer HTTP 429 with Retry-After."""
@@ -304,6 +312,9 @@ class FakeSlack:
             try:
                 result = self._dispatch(method, args, token)
                 self.calls.append(Call(method, args, None))
+                lost = self._lost[method].pop(0) if self._lost.get(method) else 200
+                if lost != 200:
+                    return lost, {}, {"ok": False, "error": "fatal_error"}
                 return 200, {}, {"ok": True, **result}
             except SlackFailure as failure:
                 self.calls.append(Call(method, args, failure.error))
