@@ -313,3 +313,12 @@ def test_slack_failing_after_posting_does_not_make_a_second_post(
     assert_finished_once(stack)
     slash(stack, "retry #1")
     assert_finished_once(stack)
+
+
+def test_slack_failing_after_creating_the_channel_does_not_make_a_second(stack: Stack) -> None:
+    """Slack creates the channel and then answers HTTP 500: the declare adopts that
+    channel (made by the bot, no other incident's card) instead of making `…-2`."""
+    stack.slack.lose_answer("conversations.create")
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert message.startswith("Declared incident *#1*"), message
+    assert_finished_once(stack)

@@ -211,7 +211,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
     number = incident.number
     if incident.channel_id is None:
         progress.at("creating its channel")
-        channel_id, name = _create_channel(incident, chat, config, resume=resume)
+        channel_id, name = _create_channel(incident, chat, config)
         progress.at("saving its channel", storage=True)
         incident = progress.incident = _save(uow, number, channel_id=channel_id,
                                              channel_name=name)
@@ -259,10 +259,11 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
                                       announce_ts=announce_ts)
 
 
-def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig, *,
-                    resume: bool) -> tuple[str, str]:
-    """Try the deterministic names in order. On a retry, a taken name may be this
-    incident's own channel whose id was never saved: adopt it rather than make `-2`."""
+def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tuple[str, str]:
+    """Try the deterministic names in order. A taken name may be this incident's own
+    channel: on a retry, one whose id was never saved; on a declare, one Slack made and
+    then failed to confirm (the SDK re-sends after a 5xx, and the re-send is answered
+    `name_taken`). Adopt it rather than make `-2`."""
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
                             incident.title, attempt)
@@ -271,11 +272,10 @@ def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig, *,
         except ChatError as exc:
             if exc.code != "name_taken":
                 raise
-        if resume:
-            found = chat.find_incident_channel(name, incident)
-            if found is not None:
-                log.info("adopting #%s, created for incident %s before", name, incident.number)
-                return found, name
+        found = chat.find_incident_channel(name, incident)
+        if found is not None:
+            log.info("adopting #%s, created for incident %s before", name, incident.number)
+            return found, name
     raise ChatError("conversations.create", "name_taken")
 
 
