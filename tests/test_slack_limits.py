@@ -300,3 +300,22 @@ def test_oncall_with_a_thousand_schedules_fits_one_message(stack: Stack, tmp_pat
     unknown = stack.client.slash("nosuch", user=ALICE, channel=stack.general, command="/oncall")
     answer = unknown.text or stack.client.reply_to(unknown)["text"]
     assert answer.startswith("There is no on-call schedule `nosuch`") and len(answer) <= 40_000
+
+
+def test_help_and_errors_fit_a_message_with_a_thousand_statuses_and_roles(
+        engine: Engine) -> None:
+    """With 1,000 statuses and 1,000 roles configured, `/incident help` and the errors that
+    list the choices still fit one message: they name some and count the rest."""
+    statuses = tuple(f"status-{i:04d}-" + "s" * 18 for i in range(1000))
+    roles = ("commander", *(f"role-{i:04d}-" + "r" * 20 for i in range(999)))
+    stack = start_stack(engine, DebriefConfig(statuses=statuses, roles=roles))
+    try:
+        answers = [stack.client.slash(text, user=ALICE, channel=stack.general).text
+                   for text in ("help", "status", "role", "status #1 nosuch",
+                                "role #1 nosuch <@U02BOB|b>")]
+        assert all(len(a) < 4000 for a in answers), [len(a) for a in answers]
+        assert statuses[0] in answers[0] and "more" in answers[0]
+        assert "nosuch" in answers[3] and statuses[0] in answers[3]
+        assert stack.slack.violations == []
+    finally:
+        stack.close()

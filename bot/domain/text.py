@@ -51,6 +51,13 @@ def quote(text: str, limit: int = 40) -> str:
     return escape_mrkdwn(text[:limit])
 
 
+def some(words: tuple[str, ...] | list[str], limit: int = 20) -> str:
+    """Choices listed in a reply: the first `limit`, then how many more. Configured lists
+    (statuses, roles, severities) have no fixed size, a message does."""
+    shown = ", ".join(words[:limit])
+    return shown + (f" and {len(words) - limit} more" if len(words) > limit else "")
+
+
 def user_mention(user_id: str | None) -> str:
     return f"<@{user_id}>" if user_id else "_unassigned_"
 

@@ -665,6 +665,23 @@ class FakeSlack:
             return 400, {}, {"ok": False, "error": failure.error}
         return None
 
+    def check_ack(self, body: str) -> None:
+        """An acknowledgement carrying a message (a slash command's immediate answer) is
+        held to a message's limits too: what breaks them goes to `violations`."""
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return
+        if not isinstance(payload, dict):
+            return
+        with self.lock:
+            text = payload.get("text")
+            if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+                self.violations.append(f"ack: text of {len(text)} characters")
+            blocks = payload.get("blocks")
+            if isinstance(blocks, list):
+                self.violations.extend(f"ack: {p}" for p in block_kit_problems(blocks))
+
     def _enforce_text(self, where: str, args: dict[str, Any]) -> None:
         """A message's `text` is at most 40,000 characters (`msg_too_long`)."""
         text = args.get("text")
