@@ -137,12 +137,22 @@ def set_up_incident(
 ) -> Outcome:
     """One set-up of an incident at a time in this process: two `/incident retry`s sent
     together (a double submit) would otherwise both find no card and both post one. The
-    second waits, then finds everything saved and only re-checks it."""
+    second does not wait (a burst of retries must not hold every worker thread): it says
+    set-up is under way."""
     with _SETUP_LOCKS_GUARD:
         lock = _SETUP_LOCKS.setdefault(number, threading.Lock())
-    with lock:
+    if not lock.acquire(blocking=False):
+        with uow() as tx:
+            incident = tx.incidents.get(number)
+        assert incident is not None
+        return Outcome(incident, (
+            f"Incident *#{number}* is being set up right now. If something is still missing "
+            f"once that is done, run `/incident retry #{number}` again."), ["busy"])
+    try:
         return _set_up_incident(number, uow=uow, chat=chat, config=config, resume=resume,
                                 recorded=recorded)
+    finally:
+        lock.release()
 
 
 def _set_up_incident(
