@@ -323,3 +323,14 @@ def test_slack_failing_after_creating_the_channel_does_not_make_a_second(stack: 
     message = slash(stack, "declare sev2 Checkout errors")
     assert message.startswith("Declared incident *#1*"), message
     assert_finished_once(stack)
+
+
+def test_declare_moves_on_when_a_same_named_bot_channel_cannot_be_read(stack: Stack) -> None:
+    """A bot-made channel of the same name the bot was since removed from (an old incident
+    #1, a restored database) cannot be checked: the declare makes `…-2` instead of failing."""
+    taken = f"inc-{datetime.now(UTC):%Y%m%d}-1-checkout-errors"
+    old = stack.slack.add_channel(taken, bot_member=False)
+    stack.slack.channels[old].creator = BOT_USER
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert message.startswith("Declared incident *#1*"), message
+    assert stack.incident().channel_name == taken + "-2"

@@ -227,7 +227,12 @@ class SlackGateway:
         if channel is None or channel.get("creator") != self._bot_user_id():
             return None
         channel_id = str(channel["id"])
-        for message in self._recent(channel_id, incident):
+        try:
+            recent = self._recent(channel_id, incident)
+        except ChatError as exc:  # e.g. the bot was removed from it: cannot tell, leave it
+            log.info("not adopting #%s: cannot read it (%s)", name, exc.code)
+            return None
+        for message in recent:
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == CARD_EVENT and not _is_for(
                     message, CARD_EVENT, incident):
