@@ -99,3 +99,24 @@ def test_quote_cuts_before_escaping(text: str, limit: int, expected: str) -> Non
     from bot.domain.text import quote
 
     assert quote(text, limit) == expected
+
+
+def test_bidi_overrides_cannot_reorder_what_debrief_writes(stack: Stack) -> None:
+    """A right-to-left override typed into a title, an update or the declare form is
+    dropped, so it cannot make Slack show the channel link or names after it reversed."""
+    from bot.slack.ids import Block, Field
+
+    rlo, isolate = "\u202e", "\u2067"
+    incident = declare(stack, f"declare sev2 Checkout {rlo}srorre")
+    assert incident.title == "Checkout srorre"
+    answer(stack, f"update rolled {isolate}back", channel=str(incident.channel_id))
+    stack.client.slash("declare", user=ALICE, channel=stack.general)
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": f"Search {rlo}x"}},
+              Block.DESCRIPTION: {Field.DESCRIPTION: {"type": "plain_text_input",
+                                                      "value": f"Index {isolate}lost"}}}
+    assert stack.client.submit(view, values, user=ALICE).status == 200
+    second = stack.slack.wait_for(lambda: stack.incident(2))
+    assert (second.title, second.description) == ("Search x", "Index lost")
+    sent = json.dumps([c.args for c in stack.slack.calls], ensure_ascii=False)
+    assert rlo not in sent and isolate not in sent

@@ -101,6 +101,9 @@ def test_scopes_are_exactly_what_the_code_uses(stack: Stack, tmp_path: Path) -> 
                  "update all good", "note at 00:00 paged", "timeline rebuild", "resolve fixed",
                  "postmortem"):
         slash(stack, text, channel=incident.channel_id)
+    # Removed from the incident channel, the bot joins back (conversations.join).
+    stack.slack.channels[incident.channel_id].members.discard("UDEBRIEFBOT")
+    slash(stack, "severity sev3", channel=incident.channel_id)  # the topic needs membership
     stack.client.slash("declare", user="U01ALICE")
     stack.slack.wait_for(lambda: stack.slack.views)
     # On call: a handoff notice resolves an e-mail member and syncs the user group.

@@ -255,3 +255,82 @@ def test_standin_returns_metadata_only_when_asked(stack: Stack) -> None:
     with pytest.raises(SlackApiError) as refused:
         client.chat_postMessage(channel=stack.general, text="x", metadata={"event_type": "x"})
     assert refused.value.response["error"] == "invalid_metadata_schema"
+
+
+def test_two_concurrent_retries_make_one_of_everything(stack: Stack) -> None:
+    """`/incident retry` sent twice at once (a double submit) still finishes with one
+    channel, one card, one pin and one announcement; the second says it is under way."""
+    stack.slack.fail("conversations.create", "restricted_action")
+    assert "`/incident retry #1`" in slash(stack, "declare sev2 Checkout errors")
+    # Both retries in flight together: each one's posts take a moment to land.
+    stack.slack.delay("conversations.create", 0.3, times=2)
+    stack.slack.delay("chat.postMessage", 0.5, times=4)
+    replies = [stack.client.slash("retry #1", user=ALICE, channel=stack.general)
+               for _ in range(2)]
+    answers = sorted(str(stack.client.reply_to(r).get("text", "")) for r in replies)
+    assert answers[0].startswith("Declared incident *#1*"), answers
+    assert answers[1].startswith("Incident *#1* is being set up right now."), answers
+    assert_finished_once(stack)
+
+
+def test_retry_finds_the_announcement_in_a_channel_the_bot_never_joined(
+        stack: Stack, engine: Engine, cut: list[DatabaseCut]) -> None:
+    """The bot announces in #incidents without joining it (chat:write.public); after the
+    database lost the announcement's ts, the retry still finds it instead of posting twice."""
+    stack.slack.channels[stack.announce].members.discard(BOT_USER)
+    cut.append(DatabaseCut(engine, "announce_ts"))
+    assert "`/incident retry #1`" in slash(stack, "declare sev2 Checkout errors")
+    slash(stack, "retry #1")
+    assert_finished_once(stack)
+
+
+def test_form_declare_from_a_channel_the_bot_cannot_see_still_tells_the_number(
+        stack: Stack) -> None:
+    """The declare form opened in a DM the bot is not in, and the channel refused: the
+    declarer still gets #1 and the retry command (in the app's DM), not silence."""
+    from bot.slack.ids import Block, Field
+
+    stack.slack.fail("conversations.create", "restricted_action")
+    stack.client.slash("declare", user=ALICE, channel="D0ELSEWHERE")
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "Search down"}},
+              Block.SEVERITY: {Field.SEVERITY: {"type": "static_select",
+                                                "selected_option": {"value": "SEV2"}}}}
+    assert stack.client.submit(view, values, user=ALICE).status == 200
+    told = stack.slack.wait_for(lambda: [
+        c.args for c in stack.slack.calls_of("chat.postMessage")
+        if c.args.get("channel") == ALICE and "#1" in str(c.args.get("text"))], timeout=5)
+    assert "`/incident retry #1`" in told[0]["text"]
+
+
+@pytest.mark.parametrize("posts_before", [0, 1])
+def test_slack_failing_after_posting_does_not_make_a_second_post(
+        stack: Stack, posts_before: int) -> None:
+    """Slack posts the card (0) or the announcement (1) and then answers HTTP 500: the
+    post is not blindly sent again (the SDK retries 5xx); it is found by its metadata."""
+    stack.slack.lose_answer("chat.postMessage", after=posts_before)
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert message.startswith("Declared incident *#1*"), message
+    assert_finished_once(stack)
+    slash(stack, "retry #1")
+    assert_finished_once(stack)
+
+
+def test_slack_failing_after_creating_the_channel_does_not_make_a_second(stack: Stack) -> None:
+    """Slack creates the channel and then answers HTTP 500: the declare adopts that
+    channel (made by the bot, no other incident's card) instead of making `…-2`."""
+    stack.slack.lose_answer("conversations.create")
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert message.startswith("Declared incident *#1*"), message
+    assert_finished_once(stack)
+
+
+def test_declare_moves_on_when_a_same_named_bot_channel_cannot_be_read(stack: Stack) -> None:
+    """A bot-made channel of the same name the bot was since removed from (an old incident
+    #1, a restored database) cannot be checked: the declare makes `…-2` instead of failing."""
+    taken = f"inc-{datetime.now(UTC):%Y%m%d}-1-checkout-errors"
+    old = stack.slack.add_channel(taken, bot_member=False)
+    stack.slack.channels[old].creator = BOT_USER
+    message = slash(stack, "declare sev2 Checkout errors")
+    assert message.startswith("Declared incident *#1*"), message
+    assert stack.incident().channel_name == taken + "-2"

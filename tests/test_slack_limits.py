@@ -19,7 +19,12 @@ from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
 from bot.slack.ids import Action
 from bot.slack.standin.client import Reply
-from bot.slack.standin.server import FakeSlack, block_kit_problems
+from bot.slack.standin.server import (
+    MAX_BLOCKS_TEXT,
+    FakeSlack,
+    block_kit_problems,
+    blocks_text_length,
+)
 from tests.conftest import Stack, start_stack
 from tests.test_e2e_incident import declare, slash
 
@@ -224,8 +229,27 @@ def test_a_status_menu_never_carries_more_than_100_options(engine: Engine) -> No
         stack.close()
 
 
+def test_a_card_with_500_configured_roles_fits_50_blocks(engine: Engine) -> None:
+    """500 configured roles, one filled far down the list: the card is posted (within
+    50 blocks and 2,000 characters a field) and still names who holds it."""
+    roles = ("commander", *(f"role{i:03d}-" + "r" * 20 for i in range(499)))
+    stack = start_stack(engine, DebriefConfig(roles=roles))
+    try:
+        incident = declare(stack)
+        assert incident.card_ts is not None
+        slash(stack, f"role {roles[450]} <@{BOB}|bob>", channel=incident.channel_id)
+        card = stack.slack.channels[incident.channel_id].messages[incident.card_ts]
+        assert block_kit_problems(card.blocks) == []
+        shown = json.dumps(card.blocks)
+        assert f"{roles[450]}: <@{BOB}>" in shown and f"<@{ALICE}>" in shown
+        assert stack.slack.violations == []
+    finally:
+        stack.close()
+
+
 def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine) -> None:
-    """300 long overdue items: the Monday digest fits 50 blocks and counts the rest."""
+    """300 long overdue items: the Monday digest fits 50 blocks and the ~12,000 characters
+    of text chat.postMessage takes in blocks, and counts the rest."""
     from datetime import date
 
     from freezegun import freeze_time
@@ -250,6 +274,48 @@ def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine)
     blocks = digest.args["blocks"]
     blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
     shown = sum(json.dumps(blocks).count(f"chore {i} ") for i in range(300))
-    assert len(blocks) == 50 and block_kit_problems(blocks) == []
+    assert len(blocks) <= 50 and block_kit_problems(blocks) == []
+    assert blocks_text_length(blocks) <= MAX_BLOCKS_TEXT and shown > 0
     assert f"…and {300 - shown} more" in blocks[-1]["elements"][0]["text"]
     assert stack.slack.violations == []
+
+
+def test_oncall_with_a_thousand_schedules_fits_one_message(stack: Stack, tmp_path: Any) -> None:
+    """`/oncall` and an unknown `/oncall <name>` with 1,000 long-named schedules still
+    answer within Slack's 40,000-character message limit, saying how many were left out."""
+    from tests.test_e2e_oncall import apply
+
+    layer = """
+    layers:
+      - name: primary
+        time_zone: UTC
+        rotation: {unit: days, interval: 1, first_handoff: 2026-11-23T09:00, members: [U01ALICE]}
+"""
+    names = [f"s{n:04d}-" + "x" * 44 for n in range(1000)]
+    apply(stack, tmp_path, "schedules:\n" + "".join(f"  {n}:{layer}" for n in names))
+    everyone = stack.client.reply_to(stack.client.slash("", user=ALICE, channel=stack.general,
+                                                        command="/oncall"))
+    assert len(everyone["text"]) <= 40_000 and names[0] in everyone["text"]
+    assert "more" in everyone["text"]
+    unknown = stack.client.slash("nosuch", user=ALICE, channel=stack.general, command="/oncall")
+    answer = unknown.text or stack.client.reply_to(unknown)["text"]
+    assert answer.startswith("There is no on-call schedule `nosuch`") and len(answer) <= 40_000
+
+
+def test_help_and_errors_fit_a_message_with_a_thousand_statuses_and_roles(
+        engine: Engine) -> None:
+    """With 1,000 statuses and 1,000 roles configured, `/incident help` and the errors that
+    list the choices still fit one message: they name some and count the rest."""
+    statuses = tuple(f"status-{i:04d}-" + "s" * 18 for i in range(1000))
+    roles = ("commander", *(f"role-{i:04d}-" + "r" * 20 for i in range(999)))
+    stack = start_stack(engine, DebriefConfig(statuses=statuses, roles=roles))
+    try:
+        answers = [stack.client.slash(text, user=ALICE, channel=stack.general).text
+                   for text in ("help", "status", "role", "status #1 nosuch",
+                                "role #1 nosuch <@U02BOB|b>")]
+        assert all(len(a) < 4000 for a in answers), [len(a) for a in answers]
+        assert statuses[0] in answers[0] and "more" in answers[0]
+        assert "nosuch" in answers[3] and statuses[0] in answers[3]
+        assert stack.slack.violations == []
+    finally:
+        stack.close()

@@ -13,7 +13,7 @@ from bot.domain.incidents import (
     normalise_status,
     validate_title,
 )
-from bot.domain.text import parse_user_ref, plain_from_slack
+from bot.domain.text import parse_user_ref, plain_from_slack, some
 from bot.errors import UserError
 
 SUBCOMMANDS = (
@@ -96,7 +96,7 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
         if not rest:
             raise UserError(
                 f"Which status? e.g. `/incident status monitoring Fix deployed`. "
-                f"Statuses: {', '.join(config.statuses)}."
+                f"Statuses: {some(config.statuses)}."
             )
         status = normalise_status(rest[0], config.statuses)
         return IncidentCommand("status", ref=ref, status=status,
@@ -109,7 +109,7 @@ def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentComm
         )
     if action == "role":
         if not rest:
-            raise UserError(f"Usage: `/incident role <role> @person`. Roles: {', '.join(config.roles)}.")
+            raise UserError(f"Usage: `/incident role <role> @person`. Roles: {some(config.roles)}.")
         role = normalise_role(rest[0], config.roles)
         user_id = parse_user_ref(rest[1]) if len(rest) > 1 else None
         if user_id is None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.domain.actions import ActionItem
-from bot.domain.text import escape_mrkdwn, plain_from_slack
+from bot.domain.text import escape_mrkdwn, plain_from_slack, some
 from bot.errors import UserError
 
 MAX_TITLE = 150  # Block Kit header limit: the title is the summary card's header
@@ -101,21 +101,21 @@ def normalise_severity(word: str, severities: tuple[str, ...]) -> str:
     for name in severities:
         if name.lower() == word.lower():
             return name
-    raise UserError(f"I don't know severity `{_echo(word)}`. Choose one of: {', '.join(severities)}.")
+    raise UserError(f"I don't know severity `{_echo(word)}`. Choose one of: {some(severities)}.")
 
 
 def normalise_status(word: str, statuses: tuple[str, ...]) -> str:
     for name in statuses:
         if name == word.lower():
             return name
-    raise UserError(f"I don't know status `{_echo(word)}`. Choose one of: {', '.join(statuses)}.")
+    raise UserError(f"I don't know status `{_echo(word)}`. Choose one of: {some(statuses)}.")
 
 
 def normalise_role(word: str, roles: tuple[str, ...]) -> str:
     for name in roles:
         if name == word.lower():
             return name
-    raise UserError(f"I don't know role `{_echo(word)}`. Choose one of: {', '.join(roles)}.")
+    raise UserError(f"I don't know role `{_echo(word)}`. Choose one of: {some(roles)}.")
 
 
 def _iso(at: datetime | None) -> str | None:

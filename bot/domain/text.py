@@ -10,6 +10,15 @@ from __future__ import annotations
 import re
 
 _CONTROL = re.compile(r"<([^<>]*)>")
+# Bidi embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069): typed
+# into a title or a note they make Slack show the rest of a line Debrief builds around
+# that text (a channel link, a person, a status) reversed or reordered, a way to spoof
+# it. No incident text needs them; the marks (U+200E, U+200F) are kept.
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def strip_bidi(text: str) -> str:
+    return text.translate(_BIDI_CONTROLS)
 
 
 def _label(inner: str) -> str:
@@ -26,7 +35,7 @@ def _label(inner: str) -> str:
 
 def plain_from_slack(text: str) -> str:
     """Slack-formatted text -> what the person typed, with mentions as inert labels."""
-    text = _CONTROL.sub(lambda m: _label(m.group(1)), text)
+    text = _CONTROL.sub(lambda m: _label(m.group(1)), strip_bidi(text))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
@@ -40,6 +49,13 @@ def quote(text: str, limit: int = 40) -> str:
     """User text quoted back in a reply or an error: shortened first, then escaped, so it
     is inert (`<!channel>` cannot ping) and no escaped entity is cut in half."""
     return escape_mrkdwn(text[:limit])
+
+
+def some(words: tuple[str, ...] | list[str], limit: int = 20) -> str:
+    """Choices listed in a reply: the first `limit`, then how many more. Configured lists
+    (statuses, roles, severities) have no fixed size, a message does."""
+    shown = ", ".join(words[:limit])
+    return shown + (f" and {len(words) - limit} more" if len(words) > limit else "")
 
 
 def user_mention(user_id: str | None) -> str:

@@ -8,6 +8,7 @@ recorded change: the person is told what did not reach Slack and how to retry.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -126,9 +127,37 @@ class _Progress:
         self.step, self.storage = step, storage
 
 
+_SETUP_LOCKS: dict[int, threading.Lock] = {}
+_SETUP_LOCKS_GUARD = threading.Lock()
+
+
 def set_up_incident(
     number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
     resume: bool = True, recorded: Incident | None = None,
+) -> Outcome:
+    """One set-up of an incident at a time in this process: two `/incident retry`s sent
+    together (a double submit) would otherwise both find no card and both post one. The
+    second does not wait (a burst of retries must not hold every worker thread): it says
+    set-up is under way."""
+    with _SETUP_LOCKS_GUARD:
+        lock = _SETUP_LOCKS.setdefault(number, threading.Lock())
+    if not lock.acquire(blocking=False):
+        with uow() as tx:
+            incident = tx.incidents.get(number)
+        assert incident is not None
+        return Outcome(incident, (
+            f"Incident *#{number}* is being set up right now. If something is still missing "
+            f"once that is done, run `/incident retry #{number}` again."), ["busy"])
+    try:
+        return _set_up_incident(number, uow=uow, chat=chat, config=config, resume=resume,
+                                recorded=recorded)
+    finally:
+        lock.release()
+
+
+def _set_up_incident(
+    number: int, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+    resume: bool, recorded: Incident | None,
 ) -> Outcome:
     """Create whatever Slack pieces are still missing (channel, card, announcement).
 
@@ -192,7 +221,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
     number = incident.number
     if incident.channel_id is None:
         progress.at("creating its channel")
-        channel_id, name = _create_channel(incident, chat, config, resume=resume)
+        channel_id, name = _create_channel(incident, chat, config)
         progress.at("saving its channel", storage=True)
         incident = progress.incident = _save(uow, number, channel_id=channel_id,
                                              channel_name=name)
@@ -240,10 +269,11 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
                                       announce_ts=announce_ts)
 
 
-def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig, *,
-                    resume: bool) -> tuple[str, str]:
-    """Try the deterministic names in order. On a retry, a taken name may be this
-    incident's own channel whose id was never saved: adopt it rather than make `-2`."""
+def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tuple[str, str]:
+    """Try the deterministic names in order. A taken name may be this incident's own
+    channel: on a retry, one whose id was never saved; on a declare, one Slack made and
+    then failed to confirm (the SDK re-sends after a 5xx, and the re-send is answered
+    `name_taken`). Adopt it rather than make `-2`."""
     for attempt in range(MAX_NAME_ATTEMPTS):
         name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
                             incident.title, attempt)
@@ -252,11 +282,10 @@ def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig, *,
         except ChatError as exc:
             if exc.code != "name_taken":
                 raise
-        if resume:
-            found = chat.find_incident_channel(name, incident)
-            if found is not None:
-                log.info("adopting #%s, created for incident %s before", name, incident.number)
-                return found, name
+        found = chat.find_incident_channel(name, incident)
+        if found is not None:
+            log.info("adopting #%s, created for incident %s before", name, incident.number)
+            return found, name
     raise ChatError("conversations.create", "name_taken")
 
 

@@ -107,7 +107,8 @@ def get_schedule(name: str, uow: UnitOfWorkFactory) -> Schedule:
         schedule = tx.schedules.get(name)
         known = tx.schedules.names()
     if schedule is None:
-        hint = f" Known: {escape_mrkdwn(', '.join(known))}." if known else \
+        more = f" and {len(known) - 20} more" if len(known) > 20 else ""
+        hint = f" Known: {escape_mrkdwn(', '.join(known[:20]))}{more}." if known else \
             " Load schedules with `debrief oncall apply oncall.yaml`."
         raise UserError(f"There is no on-call schedule `{quote(name, 50)}`.{hint}")
     return schedule

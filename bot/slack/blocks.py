@@ -22,6 +22,9 @@ MAX_SECTION = 3000
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
 MAX_OPTIONS = 100  # a select menu's options  # a message's `text` (Slack refuses longer with msg_too_long)
+# chat.postMessage refuses blocks holding more than about 12,000 characters of text
+# (`msg_blocks_too_long`; see the stand-in's MAX_BLOCKS_TEXT).
+MAX_POSTED_TEXT = 11_500
 ELLIPSIS = "…"
 # Page sizes: each page stays well within 50 blocks and Slack's message size.
 ITEMS_PER_PAGE = 40  # header + 40 items + page line + buttons = 43 blocks
@@ -117,10 +120,7 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
         f"*Severity*\n{incident.severity}",
         f"*Status*\n{escape_mrkdwn(incident.status)}",
     ]
-    fields += [f"*{role.capitalize()}*\n{user_mention(incident.roles.get(role))}"
-               for role in config.roles]
-    fields += [f"*On call ({escape_mrkdwn(e.detail['schedule'])})*\n<@{e.detail['user']}>"
-               for e in incident.events if e.kind == "oncall"]
+    fields += _people_fields(incident, config)
     fields += [
         f"*Declared*\n{slack_date(incident.declared_at)}",
         f"*Acknowledged*\n{slack_date(incident.acknowledged_at)}",
@@ -151,6 +151,28 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
         f"Declared by <@{incident.declared_by}> · `/incident help` for commands")]})
     text = f"#{incident.number} {escape_mrkdwn(incident.title)} — {incident.severity}, {incident.status}"
     return text, blocks
+
+
+MAX_PEOPLE_FIELDS = 20  # a card has 50 blocks of 10 fields; configured roles are unbounded
+
+
+def _people_fields(incident: Incident, config: DebriefConfig) -> list[str]:
+    """A field per role and per on-call person; past 20, the rest share one field that
+    names only the filled ones (cut whole at 2,000 characters, Slack's field limit)."""
+    people = [(role.capitalize(), role, user_mention(incident.roles.get(role)),
+               role in incident.roles) for role in config.roles]
+    people += [(f"On call ({escape_mrkdwn(e.detail['schedule'])})",
+                f"on call ({escape_mrkdwn(e.detail['schedule'])})", f"<@{e.detail['user']}>",
+                True) for e in incident.events if e.kind == "oncall"]
+    fields = [f"*{label}*\n{who}" for label, _, who, _ in people[:MAX_PEOPLE_FIELDS - 1]]
+    rest = people[MAX_PEOPLE_FIELDS - 1:]
+    if len(rest) == 1:
+        fields.append(f"*{rest[0][0]}*\n{rest[0][2]}")
+    elif rest:
+        filled = [f"{name}: {who}" for _, name, who, held in rest if held]
+        fields.append(fit(f"*Other roles ({len(rest)})*\n" + ("\n".join(filled)
+                                                              or "none filled"), 2000))
+    return fields
 
 
 def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, Any]]:
@@ -370,13 +392,22 @@ def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: 
 
 
 def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:
+    """The overdue items in one message: within 50 blocks and the ~12,000 characters of
+    block text chat.postMessage takes (else `msg_blocks_too_long`), counting the rest."""
     title = f"Overdue action items ({len(items)})"
     lines = [f"• {describe(i)} — {(today - i.due_on).days}d late" for i in items if i.due_on]
-    blocks: Blocks = [{"type": "header", "text": _plain(title)}] + _sections(lines)
-    if len(blocks) > MAX_BLOCKS:  # say what is left out rather than drop it silently
-        shown = sum(b["text"]["text"].count("\n") + 1 for b in blocks[1:MAX_BLOCKS - 1])
-        blocks = blocks[:MAX_BLOCKS - 1] + [{"type": "context", "elements": [_mrkdwn(
-            f"…and {len(lines) - shown} more: each owner sees theirs with `/actions`.")]}]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)}]
+    budget = MAX_POSTED_TEXT - len(title) - 200  # room for the "and N more" line
+    sections = _sections(lines)
+    for block in sections[:MAX_BLOCKS - 2]:
+        budget -= len(block["text"]["text"])
+        if budget < 0:
+            break
+        blocks.append(block)
+    if len(blocks) - 1 < len(sections):  # say what is left out rather than drop it silently
+        shown = sum(b["text"]["text"].count("\n") + 1 for b in blocks[1:])
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"…and {len(lines) - shown} more: each owner sees theirs with `/actions`.")]})
     return title, blocks
 
 

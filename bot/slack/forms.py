@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.config import DebriefConfig
 from bot.domain.incidents import MAX_TITLE, normalise_severity
+from bot.domain.text import strip_bidi
 from bot.errors import UserError
 from bot.slack.ids import Block, Field
 
@@ -31,7 +32,8 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
     values = state.get("values", {}) if isinstance(state, dict) else {}
     if not isinstance(values, dict):
         values = {}
-    title = " ".join(str(_value(values, Block.TITLE, Field.TITLE).get("value") or "").split())
+    title = " ".join(strip_bidi(str(_value(values, Block.TITLE, Field.TITLE).get("value")
+                                    or "")).split())
     errors: dict[str, str] = {}
     if not title:
         errors[Block.TITLE.value] = "Give the incident a title."
@@ -45,7 +47,8 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
             severity = normalise_severity(str(severity_word), config.severity_names)
         except UserError as exc:
             errors[Block.SEVERITY.value] = str(exc)
-    description = str(_value(values, Block.DESCRIPTION, Field.DESCRIPTION).get("value") or "")
+    description = strip_bidi(str(_value(values, Block.DESCRIPTION, Field.DESCRIPTION)
+                                 .get("value") or ""))
     if len(description) > 2900:
         errors[Block.DESCRIPTION.value] = "Keep the description under 2900 characters."
     commander = _value(values, Block.COMMANDER, Field.COMMANDER).get("selected_user")

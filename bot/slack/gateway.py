@@ -58,6 +58,10 @@ ANNOUNCEMENT_EVENT = "debrief_incident_announcement"
 LOOKBACK_SECONDS = 300  # clock skew allowance before the declaration, for history look-ups
 MAX_LOOKUP_PAGES = 20  # conversations.history / .list pages one look-up may read
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
+# Answers after which Slack may have done the work anyway (it failed, or the answer was
+# lost, after posting): a set-up post is looked up by its metadata, never re-sent blindly.
+MAYBE_DONE = {"unreachable", "fatal_error", "internal_error", "service_unavailable",
+              "request_timeout", "http_500", "http_502", "http_503", "http_504"}
 
 
 def incident_metadata(event_type: str, incident: Incident) -> dict[str, Any]:
@@ -120,6 +124,7 @@ class SlackGateway:
         self._emails: dict[str, str | None] = {}
         self._usergroups: dict[str, str] = {}
         self._bot_user: str | None = None
+        self._once_client: WebClient | None = None
 
     def _in_channel(self, method: str, channel: str, fn: Callable[[], T],
                     *, ignore: Sequence[str] = ()) -> T | None:
@@ -139,11 +144,43 @@ class SlackGateway:
                 raise
             return call(method, fn, ignore=ignore)
 
-    def _post(self, channel: str, **kwargs: Any) -> Any:
-        """chat.postMessage, paced per channel (about one a second, short bursts allowed)."""
+    def _post(self, channel: str, *, once: bool = False, **kwargs: Any) -> Any:
+        """chat.postMessage, paced per channel (about one a second, short bursts allowed).
+        `once`: without the SDK's re-sends after server or connection errors."""
         self.pacer.wait(channel)
-        return self._in_channel("chat.postMessage", channel, lambda: self.client.chat_postMessage(
+        client = self._client_without_resends() if once else self.client
+        return self._in_channel("chat.postMessage", channel, lambda: client.chat_postMessage(
             channel=channel, unfurl_links=False, **kwargs))
+
+    def _client_without_resends(self) -> WebClient:
+        """The same client, retrying only rate limits (a 429 means Slack did nothing)."""
+        if self._once_client is None:
+            c = self.client
+            self._once_client = WebClient(
+                token=c.token, base_url=c.base_url, timeout=c.timeout, ssl=c.ssl, proxy=c.proxy,
+                headers=c.headers,
+                retry_handlers=[h for h in c.retry_handlers
+                                if isinstance(h, RateLimitErrorRetryHandler)])
+        return self._once_client
+
+    def _post_set_up(self, channel: str, event_type: str, incident: Incident, text: str,
+                     blocks: list[dict[str, Any]]) -> tuple[str, str]:
+        """(channel id, ts) of a set-up post (card, announcement) made at most once: when
+        Slack fails in a way that may come after posting, look for the post by its
+        metadata and post again only if it is not there."""
+        metadata = incident_metadata(event_type, incident)
+        for attempt in range(2):
+            try:
+                response = self._post(channel, once=True, text=text, blocks=blocks,
+                                      metadata=metadata)
+                return str(response["channel"]), str(response["ts"])
+            except ChatError as exc:
+                if exc.code not in MAYBE_DONE or attempt:
+                    raise
+            found = self._find_post(channel, event_type, incident)
+            if found is not None:
+                return found
+        raise AssertionError("unreachable")
 
     def create_channel(self, name: str) -> str:
         response: Any = call("conversations.create",
@@ -164,8 +201,7 @@ class SlackGateway:
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         text, blocks = build_summary_card(incident, self.config)
-        return str(self._post(channel_id, text=text, blocks=blocks,
-                              metadata=incident_metadata(CARD_EVENT, incident))["ts"])
+        return self._post_set_up(channel_id, CARD_EVENT, incident, text, blocks)[1]
 
     def update_card(self, incident: Incident) -> None:
         if incident.channel_id and incident.card_ts:
@@ -181,9 +217,7 @@ class SlackGateway:
 
     def announce(self, channel: str, incident: Incident) -> tuple[str, str]:
         text, blocks = build_announcement(incident)
-        response = self._post(channel, text=text, blocks=blocks,
-                              metadata=incident_metadata(ANNOUNCEMENT_EVENT, incident))
-        return str(response["channel"]), str(response["ts"])
+        return self._post_set_up(channel, ANNOUNCEMENT_EVENT, incident, text, blocks)
 
     def find_incident_channel(self, name: str, incident: Incident) -> str | None:
         """The id of the channel called `name` if it is this incident's: created by this bot
@@ -193,7 +227,12 @@ class SlackGateway:
         if channel is None or channel.get("creator") != self._bot_user_id():
             return None
         channel_id = str(channel["id"])
-        for message in self._recent(channel_id, incident):
+        try:
+            recent = self._recent(channel_id, incident)
+        except ChatError as exc:  # e.g. the bot was removed from it: cannot tell, leave it
+            log.info("not adopting #%s: cannot read it (%s)", name, exc.code)
+            return None
+        for message in recent:
             metadata = message.get("metadata") or {}
             if metadata.get("event_type") == CARD_EVENT and not _is_for(
                     message, CARD_EVENT, incident):
@@ -207,6 +246,12 @@ class SlackGateway:
 
     def find_announcement(self, channel: str, incident: Incident) -> tuple[str, str] | None:
         """(channel id, ts) of this incident's announcement if it was already posted."""
+        return self._find_post(channel, ANNOUNCEMENT_EVENT, incident)
+
+    def _find_post(self, channel: str, event_type: str,
+                   incident: Incident) -> tuple[str, str] | None:
+        """(channel id, ts) of this incident's post of `event_type` in `channel` (an id or
+        a public channel's name), if the bot already made it."""
         channel_id = channel if CHANNEL_ID.match(channel) else None
         if channel_id is None:
             found = self._channel_named(channel.lstrip("#"))
@@ -218,12 +263,17 @@ class SlackGateway:
         except ChatError as exc:
             if exc.code != "not_in_channel":
                 raise
-            # chat:write.public posts without membership, but history needs it: nothing
-            # can be checked, so a post whose ts was lost may be repeated here.
-            log.warning("cannot check %s for an earlier announcement: not a member", channel)
-            return None
-        ts = next((str(m["ts"]) for m in recent if _is_for(m, ANNOUNCEMENT_EVENT, incident)),
-                  None)
+            # chat:write.public posts without membership, but history needs it: join the
+            # (public) channel, else a post whose ts was lost would be made a second time.
+            try:
+                call("conversations.join",
+                     lambda: self.client.conversations_join(channel=channel_id))
+                recent = self._recent(channel_id, incident)
+            except ChatError as joined:
+                log.warning("cannot check %s for an earlier post (%s)", channel,
+                            joined.code)
+                return None
+        ts = next((str(m["ts"]) for m in recent if _is_for(m, event_type, incident)), None)
         return (channel_id, ts) if ts else None
 
     def _recent(self, channel_id: str, incident: Incident) -> list[dict[str, Any]]:

@@ -22,9 +22,13 @@ from bot.templating import render_message
 
 def help_text(deps: Deps, unknown: str | None = None) -> str:
     config = deps.config
+    # The template joins each list; past 20 names the last entry counts the rest.
+    def few(names: tuple[str, ...]) -> list[str]:
+        return list(names) if len(names) <= 20 else [*names[:20], f"and {len(names) - 20} more"]
+
     return render_message(
-        "messages/help.mrkdwn.j2", unknown=unknown, statuses=config.statuses,
-        severities=config.severity_names, roles=config.roles,
+        "messages/help.mrkdwn.j2", unknown=unknown, statuses=few(config.statuses),
+        severities=few(config.severity_names), roles=few(config.roles),
         announce_channel=config.announce_channel, marker=config.timeline.marker_emoji,
     )
 

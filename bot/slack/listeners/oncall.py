@@ -90,13 +90,20 @@ def register(app: App, deps: Deps) -> None:
             f"{slack_date(start)} to {slack_date(end)} (requested by <@{request.get('by')}>)."))
 
 
+MAX_LISTED = 100  # schedules `/oncall` lists: a message takes 40,000 characters at most
+
+
 def _everyone(deps: Deps, now: datetime) -> str:
     with deps.uow() as tx:
-        schedules = [tx.schedules.get(n) for n in tx.schedules.names()]
+        names = tx.schedules.names()
+        schedules = [tx.schedules.get(n) for n in names[:MAX_LISTED]]
     if not schedules:
         return "No on-call schedules yet. Load them with `debrief oncall apply oncall.yaml`."
-    return "\n".join(f"*{escape_mrkdwn(s.name)}*: {_person(who(s, now).user, deps)}"
-                     for s in schedules if s)
+    lines = [f"*{escape_mrkdwn(s.name)}*: {_person(who(s, now).user, deps)}"
+             for s in schedules if s]
+    if len(names) > MAX_LISTED:
+        lines.append(f"…and {len(names) - MAX_LISTED} more: `/oncall <schedule>` shows one.")
+    return "\n".join(lines)
 
 
 def _schedule(deps: Deps, name: str, now: datetime) -> str:

@@ -35,9 +35,13 @@ def register(app: App, deps: Deps) -> None:
             uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
         )
         # A modal has no response_url: tell the declarer privately where they were, or
-        # else in the new channel (they were just invited there).
+        # else in the new channel (they were just invited there), or else (a DM the bot
+        # is not in, and no channel made) in the app's DM: the message may carry the
+        # incident number and the retry command, which must not be lost.
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
             if target and call("chat.postEphemeral", lambda t=target: client.chat_postEphemeral(
                     channel=t, user=user_id, text=outcome.message),
                     ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")):
                 return
+        call("chat.postMessage", lambda: client.chat_postMessage(channel=user_id,
+                                                                 text=outcome.message))

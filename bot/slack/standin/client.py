@@ -69,6 +69,8 @@ class SlackClient:
                 status = response.status
         except urllib.error.HTTPError as error:
             text, status = error.read().decode(), error.code
+        if status == 200:
+            self.slack.check_ack(text)
         return Reply(status, text, (time.perf_counter() - started) * 1000)
 
     def slash(self, text: str, *, user: str, channel: str = "C0GENERAL",

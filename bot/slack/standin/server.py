@@ -34,6 +34,10 @@ ELEMENT_TEXT = {"button": 75}
 MAX_OPTIONS = {"static_select": 100, "multi_static_select": 100, "overflow": 5,
                "radio_buttons": 10, "checkboxes": 10}
 MAX_ELEMENTS = {"actions": 25, "context": 10}
+# chat.postMessage refuses blocks whose text adds up past about 12,000 characters with
+# msg_blocks_too_long (undocumented; Slack's SDK maintainers give 12,000 text characters,
+# slackapi/bolt-js#2509 measured 13,297): the stand-in holds posts to 12,000.
+MAX_BLOCKS_TEXT = 12_000
 
 
 class SlackFailure(Exception):
@@ -136,6 +140,7 @@ class FakeSlack:
         self._faults: dict[str, list[tuple[str, int, float]]] = {}
         self.usergroups: dict[str, dict[str, Any]] = {}  # id -> handle, users
         self._delays: dict[str, list[float]] = {}
+        self._lost: dict[str, list[int]] = {}  # method -> statuses of answers to lose
         self._response_uses: dict[str, list[float]] = {}  # response_url path -> times used
         self._ids = itertools.count(1)
         self._last_ts = 0.0
@@ -185,6 +190,13 @@ class FakeSlack:
         take effect, as a slow Slack would)."""
         with self.lock:
             self._delays.setdefault(method, []).extend([seconds] * times)
+
+    def lose_answer(self, method: str, times: int = 1, status: int = 500, after: int = 0) -> None:
+        """After `after` normal answers, the next `times` calls of `method` take effect but
+        are answered HTTP `status` (Slack failing after doing the work): a caller that
+        simply retries would do it twice."""
+        with self.lock:
+            self._lost.setdefault(method, []).extend([200] * after + [status] * times)
 
     def rate_limit(self, method: str, retry_after: float = 1, times: int = 1) -> None:
         """The next `times` calls of `method` answer HTTP 429 with Retry-After."""
@@ -301,6 +313,9 @@ class FakeSlack:
             try:
                 result = self._dispatch(method, args, token)
                 self.calls.append(Call(method, args, None))
+                lost = self._lost[method].pop(0) if self._lost.get(method) else 200
+                if lost != 200:
+                    return lost, {}, {"ok": False, "error": "fatal_error"}
                 return 200, {}, {"ok": True, **result}
             except SlackFailure as failure:
                 self.calls.append(Call(method, args, failure.error))
@@ -439,6 +454,9 @@ class FakeSlack:
         if not args.get("text") and not args.get("blocks"):
             raise SlackFailure("no_text")
         blocks = self._check_blocks(args.get("blocks"))
+        if (total := blocks_text_length(blocks)) > MAX_BLOCKS_TEXT:
+            self.violations.append(f"chat.postMessage: blocks with {total} characters of text")
+            raise SlackFailure("msg_blocks_too_long")
         thread_ts = args.get("thread_ts")
         if thread_ts and thread_ts not in channel.messages:
             raise SlackFailure("thread_not_found")
@@ -652,6 +670,23 @@ class FakeSlack:
             return 400, {}, {"ok": False, "error": failure.error}
         return None
 
+    def check_ack(self, body: str) -> None:
+        """An acknowledgement carrying a message (a slash command's immediate answer) is
+        held to a message's limits too: what breaks them goes to `violations`."""
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return
+        if not isinstance(payload, dict):
+            return
+        with self.lock:
+            text = payload.get("text")
+            if isinstance(text, str) and len(text) > MAX_MESSAGE_TEXT:
+                self.violations.append(f"ack: text of {len(text)} characters")
+            blocks = payload.get("blocks")
+            if isinstance(blocks, list):
+                self.violations.extend(f"ack: {p}" for p in block_kit_problems(blocks))
+
     def _enforce_text(self, where: str, args: dict[str, Any]) -> None:
         """A message's `text` is at most 40,000 characters (`msg_too_long`)."""
         text = args.get("text")
@@ -780,6 +815,17 @@ def _element_problems(element: Any, where: str) -> list[str]:
         elif len(_text_of(option.get("text"))) > 75 or len(str(option.get("value") or "")) > 150:
             found.append(f"{where}: an option over 75 characters of text or 150 of value")
     return found
+
+
+def blocks_text_length(node: Any) -> int:
+    """All the characters of text objects (plain_text, mrkdwn) in `node`, at any depth."""
+    if isinstance(node, list):
+        return sum(blocks_text_length(n) for n in node)
+    if not isinstance(node, dict):
+        return 0
+    if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+        return len(node["text"])
+    return sum(blocks_text_length(v) for v in node.values())
 
 
 def block_kit_problems(blocks: list[Any], limit: int = 50) -> list[str]:
