@@ -22,8 +22,8 @@ from bot.runtime import build_runtime
 from bot.services.oncall import apply_schedules, load_schedule_file, who_is_on_call
 from bot.services.reminders import send_due
 from bot.slack.ids import Action
-from bot.slack.standin.client import Reply, SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import Reply, SlackClient
+from bot.standin.server import FakeSlack
 
 PEOPLE = {"U01ALICE": "alice", "U02BOB": "bob", "U03CAROL": "carol"}
 ONCALL_YAML = """\

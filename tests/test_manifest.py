@@ -16,7 +16,7 @@ from bot.domain.incidents import Incident
 from bot.services.reminders import send_due
 from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
 from bot.slack.ids import EVENTS, Action, Callback, Command
-from bot.slack.standin.server import METHODS_DIR
+from bot.standin.server import METHODS_DIR
 from tests.conftest import Stack
 from tests.test_e2e_incident import declare, slash
 from tests.test_e2e_oncall import apply

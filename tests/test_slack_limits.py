@@ -18,8 +18,8 @@ from bot.config import DebriefConfig
 from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
 from bot.slack.ids import Action
-from bot.slack.standin.client import Reply
-from bot.slack.standin.server import FakeSlack, block_kit_problems
+from bot.standin.client import Reply
+from bot.standin.server import FakeSlack, block_kit_problems
 from tests.conftest import Stack, start_stack
 from tests.test_e2e_incident import declare, slash
 

@@ -1,7 +1,7 @@
 """A stateful fake of Slack's Web API, served over real HTTP on 127.0.0.1.
 
 It is strict where Slack is: a method Slack does not have answers `unknown_method`, a
-call without a required argument (per Slack's own method descriptions in `methods/`)
+call without a required argument (per Slack's own method descriptions in `specs/`)
 answers `invalid_arguments`, and both are kept in `violations` so tests can fail on
 them. It keeps channels, members, messages, pins, topics and views, answers with
 Slack's real error codes, and can be told to fail or rate-limit (HTTP 429 with
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
-METHODS_DIR = Path(__file__).parent / "methods"
+METHODS_DIR = Path(__file__).parent / "specs"
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 BOT_USER = "UDEBRIEFBOT"
 BOT_TOKEN = "xoxb-standin-token"
@@ -315,7 +315,7 @@ class FakeSlack:
             raise SlackFailure("unknown_method")
         spec = self.specs.get(method)
         if spec is None:
-            self.violations.append(f"{method}: no description copied into standin/methods")
+            self.violations.append(f"{method}: no description copied into standin/specs")
             raise SlackFailure("not_implemented_in_standin")
         missing = [a for a in spec["args"].get("required", [])
                    if a != "token" and args.get(a) in (None, "")]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from bot.slack.standin.server import FakeSlack
+from bot.standin.server import FakeSlack
 
 
 @dataclass
