@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.standin.client import SlackClient
-from bot.standin.server import APP_TOKEN, FakeSlack
+from bot.standin.methods import APP_TOKEN
+from bot.standin.server import FakeSlack
 
 
 def free_port() -> int:

@@ -19,7 +19,8 @@ from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
 from bot.slack.ids import Action
 from bot.standin.client import Reply
-from bot.standin.server import FakeSlack, block_kit_problems
+from bot.standin.limits import block_kit_problems
+from bot.standin.server import FakeSlack
 from tests.conftest import Stack, start_stack
 from tests.test_e2e_incident import declare, slash
 
