@@ -24,8 +24,8 @@ from bot.runtime import build_runtime
 from bot.server import HttpServer, make_wsgi_app
 from bot.slack.gateway import make_web_client
 from bot.slack.replies import WORKER
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import SlackClient
+from bot.standin.server import FakeSlack
 
 
 def bare_app(slack: FakeSlack, secret: str, fast: bool) -> HttpServer:

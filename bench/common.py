@@ -13,8 +13,8 @@ from bot.config import DebriefConfig, Settings
 from bot.runtime import Runtime, build_runtime
 from bot.server import HttpServer
 from bot.slack.replies import WORKER
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import SlackClient
+from bot.standin.server import FakeSlack
 from storage.db import make_engine, upgrade
 
 

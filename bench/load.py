@@ -26,8 +26,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench.common import fresh_database, pct
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import SlackClient
+from bot.standin.server import FakeSlack
 from storage.db import make_engine
 
 DEADLINE = 600  # seconds: the whole run stops by itself

@@ -22,8 +22,9 @@ from bot.runtime import build_runtime
 from bot.services.oncall import apply_schedules, load_schedule_file, who_is_on_call
 from bot.services.reminders import send_due
 from bot.slack.ids import Action
-from bot.slack.standin.client import Reply, SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import Reply, SlackClient
+from bot.standin.server import FakeSlack
+from bot.standin.state import Call
 
 PEOPLE = {"U01ALICE": "alice", "U02BOB": "bob", "U03CAROL": "carol"}
 ONCALL_YAML = """\
@@ -85,10 +86,45 @@ class Demo:
 
     def flush(self) -> None:
         for call in self.slack.calls[self.seen:]:
-            line = self.slack.describe(call)
+            line = narrate(self.slack, call)
             if line:
                 self.say(f"  • bot {line}")
         self.seen = len(self.slack.calls)
+
+
+def narrate(slack: FakeSlack, call: Call) -> str | None:
+    """What the bot did in Slack with one Web API call, in a sentence for the demo's
+    reader (None for calls not worth telling, such as lookups)."""
+    a = call.args
+    name = lambda ref: "#" + slack.name_of(ref)  # noqa: E731
+    if call.error:
+        return f"{call.method} -> error {call.error}"
+    match call.method:
+        case "conversations.create":
+            return f"created channel #{a['name']}"
+        case "conversations.invite":
+            return f"invited {a['users']} to {name(a['channel'])}"
+        case "conversations.setTopic":
+            return f"set topic of {name(a['channel'])}: {a['topic']}"
+        case "chat.postMessage":
+            where = name(a["channel"]) + (" (thread)" if a.get("thread_ts") else "")
+            if str(a["channel"]) in slack.users:
+                where = f"a DM to {slack.users[str(a['channel'])]['name']}"
+            return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:110]}"
+        case "chat.update":
+            return f"updated the summary card in {name(a['channel'])}: {a.get('text', '')}"
+        case "pins.add":
+            return f"pinned the summary card in {name(a['channel'])}"
+        case "views.open":
+            return "opened the declare form"
+        case "usergroups.users.update":
+            handle = slack.usergroups.get(str(a["usergroup"]), {}).get("handle")
+            return f"set @{handle} to {a['users']}"
+        case "files.completeUploadExternal":
+            names = ", ".join(slack.files[f["id"]]["name"] for f in json.loads(a["files"])
+                              ) if isinstance(a.get("files"), str) else "a file"
+            return f"uploaded {names} to {name(a.get('channel_id'))}"
+    return None
 
 
 def run_demo(quiet: bool = False) -> int:

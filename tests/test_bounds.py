@@ -333,7 +333,7 @@ def test_healthz_turns_unhealthy_when_ticks_keep_failing(engine: Engine, tmp_pat
     import urllib.error
     import urllib.request
 
-    from bot.slack.standin.server import FakeSlack
+    from bot.standin.server import FakeSlack
     from tests.test_run import free_port, wait_healthy
 
     slack = FakeSlack().start()

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from bot.clock import utcnow
 from bot.config import DebriefConfig
 from bot.services.incidents import DeclareRequest, declare_incident
-from bot.slack.standin.server import FakeSlack
+from bot.standin.server import FakeSlack
 from storage.uow import UnitOfWorkFactory
 from tests.fakes import FakeChat
 

@@ -227,7 +227,7 @@ def test_replayed_body_with_a_new_timestamp_is_rejected(stack: Stack) -> None:
     """A captured signature does not validate the same body under another timestamp."""
     from urllib.parse import urlencode
 
-    from bot.slack.standin.client import sign
+    from bot.standin.client import sign
 
     body = urlencode({"command": "/incident", "text": "declare x", "user_id": ALICE}).encode()
     old = str(int(time.time()) - 10)

@@ -25,7 +25,7 @@ from bot.services.oncall import (
     feed_token,
     load_schedule_file,
 )
-from bot.slack.standin.server import FakeSlack
+from bot.standin.server import FakeSlack
 from storage.db import downgrade, upgrade
 from tests.conftest import USERS, Stack
 from tests.test_run import free_port, start, stop, wait_healthy

@@ -16,7 +16,7 @@ from bot.domain.incidents import Incident
 from bot.services.reminders import send_due
 from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
 from bot.slack.ids import EVENTS, Action, Callback, Command
-from bot.slack.standin.server import METHODS_DIR
+from bot.standin.methods import SPECS_DIR
 from tests.conftest import Stack
 from tests.test_e2e_incident import declare, slash
 from tests.test_e2e_oncall import apply
@@ -114,7 +114,7 @@ def test_scopes_are_exactly_what_the_code_uses(stack: Stack, tmp_path: Path) -> 
     granted = set(MANIFEST["oauth_config"]["scopes"]["bot"])
     used: set[str] = set()
     for method in {c.method for c in stack.slack.calls}:
-        spec = json.loads((METHODS_DIR / f"{method}.json").read_text())
+        spec = json.loads((SPECS_DIR / f"{method}.json").read_text())
         options = set(spec.get("scope", {}).get("bot") or [])
         if options:
             assert options & granted, f"{method} needs one of {sorted(options)}"

@@ -7,8 +7,8 @@ import secrets
 import urllib.request
 from pathlib import Path
 
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import SlackClient
+from bot.standin.server import FakeSlack
 from tests.conftest import Stack
 from tests.test_e2e_incident import declare, slash
 from tests.test_run import free_port, start, stop, wait_healthy

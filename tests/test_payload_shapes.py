@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import SlackClient
+from bot.standin.server import FakeSlack
 
 PAYLOADS = Path(__file__).parent / "payloads"
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, text
 
 from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
-from bot.slack.standin.server import FakeSlack
+from bot.standin.server import FakeSlack
 from storage.uow import UnitOfWorkFactory
 from tests.test_run import free_port
 

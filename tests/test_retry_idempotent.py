@@ -17,7 +17,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.domain.incidents import Incident
 from bot.slack.gateway import ANNOUNCEMENT_EVENT, CARD_EVENT
-from bot.slack.standin.server import BOT_USER, FakeSlack
+from bot.standin.server import FakeSlack
+from bot.standin.state import BOT_USER
 from tests.conftest import Stack
 from tests.test_e2e_incident import ALICE, slash
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack.standin.client import SlackClient
-from bot.slack.standin.server import APP_TOKEN, FakeSlack
+from bot.standin.client import SlackClient
+from bot.standin.methods import APP_TOKEN
+from bot.standin.server import FakeSlack
 
 
 def free_port() -> int:

@@ -31,8 +31,8 @@ from sqlalchemy import Engine, inspect, text
 from bot.config import Settings
 from bot.server import MAX_BODY_BYTES
 from bot.slack.replies import WORKER
-from bot.slack.standin.client import SlackClient, sign
-from bot.slack.standin.server import FakeSlack
+from bot.standin.client import SlackClient, sign
+from bot.standin.server import FakeSlack
 from tests.conftest import Stack
 from tests.test_fuzz import FUZZ, JSON
 from tests.test_run import free_port, stop, wait_healthy

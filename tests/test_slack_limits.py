@@ -18,13 +18,9 @@ from bot.config import DebriefConfig
 from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
 from bot.slack.ids import Action
-from bot.slack.standin.client import Reply
-from bot.slack.standin.server import (
-    MAX_BLOCKS_TEXT,
-    FakeSlack,
-    block_kit_problems,
-    blocks_text_length,
-)
+from bot.standin.client import Reply
+from bot.standin.limits import MAX_BLOCKS_TEXT, block_kit_problems, blocks_text_length
+from bot.standin.server import FakeSlack
 from tests.conftest import Stack, start_stack
 from tests.test_e2e_incident import declare, slash
 

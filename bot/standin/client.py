@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
-from bot.slack.standin.server import FakeSlack
+from bot.standin.server import FakeSlack
 
 
 @dataclass
@@ -78,7 +78,7 @@ class SlackClient:
         payload = {
             "token": "", "team_id": self.team_id, "team_domain": "standin",
             "enterprise_id": "", "enterprise_name": "", "channel_id": channel,
-            "channel_name": self.slack._name_of(channel), "user_id": user,
+            "channel_name": self.slack.name_of(channel), "user_id": user,
             "user_name": self.slack.users.get(user, {}).get("name", user),
             "command": command, "text": text, "api_app_id": "A00000001",
             "is_enterprise_install": "false",
@@ -110,7 +110,7 @@ class SlackClient:
                                            "value": selected})
         else:
             action.update(type="button", value=value or "")
-        payload = {
+        payload: dict[str, Any] = {
             "type": "block_actions",
             "team": {"id": self.team_id, "domain": "standin"},
             "user": {"id": user, "username": user, "name": user, "team_id": self.team_id},
@@ -118,7 +118,7 @@ class SlackClient:
             "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
                           "is_ephemeral": False},
             "trigger_id": f"trig.{time.time_ns()}",
-            "channel": {"id": channel, "name": self.slack._name_of(channel)},
+            "channel": {"id": channel, "name": self.slack.name_of(channel)},
             "message": {"type": "message", "ts": message_ts, "text": ""},
             "response_url": self.slack.response_url(),
             "actions": [action],

@@ -1,0 +1,379 @@
+"""The Web API methods the bot calls, answered as Slack answers them.
+
+A call is first held to Slack's own method descriptions (`specs/`, copied verbatim from
+Slack): a method Slack does not have answers `unknown_method`, one without a required
+argument `invalid_arguments`, and both are kept in `violations`. Then the token is
+checked, injected faults fire, and the method's handler (`_<method with _ for .>`)
+changes the workspace and returns Slack's answer, or raises Slack's real error code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.standin.faults import Faults
+from bot.standin.limits import MAX_BLOCKS_TEXT, blocks_text_length, check_blocks, enforce_text
+from bot.standin.state import BOT_USER, Channel, Message, SlackFailure, Workspace
+
+SPECS_DIR = Path(__file__).parent / "specs"
+CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
+BOT_TOKEN = "xoxb-standin-token"
+APP_TOKEN = "xapp-standin-token"
+
+
+def load_specs() -> tuple[set[str], dict[str, dict[str, Any]]]:
+    """Every method Slack has (from its index), and the descriptions copied here."""
+    index = json.loads((SPECS_DIR / "methods.json").read_text())
+    known = {entry["name"] for entry in index}
+    specs = {
+        path.stem: json.loads(path.read_text())
+        for path in SPECS_DIR.glob("*.json") if path.stem != "methods"
+    }
+    return known, specs
+
+
+class WebApi(Workspace):
+    """The workspace as the Web API shows it to a bot holding `token`."""
+
+    def __init__(self, token: str = BOT_TOKEN, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
+        self.token = token
+        self.known_methods, self.specs = load_specs()
+        self.faults = Faults(self.lock)
+
+    @property
+    def url(self) -> str:
+        """Where the stand-in is served (upload URLs point there); the server knows."""
+        raise NotImplementedError
+
+    def call(self, method: str, args: dict[str, Any], token: str | None) -> dict[str, Any]:
+        """Slack's answer to one call (without `ok`), or SlackFailure. Hold `lock`."""
+        if method not in self.known_methods:
+            self.violations.append(f"{method}: Slack has no such method")
+            raise SlackFailure("unknown_method")
+        spec = self.specs.get(method)
+        if spec is None:
+            self.violations.append(f"{method}: no description copied into standin/specs")
+            raise SlackFailure("not_implemented_in_standin")
+        missing = [a for a in spec["args"].get("required", [])
+                   if a != "token" and args.get(a) in (None, "")]
+        if missing:
+            self.violations.append(f"{method}: missing required {', '.join(missing)}")
+            raise SlackFailure("invalid_arguments")
+        expected = APP_TOKEN if method == "apps.connections.open" else self.token
+        self.faults.check_token(token)
+        if method == "apps.connections.open" and token and not token.startswith("xapp-"):
+            raise SlackFailure("not_allowed_token_type")
+        if token != expected:
+            raise SlackFailure("invalid_auth" if token else "not_authed")
+        self.faults.raise_injected(method)
+        enforce_text(self.violations, method, args)
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            self.violations.append(f"{method}: the stand-in does not implement it yet")
+            raise SlackFailure("not_implemented_in_standin")
+        result: dict[str, Any] = handler(args)
+        return result
+
+    # ----- one handler per method -----
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "https://standin.slack.local/", "team": "Stand-in", "user": "debrief",
+                "team_id": "T00000001", "user_id": BOT_USER, "bot_id": "B00000001"}
+
+    def _conversations_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = str(args["name"])
+        if len(name) > 80:
+            raise SlackFailure("invalid_name_maxlength")
+        if not CHANNEL_NAME.match(name):
+            raise SlackFailure("invalid_name_specials")
+        if self.channel_named(name):
+            raise SlackFailure("name_taken")
+        channel_id = self.add_channel(name)
+        self.channels[channel_id].creator = BOT_USER
+        self.channels[channel_id].created = int(self.clock())
+        return {"channel": self._channel_json(self.channels[channel_id])}
+
+    def _channel_json(self, channel: Channel) -> dict[str, Any]:
+        return {"id": channel.id, "name": channel.name, "is_channel": True,
+                "is_archived": channel.is_archived, "is_private": channel.is_private,
+                "is_member": BOT_USER in channel.members,
+                "topic": {"value": channel.topic}, "num_members": len(channel.members),
+                "creator": channel.creator, "created": channel.created}
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": self._channel_json(self._channel(args["channel"]))}
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        channel.members.add(BOT_USER)
+        return {"channel": self._channel_json(channel)}
+
+    def _conversations_unarchive(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        if not channel.is_archived:
+            raise SlackFailure("not_archived")
+        channel.is_archived = False
+        return {}
+
+    def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        users = [u for u in str(args["users"]).split(",") if u]
+        for user in users:
+            if user == BOT_USER:
+                raise SlackFailure("cant_invite_self")
+            if user not in self.users:
+                raise SlackFailure("user_not_found")
+        if all(u in channel.members for u in users):
+            raise SlackFailure("already_in_channel")
+        channel.members.update(users)
+        return {"channel": self._channel_json(channel)}
+
+    def _conversations_setTopic(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._channel(args["channel"], writable=True)
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        if len(str(args["topic"])) > 250:
+            raise SlackFailure("too_long")
+        channel.topic = str(args["topic"])
+        return {"channel": self._channel_json(channel)}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._resolve_post_target(args["channel"])
+        if not args.get("text") and not args.get("blocks"):
+            raise SlackFailure("no_text")
+        blocks = check_blocks(self.violations, args.get("blocks"))
+        if (total := blocks_text_length(blocks)) > MAX_BLOCKS_TEXT:
+            self.violations.append(f"chat.postMessage: blocks with {total} characters of text")
+            raise SlackFailure("msg_blocks_too_long")
+        thread_ts = args.get("thread_ts")
+        if thread_ts and thread_ts not in channel.messages:
+            raise SlackFailure("thread_not_found")
+        message = Message(self._next_ts(), BOT_USER, str(args.get("text") or ""), blocks,
+                          thread_ts, metadata=_metadata(args.get("metadata")))
+        channel.messages[message.ts] = message
+        return {"channel": channel.id, "ts": message.ts,
+                "message": {"type": "message", "user": BOT_USER, "text": message.text,
+                            "ts": message.ts, "bot_id": "B00000001"}}
+
+    def _resolve_post_target(self, ref: Any) -> Channel:
+        ref = str(ref)
+        if ref in self.users:  # a DM: open one on the fly
+            channel = self.channels.get("D" + ref[1:])
+            if channel is None:
+                channel = Channel(id="D" + ref[1:], name=f"dm-{ref}",
+                                  members={BOT_USER, ref})
+                self.channels[channel.id] = channel
+            return channel
+        # chat:write.public lets the bot post in public channels it has not joined.
+        return self._channel(ref, writable=True)
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        message = channel.messages.get(str(args["ts"]))
+        if message is None:
+            raise SlackFailure("message_not_found")
+        if message.user != BOT_USER:
+            raise SlackFailure("cant_update_message")
+        message.blocks = check_blocks(self.violations, args.get("blocks"))
+        message.text = str(args.get("text") or message.text)
+        message.edited += 1
+        return {"channel": channel.id, "ts": message.ts, "text": message.text}
+
+    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._channel(args["channel"])
+        if args["user"] not in channel.members:
+            raise SlackFailure("user_not_in_channel")
+        check_blocks(self.violations, args.get("blocks"))
+        self.ephemerals.append(dict(args))
+        return {"message_ts": self._next_ts()}
+
+    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        channel = self._channel(args["channel"])
+        ts = str(args["message_ts"])
+        if ts not in channel.messages:
+            raise SlackFailure("message_not_found")
+        return {"channel": channel.id,
+                "permalink": f"https://standin.slack.local/archives/{channel.id}/p{ts.replace('.', '')}"}
+
+    def _pins_add(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        ts = str(args.get("timestamp") or "")
+        if ts not in channel.messages:
+            raise SlackFailure("message_not_found")
+        if ts in channel.pins:
+            raise SlackFailure("already_pinned")
+        channel.pins.add(ts)
+        return {}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args["view"]
+        if isinstance(view, str):
+            view = json.loads(view)
+        title = (view.get("title") or {}).get("text", "")
+        if len(title) > 24 or len(view.get("private_metadata") or "") > 3000:
+            raise SlackFailure("invalid_arguments")
+        check_blocks(self.violations, view.get("blocks"), limit=100)
+        view = {**view, "id": f"V{next(self._ids):08d}"}
+        self.views.append(view)
+        return {"view": view}
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        # No WebSocket server here: the URL refuses connections. Enough to show that a
+        # Socket Mode start goes through SLACK_API_URL with the app token.
+        return {"url": "ws://127.0.0.1:9/socket-mode-standin"}
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        if str(args["channel"]) not in self.channels:
+            raise SlackFailure("channel_not_found")  # a conversation id, never a name
+        channel = self._channel(args["channel"])
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        top = [m for m in channel.messages.values() if not m.thread_ts or m.thread_ts == m.ts]
+        top = [m for m in top if _in_window(m.ts, args)]
+        top.sort(key=lambda m: float(m.ts), reverse=True)  # Slack: newest first
+        metadata = _flag(args.get("include_all_metadata"))
+        return self._page([m.as_json(channel, with_metadata=metadata) for m in top], args)
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Public channels (the only type the stand-in keeps besides DMs), paged by cursor."""
+        limit = int(args.get("limit") or 100)
+        if not 1 <= limit < 1000:
+            raise SlackFailure("invalid_limit")
+        types = {t.strip() for t in str(args.get("types") or "public_channel").split(",")}
+        if not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            raise SlackFailure("invalid_types")
+        wanted = [c for c in self.channels.values()
+                  if not c.id.startswith("D")
+                  and ("private_channel" if c.is_private else "public_channel") in types
+                  and not (_flag(args.get("exclude_archived")) and c.is_archived)]
+        start = int(str(args.get("cursor") or "0").removeprefix("page:") or 0)
+        more = start + limit < len(wanted)
+        return {"channels": [self._channel_json(c) for c in wanted[start:start + limit]],
+                "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        parent = channel.messages.get(str(args["ts"]))
+        if parent is None:
+            raise SlackFailure("thread_not_found")
+        replies = sorted((m for m in channel.messages.values() if m.thread_ts == parent.ts),
+                         key=lambda m: float(m.ts))
+        page = self._page([m.as_json(channel) for m in replies], args)
+        page["messages"].insert(0, parent.as_json(channel))  # the parent heads every page
+        return page
+
+    def _page(self, items: list[dict[str, Any]], args: dict[str, Any]) -> dict[str, Any]:
+        limit = max(1, min(int(args.get("limit") or 100), 999))
+        start = int(str(args.get("cursor") or "0").removeprefix("page:") or 0)
+        chunk = items[start:start + limit]
+        more = start + limit < len(items)
+        return {"messages": chunk, "has_more": more,
+                "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
+
+    def _files_getUploadURLExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        if int(args.get("length") or 0) <= 0:
+            raise SlackFailure("invalid_arguments")
+        file_id = f"F{next(self._ids):08d}"
+        self.files[file_id] = {"name": str(args["filename"]), "length": int(args["length"]),
+                               "content": None, "shared_in": []}
+        return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        files = args["files"]
+        if isinstance(files, str):
+            files = json.loads(files)
+        channel = self._channel(args["channel_id"], writable=True) if args.get("channel_id") \
+            else None
+        done = []
+        for entry in files:
+            stored = self.files.get(str(entry.get("id")))
+            if stored is None or stored["content"] is None:
+                raise SlackFailure("file_not_found")
+            if len(stored["content"].encode()) != stored["length"]:
+                raise SlackFailure("file_upload_size_mismatch")
+            stored["title"] = entry.get("title") or stored["name"]
+            done.append({"id": entry["id"], "name": stored["name"], "title": stored["title"],
+                         "permalink": f"https://standin.slack.local/files/{entry['id']}"})
+        if channel is not None:
+            message = Message(self._next_ts(), BOT_USER, str(args.get("initial_comment") or ""),
+                              files=done)
+            channel.messages[message.ts] = message
+            for entry in files:
+                self.files[str(entry["id"])]["shared_in"].append(channel.id)
+        return {"files": done}
+
+    def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"usergroups": [{"id": g["id"], "handle": g["handle"]}
+                               for g in self.usergroups.values()]}
+
+    def _usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(str(args["usergroup"]))
+        if group is None:
+            raise SlackFailure("no_such_subteam")
+        users = [u for u in str(args["users"]).split(",") if u]
+        if not users:
+            raise SlackFailure("invalid_users")
+        group["users"] = users
+        return {"usergroup": {**group}}
+
+    def _users_lookupByEmail(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        for user in self.users.values():
+            if user.get("email") == args["email"]:
+                return {"user": user}
+        raise SlackFailure("users_not_found")
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(str(args["user"]))
+        if user is None:
+            raise SlackFailure("user_not_found")
+        return {"user": user}
+
+
+def _flag(value: Any) -> bool:
+    """A boolean argument as the Web API takes it: true/1 (JSON true, "true" or "1")."""
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _in_window(ts: str, args: dict[str, Any]) -> bool:
+    """conversations.history's `oldest` / `latest` bounds (exclusive unless `inclusive`)."""
+    inclusive = _flag(args.get("inclusive"))
+    for key, error, after in (("oldest", "invalid_ts_oldest", True),
+                              ("latest", "invalid_ts_latest", False)):
+        raw = args.get(key)
+        if raw in (None, ""):
+            continue
+        try:
+            bound = float(str(raw))
+        except ValueError:
+            raise SlackFailure(error) from None
+        value = float(ts)
+        if value == bound and not inclusive:
+            return False
+        if (value < bound) if after else (value > bound):
+            return False
+    return True
+
+
+def _metadata(raw: Any) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata`: a JSON object (or its URL-encoded string) with a
+    string `event_type` and an object `event_payload`, else Slack's error codes."""
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SlackFailure("invalid_metadata_format") from None
+    if not isinstance(raw, dict):
+        raise SlackFailure("invalid_metadata_format")
+    if not isinstance(raw.get("event_type"), str) or not raw["event_type"] \
+            or not isinstance(raw.get("event_payload"), dict):
+        raise SlackFailure("invalid_metadata_schema")
+    return {"event_type": raw["event_type"], "event_payload": raw["event_payload"]}
