@@ -96,6 +96,13 @@ def test_hostile_text_is_never_echoed_raw_on_any_surface(stack: Stack, tmp_path:
 ])
 def test_quote_cuts_before_escaping(text: str, limit: int, expected: str) -> None:
     """quote() shortens user text first and escapes after, so no entity is ever cut."""
-    from bot.domain.text import quote
+    from bot.slack.text import quote
 
     assert quote(text, limit) == expected
+
+
+def test_escape_mrkdwn_only_touches_what_slack_parses() -> None:
+    """&, < and > are escaped; apostrophes and quotes are left alone."""
+    from bot.slack.text import escape_mrkdwn
+
+    assert escape_mrkdwn("<!channel> & it's \"fine\"") == "&lt;!channel&gt; &amp; it's \"fine\""

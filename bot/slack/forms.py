@@ -9,6 +9,7 @@ from bot.config import DebriefConfig
 from bot.domain.incidents import MAX_TITLE, normalise_severity
 from bot.errors import UserError
 from bot.slack.ids import Block, Field
+from bot.slack.text import error_text
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
         try:
             severity = normalise_severity(str(severity_word), config.severity_names)
         except UserError as exc:
-            errors[Block.SEVERITY.value] = str(exc)
+            errors[Block.SEVERITY.value] = error_text(exc)
     description = str(_value(values, Block.DESCRIPTION, Field.DESCRIPTION).get("value") or "")
     if len(description) > 2900:
         errors[Block.DESCRIPTION.value] = "Keep the description under 2900 characters."
