@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.incidents import Severity
 from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.errors import ConfigError
 from bot.templating import templates_dir
@@ -22,12 +23,6 @@ from bot.yamlfile import read_yaml
 
 DEFAULT_DATABASE_URL = "sqlite:///debrief.db"
 DEFAULT_CONFIG_FILE = "debrief.yaml"
-
-
-@dataclass(frozen=True)
-class Severity:
-    name: str
-    description: str
 
 
 DEFAULT_SEVERITIES: tuple[Severity, ...] = (

@@ -11,6 +11,9 @@ the person gets a short apology.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 
 class DebriefError(Exception):
     """Base of every error Debrief raises on purpose."""
@@ -20,8 +23,27 @@ class ConfigError(DebriefError):
     """Configuration is missing or invalid; the message says how to fix it."""
 
 
+@dataclass(frozen=True)
+class Echo:
+    """Words a person typed, quoted back inside a `UserError` message. They stay plain
+    here; whoever shows the message makes them inert for its medium (Slack escapes
+    them: `bot.slack.text.error_text`), so the rules raising the error need no markup."""
+
+    text: str
+
+
 class UserError(DebriefError):
-    """Input the person can correct; the message is shown to them as is."""
+    """Input the person can correct; the message is shown to them as is.
+
+    Built from parts: plain message text and `Echo`es of what the person typed.
+    `str()` gives the plain message; `render` lets the caller escape the echoes."""
+
+    def __init__(self, *parts: str | Echo) -> None:
+        self.parts = parts
+        super().__init__(self.render(lambda text: text))
+
+    def render(self, inert: Callable[[str], str]) -> str:
+        return "".join(p if isinstance(p, str) else inert(p.text) for p in self.parts)
 
 
 EXPLANATIONS = {

@@ -41,7 +41,7 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace, _PassArg
 from markupsafe import Markup
 
-from bot.domain.text import escape_mrkdwn
+from bot.slack.text import escape_mrkdwn
 
 
 def templates_dir() -> Path:

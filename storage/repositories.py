@@ -18,7 +18,7 @@ from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion
 from bot.domain.rotations import Override, Schedule
 from bot.domain.schedules import layer_from_json, layer_to_json
-from bot.domain.timeline import FileRef, SlackMessage, TimelineEntry, kind_of, ts_to_datetime
+from bot.domain.timeline import ChatMessage, FileRef, TimelineEntry, kind_of, ts_to_datetime
 from storage.models import (
     ActionItemRow,
     CounterRow,
@@ -198,7 +198,7 @@ class SqlTimelineRepository:
             .with_for_update()
         ).scalar_one_or_none()
 
-    def add_message(self, number: int, message: SlackMessage, history: list[dict[str, str]]
+    def add_message(self, number: int, message: ChatMessage, history: list[dict[str, str]]
                     | None = None) -> bool:
         """Store a message unless it is already stored (then: False, nothing changes)."""
         return _insert_unless_present(self.session, TimelineEntryRow, {
@@ -210,7 +210,7 @@ class SqlTimelineRepository:
             "files": [{"name": f.name, "permalink": f.permalink} for f in message.files],
         }, ["channel_id", "ts"])
 
-    def edit_message(self, number: int, message: SlackMessage, previous_text: str | None) -> None:
+    def edit_message(self, number: int, message: ChatMessage, previous_text: str | None) -> None:
         """Apply an edit; the earlier text is kept in `history`. An edit that arrives
         before its message creates the entry (with the earlier text as history)."""
         row = self._row(message.channel_id, message.ts)
@@ -258,7 +258,7 @@ class SqlTimelineRepository:
             pinned=False, marked_by=[], deleted=False, history=[], files=[]))
         self.session.flush()
 
-    def merge(self, number: int, message: SlackMessage) -> bool:
+    def merge(self, number: int, message: ChatMessage) -> bool:
         """Backfill: add what is missing and bring what exists up to date with what Slack
         shows now (text, marks, pin). True if anything changed."""
         if self.add_message(number, message):

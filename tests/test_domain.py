@@ -1,4 +1,4 @@
-"""Pure domain: naming, parsing, escaping. Explicit values, no I/O."""
+"""Pure domain: naming, parsing. Explicit values, no I/O."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from bot.config import DebriefConfig
 from bot.domain.commands import parse_incident_command
 from bot.domain.incidents import EventRecord, Incident, as_dict, channel_name, slugify, topic
-from bot.domain.text import escape_mrkdwn, parse_user_ref, plain_from_slack
+from bot.domain.text import parse_user_ref, plain_from_slack
 from bot.errors import UserError
 
 CONFIG = DebriefConfig()
@@ -52,11 +52,6 @@ def test_plain_from_slack_neutralises_control_sequences() -> None:
     assert plain_from_slack("<!here|here> and <!subteam^S1|@oncall>") == "here and @oncall"
     assert plain_from_slack("ask <@U123|bob> in <#C1|ops>") == "ask @bob in #ops"
     assert plain_from_slack("a &amp; b &lt;tag&gt;") == "a & b <tag>"
-
-
-def test_escape_mrkdwn_only_touches_what_slack_parses() -> None:
-    """&, < and > are escaped; apostrophes and quotes are left alone."""
-    assert escape_mrkdwn("<!channel> & it's \"fine\"") == "&lt;!channel&gt; &amp; it's \"fine\""
 
 
 def test_parse_user_ref() -> None:

@@ -96,7 +96,7 @@ def test_hostile_text_is_never_echoed_raw_on_any_surface(stack: Stack, tmp_path:
 ])
 def test_quote_cuts_before_escaping(text: str, limit: int, expected: str) -> None:
     """quote() shortens user text first and escapes after, so no entity is ever cut."""
-    from bot.domain.text import quote
+    from bot.slack.text import quote
 
     assert quote(text, limit) == expected
 
@@ -120,3 +120,10 @@ def test_bidi_overrides_cannot_reorder_what_debrief_writes(stack: Stack) -> None
     assert (second.title, second.description) == ("Search x", "Index lost")
     sent = json.dumps([c.args for c in stack.slack.calls], ensure_ascii=False)
     assert rlo not in sent and isolate not in sent
+
+
+def test_escape_mrkdwn_only_touches_what_slack_parses() -> None:
+    """&, < and > are escaped; apostrophes and quotes are left alone."""
+    from bot.slack.text import escape_mrkdwn
+
+    assert escape_mrkdwn("<!channel> & it's \"fine\"") == "&lt;!channel&gt; &amp; it's \"fine\""

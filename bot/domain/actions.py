@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from dateutil import parser as dateparser
 from dateutil.relativedelta import relativedelta
 
-from bot.domain.text import escape_mrkdwn, parse_user_ref, quote
-from bot.errors import UserError
+from bot.domain.text import parse_user_ref
+from bot.errors import Echo, UserError
 
 TYPES = ("prevent", "mitigate", "detect", "process")
 DEFAULT_TYPE = "prevent"
@@ -66,7 +66,8 @@ def parse_due(phrase: str, today: date) -> date:
         n, unit = int(match.group(1)), match.group(2).rstrip("s")
         step = {"day": relativedelta(days=n), "week": relativedelta(weeks=n),
                 "month": relativedelta(months=n)}[unit]
-        return today + step
+        due: date = today + step
+        return due
     strict = words[:1] == ["next"]
     day = words[-1] if words else ""
     if len(words) in (1, 2) and day in _WEEKDAYS and (len(words) == 1 or strict):
@@ -75,9 +76,11 @@ def parse_due(phrase: str, today: date) -> date:
             ahead = 7
         return today + timedelta(days=ahead)
     try:
-        parsed = dateparser.parse(phrase, default=datetime(today.year, today.month, today.day))
+        parsed: datetime = dateparser.parse(phrase, default=datetime(today.year, today.month,
+                                                                     today.day))
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
-        raise UserError(f"I couldn't read `{quote(phrase)}` as a date; {DUE_EXAMPLES}.") from exc
+        raise UserError("I couldn't read `", Echo(phrase[:40]),
+                        f"` as a date; {DUE_EXAMPLES}.") from exc
     if parsed.date() < today:
         raise UserError(f"{parsed.date():%Y-%m-%d} is in the past; {DUE_EXAMPLES}.")
     return parsed.date()
@@ -98,7 +101,7 @@ def parse_action(words: list[str], today: date) -> ActionRequest:
     kind = DEFAULT_TYPE
     if len(rest) >= 2 and rest[-2].lower() == "type":
         if rest[-1].lower() not in TYPES:
-            raise UserError(f"Type `{quote(rest[-1], 20)}` isn't one I know: {', '.join(TYPES)}.")
+            raise UserError("Type `", Echo(rest[-1][:20]), f"` isn't one I know: {', '.join(TYPES)}.")
         kind = rest[-1].lower()
         rest = rest[:-2]
     due_on = None
@@ -144,11 +147,3 @@ def digest_window(now: datetime, zone: tzinfo) -> tuple[str, datetime] | None:
     year, week, _ = local.isocalendar()
     return f"{year}-W{week:02d}", datetime.combine(local.date(), REMIND_AT, tzinfo=zone)
 
-
-def describe(item: ActionItem) -> str:
-    """One line of Slack mrkdwn for lists, replies and digests (user text escaped)."""
-    owner = f"<@{item.owner}>" if item.owner else "_no owner_"
-    due = f"due {item.due_on:%a %d %b}" if item.due_on else "no due date"
-    done = "~" if not item.is_open else ""
-    return (f"{done}{escape_mrkdwn(item.text)}{done} · {item.type} · {owner} · {due} · "
-            f"#{item.incident_number}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.config import DebriefConfig
 from bot.domain.incidents import (
     normalise_role,
     normalise_severity,
@@ -39,6 +39,18 @@ def capped(text: str, what: str, limit: int = MAX_TEXT) -> str:
     return text
 
 
+class Vocabulary(Protocol):
+    """The configured words a command may use (`DebriefConfig` is one): the parser needs
+    only these, so it does not depend on how configuration is loaded."""
+
+    @property
+    def severity_names(self) -> tuple[str, ...]: ...
+    @property
+    def statuses(self) -> tuple[str, ...]: ...
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+
+
 @dataclass(frozen=True)
 class IncidentCommand:
     action: str
@@ -69,7 +81,7 @@ def _plain_word(word: str) -> str:
     return plain_from_slack(plain) if plain.startswith("<") and parse_user_ref(plain) else plain
 
 
-def parse_incident_command(raw_text: str, config: DebriefConfig) -> IncidentCommand:
+def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand:
     """Raise `UserError` (with an example) for anything malformed; change nothing."""
     capped(raw_text or "", "command", MAX_COMMAND)
     words = (raw_text or "").split()

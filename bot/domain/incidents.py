@@ -1,18 +1,30 @@
-"""Incident rules: naming, validation, state changes. Plain values in, plain values out."""
+"""Incident rules: naming, validation, state changes. Plain values in, plain values out.
+
+A state change (`acknowledge`, `set_status`, `resolve`, `set_severity`, `assign_role`,
+`post_update`) takes the current incident and returns the changed incident plus the
+event to record, or raises `UserError`; the service applies it under a row lock."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.domain.actions import ActionItem
-from bot.domain.text import escape_mrkdwn, plain_from_slack, some
-from bot.errors import UserError
+from bot.domain.text import plain_from_slack, some
+from bot.errors import Echo, UserError
 
 MAX_TITLE = 150  # Block Kit header limit: the title is the summary card's header
 MAX_CHANNEL_NAME = 80
+
+
+@dataclass(frozen=True)
+class Severity:
+    """A severity level as configured: its name (`SEV1`) and what it means."""
+
+    name: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -92,30 +104,32 @@ def topic(incident: Incident) -> str:
     return f"{incident.severity} · {incident.status} · Commander: {commander}"
 
 
-def _echo(word: str) -> str:
-    """User text quoted back in an error: inert and short."""
-    return escape_mrkdwn(plain_from_slack(word)[:30])
+def _echo(word: str) -> Echo:
+    """User text quoted back in an error: short, and made inert by whoever shows it."""
+    return Echo(plain_from_slack(word)[:30])
 
 
 def normalise_severity(word: str, severities: tuple[str, ...]) -> str:
     for name in severities:
         if name.lower() == word.lower():
             return name
-    raise UserError(f"I don't know severity `{_echo(word)}`. Choose one of: {some(severities)}.")
+    raise UserError("I don't know severity `", _echo(word),
+                    f"`. Choose one of: {some(severities)}.")
 
 
 def normalise_status(word: str, statuses: tuple[str, ...]) -> str:
     for name in statuses:
         if name == word.lower():
             return name
-    raise UserError(f"I don't know status `{_echo(word)}`. Choose one of: {some(statuses)}.")
+    raise UserError("I don't know status `", _echo(word),
+                    f"`. Choose one of: {some(statuses)}.")
 
 
 def normalise_role(word: str, roles: tuple[str, ...]) -> str:
     for name in roles:
         if name == word.lower():
             return name
-    raise UserError(f"I don't know role `{_echo(word)}`. Choose one of: {some(roles)}.")
+    raise UserError("I don't know role `", _echo(word), f"`. Choose one of: {some(roles)}.")
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -151,3 +165,67 @@ def as_dict(incident: Incident) -> dict[str, object]:
             for a in incident.action_items
         ],
     }
+
+
+Change = tuple[Incident, EventRecord]
+
+
+def acknowledge(incident: Incident, user: str, now: datetime) -> Change:
+    if incident.acknowledged_at is not None:
+        raise UserError(
+            f"Incident #{incident.number} was already acknowledged by "
+            f"<@{incident.acknowledged_by}> at {incident.acknowledged_at:%H:%M} UTC."
+        )
+    return (replace(incident, acknowledged_at=now, acknowledged_by=user),
+            EventRecord(now, "acknowledged", user, {}))
+
+
+def set_status(incident: Incident, status: str, note: str, user: str, now: datetime, *,
+               resolved_status: str) -> Change:
+    """Moving to `resolved_status` resolves; leaving it after resolution reopens."""
+    if status == resolved_status:
+        return resolve(incident, note, user, now, resolved_status=resolved_status)
+    if status == incident.status:
+        raise UserError(f"Incident #{incident.number} is already `{status}`.")
+    detail = {"from": incident.status, "to": status}
+    if note:
+        detail["note"] = note
+    if incident.resolved_at is not None:
+        return (replace(incident, status=status, resolved_at=None),
+                EventRecord(now, "reopened", user, detail))
+    return replace(incident, status=status), EventRecord(now, "status", user, detail)
+
+
+def resolve(incident: Incident, summary: str, user: str, now: datetime, *,
+            resolved_status: str) -> Change:
+    if incident.resolved_at is not None:
+        raise UserError(f"Incident #{incident.number} is already resolved.")
+    detail = {"from": incident.status, "to": resolved_status}
+    if summary:
+        detail["summary"] = summary
+    return (
+        replace(incident, status=resolved_status, resolved_at=now,
+                summary=summary or incident.summary),
+        EventRecord(now, "resolved", user, detail),
+    )
+
+
+def set_severity(incident: Incident, severity: str, user: str, now: datetime) -> Change:
+    if severity == incident.severity:
+        raise UserError(f"Incident #{incident.number} is already {severity}.")
+    return (replace(incident, severity=severity),
+            EventRecord(now, "severity", user, {"from": incident.severity, "to": severity}))
+
+
+def assign_role(incident: Incident, role: str, assignee: str, user: str, now: datetime) -> Change:
+    if incident.roles.get(role) == assignee:
+        raise UserError(f"<@{assignee}> is already {role} of #{incident.number}.")
+    detail = {"role": role, "user": assignee}
+    if role in incident.roles:
+        detail["previous"] = incident.roles[role]
+    return (replace(incident, roles={**incident.roles, role: assignee}),
+            EventRecord(now, "role", user, detail))
+
+
+def post_update(incident: Incident, text: str, user: str, now: datetime) -> Change:
+    return incident, EventRecord(now, "update", user, {"text": text})

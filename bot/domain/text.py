@@ -1,8 +1,9 @@
-"""Making user text safe to echo into Slack.
+"""Reading what a person typed into plain values.
 
 Slack sends slash-command text with control sequences (`<!channel>`, `<@U123|bob>`)
-and `&`, `<`, `>` escaped. We store what the person meant as plain text, and escape it
-again on the way out, so nothing a user types can ping a channel or inject markup.
+and `&`, `<`, `>` escaped. We store what the person meant as plain text; the Slack
+layer (`bot.slack.text`) escapes it again on the way out, so nothing a user types can
+ping a channel or inject markup.
 """
 
 from __future__ import annotations
@@ -39,27 +40,11 @@ def plain_from_slack(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def escape_mrkdwn(text: str) -> str:
-    """Escape only what Slack's mrkdwn parses (`&`, `<`, `>`): full HTML escaping leaks
-    entities such as `&#39;` into messages."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quote(text: str, limit: int = 40) -> str:
-    """User text quoted back in a reply or an error: shortened first, then escaped, so it
-    is inert (`<!channel>` cannot ping) and no escaped entity is cut in half."""
-    return escape_mrkdwn(text[:limit])
-
-
 def some(words: tuple[str, ...] | list[str], limit: int = 20) -> str:
     """Choices listed in a reply: the first `limit`, then how many more. Configured lists
     (statuses, roles, severities) have no fixed size, a message does."""
     shown = ", ".join(words[:limit])
     return shown + (f" and {len(words) - limit} more" if len(words) > limit else "")
-
-
-def user_mention(user_id: str | None) -> str:
-    return f"<@{user_id}>" if user_id else "_unassigned_"
 
 
 _USER_REF = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")

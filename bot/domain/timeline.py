@@ -25,8 +25,9 @@ class FileRef:
 
 
 @dataclass(frozen=True)
-class SlackMessage:
-    """A person's message as Slack reports it (from an event or from history)."""
+class ChatMessage:
+    """A person's message in an incident channel, as the chat reports it (from an event
+    or from history): plain values, so the timeline, storage and services need no Slack."""
 
     channel_id: str
     ts: str
@@ -83,7 +84,7 @@ def is_human(subtype: str | None, bot_id: str | None, user: str | None) -> bool:
     return subtype in HUMAN_SUBTYPES and not bot_id and bool(user)
 
 
-def kind_of(message: SlackMessage) -> str:
+def kind_of(message: ChatMessage) -> str:
     return "file" if message.files else "message"
 
 
@@ -213,12 +214,12 @@ def parse_note_time(words: list[str], now: datetime, zone: tzinfo) -> tuple[date
 # What a Slack event means for the timeline (parsed by the Slack adapter).
 @dataclass(frozen=True)
 class MessagePosted:
-    message: SlackMessage
+    message: ChatMessage
 
 
 @dataclass(frozen=True)
 class MessageEdited:
-    message: SlackMessage
+    message: ChatMessage
     previous_text: str | None
 
 

@@ -3,16 +3,18 @@ against the use cases. Knows nothing of Slack payloads."""
 
 from __future__ import annotations
 
-from bot.domain.actions import describe
+from functools import partial
+
+from bot.domain import incidents as rules
 from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import IncidentCommand
 from bot.domain.incidents import Incident
-from bot.domain.text import escape_mrkdwn
 from bot.services import actions as act
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
 from bot.services.ports import Deps
+from bot.slack.text import describe, escape_mrkdwn
 
 USAGE = {
     "ack": "/incident ack #12",
@@ -90,24 +92,27 @@ def execute(cmd: IncidentCommand, *, user_id: str, channel_id: str | None, deps:
     announce, retopic = True, False
     match cmd.action:
         case "ack":
-            rule = lambda incident: uc.acknowledge(incident, user_id, now)  # noqa: E731
+            rule = partial(rules.acknowledge, user=user_id, now=now)
             announce = False
         case "status":
             assert cmd.status is not None
-            rule = uc.set_status(config, cmd.status, cmd.text, user_id, now)
+            rule = partial(rules.set_status, status=cmd.status, note=cmd.text, user=user_id,
+                           now=now, resolved_status=config.resolved_status)
             retopic = True
         case "severity":
             assert cmd.severity is not None
-            rule = uc.set_severity(cmd.severity, user_id, now)
+            rule = partial(rules.set_severity, severity=cmd.severity, user=user_id, now=now)
             retopic = True
         case "role":
             assert cmd.role is not None and cmd.user_id is not None
-            rule = uc.assign_role(cmd.role, cmd.user_id, user_id, now)
+            rule = partial(rules.assign_role, role=cmd.role, assignee=cmd.user_id, user=user_id,
+                           now=now)
             announce, retopic = False, cmd.role == "commander"
         case "update":
-            rule = uc.post_update(cmd.text, user_id, now)
+            rule = partial(rules.post_update, text=cmd.text, user=user_id, now=now)
         case "resolve":
-            rule = uc.resolve(cmd.text, user_id, now, config)
+            rule = partial(rules.resolve, summary=cmd.text, user=user_id, now=now,
+                           resolved_status=config.resolved_status)
             retopic = True
         case _:
             raise AssertionError(f"unhandled action {cmd.action}")

@@ -1,8 +1,9 @@
 """Incident use cases: declare, set up Slack, and every change after that.
 
-Pattern for a change: lock the incident row, apply a pure rule, append an event,
-commit; only then touch Slack. A Slack failure after the commit never undoes the
-recorded change: the person is told what did not reach Slack and how to retry.
+Pattern for a change: lock the incident row, apply a pure rule (the state rules are
+in `bot.domain.incidents`), append its event, commit; only then touch Slack. A Slack
+failure after the commit never undoes the recorded change: the person is told what
+did not reach Slack and how to retry.
 """
 
 from __future__ import annotations
@@ -326,78 +327,6 @@ def change_incident(
             f"`/incident retry #{number}` repairs the channel set-up."
         )
     return Outcome(updated, message, problems)
-
-
-def acknowledge(incident: Incident, user: str, now: datetime) -> tuple[Incident, EventRecord]:
-    if incident.acknowledged_at is not None:
-        raise UserError(
-            f"Incident #{incident.number} was already acknowledged by "
-            f"<@{incident.acknowledged_by}> at {incident.acknowledged_at:%H:%M} UTC."
-        )
-    return (replace(incident, acknowledged_at=now, acknowledged_by=user),
-            EventRecord(now, "acknowledged", user, {}))
-
-
-def set_status(
-    config: DebriefConfig, status: str, note: str, user: str, now: datetime
-) -> Rule:
-    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
-        if status == config.resolved_status:
-            return resolve(note, user, now, config)(incident)
-        if status == incident.status:
-            raise UserError(f"Incident #{incident.number} is already `{status}`.")
-        detail = {"from": incident.status, "to": status}
-        if note:
-            detail["note"] = note
-        changes: dict[str, object] = {"status": status}
-        kind = "status"
-        if incident.resolved_at is not None:
-            changes["resolved_at"] = None
-            kind = "reopened"
-        return replace(incident, **changes), EventRecord(now, kind, user, detail)  # type: ignore[arg-type]
-    return rule
-
-
-def resolve(summary: str, user: str, now: datetime, config: DebriefConfig) -> Rule:
-    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
-        if incident.resolved_at is not None:
-            raise UserError(f"Incident #{incident.number} is already resolved.")
-        detail = {"from": incident.status, "to": config.resolved_status}
-        if summary:
-            detail["summary"] = summary
-        return (
-            replace(incident, status=config.resolved_status, resolved_at=now,
-                    summary=summary or incident.summary),
-            EventRecord(now, "resolved", user, detail),
-        )
-    return rule
-
-
-def set_severity(severity: str, user: str, now: datetime) -> Rule:
-    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
-        if severity == incident.severity:
-            raise UserError(f"Incident #{incident.number} is already {severity}.")
-        return (replace(incident, severity=severity),
-                EventRecord(now, "severity", user, {"from": incident.severity, "to": severity}))
-    return rule
-
-
-def assign_role(role: str, assignee: str, user: str, now: datetime) -> Rule:
-    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
-        if incident.roles.get(role) == assignee:
-            raise UserError(f"<@{assignee}> is already {role} of #{incident.number}.")
-        detail = {"role": role, "user": assignee}
-        if role in incident.roles:
-            detail["previous"] = incident.roles[role]
-        return (replace(incident, roles={**incident.roles, role: assignee}),
-                EventRecord(now, "role", user, detail))
-    return rule
-
-
-def post_update(text: str, user: str, now: datetime) -> Rule:
-    def rule(incident: Incident) -> tuple[Incident, EventRecord]:
-        return incident, EventRecord(now, "update", user, {"text": text})
-    return rule
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:

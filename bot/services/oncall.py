@@ -29,9 +29,9 @@ from bot.domain.schedules import (
     parse_schedules,
     same_rotation,
 )
-from bot.domain.text import escape_mrkdwn, quote
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.slack.text import escape_mrkdwn, quote
 from bot.yamlfile import read_yaml
 
 log = logging.getLogger(__name__)

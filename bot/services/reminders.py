@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.actions import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
-from bot.domain.text import escape_mrkdwn
 from bot.errors import ChatError
 from bot.observability import REMINDERS
 from bot.services.ports import Chat, Deps
 from bot.services.timeline import zone_of
+from bot.slack.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=1)

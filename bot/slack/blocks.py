@@ -9,13 +9,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionItem, describe
+from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.stats import Stats
-from bot.domain.text import escape_mrkdwn, user_mention
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
 from bot.slack.ids import Action, Block, Callback, Field
+from bot.slack.text import describe, escape_mrkdwn, user_mention
 
 Blocks = list[dict[str, Any]]
 MAX_SECTION = 3000

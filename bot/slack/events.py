@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot.domain.timeline import (
+    ChatMessage,
     FileRef,
     MarkerChanged,
     MessageDeleted,
     MessageEdited,
     MessagePosted,
     PinChanged,
-    SlackMessage,
     TimelineChange,
     is_human,
 )
@@ -39,7 +39,7 @@ def _files(raw: Any) -> tuple[FileRef, ...]:
 
 
 def parse_message(raw: Any, channel_id: str, marker: str | None = None,
-                  *, from_history: bool = False) -> SlackMessage | None:
+                  *, from_history: bool = False) -> ChatMessage | None:
     """A person's message (from an event, a message_changed, or history)."""
     if not isinstance(raw, dict) or not _is_ts(raw.get("ts")):
         return None
@@ -57,7 +57,7 @@ def parse_message(raw: Any, channel_id: str, marker: str | None = None,
                 marked_by = tuple(str(u) for u in reaction.get("users") or [])
         pinned = channel_id in (raw.get("pinned_to") or [])
     text = raw.get("text")
-    return SlackMessage(
+    return ChatMessage(
         channel_id=channel_id, ts=raw["ts"], user=str(user), text=text if isinstance(text, str) else "",
         thread_ts=thread_ts if thread_ts != raw["ts"] else None, files=_files(raw.get("files")),
         marked_by=marked_by, pinned=pinned,

@@ -10,6 +10,7 @@ from bot.domain.incidents import MAX_TITLE, normalise_severity
 from bot.domain.text import strip_bidi
 from bot.errors import UserError
 from bot.slack.ids import Block, Field
+from bot.slack.text import error_text
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
         try:
             severity = normalise_severity(str(severity_word), config.severity_names)
         except UserError as exc:
-            errors[Block.SEVERITY.value] = str(exc)
+            errors[Block.SEVERITY.value] = error_text(exc)
     description = strip_bidi(str(_value(values, Block.DESCRIPTION, Field.DESCRIPTION)
                                  .get("value") or ""))
     if len(description) > 2900:

@@ -28,8 +28,7 @@ from bot.config import DebriefConfig
 from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
-from bot.domain.text import escape_mrkdwn
-from bot.domain.timeline import SlackMessage
+from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
 from bot.observability import SLACK_CALLS
 from bot.services.ports import PostmortemSummary
@@ -44,6 +43,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.events import parse_message
 from bot.slack.pacing import ChannelPacer
+from bot.slack.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -367,11 +367,11 @@ class SlackGateway:
         text, blocks = build_digest(items, today)
         self._post(channel, text=text, blocks=blocks)
 
-    def channel_messages(self, channel_id: str) -> list[SlackMessage]:
+    def channel_messages(self, channel_id: str) -> list[ChatMessage]:
         """Every person's message in the channel, thread replies included, oldest first.
         Follows pagination cursors; HTTP 429s are waited out by the retry handler."""
         marker = self.config.timeline.marker_emoji
-        found: list[SlackMessage] = []
+        found: list[ChatMessage] = []
         for raw in self._pages("conversations.history", lambda cursor: self.client
                                .conversations_history(channel=channel_id, cursor=cursor,
                                                       limit=200)):

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from slack_sdk import WebClient
 
 from bot.errors import ChatError, UserError
+from bot.slack.text import error_text
 
 log = logging.getLogger(__name__)
 APOLOGY = (
@@ -34,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def report_error(error: BaseException, body: Any, respond: Any, client: WebClient | None) -> None:
     if isinstance(error, UserError):
-        text = str(error)
+        text = error_text(error)
     elif isinstance(error, ChatError):
         log.error("Slack call failed (%s) for %s", error.code, describe(body))
         text = f"Sorry, Slack refused that: {error.explained}. Anything already recorded is kept."

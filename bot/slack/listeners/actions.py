@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.actions import describe
 from bot.domain.commands import IncidentCommand
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
@@ -16,6 +15,7 @@ from bot.services.ports import Deps
 from bot.slack.forms import parse_action_value
 from bot.slack.ids import Action
 from bot.slack.replies import guarded
+from bot.slack.text import describe
 
 
 def _user(body: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from bot.slack.gateway import call
 from bot.slack.ids import Command
 from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
 from bot.slack.replies import guarded
+from bot.slack.text import error_text
 from bot.templating import render_message
 
 
@@ -41,7 +42,7 @@ def register(app: App, deps: Deps) -> None:
         try:
             cmd = parse_incident_command(str(body.get("text") or ""), deps.config)
         except UserError as exc:  # malformed text: answer in the ack, touch nothing
-            ack(response_type="ephemeral", text=str(exc))
+            ack(response_type="ephemeral", text=error_text(exc))
             return
         if cmd.action == "help":
             ack(response_type="ephemeral", text=help_text(deps, cmd.unknown))

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot.domain.rotations import who
-from bot.domain.text import escape_mrkdwn, parse_user_ref, plain_from_slack
+from bot.domain.text import parse_user_ref, plain_from_slack
 from bot.domain.when import parse_span
 from bot.errors import ChatError, UserError
 from bot.services.oncall import add_override, get_schedule, shifts_of
@@ -20,6 +20,7 @@ from bot.slack.blocks import slack_date
 from bot.slack.gateway import call
 from bot.slack.ids import Action, Command
 from bot.slack.replies import guarded
+from bot.slack.text import escape_mrkdwn
 
 MAX_ONCALL_TEXT = 500  # a schedule name, a person and two times
 USAGE = ("*`/oncall`* — everyone on call now · *`/oncall <schedule>`* — now and the next "
