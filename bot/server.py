@@ -251,9 +251,16 @@ class HttpServer:
         from waitress import wasyncore
 
         server = self._server
+        pulled = False
         if self._thread is not None and self._thread.is_alive():
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map, ignore_all=True))
-            self._thread.join(timeout=10)
-        else:
+            try:
+                server.trigger.pull_trigger(
+                    lambda: wasyncore.close_all(server._map, ignore_all=True))
+                pulled = True
+            except OSError:  # the trigger's pipe is already gone (seen rarely in tests)
+                log.warning("waitress's trigger was closed; closing its sockets directly")
+        if not pulled:
             wasyncore.close_all(server._map, ignore_all=True)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
