@@ -14,7 +14,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from bot.domain.actions import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
@@ -51,7 +50,7 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
                         f"is due today: {escape_mrkdwn(item.text)}\n`/actions` lists all of yours.")
                 notices.append(Notice(f"action-due:{item.id}:{item.due_on}",
                                       lambda o=item.owner, t=text: chat.send_direct(o, t)))
-    zone = ZoneInfo(config.time_zone)
+    zone = config.zone
     window = digest_window(now, zone)
     today = now.astimezone(zone).date()
     overdue = [i for i in open_items if i.overdue(today)]
