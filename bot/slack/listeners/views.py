@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -37,7 +38,7 @@ def register(app: App, deps: Deps) -> None:
         # A modal has no response_url: tell the declarer privately where they were, or
         # else in the new channel (they were just invited there).
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
-            if target and call("chat.postEphemeral", lambda t=target: client.chat_postEphemeral(
-                    channel=t, user=user_id, text=outcome.message),
+            if target and call("chat.postEphemeral", partial(client.chat_postEphemeral,
+                    channel=target, user=user_id, text=outcome.message),
                     ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")):
                 return
