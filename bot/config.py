@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
@@ -44,16 +44,18 @@ class TimelineConfig:
 class PostmortemConfig:
     templates_dir: Path | None = None      # a team's own templates; rendered in the sandbox
     template: str = "postmortem.md.j2"
-    template_by_severity: dict[str, str] = field(default_factory=dict)
-    due: dict[str, str] = field(default_factory=lambda: {"SEV1": "3 days",
-                                                          "SEV2": "5 business days"})
+    template_by_severity: Mapping[str, str] = field(default_factory=dict)
+    # Parsed at load ("5 business days" -> DuePolicy(5, True); "none" -> None), so the
+    # scheduler's every tick only looks the policy up.
+    due: Mapping[str, DuePolicy | None] = field(
+        default_factory=lambda: {"SEV1": DuePolicy(3, business=False),
+                                 "SEV2": DuePolicy(5, business=True)})
 
     def template_for(self, severity: str) -> str:
         return self.template_by_severity.get(severity, self.template)
 
     def due_policy(self, severity: str) -> DuePolicy | None:
-        text = self.due.get(severity)
-        return parse_due_policy(text) if text else None
+        return self.due.get(severity)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,11 @@ class DebriefConfig:
     timeline: TimelineConfig = TimelineConfig()
     postmortem: PostmortemConfig = PostmortemConfig()
     oncall: OncallConfig = OncallConfig()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The team's time zone (`time_zone` is checked at load; ZoneInfo caches it)."""
+        return ZoneInfo(self.time_zone)
 
     @property
     def severity_names(self) -> tuple[str, ...]:
@@ -233,6 +240,8 @@ def load_config(path: Path | None) -> DebriefConfig:
 
 
 def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
+    """The YAML document as typed, frozen values, one parser per section (parsed once, at
+    load); each error names `source` and the bad key."""
     if raw is None:
         return DebriefConfig()
     if not isinstance(raw, dict):
@@ -246,54 +255,20 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         raise bad(unknown[0], f"is not a known setting (known: {', '.join(sorted(KNOWN_KEYS))}).")
     values: dict[str, Any] = {}
     if "announce_channel" in raw:
-        channel = raw["announce_channel"]
-        if not isinstance(channel, str) or not channel.strip():
-            raise bad("announce_channel", "must be a channel name like '#incidents' or an id.")
-        values["announce_channel"] = channel.strip()
+        values["announce_channel"] = _parse_announce_channel(raw["announce_channel"], bad)
     if "channel_prefix" in raw:
-        prefix = raw["channel_prefix"]
-        if not isinstance(prefix, str) or not _PREFIX.match(prefix):
-            raise bad("channel_prefix", "must be 1-20 lowercase letters, digits, '-' or '_'.")
-        values["channel_prefix"] = prefix
+        values["channel_prefix"] = _parse_channel_prefix(raw["channel_prefix"], bad)
     if "severities" in raw:
-        sevs = raw["severities"]
-        if not isinstance(sevs, list) or not sevs:
-            raise bad("severities", "must be a non-empty list, most severe first.")
-        parsed: list[Severity] = []
-        for i, item in enumerate(sevs):
-            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                raise bad(f"severities[{i}]", "must be a mapping with a 'name'.")
-            if not _SEV_NAME.match(item["name"]):
-                raise bad(f"severities[{i}].name", "must be a short word such as SEV1.")
-            description = item.get("description", "")
-            if not isinstance(description, str):
-                raise bad(f"severities[{i}].description", "must be text.")
-            parsed.append(Severity(item["name"].upper(), description))
-        if len({s.name for s in parsed}) != len(parsed):
-            raise bad("severities", "has the same name twice.")
-        values["severities"] = tuple(parsed)
+        values["severities"] = _parse_severities(raw["severities"], bad)
     for key in ("roles", "statuses"):
         if key in raw:
-            items = raw[key]
-            if not isinstance(items, list) or not items:
-                raise bad(key, "must be a non-empty list of lowercase words.")
-            for i, word in enumerate(items):
-                if not isinstance(word, str) or not _WORD.match(word):
-                    raise bad(f"{key}[{i}]", "must be a lowercase word (a-z, 0-9, '-', '_').")
-            if len(set(items)) != len(items):
-                raise bad(key, "has the same word twice.")
-            values[key] = tuple(items)
+            values[key] = _parse_words(key, raw[key], bad)
     if "statuses" in values and len(values["statuses"]) < 2:
         raise bad("statuses", "needs at least two: an open one and, last, the resolved one.")
     if "roles" in values and "commander" not in values["roles"]:
         raise bad("roles", "must include 'commander': every incident has one.")
     if "time_zone" in raw:
-        zone = raw["time_zone"]
-        try:
-            ZoneInfo(str(zone))
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise bad("time_zone", f"is not an IANA time zone name: {zone!r}.") from exc
-        values["time_zone"] = str(zone)
+        values["time_zone"] = _parse_time_zone(raw["time_zone"], bad)
     if "timeline" in raw:
         values["timeline"] = _parse_timeline(raw["timeline"], values.get("statuses"), bad)
     if "postmortem" in raw:
@@ -303,10 +278,71 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
     return DebriefConfig(**values)
 
 
+Bad = Callable[[str, str], ConfigError]  # (key, why) -> the error naming the file and key
+
+
+def _parse_announce_channel(raw: Any, bad: Bad) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise bad("announce_channel", "must be a channel name like '#incidents' or an id.")
+    return raw.strip()
+
+
+def _parse_channel_prefix(raw: Any, bad: Bad) -> str:
+    if not isinstance(raw, str) or not _PREFIX.match(raw):
+        raise bad("channel_prefix", "must be 1-20 lowercase letters, digits, '-' or '_'.")
+    return raw
+
+
+def _parse_severities(raw: Any, bad: Bad) -> tuple[Severity, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise bad("severities", "must be a non-empty list, most severe first.")
+    parsed: list[Severity] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise bad(f"severities[{i}]", "must be a mapping with a 'name'.")
+        if not _SEV_NAME.match(item["name"]):
+            raise bad(f"severities[{i}].name", "must be a short word such as SEV1.")
+        description = item.get("description", "")
+        if not isinstance(description, str):
+            raise bad(f"severities[{i}].description", "must be text.")
+        parsed.append(Severity(item["name"].upper(), description))
+    if len({s.name for s in parsed}) != len(parsed):
+        raise bad("severities", "has the same name twice.")
+    return tuple(parsed)
+
+
+def _parse_words(key: str, raw: Any, bad: Bad) -> tuple[str, ...]:
+    """`roles` and `statuses`: distinct lowercase words."""
+    if not isinstance(raw, list) or not raw:
+        raise bad(key, "must be a non-empty list of lowercase words.")
+    for i, word in enumerate(raw):
+        if not isinstance(word, str) or not _WORD.match(word):
+            raise bad(f"{key}[{i}]", "must be a lowercase word (a-z, 0-9, '-', '_').")
+    if len(set(raw)) != len(raw):
+        raise bad(key, "has the same word twice.")
+    return tuple(raw)
+
+
+def _parse_time_zone(raw: Any, bad: Bad) -> str:
+    """An IANA name, checked here so `DebriefConfig.zone` cannot fail later."""
+    try:
+        ZoneInfo(str(raw))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise bad("time_zone", f"is not an IANA time zone name: {raw!r}.") from exc
+    return str(raw)
+
+
 _DURATION = re.compile(r"^(\d{1,4})\s*(m|min|h)$")
 
 
-def _parse_oncall(raw: Any, source: str, bad: Any) -> OncallConfig:
+def _beside(source: str, raw: Any) -> Path:
+    """A path from the file, resolved against the file's folder (the working directory
+    when the settings did not come from a YAML file)."""
+    base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path(".")
+    return (base / str(raw)).resolve()
+
+
+def _parse_oncall(raw: Any, source: str, bad: Bad) -> OncallConfig:
     if not isinstance(raw, dict):
         raise bad("oncall", "must be a mapping (file, invite_on_declare, remind_before).")
     unknown = sorted(set(raw) - {"file", "invite_on_declare", "remind_before"})
@@ -314,8 +350,7 @@ def _parse_oncall(raw: Any, source: str, bad: Any) -> OncallConfig:
         raise bad(f"oncall.{unknown[0]}", "is not a known setting.")
     values: dict[str, Any] = {}
     if "file" in raw:
-        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path(".")
-        path = (base / str(raw["file"])).resolve()
+        path = _beside(source, raw["file"])
         if not path.is_file():
             raise bad("oncall.file", f"is not a file: {path}.")
         values["file"] = path
@@ -333,7 +368,7 @@ def _parse_oncall(raw: Any, source: str, bad: Any) -> OncallConfig:
     return OncallConfig(**values)
 
 
-def _parse_postmortem(raw: Any, source: str, bad: Any) -> PostmortemConfig:
+def _parse_postmortem(raw: Any, source: str, bad: Bad) -> PostmortemConfig:
     if not isinstance(raw, dict):
         raise bad("postmortem", "must be a mapping (templates_dir, template, ...).")
     allowed = {"templates_dir", "template", "template_by_severity", "due"}
@@ -343,8 +378,7 @@ def _parse_postmortem(raw: Any, source: str, bad: Any) -> PostmortemConfig:
     values: dict[str, Any] = {}
     folder: Path | None = None
     if "templates_dir" in raw:
-        base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path(".")
-        folder = (base / str(raw["templates_dir"])).resolve()
+        folder = _beside(source, raw["templates_dir"])
         if not folder.is_dir():
             raise bad("postmortem.templates_dir", f"is not a folder: {folder}.")
         values["templates_dir"] = folder
@@ -367,16 +401,24 @@ def _parse_postmortem(raw: Any, source: str, bad: Any) -> PostmortemConfig:
         due = raw["due"]
         if not isinstance(due, dict):
             raise bad("postmortem.due", "must map severities to '3 days', '5 business days' or none.")
-        for severity, text in due.items():
-            try:
-                parse_due_policy(str(text))
-            except ValueError as exc:
-                raise bad(f"postmortem.due.{severity}", f"is not valid: {exc}.") from exc
-        values["due"] = {str(k).upper(): str(v) for k, v in due.items()}
+        values["due"] = _parse_due(due, bad)
     return PostmortemConfig(**values)
 
 
-def _parse_timeline(raw: Any, statuses: tuple[str, ...] | None, bad: Any) -> TimelineConfig:
+def _parse_due(raw: dict[Any, Any], bad: Bad) -> dict[str, DuePolicy | None]:
+    """`postmortem.due`: severity -> its policy, parsed once here rather than on every
+    scheduler tick; `none` is kept as None (no postmortem due)."""
+    policies: dict[str, DuePolicy | None] = {}
+    for severity, text in raw.items():
+        try:
+            policy = parse_due_policy(str(text))
+        except ValueError as exc:
+            raise bad(f"postmortem.due.{severity}", f"is not valid: {exc}.") from exc
+        policies[str(severity).upper()] = policy
+    return policies
+
+
+def _parse_timeline(raw: Any, statuses: tuple[str, ...] | None, bad: Bad) -> TimelineConfig:
     if not isinstance(raw, dict):
         raise bad("timeline", "must be a mapping (marker_emoji, mitigated_status, "
                   "backdate_limit).")
@@ -404,7 +446,7 @@ _SPAN = re.compile(r"^(\d{1,5})\s*(m|min|h|d)$")
 MAX_BACKDATE = timedelta(days=365)
 
 
-def _parse_backdate_limit(raw: Any, bad: Any) -> timedelta:
+def _parse_backdate_limit(raw: Any, bad: Bad) -> timedelta:
     """`timeline.backdate_limit`: like 7d, 48h or 30m; at most a year."""
     match = _SPAN.match(str(raw).strip())
     if not match:

@@ -265,7 +265,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     _safety(demo, general)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
-        stored = as_dict(incident)
+        stored: dict[str, Any] = as_dict(incident)  # JSON-shaped: lists under its keys
         items = build_timeline(incident, tx.timeline.entries(1))
     spans = durations(incident, runtime.deps.config.statuses,
                       runtime.deps.config.timeline.mitigated_status)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -299,27 +299,30 @@ class SqlActionItemRepository:
         self.session.flush()
         return to_action(row, number)
 
-    def _query(self) -> Select[tuple[ActionItemRow, int]]:
-        return (select(ActionItemRow, IncidentRow.number)
-                .join(IncidentRow, IncidentRow.id == ActionItemRow.incident_id)
-                .order_by(ActionItemRow.due_on.is_(None), ActionItemRow.due_on, ActionItemRow.id))
-
-    def get(self, item_id: int) -> ActionItem | None:
-        found = self.session.execute(self._query().where(ActionItemRow.id == item_id)).first()
-        return to_action(found[0], found[1]) if found else None
-
-    def for_incident(self, number: int) -> list[ActionItem]:
-        rows = self.session.execute(self._query().where(IncidentRow.number == number))
-        return [to_action(row, n) for row, n in rows]
-
-    def open_items(self, owner: str | None = None) -> list[ActionItem]:
-        query = self._query().where(ActionItemRow.status == "open")
-        if owner is not None:
-            query = query.where(ActionItemRow.owner == owner)
+    def _items(self, *where: ColumnElement[bool]) -> list[ActionItem]:
+        """Items matching `where`, with their incident's number, in due order. Built and
+        run here so the row type is inferred (SQLAlchemy 2.0 and 2.1 spell `Select`'s
+        type parameters differently)."""
+        query = (select(ActionItemRow, IncidentRow.number)
+                 .join(IncidentRow, IncidentRow.id == ActionItemRow.incident_id)
+                 .where(*where)
+                 .order_by(ActionItemRow.due_on.is_(None), ActionItemRow.due_on, ActionItemRow.id))
         return [to_action(row, n) for row, n in self.session.execute(query)]
 
+    def get(self, item_id: int) -> ActionItem | None:
+        found = self._items(ActionItemRow.id == item_id)
+        return found[0] if found else None
+
+    def for_incident(self, number: int) -> list[ActionItem]:
+        return self._items(IncidentRow.number == number)
+
+    def open_items(self, owner: str | None = None) -> list[ActionItem]:
+        if owner is None:
+            return self._items(ActionItemRow.status == "open")
+        return self._items(ActionItemRow.status == "open", ActionItemRow.owner == owner)
+
     def all_items(self) -> list[ActionItem]:
-        return [to_action(row, n) for row, n in self.session.execute(self._query())]
+        return self._items()
 
     def set_status(self, item_id: int, status: str, user: str, now: datetime) -> ActionItem:
         row = self.session.get(ActionItemRow, item_id, with_for_update=True)

@@ -122,3 +122,31 @@ def test_invalid_yaml_file_fails_with_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "debrief.yaml: severities must be a non-empty list" in result.stderr
+
+
+def test_config_values_are_parsed_once_into_types(tmp_path: Path) -> None:
+    """Due policies, durations, paths and the zone come out of the loader typed, not as text."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.domain.postmortem import DuePolicy
+
+    (tmp_path / "oncall.yaml").write_text("schedules: []\n")
+    config = parse_config({
+        "time_zone": "Europe/Berlin",
+        "timeline": {"backdate_limit": "48h"},
+        "postmortem": {"due": {"sev2": "2 business days", "SEV3": "1 day", "SEV4": "none"}},
+        "oncall": {"file": "oncall.yaml", "remind_before": "1h"},
+    }, source=str(tmp_path / "debrief.yaml"))
+    assert config.postmortem.due == {"SEV2": DuePolicy(2, business=True),
+                                     "SEV3": DuePolicy(1, business=False), "SEV4": None}
+    assert config.postmortem.due_policy("SEV2") == DuePolicy(2, business=True)
+    assert config.postmortem.due_policy("SEV1") is None
+    assert config.zone == ZoneInfo("Europe/Berlin")
+    assert config.timeline.backdate_limit == timedelta(hours=48)
+    assert config.oncall.remind_before == timedelta(hours=1)
+    assert config.oncall.file == (tmp_path / "oncall.yaml").resolve()
+    defaults = DebriefConfig()
+    assert defaults.postmortem.due == {"SEV1": DuePolicy(3, business=False),
+                                       "SEV2": DuePolicy(5, business=True)}
+    assert defaults.zone == ZoneInfo("UTC")

@@ -258,7 +258,8 @@ def ical_feed(name: str, uow: UnitOfWorkFactory, now: datetime, *,
         event.add("dtstamp", now)
         event.add("description", f"Source: {shift.source}")
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar leaves to_ical() unannotated
+    return ical
 
 
 def remember_people(chat: Chat, uow: UnitOfWorkFactory, now: datetime, *,

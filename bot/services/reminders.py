@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from functools import partial
 
 from bot.domain.actions import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
@@ -50,8 +50,8 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
                 text = (f":alarm_clock: Your action item from incident *#{item.incident_number}* "
                         f"is due today: {escape_mrkdwn(item.text)}\n`/actions` lists all of yours.")
                 notices.append(Notice(f"action-due:{item.id}:{item.due_on}",
-                                      lambda o=item.owner, t=text: chat.send_direct(o, t)))
-    zone = ZoneInfo(config.time_zone)
+                                      partial(chat.send_direct, item.owner, text)))
+    zone = config.zone
     window = digest_window(now, zone)
     today = now.astimezone(zone).date()
     overdue = [i for i in open_items if i.overdue(today)]
@@ -62,17 +62,17 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
     for incident in incidents:
         policy = config.postmortem.due_policy(incident.severity)
         postmortem = postmortems.get(incident.number)
-        if policy is None or not incident.commander or (postmortem and
-                                                        postmortem.status == "published"):
-            continue
-        due = policy.due_at(incident.resolved_at)  # type: ignore[arg-type]
+        if policy is None or not incident.commander or incident.resolved_at is None or (
+                postmortem and postmortem.status == "published"):
+            continue  # (the query only returns resolved incidents)
+        due = policy.due_at(incident.resolved_at)
         for kind, start in (("due", due), ("overdue", due + WINDOW)):
             if start <= now < start + WINDOW:
                 text = (f":memo: The postmortem for incident *#{incident.number} "
                         f"{escape_mrkdwn(incident.title)}* is {kind} "
                         f"({policy} after resolution). `/incident postmortem` drafts it.")
                 notices.append(Notice(f"pm-{kind}:{incident.number}:{due:%Y-%m-%d}",
-                                      lambda c=incident.commander, t=text: chat.send_direct(c, t)))
+                                      partial(chat.send_direct, incident.commander, text)))
     return notices
 
 
@@ -157,8 +157,8 @@ def _schedule_notices(schedule: Schedule, chat: Chat, remind_before: timedelta,
         after = next_change(schedule, start)
         notices.append(Notice(
             f"oncall-remind:{schedule.name}:{start:%Y%m%dT%H%M%SZ}:{answer.user}",
-            lambda s=schedule.name, u=answer.user, a=start, b=after: _remind(
-                chat, s, u, a, b[0] if b else None)))
+            partial(_remind, chat, schedule.name, answer.user, start,
+                    after[0] if after else None)))
     cursor = now - HANDOFF_GRACE
     for _ in range(20):  # every change within the grace window, oldest first
         found = next_change(schedule, cursor)
@@ -170,7 +170,7 @@ def _schedule_notices(schedule: Schedule, chat: Chat, remind_before: timedelta,
         if schedule.channel or schedule.usergroup:
             notices.append(Notice(
                 f"oncall-handoff:{schedule.name}:{start:%Y%m%dT%H%M%SZ}",
-                lambda s=schedule, u=answer.user, t=until: _handoff(chat, s, u, t)))
+                partial(_handoff, chat, schedule, answer.user, until)))
         cursor = start
     return notices
 

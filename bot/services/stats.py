@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from bot.config import DebriefConfig
 from bot.domain.stats import Stats, compute_stats, parse_period
@@ -21,4 +20,4 @@ def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: D
         incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
         mitigated_status=config.timeline.mitigated_status,
         policies={s.name: config.postmortem.due_policy(s.name) for s in config.severities},
-        today=now.astimezone(ZoneInfo(config.time_zone)).date())
+        today=now.astimezone(config.zone).date())

@@ -29,6 +29,11 @@ def _is_ts(value: Any) -> bool:
         return False
 
 
+def _ts(value: Any) -> str | None:
+    """`value` if it is a Slack message ts, typed as one."""
+    return value if _is_ts(value) else None
+
+
 def _files(raw: Any) -> tuple[FileRef, ...]:
     if not isinstance(raw, list):
         return ()
@@ -82,24 +87,24 @@ def parse_timeline_change(event: Any, marker: str) -> TimelineChange | None:
             return MessageEdited(message, previous_text if isinstance(previous_text, str)
                                  else None) if message else None
         if subtype == "message_deleted":
-            ts = event.get("deleted_ts")
-            return MessageDeleted(channel, ts) if _is_ts(ts) else None
+            ts = _ts(event.get("deleted_ts"))
+            return MessageDeleted(channel, ts) if ts is not None else None
         message = parse_message(event, channel)
         return MessagePosted(message) if message else None
     if kind in ("reaction_added", "reaction_removed"):
         item, user = event.get("item"), _str(event.get("user"))
         if event.get("reaction") != marker or not isinstance(item, dict) or user is None:
             return None
-        channel, ts = _str(item.get("channel")), item.get("ts")
-        if item.get("type") != "message" or channel is None or not _is_ts(ts):
+        channel, ts = _str(item.get("channel")), _ts(item.get("ts"))
+        if item.get("type") != "message" or channel is None or ts is None:
             return None
         return MarkerChanged(channel, ts, user, kind == "reaction_added")
     if kind in ("pin_added", "pin_removed"):
         item = event.get("item")
         channel = _str(event.get("channel_id"))
         message = item.get("message") if isinstance(item, dict) else None
-        ts = message.get("ts") if isinstance(message, dict) else None
-        if channel is None or not _is_ts(ts):
+        ts = _ts(message.get("ts")) if isinstance(message, dict) else None
+        if channel is None or ts is None:
             return None
         return PinChanged(channel, ts, kind == "pin_added")
     return None

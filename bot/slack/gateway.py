@@ -379,9 +379,8 @@ class SlackGateway:
             if message:
                 found.append(message)
             if raw.get("reply_count") and raw.get("thread_ts") == raw.get("ts"):
-                for reply in self._pages("conversations.replies", lambda cursor, ts=raw["ts"]:
-                                         self.client.conversations_replies(
-                                             channel=channel_id, ts=ts, cursor=cursor, limit=200)):
+                for reply in self._pages("conversations.replies",
+                                         partial(self._replies_page, channel_id, raw["ts"])):
                     if reply.get("ts") == raw["ts"]:
                         continue  # the parent comes first in every page of replies
                     parsed = parse_message(reply, channel_id, marker, from_history=True)
@@ -389,12 +388,16 @@ class SlackGateway:
                         found.append(parsed)
         return sorted(found, key=lambda m: float(m.ts))
 
+    def _replies_page(self, channel_id: str, ts: str, cursor: str | None) -> Any:
+        return self.client.conversations_replies(channel=channel_id, ts=ts, cursor=cursor,
+                                                 limit=200)
+
     def _pages(self, method: str, fetch: Callable[[str | None], Any],
                max_pages: int = MAX_PAGES) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(max_pages):
-            response: Any = call(method, lambda c=cursor: fetch(c))
+            response: Any = call(method, partial(fetch, cursor))
             messages += [m for m in response.get("messages") or [] if isinstance(m, dict)]
             cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:

@@ -145,8 +145,9 @@ def _cover(deps: Deps, client: WebClient, user_id: str, words: list[str], now: d
                         "by": user_id})
     text = (f":sos: <@{user_id}> needs cover for *{escape_mrkdwn(name)}* from "
             f"{slack_date(start)} to {slack_date(end)}.")
+    channel: str = schedule.channel  # checked above; a lambda does not keep the narrowing
     call("chat.postMessage", lambda: client.chat_postMessage(
-        channel=schedule.channel, text=text, blocks=[
+        channel=channel, text=text, blocks=[
             {"type": "section", "text": {"type": "mrkdwn", "text": text}},
             {"type": "actions", "elements": [{
                 "type": "button", "action_id": Action.COVER.value, "value": value,

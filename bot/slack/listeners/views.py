@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -39,8 +40,8 @@ def register(app: App, deps: Deps) -> None:
         # is not in, and no channel made) in the app's DM: the message may carry the
         # incident number and the retry command, which must not be lost.
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
-            if target and call("chat.postEphemeral", lambda t=target: client.chat_postEphemeral(
-                    channel=t, user=user_id, text=outcome.message),
+            if target and call("chat.postEphemeral", partial(client.chat_postEphemeral,
+                    channel=target, user=user_id, text=outcome.message),
                     ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")):
                 return
         call("chat.postMessage", lambda: client.chat_postMessage(channel=user_id,
