@@ -35,6 +35,8 @@ from bot.observability import SLACK_CALLS
 from bot.services.ports import PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
+    build_cover_request,
+    build_declare_modal,
     build_digest,
     build_event_text,
     build_postmortem_summary,
@@ -390,3 +392,20 @@ class SlackGateway:
             raise ChatError("usergroups.list", "no_such_usergroup")
         call("usergroups.users.update", lambda: self.client.usergroups_users_update(
             usergroup=group_id, users=user_ids))
+
+    def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
+        """The declare modal, for the person whose click or command gave `trigger_id`."""
+        view = build_declare_modal(self.config, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool:
+        """A message only `user_id` sees in `channel`; False when they cannot see it there
+        (the channel is gone, or the bot or the person is not in it)."""
+        return call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(
+            channel=channel, user=user_id, text=text),
+            ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")) is not None
+
+    def ask_for_cover(self, channel: str, schedule: str, user_id: str, start: datetime,
+                      end: datetime) -> None:
+        text, blocks = build_cover_request(schedule, user_id, start, end)
+        self._post(channel, text=text, blocks=blocks)

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
 from bot.services.incidents import DeclareRequest, declare_incident
 from bot.services.ports import Deps
 from bot.slack.forms import DeclareForm, parse_declare_form
-from bot.slack.gateway import call
 from bot.slack.ids import Callback
 from bot.slack.replies import guarded
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(Callback.DECLARE.value)
-    @guarded
-    def handle_declare_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    @guarded(deps.chat)
+    def handle_declare_submission(ack: Ack, body: dict[str, Any]) -> None:
         form = parse_declare_form(body.get("view") or {}, deps.config)
         user = body.get("user")
         user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
@@ -37,7 +35,5 @@ def register(app: App, deps: Deps) -> None:
         # A modal has no response_url: tell the declarer privately where they were, or
         # else in the new channel (they were just invited there).
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
-            if target and call("chat.postEphemeral", lambda t=target: client.chat_postEphemeral(
-                    channel=t, user=user_id, text=outcome.message),
-                    ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")):
+            if target and deps.chat.post_ephemeral(target, user_id, outcome.message):
                 return

@@ -1,0 +1,83 @@
+"""One road to Slack: every Web API call goes through the `Chat` port and its gateway,
+and the test fake implements the same port."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+import urllib.request
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from bot.services.ports import Chat
+from bot.slack.gateway import SlackGateway
+from bot.slack.ids import Block, Field
+from bot.slack.replies import APOLOGY
+from tests.conftest import Stack
+from tests.fakes import FakeChat
+
+ALICE = "U01ALICE"
+
+
+def port_methods(protocol: type) -> list[str]:
+    return sorted(name for name, value in vars(protocol).items()
+                  if callable(value) and not name.startswith("_"))
+
+
+def shape(fn: Any) -> tuple[list[tuple[str, Any, Any, Any]], Any]:
+    """Parameters (name, kind, default, resolved type) and the resolved return type."""
+    hints = typing.get_type_hints(fn)
+    params = [(p.name, p.kind, p.default, hints.get(p.name))
+              for p in inspect.signature(fn).parameters.values()]
+    return params, hints.get("return")
+
+
+@pytest.mark.parametrize("implementation", [SlackGateway, FakeChat])
+def test_implementations_have_every_chat_method_with_its_signature(implementation: type
+                                                                   ) -> None:
+    """SlackGateway and FakeChat each implement every method of the Chat port, with the
+    port's parameters and types, so a service tested against the fake runs on Slack."""
+    for name in port_methods(Chat):
+        assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
+        assert shape(getattr(implementation, name)) == shape(getattr(Chat, name)), name
+
+
+def test_gateway_offers_nothing_the_port_does_not_declare() -> None:
+    """Every public method of the gateway is part of the port: nothing reaches around it."""
+    public = {name for name, value in vars(SlackGateway).items()
+              if callable(value) and not name.startswith("_")}
+    assert public - set(port_methods(Chat)) == set()
+
+
+def _slack_calls_counted(stack: Stack, method: str) -> float:
+    """What /metrics says about `method`'s successful calls (the gateway counts each)."""
+    with urllib.request.urlopen(stack.server.url + "/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    line = rf'^debrief_slack_api_calls_total\{{method="{re.escape(method)}",outcome="ok"\}} (\S+)$'
+    found = re.search(line, metrics, re.M)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_failed_modal_submission_is_answered_by_a_direct_message_through_the_gateway(
+        stack: Stack) -> None:
+    """A modal submission has no response_url: when it fails, the person gets the usual
+    apology as a direct message, sent (and counted in /metrics) like every other post."""
+    stack.client.slash("declare", user=ALICE, channel=stack.general)
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    with stack.runtime.engine.begin() as conn:
+        conn.execute(text("DROP TABLE incident_events"))
+    posts_before = _slack_calls_counted(stack, "chat.postMessage")
+    values: dict[str, dict[str, Any]] = {
+        Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "Search down"}},
+        Block.SEVERITY: {Field.SEVERITY: {"type": "static_select",
+                                          "selected_option": {"value": "SEV2"}}}}
+    assert stack.client.submit(view, values, user=ALICE).status == 200
+    dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D" + ALICE[1:]))
+    [message] = stack.slack.wait_for(lambda: list(dm.messages.values()))
+    assert message.text == APOLOGY
+    assert stack.slack.wait_for(
+        lambda: _slack_calls_counted(stack, "chat.postMessage") == posts_before + 1)
+    assert stack.incident() is None
