@@ -3,13 +3,16 @@ and the test fake implements the same port."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import typing
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import text
 
 from bot.services.ports import Chat
@@ -19,7 +22,12 @@ from bot.slack.replies import APOLOGY
 from tests.conftest import Stack
 from tests.fakes import FakeChat
 
+ROOT = Path(__file__).resolve().parent.parent
 ALICE = "U01ALICE"
+# Every Web API method slack-sdk's WebClient has (`chat_postMessage`, `views_open`, ...).
+WEB_API = {name for name, value in vars(WebClient).items()
+           if callable(value) and not name.startswith("_")} | {"api_call"}
+GATEWAY = ROOT / "bot" / "slack" / "gateway.py"
 
 
 def port_methods(protocol: type) -> list[str]:
@@ -50,6 +58,34 @@ def test_gateway_offers_nothing_the_port_does_not_declare() -> None:
     public = {name for name, value in vars(SlackGateway).items()
               if callable(value) and not name.startswith("_")}
     assert public - set(port_methods(Chat)) == set()
+
+
+def _product_modules() -> list[Path]:
+    """The product's Python files, except the gateway and the Slack stand-in (a fake
+    Slack server, which answers the Web API rather than calling it)."""
+    return [path for path in sorted((ROOT / "bot").rglob("*.py"))
+            if path != GATEWAY and "standin" not in path.relative_to(ROOT).parts]
+
+
+def test_only_the_gateway_calls_the_web_api() -> None:
+    """No module but bot/slack/gateway.py calls a Web API method or makes a WebClient, and
+    no Bolt listener asks for Bolt's `client` or `say` (both reach the raw Web API)."""
+    problems: list[str] = []
+    for path in _product_modules():
+        where = path.relative_to(ROOT)
+        tree = ast.parse(path.read_text(), str(where))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in WEB_API:
+                problems.append(f"{where}:{node.lineno} calls {node.attr}")
+            elif isinstance(node, ast.Name) and node.id == "WebClient" and isinstance(
+                    node.ctx, ast.Load) and path.name != "app.py":
+                problems.append(f"{where}:{node.lineno} uses WebClient")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and re.match(
+                    r"handle_", node.name):
+                names = {a.arg for a in node.args.args + node.args.kwonlyargs}
+                problems += [f"{where}:{node.lineno} {node.name} takes {n}"
+                             for n in sorted(names & {"client", "say"})]
+    assert problems == []
 
 
 def _slack_calls_counted(stack: Stack, method: str) -> float:

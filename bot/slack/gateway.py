@@ -24,13 +24,13 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.config import DebriefConfig
+from bot.config import DebriefConfig, Settings
 from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.text import escape_mrkdwn
 from bot.domain.timeline import SlackMessage
-from bot.errors import ChatError
+from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
 from bot.services.ports import PostmortemSummary
 from bot.slack.blocks import (
@@ -108,6 +108,41 @@ def call(method: str, fn: Callable[[], T], *, ignore: Sequence[str] = ()) -> T |
     SLACK_CALLS.labels(method, "ok").inc()
     return result
 
+
+def check_tokens(settings: Settings) -> None:
+    """At start-up, before anything changes: Slack accepts the bot token and, in Socket
+    Mode, the app token. No retries and a silent client logger: a wrong token fails at once
+    as one `ConfigError` line saying what to fix."""
+    quiet = logging.getLogger("debrief.start-up-check")  # the one line below says it all
+    quiet.propagate = False
+    quiet.handlers[:] = [logging.NullHandler()]
+    slack = WebClient(token=settings.bot_token, base_url=settings.api_url or WebClient.BASE_URL,
+                      timeout=10, retry_handlers=[], logger=quiet)
+    where = settings.api_url or "Slack"
+    checks: list[tuple[str, Callable[[], Any], str]] = [
+        ("SLACK_BOT_TOKEN", slack.auth_test,
+         "copy the current Bot User OAuth Token (xoxb-...) from your Slack app's "
+         "'OAuth & Permissions' page")]
+    if settings.socket_mode:
+        checks.append(("SLACK_APP_TOKEN",
+                       lambda: slack.apps_connections_open(app_token=settings.app_token or ""),
+                       "create an app-level token (xapp-...) with the connections:write scope "
+                       "under 'Basic Information' and enable Socket Mode"))
+    for name, check, fix in checks:
+        try:
+            check()
+        except SlackApiError as exc:
+            code = exc.response.get("error") if exc.response is not None else None
+            if code in ("ratelimited", "fatal_error", "internal_error", "service_unavailable",
+                        "request_timeout") or (exc.response is not None
+                                               and exc.response.status_code >= 500):
+                raise ConfigError(f"Slack could not check {name} just now ({code}): "
+                                  "try again in a minute.") from None
+            raise ConfigError(f"Slack refused {name} ({code or 'error'}): {fix}.") from None
+        except (SlackClientError, OSError) as exc:
+            raise ConfigError(f"cannot reach Slack at {where} to check {name} "
+                              f"({type(exc).__name__}): check the network or SLACK_API_URL."
+                              ) from None
 
 class SlackGateway:
     """Implements `bot.services.ports.Chat` over the Web API."""
