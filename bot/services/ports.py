@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import TracebackType
 from typing import Protocol
 
 from bot.config import DebriefConfig
@@ -81,16 +82,28 @@ class PeopleRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    incidents: IncidentRepository
-    timeline: TimelineRepository
-    actions: ActionItemRepository
-    postmortems: PostmortemRepository
-    notifications: NotificationRepository
-    schedules: ScheduleRepository
-    people: PeopleRepository
+    """One transaction. The repositories are read-only properties: an implementation
+    may hold its own repository classes (a settable attribute would have to be exactly
+    the protocol type, and storage's `SqlUnitOfWork` would not match)."""
+
+    @property
+    def incidents(self) -> IncidentRepository: ...
+    @property
+    def timeline(self) -> TimelineRepository: ...
+    @property
+    def actions(self) -> ActionItemRepository: ...
+    @property
+    def postmortems(self) -> PostmortemRepository: ...
+    @property
+    def notifications(self) -> NotificationRepository: ...
+    @property
+    def schedules(self) -> ScheduleRepository: ...
+    @property
+    def people(self) -> PeopleRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
     def commit(self) -> None: ...
 
 

@@ -1,5 +1,6 @@
-"""One road to Slack: every Web API call goes through the `Chat` port and its gateway,
-and the test fake implements the same port."""
+"""The ports keep their implementations honest. One road to Slack: every Web API call
+goes through the `Chat` port and its gateway, and the test fake implements the same port.
+Storage implements every repository of the unit of work with the port's signatures."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import text
 
+from bot.services import ports
 from bot.services.ports import Chat
 from bot.slack.gateway import SlackGateway
 from bot.slack.ids import Block, Field
 from bot.slack.replies import APOLOGY
+from storage import repositories
+from storage.uow import UnitOfWorkFactory
 from tests.conftest import Stack
 from tests.fakes import FakeChat
 
@@ -33,6 +37,10 @@ GATEWAY = ROOT / "bot" / "slack" / "gateway.py"
 def port_methods(protocol: type) -> list[str]:
     return sorted(name for name, value in vars(protocol).items()
                   if callable(value) and not name.startswith("_"))
+
+
+def port_properties(protocol: type) -> list[str]:
+    return sorted(name for name, value in vars(protocol).items() if isinstance(value, property))
 
 
 def shape(fn: Any) -> tuple[list[tuple[str, Any, Any, Any]], Any]:
@@ -52,6 +60,20 @@ def test_implementations_have_every_chat_method_with_its_signature(implementatio
         assert hasattr(implementation, name), f"{implementation.__name__} lacks {name}"
         assert shape(getattr(implementation, name)) == shape(getattr(Chat, name)), name
 
+
+def test_storage_implements_the_unit_of_work_port(engine: Any) -> None:
+    """An open SqlUnitOfWork offers every repository the port names, and each repository
+    has every method of its port with the port's parameters and types."""
+    names = port_properties(ports.UnitOfWork)
+    assert names, "the unit of work names its repositories as read-only properties"
+    with UnitOfWorkFactory(engine)() as tx:
+        for name in names:
+            protocol = typing.get_type_hints(getattr(ports.UnitOfWork, name).fget)["return"]
+            implementation = type(getattr(tx, name))
+            assert implementation.__module__ == repositories.__name__, name
+            for method in port_methods(protocol):
+                assert shape(getattr(implementation, method)) == shape(
+                    getattr(protocol, method)), f"{implementation.__name__}.{method}"
 
 def test_gateway_offers_nothing_the_port_does_not_declare() -> None:
     """Every public method of the gateway is part of the port: nothing reaches around it."""
