@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -512,11 +512,10 @@ def _run(args: argparse.Namespace, settings: Settings, config: Any) -> int:
 def _check_start_up(settings: Settings, engine: Any) -> None:
     """Before anything starts: the database answers, Slack accepts the bot token and, in
     Socket Mode, the app token. Each failure is one line saying what to fix (exit 2)."""
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError, SlackClientError
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.config import hide_password
+    from bot.slack.gateway import check_tokens
 
     try:
         with engine.connect():
@@ -525,37 +524,7 @@ def _check_start_up(settings: Settings, engine: Any) -> None:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
         raise ConfigError(f"cannot reach the database {hide_password(settings.database_url)} "
                           f"({reason}): check DATABASE_URL and that the server is up.") from None
-    quiet = logging.getLogger("debrief.start-up-check")  # the one line below says it all
-    quiet.propagate = False
-    quiet.handlers[:] = [logging.NullHandler()]
-    slack = WebClient(token=settings.bot_token, base_url=settings.api_url or WebClient.BASE_URL,
-                      timeout=10, retry_handlers=[], logger=quiet)
-    where = settings.api_url or "Slack"
-    checks: list[tuple[str, Callable[[], Any], str]] = [
-        ("SLACK_BOT_TOKEN", slack.auth_test,
-         "copy the current Bot User OAuth Token (xoxb-...) from your Slack app's "
-         "'OAuth & Permissions' page")]
-    if settings.socket_mode:
-        checks.append(("SLACK_APP_TOKEN",
-                       lambda: slack.apps_connections_open(app_token=settings.app_token or ""),
-                       "create an app-level token (xapp-...) with the connections:write scope "
-                       "under 'Basic Information' and enable Socket Mode"))
-    for name, check, fix in checks:
-        try:
-            check()
-        except SlackApiError as exc:
-            code = exc.response.get("error") if exc.response is not None else None
-            if code in ("ratelimited", "fatal_error", "internal_error", "service_unavailable",
-                        "request_timeout") or (exc.response is not None
-                                               and exc.response.status_code >= 500):
-                raise ConfigError(f"Slack could not check {name} just now ({code}): "
-                                  "try again in a minute.") from None
-            raise ConfigError(f"Slack refused {name} ({code or 'error'}): {fix}.") from None
-        except (SlackClientError, OSError) as exc:
-            raise ConfigError(f"cannot reach Slack at {where} to check {name} "
-                              f"({type(exc).__name__}): check the network or SLACK_API_URL."
-                              ) from None
-
+    check_tokens(settings)
 
 if __name__ == "__main__":
     sys.exit(main())

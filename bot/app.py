@@ -47,7 +47,7 @@ def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
 
     @app.error
     def handle_errors(error: Exception, body: dict[str, Any], respond: Any,
-                      client: WebClient, request: BoltRequest) -> BoltResponse | None:
+                      request: BoltRequest) -> BoltResponse | None:
         """Whatever escapes a listener (or happens before one runs) is reported the same way,
         but only to a request known to come from Slack: one the HTTP layer verified, or one
         that came over Socket Mode's authenticated connection. Anything else gets 401 and
@@ -58,7 +58,7 @@ def create_app(*, client: WebClient, signing_secret: str, deps: Deps,
             return BoltResponse(status=401, body='{"error": "invalid request"}')
         if payload_problem(body) is not None:
             return BoltResponse(status=400, body='{"error": "malformed request"}')
-        report_error(error, body, respond, client)
+        report_error(error, body, respond, deps.chat)
         return None
 
     return app

@@ -5,14 +5,20 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
+from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
+from bot.domain.postmortem import Postmortem
+from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
+from bot.services.ports import PostmortemSummary
 
 
 @dataclass
 class FakeChat:
-    """Implements bot.services.ports.Chat in memory."""
+    """Implements the whole of bot.services.ports.Chat in memory (tests/test_ports.py
+    checks that it keeps up with the port). Each method records what Slack would show."""
 
     channels: dict[str, str] = field(default_factory=dict)  # id -> name
     members: dict[str, set[str]] = field(default_factory=dict)
@@ -25,6 +31,21 @@ class FakeChat:
     taken_names: set[str] = field(default_factory=set)  # channels someone else made
     card_channels: dict[str, str] = field(default_factory=dict)  # card ts -> channel id
     announce_ts: dict[int, tuple[str, str]] = field(default_factory=dict)  # number -> (ch, ts)
+    # People Slack knows: id -> (name, time zone); e-mail -> id for schedules' members.
+    users: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)
+    history: dict[str, list[ChatMessage]] = field(default_factory=dict)  # channel -> messages
+    url: str | None = "https://fake.slack.com/"
+    postmortems: list[tuple[int, str]] = field(default_factory=list)  # (number, content)
+    direct: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
+    ephemeral: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, user, text)
+    digests: list[tuple[str, list[ActionItem], date]] = field(default_factory=list)
+    shifts: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
+    handoffs: list[tuple[str, str, str | None, datetime | None]] = field(default_factory=list)
+    usergroups: dict[str, list[str]] = field(default_factory=dict)
+    forms: list[tuple[str, str | None]] = field(default_factory=list)  # (trigger, channel)
+    cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
+        default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail(self, method: str, code: str, times: int = 1) -> None:
@@ -95,3 +116,68 @@ class FakeChat:
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         self._maybe_fail("post_event")
         self.posted.append((incident.channel_id or "", event.kind, announce))
+
+    def user_time_zone(self, user_id: str) -> str | None:
+        self._maybe_fail("user_time_zone")
+        return self.users.get(user_id, ("", None))[1]
+
+    def user_name(self, user_id: str) -> str | None:
+        self._maybe_fail("user_name")
+        return self.users.get(user_id, ("", None))[0] or None
+
+    def workspace_url(self) -> str | None:
+        self._maybe_fail("workspace_url")
+        return self.url
+
+    def channel_messages(self, channel_id: str) -> list[ChatMessage]:
+        self._maybe_fail("channel_messages")
+        return sorted(self.history.get(channel_id, []), key=lambda m: float(m.ts))
+
+    def post_postmortem(self, incident: Incident, postmortem: Postmortem, content: str,
+                        summary: PostmortemSummary) -> str:
+        self._maybe_fail("post_postmortem")
+        self.postmortems.append((incident.number, content))
+        return f"F{next(self._ids):04d}"
+
+    def send_direct(self, user_id: str, text: str) -> None:
+        self._maybe_fail("send_direct")
+        self.direct.append((user_id, text))
+
+    def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
+        self._maybe_fail("post_digest")
+        self.digests.append((channel, items, today))
+
+    def resolve_user(self, member: str) -> str | None:
+        self._maybe_fail("resolve_user")
+        return self.emails.get(member) if "@" in member else member
+
+    def remind_shift(self, user_id: str, schedule: str, start: datetime,
+                     end: datetime | None) -> None:
+        self._maybe_fail("remind_shift")
+        self.shifts.append((user_id, schedule, start, end))
+
+    def post_handoff(self, channel: str, schedule: str, user_id: str | None,
+                     until: datetime | None) -> None:
+        self._maybe_fail("post_handoff")
+        self.handoffs.append((channel, schedule, user_id, until))
+
+    def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
+        self._maybe_fail("set_usergroup")
+        self.usergroups[handle] = list(user_ids)
+
+    def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
+        self._maybe_fail("open_declare_form")
+        self.forms.append((trigger_id, channel_id))
+
+    def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool:
+        """Shown only in channels the fake knows with the person in them."""
+        self._maybe_fail("post_ephemeral")
+        if user_id not in self.members.get(channel, set()):
+            return False
+        self.ephemeral.append((channel, user_id, text))
+        return True
+
+    def ask_for_cover(self, channel: str, schedule: str, user_id: str, start: datetime,
+                      end: datetime) -> None:
+        self._maybe_fail("ask_for_cover")
+        self.cover_requests.append((channel, schedule, user_id, start, end))

@@ -82,9 +82,9 @@ class PeopleRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: the repositories share it; `commit()` ends it, leaving the `with`
-    block without committing rolls it back. The repositories are read-only members, so an
-    implementation may hold its own concrete repository types."""
+    """One transaction. The repositories are read-only properties: an implementation
+    may hold its own repository classes (a settable attribute would have to be exactly
+    the protocol type, and storage's `SqlUnitOfWork` would not match)."""
 
     @property
     def incidents(self) -> IncidentRepository: ...
@@ -111,7 +111,9 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 class Chat(Protocol):
-    """What the incident use cases ask of Slack. Raises `ChatError` on failure."""
+    """Everything the bot asks of Slack, services and listeners alike: the one road there
+    (bot/slack/gateway.py implements it; tests/fakes.py FakeChat fakes all of it). Raises
+    `ChatError` on failure."""
 
     def create_channel(self, name: str) -> str: ...
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None: ...
@@ -139,6 +141,11 @@ class Chat(Protocol):
     def find_incident_channel(self, name: str, incident: Incident) -> str | None: ...
     def find_card(self, channel_id: str, incident: Incident) -> str | None: ...
     def find_announcement(self, channel: str, incident: Incident) -> tuple[str, str] | None: ...
+    # What the Slack listeners ask for themselves (they never call the Web API directly):
+    def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None: ...
+    def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool: ...
+    def ask_for_cover(self, channel: str, schedule: str, user_id: str, start: datetime,
+                      end: datetime) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ plain_text objects, so nothing a person typed can ping a channel or inject marku
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date, datetime, timedelta
@@ -295,6 +296,22 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
              "element": {"type": "users_select", "action_id": Field.COMMANDER.value}},
         ],
     }
+
+
+def build_cover_request(schedule: str, user_id: str, start: datetime,
+                        end: datetime) -> tuple[str, Blocks]:
+    """The message asking a schedule's channel for cover, with the button whose value
+    carries the whole request (the click handler needs nothing else)."""
+    value = json.dumps({"schedule": schedule, "start": start.isoformat(),
+                        "end": end.isoformat(), "by": user_id})
+    text = (f":sos: <@{user_id}> needs cover for *{escape_mrkdwn(schedule)}* from "
+            f"{slack_date(start)} to {slack_date(end)}.")
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "actions", "elements": [{
+            "type": "button", "action_id": Action.COVER.value, "value": value,
+            "style": "primary", "text": {"type": "plain_text", "text": "I'll cover"}}]},
+    ]
 
 
 def _timeline_sections(items: list[TimelineItem]) -> list[str]:

@@ -24,16 +24,18 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from bot.config import DebriefConfig
+from bot.config import DebriefConfig, Settings
 from bot.domain.actions import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
-from bot.errors import ChatError
+from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
 from bot.services.ports import PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
+    build_cover_request,
+    build_declare_modal,
     build_digest,
     build_event_text,
     build_postmortem_summary,
@@ -110,6 +112,41 @@ def call(method: str, fn: Callable[[], T], *, ignore: Sequence[str] = ()) -> T |
     SLACK_CALLS.labels(method, "ok").inc()
     return result
 
+
+def check_tokens(settings: Settings) -> None:
+    """At start-up, before anything changes: Slack accepts the bot token and, in Socket
+    Mode, the app token. No retries and a silent client logger: a wrong token fails at once
+    as one `ConfigError` line saying what to fix."""
+    quiet = logging.getLogger("debrief.start-up-check")  # the one line below says it all
+    quiet.propagate = False
+    quiet.handlers[:] = [logging.NullHandler()]
+    slack = WebClient(token=settings.bot_token, base_url=settings.api_url or WebClient.BASE_URL,
+                      timeout=10, retry_handlers=[], logger=quiet)
+    where = settings.api_url or "Slack"
+    checks: list[tuple[str, Callable[[], Any], str]] = [
+        ("SLACK_BOT_TOKEN", slack.auth_test,
+         "copy the current Bot User OAuth Token (xoxb-...) from your Slack app's "
+         "'OAuth & Permissions' page")]
+    if settings.socket_mode:
+        checks.append(("SLACK_APP_TOKEN",
+                       lambda: slack.apps_connections_open(app_token=settings.app_token or ""),
+                       "create an app-level token (xapp-...) with the connections:write scope "
+                       "under 'Basic Information' and enable Socket Mode"))
+    for name, check, fix in checks:
+        try:
+            check()
+        except SlackApiError as exc:
+            code = exc.response.get("error") if exc.response is not None else None
+            if code in ("ratelimited", "fatal_error", "internal_error", "service_unavailable",
+                        "request_timeout") or (exc.response is not None
+                                               and exc.response.status_code >= 500):
+                raise ConfigError(f"Slack could not check {name} just now ({code}): "
+                                  "try again in a minute.") from None
+            raise ConfigError(f"Slack refused {name} ({code or 'error'}): {fix}.") from None
+        except (SlackClientError, OSError) as exc:
+            raise ConfigError(f"cannot reach Slack at {where} to check {name} "
+                              f"({type(exc).__name__}): check the network or SLACK_API_URL."
+                              ) from None
 
 class SlackGateway:
     """Implements `bot.services.ports.Chat` over the Web API."""
@@ -443,3 +480,20 @@ class SlackGateway:
             raise ChatError("usergroups.list", "no_such_usergroup")
         call("usergroups.users.update", lambda: self.client.usergroups_users_update(
             usergroup=group_id, users=user_ids))
+
+    def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
+        """The declare modal, for the person whose click or command gave `trigger_id`."""
+        view = build_declare_modal(self.config, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool:
+        """A message only `user_id` sees in `channel`; False when they cannot see it there
+        (the channel is gone, or the bot or the person is not in it)."""
+        return call("chat.postEphemeral", lambda: self.client.chat_postEphemeral(
+            channel=channel, user=user_id, text=text),
+            ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")) is not None
+
+    def ask_for_cover(self, channel: str, schedule: str, user_id: str, start: datetime,
+                      end: datetime) -> None:
+        text, blocks = build_cover_request(schedule, user_id, start, end)
+        self._post(channel, text=text, blocks=blocks)

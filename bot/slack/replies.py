@@ -20,9 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
-from slack_sdk import WebClient
-
 from bot.errors import ChatError, UserError
+from bot.services.ports import Chat
 from bot.slack.text import error_text
 
 log = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ APOLOGY = (
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def report_error(error: BaseException, body: Any, respond: Any, client: WebClient | None) -> None:
+def report_error(error: BaseException, body: Any, respond: Any, chat: Chat | None) -> None:
     if isinstance(error, UserError):
         text = error_text(error)
     elif isinstance(error, ChatError):
@@ -49,9 +48,9 @@ def report_error(error: BaseException, body: Any, respond: Any, client: WebClien
             return
         user = body.get("user") if isinstance(body, dict) else None
         user_id = user.get("id") if isinstance(user, dict) else None
-        if user_id and client is not None:
+        if user_id and chat is not None:
             # Modal submissions have no response_url: a direct message reaches the person.
-            client.chat_postMessage(channel=user_id, text=text)
+            chat.send_direct(user_id, text)
     except Exception:  # noqa: BLE001 - the error path itself must never raise
         log.exception("could not tell the user about an error")
 
@@ -118,17 +117,26 @@ ACK_BUDGET = 2.5  # seconds: Slack's deadline is 3
 FLUSH_GRACE = 0.001  # seconds the deferred work waits after the ack is written
 
 
-def _run(listener: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+def _run(listener: Callable[..., Any], kwargs: dict[str, Any], chat: Chat) -> None:
     try:
         listener(**kwargs)
     except Exception as exc:  # noqa: BLE001 - reported to the person and logged
         ack = kwargs.get("ack")
         if ack is not None and getattr(ack, "response", None) is None:
             ack()  # Slack must still get its acknowledgement
-        report_error(exc, kwargs.get("body"), kwargs.get("respond"), kwargs.get("client"))
+        report_error(exc, kwargs.get("body"), kwargs.get("respond"), chat)
 
 
-def guarded(listener: F) -> F:
+def guarded(chat: Chat) -> Callable[[F], F]:
+    """`@guarded(deps.chat)` on every listener: see `_guard`. Errors the person cannot be
+    answered about through `response_url` (a modal submission) reach them through `chat`,
+    the same gateway every other Slack call goes through."""
+    def decorate(listener: F) -> F:
+        return _guard(listener, chat)
+    return decorate
+
+
+def _guard(listener: F, chat: Chat) -> F:
     """Run `listener` on the worker and return to Bolt as soon as it has acked.
 
     The app runs Bolt with `process_before_response=True` (the HTTP response is sent
@@ -141,7 +149,7 @@ def guarded(listener: F) -> F:
     def wrapper(**kwargs: Any) -> Any:
         ack = kwargs.get("ack")
         if ack is None or getattr(ack, "response", None) is not None:
-            WORKER.submit(lambda: _run(listener, kwargs))  # already acked (events)
+            WORKER.submit(lambda: _run(listener, kwargs, chat))  # already acked (events)
             return None
         acked = threading.Event()
 
@@ -160,7 +168,7 @@ def guarded(listener: F) -> F:
 
         def work() -> None:
             try:
-                _run(listener, {**kwargs, "ack": ack_now})
+                _run(listener, {**kwargs, "ack": ack_now}, chat)
             finally:
                 acked.set()
 

@@ -33,7 +33,7 @@ def _reply(respond: Respond, text: str) -> None:
 
 def register(app: App, deps: Deps) -> None:
     @app.action(Action.ACKNOWLEDGE.value)
-    @guarded
+    @guarded(deps.chat)
     def handle_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
@@ -41,7 +41,7 @@ def register(app: App, deps: Deps) -> None:
                                 channel_id=None, deps=deps))
 
     @app.action(Action.RESOLVE.value)
-    @guarded
+    @guarded(deps.chat)
     def handle_resolve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
@@ -49,7 +49,7 @@ def register(app: App, deps: Deps) -> None:
                                 channel_id=None, deps=deps))
 
     @app.action(Action.SET_STATUS.value)
-    @guarded
+    @guarded(deps.chat)
     def handle_set_status(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, status = parse_action_value(body)
@@ -67,5 +67,5 @@ def register(app: App, deps: Deps) -> None:
             _reply(respond, f"Marked {verb}: {describe(item)}")
         return handle
 
-    app.action(Action.ITEM_DONE.value)(guarded(_item_button("done")))
-    app.action(Action.ITEM_REOPEN.value)(guarded(_item_button("open")))
+    app.action(Action.ITEM_DONE.value)(guarded(deps.chat)(_item_button("done")))
+    app.action(Action.ITEM_REOPEN.value)(guarded(deps.chat)(_item_button("open")))

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
 
 from bot.domain.commands import parse_incident_command
 from bot.errors import UserError
 from bot.services.commands import execute, incident_for
 from bot.services.ports import Deps
 from bot.services.stats import incident_stats
-from bot.slack.blocks import build_declare_modal, build_stats
-from bot.slack.gateway import call
+from bot.slack.blocks import build_stats
 from bot.slack.ids import Command
 from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
 from bot.slack.replies import guarded
@@ -36,9 +34,8 @@ def help_text(deps: Deps, unknown: str | None = None) -> str:
 
 def register(app: App, deps: Deps) -> None:
     @app.command(Command.INCIDENT.value)
-    @guarded
-    def handle_incident(ack: Ack, body: dict[str, Any], respond: Respond,
-                        client: WebClient) -> None:
+    @guarded(deps.chat)
+    def handle_incident(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         try:
             cmd = parse_incident_command(str(body.get("text") or ""), deps.config)
         except UserError as exc:  # malformed text: answer in the ack, touch nothing
@@ -54,9 +51,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         channel_id = str(body.get("channel_id") or "") or None
         if cmd.action == "declare" and not cmd.title:
-            call("views.open", lambda: client.views_open(
-                trigger_id=str(body.get("trigger_id") or ""),
-                view=build_declare_modal(deps.config, channel_id)))
+            deps.chat.open_declare_form(str(body.get("trigger_id") or ""), channel_id)
             return
         if cmd.action == "list":
             text, blocks = incidents_page(deps)
@@ -80,9 +75,8 @@ def register(app: App, deps: Deps) -> None:
         respond(response_type="ephemeral", text=message)
 
     @app.command(Command.ACTIONS.value)
-    @guarded
-    def handle_my_actions(ack: Ack, body: dict[str, Any], respond: Respond,
-                          client: WebClient) -> None:
+    @guarded(deps.chat)
+    def handle_my_actions(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """`/actions`: the caller's own open action items, across incidents."""
         ack()
         text, blocks = my_items_page(deps, str(body.get("user_id") or ""))

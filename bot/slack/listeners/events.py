@@ -50,8 +50,8 @@ def register(app: App, deps: Deps) -> None:
             app.event(event_type, middleware=[store_first])(stored)
 
     @app.event("member_joined_channel")
-    @guarded
-    def handle_member_joined(body: dict[str, Any], context: BoltContext, client: Any) -> None:
+    @guarded(deps.chat)
+    def handle_member_joined(body: dict[str, Any], context: BoltContext) -> None:
         """When the bot itself is added to an incident's channel, read what it missed."""
         event = body.get("event") or {}
         if not isinstance(event, dict) or event.get("user") != context.bot_user_id:

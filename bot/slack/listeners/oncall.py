@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
-from slack_sdk import WebClient
 
 from bot.domain.rotations import who
 from bot.domain.text import parse_user_ref, plain_from_slack
@@ -17,7 +16,6 @@ from bot.services.oncall import add_override, get_schedule, shifts_of
 from bot.services.ports import Deps
 from bot.services.timeline import zone_of
 from bot.slack.blocks import slack_date
-from bot.slack.gateway import call
 from bot.slack.ids import Action, Command
 from bot.slack.replies import guarded
 from bot.slack.text import escape_mrkdwn
@@ -48,8 +46,8 @@ def _inert(words: list[str]) -> list[str]:
 
 def register(app: App, deps: Deps) -> None:
     @app.command(Command.ONCALL.value)
-    @guarded
-    def handle_oncall(ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient) -> None:
+    @guarded(deps.chat)
+    def handle_oncall(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         words = str(body.get("text") or "").split()
         if words[:1] == ["help"]:
             ack(response_type="ephemeral", text=USAGE)
@@ -65,12 +63,12 @@ def register(app: App, deps: Deps) -> None:
         elif words[0] == "override":
             respond(response_type="ephemeral", text=_override(deps, user_id, words[1:], now))
         elif words[0] == "cover":
-            respond(response_type="ephemeral", text=_cover(deps, client, user_id, words[1:], now))
+            respond(response_type="ephemeral", text=_cover(deps, user_id, words[1:], now))
         else:
             respond(response_type="ephemeral", text=_schedule(deps, words[0], now))
 
     @app.action(Action.COVER.value)
-    @guarded
+    @guarded(deps.chat)
     def handle_cover(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         actions = body.get("actions") or [{}]
@@ -131,7 +129,7 @@ def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
             f"{slack_date(start)} to {slack_date(end)}.")
 
 
-def _cover(deps: Deps, client: WebClient, user_id: str, words: list[str], now: datetime) -> str:
+def _cover(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
     if len(words) < 3:
         raise UserError("Usage: `/oncall cover <schedule> <from> to <to>`.")
     name = plain_from_slack(words[0])
@@ -141,16 +139,5 @@ def _cover(deps: Deps, client: WebClient, user_id: str, words: list[str], now: d
     start, end = parse_span(_inert(words[1:]), now, zone_of(user_id, deps.chat, deps.config))
     if end <= now:
         raise UserError("That time is already over.")
-    value = json.dumps({"schedule": name, "start": start.isoformat(), "end": end.isoformat(),
-                        "by": user_id})
-    text = (f":sos: <@{user_id}> needs cover for *{escape_mrkdwn(name)}* from "
-            f"{slack_date(start)} to {slack_date(end)}.")
-    channel: str = schedule.channel  # checked above; a lambda does not keep the narrowing
-    call("chat.postMessage", lambda: client.chat_postMessage(
-        channel=channel, text=text, blocks=[
-            {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-            {"type": "actions", "elements": [{
-                "type": "button", "action_id": Action.COVER.value, "value": value,
-                "style": "primary", "text": {"type": "plain_text", "text": "I'll cover"}}]},
-        ]))
+    deps.chat.ask_for_cover(schedule.channel, name, user_id, start, end)
     return f"Asked in {escape_mrkdwn(schedule.channel)} for cover."

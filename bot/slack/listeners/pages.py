@@ -67,5 +67,5 @@ def register(app: App, deps: Deps) -> None:
         respond(response_type="ephemeral", replace_original=kind != "timeline", text=text,
                 blocks=blocks)
 
-    app.action(Action.PAGE_BACK.value)(guarded(handle_page))
-    app.action(Action.PAGE_NEXT.value)(guarded(handle_page))
+    app.action(Action.PAGE_BACK.value)(guarded(deps.chat)(handle_page))
+    app.action(Action.PAGE_NEXT.value)(guarded(deps.chat)(handle_page))

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
 from bot.services.incidents import DeclareRequest, declare_incident
 from bot.services.ports import Deps
 from bot.slack.forms import DeclareForm, parse_declare_form
-from bot.slack.gateway import call
 from bot.slack.ids import Callback
 from bot.slack.replies import guarded
 
 
 def register(app: App, deps: Deps) -> None:
     @app.view(Callback.DECLARE.value)
-    @guarded
-    def handle_declare_submission(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    @guarded(deps.chat)
+    def handle_declare_submission(ack: Ack, body: dict[str, Any]) -> None:
         form = parse_declare_form(body.get("view") or {}, deps.config)
         user = body.get("user")
         user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
@@ -40,9 +37,6 @@ def register(app: App, deps: Deps) -> None:
         # is not in, and no channel made) in the app's DM: the message may carry the
         # incident number and the retry command, which must not be lost.
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
-            if target and call("chat.postEphemeral", partial(client.chat_postEphemeral,
-                    channel=target, user=user_id, text=outcome.message),
-                    ignore=("channel_not_found", "not_in_channel", "user_not_in_channel")):
+            if target and deps.chat.post_ephemeral(target, user_id, outcome.message):
                 return
-        call("chat.postMessage", lambda: client.chat_postMessage(channel=user_id,
-                                                                 text=outcome.message))
+        deps.chat.send_direct(user_id, outcome.message)
