@@ -1,5 +1,5 @@
 """Builds the Bolt app. Nothing is built at import time: `create_app` is called by the
-composition root (bot/__main__.py), the demo and the tests."""
+composition root (bot/runtime.py, for `debrief run`), the demo and the tests."""
 
 from __future__ import annotations
 

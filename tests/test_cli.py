@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.clock import utcnow
 from bot.config import DebriefConfig
 from bot.demo import run_demo

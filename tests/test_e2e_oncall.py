@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from icalendar import Calendar
 from sqlalchemy import Engine
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.config import DebriefConfig, OncallConfig
 from bot.services.oncall import apply_schedules, load_schedule_file
 from bot.services.reminders import send_due

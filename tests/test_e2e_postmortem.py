@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
-from bot.__main__ import main
+from bot.cli import main
 from bot.config import parse_config
 from bot.services.reminders import send_due
 from bot.slack.ids import Action

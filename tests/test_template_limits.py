@@ -179,7 +179,7 @@ def test_cli_render_of_a_runaway_template_is_one_line(engine: Engine, tmp_path: 
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """`debrief postmortem render` with a runaway template stops and says why in one line."""
-    from bot.__main__ import main
+    from bot.cli import main
 
     stack = _custom_stack(engine, tmp_path, SPIN)
     try:

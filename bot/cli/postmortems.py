@@ -1,0 +1,39 @@
+"""`debrief postmortem render`: an incident's postmortem rendered from the database."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bot.cli.db import unit_of_work
+from bot.cli.incidents import incident_number
+from bot.clock import utcnow
+from bot.config import settings_and_config
+from bot.errors import ConfigError
+from bot.services.postmortems import render_document
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    postmortem = sub.add_parser("postmortem", help="postmortem documents")
+    pm_sub = postmortem.add_subparsers(dest="postmortem_command", required=True)
+    render = pm_sub.add_parser("render", help="render an incident's postmortem from the database")
+    render.add_argument("number", type=incident_number)
+    render.add_argument("--template", help="template file name (default: by severity)")
+    render.add_argument("-o", "--output", help="write to this file instead of standard output")
+    render.set_defaults(func=render_postmortem)
+
+
+def render_postmortem(args: argparse.Namespace) -> int:
+    settings, config = settings_and_config()
+    with unit_of_work(settings) as uow:
+        _, content = render_document(args.number, uow=uow, config=config, now=utcnow(),
+                                     template=args.template)
+    if args.output:
+        try:
+            Path(args.output).write_text(content, encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot write {args.output}: {exc.strerror or exc}.") from exc
+        print(f"wrote {args.output}")
+    else:
+        print(content)
+    return 0
