@@ -8,7 +8,17 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import DebriefConfig
-from bot.domain.commands import parse_incident_command
+from bot.domain.commands import (
+    Ack,
+    Declare,
+    Help,
+    Resolve,
+    Role,
+    Severity,
+    Status,
+    Update,
+    parse_incident_command,
+)
 from bot.domain.incidents import EventRecord, Incident, as_dict, channel_name, slugify, topic
 from bot.domain.text import parse_user_ref, plain_from_slack
 from bot.errors import UserError
@@ -66,13 +76,13 @@ def test_parse_user_ref() -> None:
 def test_parse_declare_with_and_without_severity() -> None:
     """`declare [sevN] <title>`; no title means: open the form."""
     cmd = parse_incident_command("declare sev1 Payments down", CONFIG)
-    assert (cmd.action, cmd.severity, cmd.title) == ("declare", "SEV1", "Payments down")
+    assert cmd == Declare(title="Payments down", severity="SEV1")
     cmd = parse_incident_command("declare Payments down", CONFIG)
-    assert (cmd.severity, cmd.title) == (None, "Payments down")
-    assert parse_incident_command("declare", CONFIG).title == ""
-    assert parse_incident_command("declare SEV2", CONFIG).title == ""
-    assert parse_incident_command("declare <!channel> db &amp; cache", CONFIG).title == (
-        "@channel db & cache")
+    assert cmd == Declare(title="Payments down", severity=None)
+    assert parse_incident_command("declare", CONFIG) == Declare(title="")
+    assert parse_incident_command("declare SEV2", CONFIG) == Declare(title="", severity="SEV2")
+    assert parse_incident_command("declare <!channel> db &amp; cache", CONFIG) == Declare(
+        title="@channel db & cache")
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -100,23 +110,23 @@ def test_bad_input_is_a_user_error(text: str, fragment: str) -> None:
 def test_parse_references_and_arguments() -> None:
     """`#N` names an incident anywhere; a bare number only where it cannot be text."""
     cmd = parse_incident_command("status #12 monitoring fix is out", CONFIG)
-    assert (cmd.ref, cmd.status, cmd.text) == (12, "monitoring", "fix is out")
-    assert parse_incident_command("ack 4", CONFIG).ref == 4
+    assert cmd == Status(ref=12, status="monitoring", note="fix is out")
+    assert parse_incident_command("ack 4", CONFIG) == Ack(ref=4)
     cmd = parse_incident_command("update 3 servers restarted", CONFIG)
-    assert (cmd.ref, cmd.text) == (None, "3 servers restarted")
+    assert cmd == Update(ref=None, text="3 servers restarted")
     cmd = parse_incident_command("update #3 servers restarted", CONFIG)
-    assert (cmd.ref, cmd.text) == (3, "servers restarted")
+    assert cmd == Update(ref=3, text="servers restarted")
     cmd = parse_incident_command("role #2 Comms <@U02BOB|bob>", CONFIG)
-    assert (cmd.ref, cmd.role, cmd.user_id) == (2, "comms", "U02BOB")
-    assert parse_incident_command("sev SEV1", CONFIG).severity == "SEV1"
-    assert parse_incident_command("resolve", CONFIG).text == ""
+    assert cmd == Role(ref=2, role="comms", user_id="U02BOB")
+    assert parse_incident_command("sev SEV1", CONFIG) == Severity(severity="SEV1")
+    assert parse_incident_command("resolve", CONFIG) == Resolve(summary="")
 
 
 def test_unknown_subcommand_asks_for_help() -> None:
     """An unknown word is not an error: it answers with usage, naming the word."""
     cmd = parse_incident_command("frobnicate now", CONFIG)
-    assert (cmd.action, cmd.unknown) == ("help", "frobnicate")
-    assert parse_incident_command("", CONFIG).action == "help"
+    assert cmd == Help(unknown="frobnicate")
+    assert parse_incident_command("", CONFIG) == Help()
 
 
 def test_topic_and_json_shape() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.commands import parse_incident_command
+from bot.domain.commands import Declare, parse_incident_command
 from bot.errors import UserError
 from bot.slack.ids import Action, Block, Callback, Field
 from tests.conftest import Stack
@@ -59,7 +59,7 @@ def test_slash_command_text(stack: Stack, text: str) -> None:
         command = parse_incident_command(text, stack.runtime.deps.config)
     except UserError:
         command = None
-    if command is not None and command.action == "declare" and not command.title:
+    if isinstance(command, Declare) and not command.title:
         stack.slack.wait_for(lambda: len(stack.slack.views) > views)  # the form opens
     else:
         answer = reply.text or str(stack.client.reply_to(reply, timeout=20).get("text") or "")

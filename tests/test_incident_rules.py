@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.domain import incidents as rules
-from bot.domain.commands import parse_incident_command
+from bot.domain.commands import Severity, parse_incident_command
 from bot.domain.incidents import EventRecord, Incident
 from bot.errors import Echo, UserError
 from bot.slack.text import error_text
@@ -87,7 +87,7 @@ class Words:
 
 def test_commands_parse_against_any_vocabulary() -> None:
     """Command parsing takes the configured words, not the configuration loader."""
-    assert parse_incident_command("severity p1", Words()).severity == "P1"
+    assert parse_incident_command("severity p1", Words()) == Severity(severity="P1")
     with pytest.raises(UserError) as info:
         parse_incident_command("status &lt;b&gt;", Words())
     assert str(info.value) == "I don't know status `<b>`. Choose one of: open, closed."

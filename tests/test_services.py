@@ -12,7 +12,7 @@ from bot.clock import utcnow
 from bot.config import DebriefConfig
 from bot.domain.commands import parse_incident_command
 from bot.errors import UserError
-from bot.services.commands import execute
+from bot.services.dispatch import Caller, run_incident_command
 from bot.services.incidents import DeclareRequest, declare_incident
 from bot.services.ports import Deps
 from storage.uow import UnitOfWorkFactory
@@ -27,7 +27,10 @@ def deps(engine: Engine) -> Deps:
 
 
 def run(deps: Deps, text: str, user: str = "U1", channel: str | None = None) -> str:
-    return execute(parse_incident_command(text, CONFIG), user_id=user, channel_id=channel, deps=deps)
+    reply = run_incident_command(parse_incident_command(text, CONFIG), Caller(user, channel),
+                                 deps=deps, pages=None)  # type: ignore[arg-type]
+    assert reply is not None
+    return reply.text
 
 
 def get(deps: Deps, number: int = 1):  # type: ignore[no-untyped-def]

@@ -86,6 +86,47 @@ def parse_due(phrase: str, today: date) -> date:
     return parsed.date()
 
 
+# The most forgiving day to read a date against (a leap year, a 31-day month, the 1st):
+# a date phrase that fails here fails on every day, so it is refused before any I/O.
+_ANY_DAY = datetime(2000, 1, 1)
+
+
+def _check_due_syntax(phrase: str) -> None:
+    """Raise `parse_due`'s error for a phrase no day could read as a date."""
+    words = phrase.lower().split()
+    text = " ".join(words)
+    if text in ("today", "tomorrow") or _IN.match(text):
+        return
+    if len(words) in (1, 2) and words[-1] in _WEEKDAYS and (len(words) == 1 or words[0] == "next"):
+        return
+    try:
+        dateparser.parse(phrase, default=_ANY_DAY)
+    except (dateparser.ParserError, ValueError, OverflowError) as exc:
+        raise UserError("I couldn't read `", Echo(phrase[:40]),
+                        f"` as a date; {DUE_EXAMPLES}.") from exc
+
+
+def check_action(words: list[str]) -> None:
+    """Refuse, from the text alone, what `parse_action` would refuse on any day: an
+    unknown type, a `due` with no date, a short due phrase that is no date at all (and,
+    with no `due` at all, everything). A date in the past needs the author's today."""
+    rest = list(words)
+    if len(rest) >= 2 and rest[-2].lower() == "type":
+        if rest[-1].lower() not in TYPES:
+            raise UserError("Type `", Echo(rest[-1][:20]), f"` isn't one I know: {', '.join(TYPES)}.")
+        rest = rest[:-2]
+    dues = [i for i in range(1, len(rest)) if rest[i].lower() == "due"]
+    if not dues:
+        parse_action(words, _ANY_DAY.date())
+        return
+    # Only the last `due` can fail outright: an earlier one's phrase has more than two words.
+    phrase = " ".join(w for w in rest[dues[-1] + 1:] if _mention(w) is None)
+    if not phrase:
+        raise UserError(f"Due when? {DUE_EXAMPLES}.")
+    if len(phrase.split()) <= 2:
+        _check_due_syntax(phrase)
+
+
 def _mention(word: str) -> str | None:
     """The user id of a Slack mention (`<@U1|bob>`). A bare word such as `UTF8` that
     merely looks like an id stays text: it must not turn into an owner and a ping."""

@@ -1,12 +1,15 @@
-"""Parsing `/incident` text into a command value. Pure: the listener acks with the
-`UserError` message before any I/O when the text is malformed."""
+"""Parsing `/incident` text, once, into a typed command: one frozen dataclass per
+subcommand, together the `IncidentCommand` union that `bot/services/dispatch.py`
+matches on. Pure: everything the text alone can refuse raises `UserError` here, so the
+listener answers it in the ack, before any I/O."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Literal, Protocol
 
+from bot.domain.actions import check_action
 from bot.domain.incidents import (
     normalise_role,
     normalise_severity,
@@ -14,6 +17,7 @@ from bot.domain.incidents import (
     validate_title,
 )
 from bot.domain.text import parse_user_ref, plain_from_slack, some
+from bot.domain.timeline import NOTE_TIME_EXAMPLE, NoteClock, parse_note_clock
 from bot.errors import UserError
 
 SUBCOMMANDS = (
@@ -51,17 +55,136 @@ class Vocabulary(Protocol):
     def roles(self) -> tuple[str, ...]: ...
 
 
+# One frozen value per subcommand. `ref` is the `#N` typed, or None for "this channel's
+# incident"; `usage` is the example a reply shows when the incident can't be found.
 @dataclass(frozen=True)
-class IncidentCommand:
-    action: str
-    ref: int | None = None
-    title: str = ""
+class Help:
+    unknown: str | None = None  # the unknown subcommand typed, if any
+
+
+@dataclass(frozen=True)
+class Declare:
+    title: str = ""  # empty: open the declare form
     severity: str | None = None
-    status: str | None = None
-    role: str | None = None
-    user_id: str | None = None
-    text: str = ""
-    unknown: str | None = None
+
+
+@dataclass(frozen=True)
+class List:
+    pass
+
+
+@dataclass(frozen=True)
+class Stats:
+    period: str = ""
+
+
+@dataclass(frozen=True)
+class Ack:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident ack #12"
+
+
+@dataclass(frozen=True)
+class Status:
+    status: str
+    note: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident status #12 monitoring"
+
+
+@dataclass(frozen=True)
+class Severity:
+    severity: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident severity #12 SEV1"
+
+
+@dataclass(frozen=True)
+class Role:
+    role: str
+    user_id: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident role #12 comms @person"
+
+
+@dataclass(frozen=True)
+class Update:
+    text: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident update #12 Rolled back"
+
+
+@dataclass(frozen=True)
+class Resolve:
+    summary: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident resolve #12 Fixed by rollback"
+
+
+@dataclass(frozen=True)
+class Retry:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident retry #12"
+
+
+@dataclass(frozen=True)
+class Note:
+    """`text` is everything typed after `note` (what the wording check reads); `at` is
+    the backdating time, read in the author's zone after the ack; `body` what is noted."""
+    text: str
+    body: str
+    at: NoteClock | None = None
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident note #12 Paged the DB team"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident timeline #12"
+
+
+@dataclass(frozen=True)
+class TimelineRebuild:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident timeline #12"
+
+
+@dataclass(frozen=True)
+class Postmortem:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12"
+
+
+PostmortemSteps = Literal["review", "publish", "reopen"]
+_STEPS: dict[str, PostmortemSteps] = {"review": "review", "publish": "publish", "reopen": "reopen"}
+
+@dataclass(frozen=True)
+class PostmortemStep:
+    step: PostmortemSteps
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12"
+
+
+@dataclass(frozen=True)
+class Action:
+    """`text` keeps Slack's escaped mentions (the owner); the due date is read against
+    the author's today after the ack, its syntax already checked here."""
+    text: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident action #12 Add an alert @alice due friday"
+
+
+@dataclass(frozen=True)
+class Actions:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident actions #12"
+
+
+IncidentCommand = (
+    Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
+    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | Action | Actions
+)
 
 
 def _take_ref(action: str, words: list[str]) -> tuple[int | None, list[str]]:
@@ -82,83 +205,108 @@ def _plain_word(word: str) -> str:
 
 
 def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand:
-    """Raise `UserError` (with an example) for anything malformed; change nothing."""
+    """The one typed command `raw_text` asks for. Raise `UserError` (with an example) for
+    anything the text alone shows is malformed; change nothing."""
     capped(raw_text or "", "command", MAX_COMMAND)
     words = (raw_text or "").split()
     if not words:
-        return IncidentCommand("help")
+        return Help()
     head = words[0].lower()
     action = ALIASES.get(head, head)
     if action not in SUBCOMMANDS:
-        return IncidentCommand("help", unknown=plain_from_slack(words[0])[:40])
+        return Help(unknown=plain_from_slack(words[0])[:40])
     ref, rest = _take_ref(action, words[1:])
 
     def text_of(parts: list[str]) -> str:
         return plain_from_slack(" ".join(parts)).strip()
 
-    if action == "declare":
-        severity = None
-        if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
-            severity = normalise_severity(rest[0], config.severity_names)
-            rest = rest[1:]
-        title = text_of(rest)
-        return IncidentCommand("declare", title=validate_title(title) if title else "",
-                               severity=severity)
-    if action == "status":
-        if not rest:
-            raise UserError(
-                f"Which status? e.g. `/incident status monitoring Fix deployed`. "
-                f"Statuses: {some(config.statuses)}."
-            )
-        status = normalise_status(rest[0], config.statuses)
-        return IncidentCommand("status", ref=ref, status=status,
-                               text=capped(text_of(rest[1:]), "status note"))
-    if action == "severity":
-        if not rest:
-            raise UserError(f"Which severity? e.g. `/incident severity {config.severity_names[0]}`.")
-        return IncidentCommand(
-            "severity", ref=ref, severity=normalise_severity(rest[0], config.severity_names)
-        )
-    if action == "role":
-        if not rest:
-            raise UserError(f"Usage: `/incident role <role> @person`. Roles: {some(config.roles)}.")
-        role = normalise_role(rest[0], config.roles)
-        user_id = parse_user_ref(rest[1]) if len(rest) > 1 else None
-        if user_id is None:
-            raise UserError(f"Who should be {role}? Mention them: `/incident role {role} @person`.")
-        return IncidentCommand("role", ref=ref, role=role, user_id=user_id)
-    if action == "update":
-        text = text_of(rest)
-        if not text:
-            raise UserError("What's the update? e.g. `/incident update Rolled back to v41`.")
-        return IncidentCommand("update", ref=ref, text=capped(text, "update"))
-    if action == "note":
-        text = text_of(rest)
-        if not text:
-            raise UserError("What should the note say? e.g. `/incident note Paged the DB team` "
-                            "or `/incident note at 14:05 Paged the DB team`.")
-        return IncidentCommand("note", ref=ref, text=capped(text, "note"))
-    if action == "timeline":
-        sub = rest[0].lower() if rest else ""
-        if sub not in ("", "rebuild"):
-            raise UserError("Use `/incident timeline` to see key events, or "
-                            "`/incident timeline rebuild` to re-read the channel history.")
-        return IncidentCommand("timeline", ref=ref, text=sub)
-    if action == "postmortem":
-        sub = rest[0].lower() if rest else ""
-        if sub not in ("", "review", "publish", "reopen"):
+    match action:
+        case "help":
+            return Help()
+        case "list":
+            return List()
+        case "ack":
+            return Ack(ref=ref)
+        case "retry":
+            return Retry(ref=ref)
+        case "actions":
+            return Actions(ref=ref)
+        case "declare":
+            severity = None
+            if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
+                severity = normalise_severity(rest[0], config.severity_names)
+                rest = rest[1:]
+            title = text_of(rest)
+            return Declare(title=validate_title(title) if title else "", severity=severity)
+        case "status":
+            if not rest:
+                raise UserError(
+                    f"Which status? e.g. `/incident status monitoring Fix deployed`. "
+                    f"Statuses: {some(config.statuses)}."
+                )
+            status = normalise_status(rest[0], config.statuses)
+            return Status(status=status, note=capped(text_of(rest[1:]), "status note"), ref=ref)
+        case "severity":
+            if not rest:
+                raise UserError(
+                    f"Which severity? e.g. `/incident severity {config.severity_names[0]}`.")
+            return Severity(severity=normalise_severity(rest[0], config.severity_names), ref=ref)
+        case "role":
+            if not rest:
+                raise UserError(
+                    f"Usage: `/incident role <role> @person`. Roles: {some(config.roles)}.")
+            role = normalise_role(rest[0], config.roles)
+            user_id = parse_user_ref(rest[1]) if len(rest) > 1 else None
+            if user_id is None:
+                raise UserError(
+                    f"Who should be {role}? Mention them: `/incident role {role} @person`.")
+            return Role(role=role, user_id=user_id, ref=ref)
+        case "update":
+            text = text_of(rest)
+            if not text:
+                raise UserError("What's the update? e.g. `/incident update Rolled back to v41`.")
+            return Update(text=capped(text, "update"), ref=ref)
+        case "note":
+            return _note(capped(text_of(rest), "note"), ref)
+        case "timeline":
+            sub = rest[0].lower() if rest else ""
+            if sub not in ("", "rebuild"):
+                raise UserError("Use `/incident timeline` to see key events, or "
+                                "`/incident timeline rebuild` to re-read the channel history.")
+            return TimelineRebuild(ref=ref) if sub else Timeline(ref=ref)
+        case "postmortem":
+            sub = rest[0].lower() if rest else ""
+            if sub == "":
+                return Postmortem(ref=ref)
+            step = _STEPS.get(sub)
+            if step is not None:
+                return PostmortemStep(step=step, ref=ref)
             raise UserError("Use `/incident postmortem` to draft (again), then "
                             "`/incident postmortem review` and `/incident postmortem publish`.")
-        return IncidentCommand("postmortem", ref=ref, text=sub)
-    if action == "action":
-        if not rest:
-            raise UserError("What needs doing? e.g. `/incident action Add an alert on replication "
-                            "lag @alice due friday type detect`.")
-        # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
-        return IncidentCommand("action", ref=ref, text=" ".join(
-            w if w.startswith("<@") and parse_user_ref(w) else _plain_word(w) for w in rest))
-    if action == "stats":
-        return IncidentCommand("stats", text=rest[0] if rest else "")
-    if action == "resolve":
-        return IncidentCommand("resolve", ref=ref, text=capped(text_of(rest), "summary"))
-    return IncidentCommand(action, ref=ref)
+        case "action":
+            if not rest:
+                raise UserError("What needs doing? e.g. `/incident action Add an alert on "
+                                "replication lag @alice due friday type detect`.")
+            # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
+            text = " ".join(w if w.startswith("<@") and parse_user_ref(w) else _plain_word(w)
+                            for w in rest)
+            check_action(text.split())
+            return Action(text=text, ref=ref)
+        case "stats":
+            return Stats(period=rest[0] if rest else "")
+        case _:  # "resolve": the last of SUBCOMMANDS
+            return Resolve(summary=capped(text_of(rest), "summary"), ref=ref)
+
+
+def _note(text: str, ref: int | None) -> Note:
+    """`note <text>`, or `note at <time> <text>`: the time's syntax is checked here."""
+    if not text:
+        raise UserError("What should the note say? e.g. `/incident note Paged the DB team` "
+                        "or `/incident note at 14:05 Paged the DB team`.")
+    words = text.split()
+    if words[0].lower() != "at":
+        return Note(text=text, body=" ".join(words), ref=ref)
+    clock, rest = parse_note_clock(words[1:])
+    if not rest:
+        raise UserError(f"What happened at {clock.clock}? {NOTE_TIME_EXAMPLE}.")
+    return Note(text=text, body=" ".join(rest), at=clock, ref=ref)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from dateutil import parser as dateparser
 
@@ -178,36 +178,62 @@ NOTE_TIME_EXAMPLE = (
 )
 
 
-def parse_note_time(words: list[str], now: datetime, zone: tzinfo) -> tuple[datetime, list[str]]:
-    """Read `<time> <text...>` where the time is `HH:MM`, `yesterday HH:MM`, `today HH:MM`
-    or `YYYY-MM-DD HH:MM`, in the author's zone; returns the UTC instant and the rest."""
-    local_now = now.astimezone(zone)
-    default = local_now.replace(second=0, microsecond=0)
+@dataclass(frozen=True)
+class NoteClock:
+    """A backdating time as typed: `clock` (`14:05`), read on `on` (a date typed) or on
+    today / yesterday (`days_back`) in the author's zone once that zone is known."""
+    clock: str
+    time_of_day: time
+    on: date | None = None
+    on_text: str = ""  # the date as typed, for replies
+    days_back: int = 0
+
+
+def parse_note_clock(words: list[str]) -> tuple[NoteClock, list[str]]:
+    """The syntax of `<time> <text...>` (`HH:MM`, `yesterday HH:MM`, `today HH:MM` or
+    `YYYY-MM-DD HH:MM`), needing no zone: `25:99` is refused before any I/O."""
     taken: list[str] = []
     rest = list(words)
     if rest and rest[0].lower() in ("yesterday", "today"):
-        if rest[0].lower() == "yesterday":
-            default -= timedelta(days=1)
         taken.append(rest.pop(0))
     elif rest and _DATE.match(rest[0]):
         taken.append(rest.pop(0))
     if not rest or not _CLOCK.match(rest[0]):
         raise UserError(f"I couldn't read a time there; {NOTE_TIME_EXAMPLE}.")
     clock = rest.pop(0)
-    date_part = taken[-1] if taken and _DATE.match(taken[-1]) else f"{default:%Y-%m-%d}"
-    try:
-        parsed = dateparser.parse(f"{date_part} {clock}", default=default.replace(tzinfo=None))
+    typed = taken[-1] if taken and _DATE.match(taken[-1]) else None
+    try:  # any valid date reads a clock alike; a typed date must itself be valid
+        parsed = dateparser.parse(f"{typed or '2000-01-01'} {clock}",
+                                  default=datetime(2000, 1, 1))
     except (dateparser.ParserError, ValueError, OverflowError) as exc:
         raise UserError(f"I couldn't read `{clock}` as a time; {NOTE_TIME_EXAMPLE}.") from exc
+    days_back = 1 if taken and taken[0].lower() == "yesterday" else 0
+    return NoteClock(clock, parsed.time(), parsed.date() if typed else None, typed or "",
+                     days_back), rest
+
+
+def note_instant(note: NoteClock, now: datetime, zone: tzinfo) -> datetime:
+    """The UTC instant of a backdating time, read in the author's zone."""
+    local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+    day = note.on or (local_now - timedelta(days=note.days_back)).date()
+    date_part = note.on_text or f"{day:%Y-%m-%d}"
     # fold=0: in a repeated (fall-back) hour take the first occurrence.
     try:
-        at = parsed.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        at = datetime.combine(day, note.time_of_day).replace(tzinfo=zone, fold=0).astimezone(UTC)
     except (OverflowError, ValueError) as exc:  # year 1 or 9999 at the calendar's edge
-        raise UserError(f"`{date_part} {clock}` is too far back; {NOTE_TIME_EXAMPLE}.") from exc
+        raise UserError(f"`{date_part} {note.clock}` is too far back; {NOTE_TIME_EXAMPLE}.") from exc
     if at > now + timedelta(minutes=1):
         raise UserError("That time is in the future; a note can only be backdated.")
+    return at
+
+
+def parse_note_time(words: list[str], now: datetime, zone: tzinfo) -> tuple[datetime, list[str]]:
+    """Read `<time> <text...>` where the time is `HH:MM`, `yesterday HH:MM`, `today HH:MM`
+    or `YYYY-MM-DD HH:MM`, in the author's zone; returns the UTC instant and the rest."""
+    note, rest = parse_note_clock(words)
+    at = note_instant(note, now, zone)
     if not rest:
-        raise UserError(f"What happened at {clock}? {NOTE_TIME_EXAMPLE}.")
+        raise UserError(f"What happened at {note.clock}? {NOTE_TIME_EXAMPLE}.")
     return at, rest
 
 

@@ -14,12 +14,13 @@ from bot.domain.timeline import (
     MessageDeleted,
     MessageEdited,
     MessagePosted,
+    NoteClock,
     PinChanged,
     TimelineChange,
     TimelineItem,
     build_timeline,
     change_channel,
-    parse_note_time,
+    note_instant,
 )
 from bot.domain.when import check_backdate
 from bot.errors import ChatError, UserError
@@ -65,23 +66,18 @@ def zone_of(user_id: str, chat: Chat, config: DebriefConfig) -> ZoneInfo:
         return ZoneInfo(config.time_zone)
 
 
-def add_note(number: int, author: str, words: list[str], *, uow: UnitOfWorkFactory, chat: Chat,
-             config: DebriefConfig, now: datetime) -> str:
-    """`note <text>` at now, or `note at <time> <text>` backdated in the author's zone."""
+def add_note(number: int, author: str, text: str, clock: NoteClock | None = None, *,
+             uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig, now: datetime) -> str:
+    """`note <text>` at now, or `note at <time> <text>` backdated in the author's zone
+    (the text and the time's syntax were checked by the parser, before the ack)."""
     at = now
-    backdated = bool(words) and words[0].lower() == "at"
-    if backdated:
-        at, words = parse_note_time(words[1:], now, zone_of(author, chat, config))
-    text = " ".join(words).strip()
-    if not text:
-        raise UserError("What should the note say? e.g. `/incident note Paged the DB team`.")
-    if len(text) > 2900:
-        raise UserError("That note is too long; keep it under 2900 characters.")
+    if clock is not None:
+        at = note_instant(clock, now, zone_of(author, chat, config))
     with uow() as tx:
         incident = tx.incidents.get(number)
         if incident is None:
             raise UserError(f"There is no incident #{number}.")
-        if backdated:
+        if clock is not None:
             check_backdate(at, declared_at=incident.declared_at, now=now,
                            limit=config.timeline.backdate_limit)
         tx.timeline.add_note(number, at, author, text)

@@ -6,14 +6,16 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.commands import IncidentCommand
+from bot.domain.commands import Ack as AckCommand
+from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
 from bot.services.actions import set_action_status
-from bot.services.commands import execute
+from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import parse_action_value
 from bot.slack.ids import Action
+from bot.slack.listeners.slash import SlackPages
 from bot.slack.replies import guarded
 from bot.slack.text import describe
 
@@ -32,21 +34,26 @@ def _reply(respond: Respond, text: str) -> None:
 
 
 def register(app: App, deps: Deps) -> None:
+    def _run(cmd: IncidentCommand, body: dict[str, Any]) -> str:
+        """A button is the same command as its text: the same dispatcher runs it."""
+        reply = run_incident_command(cmd, Caller(_user(body)), deps=deps,
+                                     pages=SlackPages(deps))
+        assert reply is not None  # ack, resolve and status always answer
+        return reply.text
+
     @app.action(Action.ACKNOWLEDGE.value)
     @guarded(deps.chat)
     def handle_acknowledge(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
-        _reply(respond, execute(IncidentCommand("ack", ref=number), user_id=_user(body),
-                                channel_id=None, deps=deps))
+        _reply(respond, _run(AckCommand(ref=number), body))
 
     @app.action(Action.RESOLVE.value)
     @guarded(deps.chat)
     def handle_resolve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
-        _reply(respond, execute(IncidentCommand("resolve", ref=number), user_id=_user(body),
-                                channel_id=None, deps=deps))
+        _reply(respond, _run(Resolve(ref=number), body))
 
     @app.action(Action.SET_STATUS.value)
     @guarded(deps.chat)
@@ -54,8 +61,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         number, status = parse_action_value(body)
         status = normalise_status(status or "", deps.config.statuses)
-        _reply(respond, execute(IncidentCommand("status", ref=number, status=status),
-                                user_id=_user(body), channel_id=None, deps=deps))
+        _reply(respond, _run(Status(status=status, ref=number), body))
 
     def _item_button(status: str) -> Any:
         def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:

@@ -12,9 +12,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.commands import IncidentCommand
 from bot.errors import UserError
-from bot.services.commands import incident_for, list_open
+from bot.services.dispatch import list_open
+from bot.services.incidents import find_number
 from bot.services.ports import Deps
 from bot.services.timeline import timeline_of
 from bot.slack.blocks import Blocks, build_action_items, build_incident_list, build_timeline_page
@@ -55,7 +55,8 @@ def register(app: App, deps: Deps) -> None:
         if not user_id:
             raise UserError("Slack didn't say who clicked; please try again.")
         if kind in ("timeline", "items"):  # the incident must (still) exist
-            number = incident_for(IncidentCommand(kind, ref=int(ref)), None, deps)
+            number = find_number(deps.uow, ref=int(ref), channel_id=None,
+                                 usage="/incident help")
         if kind == "timeline":
             text, blocks = timeline_page(deps, number, page)
         elif kind == "items":

@@ -1,16 +1,17 @@
-"""The `/incident` slash command."""
+"""The `/incident` and `/actions` slash commands: ack, parse once, run, reply."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.commands import parse_incident_command
+from bot.domain.commands import Help, parse_incident_command
+from bot.domain.stats import Stats
 from bot.errors import UserError
-from bot.services.commands import execute, incident_for
+from bot.services.dispatch import Caller, Reply, run_incident_command
 from bot.services.ports import Deps
-from bot.services.stats import incident_stats
 from bot.slack.blocks import build_stats
 from bot.slack.ids import Command
 from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
@@ -32,7 +33,30 @@ def help_text(deps: Deps, unknown: str | None = None) -> str:
     )
 
 
+@dataclass(frozen=True)
+class SlackPages:
+    """The dispatcher's `Pages`, as Block Kit."""
+    deps: Deps
+
+    def help(self, unknown: str | None) -> Reply:
+        return Reply(help_text(self.deps, unknown))
+
+    def incidents(self) -> Reply:
+        return Reply(*incidents_page(self.deps))
+
+    def action_items(self, number: int) -> Reply:
+        return Reply(*items_page(self.deps, number))
+
+    def timeline(self, number: int) -> Reply:
+        return Reply(*timeline_page(self.deps, number))
+
+    def stats(self, stats: Stats, period: str) -> Reply:
+        return Reply(*build_stats(stats, period))
+
+
 def register(app: App, deps: Deps) -> None:
+    pages = SlackPages(deps)
+
     @app.command(Command.INCIDENT.value)
     @guarded(deps.chat)
     def handle_incident(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
@@ -41,38 +65,21 @@ def register(app: App, deps: Deps) -> None:
         except UserError as exc:  # malformed text: answer in the ack, touch nothing
             ack(response_type="ephemeral", text=error_text(exc))
             return
-        if cmd.action == "help":
-            ack(response_type="ephemeral", text=help_text(deps, cmd.unknown))
+        if isinstance(cmd, Help):  # needs neither I/O nor a user: answered in the ack
+            ack(response_type="ephemeral", text=pages.help(cmd.unknown).text)
             return
         user_id = str(body.get("user_id") or "")
         if not user_id:
             ack(response_type="ephemeral", text="Slack didn't say who you are; please try again.")
             return
         ack()
-        channel_id = str(body.get("channel_id") or "") or None
-        if cmd.action == "declare" and not cmd.title:
-            deps.chat.open_declare_form(str(body.get("trigger_id") or ""), channel_id)
-            return
-        if cmd.action == "list":
-            text, blocks = incidents_page(deps)
-            respond(response_type="ephemeral", text=text, blocks=blocks)
-            return
-        if cmd.action == "stats":
-            stats = incident_stats(cmd.text, uow=deps.uow, config=deps.config, now=deps.now())
-            text, blocks = build_stats(stats, cmd.text)
-            respond(response_type="ephemeral", text=text, blocks=blocks)
-            return
-        if cmd.action == "actions":
-            text, blocks = items_page(deps, incident_for(cmd, channel_id, deps))
-            respond(response_type="ephemeral", text=text, blocks=blocks)
-            return
-        if cmd.action == "timeline" and not cmd.text:
-            # One response: the first page, with a "More" button for the next.
-            text, blocks = timeline_page(deps, incident_for(cmd, channel_id, deps))
-            respond(response_type="ephemeral", text=text, blocks=blocks)
-            return
-        message = execute(cmd, user_id=user_id, channel_id=channel_id, deps=deps)
-        respond(response_type="ephemeral", text=message)
+        caller = Caller(user_id, str(body.get("channel_id") or "") or None,
+                        str(body.get("trigger_id") or ""))
+        reply = run_incident_command(cmd, caller, deps=deps, pages=pages)
+        if reply is not None and reply.blocks is not None:
+            respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+        elif reply is not None:
+            respond(response_type="ephemeral", text=reply.text)
 
     @app.command(Command.ACTIONS.value)
     @guarded(deps.chat)

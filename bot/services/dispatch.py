@@ -1,0 +1,175 @@
+"""Runs a typed `/incident` command (or a card button, which is the same command)
+against the use cases: the one place a subcommand is dispatched, with one `match`.
+Knows nothing of Slack payloads; pages (lists, help, stats) are built through `Pages`,
+which the Slack layer implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Protocol, assert_never
+
+from bot.domain import incidents as rules
+from bot.domain.blameless import Finding, lint_text
+from bot.domain.commands import (
+    Ack,
+    Action,
+    Actions,
+    Declare,
+    Help,
+    IncidentCommand,
+    List,
+    Note,
+    Postmortem,
+    PostmortemStep,
+    Resolve,
+    Retry,
+    Role,
+    Severity,
+    Stats,
+    Status,
+    Timeline,
+    TimelineRebuild,
+    Update,
+)
+from bot.domain.incidents import Incident
+from bot.domain.stats import Stats as IncidentStats
+from bot.services import actions as act
+from bot.services import incidents as uc
+from bot.services import postmortems as pm
+from bot.services import timeline as tl
+from bot.services.ports import Deps
+from bot.services.stats import incident_stats
+from bot.slack.text import describe, escape_mrkdwn
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the person who ran the command sees (ephemeral): text, maybe with blocks."""
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who ran the command, where; `trigger_id` opens a form (Slack's, for `declare`)."""
+    user_id: str
+    channel_id: str | None = None
+    trigger_id: str = ""
+
+
+class Pages(Protocol):
+    """The replies that are pages of a list (or help), built by the Slack layer."""
+
+    def help(self, unknown: str | None) -> Reply: ...
+    def incidents(self) -> Reply: ...
+    def action_items(self, number: int) -> Reply: ...
+    def timeline(self, number: int) -> Reply: ...
+    def stats(self, stats: IncidentStats, period: str) -> Reply: ...
+
+
+def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
+    """The checker's suggestions, for the author's eyes only (replies are ephemeral)."""
+    if not findings:
+        return ""
+    lines = text.splitlines()
+    shown = [
+        f"• line {f.line}: “{escape_mrkdwn(lines[f.line - 1][f.start:f.end])}” — "
+        f"{f.message} {f.suggestion}"
+        for f in findings[:limit]
+    ]
+    more = f"\n…and {len(findings) - limit} more (`debrief lint`)." if len(findings) > limit else ""
+    return ("\n\n:thought_balloon: *Blameless wording check* (only you see this):\n"
+            + "\n".join(shown) + more)
+
+
+def list_open(deps: Deps) -> list[Incident]:
+    with deps.uow() as tx:
+        return tx.incidents.list(open_only=True)
+
+
+def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
+                         pages: Pages) -> Reply | None:
+    """Run one command; returns the ephemeral reply (None: nothing to say, a form opened).
+    Raises `UserError` for bad input that needed I/O to find."""
+    config, now, user_id = deps.config, deps.now(), caller.user_id
+
+    def number(ref: int | None, usage: str) -> int:
+        return uc.find_number(deps.uow, ref=ref, channel_id=caller.channel_id, usage=usage)
+
+    def change(ref: int | None, usage: str, rule: uc.Rule, *, announce: bool = True,
+               retopic: bool = False) -> uc.Outcome:
+        return uc.change_incident(number(ref, usage), rule, uow=deps.uow, chat=deps.chat,
+                                  announce=announce, retopic=retopic)
+
+    match cmd:
+        case Help(unknown=unknown):
+            return pages.help(unknown)
+        case Declare(title=""):
+            deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
+            return None
+        case Declare(title=title, severity=severity):
+            outcome = uc.declare_incident(
+                uc.DeclareRequest(title=title, severity=severity or config.default_severity,
+                                  declared_by=user_id),
+                uow=deps.uow, chat=deps.chat, config=config, now=now,
+            )
+            return Reply(outcome.message)
+        case List():
+            return pages.incidents()
+        case Stats(period=period):
+            return pages.stats(incident_stats(period, uow=deps.uow, config=config, now=now),
+                               period)
+        case Actions(ref=ref):
+            return pages.action_items(number(ref, cmd.usage))
+        case Timeline(ref=ref):
+            # One response: the first page, with a "More" button for the next.
+            return pages.timeline(number(ref, cmd.usage))
+        case TimelineRebuild(ref=ref):
+            result = tl.backfill(number(ref, cmd.usage), uow=deps.uow, chat=deps.chat)
+            return Reply(f"Re-read {result.seen} messages from the channel; "
+                         f"{result.changed} timeline entries added or brought up to date.")
+        case Retry(ref=ref):
+            return Reply(uc.set_up_incident(number(ref, cmd.usage), uow=deps.uow,
+                                            chat=deps.chat, config=config).message)
+        case Note(ref=ref, text=text, body=body, at=at):
+            reply = tl.add_note(number(ref, cmd.usage), user_id, body, at, uow=deps.uow,
+                                chat=deps.chat, config=config, now=now)
+            return Reply(reply + findings_text(lint_text(text), text))
+        case Action(ref=ref, text=text):
+            item = act.add_action(number(ref, cmd.usage), user_id, text.split(), uow=deps.uow,
+                                  chat=deps.chat, config=config, now=now)
+            return Reply(f"Action item added: {describe(item)}")
+        case Postmortem(ref=ref):
+            draft = pm.draft_postmortem(number(ref, cmd.usage), user_id, uow=deps.uow,
+                                        chat=deps.chat, config=config, now=now)
+            return Reply(draft.message + findings_text(draft.findings, draft.content))
+        case PostmortemStep(ref=ref, step=step):
+            return Reply(pm.change_review_status(number(ref, cmd.usage), step, uow=deps.uow,
+                                                 now=now))
+        case Ack(ref=ref):
+            return Reply(change(ref, cmd.usage, partial(rules.acknowledge, user=user_id, now=now),
+                                announce=False).message)
+        case Status(ref=ref, status=status, note=note):
+            return Reply(change(ref, cmd.usage, partial(
+                rules.set_status, status=status, note=note, user=user_id, now=now,
+                resolved_status=config.resolved_status), retopic=True).message)
+        case Severity(ref=ref, severity=severity):
+            return Reply(change(ref, cmd.usage, partial(
+                rules.set_severity, severity=severity, user=user_id, now=now),
+                retopic=True).message)
+        case Role(ref=ref, role=role, user_id=assignee):
+            outcome = change(ref, cmd.usage, partial(
+                rules.assign_role, role=role, assignee=assignee, user=user_id, now=now),
+                announce=False, retopic=role == "commander")
+            uc.invite_new_role_holder(deps.chat, outcome.incident, assignee)
+            return Reply(outcome.message)
+        case Update(ref=ref, text=text):
+            return Reply(change(ref, cmd.usage, partial(
+                rules.post_update, text=text, user=user_id, now=now)).message)
+        case Resolve(ref=ref, summary=summary):
+            return Reply(change(ref, cmd.usage, partial(
+                rules.resolve, summary=summary, user=user_id, now=now,
+                resolved_status=config.resolved_status), retopic=True).message)
+        case _:  # mypy: every member of the union has a case above
+            assert_never(cmd)
