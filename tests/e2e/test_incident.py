@@ -20,43 +20,7 @@ from bot.server import HttpServer, make_wsgi_app
 from bot.slack.ids import Action, Block, Callback, Field
 from storage.db import is_reachable, make_engine
 from tests.conftest import Stack, start_stack
-
-ALICE, BOB, CAROL = "U01ALICE", "U02BOB", "U03CAROL"
-
-
-def slash(stack: Stack, text: str, user: str = ALICE, channel: str | None = None) -> str:
-    """Run a slash command; return what the person sees (ack text or the later reply)."""
-    reply = stack.client.slash(text, user=user, channel=channel or stack.general)
-    assert reply.status == 200, reply.body
-    if reply.text:
-        return reply.text
-    return str(stack.client.reply_to(reply).get("text", ""))
-
-
-def declare(stack: Stack, text: str = "declare sev2 Checkout errors", user: str = ALICE) -> Any:
-    message = slash(stack, text, user=user)
-    assert "Declared incident" in message, message
-    return stack.incident(int(message.split("#", 1)[1].split("*", 1)[0]))
-
-
-def all_text(stack: Stack) -> str:
-    """Everything the bot ever sent to Slack, as one string."""
-    return json.dumps([c.args for c in stack.slack.calls])
-
-
-def mrkdwn_texts(node: Any) -> list[str]:
-    """Every string Slack would parse as mrkdwn: message `text` and mrkdwn text objects."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        if isinstance(node.get("text"), str) and node.get("type") in (None, "mrkdwn"):
-            found.append(node["text"])
-        for value in node.values():
-            found += mrkdwn_texts(json.loads(value) if isinstance(value, str)
-                                  and value.startswith("[") else value)
-    elif isinstance(node, list):
-        for item in node:
-            found += mrkdwn_texts(item)
-    return found
+from tests.helpers import ALICE, BOB, CAROL, all_text, declare, mrkdwn_texts, slash
 
 
 def test_declare_creates_channel_card_topic_and_announcement(stack: Stack) -> None:

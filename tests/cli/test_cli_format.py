@@ -158,7 +158,7 @@ def test_every_command_has_a_handler_and_a_row_in_the_readme() -> None:
 
 def _readme_commands() -> set[str]:
     """The commands in the README's command-line table, without their arguments."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     commands = set()
     for cell in re.findall(r"^\| `(debrief [^`]*)` \|", readme, flags=re.MULTILINE):
         words = itertools.takewhile(lambda w: w[0] not in "[<-", cell.split())

@@ -28,7 +28,7 @@ from bot.services.oncall import (
 from bot.standin.server import FakeSlack
 from storage.db import downgrade, upgrade
 from tests.conftest import USERS, Stack
-from tests.test_run import free_port, start, stop, wait_healthy
+from tests.helpers import free_port, start, stop, wait_healthy
 
 WEEKLY = """
 schedules:

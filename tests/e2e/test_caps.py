@@ -12,7 +12,7 @@ import pytest
 
 from bot.slack.ids import Block, Field
 from tests.conftest import Stack
-from tests.test_e2e_incident import ALICE, declare, mrkdwn_texts, slash
+from tests.helpers import ALICE, declare, mrkdwn_texts, slash
 
 
 def entities_intact(text: str) -> bool:

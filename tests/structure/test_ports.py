@@ -26,7 +26,7 @@ from storage.uow import UnitOfWorkFactory
 from tests.conftest import Stack
 from tests.fakes import FakeChat
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ALICE = "U01ALICE"
 # Every Web API method slack-sdk's WebClient has (`chat_postMessage`, `views_open`, ...).
 WEB_API = {name for name, value in vars(WebClient).items()

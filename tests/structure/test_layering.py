@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # What each layer may not load or import, as module names or prefixes (`x` bans `x.*`).
 FORBIDDEN = {

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from bot.standin.client import SlackClient
 from bot.standin.server import FakeSlack
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).parent.parent / "payloads"
 
 
 class Capture(SlackClient):

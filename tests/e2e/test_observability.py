@@ -10,8 +10,7 @@ from pathlib import Path
 from bot.standin.client import SlackClient
 from bot.standin.server import FakeSlack
 from tests.conftest import Stack
-from tests.test_e2e_incident import declare, slash
-from tests.test_run import free_port, start, stop, wait_healthy
+from tests.helpers import declare, free_port, slash, start, stop, wait_healthy
 
 
 def test_metrics_count_requests_acks_slack_calls_and_events(stack: Stack) -> None:

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.commands import parse_incident_command
 from bot.errors import UserError
 from bot.slack.ids import Action, Block, Callback, Field
 from tests.conftest import Stack
+from tests.helpers import FUZZ, JSON
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
 WORDS = st.sampled_from(["declare", "ack", "status", "severity", "role", "update", "resolve",
                          "list", "retry", "note", "timeline", "postmortem", "action",
                          "actions", "stats", "help", "sev1", "#1", "#999999999", "at",
@@ -28,14 +26,6 @@ TEXT = st.one_of(
     st.lists(WORDS | st.text(min_size=1, max_size=12), max_size=12).map(" ".join),
     st.text(alphabet="ab <>&!@#:", min_size=3000, max_size=6000),
 )
-JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                 max_size=4),
-    max_leaves=12,
-)
-
-
 def consistent(stack: Stack) -> None:
     """Every stored incident has a number, a declared event and a valid status."""
     with stack.runtime.deps.uow() as tx:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,12 +17,7 @@ import pytest
 from bot.standin.client import SlackClient
 from bot.standin.methods import APP_TOKEN
 from bot.standin.server import FakeSlack
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers import free_port, start, stop, wait_healthy
 
 
 @pytest.fixture
@@ -34,38 +27,6 @@ def slack() -> Iterator[FakeSlack]:
     fake.add_channel("incidents")
     yield fake
     fake.stop()
-
-
-def start(env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1"], cwd=cwd, text=True,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-
-
-def wait_healthy(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"debrief run exited: {process.stdout.read()}")  # type: ignore[union-attr]
-        try:
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)  # polling a starting process; bounded by the deadline
-    raise AssertionError("debrief run never became healthy")
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    process.terminate()
-    try:
-        out, _ = process.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, _ = process.communicate()
-    return out
 
 
 def test_http_mode_serves_slack_and_health(slack: FakeSlack, tmp_path: Path) -> None:

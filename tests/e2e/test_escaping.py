@@ -13,8 +13,7 @@ import pytest
 
 from bot.slack.ids import Action
 from tests.conftest import Stack
-from tests.test_e2e_incident import ALICE, BOB, declare, mrkdwn_texts
-from tests.test_e2e_oncall import apply
+from tests.helpers import ALICE, BOB, apply, declare, mrkdwn_texts
 
 TYPED_CHANNEL = "&lt;!channel&gt;"
 TYPED_USER = "&lt;@U0EVIL&gt;"

@@ -6,7 +6,6 @@ import json
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pytest
 from freezegun import freeze_time
@@ -17,28 +16,7 @@ from bot.config import parse_config
 from bot.services.reminders import send_due
 from bot.slack.ids import Action
 from tests.conftest import Stack, start_stack
-from tests.test_e2e_incident import ALICE, BOB, CAROL, declare, slash
-
-
-def scripted_incident(stack: Stack) -> Any:
-    """A small incident with chat, a key message, a blameful one, and action items."""
-    incident = declare(stack, "declare sev1 Checkout errors in EU")
-    channel = incident.channel_id
-    clue = stack.client.say(channel, BOB, "5xx started right after the config push")
-    stack.client.react(channel, clue, ALICE, "pushpin")
-    blame = stack.client.say(channel, CAROL, "Bob forgot to run the config validator")
-    stack.client.pin(channel, blame, CAROL)
-    slash(stack, "ack", user=BOB, channel=channel)
-    slash(stack, "status monitoring rolled back", channel=channel)
-    slash(stack, "action Validate configs in CI <@U02BOB|bob> due 2026-12-15 type prevent",
-          channel=channel)
-    slash(stack, "action Alert on EU checkout 5xx type detect", channel=channel)
-    slash(stack, "resolve rolled back the config", channel=channel)
-    return stack.incident()
-
-
-def uploaded(stack: Stack) -> list[dict[str, Any]]:
-    return [f for f in stack.slack.files.values() if f["shared_in"]]
+from tests.helpers import ALICE, BOB, custom_stack, declare, scripted_incident, slash, uploaded
 
 
 def test_postmortem_draft_is_rendered_stored_and_posted(stack: Stack) -> None:
@@ -102,21 +80,9 @@ def test_review_lifecycle(stack: Stack) -> None:
     assert postmortem.status == "published" and postmortem.published_at is not None
 
 
-def _custom_stack(engine: Engine, tmp_path: Path, template: str) -> Stack:
-    folder = tmp_path / "my-templates"
-    folder.mkdir()
-    (folder / "full.md.j2").write_text(template)
-    config_file = tmp_path / "debrief.yaml"
-    config_file.write_text("postmortem:\n  templates_dir: my-templates\n"
-                           "  template_by_severity: {SEV1: full.md.j2}\n")
-    from bot.config import load_config
-
-    return start_stack(engine, load_config(config_file))
-
-
 def test_team_template_by_severity(engine: Engine, tmp_path: Path) -> None:
     """A team's own template, chosen for SEV1, renders with the same data."""
-    stack = _custom_stack(engine, tmp_path, "OUR FORMAT {{ incident.title }} / "
+    stack = custom_stack(engine, tmp_path, "OUR FORMAT {{ incident.title }} / "
                           "{{ durations.to_resolve }} / {{ action_items | length }} items\n")
     try:
         incident = scripted_incident(stack)
@@ -139,7 +105,7 @@ def test_unsafe_or_broken_templates_fail_safely(engine: Engine, tmp_path: Path, 
                                                 error: str) -> None:
     """A template reaching for Python internals, or a misspelt variable, fails with a clear
     message; nothing is stored or posted."""
-    stack = _custom_stack(engine, tmp_path, template)
+    stack = custom_stack(engine, tmp_path, template)
     try:
         incident = scripted_incident(stack)
         message = slash(stack, "postmortem", channel=incident.channel_id)

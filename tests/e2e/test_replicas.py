@@ -19,7 +19,7 @@ from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
 from bot.standin.server import FakeSlack
 from storage.uow import UnitOfWorkFactory
-from tests.test_run import free_port
+from tests.helpers import free_port
 
 ZONES = ("Pacific/Kiritimati", "Asia/Tokyo", "Asia/Kolkata", "Europe/Berlin", "UTC",
          "America/Sao_Paulo", "America/New_York", "America/Los_Angeles", "Pacific/Honolulu",

@@ -19,7 +19,7 @@ from bot.config import DebriefConfig, TimelineConfig, parse_config
 from bot.errors import ConfigError
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import Stack, start_stack
-from tests.test_e2e_incident import BOB, declare, slash
+from tests.helpers import BOB, declare, slash
 
 
 def notes(stack: Stack) -> list[Any]:
@@ -334,7 +334,7 @@ def test_healthz_turns_unhealthy_when_ticks_keep_failing(engine: Engine, tmp_pat
     import urllib.request
 
     from bot.standin.server import FakeSlack
-    from tests.test_run import free_port, wait_healthy
+    from tests.helpers import free_port, wait_healthy
 
     slack = FakeSlack().start()
     port = free_port()
@@ -389,7 +389,7 @@ def test_healthz_turns_unhealthy_when_ticks_keep_failing(engine: Engine, tmp_pat
 def test_overrides_from_slack_and_the_cli_are_bounded(engine: Engine, tmp_path: Path) -> None:
     """An override ending in 9999 is refused with one line, from /oncall and from the CLI;
     nothing is stored."""
-    from tests.test_e2e_oncall import SCHEDULE, apply
+    from tests.helpers import SCHEDULE, apply
 
     stack = start_stack(engine)
     try:

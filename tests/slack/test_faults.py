@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from bot.slack.pacing import ChannelPacer
 from tests.conftest import Stack, start_stack
-from tests.test_e2e_incident import declare, slash
+from tests.helpers import declare, slash
 
 
 def test_pacer_lets_a_burst_through_then_spaces_posts() -> None:

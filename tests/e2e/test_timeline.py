@@ -12,8 +12,7 @@ from sqlalchemy import Engine, text
 
 from bot.domain.timeline import build_timeline, ts_to_datetime
 from tests.conftest import Stack, start_stack
-from tests.test_e2e_incident import ALICE, BOB, CAROL, declare, slash
-from tests.test_slack_limits import all_pages
+from tests.helpers import ALICE, BOB, CAROL, all_pages, declare, slash
 
 
 def entries(stack: Stack, number: int = 1) -> list[Any]:

@@ -18,10 +18,9 @@ from bot.slack.blocks import build_action_items, build_declare_modal, build_summ
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.standin.methods import SPECS_DIR
 from tests.conftest import Stack
-from tests.test_e2e_incident import declare, slash
-from tests.test_e2e_oncall import apply
+from tests.helpers import apply, declare, slash
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MANIFEST: dict[str, Any] = yaml.safe_load((ROOT / "manifest.yaml").read_text())
 # Scopes no Web API method lists, each with the reason the bot needs it.
 SCOPES_WITHOUT_METHOD = {
@@ -67,7 +66,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     _, middle_page = build_action_items(items * 81, "t", page=2)  # page buttons, both ways
     emitted |= {e["action_id"] for b in middle_page if b["type"] == "actions"
                 for e in b["elements"]}
-    # The cover button is emitted by /oncall cover: tests/test_e2e_oncall.py checks it.
+    # The cover button is emitted by /oncall cover: tests/e2e/test_oncall.py checks it.
     assert emitted | {Action.COVER.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
@@ -79,7 +78,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value=str(items[0].id))
         assert "Marked" in stack.client.reply_to(reply)["text"], action
-    for action in (Action.PAGE_BACK, Action.PAGE_NEXT):  # tests/test_slack_limits.py pages
+    for action in (Action.PAGE_BACK, Action.PAGE_NEXT):  # tests/slack/test_limits.py pages
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="items:1:1")
         assert "Action items of #1" in stack.client.reply_to(reply)["text"], action

@@ -34,8 +34,7 @@ from bot.slack.replies import WORKER
 from bot.standin.client import SlackClient, sign
 from bot.standin.server import FakeSlack
 from tests.conftest import Stack
-from tests.test_fuzz import FUZZ, JSON
-from tests.test_run import free_port, stop, wait_healthy
+from tests.helpers import FUZZ, JSON, free_port, stop, wait_healthy
 
 MARKER = "zq-request-body-marker"
 
@@ -383,7 +382,7 @@ def test_the_logging_config_masks_passwords_and_escapes_tracebacks(tmp_path: Pat
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, text=True,
                           capture_output=True, timeout=60,
                           env={"PATH": os.environ.get("PATH", ""),
-                               "PYTHONPATH": str(Path(__file__).parent.parent)})
+                               "PYTHONPATH": str(Path(__file__).parents[2])})
     assert "s3cret-pw" not in done.stderr
     assert "postgresql://debrief:***@db:5432/x" in done.stderr
     assert not any(line.startswith("2026-01-01") for line in done.stderr.splitlines())

@@ -16,35 +16,10 @@ from sqlalchemy import Engine
 
 from bot.cli import main
 from bot.config import DebriefConfig, OncallConfig
-from bot.services.oncall import apply_schedules, load_schedule_file
 from bot.services.reminders import send_due
 from bot.slack.ids import Action
 from tests.conftest import Stack, start_stack
-from tests.test_e2e_incident import ALICE, BOB, CAROL, declare, slash
-
-SCHEDULE = """
-schedules:
-  platform:
-    channel: "#platform-oncall"
-    usergroup: platform-oncall
-    layers:
-      - name: primary
-        priority: 1
-        time_zone: Europe/London
-        rotation:
-          unit: days
-          interval: 1
-          first_handoff: 2026-11-23T09:00
-          members: [U01ALICE, bob@example.com, U03CAROL]
-"""
-
-
-def apply(stack: Stack, tmp_path: Path, text: str = SCHEDULE,
-          effective: str = "2026-11-23T00:00:00+00:00") -> object:
-    path = tmp_path / "oncall.yaml"
-    path.write_text(text)
-    return apply_schedules(load_schedule_file(path), effective=datetime.fromisoformat(effective),
-                           uow=stack.runtime.deps.uow, now=datetime.now(UTC))
+from tests.helpers import ALICE, BOB, CAROL, SCHEDULE, apply, declare, slash
 
 
 @pytest.fixture
@@ -168,7 +143,7 @@ def test_cover_request_button_creates_an_override(oncall_stack: Stack) -> None:
 
 def test_ics_feed_over_http(oncall_stack: Stack) -> None:
     """GET /oncall/<schedule>/<token>.ics serves the feed; an unknown schedule is 404
-    (tests/test_ical.py covers the secret, names and stability)."""
+    (tests/e2e/test_ical.py covers the secret, names and stability)."""
     stack = oncall_stack
     from bot.services.oncall import feed_path, feed_token
 

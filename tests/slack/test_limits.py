@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy import Engine
 
@@ -18,43 +17,12 @@ from bot.config import DebriefConfig
 from bot.domain.actions import ActionRequest
 from bot.domain.incidents import Incident
 from bot.slack.ids import Action
-from bot.standin.client import Reply
 from bot.standin.limits import MAX_BLOCKS_TEXT, block_kit_problems, blocks_text_length
 from bot.standin.server import FakeSlack
 from tests.conftest import Stack, start_stack
-from tests.test_e2e_incident import declare, slash
+from tests.helpers import all_pages, declare, slash
 
 ALICE, BOB = "U01ALICE", "U02BOB"
-
-
-def responses_to(stack: Stack, url: str) -> list[dict[str, Any]]:
-    path = urlparse(url).path
-    return [r for r in stack.slack.responses if r["url"] == path]
-
-
-def next_button(page: dict[str, Any]) -> dict[str, Any] | None:
-    for block in page.get("blocks") or []:
-        for element in block.get("elements") or []:
-            if element.get("action_id") == Action.PAGE_NEXT.value:
-                return element
-    return None
-
-
-def all_pages(stack: Stack, reply: Reply, user: str, channel: str) -> list[dict[str, Any]]:
-    """The first page a command answered, then every page reached by clicking its
-    next-page button; checks each response_url was answered exactly once."""
-    pages = [stack.client.reply_to(reply)]
-    while (button := next_button(pages[-1])) is not None:
-        click = stack.client.click(Action.PAGE_NEXT, user=user, channel=channel,
-                                   message_ts="1.000001", value=button["value"])
-        assert click.status == 200
-        pages.append(stack.client.reply_to(click))
-        assert len(responses_to(stack, str(click.response_url))) == 1
-        assert len(pages) < 100, "the pages never end"
-    assert len(responses_to(stack, str(reply.response_url))) == 1
-    for page in pages:
-        assert block_kit_problems(page.get("blocks") or []) == []
-    return pages
 
 
 def post(url: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -280,7 +248,7 @@ def test_oncall_with_the_most_schedules_fits_one_message(stack: Stack, tmp_path:
     """`/oncall` and an unknown `/oncall <name>` with the most long-named schedules a file
     may hold (200) answer within Slack's 40,000-character limit, listing 100 and saying how
     many were left out."""
-    from tests.test_e2e_oncall import apply
+    from tests.helpers import apply
 
     layer = """
     layers:

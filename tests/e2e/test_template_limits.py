@@ -12,8 +12,7 @@ from sqlalchemy import Engine
 
 from bot import templating
 from bot.templating import TemplateFailure, render_postmortem
-from tests.test_e2e_incident import ALICE, BOB, slash
-from tests.test_e2e_postmortem import _custom_stack, scripted_incident, uploaded
+from tests.helpers import ALICE, BOB, custom_stack, scripted_incident, slash, uploaded
 
 BIG = "'x' * 1000000"  # a string just under MAX_VALUE: allowed on its own
 SPIN = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -140,7 +139,7 @@ def test_hostile_drafts_do_not_delay_anyone_elses_ack(engine: Engine, tmp_path: 
     help` still acks in well under 3 s, each drafter gets a one-line reason, the log says
     why, and the worker pool serves commands afterwards."""
     caplog.set_level(logging.WARNING)
-    stack = _custom_stack(engine, tmp_path, SPIN)
+    stack = custom_stack(engine, tmp_path, SPIN)
     try:
         incident = scripted_incident(stack)
         channel = incident.channel_id
@@ -181,7 +180,7 @@ def test_cli_render_of_a_runaway_template_is_one_line(engine: Engine, tmp_path: 
     """`debrief postmortem render` with a runaway template stops and says why in one line."""
     from bot.cli import main
 
-    stack = _custom_stack(engine, tmp_path, SPIN)
+    stack = custom_stack(engine, tmp_path, SPIN)
     try:
         scripted_incident(stack)
     finally:

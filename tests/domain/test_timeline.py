@@ -27,7 +27,7 @@ from bot.domain.timeline import (
 from bot.errors import UserError
 from bot.slack.events import parse_message, parse_timeline_change
 
-PAYLOADS = Path(__file__).parent / "payloads"
+PAYLOADS = Path(__file__).parent.parent / "payloads"
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # 16:00 in Berlin, 10:00 in New York
 

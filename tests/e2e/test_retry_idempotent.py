@@ -20,7 +20,7 @@ from bot.slack.gateway import ANNOUNCEMENT_EVENT, CARD_EVENT
 from bot.standin.server import FakeSlack
 from bot.standin.state import BOT_USER
 from tests.conftest import Stack
-from tests.test_e2e_incident import ALICE, slash
+from tests.helpers import ALICE, slash
 
 
 class DatabaseCut:
