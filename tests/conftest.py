@@ -95,7 +95,7 @@ def start_stack(engine: Engine, config: DebriefConfig | None = None, pace: float
     general = slack.add_channel("general", members=tuple(USERS))
     announce = slack.add_channel("incidents")
     secret = secrets.token_hex(16)
-    # Pacing off: tests fire changes faster than people do (test_slack_faults.py covers it).
+    # Pacing off: tests fire changes faster than people do (tests/slack/test_faults.py covers it).
     settings = Settings(bot_token=slack.token, signing_secret=secret, api_url=slack.api_url,
                         database_url=engine.url.render_as_string(hide_password=False),
                         slack_pace=pace)

@@ -17,7 +17,7 @@ from bot.services.ports import PostmortemSummary
 
 @dataclass
 class FakeChat:
-    """Implements the whole of bot.services.ports.Chat in memory (tests/test_ports.py
+    """Implements the whole of bot.services.ports.Chat in memory (tests/structure/test_ports.py
     checks that it keeps up with the port). Each method records what Slack would show."""
 
     channels: dict[str, str] = field(default_factory=dict)  # id -> name

@@ -1,5 +1,5 @@
 """Every id Slack echoes back to us, as string enums: a typo fails at import time,
-and tests/test_manifest.py checks the manifest against these."""
+and tests/structure/test_manifest.py checks the manifest against these."""
 
 from __future__ import annotations
 
