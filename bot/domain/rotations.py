@@ -241,17 +241,7 @@ def next_change(schedule: Schedule, at: datetime,
 
 def shifts(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
     """The final schedule over [start, end): consecutive segments, gaps as user None."""
-    result: list[Shift] = []
-    cursor, answer = start, who(schedule, start)
-    for instant in change_points(schedule, start):
-        if instant >= end:
-            break
-        new = who(schedule, instant)
-        if (new.user, new.source) != (answer.user, answer.source):
-            result.append(Shift(cursor, instant, answer.user, answer.source))
-            cursor, answer = instant, new
-    result.append(Shift(cursor, end, answer.user, answer.source))
-    return result
+    return list(iter_shifts(schedule, start, end))
 
 
 def first_turn_at_or_after(layer: Layer, at: datetime) -> int:
