@@ -64,9 +64,11 @@ def run_bot(args: argparse.Namespace) -> int:
         report = apply_schedules(load_schedule_file(config.oncall.file), effective=utcnow(),
                                  uow=runtime.deps.uow, now=utcnow())
         tell_moved(report, runtime.deps.chat)
-        _remember_people(runtime.deps)
         log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
                  report.created, report.updated)
+    # Schedules may also have come from `debrief oncall apply` without a token: learn the
+    # names the feeds show whether or not a schedules file is configured.
+    _remember_people(runtime.deps)
     scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()
     runtime.scheduler = scheduler
 

@@ -219,16 +219,24 @@ def test_failing_feed_is_503_and_never_logs_its_secret(stack: Stack, tmp_path: P
     assert token not in caplog.text
 
 
-def test_run_learns_names_at_start_up_and_serves_the_feed(tmp_path: Path) -> None:
-    """A real `debrief run` applies the schedules file at start-up, looks up the names
-    once, and serves the secret feed with them (no Slack call per fetch)."""
+@pytest.mark.parametrize("how", ["schedules file", "applied beforehand without a token"])
+def test_run_learns_names_at_start_up_and_serves_the_feed(tmp_path: Path, how: str) -> None:
+    """A real `debrief run` (with a schedules file, or with schedules a tokenless
+    `debrief oncall apply` stored earlier) looks up the names once at start-up and serves
+    the secret feed with them (no Slack call per fetch)."""
     slack = FakeSlack().start()
     for user_id, name in USERS.items():
         slack.add_user(user_id, name)
     slack.add_channel("incidents")
     (tmp_path / "oncall.yaml").write_text(WEEKLY)
-    (tmp_path / "debrief.yaml").write_text("oncall: {file: oncall.yaml}\n")
     port, url = free_port(), f"sqlite:///{tmp_path / 'run.db'}"
+    if how == "schedules file":
+        (tmp_path / "debrief.yaml").write_text("oncall: {file: oncall.yaml}\n")
+    else:
+        applied = subprocess.run([sys.executable, "-m", "bot", "oncall", "apply", "oncall.yaml"],
+                                 cwd=tmp_path, text=True, capture_output=True, timeout=60,
+                                 env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": url})
+        assert applied.returncode == 0, applied.stderr
     process = start({"SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": "s3cret",
                      "SLACK_API_URL": slack.api_url, "PORT": str(port), "DATABASE_URL": url},
                     tmp_path)
