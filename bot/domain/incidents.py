@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.text import plain_from_slack, some
 from bot.errors import Echo, UserError
 

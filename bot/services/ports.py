@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Protocol
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionItem, ActionRequest
+from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.rotations import Schedule
@@ -91,7 +91,7 @@ class UnitOfWork(Protocol):
     @property
     def timeline(self) -> TimelineRepository: ...
     @property
-    def actions(self) -> ActionItemRepository: ...
+    def action_items(self) -> ActionItemRepository: ...
     @property
     def postmortems(self) -> PostmortemRepository: ...
     @property

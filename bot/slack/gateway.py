@@ -25,7 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import DebriefConfig, Settings
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage

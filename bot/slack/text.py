@@ -8,7 +8,7 @@ layering test), so it must stay free of the Slack SDK.
 
 from __future__ import annotations
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.errors import UserError
 
 
