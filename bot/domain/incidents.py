@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 
 from bot.domain.action_items import ActionItem
 from bot.domain.text import plain_from_slack, some
@@ -27,10 +28,26 @@ class Severity:
     description: str
 
 
+class EventKind(StrEnum):
+    """What happened to an incident: the kind of each recorded lifecycle event. Each kind
+    has one plain-text wording (`bot.domain.timeline.lifecycle_text`: timeline, postmortem,
+    CLI) and one Slack wording (`bot.slack.messages.event_text`), both exhaustive."""
+
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    STATUS = "status"
+    REOPENED = "reopened"
+    SEVERITY = "severity"
+    ROLE = "role"
+    UPDATE = "update"
+    ONCALL = "oncall"
+    RESOLVED = "resolved"
+
+
 @dataclass(frozen=True)
 class EventRecord:
     at: datetime
-    kind: str
+    kind: EventKind
     actor: str | None
     detail: dict[str, str]
 
@@ -177,7 +194,7 @@ def acknowledge(incident: Incident, user: str, now: datetime) -> Change:
             f"<@{incident.acknowledged_by}> at {incident.acknowledged_at:%H:%M} UTC."
         )
     return (replace(incident, acknowledged_at=now, acknowledged_by=user),
-            EventRecord(now, "acknowledged", user, {}))
+            EventRecord(now, EventKind.ACKNOWLEDGED, user, {}))
 
 
 def set_status(incident: Incident, status: str, note: str, user: str, now: datetime, *,
@@ -192,8 +209,8 @@ def set_status(incident: Incident, status: str, note: str, user: str, now: datet
         detail["note"] = note
     if incident.resolved_at is not None:
         return (replace(incident, status=status, resolved_at=None),
-                EventRecord(now, "reopened", user, detail))
-    return replace(incident, status=status), EventRecord(now, "status", user, detail)
+                EventRecord(now, EventKind.REOPENED, user, detail))
+    return replace(incident, status=status), EventRecord(now, EventKind.STATUS, user, detail)
 
 
 def resolve(incident: Incident, summary: str, user: str, now: datetime, *,
@@ -206,7 +223,7 @@ def resolve(incident: Incident, summary: str, user: str, now: datetime, *,
     return (
         replace(incident, status=resolved_status, resolved_at=now,
                 summary=summary or incident.summary),
-        EventRecord(now, "resolved", user, detail),
+        EventRecord(now, EventKind.RESOLVED, user, detail),
     )
 
 
@@ -214,7 +231,7 @@ def set_severity(incident: Incident, severity: str, user: str, now: datetime) ->
     if severity == incident.severity:
         raise UserError(f"Incident #{incident.number} is already {severity}.")
     return (replace(incident, severity=severity),
-            EventRecord(now, "severity", user, {"from": incident.severity, "to": severity}))
+            EventRecord(now, EventKind.SEVERITY, user, {"from": incident.severity, "to": severity}))
 
 
 def assign_role(incident: Incident, role: str, assignee: str, user: str, now: datetime) -> Change:
@@ -224,8 +241,8 @@ def assign_role(incident: Incident, role: str, assignee: str, user: str, now: da
     if role in incident.roles:
         detail["previous"] = incident.roles[role]
     return (replace(incident, roles={**incident.roles, role: assignee}),
-            EventRecord(now, "role", user, detail))
+            EventRecord(now, EventKind.ROLE, user, detail))
 
 
 def post_update(incident: Incident, text: str, user: str, now: datetime) -> Change:
-    return incident, EventRecord(now, "update", user, {"text": text})
+    return incident, EventRecord(now, EventKind.UPDATE, user, {"text": text})
