@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bot.domain.action_items import ActionItem
 from bot.domain.text import plain_from_slack, some
-from bot.errors import Echo, UserError
+from bot.errors import Echo, Mention, UserError
 
 MAX_TITLE = 150  # Block Kit header limit: the title is the summary card's header
 MAX_CHANNEL_NAME = 80
@@ -116,11 +116,6 @@ def channel_name(prefix: str, declared_at: datetime, number: int, title: str, at
     return (name + suffix)[:MAX_CHANNEL_NAME]
 
 
-def topic(incident: Incident) -> str:
-    commander = f"<@{incident.commander}>" if incident.commander else "no commander"
-    return f"{incident.severity} · {incident.status} · Commander: {commander}"
-
-
 def _echo(word: str) -> Echo:
     """User text quoted back in an error: short, and made inert by whoever shows it."""
     return Echo(plain_from_slack(word)[:30])
@@ -190,9 +185,9 @@ Change = tuple[Incident, EventRecord]
 def acknowledge(incident: Incident, user: str, now: datetime) -> Change:
     if incident.acknowledged_at is not None:
         raise UserError(
-            f"Incident #{incident.number} was already acknowledged by "
-            f"<@{incident.acknowledged_by}> at {incident.acknowledged_at:%H:%M} UTC."
-        )
+            f"Incident #{incident.number} was already acknowledged by ",
+            Mention(incident.acknowledged_by or ""),
+            f" at {incident.acknowledged_at:%H:%M} UTC.")
     return (replace(incident, acknowledged_at=now, acknowledged_by=user),
             EventRecord(now, EventKind.ACKNOWLEDGED, user, {}))
 
@@ -236,7 +231,7 @@ def set_severity(incident: Incident, severity: str, user: str, now: datetime) ->
 
 def assign_role(incident: Incident, role: str, assignee: str, user: str, now: datetime) -> Change:
     if incident.roles.get(role) == assignee:
-        raise UserError(f"<@{assignee}> is already {role} of #{incident.number}.")
+        raise UserError(Mention(assignee), f" is already {role} of #{incident.number}.")
     detail = {"role": role, "user": assignee}
     if role in incident.roles:
         detail["previous"] = incident.roles[role]

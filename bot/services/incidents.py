@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot import observability
 from bot.config import DebriefConfig
-from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name, topic
+from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
@@ -232,7 +232,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
                      *(e.detail["user"] for e in incident.events if e.kind is EventKind.ONCALL)})
     steps: list[tuple[str, str, Callable[[], None]]] = [
         ("invite", "inviting people", lambda: chat.invite(channel_id, people)),
-        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, topic(incident))),
+        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, incident)),
     ]
     for label, step, action in steps:
         progress.at(step)
@@ -314,7 +314,7 @@ def change_incident(
             ("channel message", lambda: chat.post_event(updated, event, announce=announce)),
         ]
         if retopic:
-            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, topic(updated))))
+            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, updated)))
         for what, call in calls:
             try:
                 call()

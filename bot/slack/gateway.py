@@ -42,7 +42,7 @@ from bot.slack.blocks import (
     slack_date,
 )
 from bot.slack.events import parse_message
-from bot.slack.messages import event_text, thread_text
+from bot.slack.messages import event_text, thread_text, topic_text
 from bot.slack.pacing import ChannelPacer
 from bot.slack.text import escape_mrkdwn
 
@@ -231,7 +231,8 @@ class SlackGateway:
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
+    def set_topic(self, channel_id: str, incident: Incident) -> None:
+        topic = topic_text(incident)
         self._in_channel("conversations.setTopic", channel_id,
                          lambda: self.client.conversations_setTopic(channel=channel_id,
                                                                     topic=topic[:250]))

@@ -16,6 +16,12 @@ from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.slack.text import escape_mrkdwn, user_mention
 
 
+def topic_text(incident: Incident) -> str:
+    """The incident channel's topic: severity, status and commander at a glance."""
+    commander = f"<@{incident.commander}>" if incident.commander else "no commander"
+    return f"{incident.severity} · {incident.status} · Commander: {commander}"
+
+
 def event_text(incident: Incident, event: EventRecord) -> str:
     """What the incident channel is told when an event is recorded."""
     who = user_mention(event.actor)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.timeline import lifecycle_text
-from bot.slack.messages import event_text, thread_text
+from bot.slack.messages import event_text, thread_text, topic_text
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status="investigating",
@@ -51,3 +51,11 @@ def test_the_thread_names_the_incident_escaped() -> None:
     """The announcement thread's copy starts with the incident, its title made inert."""
     text = thread_text(INCIDENT, EventRecord(AT, EventKind.ACKNOWLEDGED, "U1", {}))
     assert text == "*#4 Checkout &lt;errors&gt;* — :eyes: <@U1> acknowledged the incident."
+
+
+def test_the_topic_shows_severity_status_and_commander() -> None:
+    """The channel topic: severity · status · commander (a mention), or no commander."""
+    led = Incident(number=3, title="t", severity="SEV2", status="identified", description="",
+                   declared_at=AT, declared_by="U1", roles={"commander": "U2"})
+    assert topic_text(led) == "SEV2 · identified · Commander: <@U2>"
+    assert topic_text(INCIDENT) == "SEV2 · investigating · Commander: no commander"
