@@ -12,8 +12,8 @@ from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
-from bot.services.ports import PostmortemSummary
-from bot.slack.messages import topic_text
+from bot.services.ports import DirectNotice, PostmortemSummary
+from bot.slack.messages import notice_text, topic_text
 
 
 @dataclass
@@ -143,6 +143,9 @@ class FakeChat:
     def send_direct(self, user_id: str, text: str) -> None:
         self._maybe_fail("send_direct")
         self.direct.append((user_id, text))
+
+    def send_notice(self, user_id: str, notice: DirectNotice) -> None:
+        self.send_direct(user_id, notice_text(notice))
 
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         self._maybe_fail("post_digest")

@@ -110,6 +110,32 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+@dataclass(frozen=True)
+class ActionItemDue:
+    """Tell an owner their action item is due today."""
+    item: ActionItem
+
+
+@dataclass(frozen=True)
+class PostmortemDue:
+    """Tell a commander the postmortem is due (or overdue) under `policy`
+    (e.g. "5 business days")."""
+    incident: Incident
+    overdue: bool
+    policy: str
+
+
+@dataclass(frozen=True)
+class TurnsMoved:
+    """Tell someone a roster change moved their upcoming on-call turns."""
+    schedule: str
+
+
+# What services tell one person directly; the Slack layer words it
+# (`bot.slack.messages.notice_text`).
+DirectNotice = ActionItemDue | PostmortemDue | TurnsMoved
+
+
 class Chat(Protocol):
     """Everything the bot asks of Slack, services and listeners alike: the one road there
     (bot/slack/gateway.py implements it; tests/fakes.py FakeChat fakes all of it). Raises
@@ -130,6 +156,7 @@ class Chat(Protocol):
     def post_postmortem(self, incident: Incident, postmortem: Postmortem, content: str,
                         summary: PostmortemSummary) -> str: ...
     def send_direct(self, user_id: str, text: str) -> None: ...
+    def send_notice(self, user_id: str, notice: DirectNotice) -> None: ...
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None: ...
     def resolve_user(self, member: str) -> str | None: ...
     def remind_shift(self, user_id: str, schedule: str, start: datetime,

@@ -31,7 +31,7 @@ from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
-from bot.services.ports import PostmortemSummary
+from bot.services.ports import DirectNotice, PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
     build_cover_request,
@@ -39,12 +39,17 @@ from bot.slack.blocks import (
     build_digest,
     build_postmortem_summary,
     build_summary_card,
-    slack_date,
 )
 from bot.slack.events import parse_message
-from bot.slack.messages import event_text, thread_text, topic_text
+from bot.slack.messages import (
+    event_text,
+    handoff_text,
+    notice_text,
+    shift_reminder_text,
+    thread_text,
+    topic_text,
+)
 from bot.slack.pacing import ChannelPacer
-from bot.slack.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -401,6 +406,9 @@ class SlackGateway:
     def send_direct(self, user_id: str, text: str) -> None:
         self._post(user_id, text=text)
 
+    def send_notice(self, user_id: str, notice: DirectNotice) -> None:
+        self.send_direct(user_id, notice_text(notice))
+
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         text, blocks = build_digest(items, today)
         self._post(channel, text=text, blocks=blocks)
@@ -459,17 +467,11 @@ class SlackGateway:
 
     def remind_shift(self, user_id: str, schedule: str, start: datetime,
                      end: datetime | None) -> None:
-        until = f" until {slack_date(end)}" if end else ""
-        self.send_direct(user_id, f":pager: You're on call for *{escape_mrkdwn(schedule)}* from "
-                                  f"{slack_date(start)}{until}.")
+        self.send_direct(user_id, shift_reminder_text(schedule, start, end))
 
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None:
-        name = escape_mrkdwn(schedule)
-        until_text = f" until {slack_date(until)}" if until else ""
-        text = (f":pager: <@{user_id}> is on call for *{name}*{until_text}." if user_id else
-                f":warning: Nobody is on call for *{name}*{until_text}: a gap in the schedule.")
-        self._post(channel, text=text)
+        self._post(channel, text=handoff_text(schedule, user_id, until))
 
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
         if handle not in self._usergroups:

@@ -10,7 +10,11 @@ both are exhaustive over `EventKind` (mypy and tests/slack/test_messages.py chec
 
 from __future__ import annotations
 
-from typing import assert_never
+from datetime import datetime
+from functools import cache
+from typing import Any, assert_never
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.domain.action_items import ActionItem
 from bot.domain.blameless import Finding
@@ -19,8 +23,32 @@ from bot.errors import explain
 from bot.services import postmortems as pm
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
 from bot.services.incidents import Outcome, Problem, Stopped
+from bot.services.ports import ActionItemDue, DirectNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
+from bot.slack.blocks import slack_date
 from bot.slack.text import describe, escape_mrkdwn, user_mention
+from bot.templating import templates_dir
+
+
+def _finalize(value: Any) -> Any:
+    return escape_mrkdwn(value) if isinstance(value, str) else value
+
+
+@cache
+def message_env() -> Environment:
+    """Longer messages are templates (`templates/messages/*.mrkdwn.j2`); every value
+    they print is escaped for mrkdwn, so user text stays inert."""
+    return Environment(
+        loader=FileSystemLoader(templates_dir()),
+        undefined=StrictUndefined,
+        finalize=_finalize,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def render_message(name: str, **context: Any) -> str:
+    return message_env().get_template(name).render(**context).strip()
 
 
 def topic_text(incident: Incident) -> str:
@@ -63,6 +91,38 @@ def event_text(incident: Incident, event: EventRecord) -> str:
 def thread_text(incident: Incident, event: EventRecord) -> str:
     """The same event in the announcement's thread, which needs the incident named."""
     return f"*#{incident.number} {escape_mrkdwn(incident.title)}* — {event_text(incident, event)}"
+
+
+def notice_text(notice: DirectNotice) -> str:
+    """A direct message a service sends one person (reminders, roster changes)."""
+    match notice:
+        case ActionItemDue(item=item):
+            return (f":alarm_clock: Your action item from incident *#{item.incident_number}* "
+                    f"is due today: {escape_mrkdwn(item.text)}\n`/actions` lists all of yours.")
+        case PostmortemDue(incident=incident, overdue=overdue, policy=policy):
+            return (f":memo: The postmortem for incident *#{incident.number} "
+                    f"{escape_mrkdwn(incident.title)}* is {'overdue' if overdue else 'due'} "
+                    f"({policy} after resolution). `/incident postmortem` drafts it.")
+        case TurnsMoved(schedule=schedule):
+            return (f":calendar: Your upcoming on-call turns for *{escape_mrkdwn(schedule)}* "
+                    f"changed. `/oncall {schedule}` shows the new schedule.")
+        case _:
+            assert_never(notice)
+
+
+def shift_reminder_text(schedule: str, start: datetime, end: datetime | None) -> str:
+    """The direct message before someone's on-call turn starts."""
+    until = f" until {slack_date(end)}" if end else ""
+    return (f":pager: You're on call for *{escape_mrkdwn(schedule)}* from "
+            f"{slack_date(start)}{until}.")
+
+
+def handoff_text(schedule: str, user_id: str | None, until: datetime | None) -> str:
+    """The schedule channel's message at a handoff (or a gap)."""
+    name = escape_mrkdwn(schedule)
+    until_text = f" until {slack_date(until)}" if until else ""
+    return (f":pager: <@{user_id}> is on call for *{name}*{until_text}." if user_id else
+            f":warning: Nobody is on call for *{name}*{until_text}: a gap in the schedule.")
 
 
 def _problems(problems: list[Problem]) -> str:

@@ -15,10 +15,9 @@ from bot.services.ports import Deps
 from bot.slack.blocks import build_stats
 from bot.slack.ids import Command
 from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
-from bot.slack.messages import command_reply
+from bot.slack.messages import command_reply, render_message
 from bot.slack.replies import guarded
 from bot.slack.text import error_text
-from bot.templating import render_message
 
 
 def help_text(deps: Deps, unknown: str | None = None) -> str:
