@@ -12,7 +12,7 @@ from bot.services.timeline import zone_of
 
 
 def add_action_item(number: int, author: str, words: list[str], *, uow: UnitOfWorkFactory,
-               chat: Chat, config: DebriefConfig, now: datetime) -> ActionItem:
+                    chat: Chat, config: DebriefConfig, now: datetime) -> ActionItem:
     """`due` is read relative to today in the author's own zone."""
     today = now.astimezone(zone_of(author, chat, config)).date()
     request = parse_action_item(words, today)
@@ -29,7 +29,7 @@ def add_action_item(number: int, author: str, words: list[str], *, uow: UnitOfWo
 
 
 def set_action_item_status(item_id: int, status: str, user: str, *, uow: UnitOfWorkFactory,
-                      chat: Chat, now: datetime) -> ActionItem:
+                           chat: Chat, now: datetime) -> ActionItem:
     with uow() as tx:
         item = tx.action_items.get(item_id)
         if item is None:

@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from typing import assert_never
 
+from bot.domain.action_items import ActionItem
+from bot.domain.blameless import Finding
 from bot.domain.incidents import EventKind, EventRecord, Incident
-from bot.slack.text import escape_mrkdwn, user_mention
+from bot.errors import explain
+from bot.services import postmortems as pm
+from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
+from bot.services.incidents import Outcome, Problem, Stopped
+from bot.services.timeline import BackfillResult
+from bot.slack.text import describe, escape_mrkdwn, user_mention
 
 
 def topic_text(incident: Incident) -> str:
@@ -56,3 +63,98 @@ def event_text(incident: Incident, event: EventRecord) -> str:
 def thread_text(incident: Incident, event: EventRecord) -> str:
     """The same event in the announcement's thread, which needs the incident named."""
     return f"*#{incident.number} {escape_mrkdwn(incident.title)}* — {event_text(incident, event)}"
+
+
+def _problems(problems: list[Problem]) -> str:
+    return "; ".join(f"{p.step}: {explain(p.code)}" for p in problems)
+
+
+def _stop_reason(stopped: Stopped) -> str:
+    match stopped.cause:
+        case "slack":
+            return f"Slack said {explain(stopped.detail)}"
+        case "storage-read":
+            return "the database didn't answer"
+        case "storage":
+            return f"the database didn't save it: `{stopped.detail}`"
+        case "internal":
+            return f"an unexpected `{stopped.detail}`, logged"
+        case _:
+            assert_never(stopped.cause)
+
+
+def outcome_text(outcome: Outcome) -> str:
+    """A declare, set-up (retry) or change, for the person who asked: what was recorded,
+    and what did not reach Slack with how to repair it."""
+    number = outcome.incident.number
+    if outcome.busy:
+        return (f"Incident *#{number}* is being set up right now. If something is still "
+                f"missing once that is done, run `/incident retry #{number}` again.")
+    if outcome.stopped is not None:
+        return (f"Incident *#{number}* was recorded, but setting it up in Slack stopped at "
+                f"{outcome.stopped.step} ({_stop_reason(outcome.stopped)}). "
+                f"Run `/incident retry #{number}` to finish it.")
+    if outcome.event is not None:
+        if outcome.problems:
+            return (f"Saved, but Slack didn't take every change ({_problems(outcome.problems)}). "
+                    f"`/incident retry #{number}` repairs the channel set-up.")
+        return f"Incident *#{number}*: {outcome.event.kind.replace('_', ' ')} recorded."
+    message = f"Declared incident *#{number}* in <#{outcome.incident.channel_id}>."
+    if outcome.problems:
+        message += (f" Some steps failed ({_problems(outcome.problems)}); "
+                    f"run `/incident retry #{number}` to try them again.")
+    return message
+
+
+def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
+    """The checker's suggestions, for the author's eyes only (replies are ephemeral)."""
+    if not findings:
+        return ""
+    lines = text.splitlines()
+    shown = [
+        f"• line {f.line}: “{escape_mrkdwn(lines[f.line - 1][f.start:f.end])}” — "
+        f"{f.message} {f.suggestion}"
+        for f in findings[:limit]
+    ]
+    more = f"\n…and {len(findings) - limit} more (`debrief lint`)." if len(findings) > limit else ""
+    return ("\n\n:thought_balloon: *Blameless wording check* (only you see this):\n"
+            + "\n".join(shown) + more)
+
+
+def draft_text(draft: pm.Draft) -> str:
+    stored = f"Postmortem draft v{draft.version} for *#{draft.number}* is stored"
+    if draft.upload_error is not None:
+        stored += (f", but Slack refused the upload ({explain(draft.upload_error)}). Run "
+                   "`/incident postmortem` again to post a new version, or "
+                   "`debrief postmortem render` to read it.")
+    else:
+        stored += " and posted in the channel."
+    return stored + findings_text(draft.findings, draft.content)
+
+
+def item_marked_text(item: ActionItem) -> str:
+    """The answer to a Done / Reopen button."""
+    return f"Marked {'open again' if item.is_open else 'done'}: {describe(item)}"
+
+
+def command_reply(result: Result) -> Reply | None:
+    """What a command's result says to the person who ran it (ephemeral)."""
+    match result:
+        case None | Reply():
+            return result
+        case Outcome():
+            return Reply(outcome_text(result))
+        case BackfillResult(seen=seen, changed=changed):
+            return Reply(f"Re-read {seen} messages from the channel; "
+                         f"{changed} timeline entries added or brought up to date.")
+        case Noted(number=number, at=at, text=text, findings=findings):
+            return Reply(f"Noted on incident *#{number}*'s timeline at {at:%Y-%m-%d %H:%M} UTC."
+                         + findings_text(findings, text))
+        case ItemAdded(item=item):
+            return Reply(f"Action item added: {describe(item)}")
+        case pm.Draft():
+            return Reply(draft_text(result))
+        case ReviewStep(number=number, status=status):
+            return Reply(f"The postmortem for *#{number}* is now *{status.replace('_', ' ')}*.")
+        case _:
+            assert_never(result)

@@ -10,7 +10,8 @@ import pytest
 
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.timeline import lifecycle_text
-from bot.slack.messages import event_text, thread_text, topic_text
+from bot.services.incidents import Outcome, Problem, Stopped
+from bot.slack.messages import event_text, outcome_text, thread_text, topic_text
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status="investigating",
@@ -59,3 +60,20 @@ def test_the_topic_shows_severity_status_and_commander() -> None:
                    declared_at=AT, declared_by="U1", roles={"commander": "U2"})
     assert topic_text(led) == "SEV2 · identified · Commander: <@U2>"
     assert topic_text(INCIDENT) == "SEV2 · investigating · Commander: no commander"
+
+
+def test_outcomes_are_worded_in_slack() -> None:
+    """Services return what happened (problems, a stop, a busy set-up); the words, with
+    Slack's explanation of each error code, are built here."""
+    change = EventRecord(AT, EventKind.ACKNOWLEDGED, "U1", {})
+    assert outcome_text(Outcome(INCIDENT, event=change)) == "Incident *#4*: acknowledged recorded."
+    assert outcome_text(Outcome(INCIDENT, [Problem("topic", "is_archived")], event=change)) == (
+        "Saved, but Slack didn't take every change (topic: `is_archived` (the channel is "
+        "archived)). `/incident retry #4` repairs the channel set-up.")
+    assert outcome_text(Outcome(INCIDENT)) == "Declared incident *#4* in <#C1>."
+    assert outcome_text(Outcome(INCIDENT, stopped=Stopped("creating its channel", "slack",
+                                                          "restricted_action"))) == (
+        "Incident *#4* was recorded, but setting it up in Slack stopped at creating its "
+        "channel (Slack said `restricted_action` (a workspace setting does not allow it)). "
+        "Run `/incident retry #4` to finish it.")
+    assert "being set up right now" in outcome_text(Outcome(INCIDENT, busy=True))
