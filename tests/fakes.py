@@ -69,6 +69,10 @@ class FakeChat:
         self._maybe_fail("invite")
         self.members[channel_id].update(user_ids)
 
+    def channel_members(self, channel_id: str) -> set[str]:
+        self._maybe_fail("channel_members")
+        return set(self.members.get(channel_id, set()))
+
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         self._maybe_fail("set_topic")
         self.topics[channel_id] = topic_text(incident)

@@ -331,8 +331,12 @@ def change_incident(
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:
+    """Invite the new role holder unless they are in the channel already (an invite
+    for a member is a wasted call that Slack answers `already_in_channel`)."""
     if incident.channel_id:
         try:
+            if user_id in chat.channel_members(incident.channel_id):
+                return
             chat.invite(incident.channel_id, [user_id])
         except ChatError as exc:
             log.info("could not invite %s to #%s: %s", user_id, incident.number, exc.code)

@@ -16,7 +16,7 @@ from bot.domain.postmortem import Postmortem
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
 from bot.slack.ids import Action, Block, Callback, Field
-from bot.slack.text import describe, escape_mrkdwn, user_mention
+from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 
 Blocks = list[dict[str, Any]]
 MAX_SECTION = 3000
@@ -93,13 +93,6 @@ def page_count(total: int, per_page: int) -> int:
 
 def _clamp(page: int, pages: int) -> int:
     return min(max(page, 1), pages)
-
-
-def slack_date(at: datetime | None) -> str:
-    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
-    if at is None:
-        return "—"
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
 def _sections(lines: list[str]) -> Blocks:
@@ -179,7 +172,7 @@ def _people_fields(incident: Incident, config: DebriefConfig) -> list[str]:
 def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, Any]]:
     value = str(incident.number)
     elements: list[dict[str, Any]] = []
-    if incident.acknowledged_at is None:
+    if incident.acknowledged_at is None and incident.resolved_at is None:
         elements.append({"type": "button", "action_id": Action.ACKNOWLEDGE.value,
                          "text": _plain("Acknowledge"), "value": value, "style": "primary"})
     statuses = _at_most(list(config.statuses), MAX_OPTIONS, incident.status)

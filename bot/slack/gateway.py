@@ -231,6 +231,20 @@ class SlackGateway:
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
 
+    def channel_members(self, channel_id: str) -> set[str]:
+        """Who is in the channel (conversations.members, every page)."""
+        found: set[str] = set()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            response: Any = call("conversations.members", partial(
+                self.client.conversations_members, channel=channel_id, cursor=cursor,
+                limit=200))
+            found.update(str(m) for m in response.get("members") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return found
+
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         topic = topic_text(incident)
         self._in_channel("conversations.setTopic", channel_id,

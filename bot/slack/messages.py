@@ -20,7 +20,7 @@ from bot.services import postmortems as pm
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
 from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.timeline import BackfillResult
-from bot.slack.text import describe, escape_mrkdwn, user_mention
+from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 
 
 def topic_text(incident: Incident) -> str:
@@ -98,12 +98,39 @@ def outcome_text(outcome: Outcome) -> str:
         if outcome.problems:
             return (f"Saved, but Slack didn't take every change ({_problems(outcome.problems)}). "
                     f"`/incident retry #{number}` repairs the channel set-up.")
-        return f"Incident *#{number}*: {outcome.event.kind.replace('_', ' ')} recorded."
+        return change_text(outcome.incident, outcome.event)
     message = f"Declared incident *#{number}* in <#{outcome.incident.channel_id}>."
     if outcome.problems:
         message += (f" Some steps failed ({_problems(outcome.problems)}); "
                     f"run `/incident retry #{number}` to try them again.")
     return message
+
+
+def change_text(incident: Incident, event: EventRecord) -> str:
+    """The reply to the person who made a change, as a sentence ("Acknowledged #4.")."""
+    ref = f"*#{incident.number}*"
+    d = {k: escape_mrkdwn(str(v)) for k, v in event.detail.items()}
+    match event.kind:
+        case EventKind.DECLARED:
+            return f"Declared {ref}."
+        case EventKind.ACKNOWLEDGED:
+            return f"Acknowledged {ref}."
+        case EventKind.STATUS:
+            return f"{ref} is now *{d['to']}*."
+        case EventKind.REOPENED:
+            return f"Reopened {ref}; it is *{d['to']}* again."
+        case EventKind.SEVERITY:
+            return f"{ref} is now *{d['to']}*."
+        case EventKind.ROLE:
+            return f"{user_mention(d['user'])} is now *{d['role']}* of {ref}."
+        case EventKind.UPDATE:
+            return f"Update posted on {ref}."
+        case EventKind.ONCALL:
+            return f"{user_mention(d['user'])} is on call for {ref}."
+        case EventKind.RESOLVED:
+            return f"Resolved {ref}."
+        case _:  # mypy: every kind has a case above
+            assert_never(event.kind)
 
 
 def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
@@ -148,7 +175,7 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"Re-read {seen} messages from the channel; "
                          f"{changed} timeline entries added or brought up to date.")
         case Noted(number=number, at=at, text=text, findings=findings):
-            return Reply(f"Noted on incident *#{number}*'s timeline at {at:%Y-%m-%d %H:%M} UTC."
+            return Reply(f"Noted on incident *#{number}*'s timeline at {slack_date(at)}."
                          + findings_text(findings, text))
         case ItemAdded(item=item):
             return Reply(f"Action item added: {describe(item)}")

@@ -219,3 +219,26 @@ def test_declare_invites_whoever_is_on_call(engine: Engine, tmp_path: Path) -> N
         assert slash(stack, "ack", channel=incident.channel_id)
     finally:
         stack.close()
+
+
+def test_override_and_cover_take_two_times_without_to(oncall_stack: Stack) -> None:
+    """Two unambiguous times need no `to`: `<from> <to>` works like `<from> to <to>` for
+    `/oncall override` and `/oncall cover`; two readings of the words ask for `to`."""
+    stack = oncall_stack
+    with freeze_time("2026-11-24 12:00:00", tick=True):
+        reply = stack.client.reply_to(stack.client.slash(
+            "override platform <@U02BOB|bob> 2026-11-26T18:00 2026-11-27T09:00", user=ALICE,
+            command="/oncall"))
+        assert "Override saved" in reply["text"], reply["text"]
+        from bot.services.oncall import who_is_on_call
+
+        at = who_is_on_call("platform", datetime(2026, 11, 26, 20, tzinfo=UTC),
+                            stack.runtime.deps.uow)  # the stand-in's people are in UTC
+        assert (at.answer.user, at.answer.source) == (BOB, "override")
+        reply = stack.client.reply_to(stack.client.slash(
+            "cover platform tomorrow 09:00 tomorrow 17:00", user=BOB, command="/oncall"))
+        assert "Asked in #platform-oncall" in reply["text"], reply["text"]
+        channel = stack.slack.channel_named("platform-oncall")
+        [request] = [m for m in channel.messages.values() if "needs cover" in m.text]
+        value = json.loads(request.blocks[1]["elements"][0]["value"])
+        assert (value["start"][:16], value["end"][:16]) == ("2026-11-25T09:00", "2026-11-25T17:00")
