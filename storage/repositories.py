@@ -40,7 +40,7 @@ _LOAD = (selectinload(IncidentRow.roles), selectinload(IncidentRow.events),
 _SCALARS = (
     "title", "description", "severity", "status", "declared_at", "declared_by",
     "acknowledged_at", "acknowledged_by", "resolved_at", "summary", "channel_id",
-    "channel_name", "card_ts", "announce_channel_id", "announce_ts",
+    "channel_name", "card_ts", "announce_channel_id", "announce_ts", "private",
 )
 
 
@@ -178,7 +178,7 @@ def to_entry(row: TimelineEntryRow) -> TimelineEntry:
     return TimelineEntry(
         at=row.at, kind=row.kind, author=row.author, text=row.text, channel_id=row.channel_id,
         ts=row.ts, thread_ts=row.thread_ts, pinned=row.pinned, marked_by=tuple(row.marked_by),
-        deleted=row.deleted, history=tuple(row.history),
+        deleted=row.deleted, history=tuple(row.history), id=row.id, hidden=row.hidden,
         files=tuple(FileRef(f["name"], f["permalink"]) for f in row.files),
     )
 

@@ -56,7 +56,7 @@ class FakeChat:
         if self.failures.get(method):
             raise ChatError(method, self.failures[method].pop(0))
 
-    def create_channel(self, name: str) -> str:
+    def create_channel(self, name: str, *, private: bool = False) -> str:
         self._maybe_fail("create_channel")
         if name in self.taken_names or name in self.channels.values():
             raise ChatError("conversations.create", "name_taken")

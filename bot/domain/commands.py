@@ -66,6 +66,7 @@ class Help:
 class Declare:
     title: str = ""  # empty: open the declare form
     severity: str | None = None
+    private: bool = False  # `--private`: a private channel, listed only to its members
 
 
 @dataclass(frozen=True)
@@ -233,12 +234,15 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
         case "actions":
             return ListActionItems(ref=ref)
         case "declare":
+            private = "--private" in (w.lower() for w in rest)
+            rest = [w for w in rest if w.lower() != "--private"]
             severity = None
             if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
                 severity = normalise_severity(rest[0], config.severity_names)
                 rest = rest[1:]
             title = text_of(rest)
-            return Declare(title=validate_title(title) if title else "", severity=severity)
+            return Declare(title=validate_title(title) if title else "", severity=severity,
+                           private=private)
         case "status":
             if not rest:
                 raise UserError(

@@ -72,6 +72,7 @@ class Incident:
     card_ts: str | None = None
     announce_channel_id: str | None = None
     announce_ts: str | None = None
+    private: bool = False
     roles: dict[str, str] = field(default_factory=dict)
     events: tuple[EventRecord, ...] = ()
     action_items: tuple[ActionItem, ...] = ()

@@ -57,6 +57,8 @@ class TimelineEntry:
     deleted: bool = False
     history: tuple[dict[str, str], ...] = ()
     files: tuple[FileRef, ...] = ()
+    id: int | None = None  # how `/incident note edit` and `/incident hide` name it
+    hidden: bool = False  # hidden from the postmortem; kept for audit
 
     @property
     def key(self) -> bool:

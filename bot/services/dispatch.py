@@ -64,7 +64,7 @@ class Pages(Protocol):
     """The replies that are pages of a list (or help), built by the Slack layer."""
 
     def help(self, unknown: str | None) -> Reply: ...
-    def incidents(self) -> Reply: ...
+    def incidents(self, user_id: str) -> Reply: ...
     def action_items(self, number: int) -> Reply: ...
     def timeline(self, number: int) -> Reply: ...
     def stats(self, stats: IncidentStats, period: str) -> Reply: ...
@@ -97,9 +97,11 @@ Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft 
           | None)
 
 
-def list_open(deps: Deps) -> list[Incident]:
+def list_open(deps: Deps, user_id: str) -> list[Incident]:
+    """Open incidents `user_id` may see: private ones only for their channel's members."""
     with deps.uow() as tx:
-        return tx.incidents.list(open_only=True)
+        found = tx.incidents.list(open_only=True)
+    return uc.visible_to(found, user_id, deps.chat)
 
 
 def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
@@ -122,16 +124,18 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case Declare(title=""):
             deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
             return None
-        case Declare(title=title, severity=severity):
+        case Declare(title=title, severity=severity, private=private):
             return uc.declare_incident(
                 uc.DeclareRequest(title=title, severity=severity or config.default_severity,
-                                  declared_by=user_id),
+                                  declared_by=user_id, private=private),
                 uow=deps.uow, chat=deps.chat, config=config, now=now,
             )
         case List():
-            return pages.incidents()
+            return pages.incidents(user_id)
         case Stats(period=period):
-            return pages.stats(incident_stats(period, uow=deps.uow, config=config, now=now),
+            return pages.stats(incident_stats(
+                period, uow=deps.uow, config=config, now=now,
+                visible=partial(uc.visible_to, user_id=user_id, chat=deps.chat)),
                                period)
         case ListActionItems(ref=ref):
             return pages.action_items(number(ref, cmd.usage))

@@ -33,6 +33,7 @@ class DeclareRequest:
     declared_by: str
     description: str = ""
     commander: str | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def declare_incident(
             number=number, title=req.title, severity=req.severity,
             status=config.statuses[0], description=req.description,
             declared_at=now, declared_by=req.declared_by,
-            roles={"commander": commander}, events=tuple(events),
+            roles={"commander": commander}, events=tuple(events), private=req.private,
         )
         tx.incidents.add(incident)
         tx.commit()
@@ -263,7 +264,8 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             chat.pin(channel_id, incident.card_ts)  # already pinned counts as done
         except ChatError as exc:
             problems.append(Problem("pin", exc.code))
-    if incident.announce_ts is None and config.announce_channel:
+    quiet = incident.private and config.private_announcement == "none"
+    if incident.announce_ts is None and config.announce_channel and not quiet:
         where = config.announce_channel
         progress.at(f"announcing it in {where}")
         try:
@@ -286,7 +288,7 @@ def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tu
         name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
                             incident.title, attempt)
         try:
-            return chat.create_channel(name), name
+            return chat.create_channel(name, private=incident.private), name
         except ChatError as exc:
             if exc.code != "name_taken":
                 raise
@@ -328,6 +330,25 @@ def change_incident(
             except ChatError as exc:
                 problems.append(Problem(what, exc.code))
     return Outcome(updated, problems, event=event)
+
+
+def visible_to(incidents: list[Incident], user_id: str, chat: Chat) -> list[Incident]:
+    """`incidents` without the private ones `user_id` is not a member of (Slack's
+    `conversations.members`, asked once per private incident; a private incident whose
+    members cannot be read is hidden)."""
+    shown: list[Incident] = []
+    for incident in incidents:
+        if incident.private:
+            try:
+                if not incident.channel_id or user_id not in chat.channel_members(
+                        incident.channel_id):
+                    continue
+            except ChatError as exc:
+                log.info("members of private #%s unknown (%s): not listed", incident.number,
+                         exc.code)
+                continue
+        shown.append(incident)
+    return shown
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:

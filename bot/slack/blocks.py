@@ -202,6 +202,9 @@ def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, A
 
 
 def build_announcement(incident: Incident) -> tuple[str, Blocks]:
+    if incident.private:  # redacted: no title, channel or people
+        text = f":lock: A private *{incident.severity}* incident (*#{incident.number}*) was declared."
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
     text = (
         f":rotating_light: *{incident.severity}* incident *#{incident.number}* declared: "
         f"*{escape_mrkdwn(incident.title)}*\nJoin <#{incident.channel_id}> · "
@@ -260,6 +263,11 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
             {"type": "input", "block_id": Block.COMMANDER.value, "optional": True,
              "label": _plain("Commander (you, if empty)"),
              "element": {"type": "users_select", "action_id": Field.COMMANDER.value}},
+            {"type": "input", "block_id": Block.PRIVATE.value, "optional": True,
+             "label": _plain("Visibility"),
+             "element": {"type": "checkboxes", "action_id": Field.PRIVATE.value, "options": [
+                 {"text": _plain("Private incident", 75), "value": "private",
+                  "description": _plain("A private channel; not listed to non-members", 75)}]}},
         ],
     }
 

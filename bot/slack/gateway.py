@@ -219,9 +219,10 @@ class SlackGateway:
                 return found
         raise AssertionError("unreachable")
 
-    def create_channel(self, name: str) -> str:
+    def create_channel(self, name: str, *, private: bool = False) -> str:
         response: Any = call("conversations.create",
-                             lambda: self.client.conversations_create(name=name))
+                             lambda: self.client.conversations_create(name=name,
+                                                                      is_private=private))
         return str(response["channel"]["id"])
 
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
@@ -363,7 +364,7 @@ class SlackGateway:
         if incident.channel_id:
             text = event_text(incident, event)
             self._post(incident.channel_id, text=text)
-        if announce and event.kind in ANNOUNCED and incident.announce_ts:
+        if announce and event.kind in ANNOUNCED and incident.announce_ts and not incident.private:
             thread = thread_text(incident, event)
             self._post(str(incident.announce_channel_id), thread_ts=incident.announce_ts,
                        text=thread)

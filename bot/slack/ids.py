@@ -32,6 +32,7 @@ class Block(StrEnum):
     SEVERITY = "declare-severity"
     DESCRIPTION = "declare-description"
     COMMANDER = "declare-commander"
+    PRIVATE = "declare-private"
 
 
 class Field(StrEnum):
@@ -39,10 +40,11 @@ class Field(StrEnum):
     SEVERITY = "severity"
     DESCRIPTION = "description"
     COMMANDER = "commander"
+    PRIVATE = "private"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
 EVENTS: tuple[str, ...] = (
-    "message.channels", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
+    "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
     "member_joined_channel",
 )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+from bot.standin.methods import manifest_events
 from bot.standin.server import FakeSlack
 
 
@@ -50,6 +51,7 @@ class SlackClient:
         self.secret = signing_secret
         self.slack = slack
         self.team_id = team_id
+        self.events = manifest_events()
 
     def post(self, body: bytes, content_type: str, *, timestamp: int | None = None,
              secret: str | None = None, headers: dict[str, str] | None = None,
@@ -146,10 +148,13 @@ class SlackClient:
         """A person posts; returns the message ts. `deliver=False`: the bot never hears
         of it (it was away), so only backfill can find it."""
         message = self.slack.human_message(channel, user, text, thread_ts=thread_ts, files=files)
-        if deliver:
+        private = self.slack.channels[channel].is_private
+        # Slack delivers a private channel's messages only to apps subscribed to
+        # message.groups (a public one's: message.channels).
+        if deliver and ("message.groups" if private else "message.channels") in self.events:
             event: dict[str, Any] = {"type": "message", "channel": channel, "user": user,
                                      "text": text, "ts": message.ts, "event_ts": message.ts,
-                                     "channel_type": "channel"}
+                                     "channel_type": "group" if private else "channel"}
             if thread_ts:
                 event.update(thread_ts=thread_ts, parent_user_id=user)
             if files:

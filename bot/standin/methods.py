@@ -29,12 +29,21 @@ BOT_TOKEN = "xoxb-standin-token"
 APP_TOKEN = "xapp-standin-token"
 
 
-def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
-    """The bot scopes the app's manifest asks for: all the stand-in grants."""
+def _manifest(path: Path) -> dict[str, Any]:
     import yaml  # only the stand-in reads the manifest
 
-    manifest = yaml.safe_load(path.read_text())
-    return frozenset(manifest["oauth_config"]["scopes"]["bot"])
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes the app's manifest asks for: all the stand-in grants."""
+    return frozenset(_manifest(path)["oauth_config"]["scopes"]["bot"])
+
+
+def manifest_events(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot events the manifest subscribes to: all the stand-in delivers."""
+    return frozenset(_manifest(path)["settings"]["event_subscriptions"]["bot_events"])
 
 
 def load_specs() -> tuple[set[str], dict[str, dict[str, Any]]]:
@@ -130,6 +139,7 @@ class WebApi(Workspace):
         if self.channel_named(name):
             raise SlackFailure("name_taken")
         channel_id = self.add_channel(name)
+        self.channels[channel_id].is_private = _flag(args.get("is_private"))
         self.channels[channel_id].creator = BOT_USER
         self.channels[channel_id].created = int(self.clock())
         return {"channel": self._channel_json(self.channels[channel_id])}
