@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     UPDATE = "update"
     ONCALL = "oncall"
     RESOLVED = "resolved"
+    ACTION_ITEM = "action_item"  # an action item corrected: text, owner, due, type, removed
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,12 @@ from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import (
     Ack,
     AddActionItem,
+    ChangeActionItem,
     Declare,
+    DeleteNote,
+    EditNote,
     Help,
+    HideEntry,
     IncidentCommand,
     List,
     ListActionItems,
@@ -37,6 +41,7 @@ from bot.domain.commands import (
 )
 from bot.domain.incidents import Incident
 from bot.domain.stats import Stats as IncidentStats
+from bot.services import corrections as fix
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
@@ -78,6 +83,7 @@ class Noted:
     at: datetime
     text: str
     findings: list[Finding]
+    entry_id: int = 0  # the note's number, for `/incident note edit <id>`
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ class ReviewStep:
 
 # What a command did, for the Slack layer to word (None: nothing to say, a form opened).
 Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft | ReviewStep
-          | None)
+          | fix.EntryChanged | fix.ItemChanged | None)
 
 
 def list_open(deps: Deps, user_id: str) -> list[Incident]:
@@ -149,9 +155,9 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                                       config=config)
         case Note(ref=ref, text=text, body=body, at=at):
             noted = number(ref, cmd.usage)
-            when = tl.add_note(noted, user_id, body, at, uow=deps.uow, chat=deps.chat,
-                               config=config, now=now)
-            return Noted(noted, when, text, lint_text(text))
+            when, entry_id = tl.add_note(noted, user_id, body, at, uow=deps.uow,
+                                         chat=deps.chat, config=config, now=now)
+            return Noted(noted, when, text, lint_text(text), entry_id)
         case AddActionItem(ref=ref, text=text):
             return ItemAdded(add_action_item(number(ref, cmd.usage), user_id, text.split(),
                                              uow=deps.uow, chat=deps.chat, config=config,
@@ -186,5 +192,19 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return change(ref, cmd.usage, partial(
                 rules.resolve, summary=summary, user=user_id, now=now,
                 resolved_status=config.resolved_status), retopic=True)
+        # --- corrections (h12b): notes, timeline entries, action items ---
+        case EditNote(ref=ref, entry_id=entry_id, text=text):
+            return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "edited", text,
+                                    uow=deps.uow, now=now)
+        case DeleteNote(ref=ref, entry_id=entry_id):
+            return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "deleted",
+                                    uow=deps.uow, now=now)
+        case HideEntry(ref=ref, entry_id=entry_id, hidden=hidden):
+            return fix.change_entry(number(ref, cmd.usage), entry_id, user_id,
+                                    "hidden" if hidden else "shown", uow=deps.uow, now=now)
+        case ChangeActionItem(ref=ref, item_id=item_id, field=field, value=value):
+            return fix.change_action_item(number(ref, cmd.usage), item_id, field, value,
+                                          user_id, uow=deps.uow, chat=deps.chat,
+                                          config=config, now=now)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)

@@ -290,8 +290,10 @@ def build_cover_request(schedule: str, user_id: str, start: datetime,
 
 def _timeline_sections(items: list[TimelineItem]) -> list[str]:
     lines = [
-        f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
+        (f"`{i.entry_id}` " if i.entry_id is not None else "")
+        + f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
         + (f" — {user_mention(i.author)}" if i.author else "")
+        + (" _(hidden from the postmortem)_" if i.hidden else "")
         for i in items
     ]
     sections: list[str] = []
@@ -345,7 +347,7 @@ def build_action_items(items: list[ActionItem], title: str, page: int = 1,
         done = not item.is_open
         blocks.append({
             "type": "section", "block_id": f"item-{item.id}",
-            "text": _mrkdwn(("✅ " if done else "◻️ ") + describe(item)),
+            "text": _mrkdwn(("✅ " if done else "◻️ ") + f"`{item.id}` " + describe(item)),
             "accessory": {
                 "type": "button", "value": str(item.id),
                 "action_id": (Action.ITEM_REOPEN if done else Action.ITEM_DONE).value,

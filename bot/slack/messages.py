@@ -14,8 +14,10 @@ from typing import assert_never
 
 from bot.domain.action_items import ActionItem
 from bot.domain.blameless import Finding
+from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.errors import explain
+from bot.services import corrections as fix
 from bot.services import postmortems as pm
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
 from bot.services.incidents import Outcome, Problem, Stopped
@@ -56,8 +58,27 @@ def event_text(incident: Incident, event: EventRecord) -> str:
         case EventKind.RESOLVED:
             summary = f": {d['summary']}" if d.get("summary") else "."
             return f":white_check_mark: *Resolved* by {who}{summary}"
+        case EventKind.ACTION_ITEM:
+            return f":pencil2: {item_change(event.detail)} (by {who})"
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
+
+
+def item_change(detail: dict[str, str]) -> str:
+    """An action item correction in mrkdwn (user text escaped, the owner mentioned)."""
+    d = {k: escape_mrkdwn(str(v)) for k, v in detail.items()}
+    item = f"Action item {d.get('item')} (_{d.get('text', '')}_)"
+    match detail.get("field"):
+        case "owner":
+            return f"{item} reassigned to {user_mention(detail.get('to'))}"
+        case "due":
+            return f"{item} is now due {d.get('to')}"
+        case "type":
+            return f"{item} is now *{d.get('to')}*"
+        case "text":
+            return f"Action item {d.get('item')} now reads _{d.get('to')}_"
+        case _:
+            return f"{item} removed"
 
 
 def thread_text(incident: Incident, event: EventRecord) -> str:
@@ -129,6 +150,8 @@ def change_text(incident: Incident, event: EventRecord) -> str:
             return f"{user_mention(d['user'])} is on call for {ref}."
         case EventKind.RESOLVED:
             return f"Resolved {ref}."
+        case EventKind.ACTION_ITEM:
+            return f"{item_change(event.detail)} on {ref}."
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 
@@ -164,6 +187,26 @@ def item_marked_text(item: ActionItem) -> str:
     return f"Marked {'open again' if item.is_open else 'done'}: {describe(item)}"
 
 
+_ITEM_DONE: dict[ItemField, str] = {"text": "reworded", "owner": "reassigned",
+                                    "due": "given a new due date", "type": "retyped",
+                                    "deleted": "removed"}
+
+
+def entry_changed_text(number: int, entry_id: int, change: EntryChange) -> str:
+    match change:
+        case "edited":
+            return f"Note {entry_id} on *#{number}* now reads as you wrote it."
+        case "deleted":
+            return f"Removed note {entry_id} from *#{number}*'s timeline (kept for audit)."
+        case "hidden":
+            return (f"Entry {entry_id} is hidden from *#{number}*'s postmortem (kept for "
+                    f"audit; `/incident unhide {entry_id}` shows it again).")
+        case "shown":
+            return f"Entry {entry_id} is back in *#{number}*'s postmortem."
+        case _:
+            assert_never(change)
+
+
 def command_reply(result: Result) -> Reply | None:
     """What a command's result says to the person who ran it (ephemeral)."""
     match result:
@@ -174,11 +217,17 @@ def command_reply(result: Result) -> Reply | None:
         case BackfillResult(seen=seen, changed=changed):
             return Reply(f"Re-read {seen} messages from the channel; "
                          f"{changed} timeline entries added or brought up to date.")
-        case Noted(number=number, at=at, text=text, findings=findings):
-            return Reply(f"Noted on incident *#{number}*'s timeline at {slack_date(at)}."
+        case Noted(number=number, at=at, text=text, findings=findings, entry_id=entry_id):
+            return Reply(f"Noted on incident *#{number}*'s timeline at {slack_date(at)} "
+                         f"(note {entry_id}: `/incident note edit {entry_id} …` corrects it)."
                          + findings_text(findings, text))
+        case fix.EntryChanged(number=number, entry_id=entry_id, change=change):
+            return Reply(entry_changed_text(number, entry_id, change))
+        case fix.ItemChanged(number=number, item=item, field=field):
+            return Reply(f"Action item {item.id} {_ITEM_DONE[field]} on *#{number}*: "
+                         f"{describe(item)}")
         case ItemAdded(item=item):
-            return Reply(f"Action item added: {describe(item)}")
+            return Reply(f"Action item {item.id} added: {describe(item)}")
         case pm.Draft():
             return Reply(draft_text(result))
         case ReviewStep(number=number, status=status):

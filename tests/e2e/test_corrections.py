@@ -1,0 +1,115 @@
+"""Corrections end to end (issue 12): edit or remove a note, hide a timeline entry from
+the postmortem, and change or remove an action item; each allowed for the author (or
+owner / creator) and the commander, refused for anyone else with nothing changed; the
+timeline page, postmortem, card and stats follow."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from freezegun import freeze_time
+
+from tests.conftest import Stack
+from tests.helpers import ALICE, BOB, CAROL, declare, slash, uploaded
+
+
+def _entries(stack: Stack, number: int = 1) -> list[Any]:
+    with stack.runtime.deps.uow() as tx:
+        return tx.timeline.entries(number)
+
+
+def _note_id(reply: str) -> int:
+    return int(reply.split("(note ", 1)[1].split(":", 1)[0])
+
+
+def _postmortem(stack: Stack, channel: str) -> str:
+    slash(stack, "postmortem", channel=channel)
+    return str(uploaded(stack)[-1]["content"])
+
+
+def test_edit_delete_and_hide_notes(stack: Stack) -> None:
+    """Bob edits his own note, Carol may not; the commander (Alice) removes one and hides a
+    pinned message from the postmortem, which then leaves them out; all kept for audit."""
+    incident = declare(stack)  # Alice commands
+    channel = incident.channel_id
+    slash(stack, f"role comms <@{BOB}|bob>", channel=channel)
+    first = _note_id(slash(stack, "note paged teh DB team", user=BOB, channel=channel))
+    second = _note_id(slash(stack, "note wrong incident, ignore", user=BOB, channel=channel))
+    clue = stack.client.say(channel, CAROL, "secret customer name in this message")
+    stack.client.pin(channel, clue, CAROL)
+    stack.slack.wait_for(lambda: any(e.pinned for e in _entries(stack)))
+    pinned = next(e for e in _entries(stack) if e.pinned)
+
+    refused = slash(stack, f"note edit {first} Carol was here", user=CAROL, channel=channel)
+    assert refused.startswith("Only that entry's author (<@U02BOB>) or the commander")
+    assert slash(stack, f"note edit {first} paged the DB team", user=BOB, channel=channel) == (
+        f"Note {first} on *#1* now reads as you wrote it.")
+    assert "Removed note" in slash(stack, f"note delete {second}", channel=channel)
+    assert "hidden from *#1*'s postmortem" in slash(stack, f"hide {pinned.id}", channel=channel)
+    assert "Only that entry's author" in slash(stack, f"unhide {pinned.id}", user=BOB,
+                                               channel=channel)
+    assert "is a chat message" in slash(stack, f"note edit {pinned.id} x", channel=channel)
+    assert "has no timeline entry 999" in slash(stack, "note delete 999", channel=channel)
+
+    entries = {e.id: e for e in _entries(stack)}
+    assert entries[first].text == "paged the DB team"
+    assert entries[first].history[0]["text"] == "paged teh DB team"
+    assert entries[second].deleted and entries[second].text == "wrong incident, ignore"
+    assert entries[pinned.id].hidden and entries[pinned.id].history[-1]["by"] == ALICE
+
+    page = json.dumps(stack.client.reply_to(stack.client.slash(
+        "timeline", user=ALICE, channel=channel)))
+    assert f"`{first}`" in page and "paged the DB team" in page and "teh" not in page
+    assert "wrong incident" not in page and "_(hidden from the postmortem)_" in page
+
+    content = _postmortem(stack, channel)
+    assert "paged the DB team" in content and "teh DB" not in content
+    assert "wrong incident" not in content and "secret customer name" not in content
+    slash(stack, f"unhide {pinned.id}", channel=channel)
+    assert "secret customer name" in _postmortem(stack, channel)
+
+
+def test_change_and_remove_action_items(stack: Stack) -> None:
+    """Owner, creator or commander may reassign, re-date, retype, reword or remove an item;
+    each change is an event on the timeline and in the channel; the card, the item list,
+    the postmortem and stats follow; anyone else is refused and nothing changes."""
+    with freeze_time("2026-12-01 10:00:00", tick=True):
+        incident = declare(stack)  # Alice commands
+        channel, card_ts = incident.channel_id, incident.card_ts
+        added = slash(stack, "action Add a canary stage type detect", user=BOB, channel=channel)
+        assert added.startswith("Action item 1 added:")
+        slash(stack, f"action Page the DB team earlier <@{CAROL}|carol>", channel=channel)
+
+        refused = slash(stack, "action delete 2", user=BOB, channel=channel)
+        assert refused.startswith("Only the action item's owner (<@U03CAROL>), its creator")
+        assert slash(stack, f"action owner 1 <@{CAROL}|carol>", user=BOB, channel=channel
+                     ).startswith("Action item 1 reassigned on *#1*")
+        slash(stack, "action due 1 2026-12-15", user=CAROL, channel=channel)  # now the owner
+        slash(stack, "action type 1 prevent", channel=channel)  # the commander
+        slash(stack, "action text 1 Add a canary stage to deploys", user=BOB, channel=channel)
+        assert "removed on *#1*" in slash(stack, "action delete 2", user=CAROL, channel=channel)
+        assert "has no action item 7" in slash(stack, "action type 7 detect", channel=channel)
+
+        with stack.runtime.deps.uow() as tx:
+            items = tx.action_items.for_incident(1)
+        assert [(i.id, i.text, i.owner, i.due_on, i.type) for i in items] == [
+            (1, "Add a canary stage to deploys", CAROL, date(2026, 12, 15), "prevent")]
+        stored = stack.incident()
+        changes = [(e.actor, e.detail["field"]) for e in stored.events
+                   if e.kind == "action_item"]
+        assert changes == [(BOB, "owner"), (CAROL, "due"), (ALICE, "type"), (BOB, "text"),
+                           (CAROL, "deleted")]
+        card = stack.slack.channels[channel].messages[card_ts]
+        assert "*Action items*\\n1 open of 1" in json.dumps(card.blocks)
+        said = [m.text for m in stack.slack.channels[channel].messages.values()]
+        assert any("reassigned to <@U03CAROL>" in t for t in said)
+        listing = json.dumps(stack.client.reply_to(stack.client.slash(
+            "actions", user=ALICE, channel=channel)))
+        assert "Page the DB team" not in listing and "`1`" in listing
+        content = _postmortem(stack, channel)
+        assert "Add a canary stage to deploys" in content and "Page the DB team" not in content
+        stats = json.dumps(stack.client.reply_to(stack.client.slash(
+            "stats all", user=ALICE, channel=channel)), ensure_ascii=False)
+        assert "*Action items*\\n1 open · 0 overdue" in stats, stats
