@@ -515,6 +515,26 @@ class SqlScheduleRepository:
         self.session.flush()
         return True
 
+    def override(self, override_id: int) -> tuple[str, Override] | None:
+        """(schedule name, override) of override `override_id`, if it exists."""
+        row = self.session.get(OncallOverrideRow, override_id, with_for_update=True)
+        if row is None:
+            return None
+        return row.schedule_name, Override(row.user, row.start, row.end, row.id)
+
+    def remove_override(self, override_id: int) -> None:
+        row = self.session.get(OncallOverrideRow, override_id)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+    def end_override(self, override_id: int, end: datetime) -> None:
+        row = self.session.get(OncallOverrideRow, override_id)
+        if row is None:
+            raise LookupError(override_id)
+        row.end = end
+        self.session.flush()
+
     def feed_token(self, name: str) -> str | None:
         """The secret of the schedule's iCal feed URL (None: no such schedule)."""
         return self.session.execute(select(OncallScheduleRow.feed_token).where(

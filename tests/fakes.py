@@ -12,7 +12,7 @@ from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
-from bot.services.ports import PostmortemSummary
+from bot.services.ports import OverrideNotice, PostmortemSummary
 from bot.slack.messages import topic_text
 
 
@@ -47,6 +47,7 @@ class FakeChat:
     forms: list[tuple[str, str | None]] = field(default_factory=list)  # (trigger, channel)
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
+    override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail(self, method: str, code: str, times: int = 1) -> None:
@@ -155,6 +156,10 @@ class FakeChat:
     def resolve_user(self, member: str) -> str | None:
         self._maybe_fail("resolve_user")
         return self.emails.get(member) if "@" in member else member
+
+    def tell_override(self, user_id: str, notice: OverrideNotice) -> None:
+        self._maybe_fail("tell_override")
+        self.override_notices.append((user_id, notice))
 
     def remind_shift(self, user_id: str, schedule: str, start: datetime,
                      end: datetime | None) -> None:

@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
-from bot.domain.rotations import Schedule
+from bot.domain.rotations import Override, Schedule
 from bot.domain.timeline import ChatMessage, Durations, TimelineEntry
 
 
@@ -76,6 +76,9 @@ class ScheduleRepository(Protocol):
     def add_override(self, name: str, user: str, start: datetime, end: datetime, *,
                      now: datetime, created_by: str | None = None,
                      spec_key: str | None = None) -> bool: ...
+    def override(self, override_id: int) -> tuple[str, Override] | None: ...
+    def remove_override(self, override_id: int) -> None: ...
+    def end_override(self, override_id: int, end: datetime) -> None: ...
     def feed_token(self, name: str) -> str | None: ...
     def rotate_feed_token(self, name: str) -> str | None: ...
 
@@ -140,6 +143,7 @@ class Chat(Protocol):
     def resolve_user(self, member: str) -> str | None: ...
     def remind_shift(self, user_id: str, schedule: str, start: datetime,
                      end: datetime | None) -> None: ...
+    def tell_override(self, user_id: str, notice: OverrideNotice) -> None: ...
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None: ...
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None: ...
@@ -152,6 +156,21 @@ class Chat(Protocol):
     def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool: ...
     def ask_for_cover(self, channel: str, schedule: str, user_id: str, start: datetime,
                       end: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class OverrideNotice:
+    """An override that touches someone's turn was created, shortened or removed: what
+    the person is told (by direct message). `covering`: whether they are the one
+    covering (else their own turn is the one covered)."""
+
+    schedule: str
+    change: Literal["created", "shortened", "removed"]
+    covering: bool
+    override_user: str
+    start: datetime
+    end: datetime
+    by: str | None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import Postmortem
+from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
 from bot.slack.ids import Action, Block, Callback, Field
@@ -270,6 +271,30 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
                   "description": _plain("A private channel; not listed to non-members", 75)}]}},
         ],
     }
+
+
+MAX_OVERRIDES_LISTED = 40  # a section and a button each: within 50 blocks
+
+
+def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, Blocks]:
+    """A schedule's current and coming overrides, each with a Remove button."""
+    name = escape_mrkdwn(schedule)
+    if not overrides:
+        text = f"No current or coming overrides on *{name}*."
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
+    blocks: Blocks = [{"type": "header", "text": _plain(f"Overrides on {schedule}")}]
+    for o in overrides[:MAX_OVERRIDES_LISTED]:
+        who = f"<@{o.user}>" if "@" not in o.user else escape_mrkdwn(o.user)
+        blocks.append({
+            "type": "section", "block_id": f"override-{o.seq}",
+            "text": _mrkdwn(f"`{o.seq}` {who} from {slack_date(o.start)} to {slack_date(o.end)}"),
+            "accessory": {"type": "button", "action_id": Action.OVERRIDE_REMOVE.value,
+                          "value": str(o.seq), "style": "danger", "text": _plain("Remove", 75)},
+        })
+    if len(overrides) > MAX_OVERRIDES_LISTED:
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"…and {len(overrides) - MAX_OVERRIDES_LISTED} more later.")]})
+    return f"Overrides on {name}: {len(overrides)}", blocks
 
 
 def build_cover_request(schedule: str, user_id: str, start: datetime,

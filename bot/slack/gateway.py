@@ -31,7 +31,7 @@ from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
-from bot.services.ports import PostmortemSummary
+from bot.services.ports import OverrideNotice, PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
     build_cover_request,
@@ -42,7 +42,7 @@ from bot.slack.blocks import (
     slack_date,
 )
 from bot.slack.events import parse_message
-from bot.slack.messages import event_text, thread_text, topic_text
+from bot.slack.messages import event_text, override_notice_text, thread_text, topic_text
 from bot.slack.pacing import ChannelPacer
 from bot.slack.text import escape_mrkdwn
 
@@ -477,6 +477,9 @@ class SlackGateway:
         until = f" until {slack_date(end)}" if end else ""
         self.send_direct(user_id, f":pager: You're on call for *{escape_mrkdwn(schedule)}* from "
                                   f"{slack_date(start)}{until}.")
+
+    def tell_override(self, user_id: str, notice: OverrideNotice) -> None:
+        self.send_direct(user_id, override_notice_text(notice))
 
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None:

@@ -19,6 +19,7 @@ class Action(StrEnum):
     ITEM_DONE = "action-item-done"
     ITEM_REOPEN = "action-item-reopen"
     COVER = "oncall-cover"
+    OVERRIDE_REMOVE = "oncall-override-remove"  # value: the override's number
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
 

@@ -21,6 +21,8 @@ from bot.services import corrections as fix
 from bot.services import postmortems as pm
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
 from bot.services.incidents import Outcome, Problem, Stopped
+from bot.services.oncall import OverrideChanged
+from bot.services.ports import OverrideNotice
 from bot.services.timeline import BackfillResult
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 
@@ -79,6 +81,42 @@ def item_change(detail: dict[str, str]) -> str:
             return f"Action item {d.get('item')} now reads _{d.get('to')}_"
         case _:
             return f"{item} removed"
+
+
+def override_changed_text(changed: OverrideChanged) -> str:
+    """The reply to whoever removed or shortened an override."""
+    o = changed.override
+    who = f"<@{o.user}>" if "@" not in o.user else escape_mrkdwn(o.user)
+    told = f" Told {', '.join(user_mention(u) for u in changed.told)}." if changed.told else ""
+    if changed.change == "removed":
+        return (f"Removed override {o.seq} on *{escape_mrkdwn(changed.schedule)}* ({who} from "
+                f"{slack_date(o.start)} to {slack_date(o.end)}).{told}")
+    return (f"Override {o.seq} on *{escape_mrkdwn(changed.schedule)}* now ends "
+            f"{slack_date(o.end)} ({who}).{told}")
+
+
+def override_notice_text(notice: OverrideNotice) -> str:
+    """The direct message to someone whose turn an override touches."""
+    name = escape_mrkdwn(notice.schedule)
+    span = f"from {slack_date(notice.start)} to {slack_date(notice.end)}"
+    by = f" (by {user_mention(notice.by)})" if notice.by else ""
+    if notice.covering:
+        match notice.change:
+            case "created":
+                return f":pager: You now cover *{name}* {span}{by}."
+            case "shortened":
+                return f":pager: You no longer cover *{name}* {span}{by}: the override ends earlier."
+            case "removed":
+                return f":pager: Your override on *{name}* {span} was removed{by}."
+    who = user_mention(notice.override_user)
+    match notice.change:
+        case "created":
+            return f":pager: {who} covers your turn on *{name}* {span}{by}."
+        case "shortened" | "removed":
+            return f":pager: Your turn on *{name}* {span} is yours again{by}: the override " \
+                   f"by {who} was {notice.change}."
+        case _:
+            assert_never(notice.change)
 
 
 def thread_text(incident: Incident, event: EventRecord) -> str:

@@ -66,8 +66,10 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     _, middle_page = build_action_items(items * 81, "t", page=2)  # page buttons, both ways
     emitted |= {e["action_id"] for b in middle_page if b["type"] == "actions"
                 for e in b["elements"]}
-    # The cover button is emitted by /oncall cover: tests/e2e/test_oncall.py checks it.
-    assert emitted | {Action.COVER.value} == {a.value for a in Action}
+    # The cover button is emitted by /oncall cover and the override Remove button by
+    # /oncall overrides: tests/e2e/test_oncall.py checks both.
+    assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value} == {
+        a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
