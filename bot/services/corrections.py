@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, parse_due
+from bot.domain.blameless import Finding, lint_text
 from bot.domain.corrections import (
     EntryChange,
     ItemField,
@@ -55,6 +56,19 @@ def change_entry(number: int, entry_id: int, user: str, change: EntryChange, tex
                 tx.timeline.set_hidden(entry.id, change == "hidden", user, now)
         tx.commit()
     return EntryChanged(number, entry_id, change)
+
+
+def note_to_rephrase(number: int, entry_id: int, user: str, *,
+                     uow: UnitOfWorkFactory) -> tuple[str, list[Finding]]:
+    """The note's text and the blameless checker's findings, for the Rephrase form;
+    refused (`UserError`) for anyone who may not edit it."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        entry = tx.timeline.entry(number, entry_id)
+    if incident is None or entry is None:
+        raise UserError(f"Incident #{number} has no timeline entry {entry_id}.")
+    check_may_change_entry(entry, incident, user, "edited")
+    return entry.text, lint_text(entry.text)
 
 
 @dataclass(frozen=True)

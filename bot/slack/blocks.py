@@ -297,6 +297,33 @@ def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, 
     return f"Overrides on {name}: {len(overrides)}", blocks
 
 
+def build_rephrase_button(text: str, number: int, entry_id: int) -> Blocks:
+    """The reply to a note the blameless checker flagged, with "Rephrase" right there."""
+    return [{"type": "section", "text": _mrkdwn(text)},
+            {"type": "actions", "elements": [{
+                "type": "button", "action_id": Action.NOTE_REPHRASE.value,
+                "value": f"{number}:{entry_id}", "text": _plain("Rephrase", 75)}]}]
+
+
+def build_rephrase_modal(number: int, entry_id: int, channel_id: str, text: str,
+                         advice: list[str]) -> dict[str, Any]:
+    """A form prefilled with the note, the checker's suggestions above it."""
+    hints = "\n".join(f"• {escape_mrkdwn(a)}" for a in advice[:8]) or "Reword it freely."
+    return {
+        "type": "modal", "callback_id": Callback.REPHRASE.value,
+        "title": _plain("Rephrase the note", 24), "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{number}:{entry_id}:{channel_id}",
+        "blocks": [
+            {"type": "section", "text": _mrkdwn(f"*Blameless wording check*\n{hints}")},
+            {"type": "input", "block_id": Block.NOTE_TEXT.value, "label": _plain("Note"),
+             "element": {"type": "plain_text_input", "action_id": Field.NOTE_TEXT.value,
+                         "multiline": True, "max_length": 2900,
+                         "initial_value": text[:2900]}},
+        ],
+    }
+
+
 def build_cover_request(schedule: str, user_id: str, start: datetime,
                         end: datetime) -> tuple[str, Blocks]:
     """The message asking a schedule's channel for cover, with the button whose value

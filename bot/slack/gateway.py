@@ -38,6 +38,7 @@ from bot.slack.blocks import (
     build_declare_modal,
     build_digest,
     build_postmortem_summary,
+    build_rephrase_modal,
     build_summary_card,
     slack_date,
 )
@@ -503,6 +504,11 @@ class SlackGateway:
     def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
         """The declare modal, for the person whose click or command gave `trigger_id`."""
         view = build_declare_modal(self.config, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_rephrase_form(self, trigger_id: str, number: int, entry_id: int, channel_id: str,
+                           text: str, advice: list[str]) -> None:
+        view = build_rephrase_modal(number, entry_id, channel_id, text, advice)
         call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool:

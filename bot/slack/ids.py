@@ -20,12 +20,14 @@ class Action(StrEnum):
     ITEM_REOPEN = "action-item-reopen"
     COVER = "oncall-cover"
     OVERRIDE_REMOVE = "oncall-override-remove"  # value: the override's number
+    NOTE_REPHRASE = "note-rephrase"  # value: `<incident>:<entry>`
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
 
 
 class Callback(StrEnum):
     DECLARE = "incident-declare"
+    REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
 
 
 class Block(StrEnum):
@@ -34,6 +36,7 @@ class Block(StrEnum):
     DESCRIPTION = "declare-description"
     COMMANDER = "declare-commander"
     PRIVATE = "declare-private"
+    NOTE_TEXT = "rephrase-text"
 
 
 class Field(StrEnum):
@@ -42,6 +45,7 @@ class Field(StrEnum):
     DESCRIPTION = "description"
     COMMANDER = "commander"
     PRIVATE = "private"
+    NOTE_TEXT = "note_text"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

@@ -24,6 +24,7 @@ from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import OverrideNotice
 from bot.services.timeline import BackfillResult
+from bot.slack.blocks import build_rephrase_button
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 
 
@@ -256,9 +257,12 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"Re-read {seen} messages from the channel; "
                          f"{changed} timeline entries added or brought up to date.")
         case Noted(number=number, at=at, text=text, findings=findings, entry_id=entry_id):
-            return Reply(f"Noted on incident *#{number}*'s timeline at {slack_date(at)} "
-                         f"(note {entry_id}: `/incident note edit {entry_id} …` corrects it)."
-                         + findings_text(findings, text))
+            said = (f"Noted on incident *#{number}*'s timeline at {slack_date(at)} "
+                    f"(note {entry_id}: `/incident note edit {entry_id} …` corrects it)."
+                    + findings_text(findings, text))
+            if not findings:
+                return Reply(said)
+            return Reply(said, build_rephrase_button(said, number, entry_id))
         case fix.EntryChanged(number=number, entry_id=entry_id, change=change):
             return Reply(entry_changed_text(number, entry_id, change))
         case fix.ItemChanged(number=number, item=item, field=field):

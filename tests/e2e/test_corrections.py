@@ -113,3 +113,39 @@ def test_change_and_remove_action_items(stack: Stack) -> None:
         stats = json.dumps(stack.client.reply_to(stack.client.slash(
             "stats all", user=ALICE, channel=channel)), ensure_ascii=False)
         assert "*Action items*\\n1 open · 0 overdue" in stats, stats
+
+
+def test_rephrase_a_flagged_note(stack: Stack) -> None:
+    """A note the blameless checker flags is answered with a Rephrase button; it opens a
+    form prefilled with the note and the checker's advice, and saving edits the note. Only
+    the author or commander may: anyone else clicking is refused and no form opens."""
+    incident = declare(stack)
+    channel = incident.channel_id
+    slash(stack, f"role comms <@{BOB}|bob>", channel=channel)
+    reply = stack.client.slash("note Carol forgot to run the config validator", user=BOB,
+                               channel=channel)
+    answer = stack.client.reply_to(reply)
+    entry_id = _note_id(answer["text"])
+    [button] = [e for b in answer["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == "Rephrase" and button["value"] == f"1:{entry_id}"
+
+    refused = stack.client.click(button["action_id"], user=CAROL, channel=channel,
+                                 message_ts="1.000001", value=button["value"])
+    assert "Only that entry's author" in stack.client.reply_to(refused)["text"]
+    assert stack.slack.views == []
+
+    stack.client.click(button["action_id"], user=BOB, channel=channel, message_ts="1.000001",
+                       value=button["value"])
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    field = view["blocks"][1]["element"]
+    assert field["initial_value"] == "Carol forgot to run the config validator"
+    assert "Blameless wording check" in view["blocks"][0]["text"]["text"]
+    values = {view["blocks"][1]["block_id"]: {field["action_id"]: {
+        "type": "plain_text_input", "value": "The config validator did not run before the push"}}}
+    assert stack.client.submit(view, values, user=BOB).status == 200
+    said = stack.slack.wait_for(lambda: stack.slack.ephemerals)
+    assert f"Note {entry_id} on *#1* now reads as you wrote it." in said[-1]["text"]
+    [entry] = [e for e in _entries(stack) if e.id == entry_id]
+    assert entry.text == "The config validator did not run before the push"
+    assert entry.history[0]["text"] == "Carol forgot to run the config validator"
+    assert "forgot" not in _postmortem(stack, channel).split("## Timeline")[-1]

@@ -14,7 +14,12 @@ from jsonschema import Draft7Validator
 from bot.config import DebriefConfig
 from bot.domain.incidents import Incident
 from bot.services.reminders import send_due
-from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
+from bot.slack.blocks import (
+    build_action_items,
+    build_declare_modal,
+    build_rephrase_modal,
+    build_summary_card,
+)
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.standin.methods import SPECS_DIR
 from tests.conftest import Stack
@@ -67,9 +72,10 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     emitted |= {e["action_id"] for b in middle_page if b["type"] == "actions"
                 for e in b["elements"]}
     # The cover button is emitted by /oncall cover and the override Remove button by
-    # /oncall overrides: tests/e2e/test_oncall.py checks both.
-    assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value} == {
-        a.value for a in Action}
+    # /oncall overrides (tests/e2e/test_oncall.py checks both); Rephrase under a flagged
+    # note (tests/e2e/test_corrections.py).
+    assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
+                      Action.NOTE_REPHRASE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -85,7 +91,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                                    message_ts=incident.card_ts, value="items:1:1")
         assert "Action items of #1" in stack.client.reply_to(reply)["text"], action
     assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
-    assert {c.value for c in Callback} == {Callback.DECLARE.value}
+    rephrase = build_rephrase_modal(1, 2, "C1", "text", [])
+    assert rephrase["callback_id"] == Callback.REPHRASE.value
+    assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value}
 
 
 def test_bot_events_match_both_ways() -> None:
