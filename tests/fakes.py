@@ -175,6 +175,11 @@ class FakeChat:
         self._maybe_fail("set_usergroup")
         self.usergroups[handle] = list(user_ids)
 
+    def open_item_form(self, trigger_id: str, number: int, item: ActionItem,
+                       channel_id: str) -> None:
+        self._maybe_fail("open_item_form")
+        self.forms.append((trigger_id, channel_id))
+
     def open_rephrase_form(self, trigger_id: str, number: int, entry_id: int, channel_id: str,
                            text: str, advice: list[str]) -> None:
         self._maybe_fail("open_rephrase_form")

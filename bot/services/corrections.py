@@ -71,6 +71,18 @@ def note_to_rephrase(number: int, entry_id: int, user: str, *,
     return entry.text, lint_text(entry.text)
 
 
+def item_to_edit(item_id: int, user: str, *,
+                 uow: UnitOfWorkFactory) -> tuple[int, ActionItem]:
+    """(incident number, item) for the edit form; refused for anyone who may not."""
+    with uow() as tx:
+        item = tx.action_items.get(item_id)
+        incident = tx.incidents.get(item.incident_number or 0) if item else None
+    if item is None or incident is None:
+        raise UserError(f"There is no action item {item_id} any more.")
+    check_may_change_item(item, incident, user)
+    return incident.number, item
+
+
 @dataclass(frozen=True)
 class ItemChanged:
     """Action item `item` (as it is now; as it was, when removed) had `field` changed."""

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.config import DebriefConfig
-from bot.domain.action_items import ActionItem
+from bot.domain.action_items import TYPES, ActionItem
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.rotations import Override
@@ -29,7 +29,7 @@ MAX_OPTIONS = 100  # a select menu's options  # a message's `text` (Slack refuse
 MAX_POSTED_TEXT = 11_500
 ELLIPSIS = "…"
 # Page sizes: each page stays well within 50 blocks and Slack's message size.
-ITEMS_PER_PAGE = 40  # header + 40 items + page line + buttons = 43 blocks
+ITEMS_PER_PAGE = 40  # header + 40 items + edit menu + page line + buttons = 44 blocks
 INCIDENTS_PER_PAGE = 50  # at most ~14 sections even with long, heavily escaped titles
 TIMELINE_SECTIONS_PER_PAGE = 15
 # What a cut must not split: an entity (`&amp;`) or a control sequence (`<@U1>`, `<!date^…>`).
@@ -407,8 +407,49 @@ def build_action_items(items: list[ActionItem], title: str, page: int = 1,
                 **({} if done else {"style": "primary"}),
             },
         })
+    shown = items[(page - 1) * ITEMS_PER_PAGE:page * ITEMS_PER_PAGE]
+    blocks.append({"type": "actions", "block_id": "edit-item", "elements": [{
+        "type": "static_select", "action_id": Action.ITEM_EDIT.value,
+        "placeholder": _plain("Edit or remove an item…", 75),
+        "options": [{"text": _plain(f"{i.id} {i.text}", 75), "value": str(i.id)}
+                    for i in shown[:MAX_OPTIONS]]}]})
     blocks += _pager(pager[0], pager[1], page, pages)
     return f"{escape_mrkdwn(title)}: {sum(i.is_open for i in items)} open", blocks
+
+
+def build_item_form(number: int, item: ActionItem, channel_id: str) -> dict[str, Any]:
+    """Change an action item's text, owner, due date or type, or remove it."""
+    types = [{"text": _plain(t, 75), "value": t} for t in TYPES]
+    due: dict[str, Any] = {"type": "datepicker", "action_id": Field.ITEM_DUE.value}
+    if item.due_on:
+        due["initial_date"] = f"{item.due_on:%Y-%m-%d}"
+    owner: dict[str, Any] = {"type": "users_select", "action_id": Field.ITEM_OWNER.value}
+    if item.owner:
+        owner["initial_user"] = item.owner
+    return {
+        "type": "modal", "callback_id": Callback.ITEM_EDIT.value,
+        "title": _plain(f"Action item {item.id}", 24), "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{number}:{item.id}:{channel_id}",
+        "blocks": [
+            {"type": "input", "block_id": Block.ITEM_TEXT.value, "label": _plain("What"),
+             "element": {"type": "plain_text_input", "action_id": Field.ITEM_TEXT.value,
+                         "max_length": 500, "initial_value": item.text[:500]}},
+            {"type": "input", "block_id": Block.ITEM_OWNER.value, "optional": True,
+             "label": _plain("Owner"), "element": owner},
+            {"type": "input", "block_id": Block.ITEM_DUE.value, "optional": True,
+             "label": _plain("Due"), "element": due},
+            {"type": "input", "block_id": Block.ITEM_TYPE.value, "label": _plain("Type"),
+             "element": {"type": "static_select", "action_id": Field.ITEM_TYPE.value,
+                         "options": types,
+                         "initial_option": next(t for t in types if t["value"] == item.type)}},
+            {"type": "input", "block_id": Block.ITEM_REMOVE.value, "optional": True,
+             "label": _plain("Remove"),
+             "element": {"type": "checkboxes", "action_id": Field.ITEM_REMOVE.value,
+                         "options": [{"text": _plain("Remove this action item", 75),
+                                      "value": "remove"}]}},
+        ],
+    }
 
 
 def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: Durations,

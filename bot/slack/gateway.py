@@ -37,6 +37,7 @@ from bot.slack.blocks import (
     build_cover_request,
     build_declare_modal,
     build_digest,
+    build_item_form,
     build_postmortem_summary,
     build_rephrase_modal,
     build_summary_card,
@@ -504,6 +505,11 @@ class SlackGateway:
     def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
         """The declare modal, for the person whose click or command gave `trigger_id`."""
         view = build_declare_modal(self.config, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_item_form(self, trigger_id: str, number: int, item: ActionItem,
+                       channel_id: str) -> None:
+        view = build_item_form(number, item, channel_id)
         call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def open_rephrase_form(self, trigger_id: str, number: int, entry_id: int, channel_id: str,

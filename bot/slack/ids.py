@@ -21,6 +21,7 @@ class Action(StrEnum):
     COVER = "oncall-cover"
     OVERRIDE_REMOVE = "oncall-override-remove"  # value: the override's number
     NOTE_REPHRASE = "note-rephrase"  # value: `<incident>:<entry>`
+    ITEM_EDIT = "action-item-edit"  # a menu under an item list; option value: the item id
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
 
@@ -28,6 +29,7 @@ class Action(StrEnum):
 class Callback(StrEnum):
     DECLARE = "incident-declare"
     REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
+    ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
 
 
 class Block(StrEnum):
@@ -37,6 +39,11 @@ class Block(StrEnum):
     COMMANDER = "declare-commander"
     PRIVATE = "declare-private"
     NOTE_TEXT = "rephrase-text"
+    ITEM_TEXT = "item-text"
+    ITEM_OWNER = "item-owner"
+    ITEM_DUE = "item-due"
+    ITEM_TYPE = "item-type"
+    ITEM_REMOVE = "item-remove"
 
 
 class Field(StrEnum):
@@ -46,6 +53,11 @@ class Field(StrEnum):
     COMMANDER = "commander"
     PRIVATE = "private"
     NOTE_TEXT = "note_text"
+    ITEM_TEXT = "item_text"
+    ITEM_OWNER = "item_owner"
+    ITEM_DUE = "item_due"
+    ITEM_TYPE = "item_type"
+    ITEM_REMOVE = "item_remove"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

@@ -231,6 +231,11 @@ _ITEM_DONE: dict[ItemField, str] = {"text": "reworded", "owner": "reassigned",
                                     "deleted": "removed"}
 
 
+def item_changed_text(changed: fix.ItemChanged) -> str:
+    return (f"Action item {changed.item.id} {_ITEM_DONE[changed.field]} on "
+            f"*#{changed.number}*: {describe(changed.item)}")
+
+
 def entry_changed_text(number: int, entry_id: int, change: EntryChange) -> str:
     match change:
         case "edited":
@@ -265,9 +270,8 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(said, build_rephrase_button(said, number, entry_id))
         case fix.EntryChanged(number=number, entry_id=entry_id, change=change):
             return Reply(entry_changed_text(number, entry_id, change))
-        case fix.ItemChanged(number=number, item=item, field=field):
-            return Reply(f"Action item {item.id} {_ITEM_DONE[field]} on *#{number}*: "
-                         f"{describe(item)}")
+        case fix.ItemChanged():
+            return Reply(item_changed_text(result))
         case ItemAdded(item=item):
             return Reply(f"Action item {item.id} added: {describe(item)}")
         case pm.Draft():

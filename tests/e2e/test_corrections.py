@@ -149,3 +149,59 @@ def test_rephrase_a_flagged_note(stack: Stack) -> None:
     assert entry.text == "The config validator did not run before the push"
     assert entry.history[0]["text"] == "Carol forgot to run the config validator"
     assert "forgot" not in _postmortem(stack, channel).split("## Timeline")[-1]
+
+
+def test_edit_and_remove_an_item_through_the_form(stack: Stack) -> None:
+    """The item list's "Edit or remove an item…" menu opens a form for that item (owner,
+    creator or commander only); saving applies each changed field as its own recorded
+    change; ticking Remove removes it."""
+    with freeze_time("2026-12-01 10:00:00", tick=True):
+        incident = declare(stack)
+        channel = incident.channel_id
+        for person in (BOB, CAROL):  # in the channel: the form's answer is posted there
+            stack.slack.channels[channel].members.add(person)
+        slash(stack, "action Add a canary stage", user=BOB, channel=channel)
+        page = stack.client.reply_to(stack.client.slash("actions", user=BOB, channel=channel))
+        [menu] = [e for b in page["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["type"] == "static_select"]
+        assert [o["value"] for o in menu["options"]] == ["1"]
+
+        refused = stack.client.click(menu["action_id"], user=CAROL, channel=channel,
+                                     message_ts="1.000001", selected="1")
+        assert "Only the action item's owner" in stack.client.reply_to(refused)["text"]
+        assert stack.slack.views == []
+
+        stack.client.click(menu["action_id"], user=BOB, channel=channel, message_ts="1.000001",
+                           selected="1")
+        view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+        blocks = {b["block_id"]: b["element"] for b in view["blocks"]}
+        assert blocks["item-text"]["initial_value"] == "Add a canary stage"
+
+        def value(block: str, **chosen: Any) -> dict[str, Any]:
+            return {block: {blocks[block]["action_id"]: {"type": blocks[block]["type"], **chosen}}}
+
+        values = {**value("item-text", value="Add a canary stage"),
+                  **value("item-owner", selected_user=CAROL),
+                  **value("item-due", selected_date="2026-12-20"),
+                  **value("item-type", selected_option={"value": "detect"})}
+        assert stack.client.submit(view, values, user=BOB).status == 200
+        said = stack.slack.wait_for(lambda: stack.slack.ephemerals)
+        assert "reassigned" in said[-1]["text"] and "retyped" in said[-1]["text"]
+        with stack.runtime.deps.uow() as tx:
+            [item] = tx.action_items.for_incident(1)
+        assert (item.owner, item.due_on, item.type) == (CAROL, date(2026, 12, 20), "detect")
+        assert [e.detail["field"] for e in stack.incident().events
+                if e.kind == "action_item"] == ["owner", "due", "type"]
+
+        stack.client.click(menu["action_id"], user=CAROL, channel=channel,
+                           message_ts="1.000001", selected="1")  # the owner now
+        view = stack.slack.wait_for(lambda: stack.slack.views[-1]
+                                    if len(stack.slack.views) > 1 else None)
+        values = {**value("item-text", value="Add a canary stage"),
+                  **value("item-remove", selected_options=[{"value": "remove"}])}
+        assert stack.client.submit(view, values, user=CAROL).status == 200
+        stack.slack.wait_for(lambda: len(stack.slack.ephemerals) > 1)
+        with stack.runtime.deps.uow() as tx:
+            assert tx.action_items.for_incident(1) == []
+        card = stack.slack.channels[channel].messages[incident.card_ts]
+        assert "*Action items*" not in json.dumps(card.blocks)

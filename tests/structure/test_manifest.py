@@ -17,6 +17,7 @@ from bot.services.reminders import send_due
 from bot.slack.blocks import (
     build_action_items,
     build_declare_modal,
+    build_item_form,
     build_rephrase_modal,
     build_summary_card,
 )
@@ -74,6 +75,8 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # The cover button is emitted by /oncall cover and the override Remove button by
     # /oncall overrides (tests/e2e/test_oncall.py checks both); Rephrase under a flagged
     # note (tests/e2e/test_corrections.py).
+    emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
+                for e in b["elements"]}  # the item edit menu
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
                       Action.NOTE_REPHRASE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
@@ -93,7 +96,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
     rephrase = build_rephrase_modal(1, 2, "C1", "text", [])
     assert rephrase["callback_id"] == Callback.REPHRASE.value
-    assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value}
+    assert build_item_form(1, items[0], "C1")["callback_id"] == Callback.ITEM_EDIT.value
+    assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
+                                           Callback.ITEM_EDIT.value}
 
 
 def test_bot_events_match_both_ways() -> None:

@@ -1,5 +1,6 @@
 """Corrections from Slack surfaces: the "Rephrase" button under a note the blameless
-checker flagged, and the form it opens (submitting it edits the note)."""
+checker flagged and the form it opens (submitting it edits the note); the "Edit or
+remove an item…" menu under an action item list and its form."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.blameless import lint_text
+from bot.domain.corrections import ItemField
 from bot.errors import UserError
-from bot.services.corrections import change_entry, note_to_rephrase
+from bot.services.corrections import (
+    change_action_item,
+    change_entry,
+    item_to_edit,
+    note_to_rephrase,
+)
 from bot.services.ports import Deps
 from bot.slack.ids import Action, Block, Callback, Field
-from bot.slack.messages import entry_changed_text, findings_text
+from bot.slack.messages import entry_changed_text, findings_text, item_changed_text
 from bot.slack.replies import guarded
 
 
@@ -36,6 +43,60 @@ def register(app: App, deps: Deps) -> None:
         deps.chat.open_rephrase_form(str(body.get("trigger_id") or ""), number, entry_id,
                                      channel, text, [f"{f.message} {f.suggestion}"
                                                      for f in findings])
+
+    @app.action(Action.ITEM_EDIT.value)
+    @guarded(deps.chat)
+    def handle_item_menu(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """`respond`: a refusal is answered privately where the menu is (see `guarded`)."""
+        ack()
+        selected = ((body.get("actions") or [{}])[0].get("selected_option") or {})
+        raw = str(selected.get("value") or "")
+        if not raw.isdigit():
+            raise UserError("That menu didn't say which action item.")
+        user = str((body.get("user") or {}).get("id") or "")
+        channel = str((body.get("channel") or {}).get("id") or "")
+        number, item = item_to_edit(int(raw), user, uow=deps.uow)
+        deps.chat.open_item_form(str(body.get("trigger_id") or ""), number, item, channel)
+
+    @app.view(Callback.ITEM_EDIT.value)
+    @guarded(deps.chat)
+    def handle_item_form(ack: Ack, body: dict[str, Any]) -> None:
+        view = body.get("view") or {}
+        values = ((view.get("state") or {}).get("values") or {})
+
+        def field(block: Block, name: Field) -> dict[str, Any]:
+            found = (values.get(block.value) or {}).get(name.value) or {}
+            return found if isinstance(found, dict) else {}
+
+        text = " ".join(str(field(Block.ITEM_TEXT, Field.ITEM_TEXT).get("value") or "").split())
+        if not text:
+            ack(response_action="errors", errors={Block.ITEM_TEXT.value: "Say what needs doing."})
+            return
+        ack()
+        number, item_id, channel = _numbers(str(view.get("private_metadata") or ""), 3)
+        user = str((body.get("user") or {}).get("id") or "")
+        _, item = item_to_edit(int(item_id), user, uow=deps.uow)
+        removing = bool(field(Block.ITEM_REMOVE, Field.ITEM_REMOVE).get("selected_options"))
+        wanted: list[tuple[ItemField, object]] = [("deleted", "")] if removing else [
+            ("text", text),
+            ("owner", field(Block.ITEM_OWNER, Field.ITEM_OWNER).get("selected_user")),
+            ("due", field(Block.ITEM_DUE, Field.ITEM_DUE).get("selected_date")),
+            ("type", (field(Block.ITEM_TYPE, Field.ITEM_TYPE).get("selected_option") or {})
+             .get("value"))]
+        current: dict[str, object] = {
+            "text": item.text, "owner": item.owner, "type": item.type,
+            "due": f"{item.due_on:%Y-%m-%d}" if item.due_on else None}
+        said: list[str] = []
+        for name, value in wanted:
+            if name != "deleted" and (not value or value == current[name]):
+                continue  # unchanged (clearing an owner or a due date is not offered)
+            changed = change_action_item(int(number), int(item_id), name, str(value), user,
+                                         uow=deps.uow, chat=deps.chat, config=deps.config,
+                                         now=deps.now())
+            said.append(item_changed_text(changed))
+        reply = "\n".join(said) or f"Action item {item_id} is unchanged."
+        if not (channel and deps.chat.post_ephemeral(channel, user, reply)):
+            deps.chat.send_direct(user, reply)
 
     @app.view(Callback.REPHRASE.value)
     @guarded(deps.chat)
