@@ -117,7 +117,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
     config, now, user_id = deps.config, deps.now(), caller.user_id
 
     def number(ref: int | None, usage: str) -> int:
-        return uc.find_number(deps.uow, ref=ref, channel_id=caller.channel_id, usage=usage)
+        found = uc.find_number(deps.uow, ref=ref, channel_id=caller.channel_id, usage=usage)
+        if ref is not None:
+            uc.check_visible(found, user_id, uow=deps.uow, chat=deps.chat)
+        return found
 
     def change(ref: int | None, usage: str, rule: uc.Rule, *, announce: bool = True,
                retopic: bool = False) -> uc.Outcome:

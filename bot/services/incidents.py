@@ -351,6 +351,15 @@ def visible_to(incidents: list[Incident], user_id: str, chat: Chat) -> list[Inci
     return shown
 
 
+def check_visible(number: int, user_id: str, *, uow: UnitOfWorkFactory, chat: Chat) -> None:
+    """A private incident named by `#N` answers only its channel's members; anyone else
+    is told it does not exist (its number alone must not reveal it)."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+    if incident is not None and incident.private and not visible_to([incident], user_id, chat):
+        raise UserError(f"There is no incident #{number}. `/incident list` shows open ones.")
+
+
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:
     """Invite the new role holder unless they are in the channel already (an invite
     for a member is a wasted call that Slack answers `already_in_channel`)."""

@@ -50,6 +50,10 @@ def test_private_declare_lists_stats_and_timeline(stack: Stack) -> None:
     stack.slack.wait_for(lambda: any(
         e.text == "rotating the export credentials"
         for e in _entries(stack, incident.number)))
+    # Named by number from outside, it does not exist for Bob; nothing is changed.
+    assert slash(stack, "timeline #1", user=BOB).startswith("There is no incident #1.")
+    assert slash(stack, "severity #1 sev3", user=BOB).startswith("There is no incident #1.")
+    assert stack.incident().severity == "SEV1"
     # Once Bob is invited (a role), he sees it too.
     slash(stack, f"role comms <@{BOB}|bob>", channel=incident.channel_id)
     slash(stack, "list", user=BOB)
