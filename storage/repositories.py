@@ -272,6 +272,10 @@ class SqlTimelineRepository:
             .with_for_update(of=TimelineEntryRow)).scalar_one_or_none()
         return to_entry(row) if row is not None else None
 
+    def entry_for_message(self, channel_id: str, ts: str) -> TimelineEntry | None:
+        row = self._row(channel_id, ts)
+        return to_entry(row) if row is not None else None
+
     def _audit(self, entry_id: int, change: dict[str, str]) -> TimelineEntryRow:
         """The row, with `change` appended to its history: corrections are kept for audit."""
         row = self.session.get(TimelineEntryRow, entry_id)

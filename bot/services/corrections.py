@@ -58,6 +58,20 @@ def change_entry(number: int, entry_id: int, user: str, change: EntryChange, tex
     return EntryChanged(number, entry_id, change)
 
 
+def hide_message(channel_id: str, ts: str, user: str, *, uow: UnitOfWorkFactory,
+                 now: datetime) -> EntryChanged:
+    """The "Hide from postmortem" shortcut on a message in an incident channel."""
+    with uow() as tx:
+        number = tx.incidents.number_for_channel(channel_id)
+        entry = tx.timeline.entry_for_message(channel_id, ts) if number is not None else None
+    if number is None:
+        raise UserError("That message isn't in an incident channel.")
+    if entry is None or entry.id is None:
+        raise UserError("That message isn't on the timeline (yet): "
+                        "`/incident timeline rebuild` re-reads the channel.")
+    return change_entry(number, entry.id, user, "hidden", uow=uow, now=now)
+
+
 def note_to_rephrase(number: int, entry_id: int, user: str, *,
                      uow: UnitOfWorkFactory) -> tuple[str, list[Finding]]:
     """The note's text and the blameless checker's findings, for the Rephrase form;

@@ -30,6 +30,7 @@ class Callback(StrEnum):
     DECLARE = "incident-declare"
     REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
     ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
+    HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
 
 
 class Block(StrEnum):

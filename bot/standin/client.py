@@ -102,6 +102,24 @@ class SlackClient:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
+    def message_shortcut(self, callback_id: str, *, user: str, channel: str, message_ts: str,
+                         **kwargs: Any) -> Reply:
+        """A person runs a message shortcut (the message's "More actions" menu)."""
+        payload: dict[str, Any] = {
+            "type": "message_action", "callback_id": callback_id,
+            "team": {"id": self.team_id, "domain": "standin"},
+            "user": {"id": user, "username": user, "name": user, "team_id": self.team_id},
+            "api_app_id": "A00000001", "token": "", "action_ts": f"{time.time():.6f}",
+            "trigger_id": f"trig.{time.time_ns()}",
+            "channel": {"id": channel, "name": self.slack.name_of(channel)},
+            "message_ts": message_ts,
+            "message": {"type": "message", "ts": message_ts, "text": ""},
+            "response_url": self.slack.response_url(),
+        }
+        reply = self.interactive(payload, **kwargs)
+        reply.response_url = payload["response_url"]
+        return reply
+
     def click(self, action_id: str, *, user: str, channel: str, message_ts: str,
               value: str | None = None, selected: str | None = None, **kwargs: Any) -> Reply:
         action: dict[str, Any] = {"action_id": action_id, "block_id": "card",

@@ -205,3 +205,24 @@ def test_edit_and_remove_an_item_through_the_form(stack: Stack) -> None:
             assert tx.action_items.for_incident(1) == []
         card = stack.slack.channels[channel].messages[incident.card_ts]
         assert "*Action items*" not in json.dumps(card.blocks)
+
+
+def test_hide_a_message_with_the_shortcut(stack: Stack) -> None:
+    """The "Hide from postmortem" message shortcut hides that message's timeline entry
+    (its author or the commander); the postmortem leaves it out."""
+    incident = declare(stack)
+    channel = incident.channel_id
+    ts = stack.client.say(channel, BOB, "customer ACME's card numbers were in the log")
+    stack.client.pin(channel, ts, BOB)
+    stack.slack.wait_for(lambda: any(e.pinned for e in _entries(stack)))
+    refused = stack.client.message_shortcut("timeline-hide", user=CAROL, channel=channel,
+                                            message_ts=ts)
+    assert "Only that entry's author" in stack.client.reply_to(refused)["text"]
+    done = stack.client.message_shortcut("timeline-hide", user=BOB, channel=channel,
+                                         message_ts=ts)
+    assert "hidden from *#1*'s postmortem" in stack.client.reply_to(done)["text"]
+    assert [e.hidden for e in _entries(stack) if e.ts == ts] == [True]
+    assert "ACME" not in _postmortem(stack, channel)
+    elsewhere = stack.client.message_shortcut("timeline-hide", user=BOB, channel=stack.general,
+                                              message_ts="1.000001")
+    assert "isn't in an incident channel" in stack.client.reply_to(elsewhere)["text"]

@@ -97,8 +97,10 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     rephrase = build_rephrase_modal(1, 2, "C1", "text", [])
     assert rephrase["callback_id"] == Callback.REPHRASE.value
     assert build_item_form(1, items[0], "C1")["callback_id"] == Callback.ITEM_EDIT.value
+    shortcuts = {s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])}
+    assert shortcuts == {Callback.HIDE_MESSAGE.value}
     assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
-                                           Callback.ITEM_EDIT.value}
+                                           Callback.ITEM_EDIT.value, *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

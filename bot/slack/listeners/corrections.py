@@ -14,6 +14,7 @@ from bot.errors import UserError
 from bot.services.corrections import (
     change_action_item,
     change_entry,
+    hide_message,
     item_to_edit,
     note_to_rephrase,
 )
@@ -97,6 +98,17 @@ def register(app: App, deps: Deps) -> None:
         reply = "\n".join(said) or f"Action item {item_id} is unchanged."
         if not (channel and deps.chat.post_ephemeral(channel, user, reply)):
             deps.chat.send_direct(user, reply)
+
+    @app.shortcut(Callback.HIDE_MESSAGE.value)
+    @guarded(deps.chat)
+    def handle_hide_message(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        channel = str((body.get("channel") or {}).get("id") or "")
+        ts = str((body.get("message") or {}).get("ts") or "")
+        user = str((body.get("user") or {}).get("id") or "")
+        changed = hide_message(channel, ts, user, uow=deps.uow, now=deps.now())
+        respond(response_type="ephemeral",
+                text=entry_changed_text(changed.number, changed.entry_id, changed.change))
 
     @app.view(Callback.REPHRASE.value)
     @guarded(deps.chat)
