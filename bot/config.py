@@ -70,6 +70,8 @@ class DebriefConfig:
     """What a team may tune in `debrief.yaml`; every field has a sensible default."""
 
     announce_channel: str = "#incidents"
+    # A private incident's announcement: "redacted" ("a private SEV1 was declared") or "none".
+    private_announcement: str = "redacted"
     channel_prefix: str = "inc"
     severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
     roles: tuple[str, ...] = ("commander", "comms", "scribe")
@@ -227,8 +229,8 @@ def _number(environ: Mapping[str, str], name: str, default: float, low: float, h
 _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
-KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone",
-              "timeline", "postmortem", "oncall"}
+KNOWN_KEYS = {"announce_channel", "private_announcement", "channel_prefix", "severities",
+              "roles", "statuses", "time_zone", "timeline", "postmortem", "oncall"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -256,6 +258,10 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
     values: dict[str, Any] = {}
     if "announce_channel" in raw:
         values["announce_channel"] = _parse_announce_channel(raw["announce_channel"], bad)
+    if "private_announcement" in raw:
+        if raw["private_announcement"] not in ("redacted", "none"):
+            raise bad("private_announcement", "must be 'redacted' or 'none'.")
+        values["private_announcement"] = raw["private_announcement"]
     if "channel_prefix" in raw:
         values["channel_prefix"] = _parse_channel_prefix(raw["channel_prefix"], bad)
     if "severities" in raw:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 
 class DebriefError(Exception):
@@ -40,8 +41,20 @@ class Mention:
     user_id: str
 
 
+@dataclass(frozen=True)
+class Moment:
+    """An instant named inside a `UserError` (UTC). Plain text says `2026-12-01 14:05 UTC`;
+    Slack shows it in each reader's own zone (`bot.slack.text.error_text`)."""
+
+    at: datetime
+
+
 def _at(user_id: str) -> str:
     return f"@{user_id}"
+
+
+def _utc(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
 
 
 class UserError(DebriefError):
@@ -51,13 +64,15 @@ class UserError(DebriefError):
     `Mention`s of people. `str()` gives the plain message; `render` lets the medium
     escape the echoes and write the mentions its way."""
 
-    def __init__(self, *parts: str | Echo | Mention) -> None:
+    def __init__(self, *parts: str | Echo | Mention | Moment) -> None:
         self.parts = parts
         super().__init__(self.render(lambda text: text))
 
-    def render(self, inert: Callable[[str], str], mention: Callable[[str], str] = _at) -> str:
+    def render(self, inert: Callable[[str], str], mention: Callable[[str], str] = _at,
+               moment: Callable[[datetime], str] = _utc) -> str:
         return "".join(p if isinstance(p, str) else inert(p.text) if isinstance(p, Echo)
-                       else mention(p.user_id) for p in self.parts)
+                       else mention(p.user_id) if isinstance(p, Mention) else moment(p.at)
+                       for p in self.parts)
 
 
 EXPLANATIONS = {

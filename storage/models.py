@@ -46,6 +46,9 @@ class IncidentRow(Base):
     card_ts: Mapped[str | None] = mapped_column(String(30))
     announce_channel_id: Mapped[str | None] = mapped_column(String(30))
     announce_ts: Mapped[str | None] = mapped_column(String(30))
+    # A private incident: private channel, no (or a redacted) announcement, listed only
+    # to its channel's members.
+    private: Mapped[bool] = mapped_column(nullable=False, default=False)
 
     roles: Mapped[list[RoleAssignmentRow]] = relationship(
         back_populates="incident", cascade="all, delete-orphan", order_by="RoleAssignmentRow.role"
@@ -113,6 +116,7 @@ class TimelineEntryRow(Base):
     pinned: Mapped[bool] = mapped_column(nullable=False, default=False)
     marked_by: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     deleted: Mapped[bool] = mapped_column(nullable=False, default=False)
+    hidden: Mapped[bool] = mapped_column(nullable=False, default=False)  # not in the postmortem
     history: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False, default=list)
 

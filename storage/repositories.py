@@ -37,10 +37,12 @@ from storage.models import (
 
 _LOAD = (selectinload(IncidentRow.roles), selectinload(IncidentRow.events),
          selectinload(IncidentRow.action_items))
+DELETED = "deleted"  # an action item removed by hand: kept for audit, listed nowhere
+
 _SCALARS = (
     "title", "description", "severity", "status", "declared_at", "declared_by",
     "acknowledged_at", "acknowledged_by", "resolved_at", "summary", "channel_id",
-    "channel_name", "card_ts", "announce_channel_id", "announce_ts",
+    "channel_name", "card_ts", "announce_channel_id", "announce_ts", "private",
 )
 
 
@@ -54,7 +56,8 @@ def to_action(row: ActionItemRow, number: int | None = None) -> ActionItem:
 def to_incident(row: IncidentRow) -> Incident:
     return Incident(
         number=row.number,
-        action_items=tuple(to_action(a, row.number) for a in row.action_items),
+        action_items=tuple(to_action(a, row.number) for a in row.action_items
+                           if a.status != DELETED),
         roles={r.role: r.user_id for r in row.roles},
         events=tuple(
             EventRecord(at=e.at, kind=EventKind(e.kind), actor=e.actor, detail=dict(e.detail))
@@ -178,7 +181,7 @@ def to_entry(row: TimelineEntryRow) -> TimelineEntry:
     return TimelineEntry(
         at=row.at, kind=row.kind, author=row.author, text=row.text, channel_id=row.channel_id,
         ts=row.ts, thread_ts=row.thread_ts, pinned=row.pinned, marked_by=tuple(row.marked_by),
-        deleted=row.deleted, history=tuple(row.history),
+        deleted=row.deleted, history=tuple(row.history), id=row.id, hidden=row.hidden,
         files=tuple(FileRef(f["name"], f["permalink"]) for f in row.files),
     )
 
@@ -252,10 +255,50 @@ class SqlTimelineRepository:
     def set_pinned(self, channel_id: str, ts: str, pinned: bool) -> bool:
         return self._change(channel_id, ts, lambda row: setattr(row, "pinned", pinned))
 
-    def add_note(self, number: int, at: datetime, author: str, text: str) -> None:
-        self.session.add(TimelineEntryRow(
+    def add_note(self, number: int, at: datetime, author: str, text: str) -> int:
+        row = TimelineEntryRow(
             incident_id=self._incident_id(number), at=at, kind="note", author=author, text=text,
-            pinned=False, marked_by=[], deleted=False, history=[], files=[]))
+            pinned=False, marked_by=[], deleted=False, history=[], files=[])
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def entry(self, number: int, entry_id: int) -> TimelineEntry | None:
+        """Entry `entry_id` if it is on incident `number`'s timeline."""
+        row = self.session.execute(
+            select(TimelineEntryRow)
+            .join(IncidentRow, IncidentRow.id == TimelineEntryRow.incident_id)
+            .where(IncidentRow.number == number, TimelineEntryRow.id == entry_id)
+            .with_for_update(of=TimelineEntryRow)).scalar_one_or_none()
+        return to_entry(row) if row is not None else None
+
+    def entry_for_message(self, channel_id: str, ts: str) -> TimelineEntry | None:
+        row = self._row(channel_id, ts)
+        return to_entry(row) if row is not None else None
+
+    def _audit(self, entry_id: int, change: dict[str, str]) -> TimelineEntryRow:
+        """The row, with `change` appended to its history: corrections are kept for audit."""
+        row = self.session.get(TimelineEntryRow, entry_id)
+        if row is None:
+            raise LookupError(entry_id)
+        row.history = [*row.history, change]
+        return row
+
+    def edit_note(self, entry_id: int, text: str, by: str, now: datetime) -> None:
+        row = self._audit(entry_id, {"text": "", "replaced_at": now.isoformat(), "by": by})
+        row.history = [*row.history[:-1], {**row.history[-1], "text": row.text}]
+        row.text = text
+        self.session.flush()
+
+    def delete_note(self, entry_id: int, by: str, now: datetime) -> None:
+        row = self._audit(entry_id, {"deleted_at": now.isoformat(), "by": by})
+        row.deleted = True
+        self.session.flush()
+
+    def set_hidden(self, entry_id: int, hidden: bool, by: str, now: datetime) -> None:
+        change = "hidden_at" if hidden else "shown_at"
+        row = self._audit(entry_id, {change: now.isoformat(), "by": by})
+        row.hidden = hidden
         self.session.flush()
 
     def merge(self, number: int, message: ChatMessage) -> bool:
@@ -305,7 +348,7 @@ class SqlActionItemRepository:
         type parameters differently)."""
         query = (select(ActionItemRow, IncidentRow.number)
                  .join(IncidentRow, IncidentRow.id == ActionItemRow.incident_id)
-                 .where(*where)
+                 .where(ActionItemRow.status != DELETED, *where)
                  .order_by(ActionItemRow.due_on.is_(None), ActionItemRow.due_on, ActionItemRow.id))
         return [to_action(row, n) for row, n in self.session.execute(query)]
 
@@ -323,6 +366,16 @@ class SqlActionItemRepository:
 
     def all_items(self) -> list[ActionItem]:
         return self._items()
+
+    def change(self, item_id: int, **values: object) -> ActionItem:
+        """Set the given columns (text, owner, due_on, type, status) of one item."""
+        row = self.session.get(ActionItemRow, item_id, with_for_update=True)
+        if row is None:
+            raise LookupError(item_id)
+        for name, value in values.items():
+            setattr(row, name, value)
+        self.session.flush()
+        return self.get(item_id)  # type: ignore[return-value]
 
     def set_status(self, item_id: int, status: str, user: str, now: datetime) -> ActionItem:
         row = self.session.get(ActionItemRow, item_id, with_for_update=True)
@@ -465,6 +518,26 @@ class SqlScheduleRepository:
                                            spec_key=spec_key))
         self.session.flush()
         return True
+
+    def override(self, override_id: int) -> tuple[str, Override] | None:
+        """(schedule name, override) of override `override_id`, if it exists."""
+        row = self.session.get(OncallOverrideRow, override_id, with_for_update=True)
+        if row is None:
+            return None
+        return row.schedule_name, Override(row.user, row.start, row.end, row.id)
+
+    def remove_override(self, override_id: int) -> None:
+        row = self.session.get(OncallOverrideRow, override_id)
+        if row is not None:
+            self.session.delete(row)
+            self.session.flush()
+
+    def end_override(self, override_id: int, end: datetime) -> None:
+        row = self.session.get(OncallOverrideRow, override_id)
+        if row is None:
+            raise LookupError(override_id)
+        row.end = end
+        self.session.flush()
 
     def feed_token(self, name: str) -> str | None:
         """The secret of the schedule's iCal feed URL (None: no such schedule)."""

@@ -12,7 +12,7 @@ from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
-from bot.services.ports import DirectNotice, PostmortemSummary
+from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary
 from bot.slack.messages import notice_text, topic_text
 
 
@@ -47,6 +47,7 @@ class FakeChat:
     forms: list[tuple[str, str | None]] = field(default_factory=list)  # (trigger, channel)
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
+    override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail(self, method: str, code: str, times: int = 1) -> None:
@@ -56,7 +57,7 @@ class FakeChat:
         if self.failures.get(method):
             raise ChatError(method, self.failures[method].pop(0))
 
-    def create_channel(self, name: str) -> str:
+    def create_channel(self, name: str, *, private: bool = False) -> str:
         self._maybe_fail("create_channel")
         if name in self.taken_names or name in self.channels.values():
             raise ChatError("conversations.create", "name_taken")
@@ -68,6 +69,10 @@ class FakeChat:
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
         self._maybe_fail("invite")
         self.members[channel_id].update(user_ids)
+
+    def channel_members(self, channel_id: str) -> set[str]:
+        self._maybe_fail("channel_members")
+        return set(self.members.get(channel_id, set()))
 
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         self._maybe_fail("set_topic")
@@ -155,6 +160,10 @@ class FakeChat:
         self._maybe_fail("resolve_user")
         return self.emails.get(member) if "@" in member else member
 
+    def tell_override(self, user_id: str, notice: OverrideNotice) -> None:
+        self._maybe_fail("tell_override")
+        self.override_notices.append((user_id, notice))
+
     def remind_shift(self, user_id: str, schedule: str, start: datetime,
                      end: datetime | None) -> None:
         self._maybe_fail("remind_shift")
@@ -168,6 +177,16 @@ class FakeChat:
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
         self._maybe_fail("set_usergroup")
         self.usergroups[handle] = list(user_ids)
+
+    def open_item_form(self, trigger_id: str, number: int, item: ActionItem,
+                       channel_id: str) -> None:
+        self._maybe_fail("open_item_form")
+        self.forms.append((trigger_id, channel_id))
+
+    def open_rephrase_form(self, trigger_id: str, number: int, entry_id: int, channel_id: str,
+                           text: str, advice: list[str]) -> None:
+        self._maybe_fail("open_rephrase_form")
+        self.forms.append((trigger_id, channel_id))
 
     def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
         self._maybe_fail("open_declare_form")

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.cli.db import unit_of_work
 from bot.clock import utcnow
-from bot.config import settings_and_config
+from bot.config import Settings, settings_and_config
 from bot.domain.rotations import Shift
 from bot.errors import ConfigError
 from bot.services import oncall as oc
@@ -35,11 +35,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     shifts_cmd.add_argument("--to", dest="end", required=True)
     shifts_cmd.add_argument("--json", action="store_true")
     shifts_cmd.set_defaults(func=show_shifts)
-    override = oc_sub.add_parser("override", help="someone covers [start, end)")
-    override.add_argument("schedule")
-    override.add_argument("user")
-    override.add_argument("--start", required=True)
-    override.add_argument("--end", required=True)
+    override = oc_sub.add_parser(
+        "override", help="someone covers [start, end); --remove ID or --shorten ID --end T",
+        usage="debrief oncall override SCHEDULE USER --start T --end T | --remove ID | "
+              "--shorten ID --end T")
+    override.add_argument("schedule", nargs="?")
+    override.add_argument("user", nargs="?")
+    override.add_argument("--start")
+    override.add_argument("--end")
+    override.add_argument("--remove", type=int, metavar="ID", help="remove override ID")
+    override.add_argument("--shorten", type=int, metavar="ID",
+                          help="end override ID earlier, at --end")
     override.set_defaults(func=add_override)
     ical = oc_sub.add_parser("ical", help="an iCalendar feed of the schedule")
     ical.add_argument("schedule")
@@ -108,7 +114,14 @@ def show_shifts(args: argparse.Namespace) -> int:
 
 
 def add_override(args: argparse.Namespace) -> int:
+    changing = args.remove is not None or args.shorten is not None
+    if not changing and not (args.schedule and args.user and args.start and args.end):
+        raise ConfigError("give SCHEDULE USER --start T --end T to add an override, "
+                          "--remove ID to remove one, or --shorten ID --end T "
+                          "(see `debrief oncall override --help`).")
     settings, _ = settings_and_config()
+    if changing:
+        return _change_override(args, settings)
     with unit_of_work(settings) as uow:
         if not 0 < len(args.user) <= 120 or any(c.isspace() for c in args.user):
             raise ConfigError("the user must be a Slack user id or an e-mail address "
@@ -118,6 +131,29 @@ def add_override(args: argparse.Namespace) -> int:
                         now=utcnow())
     print(f"override saved: {args.user} on {args.schedule} {args.start} → {args.end}")
     return 0
+
+
+def _change_override(args: argparse.Namespace, settings: Settings) -> int:
+    """`--remove ID` or `--shorten ID --end T` (nobody is messaged: the CLI has no Slack)."""
+    if args.remove is not None and args.shorten is not None:
+        raise ConfigError("give --remove or --shorten, not both.")
+    with unit_of_work(settings) as uow:
+        if args.remove is not None:
+            changed = oc.remove_override(args.remove, by=None, uow=uow, chat=None, now=utcnow())
+            print(f"override {args.remove} removed: {changed.override.user} on "
+                  f"{changed.schedule} {iso_z(changed.override.start)} → "
+                  f"{iso_z(changed.override.end)}")
+            return 0
+        if not args.end:
+            raise ConfigError("--shorten needs --end: the new, earlier end.")
+        changed = oc.shorten_override(args.shorten, parse_instant(args.end, "--end"), by=None,
+                                      uow=uow, chat=None, now=utcnow())
+    print(f"override {args.shorten} on {changed.schedule} now ends {iso_z(changed.override.end)}")
+    return 0
+
+
+def iso_z(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
 
 
 def ical_feed(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
-from bot.domain.action_items import check_action_item
+from bot.domain.action_items import TYPES, check_action_item
+from bot.domain.corrections import ItemField
 from bot.domain.incidents import (
     normalise_role,
     normalise_severity,
@@ -23,6 +24,8 @@ from bot.errors import UserError
 SUBCOMMANDS = (
     "help", "declare", "ack", "status", "severity", "role", "update", "resolve", "list", "retry",
     "note", "timeline", "postmortem", "action", "actions", "stats",
+    # corrections (h12b): notes, timeline entries, action items
+    "hide", "unhide",
 )
 ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare",
            "pm": "postmortem", "ai": "action", "todo": "action"}
@@ -66,6 +69,7 @@ class Help:
 class Declare:
     title: str = ""  # empty: open the declare form
     severity: str | None = None
+    private: bool = False  # `--private`: a private channel, listed only to its members
 
 
 @dataclass(frozen=True)
@@ -181,10 +185,56 @@ class ListActionItems:
     usage: ClassVar[str] = "/incident actions #12"
 
 
+# --- corrections (h12b): notes, timeline entries and action items ---------------------
+# Entries and items are named by their own number (shown in `/incident timeline` and
+# `/incident actions`), never `#N`, which names an incident.
+
+@dataclass(frozen=True)
+class EditNote:
+    entry_id: int
+    text: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident note edit 7 Paged the DB team at 14:05"
+
+
+@dataclass(frozen=True)
+class DeleteNote:
+    entry_id: int
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident note delete 7"
+
+
+@dataclass(frozen=True)
+class HideEntry:
+    """Hide a timeline entry from the postmortem (`hidden`), or show it again."""
+    entry_id: int
+    hidden: bool = True
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident hide 7"
+
+
+@dataclass(frozen=True)
+class ChangeActionItem:
+    """`action <field> <id> <value>`: `text` keeps Slack's escaped mentions (the owner);
+    a due date is read against the author's today after the ack."""
+    item_id: int
+    field: ItemField
+    value: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident action owner 3 @bob"
+
+
+ITEM_FIELDS: dict[str, ItemField] = {"text": "text", "owner": "owner", "reassign": "owner",
+                                     "due": "due", "type": "type", "delete": "deleted",
+                                     "remove": "deleted"}
+_ID = re.compile(r"^\d{1,9}$")
+
+
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | AddActionItem
     | ListActionItems
+    | EditNote | DeleteNote | HideEntry | ChangeActionItem
 )
 
 
@@ -233,12 +283,15 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
         case "actions":
             return ListActionItems(ref=ref)
         case "declare":
+            private = "--private" in (w.lower() for w in rest)
+            rest = [w for w in rest if w.lower() != "--private"]
             severity = None
             if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
                 severity = normalise_severity(rest[0], config.severity_names)
                 rest = rest[1:]
             title = text_of(rest)
-            return Declare(title=validate_title(title) if title else "", severity=severity)
+            return Declare(title=validate_title(title) if title else "", severity=severity,
+                           private=private)
         case "status":
             if not rest:
                 raise UserError(
@@ -284,6 +337,13 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
                 return PostmortemStep(step=step, ref=ref)
             raise UserError("Use `/incident postmortem` to draft (again), then "
                             "`/incident postmortem review` and `/incident postmortem publish`.")
+        case "action" if len(rest) >= 2 and rest[0].lower() in ITEM_FIELDS and _ID.match(rest[1]):
+            return _change_item(ITEM_FIELDS[rest[0].lower()], int(rest[1]), rest[2:], ref)
+        case "hide" | "unhide":
+            if len(rest) != 1 or not _ID.match(rest[0]):
+                raise UserError(f"Which entry? `/incident {subcommand} 7`: "
+                                "`/incident timeline` shows each entry's number.")
+            return HideEntry(entry_id=int(rest[0]), hidden=subcommand == "hide", ref=ref)
         case "action":
             if not rest:
                 raise UserError("What needs doing? e.g. `/incident action Add an alert on "
@@ -299,12 +359,54 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             return Resolve(summary=capped(text_of(rest), "summary"), ref=ref)
 
 
-def _note(text: str, ref: int | None) -> Note:
-    """`note <text>`, or `note at <time> <text>`: the time's syntax is checked here."""
+def _change_item(field: ItemField, item_id: int, words: list[str],
+                 ref: int | None) -> ChangeActionItem:
+    """`action text|owner|due|type|delete <id> [value]`, its syntax checked here."""
+    match field:
+        case "deleted":
+            if words:
+                raise UserError(f"To remove action item {item_id}: `/incident action delete "
+                                f"{item_id}` (nothing after the number).")
+            return ChangeActionItem(item_id, field, "", ref)
+        case "owner":
+            owner = parse_user_ref(words[0]) if len(words) == 1 and words[0].startswith("<@") \
+                else None
+            if owner is None:
+                raise UserError(f"Who owns it now? Mention them: `/incident action owner "
+                                f"{item_id} @person`.")
+            return ChangeActionItem(item_id, field, owner, ref)
+        case "type":
+            if len(words) != 1 or words[0].lower() not in TYPES:
+                raise UserError(f"Which type? `/incident action type {item_id} detect`: "
+                                f"{', '.join(TYPES)}.")
+            return ChangeActionItem(item_id, field, words[0].lower(), ref)
+        case "due":
+            if not words:
+                raise UserError(f"Due when? `/incident action due {item_id} friday`.")
+            check_action_item(["x", "due", *words])
+            return ChangeActionItem(item_id, field, " ".join(words), ref)
+        case "text":
+            text = " ".join(_plain_word(w) for w in words).strip()
+            if not text:
+                raise UserError(f"What should it say? `/incident action text {item_id} "
+                                "Add an alert on replication lag`.")
+            if len(text) > 500:
+                raise UserError("Keep an action item under 500 characters.")
+            return ChangeActionItem(item_id, field, text, ref)
+
+
+def _note(text: str, ref: int | None) -> Note | EditNote | DeleteNote:
+    """`note <text>`, `note at <time> <text>` (the time's syntax is checked here), or a
+    correction: `note edit <id> <text>`, `note delete <id>`."""
     if not text:
         raise UserError("What should the note say? e.g. `/incident note Paged the DB team` "
                         "or `/incident note at 14:05 Paged the DB team`.")
     words = text.split()
+    head = words[0].lower()
+    if head == "edit" and len(words) >= 3 and _ID.match(words[1]):
+        return EditNote(entry_id=int(words[1]), text=" ".join(words[2:]), ref=ref)
+    if head in ("delete", "remove") and len(words) == 2 and _ID.match(words[1]):
+        return DeleteNote(entry_id=int(words[1]), ref=ref)
     if words[0].lower() != "at":
         return Note(text=text, body=" ".join(words), ref=ref)
     clock, rest = parse_note_clock(words[1:])

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from bot.domain.action_items import ActionItem
 from bot.domain.text import plain_from_slack, some
-from bot.errors import Echo, Mention, UserError
+from bot.errors import Echo, Mention, Moment, UserError
 
 MAX_TITLE = 150  # Block Kit header limit: the title is the summary card's header
 MAX_CHANNEL_NAME = 80
@@ -42,6 +42,7 @@ class EventKind(StrEnum):
     UPDATE = "update"
     ONCALL = "oncall"
     RESOLVED = "resolved"
+    ACTION_ITEM = "action_item"  # an action item corrected: text, owner, due, type, removed
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class Incident:
     card_ts: str | None = None
     announce_channel_id: str | None = None
     announce_ts: str | None = None
+    private: bool = False
     roles: dict[str, str] = field(default_factory=dict)
     events: tuple[EventRecord, ...] = ()
     action_items: tuple[ActionItem, ...] = ()
@@ -187,7 +189,7 @@ def acknowledge(incident: Incident, user: str, now: datetime) -> Change:
         raise UserError(
             f"Incident #{incident.number} was already acknowledged by ",
             Mention(incident.acknowledged_by or ""),
-            f" at {incident.acknowledged_at:%H:%M} UTC.")
+            " at ", Moment(incident.acknowledged_at), ".")
     return (replace(incident, acknowledged_at=now, acknowledged_by=user),
             EventRecord(now, EventKind.ACKNOWLEDGED, user, {}))
 

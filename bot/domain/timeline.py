@@ -57,6 +57,8 @@ class TimelineEntry:
     deleted: bool = False
     history: tuple[dict[str, str], ...] = ()
     files: tuple[FileRef, ...] = ()
+    id: int | None = None  # how `/incident note edit` and `/incident hide` name it
+    hidden: bool = False  # hidden from the postmortem; kept for audit
 
     @property
     def key(self) -> bool:
@@ -74,6 +76,8 @@ class TimelineItem:
     deleted: bool = False
     thread_ts: str | None = None
     files: tuple[FileRef, ...] = field(default=())
+    entry_id: int | None = None  # a stored entry's number (`/incident hide 7`)
+    hidden: bool = False  # hidden from the postmortem by hand
 
 
 def ts_to_datetime(ts: str) -> datetime:
@@ -114,20 +118,40 @@ def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
         case EventKind.RESOLVED:
             summary = f": {detail['summary']}" if detail.get("summary") else ""
             return f"Resolved{summary}"
+        case EventKind.ACTION_ITEM:
+            return item_change_text(detail)
         case _:  # mypy: every kind has a case above
             assert_never(kind)
+
+
+def item_change_text(detail: dict[str, str]) -> str:
+    """An action item correction in plain words (`detail`: item, field, to, text)."""
+    item = f"Action item {detail.get('item')} ({detail.get('text', '')})"
+    match detail.get("field"):
+        case "owner":
+            return f"{item} reassigned to {detail.get('to')}"
+        case "due":
+            return f"{item} now due {detail.get('to')}"
+        case "type":
+            return f"{item} is now of type {detail.get('to')}"
+        case "text":
+            return f"Action item {detail.get('item')} now reads: {detail.get('to')}"
+        case _:
+            return f"{item} removed"
 
 
 def build_timeline(incident: Incident, entries: list[TimelineEntry]) -> list[TimelineItem]:
     """Lifecycle events (always key) and captured entries, in the order they happened."""
     items = [
         TimelineItem(at=e.at, kind=e.kind, author=e.actor,
-                     text=lifecycle_text(e.kind, e.detail), key=True)
+                     text=lifecycle_text(e.kind, e.detail),
+                     key=e.kind is not EventKind.ACTION_ITEM)  # corrections: not key events
         for e in incident.events
     ]
     items += [
         TimelineItem(at=e.at, kind=e.kind, author=e.author, text=e.text, key=e.key,
-                     source_ts=e.ts, deleted=e.deleted, thread_ts=e.thread_ts, files=e.files)
+                     source_ts=e.ts, deleted=e.deleted, thread_ts=e.thread_ts, files=e.files,
+                     entry_id=e.id, hidden=e.hidden)
         for e in entries
     ]
     # Stable sort: at equal times lifecycle events stay before chat.

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from dateutil import parser as dateparser
 
-from bot.errors import UserError
+from bot.errors import Moment, UserError
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 EXAMPLE = "e.g. `tomorrow 09:00`, `friday 18:00`, `2026-12-01 08:30` (your time zone)"
@@ -78,18 +78,50 @@ def check_backdate(at: datetime, *, declared_at: datetime, now: datetime,
     if at < earliest:
         raise UserError(
             f"That is more than {describe_span(limit)} before the incident was declared "
-            f"({declared_at:%Y-%m-%d %H:%M} UTC); a note can go back to "
-            f"{earliest:%Y-%m-%d %H:%M} UTC at the earliest.")
+            "(", Moment(declared_at), "); a note can go back to ", Moment(earliest),
+            " at the earliest.")
+
+
+_CLOCK = re.compile(r"^\d{1,2}(:\d{2})?(am|pm)?$|^\d{1,2}(am|pm)$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(t.*)?$")
+
+
+def _one_moment(words: list[str]) -> bool:
+    """Words that can name one moment on their own: at most one clock time, one date and
+    one day word, and at least one of them (so `18:00 tomorrow` is not half a span)."""
+    clocks = sum(bool(_CLOCK.match(w)) for w in words)
+    dates = sum(bool(_DATE.match(w)) for w in words)
+    days = sum(w in ("today", "tomorrow", "yesterday") or
+               (len(w) >= 3 and any(d.startswith(w) for d in WEEKDAYS)) for w in words)
+    return clocks <= 1 and dates <= 1 and days <= 1 and clocks + dates + days >= 1
 
 
 def parse_span(words: list[str], now: datetime, zone: tzinfo) -> tuple[datetime, datetime]:
-    """`<from> to <to>`."""
+    """`<from> to <to>`, or `<from> <to>` when exactly one split of the words reads as
+    two times with the end after the start (`2026-12-01T18:00 2026-12-02T09:00`,
+    `today 18:00 tomorrow 09:00`); an ambiguous pair asks for `to`."""
     lowered = [w.lower() for w in words]
-    if "to" not in lowered:
-        raise UserError(f"Give a start and an end: `<from> to <to>`, {EXAMPLE}.")
-    split = lowered.index("to")
-    start = parse_when(" ".join(words[:split]), now, zone)
-    end = parse_when(" ".join(words[split + 1:]), now, zone)
-    if end <= start:
-        raise UserError("The end must be after the start.")
-    return start, end
+    if "to" in lowered:
+        split = lowered.index("to")
+        start = parse_when(" ".join(words[:split]), now, zone)
+        end = parse_when(" ".join(words[split + 1:]), now, zone)
+        if end <= start:
+            raise UserError("The end must be after the start.")
+        return start, end
+    readings: list[tuple[datetime, datetime]] = []
+    for split in range(1, len(words)):
+        if not (_one_moment(lowered[:split]) and _one_moment(lowered[split:])):
+            continue
+        try:
+            start = parse_when(" ".join(words[:split]), now, zone)
+            end = parse_when(" ".join(words[split:]), now, zone)
+        except UserError:
+            continue
+        if end > start and (start, end) not in readings:
+            readings.append((start, end))
+    if len(readings) == 1:
+        return readings[0]
+    if readings:
+        raise UserError(f"I can read those times more than one way; put `to` between the "
+                        f"start and the end, {EXAMPLE}.")
+    raise UserError(f"Give a start and an end: `<from> to <to>` (or two full times), {EXAMPLE}.")

@@ -17,8 +17,12 @@ from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import (
     Ack,
     AddActionItem,
+    ChangeActionItem,
     Declare,
+    DeleteNote,
+    EditNote,
     Help,
+    HideEntry,
     IncidentCommand,
     List,
     ListActionItems,
@@ -37,6 +41,7 @@ from bot.domain.commands import (
 )
 from bot.domain.incidents import Incident
 from bot.domain.stats import Stats as IncidentStats
+from bot.services import corrections as fix
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
@@ -64,7 +69,7 @@ class Pages(Protocol):
     """The replies that are pages of a list (or help), built by the Slack layer."""
 
     def help(self, unknown: str | None) -> Reply: ...
-    def incidents(self) -> Reply: ...
+    def incidents(self, user_id: str) -> Reply: ...
     def action_items(self, number: int) -> Reply: ...
     def timeline(self, number: int) -> Reply: ...
     def stats(self, stats: IncidentStats, period: str) -> Reply: ...
@@ -78,6 +83,7 @@ class Noted:
     at: datetime
     text: str
     findings: list[Finding]
+    entry_id: int = 0  # the note's number, for `/incident note edit <id>`
 
 
 @dataclass(frozen=True)
@@ -94,12 +100,14 @@ class ReviewStep:
 
 # What a command did, for the Slack layer to word (None: nothing to say, a form opened).
 Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft | ReviewStep
-          | None)
+          | fix.EntryChanged | fix.ItemChanged | None)
 
 
-def list_open(deps: Deps) -> list[Incident]:
+def list_open(deps: Deps, user_id: str) -> list[Incident]:
+    """Open incidents `user_id` may see: private ones only for their channel's members."""
     with deps.uow() as tx:
-        return tx.incidents.list(open_only=True)
+        found = tx.incidents.list(open_only=True)
+    return uc.visible_to(found, user_id, deps.chat)
 
 
 def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
@@ -109,7 +117,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
     config, now, user_id = deps.config, deps.now(), caller.user_id
 
     def number(ref: int | None, usage: str) -> int:
-        return uc.find_number(deps.uow, ref=ref, channel_id=caller.channel_id, usage=usage)
+        found = uc.find_number(deps.uow, ref=ref, channel_id=caller.channel_id, usage=usage)
+        if ref is not None:
+            uc.check_visible(found, user_id, uow=deps.uow, chat=deps.chat)
+        return found
 
     def change(ref: int | None, usage: str, rule: uc.Rule, *, announce: bool = True,
                retopic: bool = False) -> uc.Outcome:
@@ -122,16 +133,18 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case Declare(title=""):
             deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
             return None
-        case Declare(title=title, severity=severity):
+        case Declare(title=title, severity=severity, private=private):
             return uc.declare_incident(
                 uc.DeclareRequest(title=title, severity=severity or config.default_severity,
-                                  declared_by=user_id),
+                                  declared_by=user_id, private=private),
                 uow=deps.uow, chat=deps.chat, config=config, now=now,
             )
         case List():
-            return pages.incidents()
+            return pages.incidents(user_id)
         case Stats(period=period):
-            return pages.stats(incident_stats(period, uow=deps.uow, config=config, now=now),
+            return pages.stats(incident_stats(
+                period, uow=deps.uow, config=config, now=now,
+                visible=partial(uc.visible_to, user_id=user_id, chat=deps.chat)),
                                period)
         case ListActionItems(ref=ref):
             return pages.action_items(number(ref, cmd.usage))
@@ -145,9 +158,9 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                                       config=config)
         case Note(ref=ref, text=text, body=body, at=at):
             noted = number(ref, cmd.usage)
-            when = tl.add_note(noted, user_id, body, at, uow=deps.uow, chat=deps.chat,
-                               config=config, now=now)
-            return Noted(noted, when, text, lint_text(text))
+            when, entry_id = tl.add_note(noted, user_id, body, at, uow=deps.uow,
+                                         chat=deps.chat, config=config, now=now)
+            return Noted(noted, when, text, lint_text(text), entry_id)
         case AddActionItem(ref=ref, text=text):
             return ItemAdded(add_action_item(number(ref, cmd.usage), user_id, text.split(),
                                              uow=deps.uow, chat=deps.chat, config=config,
@@ -182,5 +195,19 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return change(ref, cmd.usage, partial(
                 rules.resolve, summary=summary, user=user_id, now=now,
                 resolved_status=config.resolved_status), retopic=True)
+        # --- corrections (h12b): notes, timeline entries, action items ---
+        case EditNote(ref=ref, entry_id=entry_id, text=text):
+            return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "edited", text,
+                                    uow=deps.uow, now=now)
+        case DeleteNote(ref=ref, entry_id=entry_id):
+            return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "deleted",
+                                    uow=deps.uow, now=now)
+        case HideEntry(ref=ref, entry_id=entry_id, hidden=hidden):
+            return fix.change_entry(number(ref, cmd.usage), entry_id, user_id,
+                                    "hidden" if hidden else "shown", uow=deps.uow, now=now)
+        case ChangeActionItem(ref=ref, item_id=item_id, field=field, value=value):
+            return fix.change_action_item(number(ref, cmd.usage), item_id, field, value,
+                                          user_id, uow=deps.uow, chat=deps.chat,
+                                          config=config, now=now)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)

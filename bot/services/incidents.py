@@ -33,6 +33,7 @@ class DeclareRequest:
     declared_by: str
     description: str = ""
     commander: str | None = None
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def declare_incident(
             number=number, title=req.title, severity=req.severity,
             status=config.statuses[0], description=req.description,
             declared_at=now, declared_by=req.declared_by,
-            roles={"commander": commander}, events=tuple(events),
+            roles={"commander": commander}, events=tuple(events), private=req.private,
         )
         tx.incidents.add(incident)
         tx.commit()
@@ -263,7 +264,8 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             chat.pin(channel_id, incident.card_ts)  # already pinned counts as done
         except ChatError as exc:
             problems.append(Problem("pin", exc.code))
-    if incident.announce_ts is None and config.announce_channel:
+    quiet = incident.private and config.private_announcement == "none"
+    if incident.announce_ts is None and config.announce_channel and not quiet:
         where = config.announce_channel
         progress.at(f"announcing it in {where}")
         try:
@@ -286,7 +288,7 @@ def _create_channel(incident: Incident, chat: Chat, config: DebriefConfig) -> tu
         name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
                             incident.title, attempt)
         try:
-            return chat.create_channel(name), name
+            return chat.create_channel(name, private=incident.private), name
         except ChatError as exc:
             if exc.code != "name_taken":
                 raise
@@ -330,9 +332,41 @@ def change_incident(
     return Outcome(updated, problems, event=event)
 
 
+def visible_to(incidents: list[Incident], user_id: str, chat: Chat) -> list[Incident]:
+    """`incidents` without the private ones `user_id` is not a member of (Slack's
+    `conversations.members`, asked once per private incident; a private incident whose
+    members cannot be read is hidden)."""
+    shown: list[Incident] = []
+    for incident in incidents:
+        if incident.private:
+            try:
+                if not incident.channel_id or user_id not in chat.channel_members(
+                        incident.channel_id):
+                    continue
+            except ChatError as exc:
+                log.info("members of private #%s unknown (%s): not listed", incident.number,
+                         exc.code)
+                continue
+        shown.append(incident)
+    return shown
+
+
+def check_visible(number: int, user_id: str, *, uow: UnitOfWorkFactory, chat: Chat) -> None:
+    """A private incident named by `#N` answers only its channel's members; anyone else
+    is told it does not exist (its number alone must not reveal it)."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+    if incident is not None and incident.private and not visible_to([incident], user_id, chat):
+        raise UserError(f"There is no incident #{number}. `/incident list` shows open ones.")
+
+
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:
+    """Invite the new role holder unless they are in the channel already (an invite
+    for a member is a wasted call that Slack answers `already_in_channel`)."""
     if incident.channel_id:
         try:
+            if user_id in chat.channel_members(incident.channel_id):
+                return
             chat.invite(incident.channel_id, [user_id])
         except ChatError as exc:
             log.info("could not invite %s to #%s: %s", user_id, incident.number, exc.code)

@@ -9,9 +9,11 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from bot.domain.rotations import (
     Answer,
+    Override,
     Schedule,
     Shift,
     change_members,
@@ -30,7 +32,7 @@ from bot.domain.schedules import (
     same_rotation,
 )
 from bot.errors import ChatError, Echo, UserError
-from bot.services.ports import Chat, TurnsMoved, UnitOfWorkFactory
+from bot.services.ports import Chat, OverrideNotice, TurnsMoved, UnitOfWorkFactory
 from bot.yamlfile import read_yaml
 
 log = logging.getLogger(__name__)
@@ -147,7 +149,7 @@ def shifts_of(name: str, start: datetime, end: datetime, uow: UnitOfWorkFactory)
 
 
 def add_override(name: str, user: str, start: datetime, end: datetime, *, created_by: str | None,
-                 uow: UnitOfWorkFactory, now: datetime) -> Schedule:
+                 uow: UnitOfWorkFactory, now: datetime, chat: Chat | None = None) -> Schedule:
     if end <= start:
         raise UserError("An override must end after it starts.")
     if end <= now:
@@ -155,11 +157,91 @@ def add_override(name: str, user: str, start: datetime, end: datetime, *, create
     if start < EARLIEST or end > LATEST:  # the years schedules may use (see apply)
         raise UserError(f"An override must lie between {EARLIEST.year} and "
                         f"{LATEST.year - 1}.")
-    get_schedule(name, uow)
+    before = get_schedule(name, uow)
     with uow() as tx:
         tx.schedules.add_override(name, user, start, end, now=now, created_by=created_by)
         tx.commit()
+    if chat is not None:
+        tell_touched(chat, before, Override(user, start, end), "created", created_by)
     return get_schedule(name, uow)
+
+
+# --- removing and shortening overrides (h12b) ------------------------------------------
+
+@dataclass(frozen=True)
+class OverrideChanged:
+    """Override `override` of `schedule` was removed or shortened (as it is now: for a
+    removal, as it was); `told` are the people sent a direct message about it."""
+    schedule: str
+    override: Override
+    change: Literal["removed", "shortened"]
+    told: tuple[str, ...] = ()
+
+
+def _find_override(override_id: int, uow: UnitOfWorkFactory) -> tuple[str, Override]:
+    with uow() as tx:
+        found = tx.schedules.override(override_id)
+    if found is None:
+        raise UserError(f"There is no override {override_id}: `/oncall overrides <schedule>` "
+                        "lists them with their numbers.")
+    return found
+
+
+def remove_override(override_id: int, *, by: str | None, uow: UnitOfWorkFactory,
+                    chat: Chat | None, now: datetime) -> OverrideChanged:
+    """Remove an override; whoever's turn it touched is told (`chat` None: the CLI
+    without Slack, nobody is)."""
+    name, override = _find_override(override_id, uow)
+    with uow() as tx:
+        tx.schedules.remove_override(override_id)
+        tx.commit()
+    told = tell_touched(chat, get_schedule(name, uow), override, "removed", by) if chat else []
+    return OverrideChanged(name, override, "removed", tuple(told))
+
+
+def shorten_override(override_id: int, end: datetime, *, by: str | None,
+                     uow: UnitOfWorkFactory, chat: Chat | None,
+                     now: datetime) -> OverrideChanged:
+    """End an override earlier (at `end`, which may be now: "stop covering now")."""
+    name, override = _find_override(override_id, uow)
+    if end >= override.end:
+        raise UserError("That is not earlier than the override's end; to cover longer, add "
+                        "a new override.")
+    if end <= override.start or end < now - timedelta(minutes=1):
+        raise UserError("That would end the override before it starts or in the past; "
+                        "remove it instead.")
+    with uow() as tx:
+        tx.schedules.end_override(override_id, end)
+        tx.commit()
+    cut = Override(override.user, end, override.end, override.seq)
+    told = tell_touched(chat, get_schedule(name, uow), cut, "shortened", by) if chat else []
+    return OverrideChanged(name, replace(override, end=end), "shortened", tuple(told))
+
+
+def tell_touched(chat: Chat, without: Schedule, override: Override,
+                 change: Literal["created", "shortened", "removed"], by: str | None) -> list[str]:
+    """Direct-message the people whose turn `override` touches: the one covering and
+    those whose own shifts it covers (read from `without`, the schedule without it),
+    except whoever made the change. Returns the user ids told; failures are logged."""
+    base = replace(without, overrides=tuple(o for o in without.overrides
+                                            if o.seq != override.seq or not override.seq))
+    covered = [s.user for s in shifts(base, override.start, override.end) if s.user]
+    people = [(override.user, True)] + [(u, False) for u in dict.fromkeys(covered)
+                                        if u != override.user]
+    told: list[str] = []
+    for member, covering in people:
+        try:
+            user = chat.resolve_user(member)
+            if user is None or user == by or user in told:
+                continue
+            chat.tell_override(user, OverrideNotice(
+                without.name, change, covering, override.user, override.start, override.end,
+                by))
+            told.append(user)
+        except ChatError as exc:
+            log.info("could not tell %s about an override on %s: %s", member, without.name,
+                     exc.code)
+    return told
 
 
 FEED_BACK = timedelta(weeks=2)     # a feed lists shifts from two weeks back ...

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.config import DebriefConfig
+from bot.domain.incidents import Incident
 from bot.domain.stats import Stats, compute_stats, parse_period
 from bot.services.ports import UnitOfWorkFactory
 
 
 def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: DebriefConfig,
-                   now: datetime) -> Stats:
+                   now: datetime,
+                   visible: Callable[[list[Incident]], list[Incident]] | None = None) -> Stats:
+    """`visible` keeps the incidents the asker may see (private ones only for their
+    members); their postmortems and action items go with them. None: all (the CLI)."""
     period = parse_period(period_text)
     with uow() as tx:
         incidents = tx.incidents.list()
         postmortems = tx.postmortems.all()
         items = tx.action_items.all_items()
+    if visible is not None and any(i.private for i in incidents):
+        incidents = visible(incidents)
+        shown = {i.number for i in incidents}
+        postmortems = [p for p in postmortems if p.incident_number in shown]
+        items = [a for a in items if a.incident_number in shown]
     return compute_stats(
         incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
         mitigated_status=config.timeline.mitigated_status,

@@ -67,10 +67,11 @@ def zone_of(user_id: str, chat: Chat, config: DebriefConfig) -> ZoneInfo:
 
 
 def add_note(number: int, author: str, text: str, clock: NoteClock | None = None, *,
-             uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig, now: datetime) -> datetime:
+             uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+             now: datetime) -> tuple[datetime, int]:
     """`note <text>` at now, or `note at <time> <text>` backdated in the author's zone
     (the text and the time's syntax were checked by the parser, before the ack).
-    Returns when the note stands on the timeline (UTC)."""
+    Returns when the note stands on the timeline (UTC) and its entry number."""
     at = now
     if clock is not None:
         at = note_instant(clock, now, zone_of(author, chat, config))
@@ -81,9 +82,9 @@ def add_note(number: int, author: str, text: str, clock: NoteClock | None = None
         if clock is not None:
             check_backdate(at, declared_at=incident.declared_at, now=now,
                            limit=config.timeline.backdate_limit)
-        tx.timeline.add_note(number, at, author, text)
+        entry_id = tx.timeline.add_note(number, at, author, text)
         tx.commit()
-    return at
+    return at, entry_id
 
 
 @dataclass(frozen=True)

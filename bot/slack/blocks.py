@@ -10,13 +10,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.config import DebriefConfig
-from bot.domain.action_items import ActionItem
+from bot.domain.action_items import TYPES, ActionItem
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import Postmortem
+from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
 from bot.slack.ids import Action, Block, Callback, Field
-from bot.slack.text import describe, escape_mrkdwn, user_mention
+from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 
 Blocks = list[dict[str, Any]]
 MAX_SECTION = 3000
@@ -28,7 +29,7 @@ MAX_OPTIONS = 100  # a select menu's options  # a message's `text` (Slack refuse
 MAX_POSTED_TEXT = 11_500
 ELLIPSIS = "…"
 # Page sizes: each page stays well within 50 blocks and Slack's message size.
-ITEMS_PER_PAGE = 40  # header + 40 items + page line + buttons = 43 blocks
+ITEMS_PER_PAGE = 40  # header + 40 items + edit menu + page line + buttons = 44 blocks
 INCIDENTS_PER_PAGE = 50  # at most ~14 sections even with long, heavily escaped titles
 TIMELINE_SECTIONS_PER_PAGE = 15
 # What a cut must not split: an entity (`&amp;`) or a control sequence (`<@U1>`, `<!date^…>`).
@@ -93,13 +94,6 @@ def page_count(total: int, per_page: int) -> int:
 
 def _clamp(page: int, pages: int) -> int:
     return min(max(page, 1), pages)
-
-
-def slack_date(at: datetime | None) -> str:
-    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
-    if at is None:
-        return "—"
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
 def _sections(lines: list[str]) -> Blocks:
@@ -179,7 +173,7 @@ def _people_fields(incident: Incident, config: DebriefConfig) -> list[str]:
 def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, Any]]:
     value = str(incident.number)
     elements: list[dict[str, Any]] = []
-    if incident.acknowledged_at is None:
+    if incident.acknowledged_at is None and incident.resolved_at is None:
         elements.append({"type": "button", "action_id": Action.ACKNOWLEDGE.value,
                          "text": _plain("Acknowledge"), "value": value, "style": "primary"})
     statuses = _at_most(list(config.statuses), MAX_OPTIONS, incident.status)
@@ -209,6 +203,9 @@ def _card_actions(incident: Incident, config: DebriefConfig) -> list[dict[str, A
 
 
 def build_announcement(incident: Incident) -> tuple[str, Blocks]:
+    if incident.private:  # redacted: no title, channel or people
+        text = f":lock: A private *{incident.severity}* incident (*#{incident.number}*) was declared."
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
     text = (
         f":rotating_light: *{incident.severity}* incident *#{incident.number}* declared: "
         f"*{escape_mrkdwn(incident.title)}*\nJoin <#{incident.channel_id}> · "
@@ -267,6 +264,62 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
             {"type": "input", "block_id": Block.COMMANDER.value, "optional": True,
              "label": _plain("Commander (you, if empty)"),
              "element": {"type": "users_select", "action_id": Field.COMMANDER.value}},
+            {"type": "input", "block_id": Block.PRIVATE.value, "optional": True,
+             "label": _plain("Visibility"),
+             "element": {"type": "checkboxes", "action_id": Field.PRIVATE.value, "options": [
+                 {"text": _plain("Private incident", 75), "value": "private",
+                  "description": _plain("A private channel; not listed to non-members", 75)}]}},
+        ],
+    }
+
+
+MAX_OVERRIDES_LISTED = 40  # a section and a button each: within 50 blocks
+
+
+def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, Blocks]:
+    """A schedule's current and coming overrides, each with a Remove button."""
+    name = escape_mrkdwn(schedule)
+    if not overrides:
+        text = f"No current or coming overrides on *{name}*."
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
+    blocks: Blocks = [{"type": "header", "text": _plain(f"Overrides on {schedule}")}]
+    for o in overrides[:MAX_OVERRIDES_LISTED]:
+        who = f"<@{o.user}>" if "@" not in o.user else escape_mrkdwn(o.user)
+        blocks.append({
+            "type": "section", "block_id": f"override-{o.seq}",
+            "text": _mrkdwn(f"`{o.seq}` {who} from {slack_date(o.start)} to {slack_date(o.end)}"),
+            "accessory": {"type": "button", "action_id": Action.OVERRIDE_REMOVE.value,
+                          "value": str(o.seq), "style": "danger", "text": _plain("Remove", 75)},
+        })
+    if len(overrides) > MAX_OVERRIDES_LISTED:
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            f"…and {len(overrides) - MAX_OVERRIDES_LISTED} more later.")]})
+    return f"Overrides on {name}: {len(overrides)}", blocks
+
+
+def build_rephrase_button(text: str, number: int, entry_id: int) -> Blocks:
+    """The reply to a note the blameless checker flagged, with "Rephrase" right there."""
+    return [{"type": "section", "text": _mrkdwn(text)},
+            {"type": "actions", "elements": [{
+                "type": "button", "action_id": Action.NOTE_REPHRASE.value,
+                "value": f"{number}:{entry_id}", "text": _plain("Rephrase", 75)}]}]
+
+
+def build_rephrase_modal(number: int, entry_id: int, channel_id: str, text: str,
+                         advice: list[str]) -> dict[str, Any]:
+    """A form prefilled with the note, the checker's suggestions above it."""
+    hints = "\n".join(f"• {escape_mrkdwn(a)}" for a in advice[:8]) or "Reword it freely."
+    return {
+        "type": "modal", "callback_id": Callback.REPHRASE.value,
+        "title": _plain("Rephrase the note", 24), "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{number}:{entry_id}:{channel_id}",
+        "blocks": [
+            {"type": "section", "text": _mrkdwn(f"*Blameless wording check*\n{hints}")},
+            {"type": "input", "block_id": Block.NOTE_TEXT.value, "label": _plain("Note"),
+             "element": {"type": "plain_text_input", "action_id": Field.NOTE_TEXT.value,
+                         "multiline": True, "max_length": 2900,
+                         "initial_value": text[:2900]}},
         ],
     }
 
@@ -289,8 +342,10 @@ def build_cover_request(schedule: str, user_id: str, start: datetime,
 
 def _timeline_sections(items: list[TimelineItem]) -> list[str]:
     lines = [
-        f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
+        (f"`{i.entry_id}` " if i.entry_id is not None else "")
+        + f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
         + (f" — {user_mention(i.author)}" if i.author else "")
+        + (" _(hidden from the postmortem)_" if i.hidden else "")
         for i in items
     ]
     sections: list[str] = []
@@ -344,7 +399,7 @@ def build_action_items(items: list[ActionItem], title: str, page: int = 1,
         done = not item.is_open
         blocks.append({
             "type": "section", "block_id": f"item-{item.id}",
-            "text": _mrkdwn(("✅ " if done else "◻️ ") + describe(item)),
+            "text": _mrkdwn(("✅ " if done else "◻️ ") + f"`{item.id}` " + describe(item)),
             "accessory": {
                 "type": "button", "value": str(item.id),
                 "action_id": (Action.ITEM_REOPEN if done else Action.ITEM_DONE).value,
@@ -352,8 +407,49 @@ def build_action_items(items: list[ActionItem], title: str, page: int = 1,
                 **({} if done else {"style": "primary"}),
             },
         })
+    shown = items[(page - 1) * ITEMS_PER_PAGE:page * ITEMS_PER_PAGE]
+    blocks.append({"type": "actions", "block_id": "edit-item", "elements": [{
+        "type": "static_select", "action_id": Action.ITEM_EDIT.value,
+        "placeholder": _plain("Edit or remove an item…", 75),
+        "options": [{"text": _plain(f"{i.id} {i.text}", 75), "value": str(i.id)}
+                    for i in shown[:MAX_OPTIONS]]}]})
     blocks += _pager(pager[0], pager[1], page, pages)
     return f"{escape_mrkdwn(title)}: {sum(i.is_open for i in items)} open", blocks
+
+
+def build_item_form(number: int, item: ActionItem, channel_id: str) -> dict[str, Any]:
+    """Change an action item's text, owner, due date or type, or remove it."""
+    types = [{"text": _plain(t, 75), "value": t} for t in TYPES]
+    due: dict[str, Any] = {"type": "datepicker", "action_id": Field.ITEM_DUE.value}
+    if item.due_on:
+        due["initial_date"] = f"{item.due_on:%Y-%m-%d}"
+    owner: dict[str, Any] = {"type": "users_select", "action_id": Field.ITEM_OWNER.value}
+    if item.owner:
+        owner["initial_user"] = item.owner
+    return {
+        "type": "modal", "callback_id": Callback.ITEM_EDIT.value,
+        "title": _plain(f"Action item {item.id}", 24), "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{number}:{item.id}:{channel_id}",
+        "blocks": [
+            {"type": "input", "block_id": Block.ITEM_TEXT.value, "label": _plain("What"),
+             "element": {"type": "plain_text_input", "action_id": Field.ITEM_TEXT.value,
+                         "max_length": 500, "initial_value": item.text[:500]}},
+            {"type": "input", "block_id": Block.ITEM_OWNER.value, "optional": True,
+             "label": _plain("Owner"), "element": owner},
+            {"type": "input", "block_id": Block.ITEM_DUE.value, "optional": True,
+             "label": _plain("Due"), "element": due},
+            {"type": "input", "block_id": Block.ITEM_TYPE.value, "label": _plain("Type"),
+             "element": {"type": "static_select", "action_id": Field.ITEM_TYPE.value,
+                         "options": types,
+                         "initial_option": next(t for t in types if t["value"] == item.type)}},
+            {"type": "input", "block_id": Block.ITEM_REMOVE.value, "optional": True,
+             "label": _plain("Remove"),
+             "element": {"type": "checkboxes", "action_id": Field.ITEM_REMOVE.value,
+                         "options": [{"text": _plain("Remove this action item", 75),
+                                      "value": "remove"}]}},
+        ],
+    }
 
 
 def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: Durations,

@@ -20,6 +20,7 @@ class DeclareForm:
     description: str
     commander: str | None
     channel_id: str | None
+    private: bool = False
 
 
 def _value(values: dict[str, Any], block: Block, field: Field) -> dict[str, Any]:
@@ -53,6 +54,9 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
     if len(description) > 2900:
         errors[Block.DESCRIPTION.value] = "Keep the description under 2900 characters."
     commander = _value(values, Block.COMMANDER, Field.COMMANDER).get("selected_user")
+    checked = _value(values, Block.PRIVATE, Field.PRIVATE).get("selected_options") or []
+    private = isinstance(checked, list) and any(
+        isinstance(o, dict) and o.get("value") == "private" for o in checked)
     if errors:
         return errors
     metadata = view.get("private_metadata") or None
@@ -62,6 +66,7 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
         description=description.strip(),
         commander=str(commander) if commander else None,
         channel_id=str(metadata) if metadata else None,
+        private=private,
     )
 
 

@@ -31,13 +31,15 @@ from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
-from bot.services.ports import DirectNotice, PostmortemSummary
+from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
     build_cover_request,
     build_declare_modal,
     build_digest,
+    build_item_form,
     build_postmortem_summary,
+    build_rephrase_modal,
     build_summary_card,
 )
 from bot.slack.events import parse_message
@@ -45,6 +47,7 @@ from bot.slack.messages import (
     event_text,
     handoff_text,
     notice_text,
+    override_notice_text,
     shift_reminder_text,
     thread_text,
     topic_text,
@@ -224,9 +227,10 @@ class SlackGateway:
                 return found
         raise AssertionError("unreachable")
 
-    def create_channel(self, name: str) -> str:
+    def create_channel(self, name: str, *, private: bool = False) -> str:
         response: Any = call("conversations.create",
-                             lambda: self.client.conversations_create(name=name))
+                             lambda: self.client.conversations_create(name=name,
+                                                                      is_private=private))
         return str(response["channel"]["id"])
 
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
@@ -235,6 +239,20 @@ class SlackGateway:
                              lambda: self.client.conversations_invite(channel=channel_id,
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
+
+    def channel_members(self, channel_id: str) -> set[str]:
+        """Who is in the channel (conversations.members, every page)."""
+        found: set[str] = set()
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            response: Any = call("conversations.members", partial(
+                self.client.conversations_members, channel=channel_id, cursor=cursor,
+                limit=200))
+            found.update(str(m) for m in response.get("members") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+        return found
 
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         topic = topic_text(incident)
@@ -354,7 +372,7 @@ class SlackGateway:
         if incident.channel_id:
             text = event_text(incident, event)
             self._post(incident.channel_id, text=text)
-        if announce and event.kind in ANNOUNCED and incident.announce_ts:
+        if announce and event.kind in ANNOUNCED and incident.announce_ts and not incident.private:
             thread = thread_text(incident, event)
             self._post(str(incident.announce_channel_id), thread_ts=incident.announce_ts,
                        text=thread)
@@ -469,6 +487,9 @@ class SlackGateway:
                      end: datetime | None) -> None:
         self.send_direct(user_id, shift_reminder_text(schedule, start, end))
 
+    def tell_override(self, user_id: str, notice: OverrideNotice) -> None:
+        self.send_direct(user_id, override_notice_text(notice))
+
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None:
         self._post(channel, text=handoff_text(schedule, user_id, until))
@@ -487,6 +508,16 @@ class SlackGateway:
     def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
         """The declare modal, for the person whose click or command gave `trigger_id`."""
         view = build_declare_modal(self.config, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_item_form(self, trigger_id: str, number: int, item: ActionItem,
+                       channel_id: str) -> None:
+        view = build_item_form(number, item, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_rephrase_form(self, trigger_id: str, number: int, entry_id: int, channel_id: str,
+                           text: str, advice: list[str]) -> None:
+        view = build_rephrase_modal(number, entry_id, channel_id, text, advice)
         call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool:

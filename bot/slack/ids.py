@@ -19,12 +19,18 @@ class Action(StrEnum):
     ITEM_DONE = "action-item-done"
     ITEM_REOPEN = "action-item-reopen"
     COVER = "oncall-cover"
+    OVERRIDE_REMOVE = "oncall-override-remove"  # value: the override's number
+    NOTE_REPHRASE = "note-rephrase"  # value: `<incident>:<entry>`
+    ITEM_EDIT = "action-item-edit"  # a menu under an item list; option value: the item id
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
 
 
 class Callback(StrEnum):
     DECLARE = "incident-declare"
+    REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
+    ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
+    HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
 
 
 class Block(StrEnum):
@@ -32,6 +38,13 @@ class Block(StrEnum):
     SEVERITY = "declare-severity"
     DESCRIPTION = "declare-description"
     COMMANDER = "declare-commander"
+    PRIVATE = "declare-private"
+    NOTE_TEXT = "rephrase-text"
+    ITEM_TEXT = "item-text"
+    ITEM_OWNER = "item-owner"
+    ITEM_DUE = "item-due"
+    ITEM_TYPE = "item-type"
+    ITEM_REMOVE = "item-remove"
 
 
 class Field(StrEnum):
@@ -39,10 +52,17 @@ class Field(StrEnum):
     SEVERITY = "severity"
     DESCRIPTION = "description"
     COMMANDER = "commander"
+    PRIVATE = "private"
+    NOTE_TEXT = "note_text"
+    ITEM_TEXT = "item_text"
+    ITEM_OWNER = "item_owner"
+    ITEM_DUE = "item_due"
+    ITEM_TYPE = "item_type"
+    ITEM_REMOVE = "item_remove"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
 EVENTS: tuple[str, ...] = (
-    "message.channels", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
+    "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
     "member_joined_channel",
 )

@@ -18,15 +18,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.domain.action_items import ActionItem
 from bot.domain.blameless import Finding
+from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.errors import explain
+from bot.services import corrections as fix
 from bot.services import postmortems as pm
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
 from bot.services.incidents import Outcome, Problem, Stopped
-from bot.services.ports import ActionItemDue, DirectNotice, PostmortemDue, TurnsMoved
+from bot.services.oncall import OverrideChanged
+from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import slack_date
-from bot.slack.text import describe, escape_mrkdwn, user_mention
+from bot.slack.blocks import build_rephrase_button
+from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
 
@@ -84,8 +87,63 @@ def event_text(incident: Incident, event: EventRecord) -> str:
         case EventKind.RESOLVED:
             summary = f": {d['summary']}" if d.get("summary") else "."
             return f":white_check_mark: *Resolved* by {who}{summary}"
+        case EventKind.ACTION_ITEM:
+            return f":pencil2: {item_change(event.detail)} (by {who})"
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
+
+
+def item_change(detail: dict[str, str]) -> str:
+    """An action item correction in mrkdwn (user text escaped, the owner mentioned)."""
+    d = {k: escape_mrkdwn(str(v)) for k, v in detail.items()}
+    item = f"Action item {d.get('item')} (_{d.get('text', '')}_)"
+    match detail.get("field"):
+        case "owner":
+            return f"{item} reassigned to {user_mention(detail.get('to'))}"
+        case "due":
+            return f"{item} is now due {d.get('to')}"
+        case "type":
+            return f"{item} is now *{d.get('to')}*"
+        case "text":
+            return f"Action item {d.get('item')} now reads _{d.get('to')}_"
+        case _:
+            return f"{item} removed"
+
+
+def override_changed_text(changed: OverrideChanged) -> str:
+    """The reply to whoever removed or shortened an override."""
+    o = changed.override
+    who = f"<@{o.user}>" if "@" not in o.user else escape_mrkdwn(o.user)
+    told = f" Told {', '.join(user_mention(u) for u in changed.told)}." if changed.told else ""
+    if changed.change == "removed":
+        return (f"Removed override {o.seq} on *{escape_mrkdwn(changed.schedule)}* ({who} from "
+                f"{slack_date(o.start)} to {slack_date(o.end)}).{told}")
+    return (f"Override {o.seq} on *{escape_mrkdwn(changed.schedule)}* now ends "
+            f"{slack_date(o.end)} ({who}).{told}")
+
+
+def override_notice_text(notice: OverrideNotice) -> str:
+    """The direct message to someone whose turn an override touches."""
+    name = escape_mrkdwn(notice.schedule)
+    span = f"from {slack_date(notice.start)} to {slack_date(notice.end)}"
+    by = f" (by {user_mention(notice.by)})" if notice.by else ""
+    if notice.covering:
+        match notice.change:
+            case "created":
+                return f":pager: You now cover *{name}* {span}{by}."
+            case "shortened":
+                return f":pager: You no longer cover *{name}* {span}{by}: the override ends earlier."
+            case "removed":
+                return f":pager: Your override on *{name}* {span} was removed{by}."
+    who = user_mention(notice.override_user)
+    match notice.change:
+        case "created":
+            return f":pager: {who} covers your turn on *{name}* {span}{by}."
+        case "shortened" | "removed":
+            return f":pager: Your turn on *{name}* {span} is yours again{by}: the override " \
+                   f"by {who} was {notice.change}."
+        case _:
+            assert_never(notice.change)
 
 
 def thread_text(incident: Incident, event: EventRecord) -> str:
@@ -158,12 +216,41 @@ def outcome_text(outcome: Outcome) -> str:
         if outcome.problems:
             return (f"Saved, but Slack didn't take every change ({_problems(outcome.problems)}). "
                     f"`/incident retry #{number}` repairs the channel set-up.")
-        return f"Incident *#{number}*: {outcome.event.kind.replace('_', ' ')} recorded."
+        return change_text(outcome.incident, outcome.event)
     message = f"Declared incident *#{number}* in <#{outcome.incident.channel_id}>."
     if outcome.problems:
         message += (f" Some steps failed ({_problems(outcome.problems)}); "
                     f"run `/incident retry #{number}` to try them again.")
     return message
+
+
+def change_text(incident: Incident, event: EventRecord) -> str:
+    """The reply to the person who made a change, as a sentence ("Acknowledged #4.")."""
+    ref = f"*#{incident.number}*"
+    d = {k: escape_mrkdwn(str(v)) for k, v in event.detail.items()}
+    match event.kind:
+        case EventKind.DECLARED:
+            return f"Declared {ref}."
+        case EventKind.ACKNOWLEDGED:
+            return f"Acknowledged {ref}."
+        case EventKind.STATUS:
+            return f"{ref} is now *{d['to']}*."
+        case EventKind.REOPENED:
+            return f"Reopened {ref}; it is *{d['to']}* again."
+        case EventKind.SEVERITY:
+            return f"{ref} is now *{d['to']}*."
+        case EventKind.ROLE:
+            return f"{user_mention(d['user'])} is now *{d['role']}* of {ref}."
+        case EventKind.UPDATE:
+            return f"Update posted on {ref}."
+        case EventKind.ONCALL:
+            return f"{user_mention(d['user'])} is on call for {ref}."
+        case EventKind.RESOLVED:
+            return f"Resolved {ref}."
+        case EventKind.ACTION_ITEM:
+            return f"{item_change(event.detail)} on {ref}."
+        case _:  # mypy: every kind has a case above
+            assert_never(event.kind)
 
 
 def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
@@ -197,6 +284,31 @@ def item_marked_text(item: ActionItem) -> str:
     return f"Marked {'open again' if item.is_open else 'done'}: {describe(item)}"
 
 
+_ITEM_DONE: dict[ItemField, str] = {"text": "reworded", "owner": "reassigned",
+                                    "due": "given a new due date", "type": "retyped",
+                                    "deleted": "removed"}
+
+
+def item_changed_text(changed: fix.ItemChanged) -> str:
+    return (f"Action item {changed.item.id} {_ITEM_DONE[changed.field]} on "
+            f"*#{changed.number}*: {describe(changed.item)}")
+
+
+def entry_changed_text(number: int, entry_id: int, change: EntryChange) -> str:
+    match change:
+        case "edited":
+            return f"Note {entry_id} on *#{number}* now reads as you wrote it."
+        case "deleted":
+            return f"Removed note {entry_id} from *#{number}*'s timeline (kept for audit)."
+        case "hidden":
+            return (f"Entry {entry_id} is hidden from *#{number}*'s postmortem (kept for "
+                    f"audit; `/incident unhide {entry_id}` shows it again).")
+        case "shown":
+            return f"Entry {entry_id} is back in *#{number}*'s postmortem."
+        case _:
+            assert_never(change)
+
+
 def command_reply(result: Result) -> Reply | None:
     """What a command's result says to the person who ran it (ephemeral)."""
     match result:
@@ -207,11 +319,19 @@ def command_reply(result: Result) -> Reply | None:
         case BackfillResult(seen=seen, changed=changed):
             return Reply(f"Re-read {seen} messages from the channel; "
                          f"{changed} timeline entries added or brought up to date.")
-        case Noted(number=number, at=at, text=text, findings=findings):
-            return Reply(f"Noted on incident *#{number}*'s timeline at {at:%Y-%m-%d %H:%M} UTC."
-                         + findings_text(findings, text))
+        case Noted(number=number, at=at, text=text, findings=findings, entry_id=entry_id):
+            said = (f"Noted on incident *#{number}*'s timeline at {slack_date(at)} "
+                    f"(note {entry_id}: `/incident note edit {entry_id} …` corrects it)."
+                    + findings_text(findings, text))
+            if not findings:
+                return Reply(said)
+            return Reply(said, build_rephrase_button(said, number, entry_id))
+        case fix.EntryChanged(number=number, entry_id=entry_id, change=change):
+            return Reply(entry_changed_text(number, entry_id, change))
+        case fix.ItemChanged():
+            return Reply(item_changed_text(result))
         case ItemAdded(item=item):
-            return Reply(f"Action item added: {describe(item)}")
+            return Reply(f"Action item {item.id} added: {describe(item)}")
         case pm.Draft():
             return Reply(draft_text(result))
         case ReviewStep(number=number, status=status):

@@ -8,6 +8,8 @@ layering test), so it must stay free of the Slack SDK.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.action_items import ActionItem
 from bot.errors import UserError
 
@@ -31,7 +33,14 @@ def user_mention(user_id: str | None) -> str:
 def error_text(error: UserError) -> str:
     """A `UserError` as Slack text: the words it quotes back (its `Echo` parts) escaped,
     the people it names (its `Mention` parts) as mentions."""
-    return error.render(escape_mrkdwn, user_mention)
+    return error.render(escape_mrkdwn, user_mention, slack_date)
+
+
+def slack_date(at: datetime | None) -> str:
+    """A date Slack shows in each reader's own time zone, with a UTC fallback."""
+    if at is None:
+        return "—"
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
 
 
 def describe(item: ActionItem) -> str:

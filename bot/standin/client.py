@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
+from bot.standin.methods import manifest_events
 from bot.standin.server import FakeSlack
 
 
@@ -50,6 +51,7 @@ class SlackClient:
         self.secret = signing_secret
         self.slack = slack
         self.team_id = team_id
+        self.events = manifest_events()
 
     def post(self, body: bytes, content_type: str, *, timestamp: int | None = None,
              secret: str | None = None, headers: dict[str, str] | None = None,
@@ -100,6 +102,24 @@ class SlackClient:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded", **kwargs)
 
+    def message_shortcut(self, callback_id: str, *, user: str, channel: str, message_ts: str,
+                         **kwargs: Any) -> Reply:
+        """A person runs a message shortcut (the message's "More actions" menu)."""
+        payload: dict[str, Any] = {
+            "type": "message_action", "callback_id": callback_id,
+            "team": {"id": self.team_id, "domain": "standin"},
+            "user": {"id": user, "username": user, "name": user, "team_id": self.team_id},
+            "api_app_id": "A00000001", "token": "", "action_ts": f"{time.time():.6f}",
+            "trigger_id": f"trig.{time.time_ns()}",
+            "channel": {"id": channel, "name": self.slack.name_of(channel)},
+            "message_ts": message_ts,
+            "message": {"type": "message", "ts": message_ts, "text": ""},
+            "response_url": self.slack.response_url(),
+        }
+        reply = self.interactive(payload, **kwargs)
+        reply.response_url = payload["response_url"]
+        return reply
+
     def click(self, action_id: str, *, user: str, channel: str, message_ts: str,
               value: str | None = None, selected: str | None = None, **kwargs: Any) -> Reply:
         action: dict[str, Any] = {"action_id": action_id, "block_id": "card",
@@ -146,10 +166,13 @@ class SlackClient:
         """A person posts; returns the message ts. `deliver=False`: the bot never hears
         of it (it was away), so only backfill can find it."""
         message = self.slack.human_message(channel, user, text, thread_ts=thread_ts, files=files)
-        if deliver:
+        private = self.slack.channels[channel].is_private
+        # Slack delivers a private channel's messages only to apps subscribed to
+        # message.groups (a public one's: message.channels).
+        if deliver and ("message.groups" if private else "message.channels") in self.events:
             event: dict[str, Any] = {"type": "message", "channel": channel, "user": user,
                                      "text": text, "ts": message.ts, "event_ts": message.ts,
-                                     "channel_type": "channel"}
+                                     "channel_type": "group" if private else "channel"}
             if thread_ts:
                 event.update(thread_ts=thread_ts, parent_user_id=user)
             if files:

@@ -21,9 +21,29 @@ from bot.standin.limits import MAX_BLOCKS_TEXT, blocks_text_length, check_blocks
 from bot.standin.state import BOT_USER, Channel, Message, SlackFailure, Workspace
 
 SPECS_DIR = Path(__file__).parent / "specs"
+MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yaml"
+# Scopes granted per kind of conversation: a method's spec lists one per kind it works on.
+_KIND_PREFIXES = ("channels:", "groups:", "im:", "mpim:")
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
 BOT_TOKEN = "xoxb-standin-token"
 APP_TOKEN = "xapp-standin-token"
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    import yaml  # only the stand-in reads the manifest
+
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes the app's manifest asks for: all the stand-in grants."""
+    return frozenset(_manifest(path)["oauth_config"]["scopes"]["bot"])
+
+
+def manifest_events(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot events the manifest subscribes to: all the stand-in delivers."""
+    return frozenset(_manifest(path)["settings"]["event_subscriptions"]["bot_events"])
 
 
 def load_specs() -> tuple[set[str], dict[str, dict[str, Any]]]:
@@ -45,6 +65,7 @@ class WebApi(Workspace):
         self.token = token
         self.known_methods, self.specs = load_specs()
         self.faults = Faults(self.lock)
+        self.scopes: frozenset[str] = manifest_scopes()
 
     @property
     def url(self) -> str:
@@ -71,6 +92,7 @@ class WebApi(Workspace):
             raise SlackFailure("not_allowed_token_type")
         if token != expected:
             raise SlackFailure("invalid_auth" if token else "not_authed")
+        self._check_scope(method, spec, args)
         self.faults.raise_injected(method)
         enforce_text(self.violations, method, args)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
@@ -79,6 +101,29 @@ class WebApi(Workspace):
             raise SlackFailure("not_implemented_in_standin")
         result: dict[str, Any] = handler(args)
         return result
+
+    def _check_scope(self, method: str, spec: dict[str, Any], args: dict[str, Any]) -> None:
+        """Slack answers `missing_scope` when the token lacks every scope the method
+        accepts for this kind of conversation (a private channel needs `groups:*`, a
+        public one `channels:*`). The app's token holds exactly the manifest's scopes, so
+        a scope missing from the manifest fails a test here, as it would fail in Slack."""
+        accepted = list((spec.get("scope") or {}).get("bot") or [])
+        if not accepted:
+            return
+        if any(s.startswith(_KIND_PREFIXES) for s in accepted):
+            kind = "channels:"
+            channel = self.channels.get(str(args.get("channel") or ""))
+            if (channel is not None and channel.is_private) or (
+                    method == "conversations.create" and _flag(args.get("is_private"))):
+                kind = "groups:"
+            elif str(args.get("channel") or "").startswith("D"):
+                kind = "im:"
+            accepted = [s for s in accepted if s.startswith(kind)
+                        or not s.startswith(_KIND_PREFIXES)] or accepted
+        if not self.scopes.intersection(accepted):
+            self.violations.append(f"{method}: needs one of {', '.join(accepted)}; "
+                                   "the manifest grants none")
+            raise SlackFailure("missing_scope")
 
     # ----- one handler per method -----
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +139,7 @@ class WebApi(Workspace):
         if self.channel_named(name):
             raise SlackFailure("name_taken")
         channel_id = self.add_channel(name)
+        self.channels[channel_id].is_private = _flag(args.get("is_private"))
         self.channels[channel_id].creator = BOT_USER
         self.channels[channel_id].created = int(self.clock())
         return {"channel": self._channel_json(self.channels[channel_id])}
@@ -240,6 +286,14 @@ class WebApi(Workspace):
         top.sort(key=lambda m: float(m.ts), reverse=True)  # Slack: newest first
         metadata = _flag(args.get("include_all_metadata"))
         return self._page([m.as_json(channel, with_metadata=metadata) for m in top], args)
+
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"])
+        if channel.is_private and BOT_USER not in channel.members:
+            raise SlackFailure("channel_not_found")  # a private channel the bot is not in
+        page = self._page([{"id": m} for m in sorted(channel.members)], args)
+        return {"members": [m["id"] for m in page.pop("messages")],
+                "response_metadata": page["response_metadata"]}
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Public channels (the only type the stand-in keeps besides DMs), paged by cursor."""

@@ -30,9 +30,12 @@ def test_acknowledge_once() -> None:
     acked, event = rules.acknowledge(incident(), "U2", LATER)
     assert (acked.acknowledged_at, acked.acknowledged_by) == (LATER, "U2")
     assert event == EventRecord(LATER, "acknowledged", "U2", {})
-    with pytest.raises(UserError, match="already acknowledged by @U2 at 10:05 UTC") as refused:
+    with pytest.raises(UserError, match="already acknowledged by @U2 at 2026-11-26 10:05 UTC"
+                       ) as refused:
         rules.acknowledge(acked, "U3", LATER)
-    assert "by <@U2> at" in error_text(refused.value)  # a mention once shown in Slack
+    # In Slack: a mention, and the time in each reader's own zone.
+    assert (f"by <@U2> at <!date^{int(LATER.timestamp())}^{{date_short_pretty}} {{time}}|"
+            "2026-11-26 10:05 UTC>." in error_text(refused.value))
 
 
 def test_status_changes_resolves_and_reopens() -> None:

@@ -48,7 +48,7 @@ def test_over_long_text_gets_one_line_and_changes_nothing(stack: Stack, text: st
 def test_a_status_note_at_the_cap_is_accepted(stack: Stack) -> None:
     """A status note of exactly 2,900 characters is recorded."""
     incident = declare(stack)
-    assert "status recorded" in slash(stack, "status monitoring " + "n" * 2900,
+    assert "is now *monitoring*" in slash(stack, "status monitoring " + "n" * 2900,
                                       channel=incident.channel_id)
 
 

@@ -46,7 +46,7 @@ def test_full_lifecycle_updates_card_in_place(stack: Stack) -> None:
     click = stack.client.click(Action.ACKNOWLEDGE, user=BOB, channel=channel_id,
                                message_ts=card_ts, value="1")
     assert click.status == 200
-    assert "acknowledged" in stack.client.reply_to(click)["text"]
+    assert stack.client.reply_to(click)["text"] == "Acknowledged *#1*."
     assert "comms recorded" not in slash(stack, "role comms <@U03CAROL|carol>", channel=channel_id)
     slash(stack, "status identified bad deploy", channel=channel_id)
     slash(stack, "severity SEV1", user=BOB, channel=channel_id)
@@ -345,7 +345,7 @@ def test_an_archived_incident_channel_is_unarchived_for_a_change(stack: Stack) -
     incident = declare(stack)
     stack.slack.channels[incident.channel_id].is_archived = True
     message = slash(stack, "status #1 monitoring")
-    assert "status recorded" in message
+    assert message == "*#1* is now *monitoring*."
     assert stack.incident().status == "monitoring"
     assert stack.slack.channels[incident.channel_id].is_archived is False
     assert stack.slack.calls_of("conversations.unarchive")

@@ -219,3 +219,91 @@ def test_declare_invites_whoever_is_on_call(engine: Engine, tmp_path: Path) -> N
         assert slash(stack, "ack", channel=incident.channel_id)
     finally:
         stack.close()
+
+
+def test_override_and_cover_take_two_times_without_to(oncall_stack: Stack) -> None:
+    """Two unambiguous times need no `to`: `<from> <to>` works like `<from> to <to>` for
+    `/oncall override` and `/oncall cover`; two readings of the words ask for `to`."""
+    stack = oncall_stack
+    with freeze_time("2026-11-24 12:00:00", tick=True):
+        reply = stack.client.reply_to(stack.client.slash(
+            "override platform <@U02BOB|bob> 2026-11-26T18:00 2026-11-27T09:00", user=ALICE,
+            command="/oncall"))
+        assert "Override saved" in reply["text"], reply["text"]
+        from bot.services.oncall import who_is_on_call
+
+        at = who_is_on_call("platform", datetime(2026, 11, 26, 20, tzinfo=UTC),
+                            stack.runtime.deps.uow)  # the stand-in's people are in UTC
+        assert (at.answer.user, at.answer.source) == (BOB, "override")
+        reply = stack.client.reply_to(stack.client.slash(
+            "cover platform tomorrow 09:00 tomorrow 17:00", user=BOB, command="/oncall"))
+        assert "Asked in #platform-oncall" in reply["text"], reply["text"]
+        channel = stack.slack.channel_named("platform-oncall")
+        [request] = [m for m in channel.messages.values() if "needs cover" in m.text]
+        value = json.loads(request.blocks[1]["elements"][0]["value"])
+        assert (value["start"][:16], value["end"][:16]) == ("2026-11-25T09:00", "2026-11-25T17:00")
+
+
+def _dms(stack: Stack, user: str) -> list[str]:
+    return [str(c.args["text"]) for c in stack.slack.calls_of("chat.postMessage")
+            if c.args["channel"] == user]
+
+
+def test_list_remove_and_shorten_overrides_with_direct_messages(
+        oncall_stack: Stack, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`/oncall overrides` lists overrides with Remove buttons; Remove, `/oncall override
+    end` and `debrief oncall override --remove` change who is on call; the person covering
+    and the person whose turn is covered get a direct message on create and remove."""
+    stack = oncall_stack
+    with freeze_time("2026-11-24 12:00:00", tick=True):
+        # 26 Nov is Alice's turn; Bob puts Carol on it for the afternoon.
+        assert "Override saved" in stack.client.reply_to(stack.client.slash(
+            "override platform <@U03CAROL|carol> 2026-11-26T12:00 2026-11-26T16:00", user=BOB,
+            command="/oncall"))["text"]
+        assert any("You now cover *platform*" in t for t in _dms(stack, CAROL))
+        assert any("<@U03CAROL> covers your turn on *platform*" in t for t in _dms(stack, ALICE))
+        assert _dms(stack, BOB) == []  # who made it is not told
+        listing = stack.client.reply_to(stack.client.slash("overrides platform", user=ALICE,
+                                                           command="/oncall"))
+        [row] = [b for b in listing["blocks"] if b.get("accessory")]
+        button = row["accessory"]
+        assert button["action_id"] == Action.OVERRIDE_REMOVE and "<@U03CAROL>" in row["text"]["text"]
+        override_id = int(button["value"])
+
+        reply = stack.client.reply_to(stack.client.slash(
+            f"override end {override_id} 2026-11-26T14:00", user=ALICE, command="/oncall"))
+        assert f"Override {override_id} on *platform* now ends" in reply["text"]
+        from bot.services.oncall import who_is_on_call
+
+        def on_call(hour: int) -> str | None:
+            return who_is_on_call("platform", datetime(2026, 11, 26, hour, tzinfo=UTC),
+                                  stack.runtime.deps.uow).answer.user
+        assert (on_call(13), on_call(15)) == (CAROL, ALICE)
+
+        before = len(_dms(stack, CAROL))
+        click = stack.client.click(Action.OVERRIDE_REMOVE, user=ALICE, channel=stack.general,
+                                   message_ts="1.000001", value=str(override_id))
+        assert click.status == 200
+        stack.client.reply_to(click)
+        stack.slack.wait_for(lambda: len(_dms(stack, CAROL)) > before)
+        assert "Your override on *platform*" in _dms(stack, CAROL)[-1]
+        assert on_call(13) == ALICE
+        again = stack.client.reply_to(stack.client.slash(
+            f"override remove {override_id}", user=ALICE, command="/oncall"))
+        assert f"There is no override {override_id}" in again["text"]
+
+        code, _ = cli(stack, monkeypatch, capsys, "oncall", "override", "platform", "U09ZED",
+                      "--start", "2026-11-27T10:00:00Z", "--end", "2026-11-27T12:00:00Z")
+        assert code == 0
+        with stack.runtime.deps.uow() as tx:
+            schedule = tx.schedules.get("platform")
+        [added] = schedule.overrides
+        code, out = cli(stack, monkeypatch, capsys, "oncall", "override", "--remove",
+                        str(added.seq))
+        assert code == 0 and f"override {added.seq} removed" in out
+        with stack.runtime.deps.uow() as tx:
+            assert tx.schedules.get("platform").overrides == ()
+        code, _ = cli(stack, monkeypatch, capsys, "oncall", "override", "--remove",
+                      str(added.seq))
+        assert code != 0

@@ -62,7 +62,7 @@ def test_bot_removed_from_the_channel_joins_back(stack: Stack) -> None:
     """`not_in_channel`: the bot joins the (public) incident channel and posts."""
     incident = declare(stack)
     stack.slack.channels[incident.channel_id].members.discard("UDEBRIEFBOT")
-    assert "status recorded" in slash(stack, "status monitoring", channel=incident.channel_id)
+    assert "is now *monitoring*" in slash(stack, "status monitoring", channel=incident.channel_id)
     assert stack.slack.calls_of("conversations.join")
     assert "UDEBRIEFBOT" in stack.slack.channels[incident.channel_id].members
 

@@ -66,7 +66,7 @@ def test_outcomes_are_worded_in_slack() -> None:
     """Services return what happened (problems, a stop, a busy set-up); the words, with
     Slack's explanation of each error code, are built here."""
     change = EventRecord(AT, EventKind.ACKNOWLEDGED, "U1", {})
-    assert outcome_text(Outcome(INCIDENT, event=change)) == "Incident *#4*: acknowledged recorded."
+    assert outcome_text(Outcome(INCIDENT, event=change)) == "Acknowledged *#4*."
     assert outcome_text(Outcome(INCIDENT, [Problem("topic", "is_archived")], event=change)) == (
         "Saved, but Slack didn't take every change (topic: `is_archived` (the channel is "
         "archived)). `/incident retry #4` repairs the channel set-up.")

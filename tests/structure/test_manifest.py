@@ -14,7 +14,13 @@ from jsonschema import Draft7Validator
 from bot.config import DebriefConfig
 from bot.domain.incidents import Incident
 from bot.services.reminders import send_due
-from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
+from bot.slack.blocks import (
+    build_action_items,
+    build_declare_modal,
+    build_item_form,
+    build_rephrase_modal,
+    build_summary_card,
+)
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.standin.methods import SPECS_DIR
 from tests.conftest import Stack
@@ -66,8 +72,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     _, middle_page = build_action_items(items * 81, "t", page=2)  # page buttons, both ways
     emitted |= {e["action_id"] for b in middle_page if b["type"] == "actions"
                 for e in b["elements"]}
-    # The cover button is emitted by /oncall cover: tests/e2e/test_oncall.py checks it.
-    assert emitted | {Action.COVER.value} == {a.value for a in Action}
+    # The cover button is emitted by /oncall cover and the override Remove button by
+    # /oncall overrides (tests/e2e/test_oncall.py checks both); Rephrase under a flagged
+    # note (tests/e2e/test_corrections.py).
+    emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
+                for e in b["elements"]}  # the item edit menu
+    assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
+                      Action.NOTE_REPHRASE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -83,7 +94,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                                    message_ts=incident.card_ts, value="items:1:1")
         assert "Action items of #1" in stack.client.reply_to(reply)["text"], action
     assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
-    assert {c.value for c in Callback} == {Callback.DECLARE.value}
+    rephrase = build_rephrase_modal(1, 2, "C1", "text", [])
+    assert rephrase["callback_id"] == Callback.REPHRASE.value
+    assert build_item_form(1, items[0], "C1")["callback_id"] == Callback.ITEM_EDIT.value
+    shortcuts = {s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])}
+    assert shortcuts == {Callback.HIDE_MESSAGE.value}
+    assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
+                                           Callback.ITEM_EDIT.value, *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

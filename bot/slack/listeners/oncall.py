@@ -10,20 +10,30 @@ from slack_bolt import Ack, App, Respond
 
 from bot.domain.rotations import who
 from bot.domain.text import parse_user_ref, plain_from_slack
-from bot.domain.when import parse_span
+from bot.domain.when import parse_span, parse_when
 from bot.errors import ChatError, UserError
-from bot.services.oncall import add_override, get_schedule, shifts_of
+from bot.services.oncall import (
+    add_override,
+    get_schedule,
+    remove_override,
+    shifts_of,
+    shorten_override,
+)
 from bot.services.ports import Deps
 from bot.services.timeline import zone_of
-from bot.slack.blocks import slack_date
+from bot.slack.blocks import build_override_list, slack_date
 from bot.slack.ids import Action, Command
+from bot.slack.messages import override_changed_text
 from bot.slack.replies import guarded
 from bot.slack.text import escape_mrkdwn
 
 MAX_ONCALL_TEXT = 500  # a schedule name, a person and two times
 USAGE = ("*`/oncall`* — everyone on call now · *`/oncall <schedule>`* — now and the next "
-         "shifts · *`/oncall override <schedule> @person <from> to <to>`* · "
-         "*`/oncall cover <schedule> <from> to <to>`* — ask the schedule's channel for cover")
+         "shifts · *`/oncall override <schedule> @person <from> [to] <to>`* · "
+         "*`/oncall cover <schedule> <from> [to] <to>`* — ask the schedule's channel for cover · "
+         "*`/oncall overrides <schedule>`* — current and coming overrides, with Remove "
+         "buttons · *`/oncall override remove <number>`* · "
+         "*`/oncall override end <number> <when>`* — end one earlier")
 
 
 def _person(member: str | None, deps: Deps | None = None) -> str:
@@ -60,6 +70,12 @@ def register(app: App, deps: Deps) -> None:
         user_id, now = str(body.get("user_id") or ""), deps.now()
         if not words:
             respond(response_type="ephemeral", text=_everyone(deps, now))
+        elif words[0] == "override" and words[1:2] in (["remove"], ["end"]):
+            respond(response_type="ephemeral", text=_change_override(deps, user_id, words[1:],
+                                                                     now))
+        elif words[0] == "overrides":
+            text, blocks = _overrides(deps, words[1:], now)
+            respond(response_type="ephemeral", text=text, blocks=blocks)
         elif words[0] == "override":
             respond(response_type="ephemeral", text=_override(deps, user_id, words[1:], now))
         elif words[0] == "cover":
@@ -83,10 +99,27 @@ def register(app: App, deps: Deps) -> None:
         if not user:
             raise UserError("Slack didn't say who clicked.")
         add_override(name, str(user), start, end, created_by=str(user), uow=deps.uow,
-                     now=deps.now())
+                     now=deps.now(), chat=deps.chat)
         respond(replace_original=True, text=(
             f":white_check_mark: <@{user}> covers *{escape_mrkdwn(name)}* from "
             f"{slack_date(start)} to {slack_date(end)} (requested by <@{request.get('by')}>)."))
+
+
+    @app.action(Action.OVERRIDE_REMOVE.value)
+    @guarded(deps.chat)
+    def handle_remove_override(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        ack()
+        actions = body.get("actions") or [{}]
+        raw = str(actions[0].get("value") or "")
+        user = (body.get("user") or {}).get("id")
+        if not raw.isdigit() or not user:
+            raise UserError("That Remove button is malformed.")
+        changed = remove_override(int(raw), by=str(user), uow=deps.uow, chat=deps.chat,
+                                  now=deps.now())
+        text, blocks = _overrides(deps, [changed.schedule], deps.now())
+        respond(replace_original=True, text=text, blocks=blocks)
+        respond(response_type="ephemeral", replace_original=False,
+                text=override_changed_text(changed))
 
 
 MAX_LISTED = 100  # schedules `/oncall` lists: a message takes 40,000 characters at most
@@ -124,9 +157,35 @@ def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
     if person is None:
         raise UserError("Who covers? Mention them: `/oncall override platform @bob ...`.")
     start, end = parse_span(_inert(words[2:]), now, zone_of(user_id, deps.chat, deps.config))
-    add_override(name, person, start, end, created_by=user_id, uow=deps.uow, now=now)
+    add_override(name, person, start, end, created_by=user_id, uow=deps.uow, now=now,
+                 chat=deps.chat)
     return (f"Override saved: <@{person}> is on call for *{escape_mrkdwn(name)}* from "
             f"{slack_date(start)} to {slack_date(end)}.")
+
+
+def _overrides(deps: Deps, words: list[str], now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    if len(words) != 1:
+        raise UserError("Which schedule? `/oncall overrides platform`.")
+    schedule = get_schedule(plain_from_slack(words[0]), deps.uow)
+    current = sorted((o for o in schedule.overrides if o.end > now), key=lambda o: o.start)
+    return build_override_list(schedule.name, current)
+
+
+def _change_override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
+    """`remove <number>` or `end <number> <when>`."""
+    if len(words) < 2 or not words[1].isdigit() or (words[0] == "end" and len(words) < 3):
+        raise UserError("Usage: `/oncall override remove <number>` or `/oncall override end "
+                        "<number> <when>` (`/oncall overrides <schedule>` shows the numbers).")
+    override_id = int(words[1])
+    if words[0] == "remove":
+        changed = remove_override(override_id, by=user_id, uow=deps.uow, chat=deps.chat,
+                                  now=now)
+    else:
+        end = parse_when(" ".join(_inert(words[2:])), now,
+                         zone_of(user_id, deps.chat, deps.config))
+        changed = shorten_override(override_id, end, by=user_id, uow=deps.uow, chat=deps.chat,
+                                   now=now)
+    return override_changed_text(changed)
 
 
 def _cover(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:

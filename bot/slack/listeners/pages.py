@@ -25,8 +25,8 @@ from bot.slack.replies import guarded
 Page = tuple[str, Blocks]
 
 
-def incidents_page(deps: Deps, page: int = 1) -> Page:
-    return build_incident_list(list_open(deps), page)
+def incidents_page(deps: Deps, user_id: str, page: int = 1) -> Page:
+    return build_incident_list(list_open(deps, user_id), page)
 
 
 def items_page(deps: Deps, number: int, page: int = 1) -> Page:
@@ -64,7 +64,7 @@ def register(app: App, deps: Deps) -> None:
         elif kind == "mine":  # always the clicker's own items
             text, blocks = my_items_page(deps, user_id, page)
         else:
-            text, blocks = incidents_page(deps, page)
+            text, blocks = incidents_page(deps, user_id, page)
         respond(response_type="ephemeral", replace_original=kind != "timeline", text=text,
                 blocks=blocks)
 

@@ -41,8 +41,8 @@ class SlackPages:
     def help(self, unknown: str | None) -> Reply:
         return Reply(help_text(self.deps, unknown))
 
-    def incidents(self) -> Reply:
-        return Reply(*incidents_page(self.deps))
+    def incidents(self, user_id: str) -> Reply:
+        return Reply(*incidents_page(self.deps, user_id))
 
     def action_items(self, number: int) -> Reply:
         return Reply(*items_page(self.deps, number))

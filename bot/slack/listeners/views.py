@@ -30,7 +30,8 @@ def register(app: App, deps: Deps) -> None:
         ack()
         outcome = declare_incident(
             DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
-                           description=form.description, commander=form.commander),
+                           description=form.description, commander=form.commander,
+                           private=form.private),
             uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
         )
         # A modal has no response_url: tell the declarer privately where they were, or

@@ -1,0 +1,32 @@
+"""Private incidents, and timeline entries hidden from the postmortem (kept for audit).
+
+Revision ID: 0008
+Revises: 0005 (the lead renumbers the chain at merge: 0006 and 0007 are other branches')
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("incidents") as batch:
+        batch.add_column(sa.Column("private", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
+    with op.batch_alter_table("timeline_entries") as batch:
+        batch.add_column(sa.Column("hidden", sa.Boolean(), nullable=False,
+                                   server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("timeline_entries") as batch:
+        batch.drop_column("hidden")
+    with op.batch_alter_table("incidents") as batch:
+        batch.drop_column("private")
