@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.config import DebriefConfig
 from bot.domain.actions import ActionItem, ActionRequest
@@ -81,6 +81,16 @@ class PeopleRepository(Protocol):
     def lookup(self, members: Iterable[str]) -> dict[str, tuple[str, str]]: ...
 
 
+class ArchiveRepository(Protocol):
+    """Whole incidents as export records (bot/domain/archive.py), a page at a time."""
+
+    def page(self, *, after: int, limit: int,
+             since: datetime | None = None) -> list[dict[str, Any]]: ...
+    def records(self, numbers: Iterable[int]) -> dict[int, dict[str, Any]]: ...
+    def channels_in_use(self, channel_ids: Iterable[str]) -> dict[str, int]: ...
+    def add(self, records: Sequence[dict[str, Any]]) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. The repositories are read-only properties: an implementation
     may hold its own repository classes (a settable attribute would have to be exactly
@@ -100,6 +110,8 @@ class UnitOfWork(Protocol):
     def schedules(self) -> ScheduleRepository: ...
     @property
     def people(self) -> PeopleRepository: ...
+    @property
+    def archive(self) -> ArchiveRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
