@@ -12,10 +12,13 @@ from bot.services.ports import UnitOfWorkFactory
 def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: DebriefConfig,
                    now: datetime) -> Stats:
     period = parse_period(period_text)
+    since = now - period if period else None
+    # Only the window is read (indexed on declared_at), and postmortems without their
+    # text: the cost follows the answer, not the years of history before it.
     with uow() as tx:
-        incidents = tx.incidents.list()
-        postmortems = tx.postmortems.all()
-        items = tx.actions.all_items()
+        incidents = tx.incidents.list(declared_since=since)
+        postmortems = tx.postmortems.states(declared_since=since)
+    items = [item for incident in incidents for item in incident.action_items]
     return compute_stats(
         incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
         mitigated_status=config.timeline.mitigated_status,
