@@ -445,6 +445,14 @@ class SqlNotificationRepository:
         return self.session.execute(
             select(NotificationRow.status).where(NotificationRow.key == key)).scalar_one_or_none()
 
+    def claimed(self, keys: Iterable[str]) -> set[str]:
+        """Which of these keys are claimed already (sent, or being sent): one query."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        return set(self.session.execute(
+            select(NotificationRow.key).where(NotificationRow.key.in_(wanted))).scalars())
+
 
 class SqlScheduleRepository:
     def __init__(self, session: Session) -> None:

@@ -90,7 +90,12 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
     """Claim and send every notice due at `now`; returns the keys sent by this call."""
     now = now or deps.now()
     sent: list[str] = []
-    for notice in due_notices(deps, now):
+    notices = due_notices(deps, now)
+    # Notices stay due for their whole window (a day), so most of a tick's are claimed
+    # already: one query skips them instead of a transaction and an INSERT each.
+    with deps.uow() as tx:
+        done = tx.notifications.claimed(n.key for n in notices) if notices else set()
+    for notice in (n for n in notices if n.key not in done):
         REMINDERS.labels("due").inc()
         with deps.uow() as tx:
             claimed = tx.notifications.claim(notice.key, now)
