@@ -136,6 +136,17 @@ def test_conflicts_are_reported_not_overwritten(
                                                       capsys).splitlines()]
     assert titles == ["Disk full", "Disk full"]
 
+    # One number twice in a file: the first line wins, a different second one conflicts.
+    twice = _record(3, "2026-01-03T10:00:00Z")
+    path.write_text(json.dumps(twice) + "\n" + json.dumps({**twice, "summary": "other"})
+                    + "\n", encoding="utf-8")
+    code, out, err = _import(_url(engine), path, monkeypatch, capsys)
+    assert code == 1
+    assert err == f"{path}:2: incident #3 not imported: differs from the incident earlier in " \
+                  "the file\n"
+    assert json.loads(_export(_url(engine), monkeypatch, capsys, "--since", "2026-01-03")
+                      )["summary"] == "cleaned up"
+
 
 @pytest.mark.parametrize(("line", "message"), [
     ("{not json", "not JSON"),
