@@ -227,8 +227,8 @@ def report(results: dict[int, list[dict[str, float]]], seeded: dict[int, float])
         for n in sizes:
             values = [r[key] for r in results[n]]
             median = statistics.median(values)
-            shown = (f"{min(values):.3g}–{max(values):.3g}" if len(values) > 1
-                     else f"{median:.3g}")
+            low, high = f"{min(values):.3g}", f"{max(values):.3g}"
+            shown = f"{low}–{high}" if low != high else low
             ratio = f" ({median / base_median:.2f}×)" if base_median else ""
             cells.append(f"{shown} {unit}{ratio}")
         print(f"{label:28}" + "".join(f"{c:>30}" for c in cells))

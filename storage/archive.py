@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, Select, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.archive import Record, iso, parse_time
@@ -34,6 +34,11 @@ _INCIDENT_COLUMNS = (
     "number", "title", "description", "severity", "status", "channel_id", "channel_name",
     "declared_at", "declared_by", "acknowledged_at", "acknowledged_by", "resolved_at",
     "summary", "card_ts", "announce_channel_id", "announce_ts")
+
+
+def _columns(row: type[Any]) -> Select[Any]:
+    """Every column of a table as plain values: no ORM objects to build or keep."""
+    return select(*(getattr(row, c.key) for c in row.__table__.columns))
 
 
 def _day(value: date | None) -> str | None:
@@ -73,14 +78,14 @@ class SqlArchiveRepository:
             roles[r.incident_id][r.role] = r.user_id
         events: dict[int, list[Record]] = defaultdict(list)
         for e in self.session.execute(
-                select(IncidentEventRow).where(IncidentEventRow.incident_id.in_(ids))
-                .order_by(IncidentEventRow.at, IncidentEventRow.id)).scalars():
+                _columns(IncidentEventRow).where(IncidentEventRow.incident_id.in_(ids))
+                .order_by(IncidentEventRow.at, IncidentEventRow.id)):
             events[e.incident_id].append(
                 {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "detail": dict(e.detail)})
         items: dict[int, list[Record]] = defaultdict(list)
         for a in self.session.execute(
-                select(ActionItemRow).where(ActionItemRow.incident_id.in_(ids))
-                .order_by(ActionItemRow.id)).scalars():
+                _columns(ActionItemRow).where(ActionItemRow.incident_id.in_(ids))
+                .order_by(ActionItemRow.id)):
             items[a.incident_id].append(
                 {"text": a.text, "owner": a.owner, "due": _day(a.due_on), "type": a.type,
                  "status": a.status, "created_at": iso(a.created_at),
@@ -88,8 +93,8 @@ class SqlArchiveRepository:
                  "closed_by": a.closed_by})
         entries: dict[int, list[Record]] = defaultdict(list)
         for t in self.session.execute(
-                select(TimelineEntryRow).where(TimelineEntryRow.incident_id.in_(ids))
-                .order_by(TimelineEntryRow.at, TimelineEntryRow.id)).scalars():
+                _columns(TimelineEntryRow).where(TimelineEntryRow.incident_id.in_(ids))
+                .order_by(TimelineEntryRow.at, TimelineEntryRow.id)):
             entries[t.incident_id].append(
                 {"at": iso(t.at), "kind": t.kind, "author": t.author, "text": t.text,
                  "channel_id": t.channel_id, "ts": t.ts, "thread_ts": t.thread_ts,
@@ -98,22 +103,21 @@ class SqlArchiveRepository:
         postmortems: dict[int, Record] = {}
         by_id: dict[int, Record] = {}
         for p in self.session.execute(
-                select(PostmortemRow).where(PostmortemRow.incident_id.in_(ids))).scalars():
+                _columns(PostmortemRow).where(PostmortemRow.incident_id.in_(ids))):
             by_id[p.id] = postmortems[p.incident_id] = {
                 "status": p.status, "created_at": iso(p.created_at),
                 "updated_at": iso(p.updated_at), "published_at": iso(p.published_at),
                 "versions": []}
         if by_id:
             for v in self.session.execute(
-                    select(PostmortemVersionRow)
+                    _columns(PostmortemVersionRow)
                     .where(PostmortemVersionRow.postmortem_id.in_(list(by_id)))
                     .order_by(PostmortemVersionRow.postmortem_id, PostmortemVersionRow.version)
-            ).scalars():
+            ):
                 by_id[v.postmortem_id]["versions"].append(
                     {"version": v.version, "template": v.template, "content": v.content,
                      "created_at": iso(v.created_at), "created_by": v.created_by,
                      "file_id": v.file_id})
-        self.session.expunge_all()  # rows read as objects above are not kept
         records = []
         for row in rows:
             record: Record = {c: (iso(getattr(row, c)) if c in _TIMES else getattr(row, c))
