@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, insert, select, update
+from sqlalchemy import Row, Select, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.domain.archive import Record, iso, parse_time
@@ -191,6 +191,18 @@ class SqlArchiveRepository:
                              .where(CounterRow.name == "incident_number", CounterRow.value < top)
                              .values(value=top))
         self.session.expunge_all()
+
+    def refresh_statistics(self) -> None:
+        """After a bulk import: fresh planner statistics, so the indexed window queries
+        (stats, ticks) use their indexes at once instead of after autovacuum's next pass
+        (seen: a sequential scan of 50,000 events for a tick's 139 incidents)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            tables = ", ".join(t.__tablename__ for t in (
+                IncidentRow, RoleAssignmentRow, IncidentEventRow, ActionItemRow,
+                TimelineEntryRow, PostmortemRow, PostmortemVersionRow))
+            self.session.execute(text(f"ANALYZE {tables}"))
+        else:
+            self.session.execute(text("PRAGMA optimize"))
 
     def _insert(self, row: type[Any], values: list[dict[str, Any]]) -> None:
         if values:

@@ -80,6 +80,10 @@ def import_incidents(records: Iterable[tuple[int, Record]], *, uow: UnitOfWorkFa
                 progress(report)
     if chunk:
         _import_batch(chunk, uow, report)
+    if report.added:
+        with uow() as tx:
+            tx.archive.refresh_statistics()
+            tx.commit()
     return report
 
 
