@@ -10,7 +10,7 @@ scheduler tick's time and SQL statement count (an engine event). The window of t
 smallest size. Rounds run the sizes in turn (interleaved on SQLite; one size after the
 other with --database) so the noise of a shared machine shows as a min–max range.
 
-    python -m bench.scale [--sizes 1000,10000,100000] [--rounds 2] [--database URL]
+    python -m bench.scale [--sizes 1000,10000,100000] [--rounds 2] [--repeat 3] [--database URL]
 """
 
 from __future__ import annotations
@@ -141,7 +141,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def measure(url: str, slack: FakeSlack, general: str, folder: Path) -> dict[str, float]:
+def measure(url: str, slack: FakeSlack, general: str, folder: Path,
+            repeat: int = 3) -> dict[str, float]:
     """One round on one database: a fresh `debrief run`, its figures, then a stop."""
     port, secret = free_port(), secrets.token_hex(8)
     env = {"PATH": os.environ.get("PATH", ""), "SLACK_BOT_TOKEN": slack.token,
@@ -170,7 +171,7 @@ def measure(url: str, slack: FakeSlack, general: str, folder: Path) -> dict[str,
         client = SlackClient(base, secret, slack)
         for name, words in (("stats_30d_s", "stats 30d"), ("list_s", "list")):
             times = []
-            for _ in range(3):
+            for _ in range(repeat):
                 begun = time.perf_counter()
                 reply = client.slash(words, user=USERS[0], channel=general)
                 if not reply.text:
@@ -213,7 +214,7 @@ UNITS = {"start_to_healthz_s": ("start → /healthz 200", "s"),
          "stats_30d_s": ("/incident stats 30d", "s"), "list_s": ("/incident list", "s"),
          "tick_s": ("scheduler tick (steady)", "s"),
          "tick_statements": ("SQL statements per tick", ""),
-         "rss_idle_mb": ("RSS idle", "MB"), "rss_after_stats_mb": ("RSS after 3 stats", "MB"),
+         "rss_idle_mb": ("RSS idle", "MB"), "rss_after_stats_mb": ("RSS after the stats", "MB"),
          "rss_peak_mb": ("RSS peak", "MB")}
 
 
@@ -246,6 +247,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000,100000",
                         help="incident counts, comma-separated; the first is the base")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="stats and list commands per round (RSS is read after them)")
     parser.add_argument("--database", help="one SQLAlchemy URL used for each size in turn "
                         "(default: a temporary SQLite file per size, rounds interleaved)")
     args = parser.parse_args()
@@ -264,7 +267,7 @@ def main() -> None:
             for n in sizes:
                 seeded[n] = seed(args.database, n, folder, now)
                 for _ in range(args.rounds):
-                    results[n].append(measure(args.database, slack, general, folder))
+                    results[n].append(measure(args.database, slack, general, folder, args.repeat))
                     print(f"{n}: {results[n][-1]}", flush=True)
         else:
             urls = {n: f"sqlite:///{folder / f'scale-{n}.db'}" for n in sizes}
@@ -272,7 +275,7 @@ def main() -> None:
                 seeded[n] = seed(urls[n], n, folder, now)
             for _ in range(args.rounds):
                 for n in sizes:
-                    results[n].append(measure(urls[n], slack, general, folder))
+                    results[n].append(measure(urls[n], slack, general, folder, args.repeat))
                     print(f"{n}: {results[n][-1]}", flush=True)
     finally:
         slack.stop()
