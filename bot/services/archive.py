@@ -25,16 +25,18 @@ BATCH = 500  # incidents per import transaction
 
 def export_incidents(*, uow: UnitOfWorkFactory, since: datetime | None = None,
                      page: int = PAGE) -> Iterator[Record]:
-    """Every incident (declared at or after `since`) by number, one record at a time,
-    read in one transaction so the export is one consistent picture."""
-    with uow() as tx:
-        after = 0
-        while True:
+    """Every incident (declared at or after `since`) by number, one record at a time.
+    One short transaction per page, not one for the whole export: on SQLite every
+    transaction holds the write lock (BEGIN IMMEDIATE), and a backup of a live bot must
+    not stall its writes for the minute a large export takes."""
+    after = 0
+    while True:
+        with uow() as tx:
             records = tx.archive.page(after=after, limit=page, since=since)
-            yield from records
-            if len(records) < page:
-                return
-            after = records[-1]["number"]
+        yield from records
+        if len(records) < page:
+            return
+        after = records[-1]["number"]
 
 
 def dump_line(record: Record) -> str:

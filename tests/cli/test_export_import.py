@@ -202,3 +202,23 @@ def _record(number: int, declared_at: str) -> dict[str, object]:
                                      "content": "# Disk full", "created_at": declared_at,
                                      "created_by": "U01ALICE", "file_id": None}]},
     }
+
+
+def test_the_bot_can_write_while_an_export_is_under_way(engine: Engine) -> None:
+    """An export reads a page per transaction: between pages the database is free, so a
+    backup of a live bot does not stall its writes (on SQLite a transaction holds the
+    write lock; one transaction for the whole export blocked every write until it ended)."""
+    from bot.clock import utcnow
+    from bot.services.archive import export_incidents
+    from storage.uow import UnitOfWorkFactory
+
+    uow = UnitOfWorkFactory(engine)
+    with uow() as tx:
+        tx.archive.add([_record(n, f"2026-01-0{n}T10:00:00Z") for n in (1, 2, 3)])
+        tx.commit()
+    stream = export_incidents(uow=uow, page=1)
+    assert next(stream)["number"] == 1
+    with uow() as tx:  # the bot, between two pages of the export
+        assert tx.notifications.claim("written-during-export", utcnow())
+        tx.commit()
+    assert [r["number"] for r in stream] == [2, 3]
