@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from bot.observability import SCHEDULER_LAG, SCHEDULER_LAST_TICK
 from bot.services.ports import Deps
@@ -19,9 +20,13 @@ UNHEALTHY_AFTER = 3  # consecutive failed ticks: one can be a blip, three is a f
 
 
 class Scheduler:
-    def __init__(self, deps: Deps, interval: float = 30.0) -> None:
+    def __init__(self, deps: Deps, interval: float = 30.0,
+                 after_first_tick: Callable[[], None] | None = None) -> None:
         self.deps = deps
         self.interval = interval
+        # Start-up chores that may be slow (Slack look-ups) but must not hold readiness:
+        # run once on this thread after the first tick, whose success /healthz waits for.
+        self.after_first_tick = after_first_tick
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="debrief-scheduler", daemon=True)
         self.ticks = 0
@@ -71,6 +76,12 @@ class Scheduler:
             planned = time.monotonic() + self.interval
             if sent:
                 log.info("sent %d notice(s): %s", len(sent), ", ".join(sent))
+            chore, self.after_first_tick = self.after_first_tick, None
+            if chore is not None:
+                try:
+                    chore()
+                except Exception:  # noqa: BLE001 - a chore must not stop the reminders
+                    log.exception("start-up chore failed")
             self._stop.wait(self.interval)
 
 

@@ -6,7 +6,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -35,11 +35,11 @@ class IncidentRow(Base):
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     severity: Mapped[str] = mapped_column(String(20), nullable=False)
     status: Mapped[str] = mapped_column(String(30), nullable=False)
-    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
     declared_by: Mapped[str] = mapped_column(String(30), nullable=False)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(30))
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     summary: Mapped[str] = mapped_column(Text, nullable=False, default="")
     channel_id: Mapped[str | None] = mapped_column(String(30), unique=True)
     channel_name: Mapped[str | None] = mapped_column(String(80))
@@ -125,6 +125,8 @@ class ActionItemRow(Base):
     """Follow-up work from an incident, tracked until done."""
 
     __tablename__ = "action_items"
+    # The reminders ask for open items by due date (bot/services/reminders.py).
+    __table_args__ = (Index("ix_action_items_status_due_on", "status", "due_on"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(

@@ -4,7 +4,7 @@ of work does, once per use case."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select, update
@@ -117,9 +117,11 @@ class SqlIncidentRepository:
             select(IncidentRow.number).where(IncidentRow.channel_id == channel_id)
         ).scalar_one_or_none()
 
-    def list(self, *, open_only: bool = False,
-             resolved_since: datetime | None = None) -> list[Incident]:
-        """All incidents, the open ones, or those resolved at or after `resolved_since`."""
+    def list(self, *, open_only: bool = False, resolved_since: datetime | None = None,
+             declared_since: datetime | None = None) -> list[Incident]:
+        """All incidents, the open ones, those resolved at or after `resolved_since` or
+        declared at or after `declared_since` (each an indexed range: the answer's size,
+        not the history's, is what the query costs)."""
         query = (
             select(IncidentRow)
             .options(*_LOAD)
@@ -129,6 +131,8 @@ class SqlIncidentRepository:
             query = query.where(IncidentRow.resolved_at.is_(None))
         if resolved_since is not None:
             query = query.where(IncidentRow.resolved_at >= resolved_since)
+        if declared_since is not None:
+            query = query.where(IncidentRow.declared_at >= declared_since)
         return [to_incident(row) for row in self.session.execute(query).scalars()]
 
     def add(self, incident: Incident) -> None:
@@ -359,10 +363,18 @@ class SqlActionItemRepository:
     def for_incident(self, number: int) -> list[ActionItem]:
         return self._items(IncidentRow.number == number)
 
-    def open_items(self, owner: str | None = None) -> list[ActionItem]:
-        if owner is None:
-            return self._items(ActionItemRow.status == "open")
-        return self._items(ActionItemRow.status == "open", ActionItemRow.owner == owner)
+    def open_items(self, owner: str | None = None, *, due_from: date | None = None,
+                   due_before: date | None = None) -> list[ActionItem]:
+        """Open items (of `owner`), optionally only those due in [`due_from`,
+        `due_before`): the reminders ask for a window of days, on an index."""
+        where = [ActionItemRow.status == "open"]
+        if owner is not None:
+            where.append(ActionItemRow.owner == owner)
+        if due_from is not None:
+            where.append(ActionItemRow.due_on >= due_from)
+        if due_before is not None:
+            where.append(ActionItemRow.due_on < due_before)
+        return self._items(*where)
 
     def all_items(self) -> list[ActionItem]:
         return self._items()
@@ -433,6 +445,22 @@ class SqlPostmortemRepository:
         self.session.flush()
         return to_postmortem(row, number)
 
+    def states(self, *, declared_since: datetime | None = None,
+               resolved_since: datetime | None = None) -> list[Postmortem]:
+        """The postmortems of the incidents declared / resolved since these times, without
+        their versions (no text is read): the stats and the reminders need only the
+        status and when it was published."""
+        query = (select(IncidentRow.number, PostmortemRow.status, PostmortemRow.created_at,
+                        PostmortemRow.updated_at, PostmortemRow.published_at)
+                 .join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id))
+        if declared_since is not None:
+            query = query.where(IncidentRow.declared_at >= declared_since)
+        if resolved_since is not None:
+            query = query.where(IncidentRow.resolved_at >= resolved_since)
+        return [Postmortem(incident_number=n, status=status, created_at=created,
+                           updated_at=updated, published_at=published)
+                for n, status, created, updated, published in self.session.execute(query)]
+
     def all(self) -> list[Postmortem]:
         rows = self.session.execute(
             select(PostmortemRow, IncidentRow.number)
@@ -469,6 +497,14 @@ class SqlNotificationRepository:
     def status(self, key: str) -> str | None:
         return self.session.execute(
             select(NotificationRow.status).where(NotificationRow.key == key)).scalar_one_or_none()
+
+    def claimed(self, keys: Iterable[str]) -> set[str]:
+        """Which of these keys are claimed already (sent, or being sent): one query."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        return set(self.session.execute(
+            select(NotificationRow.key).where(NotificationRow.key.in_(wanted))).scalars())
 
 
 class SqlScheduleRepository:

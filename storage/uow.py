@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.archive import SqlArchiveRepository
 from storage.repositories import (
     SqlActionItemRepository,
     SqlIncidentRepository,
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.notifications = SqlNotificationRepository(self.session)
         self.schedules = SqlScheduleRepository(self.session)
         self.people = SqlPeopleRepository(self.session)
+        self.archive = SqlArchiveRepository(self.session)
         return self
 
     def __exit__(

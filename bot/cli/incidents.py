@@ -1,10 +1,11 @@
-"""`debrief incident list` and `debrief incident show`: incidents read from the database."""
+"""`debrief incident list`, `show`, `export` and `import`: incidents in the database."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.cli.db import unit_of_work
@@ -37,6 +38,54 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show.add_argument("number", type=incident_number)
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=show_incident)
+    export = inc_sub.add_parser(
+        "export", help="write every incident as JSON lines (stdout), for backups and moves")
+    export.add_argument("--since", type=since_date, metavar="DATE",
+                        help="only incidents declared on or after DATE (YYYY-MM-DD, UTC)")
+    export.set_defaults(func=export_incidents_command)
+    load = inc_sub.add_parser(
+        "import", help="load an export file; incidents already present are left alone")
+    load.add_argument("file", help="a file written by `debrief incident export`")
+    load.set_defaults(func=import_incidents_command)
+
+
+def since_date(text: str) -> datetime:
+    """The argparse type of `--since`: a day (UTC midnight) or a full ISO time with zone."""
+    try:
+        day = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:30]!r} is not a date (YYYY-MM-DD or an ISO 8601 time)") from None
+    return day.replace(tzinfo=UTC) if day.tzinfo is None else day
+
+
+def export_incidents_command(args: argparse.Namespace) -> int:
+    from bot.services.archive import dump_line, export_incidents
+
+    settings, _ = settings_and_config()
+    with unit_of_work(settings) as uow:
+        write = sys.stdout.write
+        for record in export_incidents(uow=uow, since=args.since):
+            write(dump_line(record))
+    return 0
+
+
+def import_incidents_command(args: argparse.Namespace) -> int:
+    """Exit 0 when everything is in, 1 when some incidents conflict (listed on stderr),
+    2 for a file that is not an export (nothing imported; the line is named)."""
+    from bot.services.archive import conflict_lines, describe, import_incidents, parse_lines
+
+    settings, _ = settings_and_config()
+    name = args.file
+    with open(name, encoding="utf-8") as checking:  # first pass: a bad file changes nothing
+        for _ in parse_lines(checking, name):
+            pass
+    with unit_of_work(settings) as uow, open(name, encoding="utf-8") as lines:
+        report = import_incidents(parse_lines(lines, name), uow=uow)
+    for line in conflict_lines(report, name):
+        print(line, file=sys.stderr)
+    print(describe(report))
+    return 1 if report.conflicts else 0
 
 
 def list_incidents(args: argparse.Namespace) -> int:

@@ -21,8 +21,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _remember_people(deps: Any) -> None:
-    """Display names for the iCal feeds, looked up once at start-up; a Slack hiccup here
-    must not stop the bot (the feeds then show ids until the next start)."""
+    """Display names for the iCal feeds, looked up once at start-up (in the background);
+    a Slack hiccup here must not stop the bot (the feeds then show ids until the next
+    start)."""
     from bot.services.oncall import remember_people
 
     try:
@@ -67,9 +68,10 @@ def run_bot(args: argparse.Namespace) -> int:
         log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
                  report.created, report.updated)
     # Schedules may also have come from `debrief oncall apply` without a token: learn the
-    # names the feeds show whether or not a schedules file is configured.
-    _remember_people(runtime.deps)
-    scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval).start()
+    # names the feeds show whether or not a schedules file is configured. On the
+    # scheduler's thread after its first tick: Slack look-ups must not hold readiness.
+    scheduler = Scheduler(runtime.deps, interval=settings.scheduler_interval,
+                          after_first_tick=lambda: _remember_people(runtime.deps)).start()
     runtime.scheduler = scheduler
 
     def terminate(*_: object) -> None:

@@ -17,10 +17,13 @@ def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: D
     """`visible` keeps the incidents the asker may see (private ones only for their
     members); their postmortems and action items go with them. None: all (the CLI)."""
     period = parse_period(period_text)
+    since = now - period if period else None
+    # Only the window is read (indexed on declared_at), and postmortems without their
+    # text: the cost follows the answer, not the years of history before it.
     with uow() as tx:
-        incidents = tx.incidents.list()
-        postmortems = tx.postmortems.all()
-        items = tx.action_items.all_items()
+        incidents = tx.incidents.list(declared_since=since)
+        postmortems = tx.postmortems.states(declared_since=since)
+    items = [item for incident in incidents for item in incident.action_items]
     if visible is not None and any(i.private for i in incidents):
         incidents = visible(incidents)
         shown = {i.number for i in incidents}

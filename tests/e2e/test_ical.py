@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -246,10 +247,13 @@ def test_run_learns_names_at_start_up_and_serves_the_feed(tmp_path: Path, how: s
                                cwd=tmp_path, text=True, capture_output=True, timeout=60,
                                env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": url})
         assert shown.returncode == 0, shown.stderr
+        # The names are learned in the background after the first tick (readiness does
+        # not wait for Slack look-ups): wait for them, then fetch without a Slack call.
+        wait_for(lambda: {"On call: platform (Alice)", "On call: platform (Bob)"} <= {
+            summary for _, _, summary in fetch(port, shown.stdout.strip()).values()},
+            timeout=30)
         calls = len(slack.calls)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{shown.stdout.strip()}",
-                                    timeout=30) as response:
-            found = events(response.read())
+        found = fetch(port, shown.stdout.strip())
         assert len(slack.calls) == calls
         assert {"On call: platform (Alice)", "On call: platform (Bob)"} <= {
             summary for _, _, summary in found.values()}
@@ -257,3 +261,16 @@ def test_run_learns_names_at_start_up_and_serves_the_feed(tmp_path: Path, how: s
         output = stop(process)
         slack.stop()
     assert "Traceback" not in output
+
+
+def fetch(port: int, path: str) -> dict[str, tuple[datetime, datetime, str]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+        return events(response.read())
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> None:
+    """Re-check `condition` until it holds (fail after `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)

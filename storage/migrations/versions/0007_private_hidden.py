@@ -1,7 +1,7 @@
 """Private incidents, and timeline entries hidden from the postmortem (kept for audit).
 
-Revision ID: 0008
-Revises: 0005 (the lead renumbers the chain at merge: 0006 and 0007 are other branches')
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

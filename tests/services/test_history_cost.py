@@ -1,0 +1,120 @@
+"""Years of history cost nothing: a scheduler tick and `/incident stats 30d` issue the
+same number of SQL statements with 200 old closed incidents (published postmortems with
+versions, done action items) behind the recent ones as without them. Counted with an
+engine event, not timed: the count is deterministic, a duration is not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+from bot.config import DebriefConfig
+from bot.domain.archive import iso
+from bot.services.ports import Deps
+from bot.services.reminders import send_due
+from bot.services.stats import incident_stats
+from storage.uow import UnitOfWorkFactory
+from tests.fakes import FakeChat
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)  # a Monday: the digest is due too
+ALICE, BOB = "U01ALICE", "U02BOB"
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
+    """A resolved SEV1. A recent one has an open item due today, one overdue and a draft
+    postmortem that is due; an old one is finished: items done, postmortem published."""
+    at = iso(declared)
+    resolved = iso(declared + timedelta(hours=2))
+    status = "done" if old else "open"
+
+    def item(text: str, due: datetime) -> dict[str, Any]:
+        return {"text": text, "owner": BOB, "due": due.date().isoformat(), "type": "fix",
+                "status": status, "created_at": at, "created_by": ALICE,
+                "closed_at": resolved if old else None, "closed_by": BOB if old else None}
+
+    versions = [{"version": v, "template": "postmortem.md.j2", "content": "# text " * 200,
+                 "created_at": resolved, "created_by": ALICE, "file_id": None}
+                for v in (1, 2, 3)]
+    return {
+        "number": number, "title": f"Incident {number}", "description": "",
+        "severity": "SEV1", "status": "resolved", "channel_id": f"C{number:08d}",
+        "channel_name": f"inc-{number}", "declared_at": at, "declared_by": ALICE,
+        "acknowledged_at": at, "acknowledged_by": ALICE, "resolved_at": resolved,
+        "summary": "fixed", "roles": {"commander": ALICE},
+        "events": [{"at": at, "kind": "declared", "actor": ALICE, "detail": {}},
+                   {"at": resolved, "kind": "status", "actor": ALICE,
+                    "detail": {"status": "resolved"}}],
+        "action_items": [item("due today", NOW), item("overdue", NOW - timedelta(days=5))],
+        "card_ts": None, "announce_channel_id": None, "announce_ts": None, "private": False,
+        "timeline_entries": [],
+        "postmortem": {"status": "published" if old else "draft", "created_at": resolved,
+                       "updated_at": resolved, "published_at": resolved if old else None,
+                       "versions": versions},
+    }
+
+
+def seed(uow: UnitOfWorkFactory, records: list[dict[str, Any]]) -> None:
+    with uow() as tx:
+        tx.archive.add(records)
+        tx.commit()
+
+
+def statements_with_and_without_history(engine: Engine, run: Callable[[], object]
+                                        ) -> tuple[int, int]:
+    """Statements `run` issues over 10 recent incidents, then again once 200 old closed
+    ones (one to two years back) are added."""
+    uow = UnitOfWorkFactory(engine)
+    seed(uow, [incident(n, NOW - timedelta(days=3, hours=n), old=False) for n in range(1, 11)])
+    run()  # the first run sends what is due; both counts below are of steady runs
+    with counting(engine) as before:
+        run()
+    seed(uow, [incident(n, NOW - timedelta(days=365 + n * 2), old=True)
+               for n in range(11, 211)])
+    with counting(engine) as after:
+        run()
+    return len(before), len(after)
+
+
+def test_a_scheduler_tick_does_not_grow_with_history(engine: Engine) -> None:
+    deps = Deps(uow=UnitOfWorkFactory(engine), chat=FakeChat(), config=DebriefConfig(),
+                now=lambda: NOW)
+    sent: list[str] = []
+    before, after = statements_with_and_without_history(
+        engine, lambda: sent.extend(send_due(deps, NOW)))
+    # The tick had real work: due-today DMs, the digest and postmortem notices.
+    assert any(k.startswith("action-due:") for k in sent)
+    assert "digest:2026-W49" in sent and any(k.startswith("pm-") for k in sent)
+    assert before == after
+
+
+def test_stats_30d_does_not_grow_with_history(engine: Engine) -> None:
+    uow = UnitOfWorkFactory(engine)
+    results: list[dict[str, object]] = []
+
+    def stats() -> None:
+        results.append(incident_stats("30d", uow=uow, config=DebriefConfig(), now=NOW)
+                       .as_dict())
+
+    before, after = statements_with_and_without_history(engine, stats)
+    assert before == after
+    assert results[-1] == results[0]  # the old incidents are outside the window
+    assert results[0]["incidents_by_severity"] == {"SEV1": 10}
+    assert results[0]["action_items"] == {"open": 20, "overdue": 10, "closed": 0}
