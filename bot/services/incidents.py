@@ -322,7 +322,7 @@ def change_incident(
     if updated.channel_id:
         channel_id = updated.channel_id
         calls: list[tuple[str, Callable[[], None]]] = [
-            ("summary card", lambda: chat.update_card(updated)),
+            ("summary card", lambda: chat.update_card(updated, before=current)),
             ("channel message", lambda: chat.post_event(updated, event, announce=announce)),
         ]
         if retopic:
