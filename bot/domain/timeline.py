@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from operator import attrgetter
 
 from dateutil import parser as dateparser
 
@@ -113,8 +114,11 @@ def lifecycle_text(kind: str, detail: dict[str, str]) -> str:
     return kind
 
 
-def build_timeline(incident: Incident, entries: list[TimelineEntry]) -> list[TimelineItem]:
-    """Lifecycle events (always key) and captured entries, in the order they happened."""
+def build_timeline(incident: Incident, entries: list[TimelineEntry], *,
+                   key_only: bool = False) -> list[TimelineItem]:
+    """Lifecycle events (always key) and captured entries, in the order they happened.
+    `key_only` leaves out chat that is not key and deleted entries (a postmortem shows
+    neither), so a long incident does not build thousands of items to drop them."""
     items = [
         TimelineItem(at=e.at, kind=e.kind, author=e.actor,
                      text=lifecycle_text(e.kind, e.detail), key=True)
@@ -123,10 +127,10 @@ def build_timeline(incident: Incident, entries: list[TimelineEntry]) -> list[Tim
     items += [
         TimelineItem(at=e.at, kind=e.kind, author=e.author, text=e.text, key=e.key,
                      source_ts=e.ts, deleted=e.deleted, thread_ts=e.thread_ts, files=e.files)
-        for e in entries
+        for e in entries if not key_only or (e.key and not e.deleted)
     ]
     # Stable sort: at equal times lifecycle events stay before chat.
-    return sorted(items, key=lambda item: item.at)
+    return sorted(items, key=attrgetter("at"))
 
 
 @dataclass(frozen=True)
