@@ -335,18 +335,20 @@ class _BoundedCodeGenerator(CodeGenerator):
         self.writeline(f"{frame.buffer} = environment.output_buffer()")
 
     def _output_child_pre(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
-        """`environment.finalize(x)` already returns the string: no `str()` around it
-        (one call less per `{{ value }}`). Autoescaping, unused here, keeps Jinja's code."""
+        """`{{ value }}`: a string is output as is, with no call at all (its size counts
+        in the output or buffer it goes to, like any chunk); anything else goes through
+        `environment.finalize`, which refuses it before `str()` builds something too big.
+        Autoescaping, unused here, keeps Jinja's code."""
         if frame.eval_ctx.volatile or frame.eval_ctx.autoescape or finalize.src is None:
             super()._output_child_pre(node, frame, finalize)
         else:
-            self.write(finalize.src)
+            self.write("(t_out if type(t_out := ")
 
     def _output_child_post(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
         if frame.eval_ctx.volatile or frame.eval_ctx.autoescape or finalize.src is None:
             super()._output_child_post(node, frame, finalize)
         else:
-            self.write(")")
+            self.write(f") is str else {finalize.src}t_out))")
 
     def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
         self.write("environment.bounded_concat((")
