@@ -114,6 +114,21 @@ def lifecycle_text(kind: str, detail: dict[str, str]) -> str:
     return kind
 
 
+_new = object.__new__
+
+
+def _item_of(entry: TimelineEntry) -> TimelineItem:
+    """The item for a captured entry, every field set. Built without the frozen
+    dataclass's `__init__` (nine `object.__setattr__` calls): a long incident turns
+    thousands of entries into items, and this is about 3x cheaper. Same object: equal,
+    hashable and immutable like any other `TimelineItem`."""
+    item: TimelineItem = _new(TimelineItem)
+    item.__dict__.update(at=entry.at, kind=entry.kind, author=entry.author, text=entry.text,
+                         key=entry.key, source_ts=entry.ts, deleted=entry.deleted,
+                         thread_ts=entry.thread_ts, files=entry.files)
+    return item
+
+
 def build_timeline(incident: Incident, entries: list[TimelineEntry], *,
                    key_only: bool = False) -> list[TimelineItem]:
     """Lifecycle events (always key) and captured entries, in the order they happened.
@@ -124,11 +139,7 @@ def build_timeline(incident: Incident, entries: list[TimelineEntry], *,
                      text=lifecycle_text(e.kind, e.detail), key=True)
         for e in incident.events
     ]
-    items += [
-        TimelineItem(at=e.at, kind=e.kind, author=e.author, text=e.text, key=e.key,
-                     source_ts=e.ts, deleted=e.deleted, thread_ts=e.thread_ts, files=e.files)
-        for e in entries if not key_only or (e.key and not e.deleted)
-    ]
+    items += [_item_of(e) for e in entries if not key_only or (e.key and not e.deleted)]
     # Stable sort: at equal times lifecycle events stay before chat.
     return sorted(items, key=attrgetter("at"))
 
