@@ -247,6 +247,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             action()
         except ChatError as exc:
             problems.append(f"{label}: {exc.explained}")
+    had_card = incident.card_ts is not None
     if incident.card_ts is None:
         progress.at("posting the summary card")
         try:
@@ -263,6 +264,15 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             chat.pin(channel_id, incident.card_ts)  # already pinned counts as done
         except ChatError as exc:
             problems.append(f"pin: {exc.explained}")
+    if had_card and resume:
+        # A retry also brings an existing card up to date: a change whose card update
+        # failed tells the person to retry, and no later change may touch the card
+        # (changes skip it when what it shows is unchanged).
+        progress.at("updating the summary card")
+        try:
+            chat.update_card(incident)
+        except ChatError as exc:
+            problems.append(f"summary card: {exc.explained}")
     if incident.announce_ts is None and config.announce_channel:
         where = config.announce_channel
         progress.at(f"announcing it in {where}")

@@ -365,4 +365,19 @@ def test_update_posts_the_update_but_leaves_an_unchanged_card_alone(stack: Stack
     assert any("rolling back v42" in m.text for m in channel.messages.values())
     slash(stack, "status identified bad deploy", channel=incident.channel_id)
     assert len(stack.slack.calls_of("chat.update")) == updates + 1
-    assert "identified" in json.dumps(channel.messages[incident.card_ts].blocks)
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, identified")
+
+
+def test_retry_brings_a_card_left_stale_by_a_failed_update_up_to_date(stack: Stack) -> None:
+    """A change whose card update Slack refused says to retry; the retry updates the card
+    (later `/incident update`s would not: they leave an unchanged card alone)."""
+    incident = declare(stack)
+    channel = stack.slack.channels[incident.channel_id]
+    stack.slack.fail("chat.update", "restricted_action")
+    reply = slash(stack, "status identified bad deploy", channel=incident.channel_id)
+    assert "Saved, but Slack didn't take every change" in reply and "retry" in reply
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, investigating")
+    slash(stack, "update still rolling back", channel=incident.channel_id)
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, investigating")
+    assert "failed" not in slash(stack, "retry", channel=incident.channel_id)
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, identified")
