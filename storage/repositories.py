@@ -225,10 +225,15 @@ def to_entry(row: TimelineEntryRow) -> TimelineEntry:
 class SqlTimelineRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._ids: dict[int, int] = {}  # incident number -> row id, for this unit of work
 
     def _incident_id(self, number: int) -> int:
-        return self.session.execute(
-            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        """Looked up once per unit of work: a batch of events for one incident
+        (services.timeline.TimelineWriter) asks for it once, not per event."""
+        if number not in self._ids:
+            self._ids[number] = self.session.execute(
+                select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        return self._ids[number]
 
     def _row(self, channel_id: str, ts: str) -> TimelineEntryRow | None:
         return self.session.execute(

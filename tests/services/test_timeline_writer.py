@@ -21,6 +21,7 @@ from bot.services.incidents import DeclareRequest, declare_incident
 from bot.services.timeline import StoreTimedOut, TimelineWriter
 from storage.uow import SqlUnitOfWork, UnitOfWorkFactory
 from tests.fakes import FakeChat
+from tests.helpers import StatementCount
 
 
 class GatedUow:
@@ -139,3 +140,21 @@ def test_a_batch_not_durable_in_time_is_refused_but_stored_once_on_retry(
     wait_until(lambda: stored_ts(engine) == ["1800000000.000001"])
     assert writer.record(posted(channel, 1)) is True
     assert stored_ts(engine) == ["1800000000.000001"]
+
+
+def test_a_batch_for_one_incident_costs_one_statement_per_event(engine: Engine,
+                                                                 channel: str) -> None:
+    """Eight queued events for one incident: the channel and the incident id are looked
+    up once for the batch, then one INSERT per event."""
+    uow = GatedUow(engine)
+    writer = TimelineWriter(uow)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(writer.record, posted(channel, 0))
+        assert uow.entered.wait(10)
+        with StatementCount(engine) as count:
+            rest = [pool.submit(writer.record, posted(channel, i)) for i in range(1, 9)]
+            wait_until(lambda: writer._queue.qsize() == 8)
+            uow.gate.set()
+            assert first.result(10) is True and all(f.result(10) is True for f in rest)
+    # event 0's batch: 2 look-ups + 1 insert; the batch of eight: 2 look-ups + 8 inserts
+    assert len(count) == 13, str(count)
