@@ -161,3 +161,14 @@ def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine |
                 config=config, now=now)
     app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
     return Runtime(app=app, deps=deps, engine=engine, settings=settings)
+
+
+def socket_mode_handler(app: App, app_token: str | None) -> Any:
+    """The Socket Mode connection `debrief run` uses and bench/socket_ack.py measures:
+    slack_sdk's built-in client (no extra dependency). Its receive loop blocks on the
+    socket, so an envelope is handled as it arrives; acks are fast because the app runs
+    with `process_before_response=True` (Bolt's default mode polls for the ack every
+    10 ms, over the socket as over HTTP)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(app, app_token)

@@ -313,6 +313,22 @@ class _BoundedCodeGenerator(CodeGenerator):
         frame.buffer = self.temporary_identifier()
         self.writeline(f"{frame.buffer} = environment.output_buffer()")
 
+    def _output_child_pre(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        """`{{ value }}`: a string is output as is, with no call at all (its size counts
+        in the output or buffer it goes to, like any chunk); anything else goes through
+        `environment.finalize`, which refuses it before `str()` builds something too big.
+        Autoescaping, unused here, keeps Jinja's code."""
+        if frame.eval_ctx.volatile or frame.eval_ctx.autoescape or finalize.src is None:
+            super()._output_child_pre(node, frame, finalize)
+        else:
+            self.write("(t_out if type(t_out := ")
+
+    def _output_child_post(self, node: nodes.Expr, frame: Any, finalize: Any) -> None:
+        if frame.eval_ctx.volatile or frame.eval_ctx.autoescape or finalize.src is None:
+            super()._output_child_post(node, frame, finalize)
+        else:
+            self.write(f") is str else {finalize.src}t_out))")
+
     def visit_Concat(self, node: nodes.Concat, frame: Any) -> None:
         self.write("environment.bounded_concat((")
         for arg in node.nodes:
@@ -336,12 +352,14 @@ class BoundedSandbox(SandboxedEnvironment):
         self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
 
     @staticmethod
-    def _finalize(value: Any) -> Any:
+    def _finalize(value: Any) -> str:
+        """Every `{{ value }}` as the string it prints (the code generator calls this in
+        place of `str()`), refused before `str()` builds it if it would be too big."""
         if type(value) is str:  # the common case, without the walk
             if len(value) > MAX_OUTPUT:
                 raise _too_big("one {{ value }}", MAX_OUTPUT)
             return value
-        return _check(value, "one {{ value }}", MAX_OUTPUT)
+        return str(_check(value, "one {{ value }}", MAX_OUTPUT))
 
     @staticmethod
     def output_buffer() -> _BoundedBuffer:
@@ -349,8 +367,12 @@ class BoundedSandbox(SandboxedEnvironment):
 
     @staticmethod
     def bounded_iter(iterable: Any) -> Iterator[Any]:
+        """Every item checks the deadline (read once: it is fixed for the render)."""
+        deadline = getattr(_state, "deadline", None)
+        clock = time.monotonic
         for item in iterable:
-            _check_time()
+            if deadline is not None and clock() > deadline:
+                raise RenderLimit(f"it ran for more than {RENDER_SECONDS:g} s")
             yield item
 
     @staticmethod
@@ -508,18 +530,29 @@ def render_postmortem(template: str, context: dict[str, Any], custom_dir: Path |
 
 def _render(template: str, context: dict[str, Any], custom_dir: Path | None) -> str:
     chunks: list[str] = []
-    size = 0
+    append = chunks.append
+    size, countdown = 0, 1
     try:
+        env = postmortem_env(custom_dir)
+        compiled = env.get_template(template)
+        # The template's own generator, without `generate()`'s wrapper around it (a
+        # second generator frame per chunk); its exception handling is kept below.
         stream = cast(Generator[str, None, None],
-                      postmortem_env(custom_dir).get_template(template).generate(**context))
+                      compiled.root_render_func(compiled.new_context(dict(context))))
         try:
-            for count, chunk in enumerate(stream):
+            for chunk in stream:
                 size += len(chunk)
                 if size > MAX_OUTPUT:
                     raise RenderLimit(f"the output passed {MAX_OUTPUT // (1024 * 1024)} MiB")
-                if count % 64 == 0:  # the loops, calls and filters producing it check too
+                countdown -= 1
+                if not countdown:  # every 64th chunk: the loops, calls and filters
+                    countdown = 64  # producing it check the clock too
                     _check_time()
-                chunks.append(chunk)
+                append(chunk)
+        except RenderLimit:
+            raise
+        except Exception:  # noqa: BLE001 - re-raised with the template's line numbers
+            env.handle_exception()
         finally:
             stream.close()
     except TemplateError as exc:  # includes SecurityError, UndefinedError, TemplateNotFound

@@ -3,15 +3,15 @@ of work does, once per use case."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventKind, EventRecord, Incident
@@ -35,7 +35,9 @@ from storage.models import (
     new_feed_token,
 )
 
-_LOAD = (selectinload(IncidentRow.roles), selectinload(IncidentRow.events),
+# Roles (a handful per incident) come joined to the incident row; events and action
+# items, which grow, come in one extra SELECT each: three statements per read.
+_LOAD = (joinedload(IncidentRow.roles), selectinload(IncidentRow.events),
          selectinload(IncidentRow.action_items))
 DELETED = "deleted"  # an action item removed by hand: kept for audit, listed nowhere
 
@@ -70,6 +72,9 @@ def to_incident(row: IncidentRow) -> Incident:
 class SqlIncidentRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        # Rows this unit of work already read, so `save` writes to them without reading
+        # the incident and its collections a second time.
+        self._read: dict[int, IncidentRow] = {}
 
     def allocate_number(self) -> int:
         """Next incident number. The UPDATE takes a row lock (PostgreSQL) or the write
@@ -97,20 +102,47 @@ class SqlIncidentRepository:
             return self.session.execute(bump).scalar_one()
         return value
 
-    def _row(self, number: int, *, for_update: bool = False) -> IncidentRow | None:
-        query = (
-            select(IncidentRow)
-            .where(IncidentRow.number == number)
-            .options(*_LOAD)
-        )
+    def _row(self, where: ColumnElement[bool], *, for_update: bool = False) -> IncidentRow | None:
+        query = select(IncidentRow).where(where).options(*_LOAD)
         if for_update:
             query = query.with_for_update(of=IncidentRow)
-        return self.session.execute(query).scalar_one_or_none()
+        row = self.session.execute(query).unique().scalar_one_or_none()
+        if row is not None:
+            self._read[row.number] = row
+        return row
 
     def get(self, number: int, *, for_update: bool = False) -> Incident | None:
         """`for_update` locks the row until commit so two changes to one incident queue."""
-        row = self._row(number, for_update=for_update)
+        row = self._row(IncidentRow.number == number, for_update=for_update)
         return to_incident(row) if row else None
+
+    def get_for_channel(self, channel_id: str, *, for_update: bool = False) -> Incident | None:
+        """The incident whose channel this is (found and read in one go)."""
+        row = self._row(IncidentRow.channel_id == channel_id, for_update=for_update)
+        return to_incident(row) if row else None
+
+    def exists(self, number: int) -> bool:
+        return self.session.execute(
+            select(IncidentRow.id).where(IncidentRow.number == number)).first() is not None
+
+    def set_fields(self, number: int, fields: Mapping[str, object]) -> dict[str, object]:
+        """Write the given scalar fields and return every scalar as now stored, in one
+        statement (UPDATE ... RETURNING): set-up records each Slack id this way."""
+        unknown = set(fields) - set(_SCALARS)
+        if unknown:
+            raise ValueError(f"not a scalar field of an incident: {sorted(unknown)}")
+        columns = [getattr(IncidentRow, name) for name in _SCALARS]
+        stored = self.session.execute(
+            update(IncidentRow).where(IncidentRow.number == number).values(**fields)
+            .returning(*columns).execution_options(synchronize_session=False)
+        ).one_or_none()
+        if stored is None:
+            raise LookupError(f"incident {number} does not exist")
+        row = self._read.get(number)
+        if row is not None:  # keep an already-read row in step (the UPDATE bypassed it)
+            self.session.expire(row)
+            del self._read[number]
+        return dict(zip(_SCALARS, stored, strict=True))
 
     def number_for_channel(self, channel_id: str) -> int | None:
         return self.session.execute(
@@ -133,22 +165,29 @@ class SqlIncidentRepository:
             query = query.where(IncidentRow.resolved_at >= resolved_since)
         if declared_since is not None:
             query = query.where(IncidentRow.declared_at >= declared_since)
-        return [to_incident(row) for row in self.session.execute(query).scalars()]
+        return [to_incident(row) for row in self.session.execute(query).unique().scalars()]
 
     def add(self, incident: Incident) -> None:
-        row = IncidentRow(number=incident.number, **{n: getattr(incident, n) for n in _SCALARS})
-        row.roles = [RoleAssignmentRow(role=k, user_id=v) for k, v in incident.roles.items()]
-        row.events = [
-            IncidentEventRow(at=e.at, kind=str(e.kind), actor=e.actor, detail=e.detail)
-            for e in incident.events
-        ]
-        self.session.add(row)
-        self.session.flush()
+        """Three statements whatever the number of roles and events: the incident row,
+        then its roles and its events each as one multi-row INSERT."""
+        incident_id = self.session.execute(
+            insert(IncidentRow).values(number=incident.number,
+                                       **{n: getattr(incident, n) for n in _SCALARS})
+            .returning(IncidentRow.id)).scalar_one()
+        if incident.roles:
+            self.session.execute(insert(RoleAssignmentRow).values([
+                {"incident_id": incident_id, "role": k, "user_id": v}
+                for k, v in incident.roles.items()]))
+        if incident.events:
+            self.session.execute(insert(IncidentEventRow).values([
+                {"incident_id": incident_id, "at": e.at, "kind": e.kind, "actor": e.actor,
+                 "detail": e.detail} for e in incident.events]))
 
     def save(self, incident: Incident) -> None:
         """Write back scalars and roles; append events not stored yet (events are never
-        rewritten: the audit trail only grows)."""
-        row = self._row(incident.number)
+        rewritten: the audit trail only grows). Writes to the row `get` read in this
+        unit of work if there is one, so a change reads the incident once."""
+        row = self._read.get(incident.number) or self._row(IncidentRow.number == incident.number)
         if row is None:
             raise LookupError(f"incident {incident.number} does not exist")
         for name in _SCALARS:
@@ -193,10 +232,15 @@ def to_entry(row: TimelineEntryRow) -> TimelineEntry:
 class SqlTimelineRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
+        self._ids: dict[int, int] = {}  # incident number -> row id, for this unit of work
 
     def _incident_id(self, number: int) -> int:
-        return self.session.execute(
-            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        """Looked up once per unit of work: a batch of events for one incident
+        (services.timeline.TimelineWriter) asks for it once, not per event."""
+        if number not in self._ids:
+            self._ids[number] = self.session.execute(
+                select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        return self._ids[number]
 
     def _row(self, channel_id: str, ts: str) -> TimelineEntryRow | None:
         return self.session.execute(

@@ -85,7 +85,7 @@ class FakeChat:
         self.card_channels[ts] = channel_id
         return ts
 
-    def update_card(self, incident: Incident) -> None:
+    def update_card(self, incident: Incident, before: Incident | None = None) -> None:
         self._maybe_fail("update_card")
         assert incident.card_ts in self.cards
         self.cards[incident.card_ts] = incident

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from bot.services.oncall import apply_schedules, load_schedule_file
 from bot.slack.ids import Action
@@ -65,6 +65,38 @@ def mrkdwn_texts(node: Any) -> list[str]:
         for item in node:
             found += mrkdwn_texts(item)
     return found
+
+
+# --- counting SQL statements -------------------------------------------------------------
+
+class StatementCount:
+    """Counts the SQL statements sent through `engine` while in the `with` block. Not
+    counted: transaction control (BEGIN, SAVEPOINT, RELEASE), which SQLite's driver
+    receives as statements and psycopg sends unasked, so both dialects count the same."""
+
+    _CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK")
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+              executemany: bool) -> None:
+        if not statement.lstrip().upper().startswith(self._CONTROL):
+            self.statements.append(" ".join(statement.split())[:100])
+
+    def __enter__(self) -> StatementCount:
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def __str__(self) -> str:
+        return "\n".join(self.statements)
 
 
 # --- paging through replies ------------------------------------------------------------

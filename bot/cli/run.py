@@ -80,13 +80,13 @@ def run_bot(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, terminate)
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from bot.runtime import socket_mode_handler
 
             # Slack comes over the socket; /healthz, /metrics and the iCal feed stay on HTTP.
             server.start()
             log.info("starting in Socket Mode; listening on %s:%s (GET /healthz, /metrics)",
                      host, server.port)
-            socket = SocketModeHandler(runtime.app, settings.app_token)
+            socket = socket_mode_handler(runtime.app, settings.app_token)
             try:
                 socket.start()
             finally:

@@ -4,8 +4,10 @@ Pure: the template engine lives in bot/templating.py."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import Incident
@@ -94,6 +96,31 @@ def permalink(workspace_url: str | None, channel_id: str | None, ts: str | None)
     return f"{workspace_url.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
 
 
+def _timeline_rows(items: list[TimelineItem], names: dict[str, str],
+                   readable: Callable[[str], str], link_base: str | None) -> list[dict[str, Any]]:
+    """The timeline as the template sees it. A long incident has thousands of key
+    entries, most sharing their minute with the one before: the date and time strings
+    are formatted once per minute, links share their prefix (`.../p` + ts), and only a
+    text that could hold a user id (an upper-case U or W) goes through the regex."""
+    prefix = link_base[:-1] if link_base else None  # permalink(..., "0") ends in "p0"
+    minutes: dict[int, tuple[str, str]] = {}
+    rows = []
+    for i in items:
+        minute = int(i.at.timestamp()) // 60
+        shown = minutes.get(minute)
+        if shown is None:
+            at = i.at.astimezone(UTC)
+            shown = minutes[minute] = (f"{at:%H:%M}", f"{at:%Y-%m-%d}")
+        text = i.text
+        if "U" in text or "W" in text:
+            text = readable(text)
+        rows.append({"at": shown[0], "date": shown[1], "kind": i.kind,
+                     "author": names.get(i.author, i.author) if i.author else "", "text": text,
+                     "link": prefix + i.source_ts.replace(".", "")
+                     if prefix is not None and i.source_ts else None})
+    return rows
+
+
 def postmortem_context(
     incident: Incident, *, timeline: list[TimelineItem], actions: list[ActionItem],
     spans: Durations, names: dict[str, str], severity_description: str,
@@ -137,13 +164,8 @@ def postmortem_context(
             "detection": format_duration(detected - first_signal)
             if first_signal < detected else "0m",
         },
-        "timeline": [
-            {"at": f"{i.at.astimezone(UTC):%H:%M}", "date": f"{i.at.astimezone(UTC):%Y-%m-%d}",
-             "kind": i.kind, "author": name(i.author) if i.author else "",
-             "text": readable(i.text),
-             "link": permalink(workspace_url, incident.channel_id, i.source_ts)}
-            for i in key_events
-        ],
+        "timeline": _timeline_rows(key_events, names, readable,
+                                   permalink(workspace_url, incident.channel_id, "0")),
         "action_items": [
             {"text": a.text, "owner": name(a.owner), "type": a.type, "status": a.status,
              "due": a.due_on.isoformat() if a.due_on else "no due date"}

@@ -124,8 +124,8 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
 
     def change(ref: int | None, usage: str, rule: uc.Rule, *, announce: bool = True,
                retopic: bool = False) -> uc.Outcome:
-        return uc.change_incident(number(ref, usage), rule, uow=deps.uow, chat=deps.chat,
-                                  announce=announce, retopic=retopic)
+        return uc.change_incident(uc.Target(ref, caller.channel_id, usage), rule, uow=deps.uow,
+                                  chat=deps.chat, announce=announce, retopic=retopic)
 
     match cmd:
         case Help(unknown=unknown):

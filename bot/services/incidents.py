@@ -68,20 +68,36 @@ class Outcome:
     busy: bool = False
 
 
+@dataclass(frozen=True)
+class Target:
+    """Which incident a command is about: an explicit `#N`, else the channel's incident."""
+
+    ref: int | None
+    channel_id: str | None
+    usage: str
+
+
+def _not_found(target: Target) -> UserError:
+    if target.ref is not None:
+        return UserError(f"There is no incident #{target.ref}. `/incident list` shows open ones.")
+    return UserError(
+        f"This isn't an incident channel. Run it in one, or name the incident: `{target.usage}`."
+    )
+
+
 def find_number(
     uow: UnitOfWorkFactory, *, ref: int | None, channel_id: str | None, usage: str
 ) -> int:
     """The incident a command is about: an explicit `#N`, else the channel's incident."""
+    target = Target(ref, channel_id, usage)
     with uow() as tx:
         if ref is not None:
-            if tx.incidents.get(ref) is None:
-                raise UserError(f"There is no incident #{ref}. `/incident list` shows open ones.")
+            if not tx.incidents.exists(ref):
+                raise _not_found(target)
             return ref
         number = tx.incidents.number_for_channel(channel_id) if channel_id else None
     if number is None:
-        raise UserError(
-            f"This isn't an incident channel. Run it in one, or name the incident: `{usage}`."
-        )
+        raise _not_found(target)
     return number
 
 
@@ -131,14 +147,13 @@ def _on_call_now(config: DebriefConfig, uow: UnitOfWorkFactory, chat: Chat,
     return found
 
 
-def _save(uow: UnitOfWorkFactory, number: int, **changes: object) -> Incident:
+def _save(uow: UnitOfWorkFactory, base: Incident, **changes: object) -> Incident:
+    """Record Slack ids as soon as Slack gives them: one UPDATE that also returns the
+    stored scalars, so what set-up shows next includes any change made meanwhile."""
     with uow() as tx:
-        current = tx.incidents.get(number, for_update=True)
-        assert current is not None
-        updated = replace(current, **changes)  # type: ignore[arg-type]
-        tx.incidents.save(updated)
+        stored = tx.incidents.set_fields(base.number, changes)
         tx.commit()
-    return updated
+    return replace(base, **stored)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -192,19 +207,12 @@ def _set_up_incident(
     metadata. So a retry never makes a second channel, card, pin or announcement.
     """
     observability.incident.set(number)  # on every log line from here on
-    progress = _Progress(recorded) if recorded else None
     problems: list[Problem] = []
-    try:
+    if recorded is None:  # a retry reads it; a declare has just written it
         with uow() as tx:
-            incident = tx.incidents.get(number)
-        assert incident is not None
-    except Exception:
-        if progress is None:
-            raise  # a retry that cannot read the incident: nothing done, nothing to finish
-        progress.at("reading it back", storage=True)
-        log.exception("set-up of incident %s stopped at %s", number, progress.step)
-        return Outcome(progress.incident, stopped=Stopped(progress.step, "storage-read"))
-    progress = _Progress(incident)
+            recorded = tx.incidents.get(number)
+        assert recorded is not None
+    progress = _Progress(recorded)
     try:
         _set_up(progress, uow=uow, chat=chat, config=config, resume=resume, problems=problems)
     except ChatError as exc:
@@ -227,12 +235,11 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
     """The set-up steps in order. A failed channel (Slack) or any failed save (storage)
     stops here by raising; any other Slack failure is noted in `problems` and set-up goes on."""
     incident = progress.incident
-    number = incident.number
     if incident.channel_id is None:
         progress.at("creating its channel")
         channel_id, name = _create_channel(incident, chat, config)
         progress.at("saving its channel", storage=True)
-        incident = progress.incident = _save(uow, number, channel_id=channel_id,
+        incident = progress.incident = _save(uow, incident, channel_id=channel_id,
                                              channel_name=name)
     assert incident.channel_id is not None
     channel_id = incident.channel_id
@@ -248,6 +255,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             action()
         except ChatError as exc:
             problems.append(Problem(label, exc.code))
+    had_card = incident.card_ts is not None
     if incident.card_ts is None:
         progress.at("posting the summary card")
         try:
@@ -257,13 +265,22 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             problems.append(Problem("summary card", exc.code))
         else:
             progress.at("saving the summary card", storage=True)
-            incident = progress.incident = _save(uow, number, card_ts=ts)
+            incident = progress.incident = _save(uow, incident, card_ts=ts)
     if incident.card_ts is not None:
         progress.at("pinning the summary card")
         try:
             chat.pin(channel_id, incident.card_ts)  # already pinned counts as done
         except ChatError as exc:
             problems.append(Problem("pin", exc.code))
+    if had_card and resume:
+        # A retry also brings an existing card up to date: a change whose card update
+        # failed tells the person to retry, and no later change may touch the card
+        # (changes skip it when what it shows is unchanged).
+        progress.at("updating the summary card")
+        try:
+            chat.update_card(incident)
+        except ChatError as exc:
+            problems.append(Problem("summary card", exc.code))
     quiet = incident.private and config.private_announcement == "none"
     if incident.announce_ts is None and config.announce_channel and not quiet:
         where = config.announce_channel
@@ -275,7 +292,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             problems.append(Problem(f"announcement in {where}", exc.code))
         else:
             progress.at("saving the announcement", storage=True)
-            progress.incident = _save(uow, number, announce_channel_id=announce_channel,
+            progress.incident = _save(uow, incident, announce_channel_id=announce_channel,
                                       announce_ts=announce_ts)
 
 
@@ -303,14 +320,19 @@ Rule = Callable[[Incident], tuple[Incident, EventRecord]]
 
 
 def change_incident(
-    number: int, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
+    target: Target, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
     retopic: bool,
 ) -> Outcome:
-    """Apply `rule` under a row lock, commit, then bring Slack up to date."""
-    observability.incident.set(number)
+    """Find the incident and lock its row in one read, apply `rule`, commit, then bring
+    Slack up to date."""
     with uow() as tx:
-        current = tx.incidents.get(number, for_update=True)
-        assert current is not None
+        current = (tx.incidents.get(target.ref, for_update=True) if target.ref is not None
+                   else tx.incidents.get_for_channel(target.channel_id, for_update=True)
+                   if target.channel_id else None)
+        if current is None:
+            raise _not_found(target)
+        number = current.number
+        observability.incident.set(number)
         updated, event = rule(current)
         updated = replace(updated, events=(*current.events, event))
         tx.incidents.save(updated)
@@ -319,7 +341,7 @@ def change_incident(
     if updated.channel_id:
         channel_id = updated.channel_id
         calls: list[tuple[str, Callable[[], None]]] = [
-            ("summary card", lambda: chat.update_card(updated)),
+            ("summary card", lambda: chat.update_card(updated, before=current)),
             ("channel message", lambda: chat.post_event(updated, event, announce=announce)),
         ]
         if retopic:

@@ -44,7 +44,8 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
     descriptions = {s.name: s.description for s in config.severities}
     name = template or config.postmortem.template_for(incident.severity)
     context = postmortem_context(
-        incident, timeline=build_timeline(incident, [e for e in entries if not e.hidden]),
+        incident, timeline=build_timeline(incident, [e for e in entries if not e.hidden],
+                                          key_only=True),
         actions=list(incident.action_items),
         spans=spans, names=names or {}, severity_description=descriptions.get(incident.severity, ""),
         document_status=postmortem.status if postmortem else "draft",

@@ -264,9 +264,11 @@ class SlackGateway:
         text, blocks = build_summary_card(incident, self.config)
         return self._post_set_up(channel_id, CARD_EVENT, incident, text, blocks)[1]
 
-    def update_card(self, incident: Incident) -> None:
+    def update_card(self, incident: Incident, before: Incident | None = None) -> None:
         if incident.channel_id and incident.card_ts:
             text, blocks = build_summary_card(incident, self.config)
+            if before is not None and build_summary_card(before, self.config) == (text, blocks):
+                return  # the card would look the same: no chat.update for nothing
             channel, ts = incident.channel_id, incident.card_ts
             self._in_channel("chat.update", channel, lambda: self.client.chat_update(
                 channel=channel, ts=ts, text=text, blocks=blocks))

@@ -128,3 +128,39 @@ def test_an_open_incident_without_key_events_or_workspace() -> None:
     assert ctx["timeline"] == []
     linked = context(workspace_url=None)["timeline"]
     assert [entry["link"] for entry in linked] == [None, None]
+
+
+def test_a_key_only_timeline_gives_the_same_context_as_the_full_one() -> None:
+    """`build_timeline(key_only=True)` (the postmortem's path) drops only what the context
+    drops anyway: chat that is not key and deleted entries. Times cross minutes, days and
+    a Slack id appears in a text, so the per-minute formatting and the id shortcut show."""
+    from bot.domain.timeline import TimelineEntry, build_timeline
+
+    entries = [
+        TimelineEntry(at=datetime(2026, 11, 25, 23, 59, s, tzinfo=UTC), kind="message",
+                      author=BOB if s % 2 else CAROL, channel_id="C0INC7",
+                      ts=f"{1764115140 + s}.000100", pinned=s % 3 == 0,
+                      marked_by=(ALICE,) if s % 4 == 0 else (), deleted=s == 8,
+                      text=f"step {s}" + (f" with {CAROL}" if s % 5 == 0 else ""))
+        for s in range(0, 60, 2)
+    ] + [TimelineEntry(at=datetime(2026, 11, 26, 0, 0, 1, tzinfo=UTC), kind="note",
+                       author=ALICE, text="next day, Unknown W words")]
+
+    def context(key_only: bool) -> dict[str, Any]:
+        return postmortem_context(
+            INCIDENT, timeline=build_timeline(INCIDENT, entries, key_only=key_only),
+            actions=[], spans=durations(INCIDENT, STATUSES, "monitoring"), names=NAMES,
+            severity_description="", document_status="draft", version=1,
+            generated_at=at(12), due_at=None, workspace_url="https://acme.slack.com/",
+            roles=ROLES)
+
+    full, key_only = context(False), context(True)
+    assert key_only == full
+    rows = full["timeline"]
+    assert {(r["date"], r["at"]) for r in rows} >= {("2026-11-25", "23:59"),
+                                                    ("2026-11-26", "00:00")}
+    assert any(r["text"] == "step 0 with carol" for r in rows)
+    assert all("step 8" != r["text"] for r in rows)
+    assert rows[-1]["link"] is None and rows[-1]["text"] == "next day, Unknown W words"
+    first_chat = next(r for r in rows if r["text"].startswith("step 0"))
+    assert first_chat["link"] == "https://acme.slack.com/archives/C0INC7/p1764115140000100"

@@ -161,3 +161,22 @@ def test_file_share_and_thread_reply() -> None:
     history = parse_message({**message, "reactions": [{"name": "pushpin", "users": ["U2"]}],
                              "pinned_to": ["C1"]}, "C1", "pushpin", from_history=True)
     assert history is not None and history.marked_by == ("U2",) and history.pinned is True
+
+
+def test_items_built_for_speed_equal_items_built_normally() -> None:
+    """`build_timeline` fills a TimelineItem's `__dict__` directly (for speed); a field
+    added to TimelineItem but not filled there would make items that break on use."""
+    from dataclasses import fields
+
+    from bot.domain.timeline import FileRef, TimelineItem, _item_of
+
+    entry = TimelineEntry(at=datetime(2026, 11, 26, 10, 5, tzinfo=UTC), kind="message",
+                          author="U1", text="disk full", ts="1.000100", thread_ts="1.000000",
+                          pinned=True, files=(FileRef("log.txt", "https://x.test/F1"),),
+                          id=7, hidden=True)
+    item = _item_of(entry)
+    assert set(vars(item)) == {f.name for f in fields(TimelineItem)}
+    assert item == TimelineItem(at=entry.at, kind="message", author="U1", text="disk full",
+                                key=True, source_ts="1.000100", deleted=False,
+                                thread_ts="1.000000", files=entry.files, entry_id=7,
+                                hidden=True)

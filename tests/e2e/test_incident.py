@@ -67,7 +67,7 @@ def test_full_lifecycle_updates_card_in_place(stack: Stack) -> None:
     channel = stack.slack.channels[channel_id]
     assert CAROL in channel.members
     card = channel.messages[card_ts]
-    assert card.edited == 7  # one chat.update per change after declare
+    assert card.edited == 6  # one chat.update per change the card shows (not the update)
     fields = json.dumps(card.blocks)
     assert "*Status*\\nresolved" in fields and "*Severity*\\nSEV1" in fields
     assert Action.ACKNOWLEDGE.value not in fields and Action.RESOLVE.value not in fields
@@ -349,3 +349,35 @@ def test_an_archived_incident_channel_is_unarchived_for_a_change(stack: Stack) -
     assert stack.incident().status == "monitoring"
     assert stack.slack.channels[incident.channel_id].is_archived is False
     assert stack.slack.calls_of("conversations.unarchive")
+
+
+def test_update_posts_the_update_but_leaves_an_unchanged_card_alone(stack: Stack) -> None:
+    """`/incident update` shows nothing new on the summary card: no chat.update for
+    nothing. A change the card shows (status) still updates it, once."""
+    incident = declare(stack)
+    channel = stack.slack.channels[incident.channel_id]
+    card_before = channel.messages[incident.card_ts].blocks
+    updates = len(stack.slack.calls_of("chat.update"))
+    assert "recorded" in slash(stack, "update rolling back v42", user=CAROL,
+                               channel=incident.channel_id)
+    assert len(stack.slack.calls_of("chat.update")) == updates
+    assert channel.messages[incident.card_ts].blocks == card_before
+    assert any("rolling back v42" in m.text for m in channel.messages.values())
+    slash(stack, "status identified bad deploy", channel=incident.channel_id)
+    assert len(stack.slack.calls_of("chat.update")) == updates + 1
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, identified")
+
+
+def test_retry_brings_a_card_left_stale_by_a_failed_update_up_to_date(stack: Stack) -> None:
+    """A change whose card update Slack refused says to retry; the retry updates the card
+    (later `/incident update`s would not: they leave an unchanged card alone)."""
+    incident = declare(stack)
+    channel = stack.slack.channels[incident.channel_id]
+    stack.slack.fail("chat.update", "restricted_action")
+    reply = slash(stack, "status identified bad deploy", channel=incident.channel_id)
+    assert "Saved, but Slack didn't take every change" in reply and "retry" in reply
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, investigating")
+    slash(stack, "update still rolling back", channel=incident.channel_id)
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, investigating")
+    assert "failed" not in slash(stack, "retry", channel=incident.channel_id)
+    assert channel.messages[incident.card_ts].text.endswith("SEV2, identified")

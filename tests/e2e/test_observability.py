@@ -18,7 +18,7 @@ def test_metrics_count_requests_acks_slack_calls_and_events(stack: Stack) -> Non
     outcome, and events stored."""
     incident = declare(stack)
     stack.slack.fail("chat.update", "ratelimited")
-    slash(stack, "update hello", channel=incident.channel_id)
+    slash(stack, "status identified hello", channel=incident.channel_id)
     stack.client.say(incident.channel_id, "U02BOB", "a message")
     with urllib.request.urlopen(stack.server.url + "/metrics", timeout=10) as response:
         text = response.read().decode()

@@ -51,7 +51,7 @@ def test_rate_limits_lose_and_duplicate_nothing(stack: Stack) -> None:
     stack.slack.rate_limit("chat.postMessage", retry_after=1, times=2)
     incident = declare(stack)
     stack.slack.rate_limit("chat.update", retry_after=1)
-    slash(stack, "update mitigated", channel=incident.channel_id)
+    slash(stack, "status monitoring mitigated", channel=incident.channel_id)
     texts = [m.text for m in stack.slack.channels[incident.channel_id].messages.values()]
     assert sum("mitigated" in t for t in texts) == 1
     assert len(stack.slack.channels) == 3  # general, incidents, one incident channel

@@ -3,7 +3,9 @@
 Storing happens in a listener middleware, *before* Bolt acknowledges the event: an
 insert takes milliseconds, and if it fails we answer 500 so Slack retries the event
 instead of it being lost behind a 200. Storage is idempotent, so retries and the same
-message arriving through backfill are stored once.
+message arriving through backfill are stored once. Events go through one
+`TimelineWriter` per app (group commit: concurrent events share a transaction), and
+each is acknowledged once its batch is committed.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.observability import EVENTS_STORED
 from bot.services.ports import Deps
-from bot.services.timeline import backfill, record_change
+from bot.services.timeline import TimelineWriter, backfill
 from bot.slack.events import parse_timeline_change
 from bot.slack.ids import EVENTS
 from bot.slack.replies import guarded
@@ -26,12 +28,13 @@ log = logging.getLogger(__name__)
 
 def register(app: App, deps: Deps) -> None:
     marker = deps.config.timeline.marker_emoji
+    writer = TimelineWriter(deps.uow)
 
     def store_first(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
         change = parse_timeline_change(body.get("event"), marker)
         if change is not None:
             try:
-                if record_change(change, deps.uow):
+                if writer.record(change):
                     EVENTS_STORED.inc()
             except Exception:  # noqa: BLE001 - refuse the event so Slack sends it again
                 log.exception("could not store a timeline event; asking Slack to retry")

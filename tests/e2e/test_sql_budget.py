@@ -1,0 +1,67 @@
+"""SQL statements per request, through the signed HTTP endpoint: a declare costs at most
+10 statements and a change at most 5, however many changes the incident already had
+(the incident row and its collections are read once per request, not once per step)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack.ids import Action
+from bot.slack.replies import WORKER
+from tests.conftest import Stack
+from tests.helpers import BOB, CAROL, StatementCount, declare, slash
+
+DECLARE_BUDGET = 10
+CHANGE_BUDGET = 5
+
+
+def test_declare_stays_within_its_statement_budget(stack: Stack) -> None:
+    """The first declare (which also creates the number counter) and a later one."""
+    for number in (1, 2):
+        with StatementCount(stack.runtime.engine) as count:
+            reply = slash(stack, f"declare sev2 Checkout errors {number}")
+            WORKER.drain()
+        assert f"Declared incident *#{number}*" in reply, reply
+        assert len(count) <= DECLARE_BUDGET, f"{len(count)} statements:\n{count}"
+    incident = stack.incident(2)
+    assert incident.card_ts and incident.announce_ts and incident.channel_id
+
+
+CHANGES = [
+    "ack",
+    "status identified bad deploy",
+    "severity SEV1",
+    f"role comms <@{CAROL}|carol>",
+    f"role comms <@{BOB}|bob>",
+    "update rolling back v42",
+    "status monitoring",
+    "resolve rolled back",
+]
+
+
+@pytest.mark.parametrize("by_number", [False, True], ids=["in-channel", "by-number"])
+def test_each_change_stays_within_its_statement_budget(stack: Stack, by_number: bool) -> None:
+    """Every kind of change, run in the incident's channel or naming `#1` from elsewhere."""
+    incident = declare(stack)
+    channel = stack.general if by_number else incident.channel_id
+    for command in CHANGES:
+        text = command.replace(" ", " #1 ", 1) if by_number and " " in command \
+            else f"{command} #1" if by_number else command
+        with StatementCount(stack.runtime.engine) as count:
+            reply = slash(stack, text, channel=channel)
+            WORKER.drain()
+        assert "recorded" in reply, (text, reply)
+        assert len(count) <= CHANGE_BUDGET, f"{text}: {len(count)} statements:\n{count}"
+    final = stack.incident()
+    assert final.is_resolved and final.roles["comms"] == BOB and final.severity == "SEV1"
+
+
+def test_a_card_button_stays_within_the_change_budget(stack: Stack) -> None:
+    incident = declare(stack)
+    with StatementCount(stack.runtime.engine) as count:
+        click = stack.client.click(Action.ACKNOWLEDGE, user=BOB, channel=incident.channel_id,
+                                   message_ts=incident.card_ts, value="1")
+        assert "acknowledged" in stack.client.reply_to(click)["text"]
+        WORKER.drain()
+    assert len(count) <= CHANGE_BUDGET, f"{len(count)} statements:\n{count}"
+    assert stack.incident().acknowledged_by == BOB
