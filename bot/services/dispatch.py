@@ -124,8 +124,12 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
 
     def change(ref: int | None, usage: str, rule: uc.Rule, *, announce: bool = True,
                retopic: bool = False) -> uc.Outcome:
+        def hidden(incident: Incident) -> bool:
+            return incident.private and not uc.visible_to([incident], user_id, deps.chat)
+
         return uc.change_incident(uc.Target(ref, caller.channel_id, usage), rule, uow=deps.uow,
-                                  chat=deps.chat, announce=announce, retopic=retopic)
+                                  chat=deps.chat, announce=announce, retopic=retopic,
+                                  hidden_from_caller=hidden)
 
     match cmd:
         case Help(unknown=unknown):

@@ -321,15 +321,17 @@ Rule = Callable[[Incident], tuple[Incident, EventRecord]]
 
 def change_incident(
     target: Target, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
-    retopic: bool,
+    retopic: bool, hidden_from_caller: Callable[[Incident], bool] | None = None,
 ) -> Outcome:
     """Find the incident and lock its row in one read, apply `rule`, commit, then bring
-    Slack up to date."""
+    Slack up to date. An incident named by `#N` that is `hidden_from_caller` (private,
+    and they are not a member) is answered as if it did not exist."""
     with uow() as tx:
         current = (tx.incidents.get(target.ref, for_update=True) if target.ref is not None
                    else tx.incidents.get_for_channel(target.channel_id, for_update=True)
                    if target.channel_id else None)
-        if current is None:
+        if current is None or (target.ref is not None and hidden_from_caller is not None
+                               and hidden_from_caller(current)):
             raise _not_found(target)
         number = current.number
         observability.incident.set(number)

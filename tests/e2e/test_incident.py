@@ -358,7 +358,7 @@ def test_update_posts_the_update_but_leaves_an_unchanged_card_alone(stack: Stack
     channel = stack.slack.channels[incident.channel_id]
     card_before = channel.messages[incident.card_ts].blocks
     updates = len(stack.slack.calls_of("chat.update"))
-    assert "recorded" in slash(stack, "update rolling back v42", user=CAROL,
+    assert "Update posted" in slash(stack, "update rolling back v42", user=CAROL,
                                channel=incident.channel_id)
     assert len(stack.slack.calls_of("chat.update")) == updates
     assert channel.messages[incident.card_ts].blocks == card_before
