@@ -1,22 +1,33 @@
 """The blameless-language checker: points out wording that makes a person the cause.
 
-It looks at *who is the subject* of a blameful verb, not just at keywords: "the deploy
-failed to start" is a system failing, "Alice failed to check" is blame. It flags five
-kinds of wording:
+A small rule engine over one sentence at a time. It first finds the *agents* in the
+sentence — names (capitalised, lowercase when they are common first names or on the
+roster), `@mentions`, Slack user ids `<@U…>`, pronouns, role and group nouns ("the
+on-call", "the DBA team", "people") — then looks for constructions that blame them:
 
-- person: a person or team as the cause ("Bob forgot to", "the DBA broke", "Alice's mistake")
-- counterfactual: hindsight about a person ("should have", "could have", "if only")
-- human-error: "human error" / "operator error" offered as an explanation
-- character: judging character or diligence ("careless", "sloppy", "lazy")
+- person: a person or group stated as the cause ("Bob broke prod", "because Sam ran",
+  "it's on jamie", "caused by Yuki's change", "ran the wrong script")
+- counterfactual: hindsight in any form ("should have", "had Mateo followed", "if Julia
+  had", "failed to", "was supposed to", "didn't bother to")
+- character: judgements of a person's care, skill or attention, or of their work
+  ("careless", "sloppy", "half-baked", "no clue", "rookie mistake")
+- rhetorical: accusatory questions about people ("who pushed this", "why didn't she")
+- contrast: what someone did set against what they "ought" to have done ("instead of")
+- passive: passive voice that hides the blamed person ("the warnings were ignored")
+- human-error: "human error", "operator error", "PEBKAC" given as the cause
 - hindsight: "obviously", "clearly", "in hindsight"
 
-A line containing `blameless-ok` (e.g. `<!-- blameless-ok -->`) is never flagged.
-Pure: text in, findings out.
+Quoted wording ("we do not write 'human error'") is not checked, and a sentence that
+rules a person's action out ("was ruled out", "not operator error") is left alone.
+Every finding carries the words that triggered it, why it matters, and a rephrasing of
+that sentence. A line containing `blameless-ok` is never flagged. Pure: text in,
+findings out; deterministic, no I/O.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass
 
 SILENCE = "blameless-ok"
@@ -35,141 +46,551 @@ class Finding:
         return asdict(self)
 
 
-PRONOUNS = {"he", "she", "someone", "somebody", "nobody", "i", "you", "we", "anyone",
-            "everyone", "him", "her"}
-ROLES = {
-    "engineer", "engineers", "developer", "developers", "dev", "devs", "operator", "operators",
-    "on-call", "oncall", "on-caller", "oncaller", "admin", "administrator", "sre", "sres", "dba",
-    "team", "person", "intern", "reviewer", "reviewers", "responder", "manager", "contractor",
-    "author", "staff", "employee", "ops", "qa", "human", "humans", "people", "user", "lead",
-}
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# --- Agents -------------------------------------------------------------------------
+PRONOUNS = _words("he she him her his hers you i me my")
+# "they" is as often a system as a person: only questions count it.
+PLURAL_PRONOUNS = _words("they them their")
+INDEFINITE = _words("someone somebody nobody anyone anybody everyone everybody whoever")
+ROLES = _words("""
+    engineer engineers developer developers dev devs operator operators on-call oncall
+    on-caller oncaller admin admins administrator sre sres dba dbas intern interns reviewer
+    reviewers approver responder responders manager managers contractor contractors author
+    staff employee employees ops qa people folks guy guys hire hires junior juniors senior
+    seniors lead leads leadership management marketing support team teams shift vendor
+    tester testers person human humans analyst analysts architect architects owner
+    teammate teammates colleague colleagues coworker coworkers programmer programmers
+    sysadmin sysadmins newbie newcomer""")
+# Roles that, alone, also name systems or departments acting as conditions.
+WEAK_ROLES = _words("team teams support owner vendor lead human humans")
+# Common first names (lowercase): recognised even when written in lowercase. Names that
+# are also ordinary words are in COMMON_WORD_NAMES and need a capital or the roster.
+FIRST_NAMES = _words("""
+    aaron abdul adam adrian ahmed aisha ajay akira alan alex alexa alexander alexis ali
+    alice alicia amir amit amy ana anders andre andrea andrew andy angela anil anita ann
+    anna anne antonio anya arjun arun ashley aya ben benjamin beth bob bobby boris brad
+    brian bruno carl carla carlos carmen carol caroline chen chris christian christina
+    claire claudia colin connor craig dan dana daniel danny dave david deepak denise derek
+    diana diego dimitri dmitri dominic don doug dylan ed eddie elena eli elif elizabeth
+    ella ellen emily emma eric erik erin ethan eva evan farah fatima felix fernando fiona
+    frank fred gabriel gary george gina greg gustavo hamza hana hannah hans harry hassan
+    heather helen hector henry hiro hiroshi hugo ian igor ines irene isaac ivan jack jacob
+    jake james jamie jan jane jason javier jay jeff jen jenny jeremy jess jessica jin jing
+    joe joel john jon jonas jordan jose joseph josh juan julia julian julie justin kai kamal
+    karen karim karl karthik kate katie keith ken kenji kevin kim kumar kyle lars laura
+    lauren lea lee leo leon lewis li liam lily linda lisa liz lucas lucia luis luke lydia
+    maria marie marco marcus mario marta martin mary mateo matt matthew max maya meera mehmet
+    mei mia michael michelle miguel mike min ming mohamed mohammed nadia naomi nathan neha
+    nick nico nicole nikhil nina noah nora olga oliver olivia omar oscar pablo patrick paul
+    pedro peter phil philip pierre pooja priya priyanka rachel rafael raj rajesh ravi rebecca
+    ricardo richard rick rita robert roberto rosa ryan sam samir samuel sandra sanjay sara
+    sarah scott sean sebastian sergei sergey shawn simon sofia sonia sophie stefan steve
+    steven susan tanya tara ted thomas tim tom tomasz tony tyler uma victor viktor vikram
+    vivek wei wendy xavier yan yann yuki yusuf zack zara zoe zhang""")
+COMMON_WORD_NAMES = _words("will bill mark grace hope rob sue pat june chase rich art "
+                           "may faith joy dawn frank gene jack ray rose sky stone")
 # Capitalised words that start sentences or name technology, never a person.
-NOT_NAMES = {
-    "the", "a", "an", "this", "that", "these", "those", "it", "its", "we", "our", "they",
-    "what", "why", "how", "who", "which", "where", "whose", "nothing", "anything",
-    "their", "there", "then", "after", "before", "when", "while", "during", "because",
-    "at", "in", "on", "by", "for", "from", "with", "without", "if", "once", "since", "so",
-    "but", "and", "or", "as", "all", "no", "nobody", "some", "every", "each", "both",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "kubernetes", "postgres", "postgresql", "redis", "kafka", "nginx", "envoy", "terraform",
-    "jenkins", "github", "gitlab", "slack", "pagerduty", "linux", "docker", "mysql", "elastic",
-    "elasticsearch", "consul", "vault", "istio", "argo", "helm", "grafana", "prometheus",
-    "cloudflare", "fastly", "akamai", "datadog", "sentry", "stripe", "java", "python", "go",
-    "node", "celery", "rabbitmq", "zookeeper", "cassandra", "mongodb", "dynamodb", "lambda",
-    "chrome", "safari", "android", "ios", "windows", "debian", "ubuntu", "eu", "us",
-}
-SYSTEM_NOUNS = {
-    "deploy", "deployment", "service", "services", "database", "db", "cache", "queue",
-    "consumer", "consumers", "producer", "job", "jobs", "cron", "script", "pipeline", "build",
-    "release", "config", "configuration", "alert", "alerts", "monitor", "monitoring", "check",
-    "health", "load", "balancer", "proxy", "server", "servers", "node", "nodes", "pod", "pods",
-    "cluster", "disk", "certificate", "cert", "dns", "api", "endpoint", "request", "requests",
-    "migration", "rollout", "rollback", "code", "change", "query", "index", "replica",
-    "primary", "failover", "runbook", "dashboard", "process", "system", "tool", "tooling",
-    "test", "tests", "ci", "canary", "scheduler", "worker", "workers", "retry", "logic",
-    "page", "pager", "version", "library", "dependency", "network", "link", "router",
-    "firewall", "rule", "flag", "feature", "timeout", "limit", "pool", "connection",
-    "connections", "app", "application", "client", "gateway", "storage", "backup", "backups",
-    "automation", "validation", "form", "ui", "button", "field", "schema",
-}
-BLAME_VERBS = re.compile(
-    r"\b(forgot|forget|forgetting|failed to|fail to|neglected|neglect|ignored|ignore[sd]?|"
-    r"overlooked|missed|broke|breaks|messed up|screwed up|botched|caused|didn't (?:check|test|"
-    r"follow|read|notice|bother|verify|review|look)|did not (?:check|test|follow|read|notice|"
-    r"bother|verify|review|look)|made (?:a|an) (?:mistake|error|typo)|pushed (?:a )?bad|"
-    r"fat[- ]fingered|was (?:careless|negligent|sloppy|lazy)|dropped the ball|bothered to|"
-    r"didn't bother|did not bother)\b",
-    re.IGNORECASE,
-)
-COUNTERFACTUAL = re.compile(
-    r"\b(should(?:n't| not)? have|could(?:n't| not)? have|would(?:n't| not)? have|"
-    r"ought to have|must have known)\b", re.IGNORECASE)
-IF_ONLY = re.compile(r"\bif only\b", re.IGNORECASE)
-HUMAN_ERROR = re.compile(r"\b(human|operator|user|pilot|engineer|developer) errors?\b|"
-                         r"\bpebkac\b|\bid10t\b", re.IGNORECASE)
-NEGATION_BEFORE = re.compile(r"\b(not|no|never|rather than|instead of|isn't|wasn't|beyond)\s+"
-                             r"(?:\w+\s+){0,2}$", re.IGNORECASE)
-CHARACTER = re.compile(r"\b(careless(?:ly|ness)?|sloppy|sloppiness|lazy|laziness|negligen(?:t|ce)|"
-                       r"incompetent|incompetence|reckless(?:ly)?|clumsy|inattentive|"
-                       r"lack of (?:attention|care|diligence)|not paying attention)\b",
-                       re.IGNORECASE)
-HINDSIGHT = re.compile(r"\b(obviously|clearly|in hindsight|in retrospect|it was obvious|"
-                       r"of course|needless to say)\b", re.IGNORECASE)
-POSSESSIVE_BLAME = re.compile(
-    r"\b([A-Z][a-z]+)'s (mistake|error|fault|typo|oversight|negligence|carelessness|"
-    r"bad (?:change|deploy|commit|push)|change caused|deploy caused|commit caused|"
-    r"change broke|deploy broke)\b")
-WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-CLAUSE_BREAK = re.compile(r"[,;:()\u2014]|\s-\s|\b(?:because|and|but|so|when|after|while|"
-                          r"since|although|though|which|who|that)\b", re.IGNORECASE)
+NOT_NAMES = _words("""
+    the a an this that these those it its we our us they what why how who which where whose
+    nothing anything their there then after before when while during because at in on by
+    for from with without if once since so but and or as all no some every each both also
+    monday tuesday wednesday thursday friday saturday sunday january february march april
+    june july august september october november december kubernetes postgres postgresql
+    redis kafka nginx envoy terraform jenkins github gitlab slack pagerduty linux docker
+    mysql elastic elasticsearch consul vault istio argo helm grafana prometheus cloudflare
+    fastly akamai datadog sentry stripe java python go node celery rabbitmq zookeeper
+    cassandra mongodb dynamodb lambda chrome safari android ios windows debian ubuntu eu us
+    aws gcp azure s3 ec2 rds iam tls ssl dns api cdn vpc ci cd pr prs sql http https utc
+    root contributing finding category duration impact summary timeline note action
+    todo item owner cause status follow going next to not never however although though
+    even here now today yesterday tonight instead rather given just only still yet first
+    then later again i'm it's that's there's let's lol tbh welp seriously honestly frankly
+    looking early possible customer customers users user mr mrs ms dr""")
+SYSTEM_NOUNS = _words("""
+    deploy deployment service database db cache queue consumer producer job cron script
+    pipeline build release config configuration alert monitor monitoring check health
+    load balancer proxy server node pod cluster disk certificate cert dns api endpoint
+    request migration rollout rollback code change query index replica primary failover
+    runbook dashboard process system tool tooling test ci canary scheduler worker retry
+    logic page pager version library dependency network link router firewall rule flag
+    feature timeout limit pool connection app application client gateway storage backup
+    automation validation form ui button field schema autoscaler provider platform
+    module update patch upgrade script console tool cli command default policy setting
+    window threshold process procedure checklist alarm notification notice warning error
+    job host box instance volume bucket key token secret file manifest template""")
 
-ADVICE = {
-    "person": ("Names a person or team as the cause.",
-               "Describe what the system allowed: e.g. 'the deploy tool accepted an unreviewed "
-               "config' instead of who did it."),
-    "counterfactual": ("Hindsight about what someone should or could have done.",
-                       "Ask why the action made sense at the time, and what would make the "
-                       "safe path the easy one."),
-    "human-error": ("'Human error' ends the inquiry instead of explaining it.",
-                    "Explain which conditions made the error possible and likely (UI, "
-                    "defaults, missing guard rails)."),
-    "character": ("Judges someone's character or diligence.",
-                  "Describe the situation and the pressures instead (fatigue, unclear "
-                  "ownership, missing checks)."),
-    "hindsight": ("A hindsight marker: it was not obvious at the time.",
-                  "Drop it, or say what information was available when decisions were made."),
-}
+MENTION = r"(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@[\w.\-]+)(?:'s|’s)?"
+TOKEN = re.compile(MENTION + r"|[A-Za-z][A-Za-z'’\-]*|\d[\w:.%]*")
+DETERMINERS = _words("the a an our their its this that these those some any every each "
+                     "no his her my your")
+ADVERBS = _words("just also then really clearly simply still even actually again "
+                 "apparently basically literally accidentally mistakenly quickly "
+                 "directly never already totally completely obviously always")
 
 
-def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def low(self) -> str:
+        return self.text.lower().replace("’", "'")
+
+    @property
+    def base(self) -> str:
+        """Lowercase, without a possessive 's."""
+        low = self.low
+        return low[:-2] if low.endswith("'s") else low
 
 
-# "clearly labelled step": a descriptive participle, not hindsight.
-DESCRIPTIVE = {"labelled", "labeled", "visible", "marked", "documented", "written", "named",
-               "defined", "stated", "separated", "readable", "explained"}
+AUXILIARIES = _words("had has have was were is are did does do not would could should")
+IRREGULAR_PAST = _words("""broke took ran made put left did gave let wrote thought went
+    chose set blew kept keep keeps got told sent shut hit cut lost spent stood threw tore""")
 
 
-def _is_person_subject(words: list[str], clause_start_is_sentence_start: bool) -> bool:
-    """Do the words just before a verb name a person (not a system)?"""
-    if not words:
-        return False
-    tail = [w.strip("'").lower() for w in words[-4:]]
-    last = words[-1]
-    lower = last.lower().removesuffix("'s")
-    if _singular(lower) in SYSTEM_NOUNS:
-        return False
-    if lower in PRONOUNS or lower in ROLES:
+def _verbish(word: str) -> bool:
+    """Does `word` look like a past-tense verb or a habit ("keeps")? Good enough to tell
+    "chase nuked" from "the chase"."""
+    return word.endswith("ed") or word in IRREGULAR_PAST or word.endswith("'d")
+
+
+def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
+    """Does token `i` name a person, a group of people or a role?"""
+    tok = tokens[i]
+    text, base = tok.text, tok.base
+    prev = tokens[i - 1].low if i > 0 else ""
+    nxt = tokens[i + 1].base if i + 1 < len(tokens) else ""
+    if text.startswith(("<@", "@")):
+        return text.lower() not in ("@channel", "@here", "@everyone")
+    if base in roster:
         return True
-    if len(tail) >= 2 and tail[-2] in ("on", "on-call") and lower in ROLES:
+    if base in PRONOUNS or base in INDEFINITE:
         return True
-    # A proper name: capitalised, lowercase after the first letter (not an acronym, not
-    # PostgreSQL), not a known sentence-starter or product, not after "the"/"a"/"our".
-    if re.fullmatch(r"[A-Z][a-z]+", last) and lower not in NOT_NAMES:
-        before = words[-2].lower() if len(words) >= 2 else ""
-        return before not in ("the", "a", "an", "our", "their", "its", "this", "that")
+    if base == "one" and prev == "no":
+        return True
+    if base in ROLES:
+        if base in WEAK_ROLES:
+            # "the team" acting as a condition vs "the DBA team": a qualified group only,
+            # or one that starts the sentence as the subject of an action ("Support kept").
+            if i == 0:
+                return _verbish(nxt)
+            return prev not in DETERMINERS and prev not in (
+                "on", "of", "each", "every", "to", "for", "with", "from", "by", "in")
+        # "user" / "people" in "user error" are handled by the human-error rule.
+        return nxt not in ("error", "errors", "mistake")
+    if base in COMMON_WORD_NAMES:
+        # "Will" the name, not "will" the modal, "Mark every order" the verb or "in June".
+        if not text[0].isupper():
+            return _verbish(nxt) or nxt in ADVERBS and i + 2 < len(tokens) and _verbish(
+                tokens[i + 2].low)
+        return prev not in _words("in on of since until by during last next early late mid "
+                                  "from through before after") and not nxt[:1].isdigit() \
+            and (i > 0 or nxt not in DETERMINERS | _words("be we you all it"))
+    if base in NOT_NAMES or base in SYSTEM_NOUNS:
+        return False
+    if base in FIRST_NAMES:
+        return True
+    if re.fullmatch(r"[A-Z][a-z]+(?:'s|’s)?", text):
+        return i > 0 and prev not in DETERMINERS and prev not in ("mr", "mrs") \
+            or prev in ("mr.", "mr", "mrs", "ms", "dr")
     return False
 
 
-def _subject_before(sentence: str, position: int) -> tuple[list[str], bool]:
-    """The words of the clause before `position` (the verb)."""
-    head = sentence[:position]
-    breaks = [m.end() for m in CLAUSE_BREAK.finditer(head)]
-    start = breaks[-1] if breaks else 0
-    return WORD.findall(head[start:]), start == 0
+# --- Lexicons -------------------------------------------------------------------------
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
 
 
-def _finding(line_no: int, offset: int, match: re.Match[str], category: str) -> Finding:
-    message, suggestion = ADVICE[category]
-    return Finding(line_no, offset + match.start(), offset + match.end(), category, message,
-                   suggestion)
+# Verbs that blame their subject when the subject is a person.
+BLAME_VERB = _rx(
+    r"\b(?:broke|breaks|break|breaking|took down|takes down|take down|taking down|wiped|"
+    r"nuked|killed|clobbered|trashed|messed up|screwed up|botched|borked|hosed|blew away|"
+    r"blew up|caused|causing|corrupted|fat[- ]?finger(?:ed)?|typo'?d|typoed|forgot|forgets|"
+    r"forget|forgetting|neglected|ignored|ignoring|ignores|overlooked|missed|skipped|"
+    r"disregarded|dismissed|brushed off|dropped the ball|locked \w+ out|"
+    r"(?:made|make|makes|did|do) (?:a|an|the|another|one more) (?:\w+ )?"
+    r"(?:mistake|error|typo|blunder|mess)|made a (?:complete |total )?mess|"
+    r"didn't (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
+    r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|care|listen|pay)|"
+    r"did not (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
+    r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay)|"
+    r"(?:don't|doesn't|do not|does not) (?:understand|know|care|read|test|check|bother)|"
+    r"never (?:even )?(?:read|checked|looked|tested|bothered|followed|asked)|"
+    r"keeps? \w+ing|kept \w+ing|was the one who|were the ones who|"
+    r"(?:is|was|are|were) (?:the )?(?:direct |root |main |real )?(?:reason|cause|culprit)|"
+    r"(?:not|never) \w+ing enough|left\s+(?:\w+\s+){0,3}?(?:on|open|enabled|running|"
+    r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|\w+ed\s+(?:\w+\s+){0,4}?(?:thinking|believing|assuming) "
+    r"(?:it|this|that|they) (?:was|were|is)|"
+    r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) "
+    r"(?:outage|incident|failure|mess|mistake|error|downtime)|owes? (?:us|everyone)|"
+    r"pushed to prod\w*|went straight to|decided (?:alone|on (?:his|her) own)|"
+    r"(?:pushed|ran|ran|deployed|applied|shipped|put|merged|killed|deleted|restarted|"
+    r"dropped|edited|changed|used|picked|chose|selected|typed|entered|set|configured|"
+    r"rebooted|touched|opened|made|gave|approved)\s+(?:\w+\s+){0,2}?"
+    r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
+    r"(?:\w+ed|ran|put|set|left|made)\s+(?:\w+\s+){0,3}?(?:by mistake|by accident|"
+    r"without (?:telling|asking|checking|testing|reading|looking|thinking|waiting|"
+    r"reviewing|verifying|rebasing|notice|permission|approval|a review|review|anyone)))\b")
+# Verbs that are fine as a system's ("the job failed to start") but blame a person.
+FAILED_TO = _rx(r"\b(?:failed|fails|fail) to\b|\bfailed to do so\b")
+COUNTERFACTUAL_MODAL = _rx(
+    r"\b(?:should|could|would|must|might)(?:n't| not| never)?(?: have|'ve| of)\b(?! to\b)|"
+    r"\bnever should have\b|\bought to have\b|\b(?:was|were|is|are) supposed to\b|"
+    r"\bshould(?:n't| not)? (?:have )?known better\b|"
+    r"\bwould it (?:have )?kill(?:ed)? (?:him|her|them|you|anyone)\b")
+MODAL_PASSIVE = _rx(
+    r"\b(?:should|could)(?:n't| not)? have been (?:caught|noticed|spotted|seen|picked up|"
+    r"tested|checked|reviewed|flagged|prevented|avoided|escalated|handled|found|detected)\b")
+IF_HAD = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
+             r"(?:had|would have|would've|'d)\s+(?!to\b)(?:not\s+|just\s+|only\s+)?\w+")
+HAD_INVERTED = _rx(r"(?:^|[,;]\s*)had\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
+                   r"(?:not\s+|just\s+|only\s+)?\w+ed\b")
+IF_ONLY = _rx(r"\bif only\b")
+SHOULD_PAST = _rx(r"\bshould (?!be\b|have\b|get\b|need\b)\w+ed\b")
+JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task) to\b")
+CHARACTER = _rx(
+    r"\b(?:careless(?:ly|ness)?|sloppy|sloppily|sloppiness|lazy|lazily|laziness|"
+    r"negligen(?:t|ce)|incompeten(?:t|ce)|lack of (?:\w+ )?(?:competence|attention|care|"
+    r"diligence|skill|judge?ment|rigou?r|discipline|ownership|professionalism)|reckless(?:ly)?|"
+    r"clumsy|inattenti(?:ve|on)|inexperienced|unprofessional|unacceptable|inexcusable|"
+    r"amateur(?:ish| hour)?|rookie (?:mistake|error|move)|half[- ]baked|half[- ]asleep|"
+    r"asleep at the wheel|cut(?:ting)? corners|(?:not|wasn't|weren't) (?:paying attention|"
+    r"concentrated|focused|careful|attentive)|no (?:idea|clue)|clueless|"
+    r"(?:didn't|did not) think (?:it|this|that) through|without (?:thinking|reading|"
+    r"looking)|poor (?:judge?ment|quality|work|decision|choices?|attention)|very poor|"
+    r"blindly|dumb|stupid|idiotic|moronic|brain[- ]?dead|genius|garbage|crap|"
+    r"(?:is|was|were) (?:a |such a )?(?:complete |total )?mess|(?:clearly )?rushed(?! to)|"
+    r"no wonder|wasted (?:everyone|everybody|our)'?s? \w+|attitude|"
+    r"(?:no|any) (?:common sense|excuse))\b")
+HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
+                r"should have been obvious|needless to say)\b")
+DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
+                     "stated separated readable explained shows showed")
+PASSIVE = _rx(
+    r"\b(?:was|were|been|being|is|are|got|get)\s+(?:\w+ly\s+)?(?:not\s+|never\s+)?(?:even\s+)?"
+    r"(?:ignored|overlooked|neglected|dismissed|disregarded|brushed off|forgotten|"
+    r"botched|mishandled|rushed(?! to)(?: through)?|waved through|rubber[- ]stamped|"
+    r"approved blindly|left un\w+)\b|"
+    r"\b(?:was|were|had been|has been|have been)\s+(?:not|never)\s+(?:even\s+)?(?:followed|"
+    r"respected|read|performed|done|looked at|heeded)\b|"
+    r"\bmistakes? (?:was|were|have been|has been) made\b|\bdespite being (?:flagged|required|"
+    r"reported|warned|raised|told|reminded|asked|mandatory)\b|\bthrough (?:negligence|"
+    r"carelessness|inattention)\b|\bwithout anyone (?:bothering|checking|looking|noticing)\b")
+HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|personnel|"
+                  r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
+                  r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
+CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwhen the (?:correct|right|proper) "
+               r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
+               r" to\b|\blike (?:a normal person|anyone else|everyone else|everybody else)\b|"
+               r"\bas the (?:procedure|runbook|process|policy|checklist) (?:requires|says|"
+               r"required)\b|\bchose to\b")
+CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
+               r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
+               r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
+               r"it is on|that'?s on|this is on|all from|down to)\b|\bmistake (?:\w+ ){0,3}by\b")
+PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
+                      r"which (?:caused|broke|led to|took down))\b")
+EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
+TELLING = _words("wrote said asked suggested mentioned noticed reported raised flagged "
+                 "posted joined opened paged noted proposed replied confirmed")
+CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
+CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
+                 r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
+# A sentence that rules a person's action out, or reports a hypothesis it rejects.
+REFUTED = _rx(
+    r"\bruled out\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
+    r"\bnot (?:a|the) (?:\w+ )?(?:cause|factor|trigger)\b|\bunrelated\b|\bdisproved\b|"
+    r"\bexcluded\b|\bspeculation\b|\bhypothes[ie]s\b|\bsuspected\b|\bwe checked (?:if|whether)\b|"
+    r"\bno (?:individual|one person|single person|person)\b|\bnot attribute|\bdo not attribute"
+    r"|\bnot (?:\w+ )?(?:operator|human|user) error\b|\bnot pebkac\b|\bnot anyone'?s\b|"
+    r"\bwasn'?t anyone'?s\b|\bnot coming from\b|\brejected\b|\bnot (?:a )?(?:helpful|"
+    r"meaningful|useful)\b|\bnot (?:at )?fault\b|\bis not to blame\b|\bnot (?:the )?\w+'s\b")
+# Forward-looking sentences: action items and proposals.
+FORWARD = _rx(
+    r"^\s*(?:[-*]\s*)?(?:action item|todo|to do|follow[- ]up|going forward|next time|in future|"
+    r"in the future|we (?:should|will|need|must|could|ought|want|plan|shall)|let'?s|lets|"
+    r"(?:\w+ ){0,6}(?:will|should|shall|must|needs? to|ought to) (?!have\b|\w+ed\b)\w+)")
+QUESTION_START = _rx(r"^\s*(?:who|why|how|what|did|does|do|is|was|were|has|have|are)\b")
+FORWARD_QUESTION = _rx(r"^\s*(?:will|could|can|should|shall|would|may|might)\s+(?:we|i|us)\b|"
+                       r"^\s*will\b|^\s*what would\b|^\s*how (?:can|could|do|should) we\b")
+WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*)?who (?:the hell |on earth |tf )?(?:\w+ed|\w+s|gave|let|ran|"
+                r"made|wrote|broke|thought|decided|did|put|took|chose|signed|keeps?)\b")
+NOT_AGENT_Q = _words("we us our i me my")
+QUOTE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<![\w])'[^']{2,}?'(?![\w])|`[^`]*`")
+SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bvs)(?<!\be\.g)"
+                          r"(?<!\bi\.e)(?<!\betc)[.!?]+(?=\s|$)")
 
 
+@dataclass(frozen=True)
+class _Hit:
+    start: int
+    end: int
+    category: str
+
+
+class _Sentence:
+    """One sentence with its quotes masked and its tokens and agents found."""
+
+    def __init__(self, text: str, roster: frozenset[str]) -> None:
+        self.raw = text
+        self.text = QUOTE.sub(lambda m: " " * len(m.group()), text)
+        self.tokens = [Token(m.group(), m.start(), m.end()) for m in TOKEN.finditer(self.text)]
+        self.agents = [i for i in range(len(self.tokens)) if _is_agent(self.tokens, i, roster)]
+        self.refuted = bool(REFUTED.search(self.text))
+        self.forward = bool(FORWARD.search(self.text)) and not COUNTERFACTUAL_MODAL.search(
+            self.text)
+
+    def index_at(self, position: int) -> int:
+        """The index of the first token at or after `position`."""
+        for i, tok in enumerate(self.tokens):
+            if tok.end > position:
+                return i
+        return len(self.tokens)
+
+    def agent_between(self, start: int, end: int, *, skip_we: bool = True) -> int | None:
+        for i in self.agents:
+            if start <= self.tokens[i].start < end and not (
+                    skip_we and self.tokens[i].base in NOT_AGENT_Q):
+                return i
+        return None
+
+    def subject_is_agent(self, position: int) -> bool:
+        """Is the clause subject just before `position` a person (not a system)?"""
+        head = self.text[:position]
+        cut = max((m.end() for m in re.finditer(
+            r"[,;:()\u2014]|\s-\s|\b(?:and|but|so|because|which|that|when|after|while|"
+            r"since|then|though|although|once|until)\b", head, re.IGNORECASE)), default=0)
+        before = [i for i in range(len(self.tokens))
+                  if cut <= self.tokens[i].start < position]
+        # Walk back over adverbs and auxiliaries to the head of the subject.
+        nearest = True
+        for i in reversed(before[-8:]):
+            low = self.tokens[i].low
+            if i in self.agents:
+                return low not in NOT_AGENT_Q
+            if self.tokens[i].base in SYSTEM_NOUNS or nearest and low in (
+                    "it", "something", "this", "that", "which"):
+                return False  # a system is the subject ("the deploy failed to start")
+            nearest = nearest and (low in ADVERBS or low in AUXILIARIES)
+            # adverbs, auxiliaries, adjectives and "on the team" before the verb
+        return False
+
+
+def _rules(s: _Sentence) -> list[_Hit]:
+    hits: list[_Hit] = []
+    text = s.text
+
+    def add(match: re.Match[str], category: str) -> None:
+        hits.append(_Hit(match.start(), match.end(), category))
+
+    if not s.refuted:
+        for m in BLAME_VERB.finditer(text):
+            if s.subject_is_agent(m.start()):
+                add(m, "person")
+        for m in CAUSE_BY.finditer(text):
+            after = s.index_at(m.end())
+            if after < len(s.tokens) and any(a in range(after, after + 3) for a in s.agents) \
+                    and s.tokens[min(s.agents, key=lambda a: abs(a - after))].base \
+                    not in NOT_AGENT_Q:
+                add(m, "person")
+        for m in CAUSE_CLAUSE.finditer(text):
+            nxt = s.index_at(m.end())
+            agent = next((a for a in s.agents if nxt <= a <= nxt + 2), None)
+            if agent is None or s.tokens[agent].base in NOT_AGENT_Q | WEAK_ROLES:
+                continue
+            verb = s.tokens[agent + 1].low if agent + 1 < len(s.tokens) else ""
+            if BLAME_VERB.match(text, s.tokens[agent + 1].start if verb else 0) or (
+                    CAUSE_VERB.search(text[:m.start()]) or re.search(
+                        r"\b(?:outage|incident|failure|down|broke|failed|crashed|exposed|"
+                        r"lost|happened|started|began)\b", text[:m.start()], re.I)) and \
+                    verb not in ("wanted", "asked", "requested", "needed", "was", "is",
+                                 "expected", "planned"):
+                add(m, "person")
+        for m in CAUSE_VERB.finditer(text):
+            # "Yuki's change caused", "@karthik's migration ... killed signups"; a team's
+            # change is an organisational condition, not a person.
+            before = s.index_at(m.start())
+            if any(s.tokens[a].low.endswith(("'s", "’s")) and a < before
+                   and s.tokens[a].base not in ROLES for a in s.agents):
+                add(m, "person")
+        for m in PARTICIPLE_CAUSE.finditer(text):
+            # "Product management pushed the team to ship, causing the outage."
+            if any(a <= 2 and s.tokens[a].base not in NOT_AGENT_Q for a in s.agents):
+                add(m, "person")
+        for m in EVERY_TIME.finditer(text):
+            nxt = s.index_at(m.end())
+            if any(nxt <= a <= nxt + 3 and s.tokens[a].base not in NOT_AGENT_Q
+                   for a in s.agents):
+                add(m, "person")
+        for i in s.agents:
+            tok = s.tokens[i]
+            if tok.base not in ("whoever", "someone", "somebody") or s.forward:
+                continue
+            # "someone pushed to prod", "whoever set up this alert": an unnamed culprit.
+            for j in range(i + 1, min(i + 6, len(s.tokens))):
+                word = s.tokens[j].low
+                if word in ("should", "will", "must", "could", "would", "can", "from"):
+                    break
+                if (tok.base == "whoever" or _verbish(word)) and word not in TELLING:
+                    hits.append(_Hit(tok.start, s.tokens[j].end, "person"))
+                    break
+        for m in FAILED_TO.finditer(text):
+            if s.subject_is_agent(m.start()) or (
+                    m.group().lower().endswith("do so")):
+                add(m, "counterfactual")
+        for m in HUMAN_ERROR.finditer(text):
+            head = text[:m.start()].lower()
+            if not re.search(r"\b(?:not|no|never|whether|isn't|wasn't|beyond|if)\s+"
+                             r"(?:\w+\s+){0,2}$", head):
+                add(m, "human-error")
+        if not s.forward:
+            for m in PASSIVE.finditer(text):
+                add(m, "passive")
+            for m in CONTRAST.finditer(text):
+                if s.agent_between(0, len(text)) is not None:
+                    add(m, "contrast")
+    if not s.forward:
+        for m in COUNTERFACTUAL_MODAL.finditer(text):
+            low = m.group().lower()
+            if "supposed" in low or "known better" in low or s.subject_is_agent(m.start()) \
+                    or (s.agent_between(0, len(text)) is not None and not s.refuted):
+                add(m, "counterfactual")
+        for m in MODAL_PASSIVE.finditer(text):
+            if not s.refuted:
+                add(m, "counterfactual")
+        for rx in (IF_HAD, HAD_INVERTED):
+            for m in rx.finditer(text):
+                who = s.index_at(m.start("who"))
+                if any(who <= a < who + 4 and s.tokens[a].base not in NOT_AGENT_Q
+                       for a in s.agents):
+                    add(m, "counterfactual")
+        for rx in (IF_ONLY, JOB_TO):
+            for m in rx.finditer(text):
+                add(m, "counterfactual")
+        for m in SHOULD_PAST.finditer(text):
+            if s.subject_is_agent(m.start()):
+                add(m, "counterfactual")
+    for m in CHARACTER.finditer(text):
+        if not (s.refuted and m.group().lower().startswith("not")):
+            add(m, "character")
+    for m in HINDSIGHT.finditer(text):
+        before = text[:m.start()].lower().rstrip()
+        after = TOKEN.findall(text[m.end():])[:1]
+        if not (after and after[0].lower() in DESCRIPTIVE) and not before.endswith(
+                ("more", "be", "are", "is")):
+            add(m, "hindsight")
+    hits += _rhetorical(s)
+    return hits
+
+
+def _rhetorical(s: _Sentence) -> list[_Hit]:
+    """Accusatory questions: about people, not the forward-looking "Will the cache …?"."""
+    text = s.text.strip()
+    if not text or FORWARD_QUESTION.search(text) or s.refuted:
+        return []
+    lead = len(s.text) - len(s.text.lstrip())
+    who = WHO_BLAME.search(s.text)
+    if who:
+        return [_Hit(lead, who.end(), "rhetorical")]
+    is_question = text.rstrip().endswith("?") or bool(re.match(
+        r"\W*(?:\w+,\s*)?(?:who|why|how|what kind of|what was \S+ thinking)\b", text, re.I))
+    start = re.search(r"(?:^\W*|,\s*|^\W*\S+,?\s+)(?P<q>who|why|how|what|did|does|do|is|are|"
+                      r"was|were|has|have)\b", s.text, re.I)
+    if not is_question or start is None:
+        return []
+    asked = start.start("q")
+    if not any(s.tokens[a].start >= asked and s.tokens[a].base not in NOT_AGENT_Q
+               for a in s.agents) and not re.search(r"\b(?:they|them)\b", s.text[asked:],
+                                                    re.I):
+        return []
+    end = s.text.find(" ", asked + 1)
+    return [_Hit(asked, end if end > 0 else len(s.text), "rhetorical")]
+
+
+
+# --- Advice and rephrasing -------------------------------------------------------------
+ADVICE = {
+    "person": "Names a person or group as the cause; the reader learns who, not why.",
+    "counterfactual": "Hindsight: judges a decision by what was learned later.",
+    "human-error": "'Human error' ends the inquiry instead of explaining it.",
+    "character": "Judges a person's care, skill or attention, or the quality of their work.",
+    "hindsight": "A hindsight marker: it was not obvious at the time.",
+    "rhetorical": "An accusatory question: it asks who to blame, not what allowed it.",
+    "contrast": "Sets what someone did against what they 'ought' to have done.",
+    "passive": "Passive blame: it still says someone failed, just without naming them.",
+}
+NEUTRAL_VERB = [
+    (r"\b(?:broke|break|breaks|took down|take down|wiped|nuked|killed|clobbered|trashed|"
+     r"messed up|screwed up|botched|blew away|corrupted|caused)\b", "was followed by a failure of"),
+    (r"\b(?:forgot|forget|neglected|failed) to\b", "had no reminder or check to"),
+    (r"\b(?:forgot|overlooked|missed|ignored|disregarded|dismissed|brushed off|skipped)\b",
+     "had no prompt that made them notice"),
+]
+
+
+def _phrase_after(s: _Sentence, end: int, limit: int = 8) -> str:
+    """The words after a trigger up to the end of its clause (the object, mostly)."""
+    tail = s.raw[end:]
+    stop = re.search(r"[,;:.!?()\u2014]|\s-\s|\b(?:and|but|so|because|which|when|while|"
+                     r"before|after)\b", tail)
+    words = [w for w in TOKEN.findall(tail[: stop.start() if stop else len(tail)])
+             if w.lower() not in ADVERBS]
+    return " ".join(words[:limit])
+
+
+def _rephrase(s: _Sentence, hit: _Hit) -> str:
+    """A systems-focused rewording of this sentence, built from its own words."""
+    trigger = s.raw[hit.start:hit.end].strip()
+    obj = _phrase_after(s, hit.end)
+    obj = re.sub(r"^(?:the|a|an) (?:wrong|broken|bad|faulty|buggy|incorrect) ", "the ", obj,
+                 flags=re.I)
+    thing = obj or "this step"
+    if hit.category == "human-error":
+        before = s.raw[:hit.start].strip()
+        return (f"'{before} a manual step that nothing guarded' — then name the step, what "
+                "the tool showed, and which check or default would have caught it.").replace(
+                    "' ", "'", 1)
+    if hit.category == "character":
+        return (f"Drop '{trigger}' and state the facts: what the work did, what review or "
+                f"test it went through, and what did not catch the problem.")
+    if hit.category == "rhetorical":
+        return (f"Ask about the system: 'What made {thing or 'this'} possible, and what "
+                "would have shown the risk at the time?'")
+    if hit.category == "contrast":
+        return (f"'The procedure did not require {thing}; the path that was taken was "
+                "faster or more familiar' — and say what made it so.")
+    if hit.category == "passive":
+        subject = _phrase_before(s, hit.start)
+        return (f"'{subject or 'The signal'} did not lead to action because …' — say where it "
+                "was routed, how it looked next to other noise, and what would make it stand "
+                "out.")
+    if hit.category == "counterfactual":
+        return (f"'Nothing in the process at the time prompted {thing}' — then say what "
+                "information or check was missing.")
+    if hit.category == "hindsight":
+        return "Drop it, or say what information was available when the decisions were made."
+    # person: the event, without the person, and the condition that allowed it.
+    return (f"'{thing[:1].upper() + thing[1:] if obj else 'The failure'} followed a change "
+            "that no check stopped' — name the change and the missing safeguard (review, "
+            "validation, canary, confirmation).")
+
+
+def _phrase_before(s: _Sentence, position: int) -> str:
+    head = s.raw[:position]
+    cut = max((m.end() for m in re.finditer(r"[,;:()\u2014]", head)), default=0)
+    words = [w for w in TOKEN.findall(head[cut:])]
+    return " ".join(words[-5:])
+
+
+# --- Driver ---------------------------------------------------------------------------
 def _sentences(line: str) -> list[tuple[int, str]]:
     spans, start = [], 0
-    for match in re.finditer(r"[.!?](?=\s|$)", line):
+    for match in SENTENCE_END.finditer(line):
         spans.append((start, line[start:match.end()]))
         start = match.end()
     if start < len(line):
@@ -177,49 +598,67 @@ def _sentences(line: str) -> list[tuple[int, str]]:
     return spans
 
 
-def lint_text(text: str) -> list[Finding]:
+def roster_names(names: Iterable[str]) -> frozenset[str]:
+    """Lowercase first names, last names and handles of people, for `lint_text`."""
+    found: set[str] = set()
+    for name in names:
+        for part in re.findall(r"[A-Za-z][A-Za-z'\-]+", name or ""):
+            low = part.lower()
+            if low not in NOT_NAMES and low not in SYSTEM_NOUNS and len(low) > 1:
+                found.add(low)
+    return frozenset(found)
+
+
+def lint_sentence(text: str, roster: Collection[str] = ()) -> list[Finding]:
+    """Findings for one sentence (or chat line); line 1."""
+    return _lint_line(1, text, roster_names(roster))
+
+
+def _lint_line(line_no: int, line: str, roster: frozenset[str]) -> list[Finding]:
     findings: list[Finding] = []
+    for offset, text in _sentences(line):
+        sentence = _Sentence(text, roster)
+        taken: list[tuple[int, int]] = []
+        for hit in sorted(_rules(sentence), key=lambda h: (h.start, -h.end)):
+            if any(a < hit.end and hit.start < b for a, b in taken):
+                continue  # one finding per span of words
+            taken.append((hit.start, hit.end))
+            findings.append(Finding(line_no, offset + hit.start, offset + hit.end,
+                                    hit.category, ADVICE[hit.category],
+                                    "Try: " + _rephrase(sentence, hit)))
+    return findings
+
+
+FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def lint_text(text: str, roster: Collection[str] = (),
+              skip: Collection[str] = ()) -> list[Finding]:
+    """Findings in a Markdown or plain text, sorted by position.
+
+    `roster`: names of the people in the channel (display or real names), so lowercase or
+    unusual names are recognised. `skip`: lines (stripped) that are not the author's own
+    words, such as the template's guidance. Code blocks, `>` quotes, HTML comments and
+    `blameless-ok` lines are not checked."""
+    names = roster_names(roster)
+    skipped = {line.strip() for line in skip}
+    findings: list[Finding] = []
+    in_code = in_comment = False
     for line_no, line in enumerate(text.splitlines(), 1):
-        if SILENCE in line:
+        if FENCE.match(line):
+            in_code = not in_code
             continue
-        for offset, sentence in _sentences(line):
-            findings += _lint_sentence(line_no, offset, sentence)
+        if in_comment:
+            in_comment = "-->" not in line
+            continue
+        if line.lstrip().startswith("<!--") and "-->" not in line:
+            in_comment = True
+            continue
+        stripped = line.strip()
+        if (in_code or SILENCE in line or stripped.startswith(">") or stripped in skipped
+                or line.startswith(("    ", "\t")) and stripped and not stripped.startswith(
+                    ("-", "*", "+")) or re.fullmatch(r"[-*+]?\s*_[^_].*_", stripped)):
+            continue
+        masked = re.sub(r"<!--.*?-->", lambda m: " " * len(m.group()), line)
+        findings += _lint_line(line_no, masked, names)
     return sorted(findings, key=lambda f: (f.line, f.start))
-
-
-def _lint_sentence(line_no: int, offset: int, sentence: str) -> list[Finding]:
-    found: list[Finding] = []
-    for match in BLAME_VERBS.finditer(sentence):
-        words, at_start = _subject_before(sentence, match.start())
-        if _is_person_subject(words, at_start):
-            found.append(_finding(line_no, offset, match, "person"))
-    for match in POSSESSIVE_BLAME.finditer(sentence):
-        if match.group(1).lower() not in NOT_NAMES:
-            found.append(_finding(line_no, offset, match, "person"))
-    for match in COUNTERFACTUAL.finditer(sentence):
-        words, at_start = _subject_before(sentence, match.start())
-        if _is_person_subject(words, at_start):
-            found.append(_finding(line_no, offset, match, "counterfactual"))
-    for match in IF_ONLY.finditer(sentence):
-        found.append(_finding(line_no, offset, match, "counterfactual"))
-    for match in HUMAN_ERROR.finditer(sentence):
-        if not NEGATION_BEFORE.search(sentence[:match.start()]):
-            found.append(_finding(line_no, offset, match, "human-error"))
-    for match in CHARACTER.finditer(sentence):
-        words, at_start = _subject_before(sentence, match.start())
-        after = WORD.findall(sentence[match.end():])[:1]
-        about_system = (after and after[0].lower() in SYSTEM_NOUNS) or any(
-            w.lower() in SYSTEM_NOUNS for w in words[-3:])
-        if not about_system:
-            found.append(_finding(line_no, offset, match, "character"))
-    for match in HINDSIGHT.finditer(sentence):
-        before = sentence[:match.start()].lower().rstrip()
-        after = WORD.findall(sentence[match.end():])[:1]
-        descriptive = bool(after) and after[0].lower() in DESCRIPTIVE
-        if not descriptive and not before.endswith(("more", "be", "are", "is")):
-            found.append(_finding(line_no, offset, match, "hindsight"))
-    # One finding per span: a verb caught as both person and counterfactual keeps one.
-    unique: dict[tuple[int, int], Finding] = {}
-    for finding in found:
-        unique.setdefault((finding.start, finding.end), finding)
-    return list(unique.values())
