@@ -108,7 +108,12 @@ NOT_NAMES = _words("""
     todo item owner cause status follow going next to not never however although though
     even here now today yesterday tonight instead rather given just only still yet first
     then later again i'm it's that's there's let's lol tbh welp seriously honestly frankly
-    looking early possible customer customers users user mr mrs ms dr""")
+    looking early possible customer customers users user mr mrs ms dr
+    production prod staging traffic latency checkout search signups signup login payments
+    payment billing everything something memory cpu capacity throughput replication
+    writes reads requests errors logs metrics data orders invoices email emails mobile web
+    frontend backend infra infrastructure site website storage network power rollback
+    failover recovery retries uptime availability performance monitoring alerting""")
 SYSTEM_NOUNS = _words("""
     deploy deployment service database db cache queue consumer producer job cron script
     pipeline build release config configuration alert monitor monitoring check health
@@ -191,12 +196,17 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
         return prev not in _words("in on of since until by during last next early late mid "
                                   "from through before after") and not nxt[:1].isdigit() \
             and (i > 0 or nxt not in DETERMINERS | _words("be we you all it"))
-    if base in NOT_NAMES or base in SYSTEM_NOUNS:
+    if base in NOT_NAMES or base in SYSTEM_NOUNS or base.rstrip("s") in SYSTEM_NOUNS:
         return False
     if base in FIRST_NAMES:
         return True
     if re.fullmatch(r"[A-Z][a-z]+(?:'s|’s)?", text):
-        return i > 0 and prev not in DETERMINERS and prev not in ("mr", "mrs") \
+        if i == 0:
+            # A capitalised first word is a name when it owns something or acts:
+            # "Eve's mistake", "Quinn pushed".
+            return text.lower().endswith(("'s", "’s")) or _verbish(nxt) or nxt in (
+                "should", "could", "would", "failed", "never", "just", "is", "was", "didn't")
+        return prev not in DETERMINERS and prev not in ("mr", "mrs") \
             or prev in ("mr.", "mr", "mrs", "ms", "dr")
     return False
 
@@ -221,7 +231,7 @@ BLAME_VERB = _rx(
     r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay)|"
     r"(?:don't|doesn't|do not|does not) (?:understand|know|care|read|test|check|bother)|"
     r"never (?:even )?(?:read|checked|looked|tested|bothered|followed|asked)|"
-    r"keeps? \w+ing|kept \w+ing|was the one who|were the ones who|"
+    r"(?:never |not )?bothered to|keeps? \w+ing|kept \w+ing|was the one who|were the ones who|"
     r"(?:is|was|are|were) (?:the )?(?:direct |root |main |real )?(?:reason|cause|culprit)|"
     r"(?:not|never) \w+ing enough|left\s+(?:\w+\s+){0,3}?(?:on|open|enabled|running|"
     r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|\w+ed\s+(?:\w+\s+){0,4}?(?:thinking|believing|assuming) "
@@ -229,18 +239,20 @@ BLAME_VERB = _rx(
     r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) "
     r"(?:outage|incident|failure|mess|mistake|error|downtime)|owes? (?:us|everyone)|"
     r"pushed to prod\w*|went straight to|decided (?:alone|on (?:his|her) own)|"
-    r"(?:pushed|ran|ran|deployed|applied|shipped|put|merged|killed|deleted|restarted|"
-    r"dropped|edited|changed|used|picked|chose|selected|typed|entered|set|configured|"
-    r"rebooted|touched|opened|made|gave|approved)\s+(?:\w+\s+){0,2}?"
     r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
+    r"took (?:\w+ ){1,3}?(?:offline|down|out)\b|rubber[- ]stamped|waved (?:\w+ )?through|"
+    r"(?:dropped|deleted|truncated|wiped|purged|erased|overwrote) (?:the|a|an|all|every|our|"
+    r"their) (?:\w+ ){0,2}?(?:table|tables|database|databases|db|index|queue|bucket|volume|"
+    r"volumes|records|data|cluster|zone|record|branch|topic|namespace)\b|"
     r"(?:\w+ed|ran|put|set|left|made)\s+(?:\w+\s+){0,3}?(?:by mistake|by accident|"
     r"without (?:telling|asking|checking|testing|reading|looking|thinking|waiting|"
     r"reviewing|verifying|rebasing|notice|permission|approval|a review|review|anyone)))\b")
 # Verbs that are fine as a system's ("the job failed to start") but blame a person.
 FAILED_TO = _rx(r"\b(?:failed|fails|fail) to\b|\bfailed to do so\b")
 COUNTERFACTUAL_MODAL = _rx(
-    r"\b(?:should|could|would|must|might)(?:n't| not| never)?(?: have|'ve| of)\b(?! to\b)|"
-    r"\bnever should have\b|\bought to have\b|\b(?:was|were|is|are) supposed to\b|"
+    r"\b(?:should|could|would|must|might)(?:n't| not| never)?(?: \w+ly)?(?: have|'ve| of)"
+    r"\b(?! to\b)|"
+    r"\bnever should have\b|\bought to have\b|\b(?:was|were) supposed to\b|"
     r"\bshould(?:n't| not)? (?:have )?known better\b|"
     r"\bwould it (?:have )?kill(?:ed)? (?:him|her|them|you|anyone)\b")
 MODAL_PASSIVE = _rx(
@@ -280,19 +292,28 @@ PASSIVE = _rx(
     r"respected|read|performed|done|looked at|heeded)\b|"
     r"\bmistakes? (?:was|were|have been|has been) made\b|\bdespite being (?:flagged|required|"
     r"reported|warned|raised|told|reminded|asked|mandatory)\b|\bthrough (?:negligence|"
-    r"carelessness|inattention)\b|\bwithout anyone (?:bothering|checking|looking|noticing)\b")
+    r"carelessness|inattention)\b|\bwithout anyone (?:bothering|checking|looking|noticing)\b|"
+    r"\bnever (?:even |again )?looked at\b|\b(?:was|were) (?:\w+ )?(?:pushed|shipped|merged|"
+    r"deployed|rolled out|released|applied|approved|rushed)(?: out| through| in)? without "
+    r"(?:any |proper |adequate |sufficient |enough )?(?:testing|review|tests|approval|checks?|"
+    r"thought|care)\b")
 HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|personnel|"
                   r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
                   r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
 CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwhen the (?:correct|right|proper) "
                r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
                r" to\b|\blike (?:a normal person|anyone else|everyone else|everybody else)\b|"
-               r"\bas the (?:procedure|runbook|process|policy|checklist) (?:requires|says|"
-               r"required)\b|\bchose to\b")
+               r"\bchose to\b")
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
                r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
-               r"it is on|that'?s on|this is on|all from|down to)\b|\bmistake (?:\w+ ){0,3}by\b")
+               r"it is on|that'?s on|this is on|all from|down to|(?:root cause|cause|reason|trigger|culprit)"
+               r" (?:was|is|were))\b|\bmistake (?:\w+ ){0,3}by\b")
+# "Responders missed the first alert because it went to an archived channel": an
+# omission explained by a condition of the system is a neutral description.
+OMISSION = _rx(r"missed|overlooked|ignored|did not notice|didn't notice|did not see|"
+               r"didn't see|skipped")
+EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b")
 PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
                       r"which (?:caused|broke|led to|took down))\b")
 EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
@@ -318,7 +339,8 @@ FORWARD = _rx(
 QUESTION_START = _rx(r"^\s*(?:who|why|how|what|did|does|do|is|was|were|has|have|are)\b")
 FORWARD_QUESTION = _rx(r"^\s*(?:will|could|can|should|shall|would|may|might)\s+(?:we|i|us)\b|"
                        r"^\s*will\b|^\s*what would\b|^\s*how (?:can|could|do|should) we\b")
-WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*)?who (?:the hell |on earth |tf )?(?:\w+ed|\w+s|gave|let|ran|"
+WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*)?who (?:the hell |on earth |tf )?(?:\w+ed|"
+                r"(?!is\b|was\b|has\b|does\b|owns\b|leads\b)\w+s|gave|let|ran|"
                 r"made|wrote|broke|thought|decided|did|put|took|chose|signed|keeps?)\b")
 NOT_AGENT_Q = _words("we us our i me my")
 QUOTE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<![\w])'[^']{2,}?'(?![\w])|`[^`]*`")
@@ -390,7 +412,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
 
     if not s.refuted:
         for m in BLAME_VERB.finditer(text):
-            if s.subject_is_agent(m.start()):
+            if s.subject_is_agent(m.start()) and not (
+                    OMISSION.fullmatch(m.group()) and EXPLAINED.search(text, m.end())):
                 add(m, "person")
         for m in CAUSE_BY.finditer(text):
             after = s.index_at(m.end())
@@ -457,7 +480,10 @@ def _rules(s: _Sentence) -> list[_Hit]:
     if not s.forward:
         for m in COUNTERFACTUAL_MODAL.finditer(text):
             low = m.group().lower()
+            we_should = low.startswith(("should", "could")) and re.search(
+                r"\bwe\s+(?:\w+ly\s+)?$", text[:m.start()], re.I)
             if "supposed" in low or "known better" in low or s.subject_is_agent(m.start()) \
+                    or we_should \
                     or (s.agent_between(0, len(text)) is not None and not s.refuted):
                 add(m, "counterfactual")
         for m in MODAL_PASSIVE.finditer(text):
@@ -498,7 +524,8 @@ def _rhetorical(s: _Sentence) -> list[_Hit]:
     if who:
         return [_Hit(lead, who.end(), "rhetorical")]
     is_question = text.rstrip().endswith("?") or bool(re.match(
-        r"\W*(?:\w+,\s*)?(?:who|why|how|what kind of|what was \S+ thinking)\b", text, re.I))
+        r"\W*(?:\w+,\s*)?(?:who|why|how|what kind of|what (?:was|were|is|are) (?:\S+ ){1,2}"
+        r"(?:even |actually |really )?(?:doing|thinking))\b", text, re.I))
     start = re.search(r"(?:^\W*|,\s*|^\W*\S+,?\s+)(?P<q>who|why|how|what|did|does|do|is|are|"
                       r"was|were|has|have)\b", s.text, re.I)
     if not is_question or start is None:
