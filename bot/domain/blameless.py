@@ -225,7 +225,12 @@ BLAME_VERB = _rx(
     r"disregarded|dismissed|brushed off|dropped the ball|locked \w+ out|"
     r"(?:made|make|makes|did|do) (?:a|an|the|another|one more) (?:\w+ )?"
     r"(?:mistake|error|typo|blunder|mess)|made a (?:complete |total )?mess|"
-    r"didn't (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
+    r"(?:didn't|didnt|did not) (?:even |really |actually |just |once )(?:\w+)|"
+    r"not (?:reading|following|checking|testing|looking|paying|answering|answer|responding|"
+    r"listening|verifying|reviewing|acknowledging|watching|monitoring)\b|"
+    r"(?:was|were) (?:sleeping|asleep|afk|distracted|busy chatting)|"
+    r"(?:is|isn't|was|wasn't|are|aren't|were|weren't) not (?:really )?(?:understanding|knowing|"
+    r"caring)|didn't (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
     r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|care|listen|pay)|"
     r"did not (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
     r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay)|"
@@ -278,7 +283,9 @@ CHARACTER = _rx(
     r"blindly|dumb|stupid|idiotic|moronic|brain[- ]?dead|genius|garbage|crap|"
     r"(?:is|was|were) (?:a |such a )?(?:complete |total )?mess|(?:clearly )?rushed(?! to)|"
     r"no wonder|wasted (?:everyone|everybody|our)'?s? \w+|attitude|"
-    r"(?:no|any) (?:common sense|excuse))\b")
+    r"(?:no|any) (?:common sense|excuse)|(?:poor|bad|terrible|lousy|shoddy|awful) job|shoddy|"
+    r"sub-?par|lousy|hast(?:y|ily)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
+    r"calls?|choices?))\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -300,19 +307,22 @@ PASSIVE = _rx(
 HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|personnel|"
                   r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
                   r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
-CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwhen the (?:correct|right|proper) "
+CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwithout (?:first |even )?(?:checking"
+               r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|"
+               r"reviewing|thinking)\b|\bwhen the (?:correct|right|proper) "
                r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
                r" to\b|\blike (?:a normal person|anyone else|everyone else|everybody else)\b|"
                r"\bchose to\b")
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
                r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
-               r"it is on|that'?s on|this is on|all from|down to|(?:root cause|cause|reason|trigger|culprit)"
+               r"it is on|that'?s on|this is on|all from|down to|(?:is|was) (?:all |totally |entirely )?on|"
+               r"(?:result|fault|consequence|product) of|(?:root cause|cause|reason|trigger|culprit)"
                r" (?:was|is|were))\b|\bmistake (?:\w+ ){0,3}by\b")
 # "Responders missed the first alert because it went to an archived channel": an
 # omission explained by a condition of the system is a neutral description.
 OMISSION = _rx(r"missed|overlooked|ignored|did not notice|didn't notice|did not see|"
-               r"didn't see|skipped")
+               r"didn't see|skipped|not (?:answer|answering|responding|acknowledging)")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b")
 PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
                       r"which (?:caused|broke|led to|took down))\b")
