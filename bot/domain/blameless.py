@@ -561,67 +561,140 @@ ADVICE = {
     "contrast": "Sets what someone did against what they 'ought' to have done.",
     "passive": "Passive blame: it still says someone failed, just without naming them.",
 }
-NEUTRAL_VERB = [
-    (r"\b(?:broke|break|breaks|took down|take down|wiped|nuked|killed|clobbered|trashed|"
-     r"messed up|screwed up|botched|blew away|corrupted|caused)\b", "was followed by a failure of"),
-    (r"\b(?:forgot|forget|neglected|failed) to\b", "had no reminder or check to"),
-    (r"\b(?:forgot|overlooked|missed|ignored|disregarded|dismissed|brushed off|skipped)\b",
-     "had no prompt that made them notice"),
+# What happened to the object of a destructive verb, said of the object.
+OUTCOME = [
+    (r"took|take|taking|takes", "went down"), (r"wiped|nuked|purged|erased", "was wiped"),
+    (r"deleted", "was deleted"), (r"dropped", "was dropped"), (r"truncated", "was truncated"),
+    (r"killed", "stopped"), (r"clobbered|overwrote", "was overwritten"),
+    (r"corrupted", "was corrupted"), (r"caus", "happened"),
 ]
+OMISSION_VERB = _rx(r"^(?:forgot|forget|forgets|forgetting|neglected|failed|fail|fails)"
+                    r"(?: to)?$|^(?:didn't|did not|didnt)|^never|^not\b")
+NOTICE_VERB = _rx(r"^(?:overlooked|missed|ignored|ignoring|ignores|disregarded|dismissed|"
+                  r"brushed off)$")
+FILLER = _words("just even really actually simply literally also then like so lol tbh "
+                "again pretty completely clearly obviously seriously honestly frankly very")
+WORK_JUDGEMENT = _rx(r"^(?:sloppy|careless|lazy|half[- ]baked|hasty|poor|bad|shoddy|rushed|"
+                     r"sub-?par|lousy|reckless|amateurish)$")
 
 
-def _phrase_after(s: _Sentence, end: int, limit: int = 8) -> str:
-    """The words after a trigger up to the end of its clause (the object, mostly)."""
-    tail = s.raw[end:]
-    stop = re.search(r"[,;:.!?()\u2014]|\s-\s|\b(?:and|but|so|because|which|when|while|"
-                     r"before|after)\b", tail)
-    words = [w for w in TOKEN.findall(tail[: stop.start() if stop else len(tail)])
-             if w.lower() not in ADVERBS]
+def _clean_phrase(s: _Sentence, start: int, end: int, limit: int = 9) -> str:
+    """Words of the raw sentence between two offsets, without agents, fillers and
+    dangling determiners: the facts of the sentence, fit to reuse in a rewrite."""
+    agents = {(s.tokens[i].start, s.tokens[i].end) for i in s.agents}
+    words = [t.text for t in s.tokens
+             if start <= t.start < end and (t.start, t.end) not in agents
+             and t.low not in FILLER and not t.low.endswith("'s")]
+    while words and words[-1].lower() in DETERMINERS | _words("to of by in on at with and"):
+        words.pop()
     return " ".join(words[:limit])
 
 
+def _clause_end(s: _Sentence, position: int) -> int:
+    stop = re.compile(r"[,;:.!?()\u2014]|\s-\s|\b(?:and|but|so|because|which|when|while|"
+                      r"before|after|until|instead|rather|thinking)\b", re.I)
+    found = stop.search(s.text, position)
+    return found.start() if found else len(s.text)
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _rephrase(s: _Sentence, hit: _Hit) -> str:
-    """A systems-focused rewording of this sentence, built from its own words."""
+    """A systems-focused rewording of this sentence, built from its own words, ending in
+    the question the author still has to answer."""
     trigger = s.raw[hit.start:hit.end].strip()
-    obj = _phrase_after(s, hit.end)
-    obj = re.sub(r"^(?:the|a|an) (?:wrong|broken|bad|faulty|buggy|incorrect) ", "the ", obj,
-                 flags=re.I)
-    thing = obj or "this step"
+    low = trigger.lower()
+    after = _clean_phrase(s, hit.end, _clause_end(s, hit.end))
+    before = _clean_phrase(s, _clause_start(s, hit.start), hit.start)
     if hit.category == "human-error":
-        before = s.raw[:hit.start].strip()
-        return (f"'{before} a manual step that nothing guarded' — then name the step, what "
-                "the tool showed, and which check or default would have caught it.").replace(
-                    "' ", "'", 1)
+        head = re.sub(r"\b(?:a|an)$", "", s.raw[:hit.start].strip()).strip().rstrip(":") \
+            or "The trigger was"
+        return (f"“{head} a manual step that nothing guarded” — then name the step, "
+                "what the tool showed at that moment, and the check that would have caught it.")
     if hit.category == "character":
-        return (f"Drop '{trigger}' and state the facts: what the work did, what review or "
-                f"test it went through, and what did not catch the problem.")
-    if hit.category == "rhetorical":
-        return (f"Ask about the system: 'What made {thing or 'this'} possible, and what "
-                "would have shown the risk at the time?'")
-    if hit.category == "contrast":
-        return (f"'The procedure did not require {thing}; the path that was taken was "
-                "faster or more familiar' — and say what made it so.")
-    if hit.category == "passive":
-        subject = _phrase_before(s, hit.start)
-        return (f"'{subject or 'The signal'} did not lead to action because …' — say where it "
-                "was routed, how it looked next to other noise, and what would make it stand "
-                "out.")
-    if hit.category == "counterfactual":
-        return (f"'Nothing in the process at the time prompted {thing}' — then say what "
-                "information or check was missing.")
+        first = after.split()[0].lower() if after else ""
+        work = after if WORK_JUDGEMENT.match(low) and first and first not in AUXILIARIES \
+            and not first.endswith("ed") else "the work"
+        return (f"“{_cap(work)} had problems that review and tests did not catch” — then "
+                f"name them, instead of “{trigger}”.")
     if hit.category == "hindsight":
-        return "Drop it, or say what information was available when the decisions were made."
-    # person: the event, without the person, and the condition that allowed it.
-    return (f"'{thing[:1].upper() + thing[1:] if obj else 'The failure'} followed a change "
-            "that no check stopped' — name the change and the missing safeguard (review, "
-            "validation, canary, confirmation).")
+        return (f"drop “{trigger}”, and say what information was available when the "
+                "decisions were made.")
+    if hit.category == "rhetorical":
+        topic = _clean_phrase(s, hit.end, len(s.text)) or "this"
+        return (f"ask about the system: “What made it possible ({topic}), and what would "
+                "have shown the risk at the time?”")
+    if hit.category == "contrast":
+        return (f"“The procedure did not require {after or 'the expected step'} at that "
+                "point, and the path taken looked faster or safer at the time” — then say "
+                "what made it look so.")
+    if hit.category == "passive" and re.match(r"mistake", low):
+        return (f"“{_cap(after or 'the procedure')} included a step that nothing validated” — "
+                "then name the step and the missing check.")
+    if hit.category == "passive":
+        thing = before or "the signal"
+        return (f"“{_cap(thing)} did not lead to action” — then say where it was routed, "
+                "how it looked next to other noise, and what would make it stand out.")
+    if hit.category == "counterfactual":
+        step = after or before or "this step"
+        return (f"“At the time, the procedure did not call for this step ({step})” — then "
+                "say what information or check was missing.")
+    # person: the event without the person, and the condition that allowed it.
+    if NOTICE_VERB.match(low):
+        return (f"“{_cap(after or 'the signal')} went unnoticed” — then say what made it easy "
+                "to miss (noise, routing, how it was shown).")
+    if OMISSION_VERB.match(low):
+        step = after or "the step"
+        return (f"“The step ({step}) did not happen: it relied on memory, with no reminder or "
+                "automated check” — then say why it was a manual step.")
+    if re.search(r"\b(?:mistake|error|typo|blunder|mess)\b", low):
+        where = re.sub(r"^(?:in|on|with|during|when)\s+", "", after) or "the input"
+        return (f"“{_cap(where)} took a value or step that nothing validated” — then name the "
+                "check (validation, preview, confirmation) that would have caught it.")
+    if re.search(r"\b(?:because|due|thanks|reason|cause|result|fault|consequence|product|"
+                 r"from|on|culprit|blame|back)\b", low) or re.match(r"(?:is|was)\b", low):
+        effect = after or before
+        said = f"{_cap(effect)}, after a change" if effect else "The failure followed a change"
+        return (f"“{said} (name it) that nothing stopped” — then "
+                "describe the change as an event and the condition that let it cause harm.")
+    if re.search(r"\bby$", low) or low.endswith(" by"):
+        return (f"“{_cap(before or 'it')} by a change (name it) that nothing stopped” — then "
+                "name the missing safeguard.")
+    wrong = re.search(r"\b(wrong|broken|bad|faulty|buggy|incorrect|untested) (\w+)",
+                      s.raw[hit.start:hit.end + 40], re.I)
+    if wrong and wrong.group(1).lower() != "wrong":
+        return (f"“The {wrong.group(2)} had a defect that the pipeline's checks did not catch”"
+                " — then name the defect and the missing test.")
+    if wrong:
+        return (f"“The action hit the wrong {wrong.group(2)}: the right and wrong targets "
+                "looked alike and nothing asked for confirmation” — then say how they looked "
+                "alike.")
+    outcome = next((o for verb, o in OUTCOME if re.match(verb, low)), "broke")
+    subject = after if after and not re.match(r"\w+ by\b", after) else "the service"
+    return (f"“{_cap(subject)} {outcome} after a change that no check stopped” — then name "
+            "the change and the missing safeguard (review, validation, canary, confirmation).")
 
 
-def _phrase_before(s: _Sentence, position: int) -> str:
-    head = s.raw[:position]
-    cut = max((m.end() for m in re.finditer(r"[,;:()\u2014]", head)), default=0)
-    words = [w for w in TOKEN.findall(head[cut:])]
-    return " ".join(words[-5:])
+def _clause_start(s: _Sentence, position: int) -> int:
+    head = s.text[:position]
+    return max((m.end() for m in re.finditer(r"[,;:()\u2014]|\b(?:and|but|because|when|"
+                                             r"while|although|though|even though)\b",
+                                             head, re.I)), default=0)
+
+
+def _neutral(s: _Sentence, text: str) -> str:
+    """The sentence with its agents' names replaced by a neutral noun."""
+    for i in sorted(s.agents, reverse=True):
+        tok = s.tokens[i]
+        if tok.base in NOT_AGENT_Q:
+            continue
+        word = "the change" if tok.low.endswith(("'s", "’s")) else "the responder"
+        text = re.sub(r"(?<![\w@<])" + re.escape(tok.text) + r"(?![\w>])", word, text,
+                      count=1)
+    return re.sub(r"\bthe change (?:change|deploy|deployment|commit|code|PR|work|handling)\b",
+                  "the change", text)
 
 
 # --- Driver ---------------------------------------------------------------------------
