@@ -239,7 +239,8 @@ BLAME_VERB = _rx(
     r"(?:never |not )?bothered to|keeps? \w+ing|kept \w+ing|was the one who|were the ones who|"
     r"(?:is|was|are|were) (?:the )?(?:direct |root |main |real )?(?:reason|cause|culprit)|"
     r"(?:not|never) \w+ing enough|left\s+(?:\w+\s+){0,3}?(?:on|open|enabled|running|"
-    r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|\w+ed\s+(?:\w+\s+){0,4}?(?:thinking|believing|assuming) "
+    r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|"
+    r"\w+ed\s+(?:\w+\s+){0,4}?(?:thinking|believing|assuming) "
     r"(?:it|this|that|they) (?:was|were|is)|"
     r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) "
     r"(?:outage|incident|failure|mess|mistake|error|downtime)|owes? (?:us|everyone)|"
@@ -515,9 +516,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
         if not (s.refuted and m.group().lower().startswith("not")):
             add(m, "character")
     for m in HINDSIGHT.finditer(text):
-        before = text[:m.start()].lower().rstrip()
-        after = TOKEN.findall(text[m.end():])[:1]
-        if not (after and after[0].lower() in DESCRIPTIVE) and not before.endswith(
+        head = text[:m.start()].lower().rstrip()
+        following = TOKEN.findall(text[m.end():])[:1]
+        if not (following and following[0].lower() in DESCRIPTIVE) and not head.endswith(
                 ("more", "be", "are", "is")):
             add(m, "hindsight")
     hits += _rhetorical(s)
@@ -536,14 +537,17 @@ def _rhetorical(s: _Sentence) -> list[_Hit]:
     is_question = text.rstrip().endswith("?") or bool(re.match(
         r"\W*(?:\w+,\s*)?(?:who|why|how|what kind of|what (?:was|were|is|are) (?:\S+ ){1,2}"
         r"(?:even |actually |really )?(?:doing|thinking))\b", text, re.I))
-    start = re.search(r"(?:^\W*|,\s*|^\W*\S+,?\s+)(?P<q>who|why|how|what|did|does|do|is|are|"
-                      r"was|were|has|have)\b", s.text, re.I)
+    # "What did responders try?" is an inquiry; "what kind of engineer …" is not.
+    start = re.search(r"(?:^\W*|,\s*(?:and |or |but )?|^\W*(?:\S+,|<@\S+>|@\S+)\s+)(?P<q>who|why|how|"
+                      r"what kind of|what (?:was|were|is|are) (?:\S+ ){1,2}(?:even |actually |"
+                      r"really )?(?:doing|thinking)|did|does|do|is|are|was|were|has|have)\b",
+                      s.text, re.I)
     if not is_question or start is None:
         return []
     asked = start.start("q")
     if not any(s.tokens[a].start >= asked and s.tokens[a].base not in NOT_AGENT_Q
-               for a in s.agents) and not re.search(r"\b(?:they|them)\b", s.text[asked:],
-                                                    re.I):
+               and s.tokens[a - 1].low not in ("a", "an") for a in s.agents) \
+            and not re.search(r"\b(?:do|did|does|are|were) they\b", s.text[asked:], re.I):
         return []
     end = s.text.find(" ", asked + 1)
     return [_Hit(asked, end if end > 0 else len(s.text), "rhetorical")]

@@ -38,7 +38,7 @@ from bot.services import actions as act
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
-from bot.services.ports import Deps
+from bot.services.ports import Deps, UnitOfWorkFactory
 from bot.services.stats import incident_stats
 from bot.slack.text import describe, escape_mrkdwn
 
@@ -81,6 +81,18 @@ def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
     more = f"\n…and {len(findings) - limit} more (`debrief lint`)." if len(findings) > limit else ""
     return ("\n\n:thought_balloon: *Blameless wording check* (only you see this):\n"
             + "\n".join(shown) + more)
+
+
+def roster(number: int, uow: UnitOfWorkFactory) -> list[str]:
+    """Names of the incident's people known to the bot (stored, no Slack call), so the
+    blameless check recognises them even in lowercase ("erin took down search")."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        if incident is None:
+            return []
+        people = {incident.declared_by, *incident.roles.values(),
+                  *(e.actor for e in incident.events if e.actor)}
+        return [name for _, name in tx.people.lookup(p for p in people if p).values()]
 
 
 def list_open(deps: Deps) -> list[Incident]:
@@ -133,9 +145,11 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return Reply(uc.set_up_incident(number(ref, cmd.usage), uow=deps.uow,
                                             chat=deps.chat, config=config).message)
         case Note(ref=ref, text=text, body=body, at=at):
-            reply = tl.add_note(number(ref, cmd.usage), user_id, body, at, uow=deps.uow,
+            noted = number(ref, cmd.usage)
+            reply = tl.add_note(noted, user_id, body, at, uow=deps.uow,
                                 chat=deps.chat, config=config, now=now)
-            return Reply(reply + findings_text(lint_text(text), text))
+            return Reply(reply + findings_text(lint_text(text, roster=roster(noted, deps.uow)),
+                                               text))
         case Action(ref=ref, text=text):
             item = act.add_action(number(ref, cmd.usage), user_id, text.split(), uow=deps.uow,
                                   chat=deps.chat, config=config, now=now)
