@@ -624,8 +624,9 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
         return (f"“{_cap(work)} had problems that review and tests did not catch” — then "
                 f"name them, instead of “{trigger}”.")
     if hit.category == "hindsight":
-        return (f"drop “{trigger}”, and say what information was available when the "
-                "decisions were made.")
+        rest = re.sub(r"\s+", " ", s.raw[:hit.start] + s.raw[hit.end:]).strip(" ,")
+        return (f"“{_cap(rest)}” (without “{trigger}”), and say what information was "
+                "available when the decisions were made.")
     if hit.category == "rhetorical":
         topic = _clean_phrase(s, hit.end, len(s.text)) or "this"
         return (f"ask about the system: “What made it possible ({topic}), and what would "
@@ -637,6 +638,9 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
     if hit.category == "passive" and re.match(r"mistake", low):
         return (f"“{_cap(after or 'the procedure')} included a step that nothing validated” — "
                 "then name the step and the missing check.")
+    if hit.category == "passive" and low.startswith("despite"):
+        return ("“The flag on it did not lead to a fix” — then say how it was tracked, what "
+                "competed with it, and who was expected to act.")
     if hit.category == "passive":
         thing = before or "the signal"
         return (f"“{_cap(thing)} did not lead to action” — then say where it was routed, "
@@ -676,7 +680,9 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
                 "looked alike and nothing asked for confirmation” — then say how they looked "
                 "alike.")
     outcome = next((o for verb, o in OUTCOME if re.match(verb, low)), "broke")
-    subject = after if after and not re.match(r"\w+ by\b", after) else "the service"
+    first = after.split()[0].lower() if after else ""
+    subject = after if after and not re.match(r"\w+ by\b", after) and first not in \
+        AUXILIARIES and not _verbish(first) else "the service"
     return (f"“{_cap(subject)} {outcome} after a change that no check stopped” — then name "
             "the change and the missing safeguard (review, validation, canary, confirmation).")
 
