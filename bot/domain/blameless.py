@@ -236,7 +236,16 @@ BLAME_VERB = _rx(
     r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay)|"
     r"(?:don't|doesn't|do not|does not) (?:understand|know|care|read|test|check|bother)|"
     r"never (?:even )?(?:read|checked|looked|tested|bothered|followed|asked)|"
-    r"(?:never |not )?bothered to|keeps? \w+ing|kept \w+ing|was the one who|were the ones who|"
+    r"(?:never |not )?bothered to|keeps? \w+ing|"
+    r"(?:shipped|introduced|pushed|merged|released|deployed) (?:a |the |another |yet another )?"
+    r"(?:regression|bug|breaking change|broken \w+)|"
+    r"(?:decided|chose|opted|wanted) to (?:skip|ignore|bypass|disable|cut|rush|override|"
+    r"turn off|yolo)|treat(?:s|ed|ing)? \w+ as optional|"
+    r"(?:nobody|no one) (?:even )?(?:noticed|checked|looked|acted|responded|answered|read|"
+    r"watched|bothered|cared|tested|reviewed|followed|caught|saw|thought|listened|"
+    r"escalated)|but (?:\w+ )?(?:did not|didn't|never did|never did so)\b|"
+    r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
+    r"out of (?:his|her|their|its) depth|panicked|kept \w+ing|was the one who|were the ones who|"
     r"(?:is|was|are|were) (?:the )?(?:direct |root |main |real )?(?:reason|cause|culprit)|"
     r"(?:not|never) \w+ing enough|left\s+(?:\w+\s+){0,3}?(?:on|open|enabled|running|"
     r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|"
@@ -260,7 +269,8 @@ COUNTERFACTUAL_MODAL = _rx(
     r"\b(?! to\b)|"
     r"\bnever should have\b|\bought to have\b|\b(?:was|were) supposed to\b|"
     r"\bshould(?:n't| not)? (?:have )?known better\b|"
-    r"\bwould it (?:have )?kill(?:ed)? (?:him|her|them|you|anyone)\b")
+    r"\bwould it (?:have )?kill(?:ed)? (?:him|her|them|you|anyone)\b|"
+    r"\b(?:needed|had|ought|was expected|were expected) to have\b")
 MODAL_PASSIVE = _rx(
     r"\b(?:should|could)(?:n't| not)? have been (?:caught|noticed|spotted|seen|picked up|"
     r"tested|checked|reviewed|flagged|prevented|avoided|escalated|handled|found|detected)\b")
@@ -285,19 +295,36 @@ CHARACTER = _rx(
     r"(?:is|was|were) (?:a |such a )?(?:complete |total )?mess|(?:clearly )?rushed(?! to)|"
     r"no wonder|wasted (?:everyone|everybody|our)'?s? \w+|attitude|"
     r"(?:no|any) (?:common sense|excuse)|(?:poor|bad|terrible|lousy|shoddy|awful) job|shoddy|"
-    r"sub-?par|lousy|hast(?:y|ily)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
+    r"sub-?par|lousy|hast(?:y|ily)|(?:embarrassing|stupid|silly|dumb|basic|beginner'?s?|"
+    r"schoolboy|newbie|avoidable|careless|obvious|unforgivable) (?:mistake|error|blunder)|"
+    r"(?:terrible|awful|horrible|atrocious|abysmal|appalling|shocking) (?:code|work|quality|"
+    r"job|decision|review|testing|engineering|handling)|a joke|useless|worthless|pathetic|"
+    r"lacks? (?:\w+ )?(?:knowledge|understanding|skills?|experience|competence)|"
+    r"irresponsib(?:le|ly|ility)|thoughtless(?:ly)?|cavalier|slapdash|haphazard(?:ly)?|"
+    r"cowboy|yolo'?d?|quick and dirty|unqualified|not (?:competent|qualified|up to the job)|"
+    r"ignorant|foolish(?:ly)?|shameful|disgraceful|half-?hearted(?:ly)?|perfunctor(?:y|ily)|"
+    r"superficial(?:ly)?|fell asleep|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
     r"calls?|choices?))\b")
+# Harsh verdicts that judge people's work when a person is in the sentence ("the code
+# from the contractor is terrible"), but may describe a system's state otherwise.
+JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:terrible|awful|"
+                  r"horrible|atrocious|abysmal|appalling|embarrassing|a disaster)\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
                      "stated separated readable explained shows showed")
 PASSIVE = _rx(
-    r"\b(?:was|were|been|being|is|are|got|get)\s+(?:\w+ly\s+)?(?:not\s+|never\s+)?(?:even\s+)?"
-    r"(?:ignored|overlooked|neglected|dismissed|disregarded|brushed off|forgotten|"
+    r"\b(?:was|were|been|being|got)\s+(?:\w+ly\s+)?(?:not\s+|never\s+)?(?:even\s+)?"
+    r"(?:ignored|overlooked|neglected|dismissed|disregarded|brushed off|forgotten|skipped|"
+    r"swept under the (?:rug|carpet)|not taken seriously|not consulted|"
     r"botched|mishandled|rushed(?! to)(?: through)?|waved through|rubber[- ]stamped|"
     r"approved blindly|left un\w+)\b|"
     r"\b(?:was|were|had been|has been|have been)\s+(?:not|never)\s+(?:even\s+)?(?:followed|"
-    r"respected|read|performed|done|looked at|heeded)\b|"
+    r"respected|read|performed|done|looked at|heeded|adhered to|complied with|obeyed|"
+    r"carried out|conducted|consulted|taken seriously)\b|"
+    r"\bwent (?:unheeded|ignored|unread|unaddressed|unanswered|unnoticed)\b|"
+    r"\b(?:errors?|mistakes?) (?:was|were|have been|has been) made\b|"
+    r"\b(?:closed|resolved|signed off) without (?:any )?(?:investigation|review|testing)\b|"
     r"\bmistakes? (?:was|were|have been|has been) made\b|\bdespite being (?:flagged|required|"
     r"reported|warned|raised|told|reminded|asked|mandatory)\b|\bthrough (?:negligence|"
     r"carelessness|inattention)\b|\bwithout anyone (?:bothering|checking|looking|noticing)\b|"
@@ -317,14 +344,23 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwithout (?:first |e
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
                r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
-               r"it is on|that'?s on|this is on|all from|down to|(?:is|was) (?:all |totally |entirely )?on|"
-               r"(?:result|fault|consequence|product) of|(?:root cause|cause|reason|trigger|culprit)"
+               r"it is on|that'?s on|this is on|all from|down to|"
+               r"(?:is|was) (?:all |totally |entirely )?on|"
+               r"(?:result|fault|consequence|product) of|"
+               r"if it (?:wasn't|weren't|was not|were not|hadn't been) for|"
+               r"thank(?= (?:\w+ ){1,4}for (?:this|the|that) (?:outage|incident|mess|downtime|"
+               r"mistake))|(?:root cause|cause|reason|trigger|culprit)"
                r" (?:was|is|were))\b|\bmistake (?:\w+ ){0,3}by\b")
 # "Responders missed the first alert because it went to an archived channel": an
 # omission explained by a condition of the system is a neutral description.
-OMISSION = _rx(r"missed|overlooked|ignored|did not notice|didn't notice|did not see|"
-               r"didn't see|skipped|not (?:answer|answering|responding|acknowledging)")
-EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b")
+OMISSION = _rx(r"^(?:missed|overlooked|ignored|did not notice|didn't notice|did not see|"
+               r"didn't see|skipped|not (?:answer|answering|responding|acknowledging)|"
+               r"(?:the|a|an) wrong|went un\w+|(?:was|were) (?:\w+ )?(?:missed|skipped))\b")
+EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b|"
+                r"\bby design\b|\bas (?:designed|intended|planned)\b")
+POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
+                      r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
+                      r"blame|failure to)\b")
 PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
                       r"which (?:caused|broke|led to|took down))\b")
 EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
@@ -353,6 +389,13 @@ FORWARD_QUESTION = _rx(r"^\s*(?:will|could|can|should|shall|would|may|might)\s+(
 WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*)?who (?:the hell |on earth |tf )?(?:\w+ed|"
                 r"(?!is\b|was\b|has\b|does\b|owns\b|leads\b)\w+s|gave|let|ran|"
                 r"made|wrote|broke|thought|decided|did|put|took|chose|signed|keeps?)\b")
+# Questions that accuse without naming anyone: "how hard is it to read the runbook",
+# "why wasn't this caught in review?" (but "why didn't the alert fire?" asks about a system).
+ACCUSING_QUESTION = _rx(
+    r"\bhow hard (?:is|was|can|could) it\b|\b(?:how|why|what|who) (?:on earth|the hell|the heck|"
+    r"tf)\b|\b(?:why|how come) (?:wasn't|weren't|was|were|isn't|hasn't|hadn't|has|had) "
+    r"(?:this|it|that|the \w+|these|they)(?: \w+)? (?:not |never )?(?:caught|noticed|tested|"
+    r"reviewed|checked|followed|read|escalated|spotted|seen|verified|acted on|looked at)\b")
 NOT_AGENT_Q = _words("we us our i me my")
 QUOTE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<![\w])'[^']{2,}?'(?![\w])|`[^`]*`")
 SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bvs)(?<!\be\.g)"
@@ -400,6 +443,13 @@ class _Sentence:
             r"since|then|though|although|once|until)\b", head, re.IGNORECASE)), default=0)
         before = [i for i in range(len(self.tokens))
                   if cut <= self.tokens[i].start < position]
+        relative = re.search(r"\b(?:who|that)\s*$", head[:cut], re.IGNORECASE)
+        if relative and not [i for i in before if self.tokens[i].low not in ADVERBS
+                             and self.tokens[i].low not in AUXILIARIES]:
+            # "the team that breaks things", "the person who approved it"
+            owner = self.index_at(relative.start()) - 1
+            if owner in self.agents:
+                return self.tokens[owner].base not in NOT_AGENT_Q
         # Walk back over adverbs and auxiliaries to the head of the subject.
         nearest = True
         for i in reversed(before[-8:]):
@@ -423,12 +473,13 @@ def _rules(s: _Sentence) -> list[_Hit]:
 
     if not s.refuted:
         for m in BLAME_VERB.finditer(text):
-            if s.subject_is_agent(m.start()) and not (
-                    OMISSION.fullmatch(m.group()) and EXPLAINED.search(text, m.end())):
+            if (s.subject_is_agent(m.start()) or re.match(r"(?:nobody|no one)\b", m.group(),
+                                                          re.I)) and not (
+                    OMISSION.search(m.group()) and EXPLAINED.search(text, m.end())):
                 add(m, "person")
         for m in CAUSE_BY.finditer(text):
             after = s.index_at(m.end())
-            if after < len(s.tokens) and any(a in range(after, after + 3) for a in s.agents) \
+            if after < len(s.tokens) and any(a in range(after, after + 5) for a in s.agents) \
                     and s.tokens[min(s.agents, key=lambda a: abs(a - after))].base \
                     not in NOT_AGENT_Q:
                 add(m, "person")
@@ -451,6 +502,10 @@ def _rules(s: _Sentence) -> list[_Hit]:
             before = s.index_at(m.start())
             if any(s.tokens[a].low.endswith(("'s", "’s")) and a < before
                    and s.tokens[a].base not in ROLES for a in s.agents):
+                add(m, "person")
+        for m in POSSESSIVE_BLAME.finditer(text):
+            owner = s.index_at(m.start())
+            if owner in s.agents and s.tokens[owner].base not in ROLES | NOT_AGENT_Q:
                 add(m, "person")
         for m in PARTICIPLE_CAUSE.finditer(text):
             # "Product management pushed the team to ship, causing the outage."
@@ -484,7 +539,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
                 add(m, "human-error")
         if not s.forward:
             for m in PASSIVE.finditer(text):
-                add(m, "passive")
+                if not EXPLAINED.search(text, m.end()):
+                    add(m, "passive")
             for m in CONTRAST.finditer(text):
                 if s.agent_between(0, len(text)) is not None:
                     add(m, "contrast")
@@ -512,6 +568,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
         for m in SHOULD_PAST.finditer(text):
             if s.subject_is_agent(m.start()):
                 add(m, "counterfactual")
+    if s.agent_between(0, len(text)) is not None and not s.refuted:
+        for m in JUDGED_WORK.finditer(text):
+            add(m, "character")
     for m in CHARACTER.finditer(text):
         if not (s.refuted and m.group().lower().startswith("not")):
             add(m, "character")
@@ -531,9 +590,10 @@ def _rhetorical(s: _Sentence) -> list[_Hit]:
     if not text or FORWARD_QUESTION.search(text) or s.refuted:
         return []
     lead = len(s.text) - len(s.text.lstrip())
-    who = WHO_BLAME.search(s.text)
+    who = WHO_BLAME.search(s.text) or ACCUSING_QUESTION.search(s.text)
     if who:
-        return [_Hit(lead, who.end(), "rhetorical")]
+        return [_Hit(who.start() if who.re is ACCUSING_QUESTION else lead, who.end(),
+                     "rhetorical")]
     is_question = text.rstrip().endswith("?") or bool(re.match(
         r"\W*(?:\w+,\s*)?(?:who|why|how|what kind of|what (?:was|were|is|are) (?:\S+ ){1,2}"
         r"(?:even |actually |really )?(?:doing|thinking))\b", text, re.I))
@@ -547,7 +607,7 @@ def _rhetorical(s: _Sentence) -> list[_Hit]:
     asked = start.start("q")
     if not any(s.tokens[a].start >= asked and s.tokens[a].base not in NOT_AGENT_Q
                and s.tokens[a - 1].low not in ("a", "an") for a in s.agents) \
-            and not re.search(r"\b(?:do|did|does|are|were) they\b", s.text[asked:], re.I):
+            and not re.search(r"\b(?:do|did|does|are|were|was) they\b", s.text[asked:], re.I):
         return []
     end = s.text.find(" ", asked + 1)
     return [_Hit(asked, end if end > 0 else len(s.text), "rhetorical")]
@@ -651,7 +711,7 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
                 "say what information or check was missing.")
     # person: the event without the person, and the condition that allowed it.
     if NOTICE_VERB.match(low):
-        return (f"“{_cap(after or 'the signal')} went unnoticed” — then say what made it easy "
+        return (f"“{_cap(after or 'the signal')} did not stand out” — then say what made it easy "
                 "to miss (noise, routing, how it was shown).")
     if OMISSION_VERB.match(low):
         step = after or "the step"
