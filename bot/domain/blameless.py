@@ -245,7 +245,13 @@ BLAME_VERB = _rx(
     r"watched|bothered|cared|tested|reviewed|followed|caught|saw|thought|listened|"
     r"escalated)|but (?:\w+ )?(?:did not|didn't|never did|never did so)\b|"
     r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
-    r"out of (?:his|her|their|its) depth|panicked|kept \w+ing|was the one who|were the ones who|"
+    r"out of (?:his|her|their|its) depth|panicked|did nothing|(?:didn't|did not|never) do "
+    r"anything|never (?:even )?(?:listens|reads|checks|tests|looks|asks|follows|reviews|"
+    r"bothers|escalates|updates|documents|writes|runs|waits|thinks)|always (?:skips|ignores|"
+    r"forgets|breaks|rushes)|(?:don't|doesn't|do not|does not) (?:write|run|read|follow|"
+    r"review|listen|test|check|ask|wait)|(?:pushed|went|deployed|merged|shipped|committed) "
+    r"(?:straight|directly) (?:to|into|on)|brought down|bring down|knocked (?:over|out)|"
+    r"kept \w+ing|was the one who|were the ones who|"
     r"(?:is|was|are|were) (?:the )?(?:direct |root |main |real )?(?:reason|cause|culprit)|"
     r"(?:not|never) \w+ing enough|left\s+(?:\w+\s+){0,3}?(?:on|open|enabled|running|"
     r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|"
@@ -276,9 +282,10 @@ MODAL_PASSIVE = _rx(
     r"tested|checked|reviewed|flagged|prevented|avoided|escalated|handled|found|detected)\b")
 IF_HAD = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
              r"(?:had|would have|would've|'d)\s+(?!to\b)(?:not\s+|just\s+|only\s+)?\w+")
-HAD_INVERTED = _rx(r"(?:^|[,;]\s*)had\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
+HAD_INVERTED = _rx(r"(?:^|[,;]\s*|able\s+|if not\s+)had\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
                    r"(?:not\s+|just\s+|only\s+)?\w+ed\b")
 IF_ONLY = _rx(r"\bif only\b")
+AVOIDABLE = _rx(r"\b(?:was|were|is) (?:\w+ )?(?:avoidable|preventable)\b")
 SHOULD_PAST = _rx(r"\bshould (?!be\b|have\b|get\b|need\b)\w+ed\b")
 JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task) to\b")
 CHARACTER = _rx(
@@ -335,7 +342,8 @@ PASSIVE = _rx(
 HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|personnel|"
                   r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
                   r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
-CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwithout (?:first |even )?(?:checking"
+CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwithout to \w+|"
+               r"\bwithout (?:first |even )?(?:checking"
                r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|"
                r"reviewing|thinking)\b|\bwhen the (?:correct|right|proper) "
                r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
@@ -346,7 +354,11 @@ CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|c
                r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
                r"it is on|that'?s on|this is on|all from|down to|"
                r"(?:is|was) (?:all |totally |entirely )?on|"
-               r"(?:result|fault|consequence|product) of|"
+               r"(?:result|fault|consequence|product|mistake|error|failure|negligence|"
+               r"oversight) of|"
+               r"it (?:was|is)(?= (?:the |a |our |their )?(?:\w+ )?[\w@<>|'-]+ (?:who|that) "
+               r"(?!noticed|spotted|fixed|found|caught|restored|resolved|helped|saved|"
+               r"escalated|paged|raised|flagged|mitigated|recovered|reported|identified))|"
                r"if it (?:wasn't|weren't|was not|were not|hadn't been) for|"
                r"thank(?= (?:\w+ ){1,4}for (?:this|the|that) (?:outage|incident|mess|downtime|"
                r"mistake))|(?:root cause|cause|reason|trigger|culprit)"
@@ -356,6 +368,12 @@ CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|c
 OMISSION = _rx(r"^(?:missed|overlooked|ignored|did not notice|didn't notice|did not see|"
                r"didn't see|skipped|not (?:answer|answering|responding|acknowledging)|"
                r"(?:the|a|an) wrong|went un\w+|(?:was|were) (?:\w+ )?(?:missed|skipped))\b")
+# "… as the ticket asked", "per the runbook": an action with its reason is neutral.
+JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|documented|"
+                r"described|instructed|required|expected|designed|intended|says|said|"
+                r"suggests|suggested|announced)\b|\bper the\b|\bfollowing the (?:runbook|plan|"
+                r"procedure|ticket|checklist)\b|\bin the (?:planned|announced|scheduled|agreed)"
+                r" (?:window|maintenance)\b|\bas part of\b")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
@@ -368,12 +386,15 @@ TELLING = _words("wrote said asked suggested mentioned noticed reported raised f
                  "posted joined opened paged noted proposed replied confirmed")
 CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
 CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
+                 r"brought down|took down|took out|knocked over|knocked out|"
                  r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
 # A sentence that rules a person's action out, or reports a hypothesis it rejects.
 REFUTED = _rx(
     r"\bruled out\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
     r"\bnot (?:a|the) (?:\w+ )?(?:cause|factor|trigger)\b|\bunrelated\b|\bdisproved\b|"
-    r"\bexcluded\b|\bspeculation\b|\bhypothes[ie]s\b|\bsuspected\b|\bwe checked (?:if|whether)\b|"
+    r"\bexcluded\b|\b(?:no one|nobody|no-one) (?:was|is|were) (?:at fault|to blame|"
+    r"responsible)\b|\bset aside\b|\bquestion of whether\b|"
+    r"\bspeculation\b|\bhypothes[ie]s\b|\bsuspected\b|\bwe checked (?:if|whether)\b|"
     r"\bno (?:individual|one person|single person|person)\b|\bnot attribute|\bdo not attribute"
     r"|\bnot (?:\w+ )?(?:operator|human|user) error\b|\bnot pebkac\b|\bnot anyone'?s\b|"
     r"\bwasn'?t anyone'?s\b|\bnot coming from\b|\brejected\b|\bnot (?:a )?(?:helpful|"
@@ -435,7 +456,7 @@ class _Sentence:
                 return i
         return None
 
-    def subject_is_agent(self, position: int) -> bool:
+    def subject_is_agent(self, position: int, depth: int = 0) -> bool:
         """Is the clause subject just before `position` a person (not a system)?"""
         head = self.text[:position]
         cut = max((m.end() for m in re.finditer(
@@ -443,6 +464,12 @@ class _Sentence:
             r"since|then|though|although|once|until)\b", head, re.IGNORECASE)), default=0)
         before = [i for i in range(len(self.tokens))
                   if cut <= self.tokens[i].start < position]
+        content = [i for i in before if self.tokens[i].low not in ADVERBS
+                   and self.tokens[i].low not in AUXILIARIES]
+        joined = re.search(r"\b(?:and|but|then|or)\s*$", head[:cut], re.IGNORECASE)
+        if joined and not content and depth < 2:
+            # "Grace was told twice and did nothing": the subject of the first clause.
+            return self.subject_is_agent(joined.start(), depth + 1)
         relative = re.search(r"\b(?:who|that)\s*$", head[:cut], re.IGNORECASE)
         if relative and not [i for i in before if self.tokens[i].low not in ADVERBS
                              and self.tokens[i].low not in AUXILIARIES]:
@@ -473,6 +500,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
 
     if not s.refuted:
         for m in BLAME_VERB.finditer(text):
+            if JUSTIFIED.search(text):
+                continue
             if (s.subject_is_agent(m.start()) or re.match(r"(?:nobody|no one)\b", m.group(),
                                                           re.I)) and not (
                     OMISSION.search(m.group()) and EXPLAINED.search(text, m.end())):
@@ -549,6 +578,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
             low = m.group().lower()
             we_should = low.startswith(("should", "could")) and re.search(
                 r"\bwe\s+(?:\w+ly\s+)?$", text[:m.start()], re.I)
+            if re.search(r"\bwhether\b[^,;:]*$", text[:m.start()], re.I):
+                continue  # "whether the on-call should have escalated" is a question asked
             if "supposed" in low or "known better" in low or s.subject_is_agent(m.start()) \
                     or we_should \
                     or (s.agent_between(0, len(text)) is not None and not s.refuted):
@@ -559,9 +590,16 @@ def _rules(s: _Sentence) -> list[_Hit]:
         for rx in (IF_HAD, HAD_INVERTED):
             for m in rx.finditer(text):
                 who = s.index_at(m.start("who"))
+                # Here "the team" is a person too: "had the team followed the process".
                 if any(who <= a < who + 4 and s.tokens[a].base not in NOT_AGENT_Q
-                       for a in s.agents):
+                       for a in s.agents) or any(
+                           t.base in ROLES for t in s.tokens[who:who + 4]
+                           if t.start < m.end()):
                     add(m, "counterfactual")
+        for m in AVOIDABLE.finditer(text):
+            if not s.refuted and (s.agent_between(0, len(text)) is not None or any(
+                    t.base in ROLES for t in s.tokens)):
+                add(m, "counterfactual")
         for rx in (IF_ONLY, JOB_TO):
             for m in rx.finditer(text):
                 add(m, "counterfactual")
