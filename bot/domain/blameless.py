@@ -456,6 +456,19 @@ class _Sentence:
                 return i
         return None
 
+    def _clause_opens_with_agent(self, position: int) -> bool:
+        head = self.text[:position]
+        cut = max((m.end() for m in re.finditer(r"[,;:()\u2014]|\b(?:but|so|because|which|"
+                                                r"when|after|while|since|though|although)\b",
+                                                head, re.IGNORECASE)), default=0)
+        opening = [i for i in range(len(self.tokens)) if cut <= self.tokens[i].start < position]
+        for i in opening[:4]:
+            if i in self.agents:
+                return self.tokens[i].base not in NOT_AGENT_Q
+            if self.tokens[i].base in SYSTEM_NOUNS:
+                return False
+        return False
+
     def subject_is_agent(self, position: int, depth: int = 0) -> bool:
         """Is the clause subject just before `position` a person (not a system)?"""
         head = self.text[:position]
@@ -468,8 +481,9 @@ class _Sentence:
                    and self.tokens[i].low not in AUXILIARIES]
         joined = re.search(r"\b(?:and|but|then|or)\s*$", head[:cut], re.IGNORECASE)
         if joined and not content and depth < 2:
-            # "Grace was told twice and did nothing": the subject of the first clause.
-            return self.subject_is_agent(joined.start(), depth + 1)
+            # "Grace was told twice and did nothing": the subject of the first clause,
+            # which is at its start (not "depended on one person's reminder and was …").
+            return self._clause_opens_with_agent(joined.start())
         relative = re.search(r"\b(?:who|that)\s*$", head[:cut], re.IGNORECASE)
         if relative and not [i for i in before if self.tokens[i].low not in ADVERBS
                              and self.tokens[i].low not in AUXILIARIES]:
