@@ -245,7 +245,8 @@ BLAME_VERB = _rx(
     r"watched|bothered|cared|tested|reviewed|followed|caught|saw|thought|listened|"
     r"escalated)|but (?:\w+ )?(?:did not|didn't|never did|never did so)\b|"
     r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
-    r"out of (?:his|her|their|its) depth|panicked|did nothing|(?:didn't|did not|never) do "
+    r"out of (?:his|her|their|its) depth|panicked|went back to (?:sleep|bed)|"
+    r"did nothing|(?:didn't|did not|never) do "
     r"anything|never (?:even )?(?:listens|reads|checks|tests|looks|asks|follows|reviews|"
     r"bothers|escalates|updates|documents|writes|runs|waits|thinks)|always (?:skips|ignores|"
     r"forgets|breaks|rushes)|(?:don't|doesn't|do not|does not) (?:write|run|read|follow|"
@@ -315,7 +316,11 @@ CHARACTER = _rx(
 # Harsh verdicts that judge people's work when a person is in the sentence ("the code
 # from the contractor is terrible"), but may describe a system's state otherwise.
 JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:terrible|awful|"
-                  r"horrible|atrocious|abysmal|appalling|embarrassing|a disaster)\b")
+                  r"horrible|atrocious|abysmal|appalling|embarrassing|a disaster)\b|"
+                  r"\btoo (?:slow|late|careless|hasty|impatient|distracted|busy|lazy|tired) to "
+                  r"(?:react|respond|notice|act|escalate|check|see|answer|care|read)\b|"
+                  r"\b(?:not|wasn't|weren't|isn't|aren't) (?:\w+ )?(?:enough )?(?:careful|attentive|"
+                  r"diligent|thorough|cautious|focused|rigorous)(?: enough)?\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -342,7 +347,11 @@ PASSIVE = _rx(
 HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|personnel|"
                   r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
                   r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
-CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwithout to \w+|"
+CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead and\b|"
+               r"\b(?:even though|although|though) (?:the|a|it|he|she|they) (?:\w+ )?(?:said|says|"
+               r"stated|required|warned|told|asked)\b|\bdespite (?:the|a|all|every) (?:\w+ )?"
+               r"(?:warnings?|instructions?|ticket|runbook|policy|procedure|alerts?|advice)\b|"
+               r"\bwithout to \w+|"
                r"\bwithout (?:first |even )?(?:checking"
                r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|"
                r"reviewing|thinking)\b|\bwhen the (?:correct|right|proper) "
@@ -375,10 +384,17 @@ JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|
                 r"procedure|ticket|checklist)\b|\bin the (?:planned|announced|scheduled|agreed)"
                 r" (?:window|maintenance)\b|\bas part of\b")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b|"
+                r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
+                r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
                       r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
                       r"blame|failure to)\b")
+# "Responsibility for the outage lies with the on-call", "blame rests with ops" (but
+# "responsibility for the config sits with the network team" is ownership).
+LIES_WITH = _rx(r"\b(?:blame|responsibility|fault)\b(?: for (?:this|the) (?:\w+ )?(?:outage|"
+                r"incident|failure|downtime|mess|mistake|data loss))? (?:lies|rests|falls|is|was)"
+                r" (?:squarely |entirely |solely |clearly )?(?:with|on)\b")
 PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
                       r"which (?:caused|broke|led to|took down))\b")
 EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
@@ -407,7 +423,8 @@ FORWARD = _rx(
 QUESTION_START = _rx(r"^\s*(?:who|why|how|what|did|does|do|is|was|were|has|have|are)\b")
 FORWARD_QUESTION = _rx(r"^\s*(?:will|could|can|should|shall|would|may|might)\s+(?:we|i|us)\b|"
                        r"^\s*will\b|^\s*what would\b|^\s*how (?:can|could|do|should) we\b")
-WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*)?who (?:the hell |on earth |tf )?(?:\w+ed|"
+WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*|(?:lol|ok|so|seriously|honestly|ugh|wow|welp|hey|and|"
+                r"but|like|srsly|omg|wtf|hmm|um|uh)\W+)?who (?:the hell |on earth |tf )?(?:\w+ed|"
                 r"(?!is\b|was\b|has\b|does\b|owns\b|leads\b)\w+s|gave|let|ran|"
                 r"made|wrote|broke|thought|decided|did|put|took|chose|signed|keeps?)\b")
 # Questions that accuse without naming anyone: "how hard is it to read the runbook",
@@ -549,6 +566,11 @@ def _rules(s: _Sentence) -> list[_Hit]:
         for m in POSSESSIVE_BLAME.finditer(text):
             owner = s.index_at(m.start())
             if owner in s.agents and s.tokens[owner].base not in ROLES | NOT_AGENT_Q:
+                add(m, "person")
+        for m in LIES_WITH.finditer(text):
+            nxt = s.index_at(m.end())
+            if any(nxt <= a < nxt + 4 for a in s.agents) or any(
+                    t.base in ROLES for t in s.tokens[nxt:nxt + 4]):
                 add(m, "person")
         for m in PARTICIPLE_CAUSE.finditer(text):
             # "Product management pushed the team to ship, causing the outage."
