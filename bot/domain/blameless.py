@@ -63,9 +63,11 @@ ROLES = _words("""
     seniors lead leads leadership management marketing support team teams shift vendor
     tester testers person human humans analyst analysts architect architects owner
     teammate teammates colleague colleagues coworker coworkers programmer programmers
-    sysadmin sysadmins newbie newcomer""")
+    sysadmin sysadmins newbie newcomer devops squad crew department dept org division
+    office partner partners""")
 # Roles that, alone, also name systems or departments acting as conditions.
-WEAK_ROLES = _words("team teams support owner vendor lead human humans")
+WEAK_ROLES = _words("team teams support owner vendor lead human humans squad crew department "
+                    "dept org division office partner partners")
 # Common first names (lowercase): recognised even when written in lowercase. Names that
 # are also ordinary words are in COMMON_WORD_NAMES and need a capital or the roster.
 FIRST_NAMES = _words("""
@@ -125,7 +127,13 @@ SYSTEM_NOUNS = _words("""
     automation validation form ui button field schema autoscaler provider platform
     module update patch upgrade script console tool cli command default policy setting
     window threshold process procedure checklist alarm notification notice warning error
-    job host box instance volume bucket key token secret file manifest template""")
+    job host box instance volume bucket key token secret file manifest template refactor
+    commit merge hotfix fix bump regression bug typo outage spike storm leak race deadlock
+    cutover reindex backfill compaction vacuum gc oom kernel driver firmware sdk plugin
+    extension lib package image container vm lb cdn waf mesh sidecar daemon agent bot
+    webhook trigger crawler indexer parser compiler linter formatter importer exporter
+    loader router sync replication heartbeat probe lock transaction batch export import
+    restore snapshot cleanup purge sweep reaper watchdog timer""")
 
 MENTION = r"(?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>|@[\w.\-]+)(?:'s|’s)?"
 TOKEN = re.compile(MENTION + r"|[A-Za-z][A-Za-z'’\-]*|\d[\w:.%]*")
@@ -154,6 +162,16 @@ class Token:
 
 
 AUXILIARIES = _words("had has have was were is are did does do not would could should")
+FILLER_WORDS = _words("lol welp ok okay ugh wow hey yeah yep well tbh fyi apparently "
+                      "basically honestly seriously")
+QUANTIFIERS = _words("many few several most all some none both either neither much more less "
+                     "other others another such everything nothing anything kubelet systemd")
+STRONG_TRANSITIVE = re.compile(
+    r"(?:broke|nuked|wiped|killed|clobbered|trashed|messed up|screwed up|botched|took down|"
+    r"forgot|ignored|deleted|dropped|pushed|merged|fat[- ]?fingered|typo'?d|borked|hosed|"
+    r"overwrote|rm'?d|force[- ]pushed|reverted|disabled|misconfigured)\b", re.IGNORECASE)
+OBJECTLESS = _words("again down after when at yesterday on in during for because and so lol "
+                    "today tonight earlier twice once too also then")
 IRREGULAR_PAST = _words("""broke took ran made put left did gave let wrote thought went
     chose set blew kept keep keeps got told sent shut hit cut lost spent stood threw tore""")
 
@@ -246,6 +264,14 @@ BLAME_VERB = _rx(
     r"escalated)|but (?:\w+ )?(?:did not|didn't|never did|never did so)\b|"
     r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
     r"out of (?:his|her|their|its) depth|panicked|went back to (?:sleep|bed)|"
+    r"(?:couldn't|could not) be bothered|never (?:thought|bothered|cared|stopped) to|"
+    r"(?:triggered|started|set off|kicked off|introduced) (?:the|this|a|an) (?:\w+ )?(?:outage|"
+    r"incident|failure|cascade|meltdown|bug|regression|problem|issue)|"
+    r"brought (?:\w+ ){1,2}down|made (?:it|things|this|the \w+|everything) (?:much )?worse|"
+    r"(?:is|was) (?:the )?why|(?:is|was) behind (?:the|this) (?:\w+ )?(?:outage|incident|"
+    r"failure|mess)|(?:and|but) (?:then )?(?:did not|didn't|never did)(?= *(?:[.,;!?]|$))|"
+    r"in over (?:his|her|their) head|(?:nobody|no one) (?:was|were) (?:watching|looking|"
+    r"monitoring|paying attention|checking)|"
     r"did nothing|(?:didn't|did not|never) do "
     r"anything|never (?:even )?(?:listens|reads|checks|tests|looks|asks|follows|reviews|"
     r"bothers|escalates|updates|documents|writes|runs|waits|thinks)|always (?:skips|ignores|"
@@ -277,12 +303,14 @@ COUNTERFACTUAL_MODAL = _rx(
     r"\bnever should have\b|\bought to have\b|\b(?:was|were) supposed to\b|"
     r"\bshould(?:n't| not)? (?:have )?known better\b|"
     r"\bwould it (?:have )?kill(?:ed)? (?:him|her|them|you|anyone)\b|"
-    r"\b(?:needed|had|ought|was expected|were expected) to have\b")
+    r"\b(?:needed|had|ought|was expected|were expected) to have\b|\b(?:shoulda|coulda|woulda)\b|"
+    r"\b(?:was|were) meant to\b")
 MODAL_PASSIVE = _rx(
     r"\b(?:should|could)(?:n't| not)? have been (?:caught|noticed|spotted|seen|picked up|"
     r"tested|checked|reviewed|flagged|prevented|avoided|escalated|handled|found|detected)\b")
 IF_HAD = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
-             r"(?:had|would have|would've|'d)\s+(?!to\b)(?:not\s+|just\s+|only\s+)?\w+")
+             r"(?:had|hadn't|had not|would have|would've|wouldn't have|'d)\s+(?!to\b)"
+             r"(?:not\s+|just\s+|only\s+|even\s+)?\w+")
 HAD_INVERTED = _rx(r"(?:^|[,;]\s*|able\s+|if not\s+)had\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
                    r"(?:not\s+|just\s+|only\s+)?\w+ed\b")
 IF_ONLY = _rx(r"\bif only\b")
@@ -311,7 +339,9 @@ CHARACTER = _rx(
     r"irresponsib(?:le|ly|ility)|thoughtless(?:ly)?|cavalier|slapdash|haphazard(?:ly)?|"
     r"cowboy|yolo'?d?|quick and dirty|unqualified|not (?:competent|qualified|up to the job)|"
     r"ignorant|foolish(?:ly)?|shameful|disgraceful|half-?hearted(?:ly)?|perfunctor(?:y|ily)|"
-    r"superficial(?:ly)?|fell asleep|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
+    r"superficial(?:ly)?|fell asleep|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
+    r"inept|incapable|not cut out|spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
+    r"a (?:hurry|rush)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
     r"calls?|choices?))\b")
 # Harsh verdicts that judge people's work when a person is in the sentence ("the code
 # from the contractor is terrible"), but may describe a system's state otherwise.
@@ -320,7 +350,10 @@ JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:
                   r"\btoo (?:slow|late|careless|hasty|impatient|distracted|busy|lazy|tired) to "
                   r"(?:react|respond|notice|act|escalate|check|see|answer|care|read)\b|"
                   r"\b(?:not|wasn't|weren't|isn't|aren't) (?:\w+ )?(?:enough )?(?:careful|attentive|"
-                  r"diligent|thorough|cautious|focused|rigorous)(?: enough)?\b")
+                  r"diligent|thorough|cautious|focused|rigorous)(?: enough)?\b|"
+                  r"\b(?:poorly|badly|carelessly|hastily) (?:written|tested|planned|executed|"
+                  r"designed|reviewed|handled|thought[- ]out|managed|done|communicated)\b|"
+                  r"\b(?:didn't|did not|doesn't|does not|don't) (?:care|give a)\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -340,7 +373,10 @@ PASSIVE = _rx(
     r"\bmistakes? (?:was|were|have been|has been) made\b|\bdespite being (?:flagged|required|"
     r"reported|warned|raised|told|reminded|asked|mandatory)\b|\bthrough (?:negligence|"
     r"carelessness|inattention)\b|\bwithout anyone (?:bothering|checking|looking|noticing)\b|"
-    r"\bnever (?:even |again )?looked at\b|\b(?:was|were) (?:\w+ )?(?:pushed|shipped|merged|"
+    r"\bnever (?:even |again )?looked at\b|\band (?:then )?(?:forgotten|ignored|never (?:looked at|"
+    r"followed up|acted on))\b|\bcorners (?:were|got) cut\b|\b(?:waved|shrugged|laughed) "
+    r"(?:away|off)\b|\bpushed aside\b|\b(?:was|were) (?:not|never) (?:followed up|escalated|"
+    r"reported|communicated|raised)\b|\bcircumvented\b|\b(?:was|were) (?:\w+ )?(?:pushed|shipped|merged|"
     r"deployed|rolled out|released|applied|approved|rushed)(?: out| through| in)? without "
     r"(?:any |proper |adequate |sufficient |enough )?(?:testing|review|tests|approval|checks?|"
     r"thought|care)\b")
@@ -430,6 +466,9 @@ WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*|(?:lol|ok|so|seriously|honestly|ugh|wow|
 # Questions that accuse without naming anyone: "how hard is it to read the runbook",
 # "why wasn't this caught in review?" (but "why didn't the alert fire?" asks about a system).
 ACCUSING_QUESTION = _rx(
+    r"^\W*who(?:'s| is| was) (?:responsible|to blame|at fault)\b|\bwhose (?:bright )?(?:idea|"
+    r"fault|call|decision)\b|\bsince when do\b|\bwhat part of\b|\b(?:can|could) (?:anyone|"
+    r"somebody|someone) (?:please )?explain\b|\bcare to explain\b|"
     r"\bhow hard (?:is|was|can|could) it\b|\b(?:how|why|what|who) (?:on earth|the hell|the heck|"
     r"tf)\b|\b(?:why|how come) (?:wasn't|weren't|was|were|isn't|hasn't|hadn't|has|had) "
     r"(?:this|it|that|the \w+|these|they)(?: \w+)? (?:not |never )?(?:caught|noticed|tested|"
@@ -454,10 +493,35 @@ class _Sentence:
         self.raw = text
         self.text = QUOTE.sub(lambda m: " " * len(m.group()), text)
         self.tokens = [Token(m.group(), m.start(), m.end()) for m in TOKEN.finditer(self.text)]
-        self.agents = [i for i in range(len(self.tokens)) if _is_agent(self.tokens, i, roster)]
+        self.agents = [i for i in range(len(self.tokens)) if _is_agent(self.tokens, i, roster)
+                       or self._unknown_lowercase_name(i)]
         self.refuted = bool(REFUTED.search(self.text))
         self.forward = bool(FORWARD.search(self.text)) and not COUNTERFACTUAL_MODAL.search(
             self.text)
+
+    def _unknown_lowercase_name(self, i: int) -> bool:
+        """Chat names nobody listed: "kwame nuked the dns". A lowercase word opening a
+        clause, that is no known word of ours, and acts on an object with a blame verb."""
+        tok = self.tokens[i]
+        low = tok.low
+        if not tok.text.isalpha() or not tok.text.islower() or len(low) < 3 or low in (
+                NOT_NAMES | SYSTEM_NOUNS | ROLES | PRONOUNS | INDEFINITE | ADVERBS
+                | AUXILIARIES | DETERMINERS | FILLER_WORDS | QUANTIFIERS) or low.rstrip("s") in SYSTEM_NOUNS \
+                or re.search(r"(?:tion|sion|ment|ing|ity|ness|ance|ence|ure|ism|age)s?$", low):
+            return False
+        gap = self.text[self.tokens[i - 1].end:tok.start] if i else ""
+        if i and "," not in gap and self.tokens[i - 1].low not in FILLER_WORDS:
+            return False
+        j = i + 1
+        while j < len(self.tokens) and self.tokens[j].low in ADVERBS:
+            j += 1
+        if j + 1 >= len(self.tokens):
+            return False
+        verb = STRONG_TRANSITIVE.match(self.text, self.tokens[j].start)
+        if not verb:
+            return False
+        nxt = self.index_at(verb.end())
+        return nxt < len(self.tokens) and self.tokens[nxt].low not in OBJECTLESS
 
     def index_at(self, position: int) -> int:
         """The index of the first token at or after `position`."""

@@ -94,9 +94,10 @@ def test_lint_command_json_and_exit_status(tmp_path: Path) -> None:
 
 
 def test_a_roster_makes_unusual_lowercase_names_people() -> None:
-    """Channel members' names turn "zephyrine took down search" into blame; without the
-    roster an unknown lowercase word is not taken for a person (the CLI has no roster)."""
-    text = "zephyrine took down search by pushing a mapping"
+    """Channel members' names turn "… zephyrine took down search" into blame; without the
+    roster an unknown lowercase word mid-sentence is not taken for a person (the CLI has
+    no roster)."""
+    text = "at 14:02 zephyrine took down search by pushing a mapping"
     assert lint_text(text) == []
     [finding] = lint_text(text, roster=["Zephyrine Okafor"])
     assert (finding.category, text[finding.start:finding.end]) == ("person", "took down")
