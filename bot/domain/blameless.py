@@ -205,7 +205,7 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
             return prev not in DETERMINERS and prev not in (
                 "on", "of", "each", "every", "to", "for", "with", "from", "by", "in")
         # "user" / "people" in "user error" are handled by the human-error rule.
-        return nxt not in ("error", "errors", "mistake")
+        return nxt not in ("error", "errors", "mistake") or tok.low.endswith(("'s", "’s"))
     if base in COMMON_WORD_NAMES:
         # "Will" the name, not "will" the modal, "Mark every order" the verb or "in June".
         if not text[0].isupper():
@@ -249,9 +249,11 @@ BLAME_VERB = _rx(
     r"(?:was|were) (?:sleeping|asleep|afk|distracted|busy chatting)|"
     r"(?:is|isn't|was|wasn't|are|aren't|were|weren't) not (?:really )?(?:understanding|knowing|"
     r"caring)|didn't (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
-    r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|care|listen|pay)|"
+    r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|care|listen|pay|"
+    r"respond|answer|react|reply|acknowledge|show up|join|pick up|notify|inform|communicate)|"
     r"did not (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
-    r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay)|"
+    r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay|"
+    r"respond|answer|react|reply|acknowledge|show up|join|pick up|notify|inform|communicate)|"
     r"(?:don't|doesn't|do not|does not) (?:understand|know|care|read|test|check|bother)|"
     r"never (?:even )?(?:read|checked|looked|tested|bothered|followed|asked)|"
     r"(?:never |not )?bothered to|keeps? \w+ing|"
@@ -339,7 +341,8 @@ CHARACTER = _rx(
     r"irresponsib(?:le|ly|ility)|thoughtless(?:ly)?|cavalier|slapdash|haphazard(?:ly)?|"
     r"cowboy|yolo'?d?|quick and dirty|unqualified|not (?:competent|qualified|up to the job)|"
     r"ignorant|foolish(?:ly)?|shameful|disgraceful|half-?hearted(?:ly)?|perfunctor(?:y|ily)|"
-    r"superficial(?:ly)?|fell asleep|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
+    r"superficial(?:ly)?|fell asleep|(?:without|with no|with little) (?:any )?regard|"
+    r"disregard for|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
     r"inept|incapable|not cut out|spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
     r"a (?:hurry|rush)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
     r"calls?|choices?))\b")
@@ -383,7 +386,9 @@ PASSIVE = _rx(
 HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|personnel|"
                   r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
                   r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
-CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead and\b|"
+CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
+               r"\b(?:was|were) (?:\w+ )?(?:warned|told|reminded|asked)\b(?=.*\b(?:but|yet|"
+               r"still|anyway)\b)|"
                r"\b(?:even though|although|though) (?:the|a|it|he|she|they) (?:\w+ )?(?:said|says|"
                r"stated|required|warned|told|asked)\b|\bdespite (?:the|a|all|every) (?:\w+ )?"
                r"(?:warnings?|instructions?|ticket|runbook|policy|procedure|alerts?|advice)\b|"
@@ -423,9 +428,17 @@ EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|ther
                 r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
                 r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b")
+PASSIVE_BY = _rx(r"\b(?:was|were|got) (?:\w+ )?\w+(?:ed|en|wn) by\b")
+BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|accident|"
+                 r"accidentally|error|careless|carelessly)\b")
+# Idioms only people do: any subject that is not a system is a person or a group here.
+HUMAN_IDIOM = _rx(r"\b(?:dropped the ball|screwed up|messed up|fell asleep|asleep at the wheel|"
+                  r"did (?:a )?(?:poor|bad|terrible|lousy|sloppy) job|(?:didn't|did not) care|"
+                  r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
                       r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
-                      r"blame|failure to)\b")
+                      r"blame|failure to)\b(?! (?:message|messages|rate|code|codes|log|logs|page|"
+                      r"budget|handling))")
 # "Responsibility for the outage lies with the on-call", "blame rests with ops" (but
 # "responsibility for the config sits with the network team" is ownership).
 LIES_WITH = _rx(r"\b(?:blame|responsibility|fault)\b(?: for (?:this|the) (?:\w+ )?(?:outage|"
@@ -550,6 +563,12 @@ class _Sentence:
                 return False
         return False
 
+    def subject_is_system(self, position: int) -> bool:
+        """Is there a system noun among the few words before `position`?"""
+        before = [t for t in self.tokens if t.end <= position][-4:]
+        return any(t.base in SYSTEM_NOUNS or t.base.rstrip("s") in SYSTEM_NOUNS
+                   or t.low in ("it", "this", "that") for t in before) or not before
+
     def subject_is_agent(self, position: int, depth: int = 0) -> bool:
         """Is the clause subject just before `position` a person (not a system)?"""
         head = self.text[:position]
@@ -627,9 +646,18 @@ def _rules(s: _Sentence) -> list[_Hit]:
             if any(s.tokens[a].low.endswith(("'s", "’s")) and a < before
                    and s.tokens[a].base not in ROLES for a in s.agents):
                 add(m, "person")
+        if BLAME_WORD.search(text):
+            for m in PASSIVE_BY.finditer(text):
+                nxt = s.index_at(m.end())
+                if any(nxt <= a < nxt + 4 and s.tokens[a].base not in NOT_AGENT_Q
+                       for a in s.agents):
+                    add(m, "person")
+        for m in HUMAN_IDIOM.finditer(text):
+            if not s.subject_is_system(m.start()):
+                add(m, "person")
         for m in POSSESSIVE_BLAME.finditer(text):
             owner = s.index_at(m.start())
-            if owner in s.agents and s.tokens[owner].base not in ROLES | NOT_AGENT_Q:
+            if owner in s.agents and s.tokens[owner].base not in NOT_AGENT_Q:
                 add(m, "person")
         for m in LIES_WITH.finditer(text):
             nxt = s.index_at(m.end())
