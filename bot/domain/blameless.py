@@ -266,6 +266,11 @@ BLAME_VERB = _rx(
     r"escalated)|but (?:\w+ )?(?:did not|didn't|never did|never did so)\b|"
     r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
     r"out of (?:his|her|their|its) depth|panicked|went back to (?:sleep|bed)|"
+    r"(?:is|are|was|were) not \w+ing|(?:isn't|wasn't|aren't|weren't) \w+ing|"
+    r"\w+ed (?:\w+ ){0,2}?(?:way |much |far )?too (?:late|slowly|slow|long|early|soon|quickly|"
+    r"fast|much)\b|(?:pressured|pushed|forced|bullied|rushed) (?:\w+ ){1,3}?(?:into|to skip|"
+    r"to ship|to cut)|(?:don't|doesn't|didn't|do not|does not|did not|never) take (?:\w+ ){0,2}"
+    r"seriously|"
     r"(?:couldn't|could not) be bothered|never (?:thought|bothered|cared|stopped) to|"
     r"(?:triggered|started|set off|kicked off|introduced) (?:the|this|a|an) (?:\w+ )?(?:outage|"
     r"incident|failure|cascade|meltdown|bug|regression|problem|issue)|"
@@ -318,7 +323,8 @@ HAD_INVERTED = _rx(r"(?:^|[,;]\s*|able\s+|if not\s+)had\s+(?P<who>[\w@<>|'’.\-
 IF_ONLY = _rx(r"\bif only\b")
 AVOIDABLE = _rx(r"\b(?:was|were|is) (?:\w+ )?(?:avoidable|preventable)\b")
 SHOULD_PAST = _rx(r"\bshould (?!be\b|have\b|get\b|need\b)\w+ed\b")
-JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task) to\b")
+JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task) to\b|"
+             r"\bwhich was (?:\S+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task)\b")
 CHARACTER = _rx(
     r"\b(?:careless(?:ly|ness)?|sloppy|sloppily|sloppiness|lazy|lazily|laziness|"
     r"negligen(?:t|ce)|incompeten(?:t|ce)|lack of (?:\w+ )?(?:competence|attention|care|"
@@ -341,7 +347,8 @@ CHARACTER = _rx(
     r"irresponsib(?:le|ly|ility)|thoughtless(?:ly)?|cavalier|slapdash|haphazard(?:ly)?|"
     r"cowboy|yolo'?d?|quick and dirty|unqualified|not (?:competent|qualified|up to the job)|"
     r"ignorant|foolish(?:ly)?|shameful|disgraceful|half-?hearted(?:ly)?|perfunctor(?:y|ily)|"
-    r"superficial(?:ly)?|fell asleep|(?:without|with no|with little) (?:any )?regard|"
+    r"superficial(?:ly)?|fell asleep|(?:should|ought to) be ashamed|shame on|"
+    r"(?:without|with no|with little) (?:any )?regard|"
     r"disregard for|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
     r"inept|incapable|not cut out|spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
     r"a (?:hurry|rush)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
@@ -392,9 +399,11 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"\b(?:even though|although|though) (?:the|a|it|he|she|they) (?:\w+ )?(?:said|says|"
                r"stated|required|warned|told|asked)\b|\bdespite (?:the|a|all|every) (?:\w+ )?"
                r"(?:warnings?|instructions?|ticket|runbook|policy|procedure|alerts?|advice)\b|"
-               r"\bwithout to \w+|"
+               r"\bwithout to \w+|\bwithout (?:any |a |proper |prior )?(?:review|approval|ticket|"
+               r"sign-?off|permission|coordination|change request)\b|"
                r"\bwithout (?:first |even )?(?:checking"
-               r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|"
+               r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|following|"
+               r"respecting|informing|notifying|coordinating|announcing|documenting|escalating|"
                r"reviewing|thinking)\b|\bwhen the (?:correct|right|proper) "
                r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
                r" to\b|\blike (?:a normal person|anyone else|everyone else|everybody else)\b|"
@@ -428,9 +437,10 @@ EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|ther
                 r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
                 r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b")
-PASSIVE_BY = _rx(r"\b(?:was|were|got) (?:\w+ )?\w+(?:ed|en|wn) by\b")
+PASSIVE_BY = _rx(r"\b(?:was|were|got|been) (?:\w+ )?\w+(?:ed|en|wn) by\b")
 BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|accident|"
-                 r"accidentally|error|careless|carelessly)\b")
+                 r"accidentally|error|careless|carelessly|weeks|months|never|without|despite|"
+                 r"anyway|again)\b")
 # Idioms only people do: any subject that is not a system is a person or a group here.
 HUMAN_IDIOM = _rx(r"\b(?:dropped the ball|screwed up|messed up|fell asleep|asleep at the wheel|"
                   r"did (?:a )?(?:poor|bad|terrible|lousy|sloppy) job|(?:didn't|did not) care|"
