@@ -110,7 +110,7 @@ NOT_NAMES = _words("""
     todo item owner cause status follow going next to not never however although though
     even here now today yesterday tonight instead rather given just only still yet first
     then later again i'm it's that's there's let's lol tbh welp seriously honestly frankly
-    looking early possible customer customers users user mr mrs ms dr
+    looking early possible customer customers users user mr mrs ms dr enough
     production prod staging traffic latency checkout search signups signup login payments
     payment billing everything something memory cpu capacity throughput replication
     writes reads requests errors logs metrics data orders invoices email emails mobile web
@@ -809,7 +809,8 @@ OUTCOME = [
     (r"corrupted", "was corrupted"), (r"caus", "happened"),
 ]
 OMISSION_VERB = _rx(r"^(?:forgot|forget|forgets|forgetting|neglected|failed|fail|fails)"
-                    r"(?: to)?$|^(?:didn't|did not|didnt)|^never|^not\b")
+                    r"(?: to)?$|^(?:didn't|did not|didnt)|^never|^not\b|"
+                    r"^(?:is|are|was|were|isn't|wasn't|aren't|weren't)\b")
 NOTICE_VERB = _rx(r"^(?:overlooked|missed|ignored|ignoring|ignores|disregarded|dismissed|"
                   r"brushed off)$")
 FILLER = _words("just even really actually simply literally also then like so lol tbh "
