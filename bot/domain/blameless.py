@@ -250,10 +250,12 @@ BLAME_VERB = _rx(
     r"(?:is|isn't|was|wasn't|are|aren't|were|weren't) not (?:really )?(?:understanding|knowing|"
     r"caring)|didn't (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
     r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|care|listen|pay|"
-    r"respond|answer|react|reply|acknowledge|show up|join|pick up|notify|inform|communicate)|"
+    r"respond|answer|react|reply|acknowledge|show up|join|pick up|notify|inform|communicate|"
+    r"listen|heed)|"
     r"did not (?:bother|think|check|test|follow|read|notice|verify|review|look|consider|ask|"
     r"tell|escalate|wait|confirm|update|do|see|catch|run|understand|know|take|care|pay|"
-    r"respond|answer|react|reply|acknowledge|show up|join|pick up|notify|inform|communicate)|"
+    r"respond|answer|react|reply|acknowledge|show up|join|pick up|notify|inform|communicate|"
+    r"listen|heed)|"
     r"(?:don't|doesn't|do not|does not) (?:understand|know|care|read|test|check|bother)|"
     r"never (?:even )?(?:read|checked|looked|tested|bothered|followed|asked)|"
     r"(?:never |not )?bothered to|keeps? \w+ing|"
@@ -267,6 +269,8 @@ BLAME_VERB = _rx(
     r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
     r"out of (?:his|her|their|its) depth|panicked|went back to (?:sleep|bed)|"
     r"(?:is|are|was|were) not \w+ing|(?:isn't|wasn't|aren't|weren't) \w+ing|"
+    r"(?:has|have|had) not (?:\w+ed|\w+en)\b|(?:hasn't|haven't|hadn't) (?:\w+ed|\w+en)\b|"
+    r"told (?:nobody|no one|noone)|(?:didn't|did not) (?:tell|inform|warn) (?:anyone|anybody)|"
     r"\w+ed (?:\w+ ){0,2}?(?:way |much |far )?too (?:late|slowly|slow|long|early|soon|quickly|"
     r"fast|much)\b|(?:pressured|pushed|forced|bullied|rushed) (?:\w+ ){1,3}?(?:into|to skip|"
     r"to ship|to cut)|(?:don't|doesn't|didn't|do not|does not|did not|never) take (?:\w+ ){0,2}"
@@ -296,9 +300,11 @@ BLAME_VERB = _rx(
     r"pushed to prod\w*|went straight to|decided (?:alone|on (?:his|her) own)|"
     r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
     r"took (?:\w+ ){1,3}?(?:offline|down|out)\b|rubber[- ]stamped|waved (?:\w+ )?through|"
-    r"(?:dropped|deleted|truncated|wiped|purged|erased|overwrote) (?:the|a|an|all|every|our|"
-    r"their) (?:\w+ ){0,2}?(?:table|tables|database|databases|db|index|queue|bucket|volume|"
-    r"volumes|records|data|cluster|zone|record|branch|topic|namespace)\b|"
+    r"(?:dropped|deleted|truncated|wiped|purged|erased|overwrote|removed|destroyed) (?:the|a|an|"
+    r"all|every|our|their) (?:\w+ ){0,2}?(?:table|tables|database|databases|db|index|queue|"
+    r"bucket|volume|volumes|records|data|cluster|zone|record|branch|topic|namespace|logs|"
+    r"backups?|files|snapshots?|history|repo|repository|configs?|secrets?|keys?|users|"
+    r"accounts|dns)\b|"
     r"(?:\w+ed|ran|put|set|left|made)\s+(?:\w+\s+){0,3}?(?:by mistake|by accident|"
     r"without (?:telling|asking|checking|testing|reading|looking|thinking|waiting|"
     r"reviewing|verifying|rebasing|notice|permission|approval|a review|review|anyone)))\b")
@@ -321,6 +327,11 @@ IF_HAD = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
 HAD_INVERTED = _rx(r"(?:^|[,;]\s*|able\s+|if not\s+)had\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
                    r"(?:not\s+|just\s+|only\s+)?\w+ed\b")
 IF_ONLY = _rx(r"\bif only\b")
+# "If our devs tested their code, this would not happen."
+IF_PAST = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,2}?)\s+(?:\w+ed|did|ran|read|"
+              r"took|knew|paid|thought)\b(?=[^.;]*\bwould\b)")
+ACCOUNTABLE = _rx(r"\b(?:held|hold \w+|be) (?:accountable|responsible)\b|\b(?:be|get|got|gets) "
+                  r"(?:fired|disciplined|punished|written up|sacked)\b")
 AVOIDABLE = _rx(r"\b(?:was|were|is) (?:\w+ )?(?:avoidable|preventable)\b")
 SHOULD_PAST = _rx(r"\bshould (?!be\b|have\b|get\b|need\b)\w+ed\b")
 JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task) to\b|"
@@ -400,7 +411,8 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"stated|required|warned|told|asked)\b|\bdespite (?:the|a|all|every) (?:\w+ )?"
                r"(?:warnings?|instructions?|ticket|runbook|policy|procedure|alerts?|advice)\b|"
                r"\bwithout to \w+|\bwithout (?:any |a |proper |prior )?(?:review|approval|ticket|"
-               r"sign-?off|permission|coordination|change request)\b|"
+               r"sign-?off|permission|coordination|change request|tests|a test|a rollback plan|"
+               r"a plan|a backup)\b|"
                r"\bwithout (?:first |even )?(?:checking"
                r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|following|"
                r"respecting|informing|notifying|coordinating|announcing|documenting|escalating|"
@@ -433,11 +445,12 @@ JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|
                 r"suggests|suggested|announced)\b|\bper the\b|\bfollowing the (?:runbook|plan|"
                 r"procedure|ticket|checklist)\b|\bin the (?:planned|announced|scheduled|agreed)"
                 r" (?:window|maintenance)\b|\bas part of\b")
-EXPLAINED = _rx(r"\b(?:because|since|as|when) (?:it|they|the|its|their|a|an|there)\b|"
+EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobody\b|no one\b|"
+                r"someone\b|somebody\b|of\b|well\b|usual\b|always\b|soon\b|a result\b)\w+|"
                 r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
                 r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b")
-PASSIVE_BY = _rx(r"\b(?:was|were|got|been) (?:\w+ )?\w+(?:ed|en|wn) by\b")
+PASSIVE_BY = _rx(r"\b(?:was|were|got|been) (?:\w+ )?\w+(?:ed|en|wn)(?: \w+){0,4}? by\b")
 BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|accident|"
                  r"accidentally|error|careless|carelessly|weeks|months|never|without|despite|"
                  r"anyway|again)\b")
@@ -461,6 +474,7 @@ TELLING = _words("wrote said asked suggested mentioned noticed reported raised f
                  "posted joined opened paged noted proposed replied confirmed")
 CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
 CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
+                 r"made (?:it|things|everything|this|the \w+) (?:much |even )?worse|"
                  r"brought down|took down|took out|knocked over|knocked out|"
                  r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
 # A sentence that rules a person's action out, or reports a hypothesis it rejects.
@@ -725,7 +739,7 @@ def _rules(s: _Sentence) -> list[_Hit]:
         for m in MODAL_PASSIVE.finditer(text):
             if not s.refuted:
                 add(m, "counterfactual")
-        for rx in (IF_HAD, HAD_INVERTED):
+        for rx in (IF_HAD, HAD_INVERTED, IF_PAST):
             for m in rx.finditer(text):
                 who = s.index_at(m.start("who"))
                 # Here "the team" is a person too: "had the team followed the process".
@@ -744,6 +758,10 @@ def _rules(s: _Sentence) -> list[_Hit]:
         for m in SHOULD_PAST.finditer(text):
             if s.subject_is_agent(m.start()):
                 add(m, "counterfactual")
+    for m in ACCOUNTABLE.finditer(text):
+        if not s.refuted and not re.search(r"(?:\b(?:not|no one|nobody|never)\b|n't)[^,;]*$",
+                                           text[:m.start()], re.I):
+            add(m, "person")
     if s.agent_between(0, len(text)) is not None and not s.refuted:
         for m in JUDGED_WORK.finditer(text):
             add(m, "character")
