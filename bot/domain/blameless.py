@@ -173,7 +173,9 @@ STRONG_TRANSITIVE = re.compile(
 OBJECTLESS = _words("again down after when at yesterday on in during for because and so lol "
                     "today tonight earlier twice once too also then")
 IRREGULAR_PAST = _words("""broke took ran made put left did gave let wrote thought went
-    chose set blew kept keep keeps got told sent shut hit cut lost spent stood threw tore""")
+    chose set blew kept keep keeps got told sent shut hit cut lost spent stood threw tore
+    forgot froze knew saw said caught brought built drove fell held led meant paid read
+    shot slept spoke stole struck swept taught understood woke won wound""")
 
 
 def _verbish(word: str) -> bool:
@@ -223,8 +225,11 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
             # A capitalised first word is a name when it owns something or acts:
             # "Eve's mistake", "Quinn pushed".
             return text.lower().endswith(("'s", "’s")) or _verbish(nxt) or nxt in (
-                "should", "could", "would", "failed", "never", "just", "is", "was", "didn't")
-        return prev not in DETERMINERS and prev not in ("mr", "mrs") \
+                "should", "could", "would", "failed", "never", "just", "is", "was", "didn't",
+                "did", "had", "has", "keeps", "always", "clearly", "totally", "accidentally",
+                "apparently", "simply", "forgot", "must", "might")
+        return prev not in DETERMINERS - {"that", "this", "some", "any", "no", "every",
+                                          "each", "these", "those"} and prev not in ("mr", "mrs") \
             or prev in ("mr.", "mr", "mrs", "ms", "dr")
     return False
 
@@ -314,7 +319,7 @@ COUNTERFACTUAL_MODAL = _rx(
     r"\b(?:should|could|would|must|might)(?:n't| not| never)?(?: \w+ly)?(?: have|'ve| of)"
     r"\b(?! to\b)|"
     r"\bnever should have\b|\bought to have\b|\b(?:was|were) supposed to\b|"
-    r"\bshould(?:n't| not)? (?:have )?known better\b|"
+    r"\bshould(?:n't| not)? (?:have )?know(?:n)? better\b|"
     r"\bwould it (?:have )?kill(?:ed)? (?:him|her|them|you|anyone)\b|"
     r"\b(?:needed|had|ought|was expected|were expected) to have\b|\b(?:shoulda|coulda|woulda)\b|"
     r"\b(?:was|were) meant to\b")
@@ -410,9 +415,10 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"\b(?:even though|although|though) (?:the|a|it|he|she|they) (?:\w+ )?(?:said|says|"
                r"stated|required|warned|told|asked)\b|\bdespite (?:the|a|all|every) (?:\w+ )?"
                r"(?:warnings?|instructions?|ticket|runbook|policy|procedure|alerts?|advice)\b|"
-               r"\bwithout to \w+|\bwithout (?:any |a |proper |prior )?(?:review|approval|ticket|"
+               r"\bwithout to \w+|\bwithout (?:any |a |an |proper |prior )?(?:\w+ )?(?:review|"
+               r"approval|ticket|"
                r"sign-?off|permission|coordination|change request|tests|a test|a rollback plan|"
-               r"a plan|a backup)\b|"
+               r"a plan|a backup|test|testing|rollback plan|plan|backup)\b|"
                r"\bwithout (?:first |even )?(?:checking"
                r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|following|"
                r"respecting|informing|notifying|coordinating|announcing|documenting|escalating|"
@@ -455,7 +461,8 @@ BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|acc
                  r"accidentally|error|careless|carelessly|weeks|months|never|without|despite|"
                  r"anyway|again)\b")
 # Idioms only people do: any subject that is not a system is a person or a group here.
-HUMAN_IDIOM = _rx(r"\b(?:dropped the ball|screwed up|messed up|fell asleep|asleep at the wheel|"
+HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disregarded|"
+                  r"dropped the ball|screwed up|messed up|fell asleep|asleep at the wheel|"
                   r"did (?:a )?(?:poor|bad|terrible|lousy|sloppy) job|(?:didn't|did not) care|"
                   r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
@@ -503,6 +510,7 @@ WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*|(?:lol|ok|so|seriously|honestly|ugh|wow|
 # Questions that accuse without naming anyone: "how hard is it to read the runbook",
 # "why wasn't this caught in review?" (but "why didn't the alert fire?" asks about a system).
 ACCUSING_QUESTION = _rx(
+    r"\bin (?:their|his|her|your) right mind\b|"
     r"^\W*who(?:'s| is| was) (?:responsible|to blame|at fault)\b|\bwhose (?:bright )?(?:idea|"
     r"fault|call|decision)\b|\bsince when do\b|\bwhat part of\b|\b(?:can|could) (?:anyone|"
     r"somebody|someone) (?:please )?explain\b|\bcare to explain\b|"
@@ -680,7 +688,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
                        for a in s.agents):
                     add(m, "person")
         for m in HUMAN_IDIOM.finditer(text):
-            if not s.subject_is_system(m.start()):
+            if not s.subject_is_system(m.start()) and not EXPLAINED.search(text, m.end()) \
+                    and not JUSTIFIED.search(text):
                 add(m, "person")
         for m in POSSESSIVE_BLAME.finditer(text):
             owner = s.index_at(m.start())
@@ -702,12 +711,16 @@ def _rules(s: _Sentence) -> list[_Hit]:
                 add(m, "person")
         for i in s.agents:
             tok = s.tokens[i]
-            if tok.base not in ("whoever", "someone", "somebody") or s.forward:
+            if tok.base not in ("whoever", "someone", "somebody", "nobody") and not (
+                    tok.base == "one" and i and s.tokens[i - 1].low == "no") or s.forward:
+                continue
+            if tok.base in ("nobody", "one") and EXPLAINED.search(text, tok.end):
                 continue
             # "someone pushed to prod", "whoever set up this alert": an unnamed culprit.
             for j in range(i + 1, min(i + 6, len(s.tokens))):
                 word = s.tokens[j].low
-                if word in ("should", "will", "must", "could", "would", "can", "from"):
+                if word in ("should", "will", "must", "could", "would", "can", "was", "were",
+                            "is"):
                     break
                 if (tok.base == "whoever" or _verbish(word)) and word not in TELLING:
                     hits.append(_Hit(tok.start, s.tokens[j].end, "person"))
