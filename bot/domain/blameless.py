@@ -289,7 +289,9 @@ BLAME_VERB = _rx(
     r"in over (?:his|her|their) head|(?:nobody|no one) (?:was|were) (?:watching|looking|"
     r"monitoring|paying attention|checking)|"
     r"did nothing|(?:didn't|did not|never) do "
-    r"anything|never (?:even )?(?:listens|reads|checks|tests|looks|asks|follows|reviews|"
+    r"anything|never (?:even )?(?:test|check|read|look|ask|follow|review|listen|update|"
+    r"document|write|run|wait|think|bother|escalate)\b|"
+    r"never (?:even )?(?:listens|reads|checks|tests|looks|asks|follows|reviews|"
     r"bothers|escalates|updates|documents|writes|runs|waits|thinks)|always (?:skips|ignores|"
     r"forgets|breaks|rushes)|(?:don't|doesn't|do not|does not) (?:write|run|read|follow|"
     r"review|listen|test|check|ask|wait)|(?:pushed|went|deployed|merged|shipped|committed) "
@@ -363,7 +365,9 @@ CHARACTER = _rx(
     r"irresponsib(?:le|ly|ility)|thoughtless(?:ly)?|cavalier|slapdash|haphazard(?:ly)?|"
     r"cowboy|yolo'?d?|quick and dirty|unqualified|not (?:competent|qualified|up to the job)|"
     r"ignorant|foolish(?:ly)?|shameful|disgraceful|half-?hearted(?:ly)?|perfunctor(?:y|ily)|"
-    r"superficial(?:ly)?|fell asleep|(?:should|ought to) be ashamed|shame on|"
+    r"superficial(?:ly)?|fell asleep|dumpster fire|train ?wreck|clown show|shit ?show|"
+    r"(?:below|not up to) (?:standard|par)|substandard|not good enough|no business \w+ing|"
+    r"(?:should|ought to) be ashamed|shame on|"
     r"(?:without|with no|with little) (?:any )?regard|"
     r"disregard for|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
     r"inept|incapable|not cut out|spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
@@ -399,7 +403,13 @@ PASSIVE = _rx(
     r"\bmistakes? (?:was|were|have been|has been) made\b|\bdespite being (?:flagged|required|"
     r"reported|warned|raised|told|reminded|asked|mandatory)\b|\bthrough (?:negligence|"
     r"carelessness|inattention)\b|\bwithout anyone (?:bothering|checking|looking|noticing)\b|"
-    r"\bnever (?:even |again )?looked at\b|\band (?:then )?(?:forgotten|ignored|never (?:looked at|"
+    r"\bnever (?:even |again )?looked at\b|"
+    r"\b(?:review|step|check|process|procedure|policy|approval|gate|rule|freeze|control)s? "
+    r"(?:was|were|got|had been) (?:\w+ly )?(?:bypassed|circumvented|skirted|sidestepped|"
+    r"overridden|ignored)\b|\b(?:was|were) (?:\w+ )?(?:performed|done|carried out|executed|"
+    r"made|pushed|deployed|applied|merged|approved|shipped|started) without (?:the |any )?"
+    r"(?:required|necessary|proper|needed|mandatory|usual|agreed|documented|appropriate)\b|"
+    r"\band (?:then )?(?:forgotten|ignored|never (?:looked at|"
     r"followed up|acted on))\b|\bcorners (?:were|got) cut\b|\b(?:waved|shrugged|laughed) "
     r"(?:away|off)\b|\bpushed aside\b|\b(?:was|were) (?:not|never) (?:followed up|escalated|"
     r"reported|communicated|raised)\b|\bcircumvented\b|\b(?:was|were) (?:\w+ )?(?:pushed|shipped|merged|"
@@ -452,14 +462,16 @@ JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|
                 r"procedure|ticket|checklist)\b|\bin the (?:planned|announced|scheduled|agreed)"
                 r" (?:window|maintenance)\b|\bas part of\b")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobody\b|no one\b|"
-                r"someone\b|somebody\b|of\b|well\b|usual\b|always\b|soon\b|a result\b)\w+|"
+                r"someone\b|somebody\b|of\b|well\b|usual\b|always\b|soon\b|a result\b|"
+                r"they (?:wanted|decided|thought|didn't|did not|felt|preferred|chose|were "
+                r"(?:busy|lazy|tired|in a hurry)))\w+|"
                 r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
                 r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b")
 PASSIVE_BY = _rx(r"\b(?:was|were|got|been) (?:\w+ )?\w+(?:ed|en|wn)(?: \w+){0,4}? by\b")
 BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|accident|"
                  r"accidentally|error|careless|carelessly|weeks|months|never|without|despite|"
-                 r"anyway|again)\b")
+                 r"anyway|again|years)\b")
 # Idioms only people do: any subject that is not a system is a person or a group here.
 HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disregarded|"
                   r"dropped the ball|screwed up|messed up|fell asleep|asleep at the wheel|"
@@ -685,7 +697,7 @@ def _rules(s: _Sentence) -> list[_Hit]:
             for m in PASSIVE_BY.finditer(text):
                 nxt = s.index_at(m.end())
                 if any(nxt <= a < nxt + 4 and s.tokens[a].base not in NOT_AGENT_Q
-                       for a in s.agents):
+                       for a in s.agents) or any(t.base in ROLES for t in s.tokens[nxt:nxt + 3]):
                     add(m, "person")
         for m in HUMAN_IDIOM.finditer(text):
             if not s.subject_is_system(m.start()) and not EXPLAINED.search(text, m.end()) \
