@@ -467,7 +467,7 @@ EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobod
                 r"(?:busy|lazy|tired|in a hurry)))\w+|"
                 r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
                 r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
-                r"\bby design\b|\bas (?:designed|intended|planned)\b")
+                r"\bby design\b|\bas (?:designed|intended|planned)\b|\bunder (?:\w+ )?pressure\b")
 PASSIVE_BY = _rx(r"\b(?:was|were|got|been) (?:\w+ )?\w+(?:ed|en|wn)(?: \w+){0,4}? by\b")
 BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|accident|"
                  r"accidentally|error|careless|carelessly|weeks|months|never|without|despite|"
