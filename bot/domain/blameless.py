@@ -273,8 +273,12 @@ BLAME_VERB = _rx(
     r"escalated)|but (?:\w+ )?(?:did not|didn't|never did|never did so)\b|"
     r"(?:doesn't|does not|didn't|did not|don't) know what (?:he|she|they|he's|she's|they're)|"
     r"out of (?:his|her|their|its) depth|panicked|went back to (?:sleep|bed)|"
-    r"(?:is|are|was|were) not \w+ing|(?:isn't|wasn't|aren't|weren't) \w+ing|"
-    r"(?:has|have|had) not (?:\w+ed|\w+en)\b|(?:hasn't|haven't|hadn't) (?:\w+ed|\w+en)\b|"
+    r"(?:(?:is|are|was|were) not|isn't|wasn't|aren't|weren't) (?:even )?(?:respecting|following|"
+    r"checking|testing|reading|looking|watching|monitoring|paying|answering|responding|"
+    r"listening|reviewing|doing|taking|updating|escalating|communicating)\b|"
+    r"(?:(?:has|have|had) not|hasn't|haven't|hadn't) (?:even )?(?:considered|checked|tested|"
+    r"reviewed|read|followed|updated|escalated|responded|answered|documented|verified|fixed|"
+    r"looked|bothered|thought)\b|"
     r"told (?:nobody|no one|noone)|(?:didn't|did not) (?:tell|inform|warn) (?:anyone|anybody)|"
     r"(?:way |much |far )?too (?:late|slowly|slow|long|early|soon|quickly|fast)\b|"
     r"(?:pressured|pushed|forced|bullied|rushed) (?:\w+ ){1,3}?(?:into|to skip|"
@@ -308,7 +312,8 @@ BLAME_VERB = _rx(
     r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
     r"took (?:\w+ ){1,3}?(?:offline|down|out)\b|rubber[- ]stamped|waved (?:\w+ )?through|"
     r"(?:dropped|deleted|truncated|wiped|purged|erased|overwrote|removed|destroyed) (?:the|a|an|"
-    r"all|every|our|their) (?:\w+ ){0,2}?(?:table|tables|database|databases|db|index|queue|"
+    r"all|every|our|their) (?!(?:temporary|temp|old|stale|unused|test|obsolete|orphaned|expired|"
+    r"empty|scratch|duplicate|leftover)\b)(?:\w+ ){0,2}?(?:table|tables|database|databases|db|index|queue|"
     r"bucket|volume|volumes|records|data|cluster|zone|record|branch|topic|namespace|logs|"
     r"backups?|files|snapshots?|history|repo|repository|configs?|secrets?|keys?|users|"
     r"accounts|dns)\b|"
@@ -459,7 +464,8 @@ OMISSION = _rx(r"^(?:missed|overlooked|ignored|did not notice|didn't notice|did 
 JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|documented|"
                 r"described|instructed|required|expected|designed|intended|says|said|"
                 r"suggests|suggested|announced)\b|\bper the\b|\bfollowing the (?:runbook|plan|"
-                r"procedure|ticket|checklist)\b|\bin the (?:planned|announced|scheduled|agreed)"
+                r"procedure|ticket|checklist)\b|\bafter (?:the|a|its) \w+ (?:completed|finished|"
+                r"succeeded|passed)\b|\bin the (?:planned|announced|scheduled|agreed)"
                 r" (?:window|maintenance)\b|\bas part of\b")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobody\b|no one\b|"
                 r"someone\b|somebody\b|of\b|well\b|usual\b|always\b|soon\b|a result\b|"
@@ -661,8 +667,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
 
     if not s.refuted:
         for m in BLAME_VERB.finditer(text):
-            if JUSTIFIED.search(text):
-                continue
+            if JUSTIFIED.search(text) or re.search(r"\b(?:whether|if)\b[^,;:]*$",
+                                                   text[:m.start()], re.I):
+                continue  # an action with its reason, or a question asked about it
             if (s.subject_is_agent(m.start()) or re.match(r"(?:nobody|no one)\b", m.group(),
                                                           re.I)) and not (
                     OMISSION.search(m.group()) and EXPLAINED.search(text, m.end())):
