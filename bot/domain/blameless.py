@@ -960,8 +960,9 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
     if re.search(r"\bby$", low) or low.endswith(" by"):
         return (f"“{_cap(before or 'it')} by a change (name it) that nothing stopped” — then "
                 "name the missing safeguard.")
-    wrong = re.search(r"\b(wrong|broken|bad|faulty|buggy|incorrect|untested) (\w+)",
-                      s.raw[hit.start:hit.end + 40], re.I)
+    wrong = re.match(r".*?\b(wrong|broken|bad|faulty|buggy|incorrect|untested) (\w+)",
+                     s.raw[hit.start:], re.I) if re.search(
+        r"\b(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b", trigger, re.I) else None
     if wrong and wrong.group(1).lower() != "wrong":
         return (f"“The {wrong.group(2)} had a defect that the pipeline's checks did not catch”"
                 " — then name the defect and the missing test.")
@@ -971,8 +972,9 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
                 "alike.")
     outcome = next((o for verb, o in OUTCOME if re.match(verb, low)), "broke")
     first = after.split()[0].lower() if after else ""
-    subject = after if after and not re.match(r"\w+ by\b", after) and first not in \
-        AUXILIARIES and not _verbish(first) else "the service"
+    thing = re.split(r"\s+(?:by|with|using|when|while)\s+", after)[0] if after else ""
+    subject = thing if thing and first not in AUXILIARIES and not _verbish(first) \
+        else "the service"
     return (f"“{_cap(subject)} {outcome} after a change that no check stopped” — then name "
             "the change and the missing safeguard (review, validation, canary, confirmation).")
 
