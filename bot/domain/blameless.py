@@ -1037,7 +1037,7 @@ def _lint_line(line_no: int, line: str, roster: frozenset[str]) -> list[Finding]
             taken.append((hit.start, hit.end))
             findings.append(Finding(line_no, offset + hit.start, offset + hit.end,
                                     hit.category, ADVICE[hit.category],
-                                    "Try: " + _rephrase(sentence, hit)))
+                                    _cap(_rephrase(sentence, hit))))
     return findings
 
 
