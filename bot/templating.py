@@ -1,8 +1,8 @@
 """Finding and rendering Jinja templates.
 
 `templates/` sits at the top of a checkout; in an installed wheel it is packaged as
-`bot/templates/` (see pyproject's force-include). Message templates escape every
-value for Slack mrkdwn, so user text stays inert.
+`bot/templates/` (see pyproject's force-include). Slack message templates
+(`templates/messages/`) are rendered by the Slack layer (`bot.slack.messages`).
 
 Postmortem templates are a team's own code, and anyone in the workspace can make
 Debrief render them (`/incident postmortem`), so they render in Jinja's sandbox *with
@@ -34,14 +34,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError, nodes
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError, nodes
 from jinja2.compiler import CodeGenerator
 from jinja2.runtime import Context, markup_join, str_join
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace, _PassArg
 from markupsafe import Markup
-
-from bot.slack.text import escape_mrkdwn
 
 
 def templates_dir() -> Path:
@@ -63,25 +61,6 @@ def guidance_lines() -> set[str]:
         return set()
     return {line.strip() for line in template.splitlines()
             if line.strip() and "{{" not in line and "{%" not in line and "{#" not in line}
-
-
-def _finalize(value: Any) -> Any:
-    return escape_mrkdwn(value) if isinstance(value, str) else value
-
-
-@cache
-def message_env() -> Environment:
-    return Environment(
-        loader=FileSystemLoader(templates_dir()),
-        undefined=StrictUndefined,
-        finalize=_finalize,
-        keep_trailing_newline=False,
-        autoescape=False,
-    )
-
-
-def render_message(name: str, **context: Any) -> str:
-    return message_env().get_template(name).render(**context).strip()
 
 
 # --- Postmortem templates: the sandbox with bounded work ------------------------------

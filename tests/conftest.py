@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, make_url, text
 
 from bot.config import DebriefConfig, Settings
 from bot.runtime import Runtime, build_runtime
@@ -21,7 +21,26 @@ from bot.standin.client import SlackClient
 from bot.standin.server import FakeSlack
 from storage.db import make_engine, upgrade
 
-PG_URL = os.environ.get("DEBRIEF_TEST_DATABASE_URL")
+
+def _per_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`<name>_gw0`, ...),
+    created on first use, because every test drops and recreates the tables it uses."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _per_worker(os.environ.get("DEBRIEF_TEST_DATABASE_URL"))
 USERS = {"U01ALICE": "alice", "U02BOB": "bob", "U03CAROL": "carol"}
 
 

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
-from bot.services.ports import PostmortemSummary
+from bot.services.ports import DirectNotice, PostmortemSummary
+from bot.slack.messages import notice_text, topic_text
 
 
 @dataclass
@@ -68,9 +69,9 @@ class FakeChat:
         self._maybe_fail("invite")
         self.members[channel_id].update(user_ids)
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
+    def set_topic(self, channel_id: str, incident: Incident) -> None:
         self._maybe_fail("set_topic")
-        self.topics[channel_id] = topic
+        self.topics[channel_id] = topic_text(incident)
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         self._maybe_fail("post_card")
@@ -142,6 +143,9 @@ class FakeChat:
     def send_direct(self, user_id: str, text: str) -> None:
         self._maybe_fail("send_direct")
         self.direct.append((user_id, text))
+
+    def send_notice(self, user_id: str, notice: DirectNotice) -> None:
+        self.send_direct(user_id, notice_text(notice))
 
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         self._maybe_fail("post_digest")

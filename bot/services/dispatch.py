@@ -1,24 +1,27 @@
 """Runs a typed `/incident` command (or a card button, which is the same command)
 against the use cases: the one place a subcommand is dispatched, with one `match`.
-Knows nothing of Slack payloads; pages (lists, help, stats) are built through `Pages`,
-which the Slack layer implements."""
+Knows nothing of Slack: it returns a typed `Result` that the Slack layer words
+(`bot.slack.messages.command_reply`); pages (lists, help, stats) are built through
+`Pages`, which the Slack layer implements."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol, assert_never
 
 from bot.domain import incidents as rules
+from bot.domain.action_items import ActionItem
 from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import (
     Ack,
-    Action,
-    Actions,
+    AddActionItem,
     Declare,
     Help,
     IncidentCommand,
     List,
+    ListActionItems,
     Note,
     Postmortem,
     PostmortemStep,
@@ -34,13 +37,12 @@ from bot.domain.commands import (
 )
 from bot.domain.incidents import Incident
 from bot.domain.stats import Stats as IncidentStats
-from bot.services import actions as act
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
+from bot.services.action_items import add_action_item
 from bot.services.ports import Deps, UnitOfWorkFactory
 from bot.services.stats import incident_stats
-from bot.slack.text import describe, escape_mrkdwn
 
 
 @dataclass(frozen=True)
@@ -68,19 +70,31 @@ class Pages(Protocol):
     def stats(self, stats: IncidentStats, period: str) -> Reply: ...
 
 
-def findings_text(findings: list[Finding], text: str, limit: int = 8) -> str:
-    """The checker's suggestions, for the author's eyes only (replies are ephemeral)."""
-    if not findings:
-        return ""
-    lines = text.splitlines()
-    shown = [
-        f"• line {f.line}: “{escape_mrkdwn(lines[f.line - 1][f.start:f.end])}” — "
-        f"{f.message} {f.suggestion}"
-        for f in findings[:limit]
-    ]
-    more = f"\n…and {len(findings) - limit} more (`debrief lint`)." if len(findings) > limit else ""
-    return ("\n\n:thought_balloon: *Blameless wording check* (only you see this):\n"
-            + "\n".join(shown) + more)
+@dataclass(frozen=True)
+class Noted:
+    """A note stands on incident `number`'s timeline `at` (UTC); `findings` are the
+    blameless checker's, about `text`."""
+    number: int
+    at: datetime
+    text: str
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class ItemAdded:
+    item: ActionItem
+
+
+@dataclass(frozen=True)
+class ReviewStep:
+    """The postmortem of incident `number` is now `status`."""
+    number: int
+    status: str
+
+
+# What a command did, for the Slack layer to word (None: nothing to say, a form opened).
+Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft | ReviewStep
+          | None)
 
 
 def roster(number: int, uow: UnitOfWorkFactory) -> list[str]:
@@ -101,9 +115,9 @@ def list_open(deps: Deps) -> list[Incident]:
 
 
 def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
-                         pages: Pages) -> Reply | None:
-    """Run one command; returns the ephemeral reply (None: nothing to say, a form opened).
-    Raises `UserError` for bad input that needed I/O to find."""
+                         pages: Pages) -> Result:
+    """Run one command; returns what it did, for the ephemeral reply (None: nothing to
+    say, a form opened). Raises `UserError` for bad input that needed I/O to find."""
     config, now, user_id = deps.config, deps.now(), caller.user_id
 
     def number(ref: int | None, usage: str) -> int:
@@ -121,69 +135,64 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
             return None
         case Declare(title=title, severity=severity):
-            outcome = uc.declare_incident(
+            return uc.declare_incident(
                 uc.DeclareRequest(title=title, severity=severity or config.default_severity,
                                   declared_by=user_id),
                 uow=deps.uow, chat=deps.chat, config=config, now=now,
             )
-            return Reply(outcome.message)
         case List():
             return pages.incidents()
         case Stats(period=period):
             return pages.stats(incident_stats(period, uow=deps.uow, config=config, now=now),
                                period)
-        case Actions(ref=ref):
+        case ListActionItems(ref=ref):
             return pages.action_items(number(ref, cmd.usage))
         case Timeline(ref=ref):
             # One response: the first page, with a "More" button for the next.
             return pages.timeline(number(ref, cmd.usage))
         case TimelineRebuild(ref=ref):
-            result = tl.backfill(number(ref, cmd.usage), uow=deps.uow, chat=deps.chat)
-            return Reply(f"Re-read {result.seen} messages from the channel; "
-                         f"{result.changed} timeline entries added or brought up to date.")
+            return tl.backfill(number(ref, cmd.usage), uow=deps.uow, chat=deps.chat)
         case Retry(ref=ref):
-            return Reply(uc.set_up_incident(number(ref, cmd.usage), uow=deps.uow,
-                                            chat=deps.chat, config=config).message)
+            return uc.set_up_incident(number(ref, cmd.usage), uow=deps.uow, chat=deps.chat,
+                                      config=config)
         case Note(ref=ref, text=text, body=body, at=at):
             noted = number(ref, cmd.usage)
-            reply = tl.add_note(noted, user_id, body, at, uow=deps.uow,
-                                chat=deps.chat, config=config, now=now)
-            return Reply(reply + findings_text(lint_text(text, roster=roster(noted, deps.uow)),
-                                               text))
-        case Action(ref=ref, text=text):
-            item = act.add_action(number(ref, cmd.usage), user_id, text.split(), uow=deps.uow,
-                                  chat=deps.chat, config=config, now=now)
-            return Reply(f"Action item added: {describe(item)}")
+            when = tl.add_note(noted, user_id, body, at, uow=deps.uow, chat=deps.chat,
+                               config=config, now=now)
+            return Noted(noted, when, text, lint_text(text, roster=roster(noted, deps.uow)))
+        case AddActionItem(ref=ref, text=text):
+            return ItemAdded(add_action_item(number(ref, cmd.usage), user_id, text.split(),
+                                             uow=deps.uow, chat=deps.chat, config=config,
+                                             now=now))
         case Postmortem(ref=ref):
-            draft = pm.draft_postmortem(number(ref, cmd.usage), user_id, uow=deps.uow,
-                                        chat=deps.chat, config=config, now=now)
-            return Reply(draft.message + findings_text(draft.findings, draft.content))
+            return pm.draft_postmortem(number(ref, cmd.usage), user_id, uow=deps.uow,
+                                       chat=deps.chat, config=config, now=now)
         case PostmortemStep(ref=ref, step=step):
-            return Reply(pm.change_review_status(number(ref, cmd.usage), step, uow=deps.uow,
-                                                 now=now))
+            stepped = number(ref, cmd.usage)
+            return ReviewStep(stepped, pm.change_review_status(stepped, step, uow=deps.uow,
+                                                               now=now))
         case Ack(ref=ref):
-            return Reply(change(ref, cmd.usage, partial(rules.acknowledge, user=user_id, now=now),
-                                announce=False).message)
+            return change(ref, cmd.usage, partial(rules.acknowledge, user=user_id, now=now),
+                          announce=False)
         case Status(ref=ref, status=status, note=note):
-            return Reply(change(ref, cmd.usage, partial(
+            return change(ref, cmd.usage, partial(
                 rules.set_status, status=status, note=note, user=user_id, now=now,
-                resolved_status=config.resolved_status), retopic=True).message)
+                resolved_status=config.resolved_status), retopic=True)
         case Severity(ref=ref, severity=severity):
-            return Reply(change(ref, cmd.usage, partial(
-                rules.set_severity, severity=severity, user=user_id, now=now),
-                retopic=True).message)
+            return change(ref, cmd.usage, partial(
+                rules.set_severity, severity=severity, user=user_id, now=now), retopic=True)
         case Role(ref=ref, role=role, user_id=assignee):
             outcome = change(ref, cmd.usage, partial(
                 rules.assign_role, role=role, assignee=assignee, user=user_id, now=now),
                 announce=False, retopic=role == "commander")
             uc.invite_new_role_holder(deps.chat, outcome.incident, assignee)
-            return Reply(outcome.message)
+            return outcome
         case Update(ref=ref, text=text):
-            return Reply(change(ref, cmd.usage, partial(
-                rules.post_update, text=text, user=user_id, now=now)).message)
+            return change(ref, cmd.usage, partial(
+                rules.post_update, text=text, user=user_id, now=now))
         case Resolve(ref=ref, summary=summary):
-            return Reply(change(ref, cmd.usage, partial(
+            return change(ref, cmd.usage, partial(
                 rules.resolve, summary=summary, user=user_id, now=now,
-                resolved_status=config.resolved_status), retopic=True).message)
+                resolved_status=config.resolved_status), retopic=True)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)

@@ -13,10 +13,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Literal
 
 from bot import observability
 from bot.config import DebriefConfig
-from bot.domain.incidents import EventRecord, Incident, channel_name, topic
+from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
@@ -34,13 +35,36 @@ class DeclareRequest:
     commander: str | None = None
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A Slack step that failed (`code`: Slack's error) while the recorded change stands."""
+
+    step: str
+    code: str
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """Set-up stopped at `step`: `cause` is "slack" (`detail`: Slack's error code),
+    "storage-read" (the incident could not be read back), "storage" or "internal"
+    (`detail`: the exception's type name)."""
+
+    step: str
+    cause: Literal["slack", "storage-read", "storage", "internal"]
+    detail: str = ""
+
+
 @dataclass
 class Outcome:
-    """What a use case tells the person who asked (an ephemeral reply)."""
+    """What a declare, a set-up (retry) or a change did, for the person who asked; the
+    Slack layer words it (`bot.slack.messages.outcome_text`). `event` is the change
+    recorded (None for a set-up); `stopped` and `busy` say a set-up did not finish."""
 
     incident: Incident
-    message: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    event: EventRecord | None = None
+    stopped: Stopped | None = None
+    busy: bool = False
 
 
 def find_number(
@@ -66,11 +90,11 @@ def declare_incident(
 ) -> Outcome:
     """Record first (so the incident exists whatever Slack does), then set Slack up."""
     commander = req.commander or req.declared_by
-    events = [EventRecord(now, "declared", req.declared_by,
+    events = [EventRecord(now, EventKind.DECLARED, req.declared_by,
                           {"title": req.title, "severity": req.severity})]
-    events.append(EventRecord(now, "role", req.declared_by,
+    events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
                               {"role": "commander", "user": commander}))
-    events += [EventRecord(now, "oncall", req.declared_by, {"schedule": name, "user": user})
+    events += [EventRecord(now, EventKind.ONCALL, req.declared_by, {"schedule": name, "user": user})
                for name, user in _on_call_now(config, uow, chat, now)]
     with uow() as tx:
         number = tx.incidents.allocate_number()
@@ -146,9 +170,7 @@ def set_up_incident(
         with uow() as tx:
             incident = tx.incidents.get(number)
         assert incident is not None
-        return Outcome(incident, (
-            f"Incident *#{number}* is being set up right now. If something is still missing "
-            f"once that is done, run `/incident retry #{number}` again."), ["busy"])
+        return Outcome(incident, busy=True)
     try:
         return _set_up_incident(number, uow=uow, chat=chat, config=config, resume=resume,
                                 recorded=recorded)
@@ -170,7 +192,7 @@ def _set_up_incident(
     """
     observability.incident.set(number)  # on every log line from here on
     progress = _Progress(recorded) if recorded else None
-    problems: list[str] = []
+    problems: list[Problem] = []
     try:
         with uow() as tx:
             incident = tx.incidents.get(number)
@@ -180,42 +202,27 @@ def _set_up_incident(
             raise  # a retry that cannot read the incident: nothing done, nothing to finish
         progress.at("reading it back", storage=True)
         log.exception("set-up of incident %s stopped at %s", number, progress.step)
-        return _stopped(progress, "the database didn't answer", "storage")
+        return Outcome(progress.incident, stopped=Stopped(progress.step, "storage-read"))
     progress = _Progress(incident)
     try:
         _set_up(progress, uow=uow, chat=chat, config=config, resume=resume, problems=problems)
     except ChatError as exc:
         log.warning("Slack pieces of incident %s not created: set-up stopped at %s (%s)",
                     number, progress.step, exc.code)
-        return _stopped(progress, f"Slack said {exc.explained}", exc.code)
+        return Outcome(progress.incident, stopped=Stopped(progress.step, "slack", exc.code))
     except Exception as exc:
         # Deliberately broad: the incident is recorded whatever failed here (typically the
         # database, between a Slack call and saving its result), and only this function
         # can tell the person its number and that a retry finishes it.
         log.exception("set-up of incident %s stopped at %s", number, progress.step)
-        reason = (f"the database didn't save it: `{type(exc).__name__}`" if progress.storage
-                  else f"an unexpected `{type(exc).__name__}`, logged")
-        return _stopped(progress, reason, "storage" if progress.storage else "internal")
-    incident = progress.incident
-    message = f"Declared incident *#{number}* in <#{incident.channel_id}>."
-    if problems:
-        message += (
-            f" Some steps failed ({'; '.join(problems)}); run `/incident retry #{number}` "
-            "to try them again."
-        )
-    return Outcome(incident, message, problems)
-
-
-def _stopped(progress: _Progress, reason: str, code: str) -> Outcome:
-    number = progress.incident.number
-    return Outcome(progress.incident, (
-        f"Incident *#{number}* was recorded, but setting it up in Slack stopped at "
-        f"{progress.step} ({reason}). Run `/incident retry #{number}` to finish it."
-    ), [code])
+        cause: Literal["storage", "internal"] = "storage" if progress.storage else "internal"
+        return Outcome(progress.incident,
+                       stopped=Stopped(progress.step, cause, type(exc).__name__))
+    return Outcome(progress.incident, problems)
 
 
 def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
-            resume: bool, problems: list[str]) -> None:
+            resume: bool, problems: list[Problem]) -> None:
     """The set-up steps in order. A failed channel (Slack) or any failed save (storage)
     stops here by raising; any other Slack failure is noted in `problems` and set-up goes on."""
     incident = progress.incident
@@ -229,24 +236,24 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
     assert incident.channel_id is not None
     channel_id = incident.channel_id
     people = sorted({incident.declared_by, *incident.roles.values(),
-                     *(e.detail["user"] for e in incident.events if e.kind == "oncall")})
+                     *(e.detail["user"] for e in incident.events if e.kind is EventKind.ONCALL)})
     steps: list[tuple[str, str, Callable[[], None]]] = [
         ("invite", "inviting people", lambda: chat.invite(channel_id, people)),
-        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, topic(incident))),
+        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, incident)),
     ]
     for label, step, action in steps:
         progress.at(step)
         try:
             action()
         except ChatError as exc:
-            problems.append(f"{label}: {exc.explained}")
+            problems.append(Problem(label, exc.code))
     if incident.card_ts is None:
         progress.at("posting the summary card")
         try:
             ts = (chat.find_card(channel_id, incident) if resume else None) \
                 or chat.post_card(channel_id, incident)
         except ChatError as exc:
-            problems.append(f"summary card: {exc.explained}")
+            problems.append(Problem("summary card", exc.code))
         else:
             progress.at("saving the summary card", storage=True)
             incident = progress.incident = _save(uow, number, card_ts=ts)
@@ -255,7 +262,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
         try:
             chat.pin(channel_id, incident.card_ts)  # already pinned counts as done
         except ChatError as exc:
-            problems.append(f"pin: {exc.explained}")
+            problems.append(Problem("pin", exc.code))
     if incident.announce_ts is None and config.announce_channel:
         where = config.announce_channel
         progress.at(f"announcing it in {where}")
@@ -263,7 +270,7 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
             found = chat.find_announcement(where, incident) if resume else None
             announce_channel, announce_ts = found or chat.announce(where, incident)
         except ChatError as exc:
-            problems.append(f"announcement in {where}: {exc.explained}")
+            problems.append(Problem(f"announcement in {where}", exc.code))
         else:
             progress.at("saving the announcement", storage=True)
             progress.incident = _save(uow, number, announce_channel_id=announce_channel,
@@ -306,7 +313,7 @@ def change_incident(
         updated = replace(updated, events=(*current.events, event))
         tx.incidents.save(updated)
         tx.commit()
-    problems: list[str] = []
+    problems: list[Problem] = []
     if updated.channel_id:
         channel_id = updated.channel_id
         calls: list[tuple[str, Callable[[], None]]] = [
@@ -314,19 +321,13 @@ def change_incident(
             ("channel message", lambda: chat.post_event(updated, event, announce=announce)),
         ]
         if retopic:
-            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, topic(updated))))
+            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, updated)))
         for what, call in calls:
             try:
                 call()
             except ChatError as exc:
-                problems.append(f"{what}: {exc.explained}")
-    message = f"Incident *#{number}*: {event.kind.replace('_', ' ')} recorded."
-    if problems:
-        message = (
-            f"Saved, but Slack didn't take every change ({'; '.join(problems)}). "
-            f"`/incident retry #{number}` repairs the channel set-up."
-        )
-    return Outcome(updated, message, problems)
+                problems.append(Problem(what, exc.code))
+    return Outcome(updated, problems, event=event)
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:

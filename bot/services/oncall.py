@@ -29,9 +29,8 @@ from bot.domain.schedules import (
     parse_schedules,
     same_rotation,
 )
-from bot.errors import ChatError, UserError
-from bot.services.ports import Chat, UnitOfWorkFactory
-from bot.slack.text import escape_mrkdwn, quote
+from bot.errors import ChatError, Echo, UserError
+from bot.services.ports import Chat, TurnsMoved, UnitOfWorkFactory
 from bot.yamlfile import read_yaml
 
 log = logging.getLogger(__name__)
@@ -108,9 +107,10 @@ def get_schedule(name: str, uow: UnitOfWorkFactory) -> Schedule:
         known = tx.schedules.names()
     if schedule is None:
         more = f" and {len(known) - 20} more" if len(known) > 20 else ""
-        hint = f" Known: {escape_mrkdwn(', '.join(known[:20]))}{more}." if known else \
-            " Load schedules with `debrief oncall apply oncall.yaml`."
-        raise UserError(f"There is no on-call schedule `{quote(name, 50)}`.{hint}")
+        hint: tuple[str | Echo, ...] = (
+            (" Known: ", Echo(", ".join(known[:20])), f"{more}.") if known
+            else (" Load schedules with `debrief oncall apply oncall.yaml`.",))
+        raise UserError("There is no on-call schedule `", Echo(name[:50]), "`.", *hint)
     return schedule
 
 
@@ -301,9 +301,7 @@ def tell_moved(report: ApplyReport, chat: Chat) -> list[str]:
             try:
                 user = chat.resolve_user(member)
                 if user:
-                    chat.send_direct(user, f":calendar: Your upcoming on-call turns for "
-                                           f"*{escape_mrkdwn(name)}* changed. "
-                                           f"`/oncall {name}` shows the new schedule.")
+                    chat.send_notice(user, TurnsMoved(name))
                     told.append(user)
             except ChatError as exc:
                 log.warning("could not tell %s about %s: %s", member, name, exc.code)

@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Protocol
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionItem, ActionRequest
+from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.rotations import Schedule
@@ -91,7 +91,7 @@ class UnitOfWork(Protocol):
     @property
     def timeline(self) -> TimelineRepository: ...
     @property
-    def actions(self) -> ActionItemRepository: ...
+    def action_items(self) -> ActionItemRepository: ...
     @property
     def postmortems(self) -> PostmortemRepository: ...
     @property
@@ -110,6 +110,32 @@ class UnitOfWork(Protocol):
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
+@dataclass(frozen=True)
+class ActionItemDue:
+    """Tell an owner their action item is due today."""
+    item: ActionItem
+
+
+@dataclass(frozen=True)
+class PostmortemDue:
+    """Tell a commander the postmortem is due (or overdue) under `policy`
+    (e.g. "5 business days")."""
+    incident: Incident
+    overdue: bool
+    policy: str
+
+
+@dataclass(frozen=True)
+class TurnsMoved:
+    """Tell someone a roster change moved their upcoming on-call turns."""
+    schedule: str
+
+
+# What services tell one person directly; the Slack layer words it
+# (`bot.slack.messages.notice_text`).
+DirectNotice = ActionItemDue | PostmortemDue | TurnsMoved
+
+
 class Chat(Protocol):
     """Everything the bot asks of Slack, services and listeners alike: the one road there
     (bot/slack/gateway.py implements it; tests/fakes.py FakeChat fakes all of it). Raises
@@ -117,7 +143,7 @@ class Chat(Protocol):
 
     def create_channel(self, name: str) -> str: ...
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None: ...
-    def set_topic(self, channel_id: str, topic: str) -> None: ...
+    def set_topic(self, channel_id: str, incident: Incident) -> None: ...
     def post_card(self, channel_id: str, incident: Incident) -> str: ...
     def update_card(self, incident: Incident) -> None: ...
     def pin(self, channel_id: str, ts: str) -> None: ...
@@ -130,6 +156,7 @@ class Chat(Protocol):
     def post_postmortem(self, incident: Incident, postmortem: Postmortem, content: str,
                         summary: PostmortemSummary) -> str: ...
     def send_direct(self, user_id: str, text: str) -> None: ...
+    def send_notice(self, user_id: str, notice: DirectNotice) -> None: ...
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None: ...
     def resolve_user(self, member: str) -> str | None: ...
     def remind_shift(self, user_id: str, schedule: str, start: datetime,

@@ -30,7 +30,7 @@ class Draft:
     template: str
     content: str
     findings: list[Finding]
-    message: str
+    upload_error: str | None = None  # Slack's error code when the stored draft wasn't posted
 
 
 def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig,
@@ -117,24 +117,23 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
         durations=durations(incident, config.statuses, config.timeline.mitigated_status),
         open_actions=open_items, total_actions=len(incident.action_items),
         findings=len(findings))
-    message = f"Postmortem draft v{version} for *#{number}* is stored"
+    upload_error = None
     try:
         file_id = chat.post_postmortem(incident, postmortem, content, summary)
     except ChatError as exc:
         log.warning("postmortem v%s of #%s stored but not posted: %s", version, number, exc.code)
-        message += (f", but Slack refused the upload ({exc.explained}). Run `/incident postmortem` "
-                    "again to post a new version, or `debrief postmortem render` to read it.")
+        upload_error = exc.code
     else:
         with uow() as tx:
             tx.postmortems.set_file(number, version, file_id)
             tx.commit()
-        message += " and posted in the channel."
-    return Draft(number, version, template, content, findings, message)
+    return Draft(number, version, template, content, findings, upload_error)
 
 
 def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
                          now: datetime) -> str:
-    """draft → in review → published (and published → draft to revise)."""
+    """draft → in review → published (and published → draft to revise); returns the
+    new status."""
     with uow() as tx:
         postmortem = tx.postmortems.get(number)
         if postmortem is None:
@@ -143,4 +142,4 @@ def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
         status = next_status(postmortem.status, action)
         tx.postmortems.set_status(number, status, now)
         tx.commit()
-    return f"The postmortem for *#{number}* is now *{status.replace('_', ' ')}*."
+    return status

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from bot.domain.actions import digest_window, remind_at
+from bot.domain.action_items import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
 from bot.errors import ChatError
 from bot.observability import REMINDERS
-from bot.services.ports import Chat, Deps
+from bot.services.ports import ActionItemDue, Chat, Deps, PostmortemDue
 from bot.services.timeline import zone_of
-from bot.slack.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=1)
@@ -38,7 +37,7 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
     config, chat = deps.config, deps.chat
     notices: list[Notice] = []
     with deps.uow() as tx:
-        open_items = tx.actions.open_items()
+        open_items = tx.action_items.open_items()
         # Only incidents whose postmortem notices can still be in their window: the
         # scheduler ticks every 30 s and must not reload the whole history each time.
         incidents = tx.incidents.list(resolved_since=now - _postmortem_horizon(deps))
@@ -47,10 +46,9 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
         if item.owner and item.due_on:
             at = remind_at(item.due_on, zone_of(item.owner, chat, config))
             if at <= now < at + WINDOW:
-                text = (f":alarm_clock: Your action item from incident *#{item.incident_number}* "
-                        f"is due today: {escape_mrkdwn(item.text)}\n`/actions` lists all of yours.")
                 notices.append(Notice(f"action-due:{item.id}:{item.due_on}",
-                                      partial(chat.send_direct, item.owner, text)))
+                                      partial(chat.send_notice, item.owner,
+                                              ActionItemDue(item))))
     zone = config.zone
     window = digest_window(now, zone)
     today = now.astimezone(zone).date()
@@ -68,11 +66,9 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
         due = policy.due_at(incident.resolved_at)
         for kind, start in (("due", due), ("overdue", due + WINDOW)):
             if start <= now < start + WINDOW:
-                text = (f":memo: The postmortem for incident *#{incident.number} "
-                        f"{escape_mrkdwn(incident.title)}* is {kind} "
-                        f"({policy} after resolution). `/incident postmortem` drafts it.")
+                notice = PostmortemDue(incident, overdue=kind == "overdue", policy=str(policy))
                 notices.append(Notice(f"pm-{kind}:{incident.number}:{due:%Y-%m-%d}",
-                                      partial(chat.send_direct, incident.commander, text)))
+                                      partial(chat.send_notice, incident.commander, notice)))
     return notices
 
 

@@ -67,9 +67,10 @@ def zone_of(user_id: str, chat: Chat, config: DebriefConfig) -> ZoneInfo:
 
 
 def add_note(number: int, author: str, text: str, clock: NoteClock | None = None, *,
-             uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig, now: datetime) -> str:
+             uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig, now: datetime) -> datetime:
     """`note <text>` at now, or `note at <time> <text>` backdated in the author's zone
-    (the text and the time's syntax were checked by the parser, before the ack)."""
+    (the text and the time's syntax were checked by the parser, before the ack).
+    Returns when the note stands on the timeline (UTC)."""
     at = now
     if clock is not None:
         at = note_instant(clock, now, zone_of(author, chat, config))
@@ -82,7 +83,7 @@ def add_note(number: int, author: str, text: str, clock: NoteClock | None = None
                            limit=config.timeline.backdate_limit)
         tx.timeline.add_note(number, at, author, text)
         tx.commit()
-    return f"Noted on incident *#{number}*'s timeline at {at:%Y-%m-%d %H:%M} UTC."
+    return at
 
 
 @dataclass(frozen=True)

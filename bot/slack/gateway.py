@@ -25,34 +25,39 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import DebriefConfig, Settings
-from bot.domain.actions import ActionItem
-from bot.domain.incidents import EventRecord, Incident
+from bot.domain.action_items import ActionItem
+from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
-from bot.services.ports import PostmortemSummary
+from bot.services.ports import DirectNotice, PostmortemSummary
 from bot.slack.blocks import (
     build_announcement,
     build_cover_request,
     build_declare_modal,
     build_digest,
-    build_event_text,
     build_postmortem_summary,
     build_summary_card,
-    build_thread_text,
-    slack_date,
 )
 from bot.slack.events import parse_message
+from bot.slack.messages import (
+    event_text,
+    handoff_text,
+    notice_text,
+    shift_reminder_text,
+    thread_text,
+    topic_text,
+)
 from bot.slack.pacing import ChannelPacer
-from bot.slack.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 USER_CACHE_SECONDS = 3600
 MAX_PAGES = 500  # 100,000 messages at 200 a page: a runaway cursor cannot loop forever
 # Events worth telling the whole announcement channel about (in the incident's thread).
-ANNOUNCED = {"status", "severity", "update", "resolved", "reopened"}
+ANNOUNCED = {EventKind.STATUS, EventKind.SEVERITY, EventKind.UPDATE, EventKind.RESOLVED,
+             EventKind.REOPENED}
 # Message metadata (event_type) on the bot's set-up posts: a retry finds them in Slack
 # itself, so a post whose ts never reached the database is not made a second time.
 CARD_EVENT = "debrief_incident_card"
@@ -231,7 +236,8 @@ class SlackGateway:
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
+    def set_topic(self, channel_id: str, incident: Incident) -> None:
+        topic = topic_text(incident)
         self._in_channel("conversations.setTopic", channel_id,
                          lambda: self.client.conversations_setTopic(channel=channel_id,
                                                                     topic=topic[:250]))
@@ -346,10 +352,10 @@ class SlackGateway:
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         if incident.channel_id:
-            text = build_event_text(incident, event)
+            text = event_text(incident, event)
             self._post(incident.channel_id, text=text)
         if announce and event.kind in ANNOUNCED and incident.announce_ts:
-            thread = build_thread_text(incident, event)
+            thread = thread_text(incident, event)
             self._post(str(incident.announce_channel_id), thread_ts=incident.announce_ts,
                        text=thread)
 
@@ -399,6 +405,9 @@ class SlackGateway:
 
     def send_direct(self, user_id: str, text: str) -> None:
         self._post(user_id, text=text)
+
+    def send_notice(self, user_id: str, notice: DirectNotice) -> None:
+        self.send_direct(user_id, notice_text(notice))
 
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         text, blocks = build_digest(items, today)
@@ -458,17 +467,11 @@ class SlackGateway:
 
     def remind_shift(self, user_id: str, schedule: str, start: datetime,
                      end: datetime | None) -> None:
-        until = f" until {slack_date(end)}" if end else ""
-        self.send_direct(user_id, f":pager: You're on call for *{escape_mrkdwn(schedule)}* from "
-                                  f"{slack_date(start)}{until}.")
+        self.send_direct(user_id, shift_reminder_text(schedule, start, end))
 
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None:
-        name = escape_mrkdwn(schedule)
-        until_text = f" until {slack_date(until)}" if until else ""
-        text = (f":pager: <@{user_id}> is on call for *{name}*{until_text}." if user_id else
-                f":warning: Nobody is on call for *{name}*{until_text}: a gap in the schedule.")
-        self._post(channel, text=text)
+        self._post(channel, text=handoff_text(schedule, user_id, until))
 
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
         if handle not in self._usergroups:

@@ -15,6 +15,7 @@ from bot.errors import UserError
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.incidents import DeclareRequest, declare_incident
 from bot.services.ports import Deps
+from bot.slack.messages import command_reply
 from storage.uow import UnitOfWorkFactory
 from tests.fakes import FakeChat
 
@@ -27,8 +28,9 @@ def deps(engine: Engine) -> Deps:
 
 
 def run(deps: Deps, text: str, user: str = "U1", channel: str | None = None) -> str:
-    reply = run_incident_command(parse_incident_command(text, CONFIG), Caller(user, channel),
-                                 deps=deps, pages=None)  # type: ignore[arg-type]
+    reply = command_reply(run_incident_command(parse_incident_command(text, CONFIG),
+                                               Caller(user, channel), deps=deps,
+                                               pages=None))  # type: ignore[arg-type]
     assert reply is not None
     return reply.text
 

@@ -15,9 +15,9 @@ from bot.services.ports import Deps
 from bot.slack.blocks import build_stats
 from bot.slack.ids import Command
 from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
+from bot.slack.messages import command_reply, render_message
 from bot.slack.replies import guarded
 from bot.slack.text import error_text
-from bot.templating import render_message
 
 
 def help_text(deps: Deps, unknown: str | None = None) -> str:
@@ -75,7 +75,7 @@ def register(app: App, deps: Deps) -> None:
         ack()
         caller = Caller(user_id, str(body.get("channel_id") or "") or None,
                         str(body.get("trigger_id") or ""))
-        reply = run_incident_command(cmd, caller, deps=deps, pages=pages)
+        reply = command_reply(run_incident_command(cmd, caller, deps=deps, pages=pages))
         if reply is not None and reply.blocks is not None:
             respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
         elif reply is not None:

@@ -10,6 +10,7 @@ from bot.services.incidents import DeclareRequest, declare_incident
 from bot.services.ports import Deps
 from bot.slack.forms import DeclareForm, parse_declare_form
 from bot.slack.ids import Callback
+from bot.slack.messages import outcome_text
 from bot.slack.replies import guarded
 
 
@@ -37,6 +38,6 @@ def register(app: App, deps: Deps) -> None:
         # is not in, and no channel made) in the app's DM: the message may carry the
         # incident number and the retry command, which must not be lost.
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
-            if target and deps.chat.post_ephemeral(target, user_id, outcome.message):
+            if target and deps.chat.post_ephemeral(target, user_id, outcome_text(outcome)):
                 return
-        deps.chat.send_direct(user_id, outcome.message)
+        deps.chat.send_direct(user_id, outcome_text(outcome))

@@ -10,14 +10,14 @@ from bot.domain.commands import Ack as AckCommand
 from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
-from bot.services.actions import set_action_status
+from bot.services.action_items import set_action_item_status
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import parse_action_value
 from bot.slack.ids import Action
 from bot.slack.listeners.slash import SlackPages
+from bot.slack.messages import command_reply, item_marked_text
 from bot.slack.replies import guarded
-from bot.slack.text import describe
 
 
 def _user(body: dict[str, Any]) -> str:
@@ -36,8 +36,8 @@ def _reply(respond: Respond, text: str) -> None:
 def register(app: App, deps: Deps) -> None:
     def _run(cmd: IncidentCommand, body: dict[str, Any]) -> str:
         """A button is the same command as its text: the same dispatcher runs it."""
-        reply = run_incident_command(cmd, Caller(_user(body)), deps=deps,
-                                     pages=SlackPages(deps))
+        reply = command_reply(run_incident_command(cmd, Caller(_user(body)), deps=deps,
+                                                   pages=SlackPages(deps)))
         assert reply is not None  # ack, resolve and status always answer
         return reply.text
 
@@ -67,10 +67,9 @@ def register(app: App, deps: Deps) -> None:
         def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
             item_id, _ = parse_action_value(body)
-            item = set_action_status(item_id, status, _user(body), uow=deps.uow,
-                                     chat=deps.chat, now=deps.now())
-            verb = "done" if status == "done" else "open again"
-            _reply(respond, f"Marked {verb}: {describe(item)}")
+            item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
+                                          chat=deps.chat, now=deps.now())
+            _reply(respond, item_marked_text(item))
         return handle
 
     app.action(Action.ITEM_DONE.value)(guarded(deps.chat)(_item_button("done")))
