@@ -58,7 +58,8 @@ INDEFINITE = _words("someone somebody nobody anyone anybody everyone everybody w
 ROLES = _words("""
     engineer engineers developer developers dev devs operator operators on-call oncall
     on-caller oncaller admin admins administrator sre sres dba dbas intern interns reviewer
-    reviewers approver responder responders manager managers contractor contractors author
+    reviewers approver approvers maintainer maintainers committer committers
+    responder responders manager managers contractor contractors author
     staff employee employees ops qa people folks guy guys hire hires junior juniors senior
     seniors lead leads leadership management marketing support team teams shift vendor
     tester testers person human humans analyst analysts architect architects owner
@@ -165,7 +166,20 @@ AUXILIARIES = _words("had has have was were is are did does do not would could s
 FILLER_WORDS = _words("lol welp ok okay ugh wow hey yeah yep well tbh fyi apparently "
                       "basically honestly seriously")
 QUANTIFIERS = _words("many few several most all some none both either neither much more less "
-                     "other others another such everything nothing anything kubelet systemd")
+                     "other others another such everything nothing anything")
+# Tools and daemons written in lowercase at the start of chat lines ("certbot overwrote the
+# config"): never an unknown person. Names ending like a daemon or a bot count too.
+TOOL_NAMES = _words("""
+    kubelet systemd certbot karpenter velero logrotate dependabot renovate ansible puppet
+    chef salt argocd flux fluxcd kubectl etcd containerd dockerd crond kured descheduler
+    keda istiod coredns pulumi atlantis spinnaker tekton rundeck gremlin vector fluentd
+    fluentbit logstash filebeat telegraf patroni pgbouncer orchestrator vitess liquibase
+    flyway alembic sqitch rclone rsync restic borg packer nomad traefik haproxy varnish
+    squid memcached mongod mysqld autovacuum reaper curator watchtower cloudinit autoscaler
+    hpa vpa oomkiller kswapd cassandra airflow dagster luigi sidekiq resque terragrunt
+    crossplane cilium calico flannel linkerd skaffold tilt harbor nexus artifactory
+    sonarqube snyk trivy falco opa gatekeeper kyverno vault consul nginx envoy""")
+TOOL_SUFFIX = re.compile(r"(?:ctl|bot|adm|[cmpt]d)$")
 STRONG_TRANSITIVE = re.compile(
     r"(?:broke|nuked|wiped|killed|clobbered|trashed|messed up|screwed up|botched|took down|"
     r"forgot|ignored|deleted|dropped|pushed|merged|fat[- ]?fingered|typo'?d|borked|hosed|"
@@ -182,6 +196,25 @@ def _verbish(word: str) -> bool:
     """Does `word` look like a past-tense verb or a habit ("keeps")? Good enough to tell
     "chase nuked" from "the chase"."""
     return word.endswith("ed") or word in IRREGULAR_PAST or word.endswith("'d")
+
+
+ROLE_MODIFIED = _words("account accounts access rotation rotations schedule schedules channel "
+                       "channels laptop laptops permissions credentials handbook docs guide "
+                       "onboarding tier program runbook runbooks dashboard dashboards queue "
+                       "queues pager page pages tooling tool tools")
+EXPECTED = _words("expected asked told warned reminded supposed assigned meant required "
+                  "responsible")
+NEGLECT = _words("didn't never forgot ignored neglected refused skipped")
+
+
+def _held_to_account(tokens: list[Token], i: int) -> bool:
+    """A group (even a plain "the team") is a set of people when it is held to an
+    expectation or neglects one: "the team was expected to …", "the team never …"."""
+    after = [t.low for t in tokens[i + 1:i + 4]]
+    if after[:1] and after[0] in NEGLECT or after[:2] == ["did", "not"]:
+        return True
+    return len(after) >= 2 and after[0] in ("was", "were", "had", "has", "have") and (
+        after[1] in EXPECTED or after[1] == "been" and len(after) > 2 and after[2] in EXPECTED)
 
 
 def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
@@ -201,16 +234,26 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
     if base in ROLES:
         if base in WEAK_ROLES:
             # "the team" acting as a condition vs "the DBA team": a qualified group only,
-            # or one that starts the sentence as the subject of an action ("Support kept").
+            # one that starts the sentence as the subject of an action ("Support kept"),
+            # or any group held to an expectation ("the team was told to …, but").
+            if _held_to_account(tokens, i):
+                return True
             if i == 0:
                 return _verbish(nxt)
-            return prev not in DETERMINERS and prev not in (
-                "on", "of", "each", "every", "to", "for", "with", "from", "by", "in")
+            return prev not in DETERMINERS and prev not in AUXILIARIES and prev not in (
+                "on", "of", "each", "every", "to", "for", "with", "from", "by", "in", "can",
+                "cannot", "will", "won't", "don't", "doesn't", "didn't")
+        if nxt in ROLE_MODIFIED:
+            return False  # a role naming a thing: "the on-call rotation", "intern accounts"
         # "user" / "people" in "user error" are handled by the human-error rule.
         return nxt not in ("error", "errors", "mistake") or tok.low.endswith(("'s", "’s"))
     if base in COMMON_WORD_NAMES:
         # "Will" the name, not "will" the modal, "Mark every order" the verb or "in June".
         if not text[0].isupper():
+            if base not in ("will", "may") and nxt in ("had", "hadn't", "didn't", "never",
+                                                       "should", "could") \
+                    and prev not in DETERMINERS:
+                return True  # "if sue had just read the runbook"
             return _verbish(nxt) or nxt in ADVERBS and i + 2 < len(tokens) and _verbish(
                 tokens[i + 2].low)
         return prev not in _words("in on of since until by during last next early late mid "
@@ -219,6 +262,8 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
     if base in NOT_NAMES or base in SYSTEM_NOUNS or base.rstrip("s") in SYSTEM_NOUNS:
         return False
     if base in FIRST_NAMES:
+        if text.islower() and prev[:1].isdigit():
+            return False  # "10 min", not Min
         return True
     if re.fullmatch(r"[A-Z][a-z]+(?:'s|’s)?", text):
         if i == 0:
@@ -294,7 +339,7 @@ BLAME_VERB = _rx(
     r"monitoring|paying attention|checking)|"
     r"did nothing|(?:didn't|did not|never) do "
     r"anything|never (?:even )?(?:test|check|read|look|ask|follow|review|listen|update|"
-    r"document|write|run|wait|think|bother|escalate)\b|"
+    r"document|write|run|wait|think|bother|escalate|act(?:ed)? (?:on|upon))\b|"
     r"never (?:even )?(?:listens|reads|checks|tests|looks|asks|follows|reviews|"
     r"bothers|escalates|updates|documents|writes|runs|waits|thinks)|always (?:skips|ignores|"
     r"forgets|breaks|rushes)|(?:don't|doesn't|do not|does not) (?:write|run|read|follow|"
@@ -310,6 +355,9 @@ BLAME_VERB = _rx(
     r"(?:outage|incident|failure|mess|mistake|error|downtime)|owes? (?:us|everyone)|"
     r"pushed to prod\w*|went straight to|decided (?:alone|on (?:his|her) own)|"
     r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
+    r"(?:put|used|set|entered|typed|picked|chose|ran|deployed|applied|gave|pasted|copied) "
+    r"(?:in |out )?(?:wrong|incorrect|bad)\b|"
+    r"never (?:even )?double[- ]?checks?\b|"
     r"took (?:\w+ ){1,3}?(?:offline|down|out)\b|rubber[- ]stamped|waved (?:\w+ )?through|"
     r"(?:dropped|deleted|truncated|wiped|purged|erased|overwrote|removed|destroyed) (?:the|a|an|"
     r"all|every|our|their) (?!(?:temporary|temp|old|stale|unused|test|obsolete|orphaned|expired|"
@@ -342,9 +390,19 @@ IF_ONLY = _rx(r"\bif only\b")
 # "If our devs tested their code, this would not happen."
 IF_PAST = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,2}?)\s+(?:\w+ed|did|ran|read|"
               r"took|knew|paid|thought)\b(?=[^.;]*\bwould\b)")
-ACCOUNTABLE = _rx(r"\b(?:held|hold \w+|be) (?:accountable|responsible)\b|\b(?:be|get|got|gets) "
+ACCOUNTABLE = _rx(r"\b(?:held|hold \w+|be) (?:accountable|responsible)\b|\bexplain (?:themselves|"
+                  r"himself|herself|yourself|yourselves)\b|\banswer for (?:this|that|it)\b|"
+                  r"\b(?:be|get|got|gets) "
                   r"(?:fired|disciplined|punished|written up|sacked)\b")
 AVOIDABLE = _rx(r"\b(?:was|were|is) (?:\w+ )?(?:avoidable|preventable)\b")
+# "The team was expected to run the load test but did not", "Ana had every opportunity to
+# stop the deploy": an expectation or a chance set against what the person did.
+EXPECTED_BUT = _rx(r"\b(?:was|were|had been) (?:\w+ )?(?:expected|asked|told|supposed|assigned|"
+                   r"meant|required|reminded) to\b[^.;]*?\b(?:but|yet|and) (?:\w+ )?(?:did not|didn't|"
+                   r"never|forgot|failed|chose not)\b|"
+                   r"\b(?:had|was given|were given|got) (?:every|plenty of|ample|several|multiple|"
+                   r"many|numerous|countless|repeated) (?:\w+ )?(?:opportunit(?:y|ies)|chances?)"
+                   r" to\b")
 SHOULD_PAST = _rx(r"\bshould (?!be\b|have\b|get\b|need\b)\w+ed\b")
 JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task) to\b|"
              r"\bwhich was (?:\S+(?:'s|’s)|his|her|their) (?:job|responsibility|duty|task)\b")
@@ -375,7 +433,8 @@ CHARACTER = _rx(
     r"(?:should|ought to) be ashamed|shame on|"
     r"(?:without|with no|with little) (?:any )?regard|"
     r"disregard for|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
-    r"inept|incapable|not cut out|spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
+    r"inept|incapable|not cut out|hack job|(?:total|complete|utter|absolute) (?:hack|amateur)|"
+    r"spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
     r"a (?:hurry|rush)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
     r"calls?|choices?))\b")
 # Harsh verdicts that judge people's work when a person is in the sentence ("the code
@@ -388,7 +447,9 @@ JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:
                   r"diligent|thorough|cautious|focused|rigorous)(?: enough)?\b|"
                   r"\b(?:poorly|badly|carelessly|hastily) (?:written|tested|planned|executed|"
                   r"designed|reviewed|handled|thought[- ]out|managed|done|communicated)\b|"
-                  r"\b(?:didn't|did not|doesn't|does not|don't) (?:care|give a)\b")
+                  r"\b(?:didn't|did not|doesn't|does not|don't) (?:care|give a)\b|"
+                  r"\b(?:is|was|are|were|has been|have been) (?:\w+ )?(?:poor|subpar|sub-par|"
+                  r"inadequate|lacking|mediocre|substandard|weak)\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -396,11 +457,13 @@ DESCRIPTIVE = _words("labelled labeled visible marked documented written named d
 PASSIVE = _rx(
     r"\b(?:was|were|been|being|got)\s+(?:\w+ly\s+)?(?:not\s+|never\s+)?(?:even\s+)?"
     r"(?:ignored|overlooked|neglected|dismissed|disregarded|brushed off|forgotten|skipped|"
-    r"swept under the (?:rug|carpet)|not taken seriously|not consulted|"
+    r"swept under the (?:rug|carpet)|not taken seriously|not consulted|brushed aside|"
+    r"cast aside|shrugged off|"
     r"botched|mishandled|rushed(?! to)(?: through)?|waved through|rubber[- ]stamped|"
     r"approved blindly|left un\w+)\b|"
     r"\b(?:was|were|had been|has been|have been)\s+(?:not|never)\s+(?:even\s+)?(?:followed|"
     r"respected|read|performed|done|looked at|heeded|adhered to|complied with|obeyed|"
+    r"acted (?:on|upon)|actioned|looked into|followed up(?: on)?|"
     r"carried out|conducted|consulted|taken seriously)\b|"
     r"\bwent (?:unheeded|ignored|unread|unaddressed|unanswered|unnoticed)\b|"
     r"\b(?:errors?|mistakes?) (?:was|were|have been|has been) made\b|"
@@ -444,7 +507,8 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
                r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
-               r"it is on|that'?s on|this is on|all from|down to|"
+               r"it is on|that'?s on|this is on|(?:this|that) one(?:'s| is| was) on|all from|down to|"
+               r"on the part of|"
                r"(?:is|was) (?:all |totally |entirely )?on|"
                r"(?:result|fault|consequence|product|mistake|error|failure|negligence|"
                r"oversight) of|"
@@ -474,6 +538,9 @@ EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobod
                 r"\bby (?:the|a|an|its|our) (?:\w+ ){0,2}(?:pipeline|tool|script|job|system|"
                 r"scheduler|automation|bot|ci|process|config|policy|service|cron|update)\b|"
                 r"\bby design\b|\bas (?:designed|intended|planned)\b|\bunder (?:\w+ )?pressure\b")
+CONSEQUENCE = _rx(r"\b(?:because|since) (?:the|a|an|it|its|our|this|that|there)\b|"
+                  r",\s*which (?:took|kept|meant|cost|gave|avoided|preserved|reduced|"
+                  r"limited|protected|bought)\b|\bso that\b")
 PASSIVE_BY = _rx(r"\b(?:was|were|got|been) (?:\w+ )?\w+(?:ed|en|wn)(?: \w+){0,4}? by\b")
 BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|accident|"
                  r"accidentally|error|careless|carelessly|weeks|months|never|without|despite|"
@@ -503,10 +570,15 @@ CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|tr
                  r"brought down|took down|took out|knocked over|knocked out|"
                  r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
 # A sentence that rules a person's action out, or reports a hypothesis it rejects.
+# The substitution test: "any engineer following the runbook would have typed the same".
+SUBSTITUTION = _rx(r"\b(?:any|another) (?:other )?(?:\w+ )?(?:engineer|operator|person|responder|"
+                   r"on-call|oncall|developer|sre|one|of us)\b[^.;]{0,80}\bwould (?:likely |probably )?"
+                   r"(?:have|'ve)\b")
 REFUTED = _rx(
     r"\bruled out\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
     r"\bnot (?:a|the) (?:\w+ )?(?:cause|factor|trigger)\b|\bunrelated\b|\bdisproved\b|"
-    r"\bexcluded\b|\b(?:no one|nobody|no-one) (?:was|is|were) (?:at fault|to blame|"
+    r"\bexcluded\b|\btempting to\b|" + SUBSTITUTION.pattern + "|"
+    r"\b(?:no one|nobody|no-one) (?:was|is|were) (?:at fault|to blame|"
     r"responsible)\b|\bset aside\b|\bquestion of whether\b|"
     r"\bspeculation\b|\bhypothes[ie]s\b|\bsuspected\b|\bwe checked (?:if|whether)\b|"
     r"\bno (?:individual|one person|single person|person)\b|\bnot attribute|\bdo not attribute"
@@ -572,7 +644,8 @@ class _Sentence:
         tok = self.tokens[i]
         low = tok.low
         if not tok.text.isalpha() or not tok.text.islower() or len(low) < 3 or low in (
-                KNOWN_WORDS) or low.rstrip("s") in SYSTEM_NOUNS \
+                KNOWN_WORDS) or low.rstrip("s") in SYSTEM_NOUNS or low in TOOL_NAMES \
+                or TOOL_SUFFIX.search(low) \
                 or re.search(r"(?:tion|sion|ment|ing|ity|ness|ance|ence|ure|ism|age)s?$", low):
             return False
         gap = self.text[self.tokens[i - 1].end:tok.start] if i else ""
@@ -735,6 +808,11 @@ def _rules(s: _Sentence) -> list[_Hit]:
                 continue
             if tok.base in ("nobody", "one") and EXPLAINED.search(text, tok.end):
                 continue
+            lead = i - (2 if tok.base == "one" else 1)
+            if tok.base in ("nobody", "one") and lead >= 0 and s.tokens[lead].low in (
+                    "that", "which", "where"):
+                continue  # "a shared mailbox that no one monitored": a condition
+
             # "someone pushed to prod", "whoever set up this alert": an unnamed culprit.
             for j in range(i + 1, min(i + 6, len(s.tokens))):
                 word = s.tokens[j].low
@@ -755,16 +833,24 @@ def _rules(s: _Sentence) -> list[_Hit]:
                 add(m, "human-error")
         if not s.forward:
             for m in PASSIVE.finditer(text):
-                if not EXPLAINED.search(text, m.end()):
+                # "when the release was approved" says when, not why.
+                if not any(not e.group().lower().startswith("when")
+                           for e in EXPLAINED.finditer(text, m.end())) \
+                        and not re.search(r"\bautomatically\b", text, re.I):
                     add(m, "passive")
             for m in CONTRAST.finditer(text):
-                if s.agent_between(0, len(text)) is not None:
+                # A choice given with its reason is a decision, not a contrast:
+                # "instead of the approved tool because it did not support …".
+                if s.agent_between(0, len(text)) is not None and not (
+                        CONSEQUENCE.search(text)):
                     add(m, "contrast")
     if not s.forward:
         for m in COUNTERFACTUAL_MODAL.finditer(text):
             low = m.group().lower()
             we_should = low.startswith(("should", "could")) and re.search(
                 r"\bwe\s+(?:\w+ly\s+)?$", text[:m.start()], re.I)
+            if SUBSTITUTION.search(text):
+                continue  # "any engineer … would have done the same": the substitution test
             if re.search(r"\bwhether\b[^,;:]*$", text[:m.start()], re.I):
                 continue  # "whether the on-call should have escalated" is a question asked
             if "supposed" in low or "known better" in low or s.subject_is_agent(m.start()) \
@@ -790,6 +876,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
         for rx in (IF_ONLY, JOB_TO):
             for m in rx.finditer(text):
                 add(m, "counterfactual")
+        for m in EXPECTED_BUT.finditer(text):
+            if s.subject_is_agent(m.start()):
+                add(m, "counterfactual")
         for m in SHOULD_PAST.finditer(text):
             if s.subject_is_agent(m.start()):
                 add(m, "counterfactual")
@@ -800,6 +889,16 @@ def _rules(s: _Sentence) -> list[_Hit]:
     if s.agent_between(0, len(text)) is not None and not s.refuted:
         for m in JUDGED_WORK.finditer(text):
             add(m, "character")
+    habit = re.match(r"\W*(?:\w+,?\s+)?(classic|typical)\b", text, re.I)
+    for i in s.agents:
+        # "classic hannah", "typical ops", "Typical Friday deploy from Oscar": a person
+        # reduced to a habit.
+        if s.tokens[i].base in NOT_AGENT_Q:
+            continue
+        if i and s.tokens[i - 1].low in ("classic", "typical") or habit:
+            start = habit.start(1) if habit else s.tokens[i - 1].start
+            hits.append(_Hit(start, max(s.tokens[i].end, start + 7), "character"))
+            break
     for m in CHARACTER.finditer(text):
         if not (s.refuted and m.group().lower().startswith("not")):
             add(m, "character")
@@ -824,12 +923,14 @@ def _rhetorical(s: _Sentence) -> list[_Hit]:
         return [_Hit(who.start() if who.re is ACCUSING_QUESTION else lead, who.end(),
                      "rhetorical")]
     is_question = text.rstrip().endswith("?") or bool(re.match(
-        r"\W*(?:\w+,\s*)?(?:who|why|how|what kind of|what (?:was|were|is|are) (?:\S+ ){1,2}"
-        r"(?:even |actually |really )?(?:doing|thinking))\b", text, re.I))
+        r"\W*(?:\w+,\s*|<@\S+>\s+|@\S+\s+)?(?:who|why|how|what kind of|what (?:exactly |on earth "
+        r"|the hell )?(?:was|were|is|are) (?:\S+ ){1,2}"
+        r"(?:even |actually |really )?(?:doing|thinking|looking at))\b", text, re.I))
     # "What did responders try?" is an inquiry; "what kind of engineer …" is not.
     start = re.search(r"(?:^\W*|,\s*(?:and |or |but )?|^\W*(?:\S+,|<@\S+>|@\S+)\s+)(?P<q>who|why|how|"
-                      r"what kind of|what (?:was|were|is|are) (?:\S+ ){1,2}(?:even |actually |"
-                      r"really )?(?:doing|thinking)|did|does|do|is|are|was|were|has|have)\b",
+                      r"what kind of|what (?:exactly |on earth |the hell )?(?:was|were|is|are) "
+                      r"(?:\S+ ){1,2}(?:even |actually |"
+                      r"really )?(?:doing|thinking|looking at)|did|does|do|is|are|was|were|has|have)\b",
                       s.text, re.I)
     if not is_question or start is None:
         return []
@@ -1037,8 +1138,18 @@ def _lint_line(line_no: int, line: str, roster: frozenset[str]) -> list[Finding]
             taken.append((hit.start, hit.end))
             findings.append(Finding(line_no, offset + hit.start, offset + hit.end,
                                     hit.category, ADVICE[hit.category],
-                                    _cap(_rephrase(sentence, hit))))
+                                    _cap(_without_human_error(_rephrase(sentence, hit)))))
     return findings
+
+
+def _without_human_error(suggestion: str) -> str:
+    """The rewording reuses the sentence's words: "a human error in the firewall config"
+    must not come back in it, so it becomes "a manual step" (said once)."""
+    def scrub(quoted: re.Match[str]) -> str:
+        words = re.sub(r"(?:\b(?:just|a|an|the)\s+)*(?:" + HUMAN_ERROR.pattern + ")",
+                       "a manual step", quoted.group(), flags=re.IGNORECASE)
+        return re.sub(r"(a manual step)(?:,?\s+a manual step)+", r"\1", words)
+    return re.sub(r"“[^”]*”", scrub, suggestion, count=1)
 
 
 FENCE = re.compile(r"^\s*(```|~~~)")

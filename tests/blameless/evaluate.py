@@ -1,14 +1,18 @@
 """Score the blameless checker on a corpus file: per-category figures as a Markdown table.
 
-Usage: python -m tests.blameless.evaluate [tuning|heldout|all] [--misses]
+Usage: python -m tests.blameless.evaluate [NAME] [--misses]
 
-Blameful categories report recall (share flagged); systems-focused categories report
-accuracy (share left clean). The totals give precision and recall on blameful sentences
-and accuracy on systems-focused ones. `--misses` lists the sentences it got wrong and is
-refused for heldout.yaml: the held-out set is only ever scored in aggregate (README.md).
+NAME is a corpus file in this folder without `.yaml` (`tuning`, `heldout`, `heldout2`),
+or `development` (every development set together). Blameful categories report recall
+(share flagged); systems-focused categories report accuracy (share left clean). The
+totals give precision and recall on blameful sentences and accuracy on systems-focused
+ones. `--misses` lists the sentences it got wrong, and is refused for the held-out sets
+(`HELDOUT`): they are only ever scored in aggregate (README.md). `heldout.yaml` was the
+first held-out set; after four aggregate evaluations it became development data.
 """
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +22,27 @@ import yaml
 from bot.domain.blameless import lint_text
 
 HERE = Path(__file__).parent
-SETS = {"tuning": ("tuning.yaml",), "heldout": ("heldout.yaml",),
-        "all": ("tuning.yaml", "heldout.yaml")}
+DEVELOPMENT = ("tuning", "heldout")  # tuned on; misses may be printed
+HELDOUT = ("heldout2",)  # never tuned on: aggregate figures only
 BLAMEFUL = ("person-cause", "counterfactual", "judgement", "group-blame",
             "rhetorical", "contrast", "passive-blame", "human-error")
 SYSTEMS = ("quoted-rejection", "neutral-action", "ruled-out", "system-condition",
            "improvement", "timeline-fact")
 
 
+def files(name: str) -> tuple[Path, ...]:
+    """The corpus files of a set name (`development` is every development set)."""
+    names = DEVELOPMENT if name == "development" else (name,)
+    return tuple(HERE / f"{n}.yaml" for n in names)
+
+
+def exists(name: str) -> bool:
+    return all(f.is_file() for f in files(name))
+
+
 def load(name: str) -> list[dict]:
-    """The entries of one corpus set (`tuning`, `heldout` or `all`)."""
-    return [e for f in SETS[name] for e in yaml.safe_load((HERE / f).read_text("utf-8"))]
+    """The entries of one corpus set, by name (see `files`)."""
+    return [e for f in files(name) for e in yaml.safe_load(f.read_text("utf-8"))]
 
 
 @dataclass
@@ -91,17 +105,24 @@ def table(result: Score) -> str:
 
 
 def main(argv: list[str]) -> int:
-    name = next((a for a in argv if not a.startswith("-")), "tuning")
-    if name not in SETS:
-        print(f"unknown set {name!r}; use one of {', '.join(SETS)}")
+    name = next((a for a in argv if not a.startswith("-")), "tuning").removesuffix(".yaml")
+    if "--misses" in argv and name not in (*DEVELOPMENT, "development"):
+        # Default deny: only the development sets may have their sentences printed.
+        print(f"--misses is refused for {name}: a held-out set is only scored in aggregate.")
         return 2
-    result = score(load(name))
+    if "/" in name or not re.fullmatch(r"[\w-]+", name) or not exists(name):
+        known = sorted({*DEVELOPMENT, *HELDOUT, "development"} - {n for n in HELDOUT
+                                                                  if not exists(n)})
+        print(f"no corpus set {name!r} in {HERE}; use one of {', '.join(known)}")
+        return 2
+    entries = load(name)
+    if not all(isinstance(e, dict) and "category" in e for e in entries):
+        print(f"{name}.yaml is not a labelled corpus set (entries need a category)")
+        return 2
+    result = score(entries)
     print(f"blameless checker on {name}:\n")
     print(table(result))
     if "--misses" in argv:
-        if name != "tuning":
-            print("\n--misses is only for tuning: the held-out set is scored in aggregate.")
-            return 2
         for entry in result.wrong:
             print(f"- [{entry['category']}] {entry['text']}")
         for rewrite in result.dirty_rewrites:
