@@ -449,7 +449,8 @@ JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:
                   r"designed|reviewed|handled|thought[- ]out|managed|done|communicated)\b|"
                   r"\b(?:didn't|did not|doesn't|does not|don't) (?:care|give a)\b|"
                   r"\b(?:is|was|are|were|has been|have been) (?:\w+ )?(?:poor|subpar|sub-par|"
-                  r"inadequate|lacking|mediocre|substandard|weak)\b")
+                  r"inadequate|lacking|mediocre|substandard|weak)\b|"
+                  r"\b(?:is|was|are|were) of (?:\w+ )?(?:low|poor|bad|questionable) quality\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -488,7 +489,7 @@ HUMAN_ERROR = _rx(r"\b(?:human|operator|user|pilot|engineer|developer|people|per
                   r"manual)[- ](?:error|mistake|failure)s?\b|\bpebkac\b|\bid10t\b|"
                   r"\blayer[- ]8\b|\bfat[- ]finger(?:ed|s)?\b")
 CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
-               r"\b(?:was|were) (?:\w+ )?(?:warned|told|reminded|asked)\b(?=.*\b(?:but|yet|"
+               r"\b(?:was|were|been) (?:\w+ )?(?:warned|told|reminded|asked)\b(?=.*\b(?:but|yet|"
                r"still|anyway)\b)|"
                r"\b(?:even though|although|though) (?:the|a|it|he|she|they) (?:\w+ )?(?:said|says|"
                r"stated|required|warned|told|asked)\b|\bdespite (?:the|a|all|every) (?:\w+ )?"
@@ -500,7 +501,8 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"\bwithout (?:first |even )?(?:checking"
                r"|asking|testing|telling|waiting|reading|looking|verifying|consulting|following|"
                r"respecting|informing|notifying|coordinating|announcing|documenting|escalating|"
-               r"reviewing|thinking)\b|\bwhen the (?:correct|right|proper) "
+               r"reviewing|thinking|running|executing|validating|rehearsing|measuring)\b|"
+               r"\bwhen the (?:correct|right|proper) "
                r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
                r" to\b|\blike (?:a normal person|anyone else|everyone else|everybody else)\b|"
                r"\bchose to\b")
