@@ -982,7 +982,7 @@ def _clean_phrase(s: _Sentence, start: int, end: int, limit: int = 9) -> str:
     words = [t.text for t in s.tokens
              if start <= t.start < end and (t.start, t.end) not in agents
              and t.low not in FILLER and not t.low.endswith("'s")]
-    while words and words[-1].lower() in DETERMINERS | _words("to of by in on at with and"):
+    while words and words[-1].lower() in DETERMINERS | _words("to of by in on at with and from for"):
         words.pop()
     return " ".join(words[:limit])
 
@@ -1035,7 +1035,8 @@ def _rephrase(s: _Sentence, hit: _Hit) -> str:
         return ("“The flag on it did not lead to a fix” — then say how it was tracked, what "
                 "competed with it, and who was expected to act.")
     if hit.category == "passive":
-        thing = before or "the signal"
+        thing = re.sub(r"(?:\s+(?:was|were|is|are|been|being|got|had|has|have|not|never))+$",
+                       "", before, flags=re.IGNORECASE) or "the signal"
         return (f"“{_cap(thing)} did not lead to action” — then say where it was routed, "
                 "how it looked next to other noise, and what would make it stand out.")
     if hit.category == "counterfactual":
