@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).parent
-FILES = ("heldout.yaml", "tuning.yaml")
+# heldout2.yaml (the held-out set) is counted once it is merged: counts, never sentences.
+FILES = tuple(f for f in ("heldout2.yaml", "heldout.yaml", "tuning.yaml") if (HERE / f).is_file())
 BLAMEFUL = ("person-cause", "counterfactual", "judgement", "group-blame",
             "rhetorical", "contrast", "passive-blame", "human-error")
 SYSTEMS = ("quoted-rejection", "neutral-action", "ruled-out", "system-condition",
