@@ -59,7 +59,8 @@ ROLES = _words("""
     engineer engineers developer developers dev devs operator operators on-call oncall
     on-caller oncaller admin admins administrator sre sres dba dbas intern interns reviewer
     reviewers approver approvers maintainer maintainers committer committers
-    responder responders manager managers contractor contractors author
+    responder responders manager managers contractor contractors author commander
+    commanders coordinator coordinators
     staff employee employees ops qa people folks guy guys hire hires junior juniors senior
     seniors lead leads leadership management marketing support team teams shift vendor
     tester testers person human humans analyst analysts architect architects owner
@@ -178,7 +179,9 @@ TOOL_NAMES = _words("""
     squid memcached mongod mysqld autovacuum reaper curator watchtower cloudinit autoscaler
     hpa vpa oomkiller kswapd cassandra airflow dagster luigi sidekiq resque terragrunt
     crossplane cilium calico flannel linkerd skaffold tilt harbor nexus artifactory
-    sonarqube snyk trivy falco opa gatekeeper kyverno vault consul nginx envoy""")
+    sonarqube snyk trivy falco opa gatekeeper kyverno vault consul nginx envoy gunicorn
+    uwsgi puma unicorn janitor sweeper archiver pgbackrest barman keepalived supervisord
+    tailscale wireguard""")
 TOOL_SUFFIX = re.compile(r"(?:ctl|bot|adm|[cmpt]d)$")
 STRONG_TRANSITIVE = re.compile(
     r"(?:broke|nuked|wiped|killed|clobbered|trashed|messed up|screwed up|botched|took down|"
@@ -358,6 +361,8 @@ BLAME_VERB = _rx(
     r"(?:put|used|set|entered|typed|picked|chose|ran|deployed|applied|gave|pasted|copied) "
     r"(?:in |out )?(?:wrong|incorrect|bad)\b|"
     r"never (?:even )?double[- ]?checks?\b|"
+    r"(?:didn't|did not) (?!exceed|succeed|proceed|need)\w+ed\b|"
+    r"(?:didn't|did not|never) \w+(?: \w+){0,5}? (?:sooner|earlier|in time)\b|"
     r"took (?:\w+ ){1,3}?(?:offline|down|out)\b|rubber[- ]stamped|waved (?:\w+ )?through|"
     r"(?:dropped|deleted|truncated|wiped|purged|erased|overwrote|removed|destroyed) (?:the|a|an|"
     r"all|every|our|their) (?!(?:temporary|temp|old|stale|unused|test|obsolete|orphaned|expired|"
@@ -433,7 +438,8 @@ CHARACTER = _rx(
     r"(?:should|ought to) be ashamed|shame on|"
     r"(?:without|with no|with little) (?:any )?regard|"
     r"disregard for|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
-    r"inept|incapable|not cut out|hack job|(?:total|complete|utter|absolute) (?:hack|amateur)|"
+    r"inept|incapable|not cut out|ill[- ](?:considered|advised|judged|prepared)|misguided|"
+    r"short[- ]?sighted|unwise|imprudent|hack job|(?:total|complete|utter|absolute) (?:hack|amateur)|"
     r"spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
     r"a (?:hurry|rush)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
     r"calls?|choices?))\b")
@@ -464,7 +470,7 @@ PASSIVE = _rx(
     r"approved blindly|left un\w+)\b|"
     r"\b(?:was|were|had been|has been|have been)\s+(?:not|never)\s+(?:even\s+)?(?:followed|"
     r"respected|read|performed|done|looked at|heeded|adhered to|complied with|obeyed|"
-    r"acted (?:on|upon)|actioned|looked into|followed up(?: on)?|"
+    r"acted (?:on|upon)|actioned|looked into|followed up(?: on)?|learned|learnt|"
     r"carried out|conducted|consulted|taken seriously)\b|"
     r"\bwent (?:unheeded|ignored|unread|unaddressed|unanswered|unnoticed)\b|"
     r"\b(?:errors?|mistakes?) (?:was|were|have been|has been) made\b|"
@@ -554,7 +560,9 @@ HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disrega
                   r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
                       r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
-                      r"blame|failure to)\b(?! (?:message|messages|rate|code|codes|log|logs|page|"
+                      r"blame|failure to|(?:slow|late|delayed|sluggish|hasty|careless|poor) "
+                      r"(?:response|reaction|handling|review|work|fix|decision|call))\b"
+                      r"(?! (?:message|messages|rate|code|codes|log|logs|page|"
                       r"budget|handling))")
 # "Responsibility for the outage lies with the on-call", "blame rests with ops" (but
 # "responsibility for the config sits with the network team" is ownership).
