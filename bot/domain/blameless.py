@@ -272,7 +272,8 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
         if i == 0:
             # A capitalised first word is a name when it owns something or acts:
             # "Eve's mistake", "Quinn pushed".
-            return text.lower().endswith(("'s", "’s")) or _verbish(nxt) or nxt in (
+            return text.lower().endswith(("'s", "’s")) or _verbish(nxt) or nxt.startswith((
+                "should'", "could'", "would'", "must'", "might'")) or nxt in (
                 "should", "could", "would", "failed", "never", "just", "is", "was", "didn't",
                 "did", "had", "has", "keeps", "always", "clearly", "totally", "accidentally",
                 "apparently", "simply", "forgot", "must", "might")
@@ -438,7 +439,9 @@ CHARACTER = _rx(
     r"(?:should|ought to) be ashamed|shame on|"
     r"(?:without|with no|with little) (?:any )?regard|"
     r"disregard for|complacen(?:t|cy)|arrogan(?:t|ce)|overconfiden(?:t|ce)|"
-    r"inept|incapable|not cut out|ill[- ](?:considered|advised|judged|prepared)|misguided|"
+    r"inept|incapable|not cut out|without (?:a |any )?(?:second )?thought|without thinking twice|"
+    r"half[- ](?:tested|done|finished|reviewed|assed|hearted)|"
+    r"ill[- ](?:considered|advised|judged|prepared)|misguided|"
     r"short[- ]?sighted|unwise|imprudent|hack job|(?:total|complete|utter|absolute) (?:hack|amateur)|"
     r"spaghetti|(?:done|made|pushed|shipped|written|deployed) in "
     r"a (?:hurry|rush)|(?:bad|poor|questionable|careless|reckless) (?:decisions?|"
@@ -456,7 +459,8 @@ JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:
                   r"\b(?:didn't|did not|doesn't|does not|don't) (?:care|give a)\b|"
                   r"\b(?:is|was|are|were|has been|have been) (?:\w+ )?(?:poor|subpar|sub-par|"
                   r"inadequate|lacking|mediocre|substandard|weak)\b|"
-                  r"\b(?:is|was|are|were) of (?:\w+ )?(?:low|poor|bad|questionable) quality\b")
+                  r"\b(?:is|was|are|were) of (?:\w+ )?(?:low|poor|bad|questionable) quality\b|"
+                  r"\bat best\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -473,6 +477,10 @@ PASSIVE = _rx(
     r"acted (?:on|upon)|actioned|looked into|followed up(?: on)?|learned|learnt|"
     r"carried out|conducted|consulted|taken seriously)\b|"
     r"\bwent (?:unheeded|ignored|unread|unaddressed|unanswered|unnoticed)\b|"
+    r"\bfell on deaf ears\b|\b(?:quietly|conveniently|silently) (?:dropped|ignored|forgotten|"
+    r"shelved|abandoned|buried|deprioriti[sz]ed|skipped)\b(?! (?:by|after|when|because)\b)|"
+    r"\b(?:was|were|been|got) (?:\w+ )?(?:shelved|abandoned|buried)\b|"
+    r"\b(?:allowed|left) to (?:rot|fester|languish|pile up|slide|drift|accumulate|gather dust)\b|"
     r"\b(?:errors?|mistakes?) (?:was|were|have been|has been) made\b|"
     r"\b(?:closed|resolved|signed off) without (?:any )?(?:investigation|review|testing)\b|"
     r"\bmistakes? (?:was|were|have been|has been) made\b|\bdespite being (?:flagged|required|"
@@ -511,7 +519,9 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"\bwhen the (?:correct|right|proper) "
                r"(?:way|thing|approach)\b|\blike (?:you're|you are|we're|everyone is) supposed"
                r" to\b|\blike (?:a normal person|anyone else|everyone else|everybody else)\b|"
-               r"\bchose to\b")
+               r"\bchose to\b|\b(?:chose|picked|prioriti[sz]ed|put|valued|favou?red) (?:\w+ ){1,2}"
+               r"(?:over|ahead of|before) (?:\w+ )?(?:safety|stability|reliability|quality|testing|"
+               r"correctness|process|caution)\b")
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
                r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
