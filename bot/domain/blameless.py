@@ -392,7 +392,8 @@ IF_HAD = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
              r"(?:not\s+|just\s+|only\s+|even\s+)?\w+")
 HAD_INVERTED = _rx(r"(?:^|[,;]\s*|able\s+|if not\s+)had\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,3}?)\s+"
                    r"(?:not\s+|just\s+|only\s+)?\w+ed\b")
-IF_ONLY = _rx(r"\bif only\b")
+IF_ONLY = _rx(r"\bif only\b|\b(?:had|if) (?:\w+ )?(?:care|attention|diligence|caution|thought) "
+              r"(?:had )?been (?:taken|paid|exercised|given)\b")
 # "If our devs tested their code, this would not happen."
 IF_PAST = _rx(r"\bif\s+(?P<who>[\w@<>|'’.\-]+(?:\s+[\w'’\-]+){0,2}?)\s+(?:\w+ed|did|ran|read|"
               r"took|knew|paid|thought)\b(?=[^.;]*\bwould\b)")
@@ -415,6 +416,7 @@ JOB_TO = _rx(r"\b(?:was|is) (?:\w+(?:'s|’s)|his|her|their) (?:job|responsibili
 CHARACTER = _rx(
     r"\b(?:careless(?:ly|ness)?|sloppy|sloppily|sloppiness|lazy|lazily|laziness|"
     r"negligen(?:t|ce)|incompeten(?:t|ce)|lack of (?:\w+ )?(?:competence|attention|care|"
+    r"familiarity|awareness|preparation|focus|"
     r"diligence|skill|judge?ment|rigou?r|discipline|ownership|professionalism)|reckless(?:ly)?|"
     r"clumsy|inattenti(?:ve|on)|inexperienced|unprofessional|unacceptable|inexcusable|"
     r"amateur(?:ish| hour)?|rookie (?:mistake|error|move)|half[- ]baked|half[- ]asleep|"
@@ -460,7 +462,10 @@ JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:
                   r"\b(?:is|was|are|were|has been|have been) (?:\w+ )?(?:poor|subpar|sub-par|"
                   r"inadequate|lacking|mediocre|substandard|weak)\b|"
                   r"\b(?:is|was|are|were) of (?:\w+ )?(?:low|poor|bad|questionable) quality\b|"
-                  r"\bat best\b")
+                  r"\bat best\b|\b(?:well |far )?below (?:what we expect|expectations|(?:the |our )?"
+                  r"standards?)\b|\bfell short of\b|"
+                  r"\b(?:is|was|are|were) (?:\w+ )?(?:chaotic|unfocused|disorgani[sz]ed|erratic|"
+                  r"panicky|haphazard)\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -471,7 +476,7 @@ PASSIVE = _rx(
     r"swept under the (?:rug|carpet)|not taken seriously|not consulted|brushed aside|"
     r"cast aside|shrugged off|"
     r"botched|mishandled|rushed(?! to)(?: through)?|waved through|rubber[- ]stamped|"
-    r"approved blindly|left un\w+)\b|"
+    r"approved blindly|left un\w+|misread|misinterpreted|misunderstood|misjudged|mistyped)\b|"
     r"\b(?:was|were|had been|has been|have been)\s+(?:not|never)\s+(?:even\s+)?(?:followed|"
     r"respected|read|performed|done|looked at|heeded|adhered to|complied with|obeyed|"
     r"acted (?:on|upon)|actioned|looked into|followed up(?: on)?|learned|learnt|"
@@ -529,7 +534,7 @@ CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|c
                r"(?:is|was) (?:all |totally |entirely )?on|"
                r"(?:result|fault|consequence|product|mistake|error|failure|negligence|"
                r"oversight) of|"
-               r"it (?:was|is)(?= (?:the |a |our |their )?(?:\w+ )?[\w@<>|'-]+ (?:who|that) "
+               r"it (?:was|is)(?= (?:the |a |our |their )?(?:\w+ ){0,2}[\w@<>|'-]+ (?:who|that) "
                r"(?!noticed|spotted|fixed|found|caught|restored|resolved|helped|saved|"
                r"escalated|paged|raised|flagged|mitigated|recovered|reported|identified))|"
                r"if it (?:wasn't|weren't|was not|were not|hadn't been) for|"
@@ -569,7 +574,8 @@ HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disrega
                   r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
                       r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
-                      r"blame|failure to|(?:slow|late|delayed|sluggish|hasty|careless|poor) "
+                      r"blame|failure to|(?:misconfigured|broken|faulty|buggy|untested|botched) \w+|"
+                      r"(?:slow|late|delayed|sluggish|hasty|careless|poor) "
                       r"(?:response|reaction|handling|review|work|fix|decision|call))\b"
                       r"(?! (?:message|messages|rate|code|codes|log|logs|page|"
                       r"budget|handling))")
@@ -619,7 +625,8 @@ WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*|(?:lol|ok|so|seriously|honestly|ugh|wow|
 # Questions that accuse without naming anyone: "how hard is it to read the runbook",
 # "why wasn't this caught in review?" (but "why didn't the alert fire?" asks about a system).
 ACCUSING_QUESTION = _rx(
-    r"\bin (?:their|his|her|your) right mind\b|"
+    r"\bin (?:their|his|her|your) right mind\b|\bwhat possessed\b|"
+    r"\bwhat made (?:him|her|them|you) think\b|"
     r"^\W*who(?:'s| is| was) (?:responsible|to blame|at fault)\b|\bwhose (?:bright )?(?:idea|"
     r"fault|call|decision)\b|\bsince when do\b|\bwhat part of\b|\b(?:can|could) (?:anyone|"
     r"somebody|someone) (?:please )?explain\b|\bcare to explain\b|"
