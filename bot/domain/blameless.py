@@ -464,8 +464,11 @@ JUDGED_WORK = _rx(r"\b(?:is|was|are|were) (?:just |really |frankly |simply )?(?:
                   r"\b(?:is|was|are|were) of (?:\w+ )?(?:low|poor|bad|questionable) quality\b|"
                   r"\bat best\b|\b(?:well |far )?below (?:what we expect|expectations|(?:the |our )?"
                   r"standards?)\b|\bfell short of\b|"
-                  r"\b(?:is|was|are|were) (?:\w+ )?(?:chaotic|unfocused|disorgani[sz]ed|erratic|"
-                  r"panicky|haphazard)\b")
+                  r"\b(?:is|was|are|were|has been|have been|seems|seemed) (?:\w+ )?(?:chaotic|"
+                  r"unfocused|disorgani[sz]ed|erratic|"
+                  r"panicky|haphazard|cursory|shallow|lax|lackadaisical|slipshod|rash|impulsive|"
+                  r"impatient|forgetful|unreliable|unresponsive|dubious|naive|naïve|dreadful|"
+                  r"absent[- ]minded|distracted|uninterested|indifferent|negligent|unprepared)\b")
 HINDSIGHT = _rx(r"\b(?:obviously|clearly|in hindsight|in retrospect|it was obvious|"
                 r"should have been obvious|needless to say)\b")
 DESCRIPTIVE = _words("labelled labeled visible marked documented written named defined "
@@ -627,6 +630,8 @@ WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*|(?:lol|ok|so|seriously|honestly|ugh|wow|
 ACCUSING_QUESTION = _rx(
     r"\bin (?:their|his|her|your) right mind\b|\bwhat possessed\b|"
     r"\bwhat made (?:him|her|them|you) think\b|"
+    r"^\W*(?:why|how come) (?:was|were|did|would) [^?]*\b(?:when|if|while) (?:\w+ ){1,5}"
+    r"(?:already|clearly|obviously)\b[^?]*\?|"
     r"^\W*who(?:'s| is| was) (?:responsible|to blame|at fault)\b|\bwhose (?:bright )?(?:idea|"
     r"fault|call|decision)\b|\bsince when do\b|\bwhat part of\b|\b(?:can|could) (?:anyone|"
     r"somebody|someone) (?:please )?explain\b|\bcare to explain\b|"
@@ -634,6 +639,8 @@ ACCUSING_QUESTION = _rx(
     r"tf)\b|\b(?:why|how come) (?:wasn't|weren't|was|were|isn't|hasn't|hadn't|has|had) "
     r"(?:this|it|that|the \w+|these|they)(?: \w+)? (?:not |never )?(?:caught|noticed|tested|"
     r"reviewed|checked|followed|read|escalated|spotted|seen|verified|acted on|looked at)\b")
+DESPITE_QUESTION = _rx(r"^\W*(?:why|how come)\b[^?]*?(?P<but>\b(?:despite|even though|although|"
+                      r"knowing)\b)[^?]*\?")
 NOT_AGENT_Q = _words("we us our i me my")
 QUOTE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<![\w])'[^']{2,}?'(?![\w])|`[^`]*`")
 SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bvs)(?<!\be\.g)"
@@ -945,6 +952,12 @@ def _rhetorical(s: _Sentence) -> list[_Hit]:
         return []
     lead = len(s.text) - len(s.text.lstrip())
     who = WHO_BLAME.search(s.text) or ACCUSING_QUESTION.search(s.text)
+    despite = DESPITE_QUESTION.search(s.text)
+    if despite and (s.agent_between(0, despite.start("but")) is not None or re.search(
+            r"\b(?:was|were)\s+\w+(?:ed|en)\b", s.text[:despite.start("but")], re.I)):
+        # "How come the PR was merged even though two checks were red?": a person's
+        # action (named, or hidden in the passive) set against what they knew.
+        return [_Hit(despite.start(), despite.end("but"), "rhetorical")]
     if who:
         return [_Hit(who.start() if who.re is ACCUSING_QUESTION else lead, who.end(),
                      "rhetorical")]
