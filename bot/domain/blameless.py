@@ -362,6 +362,8 @@ BLAME_VERB = _rx(
     r"(?:put|used|set|entered|typed|picked|chose|ran|deployed|applied|gave|pasted|copied) "
     r"(?:in |out )?(?:wrong|incorrect|bad)\b|"
     r"never (?:even )?double[- ]?checks?\b|sat on (?:it|this|that|the \w+)\b|"
+    r"(?:was|were) in (?:a|such a) (?:hurry|rush)|(?:don't|doesn't|didn't|do not|does not|did not)"
+    r" (?:\w+ )?get (?:it|how|what|why|that)\b|"
     r"(?:didn't|did not) (?!exceed|succeed|proceed|need)\w+ed\b|"
     r"(?:didn't|did not|never) \w+(?: \w+){0,5}? (?:sooner|earlier|in time)\b|"
     r"took (?:\w+ ){1,3}?(?:offline|down|out)\b|rubber[- ]stamped|waved (?:\w+ )?through|"
@@ -485,7 +487,8 @@ PASSIVE = _rx(
     r"acted (?:on|upon)|actioned|looked into|followed up(?: on)?|learned|learnt|"
     r"carried out|conducted|consulted|taken seriously)\b|"
     r"\bwent (?:unheeded|ignored|unread|unaddressed|unanswered|unnoticed)\b|"
-    r"\bfell on deaf ears\b|\b(?:was|were|been|got) (?:quietly|conveniently) (?:dropped|ignored|"
+    r"\bfell on deaf ears\b|\bsat (?:untouched|unanswered|unread|unreviewed|ignored)\b|"
+    r"\b(?:was|were|been|got) (?:quietly|conveniently) (?:dropped|ignored|"
     r"forgotten|shelved|abandoned|buried|deprioriti[sz]ed|skipped)\b(?! (?:by|after|when)\b)|"
     r"\b(?:allowed|left) to (?:rot|fester|languish|pile up|slide|drift|accumulate|gather dust)\b|"
     r"\b(?:errors?|mistakes?) (?:was|were|have been|has been) made\b|"
@@ -572,6 +575,7 @@ BLAME_WORD = _rx(r"\b(?:wrong|broken|bad|faulty|incorrect|mistake|mistakenly|acc
                  r"anyway|again|years)\b")
 # Idioms only people do: any subject that is not a system is a person or a group here.
 HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disregarded|"
+                  r"looked the other way|turned a blind eye|"
                   r"dropped the ball|screwed up|messed up|fell asleep|asleep at the wheel|"
                   r"did (?:a )?(?:poor|bad|terrible|lousy|sloppy) job|(?:didn't|did not) care|"
                   r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
@@ -622,8 +626,10 @@ QUESTION_START = _rx(r"^\s*(?:who|why|how|what|did|does|do|is|was|were|has|have|
 FORWARD_QUESTION = _rx(r"^\s*(?:will|could|can|should|shall|would|may|might)\s+(?:we|i|us)\b|"
                        r"^\s*will\b|^\s*what would\b|^\s*how (?:can|could|do|should) we\b")
 WHO_BLAME = _rx(r"^\s*(?:\W*)(?:\w+,\s*|(?:lol|ok|so|seriously|honestly|ugh|wow|welp|hey|and|"
-                r"but|like|srsly|omg|wtf|hmm|um|uh)\W+)?who (?:the hell |on earth |tf )?(?:\w+ed|"
-                r"(?!is\b|was\b|has\b|does\b|owns\b|leads\b)\w+s|gave|let|ran|"
+                r"but|like|srsly|omg|wtf|hmm|um|uh)\W+)?who "
+                r"(?:the hell |on earth |tf |exactly |actually |even |really )?(?:\w+ed|"
+                r"(?!is\b|was\b|has\b|does\b|owns\b|leads\b)\w+s(?! (?:whether|if|what|which|"
+                r"how|when)\b)|gave|let|ran|"
                 r"made|wrote|broke|thought|decided|did|put|took|chose|signed|keeps?)\b")
 # Questions that accuse without naming anyone: "how hard is it to read the runbook",
 # "why wasn't this caught in review?" (but "why didn't the alert fire?" asks about a system).
