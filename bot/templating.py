@@ -50,6 +50,19 @@ def templates_dir() -> Path:
     raise FileNotFoundError("Debrief's templates/ folder is missing from this installation")
 
 
+def guidance_lines() -> set[str]:
+    """The default postmortem template's own wording (prompts such as "Why did the actions
+    taken make sense at the time?"), for the blameless check to skip: a draft that still
+    carries them is not blamed for them. Only lines without Jinja count, so whatever
+    people fill in is always checked."""
+    try:
+        template = (templates_dir() / "postmortem.md.j2").read_text(encoding="utf-8")
+    except OSError:
+        return set()
+    return {line.strip() for line in template.splitlines()
+            if line.strip() and "{{" not in line and "{%" not in line and "{#" not in line}
+
+
 # --- Postmortem templates: the sandbox with bounded work ------------------------------
 #
 # Limits (module constants so tests and operators can read them):

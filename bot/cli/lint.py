@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.domain.blameless import Finding, lint_text
 from bot.errors import ConfigError
+from bot.templating import guidance_lines
 
 FINDINGS = 1  # the exit status when the text has findings (2 stays for user errors)
 
@@ -25,7 +26,7 @@ def lint_file(args: argparse.Namespace) -> int:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {args.file}: {exc.strerror}") from exc
-    findings = lint_text(text)
+    findings = lint_text(text, skip=guidance_lines())
     if args.json:
         print(json.dumps([f.as_dict() for f in findings], indent=2))
     else:

@@ -46,7 +46,7 @@ from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
 from bot.services.action_items import add_action_item
-from bot.services.ports import Deps
+from bot.services.ports import Deps, UnitOfWorkFactory
 from bot.services.stats import incident_stats
 
 
@@ -101,6 +101,18 @@ class ReviewStep:
 # What a command did, for the Slack layer to word (None: nothing to say, a form opened).
 Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft | ReviewStep
           | fix.EntryChanged | fix.ItemChanged | None)
+
+
+def roster(number: int, uow: UnitOfWorkFactory) -> list[str]:
+    """Names of the incident's people known to the bot (stored, no Slack call), so the
+    blameless check recognises them even in lowercase ("erin took down search")."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        if incident is None:
+            return []
+        people = {incident.declared_by, *incident.roles.values(),
+                  *(e.actor for e in incident.events if e.actor)}
+        return [name for _, name in tx.people.lookup(p for p in people if p).values()]
 
 
 def list_open(deps: Deps, user_id: str) -> list[Incident]:
@@ -164,7 +176,8 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             noted = number(ref, cmd.usage)
             when, entry_id = tl.add_note(noted, user_id, body, at, uow=deps.uow,
                                          chat=deps.chat, config=config, now=now)
-            return Noted(noted, when, text, lint_text(text), entry_id)
+            return Noted(noted, when, text, lint_text(text, roster=roster(noted, deps.uow)),
+                         entry_id)
         case AddActionItem(ref=ref, text=text):
             return ItemAdded(add_action_item(number(ref, cmd.usage), user_id, text.split(),
                                              uow=deps.uow, chat=deps.chat, config=config,

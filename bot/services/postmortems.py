@@ -12,7 +12,13 @@ from bot.domain.postmortem import next_status, postmortem_context
 from bot.domain.timeline import build_timeline, durations
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, PostmortemSummary, UnitOfWorkFactory
-from bot.templating import TemplateBusy, TemplateFailure, render_postmortem, render_slot
+from bot.templating import (
+    TemplateBusy,
+    TemplateFailure,
+    guidance_lines,
+    render_postmortem,
+    render_slot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +103,7 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
         with render_slot():
             template, content = render_document(number, uow=uow, config=config, now=now,
                                                 names=names, workspace_url=workspace)
-            findings = lint_text(content)
+            findings = lint_text(content, roster=names.values(), skip=guidance_lines())
     except TemplateBusy as exc:
         log.warning("postmortem for #%s not drafted: every render slot is busy", number)
         raise UserError(str(exc)) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -279,6 +279,22 @@ def test_note_with_blameful_wording_gets_a_private_suggestion(stack: Stack) -> N
     reply = slash(stack, "note Dave should have checked the replica lag", channel=incident.channel_id)
     assert "Noted" in reply and "Blameless wording check" in reply and "should have" in reply
     assert "Blameless" not in json.dumps([c.args for c in stack.slack.calls_of("chat.postMessage")])
+
+
+def test_a_note_recognises_the_incidents_people_by_their_stored_names(stack: Stack) -> None:
+    """The note check gets the incident's people's names from storage (no Slack call per
+    note), so a lowercase name the checker does not know is still a person."""
+    with stack.runtime.deps.uow() as tx:
+        tx.people.remember(ALICE, "Zephyrine Okafor", None, datetime.now(UTC))
+        tx.commit()
+    incident = declare(stack)
+    calls = len(stack.slack.calls_of("users.info"))
+    channel = incident.channel_id
+    reply = slash(stack, "note search went down when zephyrine took down the index", channel=channel)
+    assert "Noted" in reply and "Blameless wording check" in reply and "took down" in reply
+    assert len(stack.slack.calls_of("users.info")) == calls
+    reply = slash(stack, "note search went down when quillon took down the index", channel=channel)
+    assert "Noted" in reply and "Blameless wording check" not in reply
 
 
 def test_stats_from_the_recorded_lifecycle(stack: Stack, monkeypatch: pytest.MonkeyPatch,
