@@ -32,18 +32,32 @@ class Echo:
     text: str
 
 
+@dataclass(frozen=True)
+class Mention:
+    """A person named inside a `UserError`, by chat user id: plain text says `@U1`; Slack
+    renders a real mention (`bot.slack.text.error_text`), so the rules need no markup."""
+
+    user_id: str
+
+
+def _at(user_id: str) -> str:
+    return f"@{user_id}"
+
+
 class UserError(DebriefError):
     """Input the person can correct; the message is shown to them as is.
 
-    Built from parts: plain message text and `Echo`es of what the person typed.
-    `str()` gives the plain message; `render` lets the caller escape the echoes."""
+    Built from parts: plain message text, `Echo`es of what the person typed and
+    `Mention`s of people. `str()` gives the plain message; `render` lets the medium
+    escape the echoes and write the mentions its way."""
 
-    def __init__(self, *parts: str | Echo) -> None:
+    def __init__(self, *parts: str | Echo | Mention) -> None:
         self.parts = parts
         super().__init__(self.render(lambda text: text))
 
-    def render(self, inert: Callable[[str], str]) -> str:
-        return "".join(p if isinstance(p, str) else inert(p.text) for p in self.parts)
+    def render(self, inert: Callable[[str], str], mention: Callable[[str], str] = _at) -> str:
+        return "".join(p if isinstance(p, str) else inert(p.text) if isinstance(p, Echo)
+                       else mention(p.user_id) for p in self.parts)
 
 
 EXPLANATIONS = {

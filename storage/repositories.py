@@ -13,8 +13,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from bot.domain.actions import ActionItem, ActionRequest
-from bot.domain.incidents import EventRecord, Incident
+from bot.domain.action_items import ActionItem, ActionRequest
+from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion
 from bot.domain.rotations import Override, Schedule
 from bot.domain.schedules import layer_from_json, layer_to_json
@@ -57,7 +57,7 @@ def to_incident(row: IncidentRow) -> Incident:
         action_items=tuple(to_action(a, row.number) for a in row.action_items),
         roles={r.role: r.user_id for r in row.roles},
         events=tuple(
-            EventRecord(at=e.at, kind=e.kind, actor=e.actor, detail=dict(e.detail))
+            EventRecord(at=e.at, kind=EventKind(e.kind), actor=e.actor, detail=dict(e.detail))
             for e in row.events
         ),
         **{name: getattr(row, name) for name in _SCALARS},
@@ -132,7 +132,7 @@ class SqlIncidentRepository:
         row = IncidentRow(number=incident.number, **{n: getattr(incident, n) for n in _SCALARS})
         row.roles = [RoleAssignmentRow(role=k, user_id=v) for k, v in incident.roles.items()]
         row.events = [
-            IncidentEventRow(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail)
+            IncidentEventRow(at=e.at, kind=str(e.kind), actor=e.actor, detail=e.detail)
             for e in incident.events
         ]
         self.session.add(row)

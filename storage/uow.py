@@ -27,7 +27,7 @@ class SqlUnitOfWork:
         self.session = self._factory()
         self.incidents = SqlIncidentRepository(self.session)
         self.timeline = SqlTimelineRepository(self.session)
-        self.actions = SqlActionItemRepository(self.session)
+        self.action_items = SqlActionItemRepository(self.session)
         self.postmortems = SqlPostmortemRepository(self.session)
         self.notifications = SqlNotificationRepository(self.session)
         self.schedules = SqlScheduleRepository(self.session)

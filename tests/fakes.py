@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
 from bot.services.ports import PostmortemSummary
+from bot.slack.messages import topic_text
 
 
 @dataclass
@@ -68,9 +69,9 @@ class FakeChat:
         self._maybe_fail("invite")
         self.members[channel_id].update(user_ids)
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
+    def set_topic(self, channel_id: str, incident: Incident) -> None:
         self._maybe_fail("set_topic")
-        self.topics[channel_id] = topic
+        self.topics[channel_id] = topic_text(incident)
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         self._maybe_fail("post_card")

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import ClassVar, Literal, Protocol
 
-from bot.domain.actions import check_action
+from bot.domain.action_items import check_action_item
 from bot.domain.incidents import (
     normalise_role,
     normalise_severity,
@@ -167,7 +167,7 @@ class PostmortemStep:
 
 
 @dataclass(frozen=True)
-class Action:
+class AddActionItem:
     """`text` keeps Slack's escaped mentions (the owner); the due date is read against
     the author's today after the ack, its syntax already checked here."""
     text: str
@@ -176,22 +176,23 @@ class Action:
 
 
 @dataclass(frozen=True)
-class Actions:
+class ListActionItems:
     ref: int | None = None
     usage: ClassVar[str] = "/incident actions #12"
 
 
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
-    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | Action | Actions
+    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | AddActionItem
+    | ListActionItems
 )
 
 
-def _take_ref(action: str, words: list[str]) -> tuple[int | None, list[str]]:
+def _take_ref(subcommand: str, words: list[str]) -> tuple[int | None, list[str]]:
     if words:
         first = words[0]
         if re.fullmatch(r"#\d{1,9}", first) or (
-            action in _BARE_NUMBER_REF and re.fullmatch(r"\d{1,9}", first)
+            subcommand in _BARE_NUMBER_REF and re.fullmatch(r"\d{1,9}", first)
         ):
             return int(first.lstrip("#")), words[1:]
     return None, words
@@ -212,15 +213,15 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
     if not words:
         return Help()
     head = words[0].lower()
-    action = ALIASES.get(head, head)
-    if action not in SUBCOMMANDS:
+    subcommand = ALIASES.get(head, head)
+    if subcommand not in SUBCOMMANDS:
         return Help(unknown=plain_from_slack(words[0])[:40])
-    ref, rest = _take_ref(action, words[1:])
+    ref, rest = _take_ref(subcommand, words[1:])
 
     def text_of(parts: list[str]) -> str:
         return plain_from_slack(" ".join(parts)).strip()
 
-    match action:
+    match subcommand:
         case "help":
             return Help()
         case "list":
@@ -230,7 +231,7 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
         case "retry":
             return Retry(ref=ref)
         case "actions":
-            return Actions(ref=ref)
+            return ListActionItems(ref=ref)
         case "declare":
             severity = None
             if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
@@ -290,8 +291,8 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             # Keep Slack's escaped mentions intact for the owner; the rest becomes plain text.
             text = " ".join(w if w.startswith("<@") and parse_user_ref(w) else _plain_word(w)
                             for w in rest)
-            check_action(text.split())
-            return Action(text=text, ref=ref)
+            check_action_item(text.split())
+            return AddActionItem(text=text, ref=ref)
         case "stats":
             return Stats(period=rest[0] if rest else "")
         case _:  # "resolve": the last of SUBCOMMANDS

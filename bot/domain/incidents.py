@@ -10,10 +10,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.text import plain_from_slack, some
-from bot.errors import Echo, UserError
+from bot.errors import Echo, Mention, UserError
 
 MAX_TITLE = 150  # Block Kit header limit: the title is the summary card's header
 MAX_CHANNEL_NAME = 80
@@ -27,10 +28,26 @@ class Severity:
     description: str
 
 
+class EventKind(StrEnum):
+    """What happened to an incident: the kind of each recorded lifecycle event. Each kind
+    has one plain-text wording (`bot.domain.timeline.lifecycle_text`: timeline, postmortem,
+    CLI) and one Slack wording (`bot.slack.messages.event_text`), both exhaustive."""
+
+    DECLARED = "declared"
+    ACKNOWLEDGED = "acknowledged"
+    STATUS = "status"
+    REOPENED = "reopened"
+    SEVERITY = "severity"
+    ROLE = "role"
+    UPDATE = "update"
+    ONCALL = "oncall"
+    RESOLVED = "resolved"
+
+
 @dataclass(frozen=True)
 class EventRecord:
     at: datetime
-    kind: str
+    kind: EventKind
     actor: str | None
     detail: dict[str, str]
 
@@ -97,11 +114,6 @@ def channel_name(prefix: str, declared_at: datetime, number: int, title: str, at
     slug = slugify(title)[: max(room, 0)].strip("-")
     name = f"{base}-{slug}" if slug else base
     return (name + suffix)[:MAX_CHANNEL_NAME]
-
-
-def topic(incident: Incident) -> str:
-    commander = f"<@{incident.commander}>" if incident.commander else "no commander"
-    return f"{incident.severity} · {incident.status} · Commander: {commander}"
 
 
 def _echo(word: str) -> Echo:
@@ -173,11 +185,11 @@ Change = tuple[Incident, EventRecord]
 def acknowledge(incident: Incident, user: str, now: datetime) -> Change:
     if incident.acknowledged_at is not None:
         raise UserError(
-            f"Incident #{incident.number} was already acknowledged by "
-            f"<@{incident.acknowledged_by}> at {incident.acknowledged_at:%H:%M} UTC."
-        )
+            f"Incident #{incident.number} was already acknowledged by ",
+            Mention(incident.acknowledged_by or ""),
+            f" at {incident.acknowledged_at:%H:%M} UTC.")
     return (replace(incident, acknowledged_at=now, acknowledged_by=user),
-            EventRecord(now, "acknowledged", user, {}))
+            EventRecord(now, EventKind.ACKNOWLEDGED, user, {}))
 
 
 def set_status(incident: Incident, status: str, note: str, user: str, now: datetime, *,
@@ -192,8 +204,8 @@ def set_status(incident: Incident, status: str, note: str, user: str, now: datet
         detail["note"] = note
     if incident.resolved_at is not None:
         return (replace(incident, status=status, resolved_at=None),
-                EventRecord(now, "reopened", user, detail))
-    return replace(incident, status=status), EventRecord(now, "status", user, detail)
+                EventRecord(now, EventKind.REOPENED, user, detail))
+    return replace(incident, status=status), EventRecord(now, EventKind.STATUS, user, detail)
 
 
 def resolve(incident: Incident, summary: str, user: str, now: datetime, *,
@@ -206,7 +218,7 @@ def resolve(incident: Incident, summary: str, user: str, now: datetime, *,
     return (
         replace(incident, status=resolved_status, resolved_at=now,
                 summary=summary or incident.summary),
-        EventRecord(now, "resolved", user, detail),
+        EventRecord(now, EventKind.RESOLVED, user, detail),
     )
 
 
@@ -214,18 +226,18 @@ def set_severity(incident: Incident, severity: str, user: str, now: datetime) ->
     if severity == incident.severity:
         raise UserError(f"Incident #{incident.number} is already {severity}.")
     return (replace(incident, severity=severity),
-            EventRecord(now, "severity", user, {"from": incident.severity, "to": severity}))
+            EventRecord(now, EventKind.SEVERITY, user, {"from": incident.severity, "to": severity}))
 
 
 def assign_role(incident: Incident, role: str, assignee: str, user: str, now: datetime) -> Change:
     if incident.roles.get(role) == assignee:
-        raise UserError(f"<@{assignee}> is already {role} of #{incident.number}.")
+        raise UserError(Mention(assignee), f" is already {role} of #{incident.number}.")
     detail = {"role": role, "user": assignee}
     if role in incident.roles:
         detail["previous"] = incident.roles[role]
     return (replace(incident, roles={**incident.roles, role: assignee}),
-            EventRecord(now, "role", user, detail))
+            EventRecord(now, EventKind.ROLE, user, detail))
 
 
 def post_update(incident: Incident, text: str, user: str, now: datetime) -> Change:
-    return incident, EventRecord(now, "update", user, {"text": text})
+    return incident, EventRecord(now, EventKind.UPDATE, user, {"text": text})

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import Incident
 from bot.domain.timeline import Durations, TimelineItem, format_duration
 from bot.errors import UserError

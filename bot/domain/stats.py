@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import Incident
 from bot.domain.postmortem import DuePolicy, Postmortem
 from bot.domain.timeline import durations

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import assert_never
 
 from dateutil import parser as dateparser
 
-from bot.domain.incidents import Incident
+from bot.domain.incidents import EventKind, Incident
 from bot.errors import UserError
 
 # Message subtypes that are a person speaking; every other subtype (joins, topic
@@ -88,29 +89,33 @@ def kind_of(message: ChatMessage) -> str:
     return "file" if message.files else "message"
 
 
-def lifecycle_text(kind: str, detail: dict[str, str]) -> str:
+def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
+    """The plain-text wording of a lifecycle event: the timeline entry the postmortem,
+    the CLI and the Slack timeline page show. (What the channel is told when it happens
+    is Slack's own wording: `bot.slack.messages.event_text`.)"""
     note = f": {detail['note']}" if detail.get("note") else ""
     match kind:
-        case "declared":
+        case EventKind.DECLARED:
             return f"Declared {detail.get('severity', '')}: {detail.get('title', '')}".strip()
-        case "acknowledged":
+        case EventKind.ACKNOWLEDGED:
             return "Acknowledged"
-        case "status":
+        case EventKind.STATUS:
             return f"Status {detail.get('from')} → {detail.get('to')}{note}"
-        case "reopened":
+        case EventKind.REOPENED:
             return f"Reopened as {detail.get('to')}{note}"
-        case "severity":
+        case EventKind.SEVERITY:
             return f"Severity {detail.get('from')} → {detail.get('to')}"
-        case "role":
+        case EventKind.ROLE:
             return f"{detail.get('role', 'role').capitalize()}: {detail.get('user')}"
-        case "update":
+        case EventKind.UPDATE:
             return f"Update: {detail.get('text', '')}"
-        case "oncall":
+        case EventKind.ONCALL:
             return f"On call for {detail.get('schedule')}: {detail.get('user')} (invited)"
-        case "resolved":
+        case EventKind.RESOLVED:
             summary = f": {detail['summary']}" if detail.get("summary") else ""
             return f"Resolved{summary}"
-    return kind
+        case _:  # mypy: every kind has a case above
+            assert_never(kind)
 
 
 def build_timeline(incident: Incident, entries: list[TimelineEntry]) -> list[TimelineItem]:
@@ -144,7 +149,7 @@ def durations(incident: Incident, statuses: tuple[str, ...], mitigated_status: s
     threshold = rank.get(mitigated_status, len(statuses) - 1)
     mitigated = next(
         (e.at for e in incident.events
-         if e.kind in ("status", "resolved", "reopened")
+         if e.kind in (EventKind.STATUS, EventKind.RESOLVED, EventKind.REOPENED)
          and rank.get(e.detail.get("to", ""), -1) >= threshold),
         None,
     )

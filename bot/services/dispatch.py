@@ -13,12 +13,12 @@ from bot.domain import incidents as rules
 from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import (
     Ack,
-    Action,
-    Actions,
+    AddActionItem,
     Declare,
     Help,
     IncidentCommand,
     List,
+    ListActionItems,
     Note,
     Postmortem,
     PostmortemStep,
@@ -34,10 +34,10 @@ from bot.domain.commands import (
 )
 from bot.domain.incidents import Incident
 from bot.domain.stats import Stats as IncidentStats
-from bot.services import actions as act
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
+from bot.services.action_items import add_action_item
 from bot.services.ports import Deps
 from bot.services.stats import incident_stats
 from bot.slack.text import describe, escape_mrkdwn
@@ -120,7 +120,7 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case Stats(period=period):
             return pages.stats(incident_stats(period, uow=deps.uow, config=config, now=now),
                                period)
-        case Actions(ref=ref):
+        case ListActionItems(ref=ref):
             return pages.action_items(number(ref, cmd.usage))
         case Timeline(ref=ref):
             # One response: the first page, with a "More" button for the next.
@@ -136,8 +136,8 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             reply = tl.add_note(number(ref, cmd.usage), user_id, body, at, uow=deps.uow,
                                 chat=deps.chat, config=config, now=now)
             return Reply(reply + findings_text(lint_text(text), text))
-        case Action(ref=ref, text=text):
-            item = act.add_action(number(ref, cmd.usage), user_id, text.split(), uow=deps.uow,
+        case AddActionItem(ref=ref, text=text):
+            item = add_action_item(number(ref, cmd.usage), user_id, text.split(), uow=deps.uow,
                                   chat=deps.chat, config=config, now=now)
             return Reply(f"Action item added: {describe(item)}")
         case Postmortem(ref=ref):

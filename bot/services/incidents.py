@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot import observability
 from bot.config import DebriefConfig
-from bot.domain.incidents import EventRecord, Incident, channel_name, topic
+from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
@@ -66,11 +66,11 @@ def declare_incident(
 ) -> Outcome:
     """Record first (so the incident exists whatever Slack does), then set Slack up."""
     commander = req.commander or req.declared_by
-    events = [EventRecord(now, "declared", req.declared_by,
+    events = [EventRecord(now, EventKind.DECLARED, req.declared_by,
                           {"title": req.title, "severity": req.severity})]
-    events.append(EventRecord(now, "role", req.declared_by,
+    events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
                               {"role": "commander", "user": commander}))
-    events += [EventRecord(now, "oncall", req.declared_by, {"schedule": name, "user": user})
+    events += [EventRecord(now, EventKind.ONCALL, req.declared_by, {"schedule": name, "user": user})
                for name, user in _on_call_now(config, uow, chat, now)]
     with uow() as tx:
         number = tx.incidents.allocate_number()
@@ -229,10 +229,10 @@ def _set_up(progress: _Progress, *, uow: UnitOfWorkFactory, chat: Chat, config: 
     assert incident.channel_id is not None
     channel_id = incident.channel_id
     people = sorted({incident.declared_by, *incident.roles.values(),
-                     *(e.detail["user"] for e in incident.events if e.kind == "oncall")})
+                     *(e.detail["user"] for e in incident.events if e.kind is EventKind.ONCALL)})
     steps: list[tuple[str, str, Callable[[], None]]] = [
         ("invite", "inviting people", lambda: chat.invite(channel_id, people)),
-        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, topic(incident))),
+        ("topic", "setting the topic", lambda: chat.set_topic(channel_id, incident)),
     ]
     for label, step, action in steps:
         progress.at(step)
@@ -314,7 +314,7 @@ def change_incident(
             ("channel message", lambda: chat.post_event(updated, event, announce=announce)),
         ]
         if retopic:
-            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, topic(updated))))
+            calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, updated)))
         for what, call in calls:
             try:
                 call()

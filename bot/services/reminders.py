@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from bot.domain.actions import digest_window, remind_at
+from bot.domain.action_items import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
 from bot.errors import ChatError
 from bot.observability import REMINDERS
@@ -38,7 +38,7 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
     config, chat = deps.config, deps.chat
     notices: list[Notice] = []
     with deps.uow() as tx:
-        open_items = tx.actions.open_items()
+        open_items = tx.action_items.open_items()
         # Only incidents whose postmortem notices can still be in their window: the
         # scheduler ticks every 30 s and must not reload the whole history each time.
         incidents = tx.incidents.list(resolved_since=now - _postmortem_horizon(deps))

@@ -15,7 +15,7 @@ def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: D
     with uow() as tx:
         incidents = tx.incidents.list()
         postmortems = tx.postmortems.all()
-        items = tx.actions.all_items()
+        items = tx.action_items.all_items()
     return compute_stats(
         incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
         mitigated_status=config.timeline.mitigated_status,

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionItem
-from bot.domain.incidents import EventRecord, Incident
+from bot.domain.action_items import ActionItem
+from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
@@ -164,7 +164,7 @@ def _people_fields(incident: Incident, config: DebriefConfig) -> list[str]:
                role in incident.roles) for role in config.roles]
     people += [(f"On call ({escape_mrkdwn(e.detail['schedule'])})",
                 f"on call ({escape_mrkdwn(e.detail['schedule'])})", f"<@{e.detail['user']}>",
-                True) for e in incident.events if e.kind == "oncall"]
+                True) for e in incident.events if e.kind is EventKind.ONCALL]
     fields = [f"*{label}*\n{who}" for label, _, who, _ in people[:MAX_PEOPLE_FIELDS - 1]]
     rest = people[MAX_PEOPLE_FIELDS - 1:]
     if len(rest) == 1:
@@ -215,33 +215,6 @@ def build_announcement(incident: Incident) -> tuple[str, Blocks]:
         f"Commander: {user_mention(incident.commander)}"
     )
     return text, [{"type": "section", "text": _mrkdwn(text)}]
-
-
-def build_event_text(incident: Incident, event: EventRecord) -> str:
-    who = user_mention(event.actor)
-    d = {k: escape_mrkdwn(str(v)) for k, v in event.detail.items()}
-    note = f": {d['note']}" if d.get("note") else ""
-    match event.kind:
-        case "acknowledged":
-            return f":eyes: {who} acknowledged the incident."
-        case "status":
-            return f":arrows_counterclockwise: Status *{d['from']} → {d['to']}* (by {who}){note}"
-        case "reopened":
-            return f":rotating_light: Reopened as *{d['to']}* by {who}{note}"
-        case "severity":
-            return f":warning: Severity *{d['from']} → {d['to']}* (by {who})"
-        case "role":
-            return f":bust_in_silhouette: {user_mention(d['user'])} is now *{d['role']}* (set by {who})"
-        case "update":
-            return f":mega: *Update* from {who}: {d['text']}"
-        case "resolved":
-            summary = f": {d['summary']}" if d.get("summary") else "."
-            return f":white_check_mark: *Resolved* by {who}{summary}"
-    return f"{escape_mrkdwn(event.kind)} by {who}"
-
-
-def build_thread_text(incident: Incident, event: EventRecord) -> str:
-    return f"*#{incident.number} {escape_mrkdwn(incident.title)}* — {build_event_text(incident, event)}"
 
 
 def build_incident_list(incidents: list[Incident], page: int = 1) -> tuple[str, Blocks]:

@@ -25,8 +25,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import DebriefConfig, Settings
-from bot.domain.actions import ActionItem
-from bot.domain.incidents import EventRecord, Incident
+from bot.domain.action_items import ActionItem
+from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
@@ -37,13 +37,12 @@ from bot.slack.blocks import (
     build_cover_request,
     build_declare_modal,
     build_digest,
-    build_event_text,
     build_postmortem_summary,
     build_summary_card,
-    build_thread_text,
     slack_date,
 )
 from bot.slack.events import parse_message
+from bot.slack.messages import event_text, thread_text, topic_text
 from bot.slack.pacing import ChannelPacer
 from bot.slack.text import escape_mrkdwn
 
@@ -52,7 +51,8 @@ T = TypeVar("T")
 USER_CACHE_SECONDS = 3600
 MAX_PAGES = 500  # 100,000 messages at 200 a page: a runaway cursor cannot loop forever
 # Events worth telling the whole announcement channel about (in the incident's thread).
-ANNOUNCED = {"status", "severity", "update", "resolved", "reopened"}
+ANNOUNCED = {EventKind.STATUS, EventKind.SEVERITY, EventKind.UPDATE, EventKind.RESOLVED,
+             EventKind.REOPENED}
 # Message metadata (event_type) on the bot's set-up posts: a retry finds them in Slack
 # itself, so a post whose ts never reached the database is not made a second time.
 CARD_EVENT = "debrief_incident_card"
@@ -231,7 +231,8 @@ class SlackGateway:
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
 
-    def set_topic(self, channel_id: str, topic: str) -> None:
+    def set_topic(self, channel_id: str, incident: Incident) -> None:
+        topic = topic_text(incident)
         self._in_channel("conversations.setTopic", channel_id,
                          lambda: self.client.conversations_setTopic(channel=channel_id,
                                                                     topic=topic[:250]))
@@ -346,10 +347,10 @@ class SlackGateway:
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         if incident.channel_id:
-            text = build_event_text(incident, event)
+            text = event_text(incident, event)
             self._post(incident.channel_id, text=text)
         if announce and event.kind in ANNOUNCED and incident.announce_ts:
-            thread = build_thread_text(incident, event)
+            thread = thread_text(incident, event)
             self._post(str(incident.announce_channel_id), thread_ts=incident.announce_ts,
                        text=thread)
 

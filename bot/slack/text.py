@@ -8,7 +8,7 @@ layering test), so it must stay free of the Slack SDK.
 
 from __future__ import annotations
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.errors import UserError
 
 
@@ -29,8 +29,9 @@ def user_mention(user_id: str | None) -> str:
 
 
 def error_text(error: UserError) -> str:
-    """A `UserError` as Slack text: the words it quotes back (its `Echo` parts) escaped."""
-    return error.render(escape_mrkdwn)
+    """A `UserError` as Slack text: the words it quotes back (its `Echo` parts) escaped,
+    the people it names (its `Mention` parts) as mentions."""
+    return error.render(escape_mrkdwn, user_mention)
 
 
 def describe(item: ActionItem) -> str:

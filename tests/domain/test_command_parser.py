@@ -12,11 +12,11 @@ from bot.config import DebriefConfig
 from bot.domain.commands import (
     MAX_TEXT,
     Ack,
-    Action,
-    Actions,
+    AddActionItem,
     Declare,
     Help,
     List,
+    ListActionItems,
     Note,
     Postmortem,
     PostmortemStep,
@@ -126,11 +126,11 @@ def test_postmortem_and_its_steps() -> None:
 
 def test_action_and_actions() -> None:
     """`action` keeps the owner's mention intact; `actions` lists an incident's items."""
-    assert parse("action Add an alert <@U1|al> due friday") == Action(
+    assert parse("action Add an alert <@U1|al> due friday") == AddActionItem(
         text="Add an alert <@U1|al> due friday")
-    assert parse("todo #3 Fix errors due to the retry storm") == Action(
+    assert parse("todo #3 Fix errors due to the retry storm") == AddActionItem(
         text="Fix errors due to the retry storm", ref=3)
-    assert parse("actions #3") == Actions(ref=3)
+    assert parse("actions #3") == ListActionItems(ref=3)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -19,7 +19,7 @@ from bot.domain.commands import (
     Update,
     parse_incident_command,
 )
-from bot.domain.incidents import EventRecord, Incident, as_dict, channel_name, slugify, topic
+from bot.domain.incidents import EventRecord, Incident, as_dict, channel_name, slugify
 from bot.domain.text import parse_user_ref, plain_from_slack
 from bot.errors import UserError
 
@@ -129,13 +129,12 @@ def test_unknown_subcommand_asks_for_help() -> None:
     assert parse_incident_command("", CONFIG) == Help()
 
 
-def test_topic_and_json_shape() -> None:
-    """The topic shows severity · status · commander; the JSON has every documented key."""
+def test_json_shape() -> None:
+    """The JSON has every documented key."""
     incident = Incident(number=3, title="t", severity="SEV2", status="identified",
                         description="", declared_at=AT, declared_by="U1",
                         roles={"commander": "U2"},
                         events=(EventRecord(AT, "declared", "U1", {"title": "t"}),))
-    assert topic(incident) == "SEV2 · identified · Commander: <@U2>"
     data = as_dict(incident)
     for key in ("number", "title", "severity", "status", "channel_id", "channel_name",
                 "declared_at", "declared_by", "acknowledged_at", "resolved_at", "roles", "events"):

@@ -30,8 +30,9 @@ def test_acknowledge_once() -> None:
     acked, event = rules.acknowledge(incident(), "U2", LATER)
     assert (acked.acknowledged_at, acked.acknowledged_by) == (LATER, "U2")
     assert event == EventRecord(LATER, "acknowledged", "U2", {})
-    with pytest.raises(UserError, match="already acknowledged by <@U2> at 10:05 UTC"):
+    with pytest.raises(UserError, match="already acknowledged by @U2 at 10:05 UTC") as refused:
         rules.acknowledge(acked, "U3", LATER)
+    assert "by <@U2> at" in error_text(refused.value)  # a mention once shown in Slack
 
 
 def test_status_changes_resolves_and_reopens() -> None:
@@ -70,8 +71,9 @@ def test_severity_role_and_update() -> None:
     handed, event = rules.assign_role(incident(), "commander", "U3", "U2", LATER)
     assert handed.roles == {"commander": "U3"}
     assert event.detail == {"role": "commander", "user": "U3", "previous": "U1"}
-    with pytest.raises(UserError, match="<@U3> is already commander of #7"):
+    with pytest.raises(UserError, match="^@U3 is already commander of #7") as refused:
         rules.assign_role(handed, "commander", "U3", "U2", LATER)
+    assert error_text(refused.value) == "<@U3> is already commander of #7."
     same, event = rules.post_update(incident(), "rolled back", "U2", LATER)
     assert same == incident() and event.detail == {"text": "rolled back"}
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.actions import parse_due
+from bot.domain.action_items import parse_due
 from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.domain.stats import parse_period
 from bot.domain.when import parse_span, parse_when

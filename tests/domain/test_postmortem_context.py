@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import postmortem_context
 from bot.domain.timeline import TimelineItem, durations

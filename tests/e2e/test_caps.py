@@ -42,7 +42,7 @@ def test_over_long_text_gets_one_line_and_changes_nothing(stack: Stack, text: st
     assert writes() == calls and len(stack.incident().events) == events
     assert stack.incident().status == "investigating"
     with stack.runtime.deps.uow() as tx:
-        assert tx.actions.for_incident(incident.number) == []
+        assert tx.action_items.for_incident(incident.number) == []
 
 
 def test_a_status_note_at_the_cap_is_accepted(stack: Stack) -> None:

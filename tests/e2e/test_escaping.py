@@ -71,7 +71,7 @@ def test_hostile_text_is_never_echoed_raw_on_any_surface(stack: Stack, tmp_path:
                                                 channel=stack.general)))
     seen.append(("/actions", answer(stack, "", command="/actions", channel=stack.general)))
     with stack.runtime.deps.uow() as tx:
-        items = tx.actions.for_incident(incident.number)
+        items = tx.action_items.for_incident(incident.number)
     assert items and any("x.example" in i.text for i in items)
     assert {i.text: i.owner for i in items if "UTF8" in i.text or "UEVIL0" in i.text} == {
         "Fix UTF8 handling": BOB, "Fix UEVIL0 handling": None}

@@ -147,7 +147,7 @@ def test_action_items_lifecycle(stack: Stack) -> None:
                             ("action Fix it due 2020-01-01", "in the past")):
             assert error in slash(stack, text, channel=channel)
     with stack.runtime.deps.uow() as tx:
-        items = tx.actions.for_incident(1)
+        items = tx.action_items.for_incident(1)
     assert [(i.text, i.owner, i.due_on, i.type) for i in items] == [
         ("Add a canary stage", BOB, date(2026, 11, 27), "process"),
         ("Document the rollback in 2 weeks", None, None, "prevent")]

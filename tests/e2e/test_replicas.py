@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
-from bot.domain.actions import ActionRequest
+from bot.domain.action_items import ActionRequest
 from bot.domain.incidents import Incident
 from bot.standin.server import FakeSlack
 from storage.uow import UnitOfWorkFactory
@@ -60,7 +60,7 @@ def test_two_replicas_send_each_reminder_once_even_when_one_dies(
         tx.incidents.add(Incident(number=1, title="t", severity="SEV3", status="resolved",
                                   description="", declared_at=now, declared_by="U000OWNER"))
         for i in range(300):
-            tx.actions.add(1, ActionRequest(f"item {i}", owners[i % 30], today, "prevent"),
+            tx.action_items.add(1, ActionRequest(f"item {i}", owners[i % 30], today, "prevent"),
                            "U000OWNER", now)
         tx.commit()
     replicas = [start_replica(slack, postgres_url, tmp_path, n) for n in ("a", "b")]

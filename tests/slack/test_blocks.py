@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionItem
+from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.timeline import TimelineItem
 from bot.slack.blocks import (

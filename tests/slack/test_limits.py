@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionRequest
+from bot.domain.action_items import ActionRequest
 from bot.domain.incidents import Incident
 from bot.slack.ids import Action
 from bot.standin.limits import MAX_BLOCKS_TEXT, block_kit_problems, blocks_text_length
@@ -129,7 +129,7 @@ def _add_items(stack: Stack, number: int, count: int, owner: str) -> None:
     now = datetime.now(UTC)
     with stack.runtime.deps.uow() as tx:
         for i in range(count):
-            tx.actions.add(number, ActionRequest(f"chore {i} &", owner, None, "prevent"),
+            tx.action_items.add(number, ActionRequest(f"chore {i} &", owner, None, "prevent"),
                            ALICE, now)
         tx.commit()
 
@@ -144,7 +144,7 @@ def test_300_action_items_are_all_reachable_through_pages(stack: Stack) -> None:
     incident = declare(stack)
     _add_items(stack, incident.number, 300, BOB)
     with stack.runtime.deps.uow() as tx:
-        expected = {str(i.id) for i in tx.actions.for_incident(incident.number)}
+        expected = {str(i.id) for i in tx.action_items.for_incident(incident.number)}
     reply = stack.client.slash("actions", user=ALICE, channel=incident.channel_id)
     assert _item_ids(all_pages(stack, reply, ALICE, incident.channel_id)) == expected
     mine = stack.client.slash("", user=BOB, command="/actions", channel=stack.general)
@@ -226,7 +226,7 @@ def test_a_digest_too_long_for_one_message_says_what_it_left_out(engine: Engine)
             incident = declare(stack)
             with stack.runtime.deps.uow() as tx:
                 for i in range(300):
-                    tx.actions.add(incident.number, ActionRequest(
+                    tx.action_items.add(incident.number, ActionRequest(
                         f"chore {i} " + "&" * 400, BOB, date(2026, 11, 20), "prevent"),
                         ALICE, datetime.now(UTC))
                 tx.commit()

@@ -59,7 +59,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     emitted = {e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]}
     slash(stack, "action Add a canary", channel=incident.channel_id)
     with stack.runtime.deps.uow() as tx:
-        items = tx.actions.for_incident(1)
+        items = tx.action_items.for_incident(1)
     _, open_list = build_action_items(items, "t")
     _, done_list = build_action_items([replace(items[0], status="done")], "t")
     emitted |= {b["accessory"]["action_id"] for b in open_list + done_list if "accessory" in b}

@@ -31,13 +31,13 @@ def incidents_page(deps: Deps, page: int = 1) -> Page:
 
 def items_page(deps: Deps, number: int, page: int = 1) -> Page:
     with deps.uow() as tx:
-        items = tx.actions.for_incident(number)
+        items = tx.action_items.for_incident(number)
     return build_action_items(items, f"Action items of #{number}", page, ("items", str(number)))
 
 
 def my_items_page(deps: Deps, user_id: str, page: int = 1) -> Page:
     with deps.uow() as tx:
-        items = tx.actions.open_items(owner=user_id)
+        items = tx.action_items.open_items(owner=user_id)
     return build_action_items(items, "Your open action items", page, ("mine", ""))
 
 

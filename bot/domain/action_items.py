@@ -106,8 +106,8 @@ def _check_due_syntax(phrase: str) -> None:
                         f"` as a date; {DUE_EXAMPLES}.") from exc
 
 
-def check_action(words: list[str]) -> None:
-    """Refuse, from the text alone, what `parse_action` would refuse on any day: an
+def check_action_item(words: list[str]) -> None:
+    """Refuse, from the text alone, what `parse_action_item` would refuse on any day: an
     unknown type, a `due` with no date, a short due phrase that is no date at all (and,
     with no `due` at all, everything). A date in the past needs the author's today."""
     rest = list(words)
@@ -117,7 +117,7 @@ def check_action(words: list[str]) -> None:
         rest = rest[:-2]
     dues = [i for i in range(1, len(rest)) if rest[i].lower() == "due"]
     if not dues:
-        parse_action(words, _ANY_DAY.date())
+        parse_action_item(words, _ANY_DAY.date())
         return
     # Only the last `due` can fail outright: an earlier one's phrase has more than two words.
     phrase = " ".join(w for w in rest[dues[-1] + 1:] if _mention(w) is None)
@@ -133,7 +133,7 @@ def _mention(word: str) -> str | None:
     return parse_user_ref(word) if word.startswith("<@") else None
 
 
-def parse_action(words: list[str], today: date) -> ActionRequest:
+def parse_action_item(words: list[str], today: date) -> ActionRequest:
     """`<text> [@owner] [due <when>] [type prevent|mitigate|detect|process]`.
 
     The options come after the text; a `due` whose remainder is not a date stays text

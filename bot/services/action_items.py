@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.config import DebriefConfig
-from bot.domain.actions import ActionItem, parse_action
+from bot.domain.action_items import ActionItem, parse_action_item
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, UnitOfWorkFactory
 from bot.services.timeline import zone_of
 
 
-def add_action(number: int, author: str, words: list[str], *, uow: UnitOfWorkFactory,
+def add_action_item(number: int, author: str, words: list[str], *, uow: UnitOfWorkFactory,
                chat: Chat, config: DebriefConfig, now: datetime) -> ActionItem:
     """`due` is read relative to today in the author's own zone."""
     today = now.astimezone(zone_of(author, chat, config)).date()
-    request = parse_action(words, today)
+    request = parse_action_item(words, today)
     with uow() as tx:
-        item = tx.actions.add(number, request, author, now)
+        item = tx.action_items.add(number, request, author, now)
         incident = tx.incidents.get(number)
         tx.commit()
     assert incident is not None
@@ -28,15 +28,15 @@ def add_action(number: int, author: str, words: list[str], *, uow: UnitOfWorkFac
     return item
 
 
-def set_action_status(item_id: int, status: str, user: str, *, uow: UnitOfWorkFactory,
+def set_action_item_status(item_id: int, status: str, user: str, *, uow: UnitOfWorkFactory,
                       chat: Chat, now: datetime) -> ActionItem:
     with uow() as tx:
-        item = tx.actions.get(item_id)
+        item = tx.action_items.get(item_id)
         if item is None:
             raise UserError("That action item no longer exists.")
         if item.status == status:
             return item
-        item = tx.actions.set_status(item_id, status, user, now)
+        item = tx.action_items.set_status(item_id, status, user, now)
         incident = tx.incidents.get(item.incident_number or 0)
         tx.commit()
     if incident is not None:

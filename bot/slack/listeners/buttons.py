@@ -10,7 +10,7 @@ from bot.domain.commands import Ack as AckCommand
 from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
-from bot.services.actions import set_action_status
+from bot.services.action_items import set_action_item_status
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import parse_action_value
@@ -67,7 +67,7 @@ def register(app: App, deps: Deps) -> None:
         def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
             item_id, _ = parse_action_value(body)
-            item = set_action_status(item_id, status, _user(body), uow=deps.uow,
+            item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
                                      chat=deps.chat, now=deps.now())
             verb = "done" if status == "done" else "open again"
             _reply(respond, f"Marked {verb}: {describe(item)}")

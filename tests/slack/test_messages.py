@@ -1,0 +1,61 @@
+"""The sentences people read in Slack, built in `bot/slack/messages.py`, and the
+plain-text wording of the same event kinds (`lifecycle_text`): every kind has its own
+wording in each, and user text is made inert in Slack's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.timeline import lifecycle_text
+from bot.slack.messages import event_text, thread_text, topic_text
+
+AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status="investigating",
+                    description="", declared_at=AT, declared_by="U1", channel_id="C1")
+TYPED = "<!channel> & co"  # what a person might type: must not ping or inject markup
+DETAIL = {"title": TYPED, "severity": "SEV2", "from": "investigating", "to": "monitoring",
+          "note": TYPED, "role": "commander", "user": "U2", "text": TYPED,
+          "schedule": TYPED, "summary": TYPED}
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_every_event_kind_has_its_own_slack_wording(kind: EventKind) -> None:
+    """No kind falls through to a generic "<kind> by @someone": each says what happened,
+    with what a person typed escaped."""
+    text = event_text(INCIDENT, EventRecord(AT, kind, "U1", DETAIL))
+    assert text != f"{kind} by <@U1>" and not text.startswith(f"{kind} by")
+    assert "<!channel>" not in text
+    assert "&lt;!channel&gt; &amp; co" in text or kind in (EventKind.ACKNOWLEDGED,
+                                                          EventKind.SEVERITY, EventKind.ROLE)
+
+
+@pytest.mark.parametrize("kind", list(EventKind))
+def test_every_event_kind_has_its_own_plain_wording(kind: EventKind) -> None:
+    """The timeline/postmortem wording covers every kind too, in plain text (no mrkdwn)."""
+    text = lifecycle_text(kind, DETAIL)
+    assert text and text != kind.value
+    assert "<@" not in text and "&lt;" not in text
+
+
+def test_the_two_wordings_of_a_kind_are_keyed_by_the_same_enum() -> None:
+    """Stored kinds are the enum's values, so a kind read back from the database (a plain
+    string) selects the same wording as the enum member."""
+    for kind in EventKind:
+        assert lifecycle_text(EventKind(kind.value), DETAIL) == lifecycle_text(kind, DETAIL)
+
+
+def test_the_thread_names_the_incident_escaped() -> None:
+    """The announcement thread's copy starts with the incident, its title made inert."""
+    text = thread_text(INCIDENT, EventRecord(AT, EventKind.ACKNOWLEDGED, "U1", {}))
+    assert text == "*#4 Checkout &lt;errors&gt;* — :eyes: <@U1> acknowledged the incident."
+
+
+def test_the_topic_shows_severity_status_and_commander() -> None:
+    """The channel topic: severity · status · commander (a mention), or no commander."""
+    led = Incident(number=3, title="t", severity="SEV2", status="identified", description="",
+                   declared_at=AT, declared_by="U1", roles={"commander": "U2"})
+    assert topic_text(led) == "SEV2 · identified · Commander: <@U2>"
+    assert topic_text(INCIDENT) == "SEV2 · investigating · Commander: no commander"
