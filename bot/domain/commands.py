@@ -23,11 +23,13 @@ from bot.errors import UserError
 SUBCOMMANDS = (
     "help", "declare", "ack", "status", "severity", "role", "update", "resolve", "list", "retry",
     "note", "timeline", "postmortem", "action", "actions", "stats",
+    # corrections (issue 12, h12a):
+    "title", "edit", "cancel",
 )
 ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare",
            "pm": "postmortem", "ai": "action", "todo": "action"}
 # Commands where a bare number can only be an incident reference; elsewhere use `#N`.
-_BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry"}
+_BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry", "edit"}
 _SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
 # Caps on what people type, checked here so an over-long text is refused before any
 # I/O with a one-line reply. Free text (updates, notes, status notes, resolution
@@ -66,6 +68,7 @@ class Help:
 class Declare:
     title: str = ""  # empty: open the declare form
     severity: str | None = None
+    test: bool = False  # `--test`: a drill, left out of stats, lists and reminders
 
 
 @dataclass(frozen=True)
@@ -181,11 +184,34 @@ class ListActionItems:
     usage: ClassVar[str] = "/incident actions #12"
 
 
+# --- corrections (issue 12): title, edit form, cancel ---
+@dataclass(frozen=True)
+class Retitle:
+    title: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident title #12 Checkout errors in EU"
+
+
+@dataclass(frozen=True)
+class Edit:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident edit #12"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    reason: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident cancel #12 declared by mistake"
+
+
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | AddActionItem
     | ListActionItems
+    | Retitle | Edit | Cancel
 )
+DECLARE_FLAGS = {"--test": "test", "—test": "test"}  # Slack may turn `--` into a dash
 
 
 def _take_ref(subcommand: str, words: list[str]) -> tuple[int | None, list[str]]:
@@ -233,12 +259,20 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
         case "actions":
             return ListActionItems(ref=ref)
         case "declare":
+            flags = set()
+            while rest and rest[0].lower() in DECLARE_FLAGS:
+                flags.add(DECLARE_FLAGS[rest[0].lower()])
+                rest = rest[1:]
             severity = None
             if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
                 severity = normalise_severity(rest[0], config.severity_names)
                 rest = rest[1:]
             title = text_of(rest)
-            return Declare(title=validate_title(title) if title else "", severity=severity)
+            if not title and flags:
+                raise UserError("A drill needs a title too, e.g. "
+                                "`/incident declare --test sev2 Failover drill`.")
+            return Declare(title=validate_title(title) if title else "", severity=severity,
+                           test="test" in flags)
         case "status":
             if not rest:
                 raise UserError(
@@ -295,6 +329,17 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             return AddActionItem(text=text, ref=ref)
         case "stats":
             return Stats(period=rest[0] if rest else "")
+        # --- corrections (issue 12) ---
+        case "title":
+            title = text_of(rest)
+            if not title:
+                raise UserError("What should the title be? e.g. "
+                                "`/incident title Checkout errors in EU`.")
+            return Retitle(title=validate_title(title), ref=ref)
+        case "edit":
+            return Edit(ref=ref)
+        case "cancel":
+            return Cancel(reason=capped(text_of(rest), "reason"), ref=ref)
         case _:  # "resolve": the last of SUBCOMMANDS
             return Resolve(summary=capped(text_of(rest), "summary"), ref=ref)
 

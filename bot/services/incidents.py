@@ -13,13 +13,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 from bot import observability
 from bot.config import DebriefConfig
-from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name
+from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name, edit
+from bot.domain.permissions import Act
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
-from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.services.permissions import Subject, authorize
+from bot.services.ports import Chat, Deps, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 20
@@ -32,6 +35,7 @@ class DeclareRequest:
     declared_by: str
     description: str = ""
     commander: str | None = None
+    test: bool = False  # a drill: recorded on the declaration, left out of stats and lists
 
 
 @dataclass
@@ -66,8 +70,10 @@ def declare_incident(
 ) -> Outcome:
     """Record first (so the incident exists whatever Slack does), then set Slack up."""
     commander = req.commander or req.declared_by
-    events = [EventRecord(now, EventKind.DECLARED, req.declared_by,
-                          {"title": req.title, "severity": req.severity})]
+    declared = {"title": req.title, "severity": req.severity}
+    if req.test:
+        declared["test"] = "yes"
+    events = [EventRecord(now, EventKind.DECLARED, req.declared_by, declared)]
     events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
                               {"role": "commander", "user": commander}))
     events += [EventRecord(now, EventKind.ONCALL, req.declared_by, {"schedule": name, "user": user})
@@ -295,9 +301,10 @@ Rule = Callable[[Incident], tuple[Incident, EventRecord]]
 
 def change_incident(
     number: int, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
-    retopic: bool,
+    retopic: bool, reannounce: bool = False,
 ) -> Outcome:
-    """Apply `rule` under a row lock, commit, then bring Slack up to date."""
+    """Apply `rule` under a row lock, commit, then bring Slack up to date (`reannounce`:
+    the announcement too, for what it shows: title, severity, commander, cancelled)."""
     observability.incident.set(number)
     with uow() as tx:
         current = tx.incidents.get(number, for_update=True)
@@ -315,6 +322,8 @@ def change_incident(
         ]
         if retopic:
             calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, updated)))
+        if reannounce and updated.announce_ts:
+            calls.append(("announcement", lambda: chat.update_announcement(updated)))
         for what, call in calls:
             try:
                 call()
@@ -327,6 +336,21 @@ def change_incident(
             f"`/incident retry #{number}` repairs the channel set-up."
         )
     return Outcome(updated, message, problems)
+
+
+def edit_incident(number: int, changes: dict[str, str], user: str, *, deps: Deps) -> Outcome:
+    """The edit form's corrections, if `user` may edit: one event recording each old
+    value; the card, topic and announcement follow."""
+    with deps.uow() as tx:
+        incident = tx.incidents.get(number)
+    if incident is None:
+        raise UserError(f"There is no incident #{number}.")
+    authorize(Act.EDIT, user, Subject(incident=incident), policy=deps.config.permissions,
+              chat=deps.chat)
+    rule = partial(edit, changes=changes, user=user, now=deps.now(),
+                   severities=deps.config.severity_names)
+    return change_incident(number, rule, uow=deps.uow, chat=deps.chat, announce=True,
+                           retopic=True, reannounce=True)
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:

@@ -43,6 +43,11 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
         # scheduler ticks every 30 s and must not reload the whole history each time.
         incidents = tx.incidents.list(resolved_since=now - _postmortem_horizon(deps))
         postmortems = {p.incident_number: p for p in tx.postmortems.all()}
+        # Drills and incidents declared by mistake send no reminders (issue 12).
+        uncounted = {n for n in {i.incident_number for i in open_items if i.incident_number}
+                     if (found := tx.incidents.get(n)) is not None and not found.counts}
+    open_items = [i for i in open_items if i.incident_number not in uncounted]
+    incidents = [i for i in incidents if i.counts]
     for item in open_items:
         if item.owner and item.due_on:
             at = remind_at(item.due_on, zone_of(item.owner, chat, config))

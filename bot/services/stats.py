@@ -13,9 +13,14 @@ def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: D
                    now: datetime) -> Stats:
     period = parse_period(period_text)
     with uow() as tx:
-        incidents = tx.incidents.list()
+        every = tx.incidents.list()
         postmortems = tx.postmortems.all()
         items = tx.action_items.all_items()
+    # Drills and incidents declared by mistake are kept for audit, not counted.
+    incidents = [i for i in every if i.counts]
+    left_out = {i.number for i in every if not i.counts}
+    postmortems = [p for p in postmortems if p.incident_number not in left_out]
+    items = [a for a in items if a.incident_number not in left_out]
     return compute_stats(
         incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
         mitigated_status=config.timeline.mitigated_status,

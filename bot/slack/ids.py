@@ -25,6 +25,7 @@ class Action(StrEnum):
 
 class Callback(StrEnum):
     DECLARE = "incident-declare"
+    EDIT = "incident-edit"  # private_metadata: the incident number
 
 
 class Block(StrEnum):
@@ -32,6 +33,8 @@ class Block(StrEnum):
     SEVERITY = "declare-severity"
     DESCRIPTION = "declare-description"
     COMMANDER = "declare-commander"
+    TEST = "declare-test"
+    SUMMARY = "edit-summary"
 
 
 class Field(StrEnum):
@@ -39,10 +42,12 @@ class Field(StrEnum):
     SEVERITY = "severity"
     DESCRIPTION = "description"
     COMMANDER = "commander"
+    TEST = "test"
+    SUMMARY = "summary"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
 EVENTS: tuple[str, ...] = (
     "message.channels", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
-    "member_joined_channel",
+    "member_joined_channel", "member_left_channel",
 )

@@ -313,6 +313,30 @@ class WebApi(Workspace):
         return {"usergroups": [{"id": g["id"], "handle": g["handle"]}
                                for g in self.usergroups.values()]}
 
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Member ids, paged by cursor as Slack pages them (limit 1-1000, default 100). A
+        private channel the bot is not in does not exist for it."""
+        channel = self.channels.get(str(args["channel"]))  # an id, never a name
+        if channel is None or (channel.is_private and BOT_USER not in channel.members):
+            raise SlackFailure("channel_not_found")
+        limit = int(args.get("limit") or 100)
+        if not 1 <= limit <= 1000:
+            raise SlackFailure("invalid_limit")
+        cursor = str(args.get("cursor") or "")
+        if cursor and not re.fullmatch(r"page:\d+", cursor):
+            raise SlackFailure("invalid_cursor")
+        members = sorted(channel.members)
+        start = int(cursor.removeprefix("page:") or 0)
+        more = start + limit < len(members)
+        return {"members": members[start:start + limit],
+                "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(str(args["usergroup"]))  # an id, never a handle
+        if group is None:
+            raise SlackFailure("no_such_subteam")
+        return {"users": list(group["users"])}
+
     def _usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
         group = self.usergroups.get(str(args["usergroup"]))
         if group is None:

@@ -133,7 +133,7 @@ def test_cover_request_button_creates_an_override(oncall_stack: Stack) -> None:
         assert button["action_id"] == Action.COVER
         click = stack.client.click(Action.COVER, user=CAROL, channel=channel.id,
                                    message_ts=request.ts, value=button["value"])
-        assert "<@U03CAROL> covers" in stack.client.reply_to(click)["text"]
+        assert "Covered by <@U03CAROL>" in stack.client.reply_to(click)["text"]
         from bot.services.oncall import who_is_on_call
 
         at = who_is_on_call("platform", datetime(2026, 11, 25, 12, tzinfo=UTC),

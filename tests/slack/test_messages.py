@@ -18,7 +18,8 @@ INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status
 TYPED = "<!channel> & co"  # what a person might type: must not ping or inject markup
 DETAIL = {"title": TYPED, "severity": "SEV2", "from": "investigating", "to": "monitoring",
           "note": TYPED, "role": "commander", "user": "U2", "text": TYPED,
-          "schedule": TYPED, "summary": TYPED}
+          "schedule": TYPED, "summary": TYPED, "reason": TYPED,
+          "title_was": TYPED, "severity_was": "SEV3", "summary_was": TYPED}
 
 
 @pytest.mark.parametrize("kind", list(EventKind))

@@ -14,7 +14,7 @@ from jsonschema import Draft7Validator
 from bot.config import DebriefConfig
 from bot.domain.incidents import Incident
 from bot.services.reminders import send_due
-from bot.slack.blocks import build_action_items, build_declare_modal, build_summary_card
+from bot.slack.blocks import build_action_items, build_declare_modal, build_edit_modal, build_summary_card
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.standin.methods import SPECS_DIR
 from tests.conftest import Stack
@@ -69,13 +69,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # The cover button is emitted by /oncall cover: tests/e2e/test_oncall.py checks it.
     assert emitted | {Action.COVER.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
-        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+        reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
                                    selected="1:identified" if action is Action.SET_STATUS else None)
         assert reply.status == 200, action
         stack.client.reply_to(reply)
     for action in (Action.ITEM_DONE, Action.ITEM_REOPEN):
-        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+        reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value=str(items[0].id))
         assert "Marked" in stack.client.reply_to(reply)["text"], action
     for action in (Action.PAGE_BACK, Action.PAGE_NEXT):  # tests/slack/test_limits.py pages
@@ -83,7 +83,8 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                                    message_ts=incident.card_ts, value="items:1:1")
         assert "Action items of #1" in stack.client.reply_to(reply)["text"], action
     assert build_declare_modal(DebriefConfig(), None)["callback_id"] == Callback.DECLARE.value
-    assert {c.value for c in Callback} == {Callback.DECLARE.value}
+    assert build_edit_modal(incident, DebriefConfig())["callback_id"] == Callback.EDIT.value
+    assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.EDIT.value}
 
 
 def test_bot_events_match_both_ways() -> None:
