@@ -294,11 +294,15 @@ def edit(incident: Incident, changes: dict[str, str], user: str, now: datetime, 
     return updated, EventRecord(now, EventKind.EDITED, user, detail)
 
 
-def cancel(incident: Incident, reason: str, user: str, now: datetime) -> Change:
+def cancel(incident: Incident, reason: str, user: str, now: datetime, *,
+           resolved_status: str) -> Change:
     """Declared by mistake: closed now (so it leaves open lists and reminders), kept with
-    its timeline for audit, and left out of stats (`Incident.counts`)."""
+    its timeline for audit, and left out of stats (`Incident.counts`). Moving it to an
+    open status again reopens it, counted again."""
     if incident.is_cancelled:
         raise UserError(f"Incident #{incident.number} is already cancelled.")
-    detail = {"reason": reason} if reason else {}
-    return (replace(incident, resolved_at=incident.resolved_at or now),
+    detail = {"from": incident.status, "to": resolved_status}
+    if reason:
+        detail["reason"] = reason
+    return (replace(incident, status=resolved_status, resolved_at=incident.resolved_at or now),
             EventRecord(now, EventKind.CANCELLED, user, detail))

@@ -219,7 +219,8 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return None
         case Cancel(ref=ref, reason=reason):
             return Reply(change(ref, cmd.usage, partial(
-                rules.cancel, reason=reason, user=user_id, now=now), Act.CANCEL,
+                rules.cancel, reason=reason, user=user_id, now=now,
+                resolved_status=config.resolved_status), Act.CANCEL,
                 retopic=True, reannounce=True).message)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)
