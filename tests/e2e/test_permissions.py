@@ -298,3 +298,18 @@ def test_cover_request_once_and_not_by_the_requester(oncall_team: Stack,
             assert again["text"] == "Already covered by <@U03CAROL>; nothing changed."
             assert again.get("replace_original") is False
         assert [u for u, _ in overrides(stack)] == [CAROL]
+
+
+def test_membership_is_read_across_pages(team: Stack) -> None:
+    """A big channel's members come a page at a time: someone on the last page is a
+    member too (the stand-in pages conversations.members as Slack does)."""
+    channel = declare(team).channel_id
+    crowd = [f"U9{n:05d}" for n in range(450)]
+    with team.slack.lock:
+        for user in crowd:
+            team.slack.add_user(user, f"person{user}")
+    with team.slack.lock:
+        team.slack.channels[channel].members.update(crowd)
+    assert "Noted" in slash(team, "note from the back row", user=crowd[-1], channel=channel)
+    pages = team.slack.calls_of("conversations.members")
+    assert len(pages) >= 3 and all(int(c.args.get("limit", 0)) == 200 for c in pages)
