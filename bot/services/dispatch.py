@@ -132,10 +132,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case Help(unknown=unknown):
             return pages.help(unknown)
         case Declare(title=""):
+            authorize(Act.DECLARE, user_id, Subject(), policy=config.permissions, chat=deps.chat)
             deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
             return None
-        case Declare(title=title, severity=severity, test=test):
-            authorize(Act.DECLARE, user_id, Subject(), policy=config.permissions, chat=deps.chat)
+        case Declare(title=title, severity=severity, test=test):  # checks who may declare
             outcome = uc.declare_incident(
                 uc.DeclareRequest(title=title, severity=severity or config.default_severity,
                                   declared_by=user_id, test=test),

@@ -68,7 +68,9 @@ def declare_incident(
     req: DeclareRequest, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
     now: datetime,
 ) -> Outcome:
-    """Record first (so the incident exists whatever Slack does), then set Slack up."""
+    """If `declared_by` may declare (anyone, by default): record first (so the incident
+    exists whatever Slack does), then set Slack up."""
+    authorize(Act.DECLARE, req.declared_by, Subject(), policy=config.permissions, chat=chat)
     commander = req.commander or req.declared_by
     declared = {"title": req.title, "severity": req.severity}
     if req.test:

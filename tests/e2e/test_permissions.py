@@ -19,7 +19,7 @@ from freezegun import freeze_time
 from sqlalchemy import Engine
 
 from bot.config import parse_config
-from bot.slack.ids import Action
+from bot.slack.ids import Action, Block, Field
 from tests.conftest import Stack, start_stack
 from tests.helpers import ALICE, BOB, CAROL, apply, declare, join, leave, slash
 
@@ -225,6 +225,18 @@ def test_declare_is_anyones_unless_configured(engine: Engine,
         reply = slash(stack, "declare sev2 Checkout errors", user=ALICE)
         assert reply.startswith(":no_entry: You can't declare incidents: only incident admins")
         assert stack.incident() is None and not stack.slack.calls_of("conversations.create")
+        assert slash(stack, "declare", user=ALICE).startswith(":no_entry:")  # no form either
+        assert stack.slack.views == []
+        # A form opened before the rule changed is refused on submission, by DM.
+        stack.client.slash("declare", user=BOB)
+        view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views
+                                    else None)
+        values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "Sneaky"}}}
+        assert stack.client.submit(view, values, user=ALICE).status == 200
+        stack.slack.wait_for(lambda: any(m.text.startswith(":no_entry: You can't declare")
+                                         for c in stack.slack.channels.values()
+                                         for m in c.messages.values()))
+        assert stack.incident() is None
         assert "Declared incident" in slash(stack, "declare sev2 Checkout errors", user=BOB)
     finally:
         stack.close()
