@@ -72,6 +72,7 @@ class DebriefConfig:
 
     announce_channel: str = "#incidents"
     channel_prefix: str = "inc"
+    rename_channel: bool = False  # a corrected title renames the incident channel too
     severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
     roles: tuple[str, ...] = ("commander", "comms", "scribe")
     statuses: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
@@ -229,8 +230,8 @@ def _number(environ: Mapping[str, str], name: str, default: float, low: float, h
 _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
-KNOWN_KEYS = {"announce_channel", "channel_prefix", "severities", "roles", "statuses", "time_zone",
-              "timeline", "postmortem", "oncall", "permissions"}
+KNOWN_KEYS = {"announce_channel", "channel_prefix", "rename_channel", "severities", "roles",
+              "statuses", "time_zone", "timeline", "postmortem", "oncall", "permissions"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -260,6 +261,10 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["announce_channel"] = _parse_announce_channel(raw["announce_channel"], bad)
     if "channel_prefix" in raw:
         values["channel_prefix"] = _parse_channel_prefix(raw["channel_prefix"], bad)
+    if "rename_channel" in raw:
+        if not isinstance(raw["rename_channel"], bool):
+            raise bad("rename_channel", "must be true or false.")
+        values["rename_channel"] = raw["rename_channel"]
     if "severities" in raw:
         values["severities"] = _parse_severities(raw["severities"], bad)
     for key in ("roles", "statuses"):

@@ -178,6 +178,12 @@ class FakeChat:
     def forget_members(self, channel_id: str) -> None:
         """Nothing cached here: members are read from `members` every time."""
 
+    def rename_channel(self, channel_id: str, name: str) -> None:
+        self._maybe_fail("rename_channel")
+        if name in self.channels.values() and self.channels.get(channel_id) != name:
+            raise ChatError("conversations.rename", "name_taken")
+        self.channels[channel_id] = name
+
     def update_announcement(self, incident: Incident) -> None:
         self._maybe_fail("update_announcement")
         self.announcement_updates.append(incident)

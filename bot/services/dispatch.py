@@ -206,10 +206,11 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                 resolved_status=config.resolved_status), Act.RESOLVE, retopic=True).message)
         # --- corrections (issue 12) ---
         case Retitle(ref=ref, title=title):
-            return Reply(change(ref, cmd.usage, partial(
+            outcome = change(ref, cmd.usage, partial(
                 rules.edit, changes={"title": title}, user=user_id, now=now,
-                severities=config.severity_names), Act.EDIT, retopic=True,
-                reannounce=True).message)
+                severities=config.severity_names), Act.EDIT, retopic=True, reannounce=True)
+            return Reply(uc.follow_title(outcome, uow=deps.uow, chat=deps.chat,
+                                         config=config).message)
         case Edit(ref=ref):
             incident_number = checked(ref, cmd.usage, Act.EDIT)
             with deps.uow() as tx:

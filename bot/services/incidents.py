@@ -340,6 +340,35 @@ def change_incident(
     return Outcome(updated, message, problems)
 
 
+def follow_title(outcome: Outcome, *, uow: UnitOfWorkFactory, chat: Chat,
+                 config: DebriefConfig) -> Outcome:
+    """After a corrected title, with `rename_channel: true`: the channel takes the name a
+    declaration with that title would have had (`-2`, `-3`… when taken). Off by default:
+    people find channels by name, and a rename is never required."""
+    incident = outcome.incident
+    last = incident.events[-1] if incident.events else None
+    if not (config.rename_channel and incident.channel_id and last
+            and last.kind is EventKind.EDITED and "title" in last.detail):
+        return outcome
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
+                            incident.title, attempt)
+        if name == incident.channel_name:
+            return outcome
+        try:
+            chat.rename_channel(incident.channel_id, name)
+        except ChatError as exc:
+            if exc.code == "name_taken":
+                continue
+            outcome.problems.append(f"channel name: {exc.explained}")
+            outcome.message += f" The channel keeps its name (Slack said {exc.explained})."
+            return outcome
+        outcome.incident = _save(uow, incident.number, channel_name=name)
+        return outcome
+    outcome.message += " The channel keeps its name: every name for that title is taken."
+    return outcome
+
+
 def edit_incident(number: int, changes: dict[str, str], user: str, *, deps: Deps) -> Outcome:
     """The edit form's corrections, if `user` may edit: one event recording each old
     value; the card, topic and announcement follow."""
@@ -351,8 +380,9 @@ def edit_incident(number: int, changes: dict[str, str], user: str, *, deps: Deps
               chat=deps.chat)
     rule = partial(edit, changes=changes, user=user, now=deps.now(),
                    severities=deps.config.severity_names)
-    return change_incident(number, rule, uow=deps.uow, chat=deps.chat, announce=True,
-                           retopic=True, reannounce=True)
+    outcome = change_incident(number, rule, uow=deps.uow, chat=deps.chat, announce=True,
+                              retopic=True, reannounce=True)
+    return follow_title(outcome, uow=deps.uow, chat=deps.chat, config=deps.config)
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:

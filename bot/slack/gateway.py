@@ -539,6 +539,10 @@ class SlackGateway:
     def forget_members(self, channel_id: str) -> None:
         self._members.pop(f"channel:{channel_id}", None)
 
+    def rename_channel(self, channel_id: str, name: str) -> None:
+        self._in_channel("conversations.rename", channel_id, lambda: self.client
+                         .conversations_rename(channel=channel_id, name=name))
+
     def update_announcement(self, incident: Incident) -> None:
         """The announcement follows corrections (title, severity, cancelled, test)."""
         if incident.announce_channel_id and incident.announce_ts:

@@ -98,6 +98,21 @@ class WebApi(Workspace):
         self.channels[channel_id].created = int(self.clock())
         return {"channel": self._channel_json(self.channels[channel_id])}
 
+    def _conversations_rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        name = str(args["name"])
+        if len(name) > 80:
+            raise SlackFailure("invalid_name_maxlength")
+        if not CHANNEL_NAME.match(name):
+            raise SlackFailure("invalid_name_specials")
+        taken = self.channel_named(name)
+        if taken is not None and taken is not channel:
+            raise SlackFailure("name_taken")
+        channel.name = name
+        return {"channel": self._channel_json(channel)}
+
     def _channel_json(self, channel: Channel) -> dict[str, Any]:
         return {"id": channel.id, "name": channel.name, "is_channel": True,
                 "is_archived": channel.is_archived, "is_private": channel.is_private,

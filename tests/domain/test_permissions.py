@@ -92,6 +92,7 @@ def test_permissions_section_is_parsed_once_into_types() -> None:
     ({"permissions": {"rules": {"resolve": ["the boss"]}}}, "permissions.rules.resolve"),
     ({"permissions": {"rules": {"resolve": []}}}, "permissions.rules.resolve"),
     ({"permissions": {"rules": ["resolve"]}}, "permissions.rules"),
+    ({"rename_channel": "yes"}, "rename_channel"),
 ])
 def test_bad_permissions_name_the_key(raw: object, key: str) -> None:
     with pytest.raises(ConfigError) as info:

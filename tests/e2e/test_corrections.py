@@ -11,6 +11,7 @@ from typing import Any
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
+from bot.config import parse_config
 from bot.services.reminders import send_due
 from bot.services.stats import incident_stats
 from bot.slack.ids import Block, Callback, Field
@@ -71,9 +72,28 @@ def test_title_follows_everywhere(stack: Stack) -> None:
     [upload] = [f for f in stack.slack.files.values() if f["shared_in"]]
     assert "Checkout errors in EU only" in upload["content"]
     assert "Corrected title" in upload["content"]
+    # The channel keeps its name unless `rename_channel` is set.
+    assert stack.slack.channels[channel].name == "inc-20261126-1-checkout-errors"
+    assert not stack.slack.calls_of("conversations.rename", ok_only=False)
     # The same title again is not a correction: nothing recorded.
     assert "already says that" in slash(stack, "title Checkout errors in EU only",
                                         channel=channel)
+
+
+def test_rename_channel_follows_the_title_when_configured(engine: Engine) -> None:
+    """`rename_channel: true`: the channel takes the corrected title's name, `-2` when
+    that name is taken, and the stored channel name follows."""
+    with freeze_time("2026-11-26 10:00:00", tick=True):
+        stack = start_stack(engine, parse_config({"rename_channel": True}))
+        try:
+            channel = declare(stack).channel_id
+            stack.slack.add_channel("inc-20261126-1-payments-down")  # someone else's
+            slash(stack, "title Payments down", channel=channel)
+            assert stack.slack.channels[channel].name == "inc-20261126-1-payments-down-2"
+            assert stack.incident().channel_name == "inc-20261126-1-payments-down-2"
+            assert "Payments down" in card(stack) and len(stack.slack.channels) == 4
+        finally:
+            stack.close()
 
 
 def test_edit_form_prefilled_and_followed(stack: Stack) -> None:
