@@ -99,11 +99,22 @@ class Policy:
         return self.rules.get(act, DEFAULT_RULES[act])
 
 
-class Refused(UserError):
-    """`user` may not `act`; `allowed` says who may. Nothing was changed."""
+@dataclass(frozen=True)
+class Named:
+    """Who a party is, where that is known: people by user id, or a user group's handle."""
 
-    def __init__(self, act: Act, user: str, allowed: tuple[Party, ...]) -> None:
+    users: tuple[str, ...] = ()
+    group: str | None = None
+
+
+class Refused(UserError):
+    """`user` may not `act`; `allowed` says who may (`named`: who they are, where
+    known, so the reply can say "its commander (@alice)"). Nothing was changed."""
+
+    def __init__(self, act: Act, user: str, allowed: tuple[Party, ...],
+                 named: Mapping[Party, Named] | None = None) -> None:
         self.act, self.user, self.allowed = act, user, allowed
+        self.named: Mapping[Party, Named] = named or {}
         super().__init__(f"You can't {act.value.replace('_', ' ')}: only "
                          f"{', '.join(p.value.replace('_', ' ') for p in allowed)} may.")
 
@@ -115,10 +126,10 @@ class Decision:
     who: tuple[Party, ...]   # the parties who may
     as_party: Party | None = None  # the one the person was found to be
 
-    def check(self, user: str) -> None:
+    def check(self, user: str, named: Mapping[Party, Named] | None = None) -> None:
         """Raise `Refused` unless allowed."""
         if not self.allowed:
-            raise Refused(self.act, user, self.who)
+            raise Refused(self.act, user, self.who, named)
 
 
 def may(policy: Policy, act: Act, holds: Callable[[Party], bool]) -> Decision:

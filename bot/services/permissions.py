@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import Incident
-from bot.domain.permissions import Act, Admins, Decision, Party, Policy, may
+from bot.domain.permissions import Act, Admins, Decision, Named, Party, Policy, may
 from bot.services.ports import Chat
 
 log = logging.getLogger(__name__)
@@ -78,5 +78,29 @@ def authorize(act: Act, user: str, subject: Subject, *, policy: Policy, chat: Ch
             f" on action item {item.id}" if item else "")
         log.warning("refused %s to %s%s (allowed: %s)", act.value, user, where,
                     ", ".join(p.value for p in decision.who))
-    decision.check(user)
+    decision.check(user, named(decision.who, subject, policy))
     return decision
+
+
+MAX_NAMED = 5  # people listed by name in a refusal; a longer admin list is just "admins"
+
+
+def named(parties: tuple[Party, ...], subject: Subject, policy: Policy) -> dict[Party, Named]:
+    """Who the parties of a refusal are, where one can say without asking Slack."""
+    incident, item = subject.incident, subject.item
+    found: dict[Party, Named] = {}
+    for party in parties:
+        match party:
+            case Party.COMMANDER if incident is not None and incident.commander:
+                found[party] = Named(users=(incident.commander,))
+            case Party.ITEM_OWNER if item is not None and item.owner:
+                found[party] = Named(users=(item.owner,))
+            case Party.ITEM_CREATOR if item is not None:
+                found[party] = Named(users=(item.created_by,))
+            case Party.INCIDENT_ADMINS | Party.ONCALL_ADMINS:
+                admins = (policy.incident_admins if party is Party.INCIDENT_ADMINS
+                          else policy.oncall_admins)
+                users = tuple(sorted(admins.users)) if len(admins.users) <= MAX_NAMED else ()
+                if admins.usergroup or users:
+                    found[party] = Named(users=users, group=admins.usergroup)
+    return found

@@ -105,9 +105,21 @@ PARTY_WORDS: dict[Party, str] = {
 }
 
 
+def _party(refused: Refused, party: Party) -> str:
+    """A party's words, and who they are where known: "its commander (@alice)"."""
+    found = refused.named.get(party)
+    if found is None:
+        return PARTY_WORDS[party]
+    names = [user_mention(u) for u in found.users]
+    if found.group:
+        names.append("@" + escape_mrkdwn(found.group))
+    return f"{PARTY_WORDS[party]} ({', '.join(names)})" if names else PARTY_WORDS[party]
+
+
 def refusal_text(refused: Refused) -> str:
-    """Why nothing happened, and who may do it (shown only to the person who tried)."""
-    who = [PARTY_WORDS[p] for p in refused.allowed]
+    """Why nothing happened, and who may do it (shown only to the person who tried; a
+    mention in an ephemeral reply notifies nobody)."""
+    who = [_party(refused, p) for p in refused.allowed]
     names = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " or " + who[-1]
     return (f":no_entry: You can't {ACT_WORDS[refused.act]}: only {names} can. "
             "Nothing was changed.")

@@ -24,6 +24,7 @@ from tests.conftest import Stack, start_stack
 from tests.helpers import ALICE, BOB, CAROL, apply, declare, join, leave, slash
 
 DAVE, ERIN = "U04DAVE", "U05ERIN"
+LEAD = "its commander (<@U01ALICE>) or incident admins (@incident-admins)"  # named in refusals
 CONFIG = {"permissions": {"incident_admins": "@incident-admins", "oncall_admins": [DAVE]}}
 
 
@@ -81,15 +82,15 @@ COMMAND_ROWS = [
      "add_action_item"),
     ("postmortem draft", "postmortem #1", CAROL, "people in the incident's channel", BOB,
      "draft_postmortem"),
-    ("severity", "severity #1 sev1", BOB, "its commander or incident admins", ALICE, "severity"),
-    ("role", "role #1 comms <@U02BOB|bob>", BOB, "its commander or incident admins", ALICE,
+    ("severity", "severity #1 sev1", BOB, LEAD, ALICE, "severity"),
+    ("role", "role #1 comms <@U02BOB|bob>", BOB, LEAD, ALICE,
      "role"),
-    ("resolve", "resolve #1 fixed", BOB, "its commander or incident admins", ALICE, "resolve"),
-    ("cancel", "cancel #1 declared by mistake", BOB, "its commander or incident admins", ALICE,
+    ("resolve", "resolve #1 fixed", BOB, LEAD, ALICE, "resolve"),
+    ("cancel", "cancel #1 declared by mistake", BOB, LEAD, ALICE,
      "cancel"),
-    ("title", "title #1 Checkout errors in EU", BOB, "its commander or incident admins", ALICE,
+    ("title", "title #1 Checkout errors in EU", BOB, LEAD, ALICE,
      "edit"),
-    ("admin", "severity #1 sev3", CAROL, "its commander or incident admins", ERIN, "severity"),
+    ("admin", "severity #1 sev3", CAROL, LEAD, ERIN, "severity"),
 ]
 
 
@@ -116,7 +117,7 @@ def test_reopen_is_the_commanders(team: Stack, caplog: pytest.LogCaptureFixture)
     slash(team, "resolve fixed", channel=channel)
     before = snapshot(team)
     assert_refused(team, slash(team, "status monitoring", user=BOB, channel=channel),
-                   "its commander or incident admins", before, caplog, "reopen")
+                   LEAD, before, caplog, "reopen")
     assert "reopened" in slash(team, "status monitoring", channel=channel)
     assert team.incident().resolved_at is None
 
@@ -132,12 +133,12 @@ def test_publishing_the_postmortem_is_the_commanders(team: Stack,
     assert "in review" in slash(team, "postmortem review", user=BOB, channel=channel)
     before = snapshot(team)
     reply = slash(team, "postmortem publish", user=BOB, channel=channel)
-    assert_refused(team, reply, "the postmortem's reviewers, its commander or incident admins",
+    assert_refused(team, reply, "the postmortem's reviewers, " + LEAD,
                    before, caplog, "publish_postmortem")
     assert "published" in slash(team, "postmortem publish", user=ERIN, channel=channel)
     before = snapshot(team)
     assert_refused(team, slash(team, "postmortem reopen", user=BOB, channel=channel),
-                   "the postmortem's reviewers, its commander or incident admins", before,
+                   "the postmortem's reviewers, " + LEAD, before,
                    caplog, "approve_postmortem")
     assert "draft" in slash(team, "postmortem reopen", channel=channel)
 
@@ -161,7 +162,7 @@ def test_card_buttons_follow_the_same_rules(team: Stack, caplog: pytest.LogCaptu
     reply = click_card(team, Action.SET_STATUS, CAROL, selected="1:identified")
     assert_refused(team, reply, "people in the incident's channel", before, caplog, "update")
     reply = click_card(team, Action.RESOLVE, BOB, value="1")
-    assert_refused(team, reply, "its commander or incident admins", before, caplog, "resolve")
+    assert_refused(team, reply, LEAD, before, caplog, "resolve")
     assert "acknowledged" in click_card(team, Action.ACKNOWLEDGE, BOB, value="1")
     assert "status" in click_card(team, Action.SET_STATUS, BOB, selected="1:identified")
     assert "resolved" in click_card(team, Action.RESOLVE, ALICE, value="1")
@@ -191,8 +192,8 @@ def test_action_item_buttons(team: Stack, caplog: pytest.LogCaptureFixture) -> N
         return found.status
 
     before = snapshot(team)
-    assert_refused(team, click(Action.ITEM_DONE, DAVE), "its owner, whoever created it, its "
-                   "commander or incident admins", before, caplog, "close_action_item")
+    assert_refused(team, click(Action.ITEM_DONE, DAVE), "its owner (<@U03CAROL>), whoever created it "
+                   "(<@U02BOB>), " + LEAD, before, caplog, "close_action_item")
     assert status() == "open"
     for action, user, expected in ((Action.ITEM_DONE, CAROL, "done"),     # the owner
                                    (Action.ITEM_REOPEN, BOB, "open"),     # the creator
@@ -271,7 +272,7 @@ def test_oncall_overrides(oncall_team: Stack, caplog: pytest.LogCaptureFixture) 
             reply = override(user, who)
             assert reply.startswith(":no_entry: You can't put that person on call: only "
                                     "people on the schedule, for themselves or on-call "
-                                    "admins can."), reply
+                                    "admins (<@U04DAVE>) can."), reply
             assert overrides(stack) == []
         assert "Override saved" in override(BOB, BOB)   # Bob is on it (by e-mail)
         assert "Override saved" in override(DAVE, CAROL)  # an on-call admin
@@ -300,7 +301,8 @@ def test_cover_request_once_and_not_by_the_requester(oncall_team: Stack,
 
         own = click(BOB)
         assert own["text"].startswith(":no_entry: You can't accept this cover request: only "
-                                      "anyone but the person who asked or on-call admins")
+                                      "anyone but the person who asked or on-call admins "
+                                      "(<@U04DAVE>)")
         assert own.get("replace_original") is False and overrides(stack) == []
         first = click(CAROL)
         assert "Covered by <@U03CAROL>" in first["text"] and first["replace_original"] is True
