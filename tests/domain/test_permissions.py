@@ -98,3 +98,4 @@ def test_bad_permissions_name_the_key(raw: object, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(raw, source="debrief.yaml")
     assert key in str(info.value)
+

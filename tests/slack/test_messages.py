@@ -5,12 +5,14 @@ wording in each, and user text is made inert in Slack's."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.permissions import Act, Party
 from bot.domain.timeline import lifecycle_text
-from bot.slack.messages import event_text, thread_text, topic_text
+from bot.slack.messages import ACT_WORDS, PARTY_WORDS, event_text, thread_text, topic_text
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status="investigating",
@@ -60,3 +62,15 @@ def test_the_topic_shows_severity_status_and_commander() -> None:
                    declared_at=AT, declared_by="U1", roles={"commander": "U2"})
     assert topic_text(led) == "SEV2 · identified · Commander: <@U2>"
     assert topic_text(INCIDENT) == "SEV2 · investigating · Commander: no commander"
+
+
+def test_every_act_and_party_has_words_and_a_readme_row() -> None:
+    """A new act or party cannot reach people without a sentence, nor teams without a row
+    in the README's permission table."""
+    assert set(ACT_WORDS) == set(Act) and set(PARTY_WORDS) == set(Party)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("### Who may do what", 1)[1].split("\n\n- ", 1)[0]
+    for act in Act:
+        assert f"| `{act.value}` —" in table, act
+    for party in Party:
+        assert f"`{party.value}`" in table, party
