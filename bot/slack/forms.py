@@ -88,9 +88,14 @@ def parse_edit_form(view: dict[str, Any], config: DebriefConfig) -> EditForm | d
     summary = strip_bidi(str(_value(values, Block.SUMMARY, Field.SUMMARY).get("value") or ""))
     if len(summary) > 2900:
         return {Block.SUMMARY.value: "Keep the summary under 2900 characters."}
-    return EditForm(int(metadata), {"title": declared.title, "severity": declared.severity,
-                                    "description": declared.description,
-                                    "summary": summary.strip()})
+    # Only what the form sent: a field missing from its state is left as it is (a
+    # missing severity must not fall back to the default one).
+    sent = {"title": (Block.TITLE, declared.title),
+            "severity": (Block.SEVERITY, declared.severity),
+            "description": (Block.DESCRIPTION, declared.description),
+            "summary": (Block.SUMMARY, summary.strip())}
+    return EditForm(int(metadata), {name: value for name, (block, value) in sent.items()
+                                    if block.value in values})
 
 
 def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:

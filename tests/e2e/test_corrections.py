@@ -208,3 +208,18 @@ def test_test_incidents_are_drills(engine: Engine) -> None:
             assert reminded == [f"action-due:{real.id}:2026-11-27"]
         finally:
             stack.close()
+
+
+def test_edit_form_keeps_what_it_did_not_send(stack: Stack) -> None:
+    """A submission whose state lacks a field (Slack sends only the blocks it has) leaves
+    that field alone: no silent fall-back to the default severity."""
+    channel = declare(stack, "declare sev1 Payments down").channel_id
+    stack.client.slash("edit", user=ALICE, channel=channel)
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "Payments slow"}}}
+    assert stack.client.submit(view, values, user=ALICE).status == 200
+    stack.slack.wait_for(lambda: stack.incident().title == "Payments slow")
+    stored = stack.incident()
+    assert stored.severity == "SEV1"
+    [edited] = [e for e in stored.events if e.kind == "edited"]
+    assert set(edited.detail) == {"title", "title_was"}
