@@ -187,6 +187,8 @@ def as_dict(incident: Incident) -> dict[str, object]:
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": _iso(incident.resolved_at),
         "summary": incident.summary,
+        "cancelled": incident.is_cancelled,  # kept for audit; not counted in stats
+        "test": incident.is_test,
         "roles": dict(incident.roles),
         "events": [
             {"at": _iso(e.at), "kind": e.kind, "actor": e.actor, "detail": dict(e.detail)}

@@ -11,8 +11,10 @@ from typing import Any
 from freezegun import freeze_time
 from sqlalchemy import Engine
 
+from bot.cli.incidents import format_incident_list
 from bot.config import parse_config
 from bot.services.reminders import send_due
+from bot.services.reports import incident_list
 from bot.services.stats import incident_stats
 from bot.slack.ids import Block, Callback, Field
 from tests.conftest import Stack, start_stack
@@ -166,6 +168,11 @@ def test_cancel_keeps_it_for_audit_but_out_of_lists_and_stats(stack: Stack) -> N
     assert "Oops wrong button" not in listing(stack) and "Real outage" in listing(stack)
     assert stats(stack).by_severity == {"SEV2": 1}
     assert "already cancelled" in slash(stack, "cancel", channel=channel)
+    # Kept for audit: the CLI still lists it, marked.
+    rows = incident_list(uow=stack.runtime.deps.uow)
+    assert [(r["number"], r["cancelled"], r["test"]) for r in rows] == [(1, True, False),
+                                                                         (2, False, False)]
+    assert "[CANCELLED] Oops wrong button" in format_incident_list(rows)
     # A cancelled incident reopened is counted again.
     slash(stack, "status investigating back after all", channel=channel)
     assert stats(stack).by_severity == {"SEV1": 1, "SEV2": 1}
