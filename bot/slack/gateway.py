@@ -525,19 +525,23 @@ class SlackGateway:
         return self._cached_members(f"channel:{channel_id}", fetch)
 
     def usergroup_members(self, group: str) -> frozenset[str]:
-        """usergroups.users.list (a group that does not exist has nobody in it)."""
+        """usergroups.users.list (a group that does not exist has nobody in it); cached by
+        the group's id, which `subteam_members_changed` names."""
+        group_id = self._group_id(group)
+        if group_id is None:
+            log.warning("permissions name user group %s, which Slack does not know", group)
+            return frozenset()
+
         def fetch() -> frozenset[str]:
-            group_id = self._group_id(group)
-            if group_id is None:
-                log.warning("permissions name user group %s, which Slack does not know", group)
-                return frozenset()
             response: Any = call("usergroups.users.list", lambda: self.client
                                  .usergroups_users_list(usergroup=group_id))
             return frozenset(str(u) for u in response.get("users") or [])
-        return self._cached_members(f"group:{group}", fetch)
+        return self._cached_members(f"group:{group_id}", fetch)
 
     def forget_members(self, channel_id: str) -> None:
+        """Drop the cached members of a channel or a user group (by id)."""
         self._members.pop(f"channel:{channel_id}", None)
+        self._members.pop(f"group:{channel_id}", None)
 
     def rename_channel(self, channel_id: str, name: str) -> None:
         self._in_channel("conversations.rename", channel_id, lambda: self.client

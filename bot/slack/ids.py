@@ -49,5 +49,5 @@ class Field(StrEnum):
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
 EVENTS: tuple[str, ...] = (
     "message.channels", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
-    "member_joined_channel", "member_left_channel",
+    "member_joined_channel", "member_left_channel", "subteam_members_changed",
 )

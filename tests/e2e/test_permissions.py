@@ -327,3 +327,20 @@ def test_membership_is_read_across_pages(team: Stack) -> None:
     assert "Noted" in slash(team, "note from the back row", user=crowd[-1], channel=channel)
     pages = team.slack.calls_of("conversations.members")
     assert len(pages) >= 3 and all(int(c.args.get("limit", 0)) == 200 for c in pages)
+
+
+def test_admin_group_changes_are_seen_when_slack_says_so(team: Stack) -> None:
+    """User group members are cached (a minute); `subteam_members_changed` drops the cache,
+    so someone added to the admins' group may act at once."""
+    declare(team)
+    assert slash(team, "severity #1 sev1", user=CAROL).startswith(":no_entry:")
+    [group] = [g for g in team.slack.usergroups.values() if g["handle"] == "incident-admins"]
+    with team.slack.lock:
+        group["users"] = [ERIN, CAROL]
+    assert slash(team, "severity #1 sev1", user=CAROL).startswith(":no_entry:")  # cached
+    reply = team.client.event({"type": "subteam_members_changed", "subteam_id": group["id"],
+                               "team_id": "T00000001", "added_users": [CAROL],
+                               "added_users_count": "1", "event_ts": "1.000001"})
+    assert reply.status == 200
+    assert "severity" in slash(team, "severity #1 sev1", user=CAROL)
+    assert team.incident().severity == "SEV1"

@@ -46,8 +46,16 @@ def register(app: App, deps: Deps) -> None:
     # event type ("message").
     for subscription in EVENTS:
         event_type = subscription.split(".")[0]
-        if event_type not in ("member_joined_channel", "member_left_channel"):
+        if event_type not in ("member_joined_channel", "member_left_channel",
+                              "subteam_members_changed"):
             app.event(event_type, middleware=[store_first])(stored)
+
+    @app.event("subteam_members_changed")
+    def handle_group_changed(body: dict[str, Any]) -> None:
+        """A user group's members changed: admins by user group are re-read at once."""
+        event = body.get("event") or {}
+        if isinstance(event, dict) and event.get("subteam_id"):
+            deps.chat.forget_members(str(event["subteam_id"]))
 
     @app.event("member_left_channel")
     def handle_member_left(body: dict[str, Any]) -> None:
