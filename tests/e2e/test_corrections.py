@@ -12,7 +12,7 @@ from typing import Any
 from freezegun import freeze_time
 
 from tests.conftest import Stack
-from tests.helpers import ALICE, BOB, CAROL, declare, slash, uploaded
+from tests.helpers import ALICE, BOB, CAROL, declare, join, slash, uploaded
 
 
 def _entries(stack: Stack, number: int = 1) -> list[Any]:
@@ -78,6 +78,7 @@ def test_change_and_remove_action_items(stack: Stack) -> None:
     with freeze_time("2026-12-01 10:00:00", tick=True):
         incident = declare(stack)  # Alice commands
         channel, card_ts = incident.channel_id, incident.card_ts
+        join(stack, channel, BOB)  # adding items is for the people in the channel
         added = slash(stack, "action Add a canary stage type detect", user=BOB, channel=channel)
         assert added.startswith("Action item 1 added:")
         slash(stack, f"action Page the DB team earlier <@{CAROL}|carol>", channel=channel)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from icalendar import Calendar
 from sqlalchemy import Engine
 
 from bot.cli import main
-from bot.config import DebriefConfig, OncallConfig
+from bot.config import DebriefConfig, OncallConfig, parse_config
 from bot.services.reminders import send_due
 from bot.slack.ids import Action
 from tests.conftest import Stack, start_stack
@@ -133,7 +134,7 @@ def test_cover_request_button_creates_an_override(oncall_stack: Stack) -> None:
         assert button["action_id"] == Action.COVER
         click = stack.client.click(Action.COVER, user=CAROL, channel=channel.id,
                                    message_ts=request.ts, value=button["value"])
-        assert "<@U03CAROL> covers" in stack.client.reply_to(click)["text"]
+        assert "Covered by <@U03CAROL>" in stack.client.reply_to(click)["text"]
         from bot.services.oncall import who_is_on_call
 
         at = who_is_on_call("platform", datetime(2026, 11, 25, 12, tzinfo=UTC),
@@ -227,8 +228,8 @@ def test_override_and_cover_take_two_times_without_to(oncall_stack: Stack) -> No
     stack = oncall_stack
     with freeze_time("2026-11-24 12:00:00", tick=True):
         reply = stack.client.reply_to(stack.client.slash(
-            "override platform <@U02BOB|bob> 2026-11-26T18:00 2026-11-27T09:00", user=ALICE,
-            command="/oncall"))
+            "override platform <@U02BOB|bob> 2026-11-26T18:00 2026-11-27T09:00", user=BOB,
+            command="/oncall"))  # on the schedule: Bob may put himself on call
         assert "Override saved" in reply["text"], reply["text"]
         from bot.services.oncall import who_is_on_call
 
@@ -249,13 +250,25 @@ def _dms(stack: Stack, user: str) -> list[str]:
             if c.args["channel"] == user]
 
 
+@pytest.fixture
+def oncall_admin_stack(engine: Engine, tmp_path: Path) -> Iterator[Stack]:
+    """The on-call stack where Bob is an on-call admin (may put anyone on call)."""
+    stack = start_stack(engine, parse_config({"permissions": {"oncall_admins": [BOB]}}))
+    stack.slack.add_channel("platform-oncall")
+    stack.slack.add_usergroup("platform-oncall")
+    apply(stack, tmp_path)
+    yield stack
+    stack.close()
+    assert stack.slack.violations == [], "the bot misused the Slack Web API"
+
+
 def test_list_remove_and_shorten_overrides_with_direct_messages(
-        oncall_stack: Stack, monkeypatch: pytest.MonkeyPatch,
+        oncall_admin_stack: Stack, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """`/oncall overrides` lists overrides with Remove buttons; Remove, `/oncall override
     end` and `debrief oncall override --remove` change who is on call; the person covering
     and the person whose turn is covered get a direct message on create and remove."""
-    stack = oncall_stack
+    stack = oncall_admin_stack
     with freeze_time("2026-11-24 12:00:00", tick=True):
         # 26 Nov is Alice's turn; Bob puts Carol on it for the afternoon.
         assert "Override saved" in stack.client.reply_to(stack.client.slash(

@@ -13,8 +13,9 @@ from bot.domain.text import parse_user_ref, plain_from_slack
 from bot.domain.when import parse_span, parse_when
 from bot.errors import ChatError, UserError
 from bot.services.oncall import (
-    add_override,
+    accept_cover,
     get_schedule,
+    override_from_slack,
     remove_override,
     shifts_of,
     shorten_override,
@@ -98,11 +99,17 @@ def register(app: App, deps: Deps) -> None:
         user = (body.get("user") or {}).get("id")
         if not user:
             raise UserError("Slack didn't say who clicked.")
-        add_override(name, str(user), start, end, created_by=str(user), uow=deps.uow,
-                     now=deps.now(), chat=deps.chat)
+        requester = str(request.get("by") or "")
+        cover = accept_cover(name, str(user), start, end, requester=requester,
+                             policy=deps.config.permissions, chat=deps.chat, uow=deps.uow,
+                             now=deps.now())
+        if not cover.new:  # clicked again, or by someone else first: nothing changes
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"Already covered by <@{cover.covered_by}>; nothing changed.")
+            return
         respond(replace_original=True, text=(
-            f":white_check_mark: <@{user}> covers *{escape_mrkdwn(name)}* from "
-            f"{slack_date(start)} to {slack_date(end)} (requested by <@{request.get('by')}>)."))
+            f":white_check_mark: Covered by <@{cover.covered_by}>: *{escape_mrkdwn(name)}* "
+            f"from {slack_date(start)} to {slack_date(end)} (requested by <@{requester}>)."))
 
 
     @app.action(Action.OVERRIDE_REMOVE.value)
@@ -157,8 +164,8 @@ def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
     if person is None:
         raise UserError("Who covers? Mention them: `/oncall override platform @bob ...`.")
     start, end = parse_span(_inert(words[2:]), now, zone_of(user_id, deps.chat, deps.config))
-    add_override(name, person, start, end, created_by=user_id, uow=deps.uow, now=now,
-                 chat=deps.chat)
+    override_from_slack(name, person, start, end, actor=user_id,
+                        policy=deps.config.permissions, chat=deps.chat, uow=deps.uow, now=now)
     return (f"Override saved: <@{person}> is on call for *{escape_mrkdwn(name)}* from "
             f"{slack_date(start)} to {slack_date(end)}.")
 
