@@ -37,7 +37,8 @@ class Act(StrEnum):
     DRAFT_POSTMORTEM = "draft_postmortem"
     APPROVE_POSTMORTEM = "approve_postmortem"  # /incident postmortem review|reopen
     PUBLISH_POSTMORTEM = "publish_postmortem"
-    CLOSE_ACTION_ITEM = "close_action_item"    # Done / Reopen (and edits)
+    CLOSE_ACTION_ITEM = "close_action_item"    # Done / Reopen, and edits / removal
+    CHANGE_ENTRY = "change_entry"  # edit or remove a note, hide a timeline entry
     ONCALL_OVERRIDE = "oncall_override"
     ACCEPT_COVER = "accept_cover"
 
@@ -53,6 +54,7 @@ class Party(StrEnum):
     REVIEWERS = "reviewers"                # the postmortem's reviewers (none recorded yet)
     ITEM_OWNER = "item_owner"
     ITEM_CREATOR = "item_creator"
+    ENTRY_AUTHOR = "entry_author"          # who wrote the note or message on the timeline
     SCHEDULE_MEMBERS_FOR_THEMSELVES = "schedule_members_for_themselves"
     COVERER = "coverer"                    # anyone but the person who asked for cover
     ONCALL_ADMINS = "oncall_admins"
@@ -75,6 +77,7 @@ DEFAULT_RULES: Mapping[Act, tuple[Party, ...]] = {
     Act.APPROVE_POSTMORTEM: (P.REVIEWERS, P.COMMANDER, P.INCIDENT_ADMINS),
     Act.PUBLISH_POSTMORTEM: (P.REVIEWERS, P.COMMANDER, P.INCIDENT_ADMINS),
     Act.CLOSE_ACTION_ITEM: (P.ITEM_OWNER, P.ITEM_CREATOR, P.COMMANDER, P.INCIDENT_ADMINS),
+    Act.CHANGE_ENTRY: (P.ENTRY_AUTHOR, P.COMMANDER, P.INCIDENT_ADMINS),
     Act.ONCALL_OVERRIDE: (P.SCHEDULE_MEMBERS_FOR_THEMSELVES, P.ONCALL_ADMINS),
     Act.ACCEPT_COVER: (P.COVERER, P.ONCALL_ADMINS),
 }

@@ -229,15 +229,19 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                 rules.resolve, summary=summary, user=user_id, now=now,
                 resolved_status=config.resolved_status), Act.RESOLVE, retopic=True)
         # --- corrections (h12b): notes, timeline entries, action items ---
+        # Who may is asked by the use case, which knows the entry's author / the item.
         case EditNote(ref=ref, entry_id=entry_id, text=text):
             return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "edited", text,
-                                    uow=deps.uow, now=now)
+                                    uow=deps.uow, chat=deps.chat, policy=config.permissions,
+                                    now=now)
         case DeleteNote(ref=ref, entry_id=entry_id):
             return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "deleted",
-                                    uow=deps.uow, now=now)
+                                    uow=deps.uow, chat=deps.chat, policy=config.permissions,
+                                    now=now)
         case HideEntry(ref=ref, entry_id=entry_id, hidden=hidden):
             return fix.change_entry(number(ref, cmd.usage), entry_id, user_id,
-                                    "hidden" if hidden else "shown", uow=deps.uow, now=now)
+                                    "hidden" if hidden else "shown", uow=deps.uow,
+                                    chat=deps.chat, policy=config.permissions, now=now)
         case ChangeActionItem(ref=ref, item_id=item_id, field=field, value=value):
             return fix.change_action_item(number(ref, cmd.usage), item_id, field, value,
                                           user_id, uow=deps.uow, chat=deps.chat,

@@ -242,11 +242,24 @@ def _find_override(override_id: int, uow: UnitOfWorkFactory) -> tuple[str, Overr
     return found
 
 
+def check_may_change_override(schedule: Schedule, override: Override, user: str, *,
+                              policy: Policy, chat: Chat) -> None:
+    """Removing or shortening an override is making one: the person it puts on call, if
+    they are on the schedule, or an on-call admin (by default); else `Refused`."""
+    authorize(Act.ONCALL_OVERRIDE, user, Subject(
+        schedule_members=schedule_members(schedule, chat),
+        for_user=chat.resolve_user(override.user)), policy=policy, chat=chat)
+
+
 def remove_override(override_id: int, *, by: str | None, uow: UnitOfWorkFactory,
-                    chat: Chat | None, now: datetime) -> OverrideChanged:
+                    chat: Chat | None, now: datetime, policy: Policy | None) -> OverrideChanged:
     """Remove an override; whoever's turn it touched is told (`chat` None: the CLI
-    without Slack, nobody is)."""
+    without Slack, nobody is). From Slack, `policy` says who may (the CLI: None, not
+    checked, like every CLI command)."""
     name, override = _find_override(override_id, uow)
+    if policy is not None and chat is not None and by is not None:
+        check_may_change_override(get_schedule(name, uow), override, by, policy=policy,
+                                  chat=chat)
     with uow() as tx:
         tx.schedules.remove_override(override_id)
         tx.commit()
@@ -256,9 +269,12 @@ def remove_override(override_id: int, *, by: str | None, uow: UnitOfWorkFactory,
 
 def shorten_override(override_id: int, end: datetime, *, by: str | None,
                      uow: UnitOfWorkFactory, chat: Chat | None,
-                     now: datetime) -> OverrideChanged:
+                     now: datetime, policy: Policy | None) -> OverrideChanged:
     """End an override earlier (at `end`, which may be now: "stop covering now")."""
     name, override = _find_override(override_id, uow)
+    if policy is not None and chat is not None and by is not None:
+        check_may_change_override(get_schedule(name, uow), override, by, policy=policy,
+                                  chat=chat)
     if end >= override.end:
         raise UserError("That is not earlier than the override's end; to cover longer, add "
                         "a new override.")

@@ -25,6 +25,7 @@ class Subject:
     schedule_members: frozenset[str] = frozenset()  # Slack ids of the schedule's people
     for_user: str | None = None        # whose on-call turn an override gives
     requester: str | None = None       # who asked for cover
+    entry_author: str | None = None    # who wrote the timeline entry being changed
 
 
 def is_admin(admins: Admins, user: str, chat: Chat) -> bool:
@@ -67,6 +68,8 @@ def authorize(act: Act, user: str, subject: Subject, *, policy: Policy, chat: Ch
                 return item is not None and item.owner == user
             case Party.ITEM_CREATOR:
                 return item is not None and item.created_by == user
+            case Party.ENTRY_AUTHOR:
+                return subject.entry_author is not None and subject.entry_author == user
             case Party.SCHEDULE_MEMBERS_FOR_THEMSELVES:
                 return subject.for_user == user and user in subject.schedule_members
             case Party.COVERER:
@@ -97,6 +100,8 @@ def named(parties: tuple[Party, ...], subject: Subject, policy: Policy) -> dict[
                 found[party] = Named(users=(item.owner,))
             case Party.ITEM_CREATOR if item is not None:
                 found[party] = Named(users=(item.created_by,))
+            case Party.ENTRY_AUTHOR if subject.entry_author:
+                found[party] = Named(users=(subject.entry_author,))
             case Party.INCIDENT_ADMINS | Party.ONCALL_ADMINS:
                 admins = (policy.incident_admins if party is Party.INCIDENT_ADMINS
                           else policy.oncall_admins)

@@ -376,8 +376,9 @@ ACT_WORDS: dict[Act, str] = {
     Act.DRAFT_POSTMORTEM: "draft this incident's postmortem or send it for review",
     Act.APPROVE_POSTMORTEM: "approve or reopen this postmortem",
     Act.PUBLISH_POSTMORTEM: "publish this postmortem",
-    Act.CLOSE_ACTION_ITEM: "close or reopen this action item",
-    Act.ONCALL_OVERRIDE: "put that person on call",
+    Act.CLOSE_ACTION_ITEM: "change, close or reopen this action item",
+    Act.CHANGE_ENTRY: "change or hide that timeline entry",
+    Act.ONCALL_OVERRIDE: "put that person on call or change their overrides",
     Act.ACCEPT_COVER: "accept this cover request",
 }
 PARTY_WORDS: dict[Party, str] = {
@@ -388,6 +389,7 @@ PARTY_WORDS: dict[Party, str] = {
     Party.REVIEWERS: "the postmortem's reviewers",
     Party.ITEM_OWNER: "its owner",
     Party.ITEM_CREATOR: "whoever created it",
+    Party.ENTRY_AUTHOR: "whoever wrote it",
     Party.SCHEDULE_MEMBERS_FOR_THEMSELVES: "people on the schedule, for themselves",
     Party.COVERER: "anyone but the person who asked",
     Party.ONCALL_ADMINS: "on-call admins",

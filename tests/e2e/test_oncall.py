@@ -284,8 +284,14 @@ def test_list_remove_and_shorten_overrides_with_direct_messages(
         assert button["action_id"] == Action.OVERRIDE_REMOVE and "<@U03CAROL>" in row["text"]["text"]
         override_id = int(button["value"])
 
-        reply = stack.client.reply_to(stack.client.slash(
+        # Only the person the override puts on call (on the schedule) or an on-call admin
+        # may shorten or remove it: Alice, whose turn it is, may not.
+        refused = stack.client.reply_to(stack.client.slash(
             f"override end {override_id} 2026-11-26T14:00", user=ALICE, command="/oncall"))
+        assert refused["text"].startswith(":no_entry: You can't put that person on call or "
+                                          "change their overrides"), refused["text"]
+        reply = stack.client.reply_to(stack.client.slash(
+            f"override end {override_id} 2026-11-26T14:00", user=CAROL, command="/oncall"))
         assert f"Override {override_id} on *platform* now ends" in reply["text"]
         from bot.services.oncall import who_is_on_call
 
@@ -296,6 +302,10 @@ def test_list_remove_and_shorten_overrides_with_direct_messages(
 
         before = len(_dms(stack, CAROL))
         click = stack.client.click(Action.OVERRIDE_REMOVE, user=ALICE, channel=stack.general,
+                                   message_ts="1.000001", value=str(override_id))
+        assert stack.client.reply_to(click)["text"].startswith(":no_entry:")
+        assert on_call(13) == CAROL  # refused: nothing changed
+        click = stack.client.click(Action.OVERRIDE_REMOVE, user=BOB, channel=stack.general,
                                    message_ts="1.000001", value=str(override_id))
         assert click.status == 200
         stack.client.reply_to(click)

@@ -271,7 +271,8 @@ def test_oncall_overrides(oncall_team: Stack, caplog: pytest.LogCaptureFixture) 
 
         for user, who in ((BOB, CAROL), (ERIN, ERIN)):  # for someone else; not on it
             reply = override(user, who)
-            assert reply.startswith(":no_entry: You can't put that person on call: only "
+            assert reply.startswith(":no_entry: You can't put that person on call or change "
+                                    "their overrides: only "
                                     "people on the schedule, for themselves or on-call "
                                     "admins (<@U04DAVE>) can."), reply
             assert overrides(stack) == []
@@ -345,3 +346,36 @@ def test_admin_group_changes_are_seen_when_slack_says_so(team: Stack) -> None:
     assert reply.status == 200
     assert "*#1* is now *SEV1*" in slash(team, "severity #1 sev1", user=CAROL)
     assert team.incident().severity == "SEV1"
+
+
+def test_corrections_follow_the_permission_model(team: Stack,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    """h12b's corrections ask the same model: a note or timeline entry (`change_entry`) and
+    an action item (`close_action_item`) are changed by their author / owner or creator,
+    the commander or an incident admin (Erin, through the user group); anyone else is
+    refused, logged, and nothing changes."""
+    caplog.set_level(logging.WARNING)
+    channel = incident_with_bob(team).channel_id
+    noted = slash(team, "note paged teh DB team", user=BOB, channel=channel)
+    entry_id = int(noted.split("(note ", 1)[1].split(":", 1)[0])
+    slash(team, "action Add a canary stage", user=BOB, channel=channel)
+    join(team, channel, CAROL)
+    before = snapshot(team)
+    assert_refused(team, slash(team, f"note edit {entry_id} Carol was here", user=CAROL,
+                               channel=channel),
+                   "whoever wrote it (<@U02BOB>), its commander (<@U01ALICE>) or incident "
+                   "admins (@incident-admins)", before, caplog, "change_entry")
+    assert_refused(team, slash(team, f"hide {entry_id}", user=CAROL, channel=channel),
+                   "whoever wrote it", before, caplog, "change_entry")
+    assert_refused(team, slash(team, f"action owner 1 <@{CAROL}|carol>", user=CAROL,
+                               channel=channel),
+                   "its owner", before, caplog, "close_action_item")
+    assert "now reads as you wrote it" in slash(team, f"note edit {entry_id} paged the DB team",
+                                                user=ERIN, channel=channel)
+    assert "hidden from" in slash(team, f"hide {entry_id}", user=ERIN, channel=channel)
+    assert "reassigned" in slash(team, f"action owner 1 <@{CAROL}|carol>", user=ERIN,
+                                 channel=channel)
+    with team.runtime.deps.uow() as tx:
+        [entry] = [e for e in tx.timeline.entries(1) if e.id == entry_id]
+        [item] = tx.action_items.for_incident(1)
+    assert (entry.text, entry.hidden, item.owner) == ("paged the DB team", True, CAROL)

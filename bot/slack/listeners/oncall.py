@@ -122,7 +122,7 @@ def register(app: App, deps: Deps) -> None:
         if not raw.isdigit() or not user:
             raise UserError("That Remove button is malformed.")
         changed = remove_override(int(raw), by=str(user), uow=deps.uow, chat=deps.chat,
-                                  now=deps.now())
+                                  policy=deps.config.permissions, now=deps.now())
         text, blocks = _overrides(deps, [changed.schedule], deps.now())
         respond(replace_original=True, text=text, blocks=blocks)
         respond(response_type="ephemeral", replace_original=False,
@@ -186,12 +186,12 @@ def _change_override(deps: Deps, user_id: str, words: list[str], now: datetime) 
     override_id = int(words[1])
     if words[0] == "remove":
         changed = remove_override(override_id, by=user_id, uow=deps.uow, chat=deps.chat,
-                                  now=now)
+                                  policy=deps.config.permissions, now=now)
     else:
         end = parse_when(" ".join(_inert(words[2:])), now,
                          zone_of(user_id, deps.chat, deps.config))
         changed = shorten_override(override_id, end, by=user_id, uow=deps.uow, chat=deps.chat,
-                                   now=now)
+                                   policy=deps.config.permissions, now=now)
     return override_changed_text(changed)
 
 
