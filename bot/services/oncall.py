@@ -33,7 +33,7 @@ from bot.domain.schedules import (
     same_rotation,
 )
 from bot.errors import ChatError, Echo, UserError
-from bot.services.permissions import Subject, authorize
+from bot.services.permissions import Subject, allows, authorize
 from bot.services.ports import Chat, OverrideNotice, TurnsMoved, UnitOfWorkFactory
 from bot.yamlfile import read_yaml
 
@@ -249,6 +249,17 @@ def check_may_change_override(schedule: Schedule, override: Override, user: str,
     authorize(Act.ONCALL_OVERRIDE, user, Subject(
         schedule_members=schedule_members(schedule, chat),
         for_user=chat.resolve_user(override.user)), policy=policy, chat=chat)
+
+
+def changeable_overrides(schedule: Schedule, overrides: list[Override], user: str, *,
+                         policy: Policy, chat: Chat) -> set[int]:
+    """The overrides (by number) `user` may remove or shorten: `/oncall overrides` offers
+    Remove buttons only for those."""
+    members = schedule_members(schedule, chat)
+    return {o.seq for o in overrides if allows(
+        Act.ONCALL_OVERRIDE, user, Subject(schedule_members=members,
+                                           for_user=chat.resolve_user(o.user)),
+        policy=policy, chat=chat)}
 
 
 def remove_override(override_id: int, *, by: str | None, uow: UnitOfWorkFactory,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import Incident
@@ -41,40 +42,50 @@ def in_channel(incident: Incident, user: str, chat: Chat) -> bool:
     return user in chat.channel_members(incident.channel_id)
 
 
+def _holds(party: Party, user: str, subject: Subject, policy: Policy, chat: Chat) -> bool:
+    """Whether `user` is `party` for `subject` (asking Slack where it must)."""
+    incident, item = subject.incident, subject.item
+    match party:
+        case Party.ANYONE:
+            return True
+        case Party.CHANNEL_MEMBERS:
+            return incident is not None and in_channel(incident, user, chat)
+        case Party.COMMANDER:
+            if incident is None:
+                return False
+            if incident.commander is None:  # nobody leads it: whoever works it may
+                return in_channel(incident, user, chat)
+            return incident.commander == user
+        case Party.INCIDENT_ADMINS:
+            return is_admin(policy.incident_admins, user, chat)
+        case Party.ONCALL_ADMINS:
+            return is_admin(policy.oncall_admins, user, chat)
+        case Party.REVIEWERS:
+            return False  # postmortems record no reviewers yet
+        case Party.ITEM_OWNER:
+            return item is not None and item.owner == user
+        case Party.ITEM_CREATOR:
+            return item is not None and item.created_by == user
+        case Party.ENTRY_AUTHOR:
+            return subject.entry_author is not None and subject.entry_author == user
+        case Party.SCHEDULE_MEMBERS_FOR_THEMSELVES:
+            return subject.for_user == user and user in subject.schedule_members
+        case Party.COVERER:
+            return subject.requester is not None and subject.requester != user
+
+
+def allows(act: Act, user: str, subject: Subject, *, policy: Policy, chat: Chat) -> bool:
+    """Whether `user` may `act`, without refusing or logging: for offering a button only
+    to the people it would work for."""
+    return may(policy, act, partial(_holds, user=user, subject=subject, policy=policy,
+                                    chat=chat)).allowed
+
+
 def authorize(act: Act, user: str, subject: Subject, *, policy: Policy, chat: Chat) -> Decision:
     """Allowed, or `Refused` raised (and the attempt logged). Asks Slack only for what
     the rule needs, in the rule's order."""
     incident, item = subject.incident, subject.item
-
-    def holds(party: Party) -> bool:
-        match party:
-            case Party.ANYONE:
-                return True
-            case Party.CHANNEL_MEMBERS:
-                return incident is not None and in_channel(incident, user, chat)
-            case Party.COMMANDER:
-                if incident is None:
-                    return False
-                if incident.commander is None:  # nobody leads it: whoever works it may
-                    return in_channel(incident, user, chat)
-                return incident.commander == user
-            case Party.INCIDENT_ADMINS:
-                return is_admin(policy.incident_admins, user, chat)
-            case Party.ONCALL_ADMINS:
-                return is_admin(policy.oncall_admins, user, chat)
-            case Party.REVIEWERS:
-                return False  # postmortems record no reviewers yet
-            case Party.ITEM_OWNER:
-                return item is not None and item.owner == user
-            case Party.ITEM_CREATOR:
-                return item is not None and item.created_by == user
-            case Party.ENTRY_AUTHOR:
-                return subject.entry_author is not None and subject.entry_author == user
-            case Party.SCHEDULE_MEMBERS_FOR_THEMSELVES:
-                return subject.for_user == user and user in subject.schedule_members
-            case Party.COVERER:
-                return subject.requester is not None and subject.requester != user
-
+    holds = partial(_holds, user=user, subject=subject, policy=policy, chat=chat)
     decision = may(policy, act, holds)
     if not decision.allowed:
         where = f" on incident #{incident.number}" if incident else (

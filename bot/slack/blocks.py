@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -301,8 +302,10 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
 MAX_OVERRIDES_LISTED = 40  # a section and a button each: within 50 blocks
 
 
-def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, Blocks]:
-    """A schedule's current and coming overrides, each with a Remove button."""
+def build_override_list(schedule: str, overrides: list[Override],
+                        removable: Collection[int]) -> tuple[str, Blocks]:
+    """A schedule's current and coming overrides; a Remove button on those the viewer
+    may remove (`removable`, by number)."""
     name = escape_mrkdwn(schedule)
     if not overrides:
         text = f"No current or coming overrides on *{name}*."
@@ -310,12 +313,14 @@ def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, 
     blocks: Blocks = [{"type": "header", "text": _plain(f"Overrides on {schedule}")}]
     for o in overrides[:MAX_OVERRIDES_LISTED]:
         who = f"<@{o.user}>" if "@" not in o.user else escape_mrkdwn(o.user)
-        blocks.append({
+        row: dict[str, Any] = {
             "type": "section", "block_id": f"override-{o.seq}",
-            "text": _mrkdwn(f"`{o.seq}` {who} from {slack_date(o.start)} to {slack_date(o.end)}"),
-            "accessory": {"type": "button", "action_id": Action.OVERRIDE_REMOVE.value,
-                          "value": str(o.seq), "style": "danger", "text": _plain("Remove", 75)},
-        })
+            "text": _mrkdwn(f"`{o.seq}` {who} from {slack_date(o.start)} to {slack_date(o.end)}")}
+        if o.seq in removable:
+            row["accessory"] = {"type": "button", "action_id": Action.OVERRIDE_REMOVE.value,
+                                "value": str(o.seq), "style": "danger",
+                                "text": _plain("Remove", 75)}
+        blocks.append(row)
     if len(overrides) > MAX_OVERRIDES_LISTED:
         blocks.append({"type": "context", "elements": [_mrkdwn(
             f"…and {len(overrides) - MAX_OVERRIDES_LISTED} more later.")]})

@@ -277,7 +277,13 @@ def test_list_remove_and_shorten_overrides_with_direct_messages(
         assert any("You now cover *platform*" in t for t in _dms(stack, CAROL))
         assert any("<@U03CAROL> covers your turn on *platform*" in t for t in _dms(stack, ALICE))
         assert _dms(stack, BOB) == []  # who made it is not told
+        # Remove buttons only for those allowed: not Alice (neither the override's person
+        # nor an on-call admin), but Bob (an on-call admin).
         listing = stack.client.reply_to(stack.client.slash("overrides platform", user=ALICE,
+                                                           command="/oncall"))
+        assert "<@U03CAROL>" in json.dumps(listing["blocks"])
+        assert [b for b in listing["blocks"] if b.get("accessory")] == []
+        listing = stack.client.reply_to(stack.client.slash("overrides platform", user=BOB,
                                                            command="/oncall"))
         [row] = [b for b in listing["blocks"] if b.get("accessory")]
         button = row["accessory"]

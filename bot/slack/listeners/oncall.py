@@ -14,6 +14,7 @@ from bot.domain.when import parse_span, parse_when
 from bot.errors import ChatError, UserError
 from bot.services.oncall import (
     accept_cover,
+    changeable_overrides,
     get_schedule,
     override_from_slack,
     remove_override,
@@ -75,7 +76,7 @@ def register(app: App, deps: Deps) -> None:
             respond(response_type="ephemeral", text=_change_override(deps, user_id, words[1:],
                                                                      now))
         elif words[0] == "overrides":
-            text, blocks = _overrides(deps, words[1:], now)
+            text, blocks = _overrides(deps, user_id, words[1:], now)
             respond(response_type="ephemeral", text=text, blocks=blocks)
         elif words[0] == "override":
             respond(response_type="ephemeral", text=_override(deps, user_id, words[1:], now))
@@ -123,7 +124,7 @@ def register(app: App, deps: Deps) -> None:
             raise UserError("That Remove button is malformed.")
         changed = remove_override(int(raw), by=str(user), uow=deps.uow, chat=deps.chat,
                                   policy=deps.config.permissions, now=deps.now())
-        text, blocks = _overrides(deps, [changed.schedule], deps.now())
+        text, blocks = _overrides(deps, str(user), [changed.schedule], deps.now())
         respond(replace_original=True, text=text, blocks=blocks)
         respond(response_type="ephemeral", replace_original=False,
                 text=override_changed_text(changed))
@@ -170,12 +171,15 @@ def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
             f"{slack_date(start)} to {slack_date(end)}.")
 
 
-def _overrides(deps: Deps, words: list[str], now: datetime) -> tuple[str, list[dict[str, Any]]]:
+def _overrides(deps: Deps, user_id: str, words: list[str],
+               now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    """The schedule's current and coming overrides, with Remove on those `user_id` may."""
     if len(words) != 1:
         raise UserError("Which schedule? `/oncall overrides platform`.")
     schedule = get_schedule(plain_from_slack(words[0]), deps.uow)
     current = sorted((o for o in schedule.overrides if o.end > now), key=lambda o: o.start)
-    return build_override_list(schedule.name, current)
+    return build_override_list(schedule.name, current, changeable_overrides(
+        schedule, current, user_id, policy=deps.config.permissions, chat=deps.chat))
 
 
 def _change_override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
