@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.incidents import Severity
+from bot.domain.permissions import Admins, Policy, parse_rule
 from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.errors import ConfigError
 from bot.templating import templates_dir
@@ -73,6 +74,7 @@ class DebriefConfig:
     # A private incident's announcement: "redacted" ("a private SEV1 was declared") or "none".
     private_announcement: str = "redacted"
     channel_prefix: str = "inc"
+    rename_channel: bool = False  # a corrected title renames the incident channel too
     severities: tuple[Severity, ...] = DEFAULT_SEVERITIES
     roles: tuple[str, ...] = ("commander", "comms", "scribe")
     statuses: tuple[str, ...] = ("investigating", "identified", "monitoring", "resolved")
@@ -80,6 +82,7 @@ class DebriefConfig:
     timeline: TimelineConfig = TimelineConfig()
     postmortem: PostmortemConfig = PostmortemConfig()
     oncall: OncallConfig = OncallConfig()
+    permissions: Policy = Policy()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -229,8 +232,9 @@ def _number(environ: Mapping[str, str], name: str, default: float, low: float, h
 _SEV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,19}$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
-KNOWN_KEYS = {"announce_channel", "private_announcement", "channel_prefix", "severities",
-              "roles", "statuses", "time_zone", "timeline", "postmortem", "oncall"}
+KNOWN_KEYS = {"announce_channel", "private_announcement", "channel_prefix", "rename_channel",
+              "severities", "roles", "statuses", "time_zone", "timeline", "postmortem", "oncall",
+              "permissions"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -264,6 +268,10 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["private_announcement"] = raw["private_announcement"]
     if "channel_prefix" in raw:
         values["channel_prefix"] = _parse_channel_prefix(raw["channel_prefix"], bad)
+    if "rename_channel" in raw:
+        if not isinstance(raw["rename_channel"], bool):
+            raise bad("rename_channel", "must be true or false.")
+        values["rename_channel"] = raw["rename_channel"]
     if "severities" in raw:
         values["severities"] = _parse_severities(raw["severities"], bad)
     for key in ("roles", "statuses"):
@@ -281,6 +289,8 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["postmortem"] = _parse_postmortem(raw["postmortem"], source, bad)
     if "oncall" in raw:
         values["oncall"] = _parse_oncall(raw["oncall"], source, bad)
+    if "permissions" in raw:
+        values["permissions"] = _parse_permissions(raw["permissions"], bad)
     return DebriefConfig(**values)
 
 
@@ -372,6 +382,46 @@ def _parse_oncall(raw: Any, source: str, bad: Bad) -> OncallConfig:
         n = int(match.group(1))
         values["remind_before"] = timedelta(hours=n) if match.group(2) == "h" else timedelta(minutes=n)
     return OncallConfig(**values)
+
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP = re.compile(r"^@?[a-z0-9][a-z0-9._-]{0,79}$|^S[A-Z0-9]{2,}$")
+
+
+def _parse_permissions(raw: Any, bad: Bad) -> Policy:
+    """`permissions:`: `incident_admins` and `oncall_admins` (a user group's handle or
+    id, or a list of user ids) and `rules` (action: [who may, ...]) over the defaults."""
+    if not isinstance(raw, dict):
+        raise bad("permissions", "must be a mapping (incident_admins, oncall_admins, rules).")
+    unknown = sorted(set(raw) - {"incident_admins", "oncall_admins", "rules"})
+    if unknown:
+        raise bad(f"permissions.{unknown[0]}", "is not a known setting.")
+    values: dict[str, Any] = {}
+    for key in ("incident_admins", "oncall_admins"):
+        if key in raw:
+            values[key] = _parse_admins(f"permissions.{key}", raw[key], bad)
+    if "rules" in raw:
+        if not isinstance(raw["rules"], dict):
+            raise bad("permissions.rules", "must map actions to who may, e.g. "
+                      "resolve: [commander, incident_admins].")
+        rules = dict(Policy().rules)
+        for name, parties in raw["rules"].items():
+            try:
+                act, who = parse_rule(str(name), parties)
+            except ValueError as exc:
+                raise bad(f"permissions.rules.{name}", str(exc)) from None
+            rules[act] = who
+        values["rules"] = rules
+    return Policy(**values)
+
+
+def _parse_admins(key: str, raw: Any, bad: Bad) -> Admins:
+    if isinstance(raw, str) and _GROUP.match(raw.strip()):
+        return Admins(usergroup=raw.strip().lstrip("@"))
+    if isinstance(raw, list) and all(isinstance(u, str) and _USER_ID.match(u) for u in raw):
+        return Admins(users=frozenset(raw))
+    raise bad(key, "must be a user group (its handle, e.g. '@incident-admins', or id) "
+                   "or a list of user ids such as [U012ABCDEF].")
 
 
 def _parse_postmortem(raw: Any, source: str, bad: Bad) -> PostmortemConfig:

@@ -112,7 +112,10 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
                 where = f"a DM to {slack.users[str(a['channel'])]['name']}"
             return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:110]}"
         case "chat.update":
-            return f"updated the summary card in {name(a['channel'])}: {a.get('text', '')}"
+            what = "announcement" if slack.name_of(a["channel"]) == "incidents" \
+                else "summary card"
+            return (f"updated the {what} in {name(a['channel'])}: "
+                    f"{str(a.get('text', '')).splitlines()[0]}")
         case "pins.add":
             return f"pinned the summary card in {name(a['channel'])}"
         case "views.open":
@@ -225,8 +228,10 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
               client.slash("status identified Bad config push to payments-api",
                            user="U01ALICE", channel=channel))
     demo.clock.advance(2)
-    demo.step("U02BOB", "/incident severity sev1",
+    demo.step("U02BOB", "/incident severity sev1  (bob is not the commander)",
               client.slash("severity sev1", user="U02BOB", channel=channel))
+    demo.step("U01ALICE", "/incident severity sev1  (alice is)",
+              client.slash("severity sev1", user="U01ALICE", channel=channel))
     demo.clock.advance(5)
     demo.step("U02BOB", "/incident update Rolling back the config; EU checkout still failing",
               client.slash("update Rolling back the config; EU checkout still failing",
@@ -262,6 +267,10 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     _handoff(demo, runtime)
     demo.step("U01ALICE", "/incident list (from #general)",
               client.slash("list", user="U01ALICE", channel=general))
+    demo.step("U01ALICE", "/incident title #1 Checkout returns 500 for EU customers after "
+              "a config push  (a correction)",
+              client.slash("title #1 Checkout returns 500 for EU customers after a config push",
+                           user="U01ALICE", channel=general))
     _safety(demo, general)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)

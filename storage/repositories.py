@@ -587,16 +587,26 @@ class SqlScheduleRepository:
     def add_override(self, name: str, user: str, start: datetime, end: datetime, *,
                      now: datetime, created_by: str | None = None,
                      spec_key: str | None = None) -> bool:
-        """False when an override from the same YAML entry already exists."""
+        """False when an override with the same key (a YAML entry, a cover request)
+        already exists, also when another transaction inserted it meanwhile: on
+        PostgreSQL two clicks can both find none; the unique key stops the second, whose
+        insert is undone by its savepoint alone."""
         if spec_key is not None and self.session.execute(
                 select(OncallOverrideRow.id).where(OncallOverrideRow.schedule_name == name,
                                                    OncallOverrideRow.spec_key == spec_key)
         ).first():
             return False
-        self.session.add(OncallOverrideRow(schedule_name=name, user=user, start=start, end=end,
-                                           created_at=now, created_by=created_by,
-                                           spec_key=spec_key))
-        self.session.flush()
+        row = OncallOverrideRow(schedule_name=name, user=user, start=start, end=end,
+                                created_at=now, created_by=created_by, spec_key=spec_key)
+        if spec_key is None:
+            self.session.add(row)
+            self.session.flush()
+            return True
+        try:
+            with self.session.begin_nested():
+                self.session.add(row)
+        except IntegrityError:
+            return False
         return True
 
     def override(self, override_id: int) -> tuple[str, Override] | None:

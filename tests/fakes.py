@@ -45,6 +45,7 @@ class FakeChat:
     handoffs: list[tuple[str, str, str | None, datetime | None]] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
     forms: list[tuple[str, str | None]] = field(default_factory=list)  # (trigger, channel)
+    announcement_updates: list[Incident] = field(default_factory=list)
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
@@ -69,10 +70,6 @@ class FakeChat:
     def invite(self, channel_id: str, user_ids: Sequence[str]) -> None:
         self._maybe_fail("invite")
         self.members[channel_id].update(user_ids)
-
-    def channel_members(self, channel_id: str) -> set[str]:
-        self._maybe_fail("channel_members")
-        return set(self.members.get(channel_id, set()))
 
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         self._maybe_fail("set_topic")
@@ -188,9 +185,34 @@ class FakeChat:
         self._maybe_fail("open_rephrase_form")
         self.forms.append((trigger_id, channel_id))
 
+    def channel_members(self, channel_id: str) -> frozenset[str]:
+        self._maybe_fail("channel_members")
+        return frozenset(self.members.get(channel_id, set()))
+
+    def usergroup_members(self, group: str) -> frozenset[str]:
+        self._maybe_fail("usergroup_members")
+        return frozenset(self.usergroups.get(group.lstrip("@"), []))
+
+    def forget_members(self, channel_id: str) -> None:
+        """Nothing cached here: members are read from `members` every time."""
+
+    def rename_channel(self, channel_id: str, name: str) -> None:
+        self._maybe_fail("rename_channel")
+        if name in self.channels.values() and self.channels.get(channel_id) != name:
+            raise ChatError("conversations.rename", "name_taken")
+        self.channels[channel_id] = name
+
+    def update_announcement(self, incident: Incident) -> None:
+        self._maybe_fail("update_announcement")
+        self.announcement_updates.append(incident)
+
     def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
         self._maybe_fail("open_declare_form")
         self.forms.append((trigger_id, channel_id))
+
+    def open_edit_form(self, trigger_id: str, incident: Incident) -> None:
+        self._maybe_fail("open_edit_form")
+        self.forms.append((trigger_id, incident.channel_id))
 
     def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool:
         """Shown only in channels the fake knows with the person in them."""

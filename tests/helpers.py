@@ -164,6 +164,7 @@ def scripted_incident(stack: Stack) -> Any:
     """A small incident with chat, a key message, a blameful one, and action items."""
     incident = declare(stack, "declare sev1 Checkout errors in EU")
     channel = incident.channel_id
+    join(stack, channel, BOB, CAROL)
     clue = stack.client.say(channel, BOB, "5xx started right after the config push")
     stack.client.react(channel, clue, ALICE, "pushpin")
     blame = stack.client.say(channel, CAROL, "Bob forgot to run the config validator")
@@ -245,3 +246,24 @@ JSON = st.recursive(
                                                                  max_size=4),
     max_leaves=12,
 )
+
+
+def join(stack: Stack, channel: str, *users: str) -> None:
+    """People join a channel as in Slack: the stand-in's member list changes and the bot
+    receives `member_joined_channel` for each (which drops its cached member list)."""
+    for user in users:
+        with stack.slack.lock:
+            stack.slack.channels[channel].members.add(user)
+        reply = stack.client.event({"type": "member_joined_channel", "user": user,
+                                    "channel": channel, "channel_type": "C",
+                                    "event_ts": f"{time.time():.6f}"})
+        assert reply.status == 200, reply.body
+
+
+def leave(stack: Stack, channel: str, user: str) -> None:
+    """Someone leaves a channel: `member_left_channel` reaches the bot."""
+    with stack.slack.lock:
+        stack.slack.channels[channel].members.discard(user)
+    reply = stack.client.event({"type": "member_left_channel", "user": user, "channel": channel,
+                                "channel_type": "C", "event_ts": f"{time.time():.6f}"})
+    assert reply.status == 200, reply.body

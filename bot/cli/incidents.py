@@ -113,14 +113,21 @@ def show_incident(args: argparse.Namespace) -> int:
 def format_incident_list(items: list[dict[str, Any]]) -> str:
     """One line per incident (shapes of `incident_list`), or "no incidents"."""
     lines = [f"#{item['number']:<4} {item['severity']:<5} {item['status']:<14} "
-             f"{item['title']}  ({item['channel_name'] or 'no channel'})" for item in items]
+             f"{_marks(item)}{item['title']}  ({item['channel_name'] or 'no channel'})"
+             for item in items]
     return "".join(f"{line}\n" for line in lines or ["no incidents"])
+
+
+def _marks(item: dict[str, Any]) -> str:
+    """`[CANCELLED] ` / `[TEST] ` before the title of an incident stats leave out."""
+    marks = [m for m, key in (("CANCELLED", "cancelled"), ("TEST", "test")) if item.get(key)]
+    return f"[{' · '.join(marks)}] " if marks else ""
 
 
 def format_incident(data: dict[str, Any]) -> str:
     """An `incident_report` as aligned text: fields, roles, durations, then the timeline
     without deleted messages (`*` marks key entries, text cut at 100 characters)."""
-    lines = [f"#{data['number']} {data['title']}"]
+    lines = [f"#{data['number']} {_marks(data)}{data['title']}"]
     for key in ("severity", "status", "channel_name", "declared_at", "declared_by",
                 "acknowledged_at", "resolved_at", "summary"):
         lines.append(f"  {key:<16} {data[key] or '-'}")

@@ -139,7 +139,8 @@ def _change_override(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("give --remove or --shorten, not both.")
     with unit_of_work(settings) as uow:
         if args.remove is not None:
-            changed = oc.remove_override(args.remove, by=None, uow=uow, chat=None, now=utcnow())
+            changed = oc.remove_override(args.remove, by=None, uow=uow, chat=None, now=utcnow(),
+                                         policy=None)
             print(f"override {args.remove} removed: {changed.override.user} on "
                   f"{changed.schedule} {iso_z(changed.override.start)} → "
                   f"{iso_z(changed.override.end)}")
@@ -147,7 +148,7 @@ def _change_override(args: argparse.Namespace, settings: Settings) -> int:
         if not args.end:
             raise ConfigError("--shorten needs --end: the new, earlier end.")
         changed = oc.shorten_override(args.shorten, parse_instant(args.end, "--end"), by=None,
-                                      uow=uow, chat=None, now=utcnow())
+                                      uow=uow, chat=None, now=utcnow(), policy=None)
     print(f"override {args.shorten} on {changed.schedule} now ends {iso_z(changed.override.end)}")
     return 0
 

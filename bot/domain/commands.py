@@ -26,11 +26,13 @@ SUBCOMMANDS = (
     "note", "timeline", "postmortem", "action", "actions", "stats",
     # corrections (h12b): notes, timeline entries, action items
     "hide", "unhide",
+    # corrections (h12a): title, edit form, cancel
+    "title", "edit", "cancel",
 )
 ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare",
            "pm": "postmortem", "ai": "action", "todo": "action"}
 # Commands where a bare number can only be an incident reference; elsewhere use `#N`.
-_BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry"}
+_BARE_NUMBER_REF = {"ack", "status", "severity", "role", "retry", "edit"}
 _SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
 # Caps on what people type, checked here so an over-long text is refused before any
 # I/O with a one-line reply. Free text (updates, notes, status notes, resolution
@@ -70,6 +72,7 @@ class Declare:
     title: str = ""  # empty: open the declare form
     severity: str | None = None
     private: bool = False  # `--private`: a private channel, listed only to its members
+    test: bool = False  # `--test`: a drill, left out of stats, lists and reminders
 
 
 @dataclass(frozen=True)
@@ -230,12 +233,36 @@ ITEM_FIELDS: dict[str, ItemField] = {"text": "text", "owner": "owner", "reassign
 _ID = re.compile(r"^\d{1,9}$")
 
 
+# --- corrections (issue 12): title, edit form, cancel ---
+@dataclass(frozen=True)
+class Retitle:
+    title: str
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident title #12 Checkout errors in EU"
+
+
+@dataclass(frozen=True)
+class Edit:
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident edit #12"
+
+
+@dataclass(frozen=True)
+class Cancel:
+    reason: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident cancel #12 declared by mistake"
+
+
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
+    | Retitle | Edit | Cancel
 )
+DECLARE_FLAGS = {"--test": "test", "—test": "test",  # Slack may turn `--` into a dash
+                 "--private": "private", "—private": "private"}
 
 
 def _take_ref(subcommand: str, words: list[str]) -> tuple[int | None, list[str]]:
@@ -283,15 +310,18 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
         case "actions":
             return ListActionItems(ref=ref)
         case "declare":
-            private = "--private" in (w.lower() for w in rest)
-            rest = [w for w in rest if w.lower() != "--private"]
+            flags = {DECLARE_FLAGS[w.lower()] for w in rest if w.lower() in DECLARE_FLAGS}
+            rest = [w for w in rest if w.lower() not in DECLARE_FLAGS]
             severity = None
             if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
                 severity = normalise_severity(rest[0], config.severity_names)
                 rest = rest[1:]
             title = text_of(rest)
+            if not title and "test" in flags:
+                raise UserError("A drill needs a title too, e.g. "
+                                "`/incident declare --test sev2 Failover drill`.")
             return Declare(title=validate_title(title) if title else "", severity=severity,
-                           private=private)
+                           private="private" in flags, test="test" in flags)
         case "status":
             if not rest:
                 raise UserError(
@@ -355,6 +385,17 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             return AddActionItem(text=text, ref=ref)
         case "stats":
             return Stats(period=rest[0] if rest else "")
+        # --- corrections (issue 12) ---
+        case "title":
+            title = text_of(rest)
+            if not title:
+                raise UserError("What should the title be? e.g. "
+                                "`/incident title Checkout errors in EU`.")
+            return Retitle(title=validate_title(title), ref=ref)
+        case "edit":
+            return Edit(ref=ref)
+        case "cancel":
+            return Cancel(reason=capped(text_of(rest), "reason"), ref=ref)
         case _:  # "resolve": the last of SUBCOMMANDS
             return Resolve(summary=capped(text_of(rest), "summary"), ref=ref)
 

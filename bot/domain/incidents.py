@@ -43,6 +43,8 @@ class EventKind(StrEnum):
     ONCALL = "oncall"
     RESOLVED = "resolved"
     ACTION_ITEM = "action_item"  # an action item corrected: text, owner, due, type, removed
+    EDITED = "edited"        # a correction: detail has `<field>` (new) and `<field>_was`
+    CANCELLED = "cancelled"  # declared by mistake: closed, kept for audit, out of stats
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,27 @@ class Incident:
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def is_cancelled(self) -> bool:
+        """Cancelled (declared by mistake), unless reopened since."""
+        for event in reversed(self.events):
+            if event.kind is EventKind.CANCELLED:
+                return True
+            if event.kind is EventKind.REOPENED:
+                return False
+        return False
+
+    @property
+    def is_test(self) -> bool:
+        """A drill (`/incident declare --test`): its declaration says so."""
+        return any(e.kind is EventKind.DECLARED and e.detail.get("test") == "yes"
+                   for e in self.events)
+
+    @property
+    def counts(self) -> bool:
+        """Whether it belongs in stats, lists and reminders: real and not cancelled."""
+        return not (self.is_test or self.is_cancelled)
 
 
 def validate_title(title: str) -> str:
@@ -166,6 +189,8 @@ def as_dict(incident: Incident) -> dict[str, object]:
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": _iso(incident.resolved_at),
         "summary": incident.summary,
+        "cancelled": incident.is_cancelled,  # kept for audit; not counted in stats
+        "test": incident.is_test,
         "roles": dict(incident.roles),
         "events": [
             {"at": _iso(e.at), "kind": e.kind, "actor": e.actor, "detail": dict(e.detail)}
@@ -243,3 +268,45 @@ def assign_role(incident: Incident, role: str, assignee: str, user: str, now: da
 
 def post_update(incident: Incident, text: str, user: str, now: datetime) -> Change:
     return incident, EventRecord(now, EventKind.UPDATE, user, {"text": text})
+
+
+EDITABLE = ("title", "description", "severity", "summary")
+
+
+def edit(incident: Incident, changes: dict[str, str], user: str, now: datetime, *,
+         severities: tuple[str, ...]) -> Change:
+    """A correction of any of `EDITABLE`; the event keeps each old value (`<field>_was`).
+    Nothing changed is a `UserError`, so the timeline records only real corrections."""
+    unknown = set(changes) - set(EDITABLE)
+    assert not unknown, unknown
+    clean = dict(changes)
+    if "title" in clean:
+        clean["title"] = validate_title(clean["title"])
+    if "severity" in clean:
+        clean["severity"] = normalise_severity(clean["severity"], severities)
+    detail: dict[str, str] = {}
+    for name, value in clean.items():
+        old = str(getattr(incident, name))
+        if value != old:
+            detail[name], detail[f"{name}_was"] = value, old
+    if not detail:
+        raise UserError(f"Incident #{incident.number} already says that: nothing changed.")
+    updated = replace(incident, title=detail.get("title", incident.title),
+                      description=detail.get("description", incident.description),
+                      severity=detail.get("severity", incident.severity),
+                      summary=detail.get("summary", incident.summary))
+    return updated, EventRecord(now, EventKind.EDITED, user, detail)
+
+
+def cancel(incident: Incident, reason: str, user: str, now: datetime, *,
+           resolved_status: str) -> Change:
+    """Declared by mistake: closed now (so it leaves open lists and reminders), kept with
+    its timeline for audit, and left out of stats (`Incident.counts`). Moving it to an
+    open status again reopens it, counted again."""
+    if incident.is_cancelled:
+        raise UserError(f"Incident #{incident.number} is already cancelled.")
+    detail = {"from": incident.status, "to": resolved_status}
+    if reason:
+        detail["reason"] = reason
+    return (replace(incident, status=resolved_status, resolved_at=incident.resolved_at or now),
+            EventRecord(now, EventKind.CANCELLED, user, detail))

@@ -121,6 +121,13 @@ def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
             return f"Resolved{summary}"
         case EventKind.ACTION_ITEM:
             return item_change_text(detail)
+        case EventKind.EDITED:
+            return "Corrected " + "; ".join(
+                f"{name}: {detail.get(f'{name}_was', '')} → {detail[name]}"
+                for name in ("title", "severity", "description", "summary") if name in detail)
+        case EventKind.CANCELLED:
+            reason = f": {detail['reason']}" if detail.get("reason") else ""
+            return f"Cancelled (declared by mistake){reason}"
         case _:  # mypy: every kind has a case above
             assert_never(kind)
 

@@ -6,7 +6,9 @@ from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, parse_action_item
+from bot.domain.permissions import Act, Policy
 from bot.errors import ChatError, UserError
+from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, UnitOfWorkFactory
 from bot.services.timeline import zone_of
 
@@ -29,7 +31,15 @@ def add_action_item(number: int, author: str, words: list[str], *, uow: UnitOfWo
 
 
 def set_action_item_status(item_id: int, status: str, user: str, *, uow: UnitOfWorkFactory,
-                           chat: Chat, now: datetime) -> ActionItem:
+                           chat: Chat, now: datetime, policy: Policy) -> ActionItem:
+    """Done / Reopen: its owner, its creator, the commander or an admin (by default)."""
+    with uow() as tx:
+        item = tx.action_items.get(item_id)
+        incident = tx.incidents.get(item.incident_number or 0) if item else None
+    if item is None:
+        raise UserError("That action item no longer exists.")
+    authorize(Act.CLOSE_ACTION_ITEM, user, Subject(incident=incident, item=item),
+              policy=policy, chat=chat)
     with uow() as tx:
         item = tx.action_items.get(item_id)
         if item is None:

@@ -1,6 +1,8 @@
 """Correcting what was typed (issue 12): edit or remove a note, hide a timeline entry
-from the postmortem, change or remove an action item. Each checks the small rule in
-`bot.domain.corrections`, records the change (entries keep their history; item changes
+from the postmortem, change or remove an action item. Each asks the permission model
+(`change_entry`: the author, the commander or an incident admin; `close_action_item`:
+the item's owner or creator, the commander or an admin) before anything changes, records
+the change (entries keep their history; item changes
 are lifecycle events, so the channel and the timeline show them) and brings the card up
 to date."""
 
@@ -14,14 +16,12 @@ from datetime import date, datetime
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, parse_due
 from bot.domain.blameless import Finding, lint_text
-from bot.domain.corrections import (
-    EntryChange,
-    ItemField,
-    check_may_change_entry,
-    check_may_change_item,
-)
-from bot.domain.incidents import EventKind, EventRecord
+from bot.domain.corrections import EntryChange, ItemField, check_entry_change
+from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.permissions import Act, Policy
+from bot.domain.timeline import TimelineEntry
 from bot.errors import ChatError, UserError
+from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, UnitOfWorkFactory
 from bot.services.timeline import zone_of
 
@@ -36,30 +36,50 @@ class EntryChanged:
     change: EntryChange
 
 
-def change_entry(number: int, entry_id: int, user: str, change: EntryChange, text: str = "",
-                 *, uow: UnitOfWorkFactory, now: datetime) -> EntryChanged:
-    """Edit (`text`) or remove a note, or hide / show an entry in the postmortem."""
+def _entry(number: int, entry_id: int, uow: UnitOfWorkFactory,
+           ) -> tuple[Incident, TimelineEntry]:
     with uow() as tx:
-        incident = tx.incidents.get(number, for_update=True)
-        assert incident is not None
+        incident = tx.incidents.get(number)
         entry = tx.timeline.entry(number, entry_id)
-        if entry is None or entry.id is None:
-            raise UserError(f"Incident #{number} has no timeline entry {entry_id}: "
-                            "`/incident timeline` shows each entry's number.")
-        check_may_change_entry(entry, incident, user, change)
+    if incident is None or entry is None or entry.id is None:
+        raise UserError(f"Incident #{number} has no timeline entry {entry_id}: "
+                        "`/incident timeline` shows each entry's number.")
+    return incident, entry
+
+
+def check_may_change_entry(incident: Incident, entry: TimelineEntry, user: str,
+                           change: EntryChange, *, policy: Policy, chat: Chat) -> None:
+    """`Refused` (or a `UserError` for a change that makes no sense for this entry)."""
+    check_entry_change(entry, change)
+    authorize(Act.CHANGE_ENTRY, user, Subject(incident=incident, entry_author=entry.author),
+              policy=policy, chat=chat)
+
+
+def change_entry(number: int, entry_id: int, user: str, change: EntryChange, text: str = "",
+                 *, uow: UnitOfWorkFactory, chat: Chat, policy: Policy,
+                 now: datetime) -> EntryChanged:
+    """Edit (`text`) or remove a note, or hide / show an entry in the postmortem. Who may
+    is asked before the write (it may ask Slack; no row is locked meanwhile)."""
+    incident, entry = _entry(number, entry_id, uow)
+    check_may_change_entry(incident, entry, user, change, policy=policy, chat=chat)
+    with uow() as tx:
+        tx.incidents.get(number, for_update=True)  # one correction at a time
+        current = tx.timeline.entry(number, entry_id)
+        assert current is not None and current.id is not None  # entries are never deleted
+        check_entry_change(current, change)  # removed meanwhile?
         match change:
             case "edited":
-                tx.timeline.edit_note(entry.id, text, user, now)
+                tx.timeline.edit_note(current.id, text, user, now)
             case "deleted":
-                tx.timeline.delete_note(entry.id, user, now)
+                tx.timeline.delete_note(current.id, user, now)
             case "hidden" | "shown":
-                tx.timeline.set_hidden(entry.id, change == "hidden", user, now)
+                tx.timeline.set_hidden(current.id, change == "hidden", user, now)
         tx.commit()
     return EntryChanged(number, entry_id, change)
 
 
-def hide_message(channel_id: str, ts: str, user: str, *, uow: UnitOfWorkFactory,
-                 now: datetime) -> EntryChanged:
+def hide_message(channel_id: str, ts: str, user: str, *, uow: UnitOfWorkFactory, chat: Chat,
+                 policy: Policy, now: datetime) -> EntryChanged:
     """The "Hide from postmortem" shortcut on a message in an incident channel."""
     with uow() as tx:
         number = tx.incidents.number_for_channel(channel_id)
@@ -69,31 +89,36 @@ def hide_message(channel_id: str, ts: str, user: str, *, uow: UnitOfWorkFactory,
     if entry is None or entry.id is None:
         raise UserError("That message isn't on the timeline (yet): "
                         "`/incident timeline rebuild` re-reads the channel.")
-    return change_entry(number, entry.id, user, "hidden", uow=uow, now=now)
+    return change_entry(number, entry.id, user, "hidden", uow=uow, chat=chat, policy=policy,
+                        now=now)
 
 
-def note_to_rephrase(number: int, entry_id: int, user: str, *,
-                     uow: UnitOfWorkFactory) -> tuple[str, list[Finding]]:
+def note_to_rephrase(number: int, entry_id: int, user: str, *, uow: UnitOfWorkFactory,
+                     chat: Chat, policy: Policy) -> tuple[str, list[Finding]]:
     """The note's text and the blameless checker's findings, for the Rephrase form;
-    refused (`UserError`) for anyone who may not edit it."""
-    with uow() as tx:
-        incident = tx.incidents.get(number)
-        entry = tx.timeline.entry(number, entry_id)
-    if incident is None or entry is None:
-        raise UserError(f"Incident #{number} has no timeline entry {entry_id}.")
-    check_may_change_entry(entry, incident, user, "edited")
+    refused for anyone who may not edit it."""
+    incident, entry = _entry(number, entry_id, uow)
+    check_may_change_entry(incident, entry, user, "edited", policy=policy, chat=chat)
     return entry.text, lint_text(entry.text)
 
 
-def item_to_edit(item_id: int, user: str, *,
-                 uow: UnitOfWorkFactory) -> tuple[int, ActionItem]:
+def check_may_change_item(incident: Incident | None, item: ActionItem, user: str, *,
+                          policy: Policy, chat: Chat) -> None:
+    """Changing an item is closing's rule: its owner, its creator, the commander or an
+    incident admin (by default)."""
+    authorize(Act.CLOSE_ACTION_ITEM, user, Subject(incident=incident, item=item),
+              policy=policy, chat=chat)
+
+
+def item_to_edit(item_id: int, user: str, *, uow: UnitOfWorkFactory, chat: Chat,
+                 policy: Policy) -> tuple[int, ActionItem]:
     """(incident number, item) for the edit form; refused for anyone who may not."""
     with uow() as tx:
         item = tx.action_items.get(item_id)
         incident = tx.incidents.get(item.incident_number or 0) if item else None
     if item is None or incident is None:
         raise UserError(f"There is no action item {item_id} any more.")
-    check_may_change_item(item, incident, user)
+    check_may_change_item(incident, item, user, policy=policy, chat=chat)
     return incident.number, item
 
 
@@ -114,13 +139,17 @@ def change_action_item(number: int, item_id: int, field: ItemField, value: str, 
     if field == "due":
         due = parse_due(value, now.astimezone(zone_of(user, chat, config)).date())
     with uow() as tx:
+        found = tx.action_items.get(item_id)
+        incident = tx.incidents.get(number)
+    if found is None or found.incident_number != number:
+        raise UserError(f"Incident #{number} has no action item {item_id}: "
+                        "`/incident actions` lists them with their numbers.")
+    check_may_change_item(incident, found, user, policy=config.permissions, chat=chat)
+    with uow() as tx:
         incident = tx.incidents.get(number, for_update=True)
         assert incident is not None
         item = tx.action_items.get(item_id)
-        if item is None or item.incident_number != number:
-            raise UserError(f"Incident #{number} has no action item {item_id}: "
-                            "`/incident actions` lists them with their numbers.")
-        check_may_change_item(item, incident, user)
+        assert item is not None  # items are never deleted (removal is a status)
         match field:
             case "deleted":
                 tx.action_items.change(item_id, status="deleted")

@@ -6,6 +6,7 @@ Knows nothing of Slack: it returns a typed `Result` that the Slack layer words
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -17,9 +18,11 @@ from bot.domain.blameless import Finding, lint_text
 from bot.domain.commands import (
     Ack,
     AddActionItem,
+    Cancel,
     ChangeActionItem,
     Declare,
     DeleteNote,
+    Edit,
     EditNote,
     Help,
     HideEntry,
@@ -30,6 +33,7 @@ from bot.domain.commands import (
     Postmortem,
     PostmortemStep,
     Resolve,
+    Retitle,
     Retry,
     Role,
     Severity,
@@ -40,12 +44,14 @@ from bot.domain.commands import (
     Update,
 )
 from bot.domain.incidents import Incident
+from bot.domain.permissions import Act
 from bot.domain.stats import Stats as IncidentStats
 from bot.services import corrections as fix
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import timeline as tl
 from bot.services.action_items import add_action_item
+from bot.services.permissions import Subject, authorize
 from bot.services.ports import Deps, UnitOfWorkFactory
 from bot.services.stats import incident_stats
 
@@ -118,8 +124,16 @@ def roster(number: int, uow: UnitOfWorkFactory) -> list[str]:
 def list_open(deps: Deps, user_id: str) -> list[Incident]:
     """Open incidents `user_id` may see: private ones only for their channel's members."""
     with deps.uow() as tx:
-        found = tx.incidents.list(open_only=True)
+        # Drills (test incidents) stay out of the list; cancelled ones are closed already.
+        found = [i for i in tx.incidents.list(open_only=True) if i.counts]
     return uc.visible_to(found, user_id, deps.chat)
+
+
+def _status_act(incident: Incident, *, status: str, resolved_status: str) -> Act:
+    """Moving to the resolved status resolves; leaving it reopens; else an update."""
+    if status == resolved_status:
+        return Act.RESOLVE
+    return Act.REOPEN if incident.is_resolved else Act.UPDATE
 
 
 def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
@@ -134,25 +148,42 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             uc.check_visible(found, user_id, uow=deps.uow, chat=deps.chat)
         return found
 
-    def change(ref: int | None, usage: str, rule: uc.Rule, *, announce: bool = True,
-               retopic: bool = False) -> uc.Outcome:
+    def checked(ref: int | None, usage: str, act: Act | Callable[[Incident], Act]) -> int:
+        """The incident's number once the caller may `act` on it (a function of the
+        incident for a command whose action depends on its state); else `Refused`."""
+        found = number(ref, usage)
+        with deps.uow() as tx:
+            incident = tx.incidents.get(found)
+        assert incident is not None
+        authorize(act if isinstance(act, Act) else act(incident), user_id,
+                  Subject(incident=incident), policy=config.permissions, chat=deps.chat)
+        return found
+
+    def change(ref: int | None, usage: str, rule: uc.Rule, act: Act | Callable[[Incident], Act],
+               *, announce: bool = True, retopic: bool = False,
+               reannounce: bool = False) -> uc.Outcome:
         def hidden(incident: Incident) -> bool:
             return incident.private and not uc.visible_to([incident], user_id, deps.chat)
 
+        def check(incident: Incident) -> None:
+            authorize(act if isinstance(act, Act) else act(incident), user_id,
+                      Subject(incident=incident), policy=config.permissions, chat=deps.chat)
+
         return uc.change_incident(uc.Target(ref, caller.channel_id, usage), rule, uow=deps.uow,
                                   chat=deps.chat, announce=announce, retopic=retopic,
-                                  hidden_from_caller=hidden)
+                                  reannounce=reannounce, hidden_from_caller=hidden, check=check)
 
     match cmd:
         case Help(unknown=unknown):
             return pages.help(unknown)
         case Declare(title=""):
+            authorize(Act.DECLARE, user_id, Subject(), policy=config.permissions, chat=deps.chat)
             deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
             return None
-        case Declare(title=title, severity=severity, private=private):
-            return uc.declare_incident(
+        case Declare(title=title, severity=severity, private=private, test=test):
+            return uc.declare_incident(  # checks who may declare
                 uc.DeclareRequest(title=title, severity=severity or config.default_severity,
-                                  declared_by=user_id, private=private),
+                                  declared_by=user_id, private=private, test=test),
                 uow=deps.uow, chat=deps.chat, config=config, now=now,
             )
         case List():
@@ -173,58 +204,86 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return uc.set_up_incident(number(ref, cmd.usage), uow=deps.uow, chat=deps.chat,
                                       config=config)
         case Note(ref=ref, text=text, body=body, at=at):
-            noted = number(ref, cmd.usage)
+            noted = checked(ref, cmd.usage, Act.NOTE)
             when, entry_id = tl.add_note(noted, user_id, body, at, uow=deps.uow,
                                          chat=deps.chat, config=config, now=now)
             return Noted(noted, when, text, lint_text(text, roster=roster(noted, deps.uow)),
                          entry_id)
         case AddActionItem(ref=ref, text=text):
-            return ItemAdded(add_action_item(number(ref, cmd.usage), user_id, text.split(),
-                                             uow=deps.uow, chat=deps.chat, config=config,
-                                             now=now))
+            return ItemAdded(add_action_item(checked(ref, cmd.usage, Act.ADD_ACTION_ITEM),
+                                             user_id, text.split(), uow=deps.uow,
+                                             chat=deps.chat, config=config, now=now))
         case Postmortem(ref=ref):
-            return pm.draft_postmortem(number(ref, cmd.usage), user_id, uow=deps.uow,
-                                       chat=deps.chat, config=config, now=now)
+            return pm.draft_postmortem(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM), user_id,
+                                       uow=deps.uow, chat=deps.chat, config=config, now=now)
         case PostmortemStep(ref=ref, step=step):
-            stepped = number(ref, cmd.usage)
+            act = {"review": Act.DRAFT_POSTMORTEM, "publish": Act.PUBLISH_POSTMORTEM,
+                   "reopen": Act.APPROVE_POSTMORTEM}[step]
+            stepped = checked(ref, cmd.usage, act)
             return ReviewStep(stepped, pm.change_review_status(stepped, step, uow=deps.uow,
                                                                now=now))
         case Ack(ref=ref):
             return change(ref, cmd.usage, partial(rules.acknowledge, user=user_id, now=now),
-                          announce=False)
+                          Act.ACK, announce=False)
         case Status(ref=ref, status=status, note=note):
             return change(ref, cmd.usage, partial(
                 rules.set_status, status=status, note=note, user=user_id, now=now,
-                resolved_status=config.resolved_status), retopic=True)
+                resolved_status=config.resolved_status),
+                partial(_status_act, status=status, resolved_status=config.resolved_status),
+                retopic=True)
         case Severity(ref=ref, severity=severity):
             return change(ref, cmd.usage, partial(
-                rules.set_severity, severity=severity, user=user_id, now=now), retopic=True)
+                rules.set_severity, severity=severity, user=user_id, now=now), Act.SEVERITY,
+                retopic=True, reannounce=True)
         case Role(ref=ref, role=role, user_id=assignee):
             outcome = change(ref, cmd.usage, partial(
                 rules.assign_role, role=role, assignee=assignee, user=user_id, now=now),
-                announce=False, retopic=role == "commander")
+                Act.ROLE, announce=False, retopic=role == "commander",
+                reannounce=role == "commander")
             uc.invite_new_role_holder(deps.chat, outcome.incident, assignee)
             return outcome
         case Update(ref=ref, text=text):
             return change(ref, cmd.usage, partial(
-                rules.post_update, text=text, user=user_id, now=now))
+                rules.post_update, text=text, user=user_id, now=now), Act.UPDATE)
         case Resolve(ref=ref, summary=summary):
             return change(ref, cmd.usage, partial(
                 rules.resolve, summary=summary, user=user_id, now=now,
-                resolved_status=config.resolved_status), retopic=True)
+                resolved_status=config.resolved_status), Act.RESOLVE, retopic=True)
         # --- corrections (h12b): notes, timeline entries, action items ---
+        # Who may is asked by the use case, which knows the entry's author / the item.
         case EditNote(ref=ref, entry_id=entry_id, text=text):
             return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "edited", text,
-                                    uow=deps.uow, now=now)
+                                    uow=deps.uow, chat=deps.chat, policy=config.permissions,
+                                    now=now)
         case DeleteNote(ref=ref, entry_id=entry_id):
             return fix.change_entry(number(ref, cmd.usage), entry_id, user_id, "deleted",
-                                    uow=deps.uow, now=now)
+                                    uow=deps.uow, chat=deps.chat, policy=config.permissions,
+                                    now=now)
         case HideEntry(ref=ref, entry_id=entry_id, hidden=hidden):
             return fix.change_entry(number(ref, cmd.usage), entry_id, user_id,
-                                    "hidden" if hidden else "shown", uow=deps.uow, now=now)
+                                    "hidden" if hidden else "shown", uow=deps.uow,
+                                    chat=deps.chat, policy=config.permissions, now=now)
         case ChangeActionItem(ref=ref, item_id=item_id, field=field, value=value):
             return fix.change_action_item(number(ref, cmd.usage), item_id, field, value,
                                           user_id, uow=deps.uow, chat=deps.chat,
                                           config=config, now=now)
+        # --- corrections (h12a): title, edit form, cancel ---
+        case Retitle(ref=ref, title=title):
+            outcome = change(ref, cmd.usage, partial(
+                rules.edit, changes={"title": title}, user=user_id, now=now,
+                severities=config.severity_names), Act.EDIT, retopic=True, reannounce=True)
+            return uc.follow_title(outcome, uow=deps.uow, chat=deps.chat, config=config)
+        case Edit(ref=ref):
+            incident_number = checked(ref, cmd.usage, Act.EDIT)
+            with deps.uow() as tx:
+                incident = tx.incidents.get(incident_number)
+            assert incident is not None
+            deps.chat.open_edit_form(caller.trigger_id, incident)
+            return None
+        case Cancel(ref=ref, reason=reason):
+            return change(ref, cmd.usage, partial(
+                rules.cancel, reason=reason, user=user_id, now=now,
+                resolved_status=config.resolved_status), Act.CANCEL,
+                retopic=True, reannounce=True)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)

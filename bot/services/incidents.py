@@ -13,14 +13,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 from bot import observability
 from bot.config import DebriefConfig
-from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name
+from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name, edit
+from bot.domain.permissions import Act
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
-from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.services.permissions import Subject, authorize
+from bot.services.ports import Chat, Deps, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 20
@@ -34,6 +37,7 @@ class DeclareRequest:
     description: str = ""
     commander: str | None = None
     private: bool = False
+    test: bool = False  # a drill: recorded on the declaration, left out of stats and lists
 
 
 @dataclass(frozen=True)
@@ -105,10 +109,14 @@ def declare_incident(
     req: DeclareRequest, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
     now: datetime,
 ) -> Outcome:
-    """Record first (so the incident exists whatever Slack does), then set Slack up."""
+    """If `declared_by` may declare (anyone, by default): record first (so the incident
+    exists whatever Slack does), then set Slack up."""
+    authorize(Act.DECLARE, req.declared_by, Subject(), policy=config.permissions, chat=chat)
     commander = req.commander or req.declared_by
-    events = [EventRecord(now, EventKind.DECLARED, req.declared_by,
-                          {"title": req.title, "severity": req.severity})]
+    declared = {"title": req.title, "severity": req.severity}
+    if req.test:
+        declared["test"] = "yes"
+    events = [EventRecord(now, EventKind.DECLARED, req.declared_by, declared)]
     events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
                               {"role": "commander", "user": commander}))
     events += [EventRecord(now, EventKind.ONCALL, req.declared_by, {"schedule": name, "user": user})
@@ -321,11 +329,16 @@ Rule = Callable[[Incident], tuple[Incident, EventRecord]]
 
 def change_incident(
     target: Target, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
-    retopic: bool, hidden_from_caller: Callable[[Incident], bool] | None = None,
+    retopic: bool, reannounce: bool = False,
+    hidden_from_caller: Callable[[Incident], bool] | None = None,
+    check: Callable[[Incident], object] | None = None,
 ) -> Outcome:
     """Find the incident and lock its row in one read, apply `rule`, commit, then bring
-    Slack up to date. An incident named by `#N` that is `hidden_from_caller` (private,
-    and they are not a member) is answered as if it did not exist."""
+    Slack up to date (`reannounce`: the announcement too, for what it shows: title,
+    severity, commander, cancelled). An incident named by `#N` that is
+    `hidden_from_caller` (private, and they are not a member) is answered as if it did
+    not exist; `check` (the permission check) runs on the locked row and may raise
+    `Refused`, which rolls back: one read serves finding, checking and changing."""
     with uow() as tx:
         current = (tx.incidents.get(target.ref, for_update=True) if target.ref is not None
                    else tx.incidents.get_for_channel(target.channel_id, for_update=True)
@@ -333,8 +346,9 @@ def change_incident(
         if current is None or (target.ref is not None and hidden_from_caller is not None
                                and hidden_from_caller(current)):
             raise _not_found(target)
-        number = current.number
-        observability.incident.set(number)
+        observability.incident.set(current.number)
+        if check is not None:
+            check(current)
         updated, event = rule(current)
         updated = replace(updated, events=(*current.events, event))
         tx.incidents.save(updated)
@@ -348,6 +362,8 @@ def change_incident(
         ]
         if retopic:
             calls.insert(1, ("topic", lambda: chat.set_topic(channel_id, updated)))
+        if reannounce and updated.announce_ts:
+            calls.append(("announcement", lambda: chat.update_announcement(updated)))
         for what, call in calls:
             try:
                 call()
@@ -382,6 +398,47 @@ def check_visible(number: int, user_id: str, *, uow: UnitOfWorkFactory, chat: Ch
         incident = tx.incidents.get(number)
     if incident is not None and incident.private and not visible_to([incident], user_id, chat):
         raise UserError(f"There is no incident #{number}. `/incident list` shows open ones.")
+
+
+def follow_title(outcome: Outcome, *, uow: UnitOfWorkFactory, chat: Chat,
+                 config: DebriefConfig) -> Outcome:
+    """After a corrected title, with `rename_channel: true`: the channel takes the name a
+    declaration with that title would have had (`-2`, `-3`… when taken). Off by default:
+    people find channels by name, and a rename is never required."""
+    incident = outcome.incident
+    last = incident.events[-1] if incident.events else None
+    if not (config.rename_channel and incident.channel_id and last
+            and last.kind is EventKind.EDITED and "title" in last.detail):
+        return outcome
+    for attempt in range(MAX_NAME_ATTEMPTS):
+        name = channel_name(config.channel_prefix, incident.declared_at, incident.number,
+                            incident.title, attempt)
+        if name == incident.channel_name:
+            return outcome
+        try:
+            chat.rename_channel(incident.channel_id, name)
+        except ChatError as exc:
+            if exc.code == "name_taken":
+                continue
+            outcome.problems.append(Problem("renaming the channel", exc.code))
+            return outcome
+        outcome.incident = _save(uow, incident, channel_name=name)
+        return outcome
+    outcome.problems.append(Problem("renaming the channel", "name_taken"))
+    return outcome
+
+
+def edit_incident(number: int, changes: dict[str, str], user: str, *, deps: Deps) -> Outcome:
+    """The edit form's corrections, if `user` may edit: one event recording each old
+    value; the card, topic and announcement follow."""
+    rule = partial(edit, changes=changes, user=user, now=deps.now(),
+                   severities=deps.config.severity_names)
+    outcome = change_incident(
+        Target(number, None, "/incident edit"), rule, uow=deps.uow, chat=deps.chat,
+        announce=True, retopic=True, reannounce=True,
+        check=lambda incident: authorize(Act.EDIT, user, Subject(incident=incident),
+                                         policy=deps.config.permissions, chat=deps.chat))
+    return follow_title(outcome, uow=deps.uow, chat=deps.chat, config=deps.config)
 
 
 def invite_new_role_holder(chat: Chat, incident: Incident, user_id: str) -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from bot.domain.permissions import Act, Policy
 from bot.domain.rotations import (
     Answer,
     Override,
@@ -32,6 +33,7 @@ from bot.domain.schedules import (
     same_rotation,
 )
 from bot.errors import ChatError, Echo, UserError
+from bot.services.permissions import Subject, allows, authorize
 from bot.services.ports import Chat, OverrideNotice, TurnsMoved, UnitOfWorkFactory
 from bot.yamlfile import read_yaml
 
@@ -166,6 +168,59 @@ def add_override(name: str, user: str, start: datetime, end: datetime, *, create
     return get_schedule(name, uow)
 
 
+def schedule_members(schedule: Schedule, chat: Chat) -> frozenset[str]:
+    """The Slack ids of the people a schedule rotates through now (each layer's current
+    members; e-mails resolved through Slack)."""
+    found: set[str] = set()
+    for layer in schedule.layers:
+        for member in (layer.eras[-1].members if layer.eras else ()):
+            user = chat.resolve_user(member)
+            if user:
+                found.add(user)
+    return frozenset(found)
+
+
+def override_from_slack(name: str, user: str, start: datetime, end: datetime, *, actor: str,
+                        policy: Policy, chat: Chat, uow: UnitOfWorkFactory,
+                        now: datetime) -> Schedule:
+    """`/oncall override`: people on the schedule for themselves, on-call admins for
+    anyone (by default); `Refused` otherwise, before anything is saved."""
+    schedule = get_schedule(name, uow)
+    authorize(Act.ONCALL_OVERRIDE, actor, Subject(
+        schedule_members=schedule_members(schedule, chat), for_user=user),
+        policy=policy, chat=chat)
+    return add_override(name, user, start, end, created_by=actor, uow=uow, now=now, chat=chat)
+
+
+@dataclass(frozen=True)
+class Cover:
+    """A cover request's answer: who covers it, and whether this click made it so."""
+
+    covered_by: str
+    new: bool
+
+
+def accept_cover(name: str, user: str, start: datetime, end: datetime, *, requester: str,
+                 policy: Policy, chat: Chat, uow: UnitOfWorkFactory, now: datetime) -> Cover:
+    """"I'll cover": anyone but the person who asked (by default) takes the span, once:
+    the request's key makes a second click (or a second person's) change nothing."""
+    authorize(Act.ACCEPT_COVER, user, Subject(requester=requester), policy=policy, chat=chat)
+    key = f"cover:{requester}:{start.isoformat()}:{end.isoformat()}"
+    before = get_schedule(name, uow)
+    if end <= now:
+        raise UserError("That time is already over.")
+    with uow() as tx:
+        added = tx.schedules.add_override(name, user, start, end, now=now, created_by=user,
+                                          spec_key=key)
+        tx.commit()
+    if added:  # the people whose turns it covers are told (not the one who clicked)
+        tell_touched(chat, before, Override(user, start, end), "created", user)
+        return Cover(user, True)
+    schedule = get_schedule(name, uow)
+    earlier = [o for o in schedule.overrides if o.start == start and o.end == end]
+    return Cover(min(earlier, key=lambda o: o.seq).user if earlier else user, False)
+
+
 # --- removing and shortening overrides (h12b) ------------------------------------------
 
 @dataclass(frozen=True)
@@ -187,11 +242,35 @@ def _find_override(override_id: int, uow: UnitOfWorkFactory) -> tuple[str, Overr
     return found
 
 
+def check_may_change_override(schedule: Schedule, override: Override, user: str, *,
+                              policy: Policy, chat: Chat) -> None:
+    """Removing or shortening an override is making one: the person it puts on call, if
+    they are on the schedule, or an on-call admin (by default); else `Refused`."""
+    authorize(Act.ONCALL_OVERRIDE, user, Subject(
+        schedule_members=schedule_members(schedule, chat),
+        for_user=chat.resolve_user(override.user)), policy=policy, chat=chat)
+
+
+def changeable_overrides(schedule: Schedule, overrides: list[Override], user: str, *,
+                         policy: Policy, chat: Chat) -> set[int]:
+    """The overrides (by number) `user` may remove or shorten: `/oncall overrides` offers
+    Remove buttons only for those."""
+    members = schedule_members(schedule, chat)
+    return {o.seq for o in overrides if allows(
+        Act.ONCALL_OVERRIDE, user, Subject(schedule_members=members,
+                                           for_user=chat.resolve_user(o.user)),
+        policy=policy, chat=chat)}
+
+
 def remove_override(override_id: int, *, by: str | None, uow: UnitOfWorkFactory,
-                    chat: Chat | None, now: datetime) -> OverrideChanged:
+                    chat: Chat | None, now: datetime, policy: Policy | None) -> OverrideChanged:
     """Remove an override; whoever's turn it touched is told (`chat` None: the CLI
-    without Slack, nobody is)."""
+    without Slack, nobody is). From Slack, `policy` says who may (the CLI: None, not
+    checked, like every CLI command)."""
     name, override = _find_override(override_id, uow)
+    if policy is not None and chat is not None and by is not None:
+        check_may_change_override(get_schedule(name, uow), override, by, policy=policy,
+                                  chat=chat)
     with uow() as tx:
         tx.schedules.remove_override(override_id)
         tx.commit()
@@ -201,9 +280,12 @@ def remove_override(override_id: int, *, by: str | None, uow: UnitOfWorkFactory,
 
 def shorten_override(override_id: int, end: datetime, *, by: str | None,
                      uow: UnitOfWorkFactory, chat: Chat | None,
-                     now: datetime) -> OverrideChanged:
+                     now: datetime, policy: Policy | None) -> OverrideChanged:
     """End an override earlier (at `end`, which may be now: "stop covering now")."""
     name, override = _find_override(override_id, uow)
+    if policy is not None and chat is not None and by is not None:
+        check_may_change_override(get_schedule(name, uow), override, by, policy=policy,
+                                  chat=chat)
     if end >= override.end:
         raise UserError("That is not earlier than the override's end; to cover longer, add "
                         "a new override.")

@@ -55,6 +55,13 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
         horizon = now - _postmortem_horizon(deps)
         incidents = tx.incidents.list(resolved_since=horizon)
         postmortems = {p.incident_number: p for p in tx.postmortems.states(resolved_since=horizon)}
+        # Drills and incidents declared by mistake send no reminders (issue 12): only the
+        # incidents of the items in the window are read.
+        uncounted = {n for n in {i.incident_number for i in [*due_soon, *overdue]}
+                     if n and (found := tx.incidents.get(n)) is not None and not found.counts}
+    due_soon = [i for i in due_soon if i.incident_number not in uncounted]
+    overdue = [i for i in overdue if i.incident_number not in uncounted]
+    incidents = [i for i in incidents if i.counts]
     for item in due_soon:
         if item.owner and item.due_on:
             at = remind_at(item.due_on, zone_of(item.owner, chat, config))

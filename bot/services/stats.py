@@ -21,14 +21,16 @@ def incident_stats(period_text: str | None, *, uow: UnitOfWorkFactory, config: D
     # Only the window is read (indexed on declared_at), and postmortems without their
     # text: the cost follows the answer, not the years of history before it.
     with uow() as tx:
-        incidents = tx.incidents.list(declared_since=since)
+        every = tx.incidents.list(declared_since=since)
         postmortems = tx.postmortems.states(declared_since=since)
+    # Drills and incidents declared by mistake are kept for audit, not counted.
+    incidents = [i for i in every if i.counts]
     items = [item for incident in incidents for item in incident.action_items]
     if visible is not None and any(i.private for i in incidents):
         incidents = visible(incidents)
-        shown = {i.number for i in incidents}
-        postmortems = [p for p in postmortems if p.incident_number in shown]
-        items = [a for a in items if a.incident_number in shown]
+        items = [a for a in items if a.incident_number in {i.number for i in incidents}]
+    shown = {i.number for i in incidents}
+    postmortems = [p for p in postmortems if p.incident_number in shown]
     return compute_stats(
         incidents, postmortems, items, now=now, period=period, statuses=config.statuses,
         mitigated_status=config.timeline.mitigated_status,

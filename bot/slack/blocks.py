@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -132,8 +133,10 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
             f"*Time to resolve*\n{format_duration(spans.to_resolve)}",
         ]
     blocks: Blocks = [
-        {"type": "header", "text": _plain(f"#{incident.number} {incident.title}")},
+        {"type": "header", "text": _plain(f"{_label(incident)}#{incident.number} {incident.title}")},
     ]
+    if incident.is_cancelled or incident.is_test:
+        blocks.append({"type": "context", "elements": [_mrkdwn(_label_note(incident))]})
     for start in range(0, len(fields), 10):  # a section takes at most 10 fields
         blocks.append({"type": "section", "fields": [_mrkdwn(f) for f in fields[start:start + 10]]})
     if incident.description:
@@ -144,8 +147,23 @@ def build_summary_card(incident: Incident, config: DebriefConfig) -> tuple[str, 
     blocks.append({"type": "actions", "elements": _card_actions(incident, config)})
     blocks.append({"type": "context", "elements": [_mrkdwn(
         f"Declared by <@{incident.declared_by}> · `/incident help` for commands")]})
-    text = f"#{incident.number} {escape_mrkdwn(incident.title)} — {incident.severity}, {incident.status}"
+    text = (f"{_label(incident)}#{incident.number} {escape_mrkdwn(incident.title)} — "
+            f"{incident.severity}, {incident.status}")
     return text, blocks
+
+
+def _label(incident: Incident) -> str:
+    """What a card or announcement says first about an incident that does not count."""
+    marks = [m for m, on in (("CANCELLED", incident.is_cancelled), ("TEST", incident.is_test))
+             if on]
+    return f"[{' · '.join(marks)}] " if marks else ""
+
+
+def _label_note(incident: Incident) -> str:
+    if incident.is_cancelled:
+        return (":no_entry_sign: *Cancelled*: declared by mistake. Kept for the record; "
+                "not counted in stats.")
+    return ":test_tube: *Test incident* (a drill): not counted in stats, lists or reminders."
 
 
 MAX_PEOPLE_FIELDS = 20  # a card has 50 blocks of 10 fields; configured roles are unbounded
@@ -207,10 +225,13 @@ def build_announcement(incident: Incident) -> tuple[str, Blocks]:
         text = f":lock: A private *{incident.severity}* incident (*#{incident.number}*) was declared."
         return text, [{"type": "section", "text": _mrkdwn(text)}]
     text = (
-        f":rotating_light: *{incident.severity}* incident *#{incident.number}* declared: "
+        f":rotating_light: {_label(incident)}*{incident.severity}* incident "
+        f"*#{incident.number}* declared: "
         f"*{escape_mrkdwn(incident.title)}*\nJoin <#{incident.channel_id}> · "
         f"Commander: {user_mention(incident.commander)}"
     )
+    if incident.is_cancelled or incident.is_test:
+        text += "\n" + _label_note(incident)
     return text, [{"type": "section", "text": _mrkdwn(text)}]
 
 
@@ -269,6 +290,11 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
              "element": {"type": "checkboxes", "action_id": Field.PRIVATE.value, "options": [
                  {"text": _plain("Private incident", 75), "value": "private",
                   "description": _plain("A private channel; not listed to non-members", 75)}]}},
+            {"type": "input", "block_id": Block.TEST.value, "optional": True,
+             "label": _plain("Drill"),
+             "element": {"type": "checkboxes", "action_id": Field.TEST.value, "options": [
+                 {"text": _plain("Test incident (not counted in stats, lists or reminders)"),
+                  "value": "test"}]}},
         ],
     }
 
@@ -276,8 +302,10 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[s
 MAX_OVERRIDES_LISTED = 40  # a section and a button each: within 50 blocks
 
 
-def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, Blocks]:
-    """A schedule's current and coming overrides, each with a Remove button."""
+def build_override_list(schedule: str, overrides: list[Override],
+                        removable: Collection[int]) -> tuple[str, Blocks]:
+    """A schedule's current and coming overrides; a Remove button on those the viewer
+    may remove (`removable`, by number)."""
     name = escape_mrkdwn(schedule)
     if not overrides:
         text = f"No current or coming overrides on *{name}*."
@@ -285,12 +313,14 @@ def build_override_list(schedule: str, overrides: list[Override]) -> tuple[str, 
     blocks: Blocks = [{"type": "header", "text": _plain(f"Overrides on {schedule}")}]
     for o in overrides[:MAX_OVERRIDES_LISTED]:
         who = f"<@{o.user}>" if "@" not in o.user else escape_mrkdwn(o.user)
-        blocks.append({
+        row: dict[str, Any] = {
             "type": "section", "block_id": f"override-{o.seq}",
-            "text": _mrkdwn(f"`{o.seq}` {who} from {slack_date(o.start)} to {slack_date(o.end)}"),
-            "accessory": {"type": "button", "action_id": Action.OVERRIDE_REMOVE.value,
-                          "value": str(o.seq), "style": "danger", "text": _plain("Remove", 75)},
-        })
+            "text": _mrkdwn(f"`{o.seq}` {who} from {slack_date(o.start)} to {slack_date(o.end)}")}
+        if o.seq in removable:
+            row["accessory"] = {"type": "button", "action_id": Action.OVERRIDE_REMOVE.value,
+                                "value": str(o.seq), "style": "danger",
+                                "text": _plain("Remove", 75)}
+        blocks.append(row)
     if len(overrides) > MAX_OVERRIDES_LISTED:
         blocks.append({"type": "context", "elements": [_mrkdwn(
             f"…and {len(overrides) - MAX_OVERRIDES_LISTED} more later.")]})
@@ -320,6 +350,49 @@ def build_rephrase_modal(number: int, entry_id: int, channel_id: str, text: str,
              "element": {"type": "plain_text_input", "action_id": Field.NOTE_TEXT.value,
                          "multiline": True, "max_length": 2900,
                          "initial_value": text[:2900]}},
+        ],
+    }
+
+
+def build_edit_modal(incident: Incident, config: DebriefConfig) -> dict[str, Any]:
+    """The declare form's fields (and the summary), prefilled with what the incident says."""
+    severities = _at_most(list(config.severities), MAX_OPTIONS,
+                          next((s for s in config.severities if s.name == incident.severity),
+                               config.severities[0]))
+    options = [{"text": _plain(f"{s.name} — {s.description}", 75), "value": s.name}
+               for s in severities]
+    severity: dict[str, Any] = {"type": "static_select", "action_id": Field.SEVERITY.value,
+                                "options": options}
+    current = [o for o in options if o["value"] == incident.severity]
+    if current:
+        severity["initial_option"] = current[0]
+
+    def text_input(field: Field, value: str, **more: Any) -> dict[str, Any]:
+        element = {"type": "plain_text_input", "action_id": field.value, **more}
+        if value:
+            element["initial_value"] = value
+        return element
+
+    return {
+        "type": "modal",
+        "callback_id": Callback.EDIT.value,
+        "title": _plain(f"Edit incident #{incident.number}", 24),
+        "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": str(incident.number),
+        "blocks": [
+            {"type": "input", "block_id": Block.TITLE.value, "label": _plain("Title"),
+             "element": text_input(Field.TITLE, incident.title, max_length=150)},
+            {"type": "input", "block_id": Block.SEVERITY.value, "label": _plain("Severity"),
+             "element": severity},
+            {"type": "input", "block_id": Block.DESCRIPTION.value, "optional": True,
+             "label": _plain("Description"),
+             "element": text_input(Field.DESCRIPTION, incident.description, multiline=True,
+                                   max_length=2900)},
+            {"type": "input", "block_id": Block.SUMMARY.value, "optional": True,
+             "label": _plain("Summary"),
+             "element": text_input(Field.SUMMARY, incident.summary, multiline=True,
+                                   max_length=2900)},
         ],
     }
 

@@ -21,6 +21,7 @@ class DeclareForm:
     commander: str | None
     channel_id: str | None
     private: bool = False
+    test: bool = False
 
 
 def _value(values: dict[str, Any], block: Block, field: Field) -> dict[str, Any]:
@@ -67,7 +68,39 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
         commander=str(commander) if commander else None,
         channel_id=str(metadata) if metadata else None,
         private=private,
+        test=bool(_value(values, Block.TEST, Field.TEST).get("selected_options")),
     )
+
+
+@dataclass(frozen=True)
+class EditForm:
+    number: int
+    changes: dict[str, str]  # every field of the form; the rule keeps what differs
+
+
+def parse_edit_form(view: dict[str, Any], config: DebriefConfig) -> EditForm | dict[str, str]:
+    """The edit modal: the same checks as declaring, or errors by block id."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    if not isinstance(values, dict):
+        values = {}
+    metadata = str(view.get("private_metadata") or "") if isinstance(view, dict) else ""
+    if not metadata.isdigit() or len(metadata) > 9:
+        return {Block.TITLE.value: "This form lost track of its incident; run /incident edit again."}
+    declared = parse_declare_form(view, config)
+    if isinstance(declared, dict):
+        return declared
+    summary = strip_bidi(str(_value(values, Block.SUMMARY, Field.SUMMARY).get("value") or ""))
+    if len(summary) > 2900:
+        return {Block.SUMMARY.value: "Keep the summary under 2900 characters."}
+    # Only what the form sent: a field missing from its state is left as it is (a
+    # missing severity must not fall back to the default one).
+    sent = {"title": (Block.TITLE, declared.title),
+            "severity": (Block.SEVERITY, declared.severity),
+            "description": (Block.DESCRIPTION, declared.description),
+            "summary": (Block.SUMMARY, summary.strip())}
+    return EditForm(int(metadata), {name: value for name, (block, value) in sent.items()
+                                    if block.value in values})
 
 
 def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:

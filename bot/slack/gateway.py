@@ -37,6 +37,7 @@ from bot.slack.blocks import (
     build_cover_request,
     build_declare_modal,
     build_digest,
+    build_edit_modal,
     build_item_form,
     build_postmortem_summary,
     build_rephrase_modal,
@@ -57,10 +58,14 @@ from bot.slack.pacing import ChannelPacer
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 USER_CACHE_SECONDS = 3600
+# Channel members and user groups, for permission checks: a minute old at most, and a
+# channel's entry is dropped when someone joins or leaves it (member_joined_channel /
+# member_left_channel), so a newcomer may act at once and a leaver is refused at once.
+MEMBERS_CACHE_SECONDS = 60
 MAX_PAGES = 500  # 100,000 messages at 200 a page: a runaway cursor cannot loop forever
 # Events worth telling the whole announcement channel about (in the incident's thread).
 ANNOUNCED = {EventKind.STATUS, EventKind.SEVERITY, EventKind.UPDATE, EventKind.RESOLVED,
-             EventKind.REOPENED}
+             EventKind.REOPENED, EventKind.EDITED, EventKind.CANCELLED}
 # Message metadata (event_type) on the bot's set-up posts: a retry finds them in Slack
 # itself, so a post whose ts never reached the database is not made a second time.
 CARD_EVENT = "debrief_incident_card"
@@ -170,6 +175,7 @@ class SlackGateway:
         self._usergroups: dict[str, str] = {}
         self._bot_user: str | None = None
         self._once_client: WebClient | None = None
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}
 
     def _in_channel(self, method: str, channel: str, fn: Callable[[], T],
                     *, ignore: Sequence[str] = ()) -> T | None:
@@ -239,20 +245,7 @@ class SlackGateway:
                              lambda: self.client.conversations_invite(channel=channel_id,
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
-
-    def channel_members(self, channel_id: str) -> set[str]:
-        """Who is in the channel (conversations.members, every page)."""
-        found: set[str] = set()
-        cursor: str | None = None
-        for _ in range(MAX_PAGES):
-            response: Any = call("conversations.members", partial(
-                self.client.conversations_members, channel=channel_id, cursor=cursor,
-                limit=200))
-            found.update(str(m) for m in response.get("members") or [])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-            if not cursor:
-                break
-        return found
+            self.forget_members(channel_id)  # whoever was invited may act at once
 
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         topic = topic_text(incident)
@@ -506,6 +499,77 @@ class SlackGateway:
             raise ChatError("usergroups.list", "no_such_usergroup")
         call("usergroups.users.update", lambda: self.client.usergroups_users_update(
             usergroup=group_id, users=user_ids))
+
+    def _group_id(self, group: str) -> str | None:
+        """A user group's id from its id or handle (usergroups.list, asked once per handle)."""
+        group = group.lstrip("@")
+        if re.fullmatch(r"S[A-Z0-9]{2,}", group):
+            return group
+        if group not in self._usergroups:
+            response: Any = call("usergroups.list", lambda: self.client.usergroups_list())
+            for found in response.get("usergroups") or []:
+                self._usergroups[str(found.get("handle"))] = str(found.get("id"))
+        return self._usergroups.get(group)
+
+    def _cached_members(self, key: str, fetch: Callable[[], frozenset[str]]) -> frozenset[str]:
+        cached = self._members.get(key)
+        if cached and time.monotonic() - cached[0] < MEMBERS_CACHE_SECONDS:
+            return cached[1]
+        members = fetch()
+        self._members[key] = (time.monotonic(), members)
+        return members
+
+    def channel_members(self, channel_id: str) -> frozenset[str]:
+        """conversations.members, every page (a channel may have thousands)."""
+        def fetch() -> frozenset[str]:
+            found: set[str] = set()
+            cursor: str | None = None
+            for _ in range(MAX_PAGES):
+                response: Any = call("conversations.members", partial(
+                    self.client.conversations_members, channel=channel_id, cursor=cursor,
+                    limit=200))
+                found.update(str(m) for m in response.get("members") or [])
+                cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+                if not cursor:
+                    break
+            return frozenset(found)
+        return self._cached_members(f"channel:{channel_id}", fetch)
+
+    def usergroup_members(self, group: str) -> frozenset[str]:
+        """usergroups.users.list (a group that does not exist has nobody in it); cached by
+        the group's id, which `subteam_members_changed` names."""
+        group_id = self._group_id(group)
+        if group_id is None:
+            log.warning("permissions name user group %s, which Slack does not know", group)
+            return frozenset()
+
+        def fetch() -> frozenset[str]:
+            response: Any = call("usergroups.users.list", lambda: self.client
+                                 .usergroups_users_list(usergroup=group_id))
+            return frozenset(str(u) for u in response.get("users") or [])
+        return self._cached_members(f"group:{group_id}", fetch)
+
+    def forget_members(self, channel_id: str) -> None:
+        """Drop the cached members of a channel or a user group (by id)."""
+        self._members.pop(f"channel:{channel_id}", None)
+        self._members.pop(f"group:{channel_id}", None)
+
+    def rename_channel(self, channel_id: str, name: str) -> None:
+        self._in_channel("conversations.rename", channel_id, lambda: self.client
+                         .conversations_rename(channel=channel_id, name=name))
+
+    def update_announcement(self, incident: Incident) -> None:
+        """The announcement follows corrections (title, severity, cancelled, test)."""
+        if incident.announce_channel_id and incident.announce_ts:
+            text, blocks = build_announcement(incident)
+            channel, ts = incident.announce_channel_id, incident.announce_ts
+            call("chat.update", lambda: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks))
+
+    def open_edit_form(self, trigger_id: str, incident: Incident) -> None:
+        """The edit modal, prefilled with what the incident says now."""
+        view = build_edit_modal(incident, self.config)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def open_declare_form(self, trigger_id: str, channel_id: str | None) -> None:
         """The declare modal, for the person whose click or command gave `trigger_id`."""

@@ -31,6 +31,7 @@ class Callback(StrEnum):
     REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
     ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
     HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
+    EDIT = "incident-edit"  # private_metadata: the incident number
 
 
 class Block(StrEnum):
@@ -45,6 +46,8 @@ class Block(StrEnum):
     ITEM_DUE = "item-due"
     ITEM_TYPE = "item-type"
     ITEM_REMOVE = "item-remove"
+    TEST = "declare-test"
+    SUMMARY = "edit-summary"
 
 
 class Field(StrEnum):
@@ -59,10 +62,12 @@ class Field(StrEnum):
     ITEM_DUE = "item_due"
     ITEM_TYPE = "item_type"
     ITEM_REMOVE = "item_remove"
+    TEST = "test"
+    SUMMARY = "summary"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
 EVENTS: tuple[str, ...] = (
-    "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added", "pin_removed",
-    "member_joined_channel",
+    "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added",
+    "pin_removed", "member_joined_channel", "member_left_channel", "subteam_members_changed",
 )

@@ -20,6 +20,7 @@ from bot.domain.action_items import ActionItem
 from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.permissions import Act, Party, Refused
 from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
@@ -57,7 +58,9 @@ def render_message(name: str, **context: Any) -> str:
 def topic_text(incident: Incident) -> str:
     """The incident channel's topic: severity, status and commander at a glance."""
     commander = f"<@{incident.commander}>" if incident.commander else "no commander"
-    return f"{incident.severity} · {incident.status} · Commander: {commander}"
+    marks = "".join(m for m, on in (("CANCELLED · ", incident.is_cancelled),
+                                     ("TEST · ", incident.is_test)) if on)
+    return f"{marks}{incident.severity} · {incident.status} · Commander: {commander}"
 
 
 def event_text(incident: Incident, event: EventRecord) -> str:
@@ -89,6 +92,17 @@ def event_text(incident: Incident, event: EventRecord) -> str:
             return f":white_check_mark: *Resolved* by {who}{summary}"
         case EventKind.ACTION_ITEM:
             return f":pencil2: {item_change(event.detail)} (by {who})"
+        case EventKind.EDITED:
+            changed = "; ".join(f"{name} *{d.get(name + '_was', '')}* → *{d[name]}*"
+                                for name in ("title", "severity") if name in d)
+            others = [name for name in ("description", "summary") if name in d]
+            changed = "; ".join([c for c in (changed, " and ".join(others) + " changed"
+                                             if others else "") if c])
+            return f":pencil2: {who} corrected the incident: {changed}"
+        case EventKind.CANCELLED:
+            reason = f": {d['reason']}" if d.get("reason") else "."
+            return (f":no_entry_sign: {who} *cancelled* the incident (declared by mistake; "
+                    f"kept for the record, left out of stats){reason}")
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 
@@ -224,6 +238,9 @@ def outcome_text(outcome: Outcome) -> str:
     return message
 
 
+_EDITABLE = ("title", "severity", "description", "summary")
+
+
 def change_text(incident: Incident, event: EventRecord) -> str:
     """The reply to the person who made a change, as a sentence ("Acknowledged #4.")."""
     ref = f"*#{incident.number}*"
@@ -249,6 +266,10 @@ def change_text(incident: Incident, event: EventRecord) -> str:
             return f"Resolved {ref}."
         case EventKind.ACTION_ITEM:
             return f"{item_change(event.detail)} on {ref}."
+        case EventKind.EDITED:
+            return f"Corrected {ref}: {' and '.join(n for n in _EDITABLE if n in d)} changed."
+        case EventKind.CANCELLED:
+            return f"Cancelled {ref}; it stays on record, left out of stats and lists."
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 
@@ -338,3 +359,58 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"The postmortem for *#{number}* is now *{status.replace('_', ' ')}*.")
         case _:
             assert_never(result)
+
+
+ACT_WORDS: dict[Act, str] = {
+    Act.DECLARE: "declare incidents",
+    Act.ACK: "acknowledge this incident",
+    Act.UPDATE: "post updates or change the status of this incident",
+    Act.NOTE: "add notes to this incident",
+    Act.ADD_ACTION_ITEM: "add action items to this incident",
+    Act.SEVERITY: "change this incident's severity",
+    Act.ROLE: "assign roles in this incident",
+    Act.RESOLVE: "resolve this incident",
+    Act.REOPEN: "reopen this incident",
+    Act.CANCEL: "cancel this incident",
+    Act.EDIT: "correct this incident's title or details",
+    Act.DRAFT_POSTMORTEM: "draft this incident's postmortem or send it for review",
+    Act.APPROVE_POSTMORTEM: "approve or reopen this postmortem",
+    Act.PUBLISH_POSTMORTEM: "publish this postmortem",
+    Act.CLOSE_ACTION_ITEM: "change, close or reopen this action item",
+    Act.CHANGE_ENTRY: "change or hide that timeline entry",
+    Act.ONCALL_OVERRIDE: "put that person on call or change their overrides",
+    Act.ACCEPT_COVER: "accept this cover request",
+}
+PARTY_WORDS: dict[Party, str] = {
+    Party.ANYONE: "anyone",
+    Party.CHANNEL_MEMBERS: "people in the incident's channel",
+    Party.COMMANDER: "its commander",
+    Party.INCIDENT_ADMINS: "incident admins",
+    Party.REVIEWERS: "the postmortem's reviewers",
+    Party.ITEM_OWNER: "its owner",
+    Party.ITEM_CREATOR: "whoever created it",
+    Party.ENTRY_AUTHOR: "whoever wrote it",
+    Party.SCHEDULE_MEMBERS_FOR_THEMSELVES: "people on the schedule, for themselves",
+    Party.COVERER: "anyone but the person who asked",
+    Party.ONCALL_ADMINS: "on-call admins",
+}
+
+
+def _party(refused: Refused, party: Party) -> str:
+    """A party's words, and who they are where known: "its commander (@alice)"."""
+    found = refused.named.get(party)
+    if found is None:
+        return PARTY_WORDS[party]
+    names = [user_mention(u) for u in found.users]
+    if found.group:
+        names.append("@" + escape_mrkdwn(found.group))
+    return f"{PARTY_WORDS[party]} ({', '.join(names)})" if names else PARTY_WORDS[party]
+
+
+def refusal_text(refused: Refused) -> str:
+    """Why nothing happened, and who may do it (shown only to the person who tried; a
+    mention in an ephemeral reply notifies nobody)."""
+    who = [_party(refused, p) for p in refused.allowed]
+    names = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " or " + who[-1]
+    return (f":no_entry: You can't {ACT_WORDS[refused.act]}: only {names} can. "
+            "Nothing was changed.")

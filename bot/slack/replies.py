@@ -20,8 +20,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
+from bot.domain.permissions import Refused
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat
+from bot.slack.messages import refusal_text
 from bot.slack.text import error_text
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def report_error(error: BaseException, body: Any, respond: Any, chat: Chat | None) -> None:
-    if isinstance(error, UserError):
+    if isinstance(error, Refused):
+        text = refusal_text(error)
+    elif isinstance(error, UserError):
         text = error_text(error)
     elif isinstance(error, ChatError):
         log.error("Slack call failed (%s) for %s", error.code, describe(body))

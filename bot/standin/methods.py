@@ -144,6 +144,21 @@ class WebApi(Workspace):
         self.channels[channel_id].created = int(self.clock())
         return {"channel": self._channel_json(self.channels[channel_id])}
 
+    def _conversations_rename(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(args["channel"], writable=True)
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        name = str(args["name"])
+        if len(name) > 80:
+            raise SlackFailure("invalid_name_maxlength")
+        if not CHANNEL_NAME.match(name):
+            raise SlackFailure("invalid_name_specials")
+        taken = self.channel_named(name)
+        if taken is not None and taken is not channel:
+            raise SlackFailure("name_taken")
+        channel.name = name
+        return {"channel": self._channel_json(channel)}
+
     def _channel_json(self, channel: Channel) -> dict[str, Any]:
         return {"id": channel.id, "name": channel.name, "is_channel": True,
                 "is_archived": channel.is_archived, "is_private": channel.is_private,
@@ -287,14 +302,6 @@ class WebApi(Workspace):
         metadata = _flag(args.get("include_all_metadata"))
         return self._page([m.as_json(channel, with_metadata=metadata) for m in top], args)
 
-    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(args["channel"])
-        if channel.is_private and BOT_USER not in channel.members:
-            raise SlackFailure("channel_not_found")  # a private channel the bot is not in
-        page = self._page([{"id": m} for m in sorted(channel.members)], args)
-        return {"members": [m["id"] for m in page.pop("messages")],
-                "response_metadata": page["response_metadata"]}
-
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         """Public channels (the only type the stand-in keeps besides DMs), paged by cursor."""
         limit = int(args.get("limit") or 100)
@@ -366,6 +373,30 @@ class WebApi(Workspace):
     def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"usergroups": [{"id": g["id"], "handle": g["handle"]}
                                for g in self.usergroups.values()]}
+
+    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Member ids, paged by cursor as Slack pages them (limit 1-1000, default 100). A
+        private channel the bot is not in does not exist for it."""
+        channel = self.channels.get(str(args["channel"]))  # an id, never a name
+        if channel is None or (channel.is_private and BOT_USER not in channel.members):
+            raise SlackFailure("channel_not_found")
+        limit = int(args.get("limit") or 100)
+        if not 1 <= limit <= 1000:
+            raise SlackFailure("invalid_limit")
+        cursor = str(args.get("cursor") or "")
+        if cursor and not re.fullmatch(r"page:\d+", cursor):
+            raise SlackFailure("invalid_cursor")
+        members = sorted(channel.members)
+        start = int(cursor.removeprefix("page:") or 0)
+        more = start + limit < len(members)
+        return {"members": members[start:start + limit],
+                "response_metadata": {"next_cursor": f"page:{start + limit}" if more else ""}}
+
+    def _usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        group = self.usergroups.get(str(args["usergroup"]))  # an id, never a handle
+        if group is None:
+            raise SlackFailure("no_such_subteam")
+        return {"users": list(group["users"])}
 
     def _usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
         group = self.usergroups.get(str(args["usergroup"]))

@@ -71,3 +71,9 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "bot invited U01ALICE,U02BOB" in out  # bob is on call for platform
     assert "scheduler tick: oncall-handoff:platform:" in out
     assert "bot set @platform-oncall to" in out
+    # Issue 12: one refused action, one correction.
+    assert ("(only bob sees) :no_entry: You can't change this incident's severity: only its "
+            "commander (<@U01ALICE>) or incident admins can. Nothing was changed.") in out
+    assert "corrected the incident: title *Checkout returns 500 for EU customers* →" in out
+    assert "Pinned summary card now reads: #1 Checkout returns 500 for EU customers after a " \
+        "config push — SEV1, resolved" in out

@@ -13,7 +13,9 @@ from bot.domain.commands import (
     MAX_TEXT,
     Ack,
     AddActionItem,
+    Cancel,
     Declare,
+    Edit,
     Help,
     List,
     ListActionItems,
@@ -21,6 +23,7 @@ from bot.domain.commands import (
     Postmortem,
     PostmortemStep,
     Resolve,
+    Retitle,
     Retry,
     Role,
     Severity,
@@ -172,3 +175,28 @@ def test_refusals_from_the_text_alone(text: str, message: str) -> None:
 def test_what_needs_the_persons_day_or_zone_waits_for_the_ack(text: str) -> None:
     """Only what depends on the person's today or time zone is left for after the ack."""
     parse(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("title Checkout errors in EU", Retitle("Checkout errors in EU")),
+    ("title #4   Two   spaces", Retitle("Two spaces", ref=4)),
+    ("edit", Edit()),
+    ("edit 4", Edit(ref=4)),
+    ("cancel", Cancel()),
+    ("cancel #4 declared by mistake", Cancel("declared by mistake", ref=4)),
+    ("declare --test sev1 Failover drill", Declare("Failover drill", "SEV1", test=True)),
+    ("declare —test Failover drill", Declare("Failover drill", None, test=True)),
+    ("declare sev1 Failover drill", Declare("Failover drill", "SEV1")),
+])
+def test_corrections_parse(text: str, expected: object) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("title", "What should the title be?"),
+    ("title " + "x" * 200, "keep it under 151"),
+    ("declare --test", "A drill needs a title"),
+])
+def test_corrections_refused_in_the_ack(text: str, fragment: str) -> None:
+    with pytest.raises(UserError, match=fragment):
+        parse(text)

@@ -19,7 +19,7 @@ from bot.config import DebriefConfig, TimelineConfig, parse_config
 from bot.errors import ConfigError
 from storage.uow import UnitOfWorkFactory
 from tests.conftest import Stack, start_stack
-from tests.helpers import BOB, declare, slash
+from tests.helpers import BOB, declare, join, slash
 
 
 def notes(stack: Stack) -> list[Any]:
@@ -35,6 +35,7 @@ def test_backdated_notes_are_bounded_by_the_declaration_and_now(engine: Engine) 
         stack.slack.users[BOB]["tz"] = "Europe/Berlin"
         try:
             channel = declare(stack).channel_id
+            join(stack, channel, BOB)
             refused = {
                 "note at 2026-11-19 15:59 eight days back": "more than 7 days before",
                 "note at 2025-11-26 12:00 a year back": "more than 7 days before",
@@ -63,6 +64,7 @@ def test_the_backdate_window_is_configurable(engine: Engine) -> None:
         stack = start_stack(engine, config)
         try:
             channel = declare(stack).channel_id
+            join(stack, channel, BOB)
             reply = slash(stack, "note at 2026-11-23 14:00 three days back", channel=channel)
             assert "more than 2 days before" in reply and "2026-11-24 15:00 UTC" in reply
             assert "Noted" in slash(stack, "note at 2026-11-24 16:00 two days back",

@@ -12,7 +12,7 @@ from typing import Any
 from freezegun import freeze_time
 
 from tests.conftest import Stack
-from tests.helpers import ALICE, BOB, CAROL, declare, slash, uploaded
+from tests.helpers import ALICE, BOB, CAROL, declare, join, slash, uploaded
 
 
 def _entries(stack: Stack, number: int = 1) -> list[Any]:
@@ -43,13 +43,14 @@ def test_edit_delete_and_hide_notes(stack: Stack) -> None:
     pinned = next(e for e in _entries(stack) if e.pinned)
 
     refused = slash(stack, f"note edit {first} Carol was here", user=CAROL, channel=channel)
-    assert refused.startswith("Only that entry's author (<@U02BOB>) or the commander")
+    assert refused.startswith(":no_entry: You can't change or hide that timeline entry: "
+                              "only whoever wrote it (<@U02BOB>), its commander (<@U01ALICE>)")
     assert slash(stack, f"note edit {first} paged the DB team", user=BOB, channel=channel) == (
         f"Note {first} on *#1* now reads as you wrote it.")
     assert "Removed note" in slash(stack, f"note delete {second}", channel=channel)
     assert "hidden from *#1*'s postmortem" in slash(stack, f"hide {pinned.id}", channel=channel)
-    assert "Only that entry's author" in slash(stack, f"unhide {pinned.id}", user=BOB,
-                                               channel=channel)
+    assert "only whoever wrote it (<@U03CAROL>)" in slash(stack, f"unhide {pinned.id}",
+                                                          user=BOB, channel=channel)
     assert "is a chat message" in slash(stack, f"note edit {pinned.id} x", channel=channel)
     assert "has no timeline entry 999" in slash(stack, "note delete 999", channel=channel)
 
@@ -78,12 +79,14 @@ def test_change_and_remove_action_items(stack: Stack) -> None:
     with freeze_time("2026-12-01 10:00:00", tick=True):
         incident = declare(stack)  # Alice commands
         channel, card_ts = incident.channel_id, incident.card_ts
+        join(stack, channel, BOB)  # adding items is for the people in the channel
         added = slash(stack, "action Add a canary stage type detect", user=BOB, channel=channel)
         assert added.startswith("Action item 1 added:")
         slash(stack, f"action Page the DB team earlier <@{CAROL}|carol>", channel=channel)
 
         refused = slash(stack, "action delete 2", user=BOB, channel=channel)
-        assert refused.startswith("Only the action item's owner (<@U03CAROL>), its creator")
+        assert refused.startswith(":no_entry: You can't change, close or reopen this action "
+                                  "item: only its owner (<@U03CAROL>), whoever created it")
         assert slash(stack, f"action owner 1 <@{CAROL}|carol>", user=BOB, channel=channel
                      ).startswith("Action item 1 reassigned on *#1*")
         slash(stack, "action due 1 2026-12-15", user=CAROL, channel=channel)  # now the owner
@@ -131,7 +134,7 @@ def test_rephrase_a_flagged_note(stack: Stack) -> None:
 
     refused = stack.client.click(button["action_id"], user=CAROL, channel=channel,
                                  message_ts="1.000001", value=button["value"])
-    assert "Only that entry's author" in stack.client.reply_to(refused)["text"]
+    assert "only whoever wrote it (<@U02BOB>)" in stack.client.reply_to(refused)["text"]
     assert stack.slack.views == []
 
     stack.client.click(button["action_id"], user=BOB, channel=channel, message_ts="1.000001",
@@ -168,7 +171,7 @@ def test_edit_and_remove_an_item_through_the_form(stack: Stack) -> None:
 
         refused = stack.client.click(menu["action_id"], user=CAROL, channel=channel,
                                      message_ts="1.000001", selected="1")
-        assert "Only the action item's owner" in stack.client.reply_to(refused)["text"]
+        assert "You can't change, close or reopen this action item" in stack.client.reply_to(refused)["text"]
         assert stack.slack.views == []
 
         stack.client.click(menu["action_id"], user=BOB, channel=channel, message_ts="1.000001",
@@ -217,7 +220,7 @@ def test_hide_a_message_with_the_shortcut(stack: Stack) -> None:
     stack.slack.wait_for(lambda: any(e.pinned for e in _entries(stack)))
     refused = stack.client.message_shortcut("timeline-hide", user=CAROL, channel=channel,
                                             message_ts=ts)
-    assert "Only that entry's author" in stack.client.reply_to(refused)["text"]
+    assert "only whoever wrote it (<@U02BOB>)" in stack.client.reply_to(refused)["text"]
     done = stack.client.message_shortcut("timeline-hide", user=BOB, channel=channel,
                                          message_ts=ts)
     assert "hidden from *#1*'s postmortem" in stack.client.reply_to(done)["text"]

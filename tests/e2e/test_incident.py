@@ -20,7 +20,7 @@ from bot.server import HttpServer, make_wsgi_app
 from bot.slack.ids import Action, Block, Callback, Field
 from storage.db import is_reachable, make_engine
 from tests.conftest import Stack, start_stack
-from tests.helpers import ALICE, BOB, CAROL, all_text, declare, mrkdwn_texts, slash
+from tests.helpers import ALICE, BOB, CAROL, all_text, declare, join, mrkdwn_texts, slash
 
 
 def test_declare_creates_channel_card_topic_and_announcement(stack: Stack) -> None:
@@ -43,13 +43,14 @@ def test_full_lifecycle_updates_card_in_place(stack: Stack) -> None:
     """Every change is recorded and shown on the same pinned card, topic and announcement thread."""
     incident = declare(stack)
     channel_id, card_ts = incident.channel_id, incident.card_ts
+    join(stack, channel_id, BOB)
     click = stack.client.click(Action.ACKNOWLEDGE, user=BOB, channel=channel_id,
                                message_ts=card_ts, value="1")
     assert click.status == 200
     assert stack.client.reply_to(click)["text"] == "Acknowledged *#1*."
     assert "comms recorded" not in slash(stack, "role comms <@U03CAROL|carol>", channel=channel_id)
     slash(stack, "status identified bad deploy", channel=channel_id)
-    slash(stack, "severity SEV1", user=BOB, channel=channel_id)
+    slash(stack, "severity SEV1", channel=channel_id)  # the commander's call
     slash(stack, "update rolling back v42", user=CAROL, channel=channel_id)
     select = stack.client.click(Action.SET_STATUS, user=ALICE, channel=channel_id,
                                 message_ts=card_ts, selected="1:monitoring")

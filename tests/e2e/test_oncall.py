@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from icalendar import Calendar
 from sqlalchemy import Engine
 
 from bot.cli import main
-from bot.config import DebriefConfig, OncallConfig
+from bot.config import DebriefConfig, OncallConfig, parse_config
 from bot.services.reminders import send_due
 from bot.slack.ids import Action
 from tests.conftest import Stack, start_stack
@@ -133,7 +134,7 @@ def test_cover_request_button_creates_an_override(oncall_stack: Stack) -> None:
         assert button["action_id"] == Action.COVER
         click = stack.client.click(Action.COVER, user=CAROL, channel=channel.id,
                                    message_ts=request.ts, value=button["value"])
-        assert "<@U03CAROL> covers" in stack.client.reply_to(click)["text"]
+        assert "Covered by <@U03CAROL>" in stack.client.reply_to(click)["text"]
         from bot.services.oncall import who_is_on_call
 
         at = who_is_on_call("platform", datetime(2026, 11, 25, 12, tzinfo=UTC),
@@ -227,8 +228,8 @@ def test_override_and_cover_take_two_times_without_to(oncall_stack: Stack) -> No
     stack = oncall_stack
     with freeze_time("2026-11-24 12:00:00", tick=True):
         reply = stack.client.reply_to(stack.client.slash(
-            "override platform <@U02BOB|bob> 2026-11-26T18:00 2026-11-27T09:00", user=ALICE,
-            command="/oncall"))
+            "override platform <@U02BOB|bob> 2026-11-26T18:00 2026-11-27T09:00", user=BOB,
+            command="/oncall"))  # on the schedule: Bob may put himself on call
         assert "Override saved" in reply["text"], reply["text"]
         from bot.services.oncall import who_is_on_call
 
@@ -249,13 +250,25 @@ def _dms(stack: Stack, user: str) -> list[str]:
             if c.args["channel"] == user]
 
 
+@pytest.fixture
+def oncall_admin_stack(engine: Engine, tmp_path: Path) -> Iterator[Stack]:
+    """The on-call stack where Bob is an on-call admin (may put anyone on call)."""
+    stack = start_stack(engine, parse_config({"permissions": {"oncall_admins": [BOB]}}))
+    stack.slack.add_channel("platform-oncall")
+    stack.slack.add_usergroup("platform-oncall")
+    apply(stack, tmp_path)
+    yield stack
+    stack.close()
+    assert stack.slack.violations == [], "the bot misused the Slack Web API"
+
+
 def test_list_remove_and_shorten_overrides_with_direct_messages(
-        oncall_stack: Stack, monkeypatch: pytest.MonkeyPatch,
+        oncall_admin_stack: Stack, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     """`/oncall overrides` lists overrides with Remove buttons; Remove, `/oncall override
     end` and `debrief oncall override --remove` change who is on call; the person covering
     and the person whose turn is covered get a direct message on create and remove."""
-    stack = oncall_stack
+    stack = oncall_admin_stack
     with freeze_time("2026-11-24 12:00:00", tick=True):
         # 26 Nov is Alice's turn; Bob puts Carol on it for the afternoon.
         assert "Override saved" in stack.client.reply_to(stack.client.slash(
@@ -264,15 +277,27 @@ def test_list_remove_and_shorten_overrides_with_direct_messages(
         assert any("You now cover *platform*" in t for t in _dms(stack, CAROL))
         assert any("<@U03CAROL> covers your turn on *platform*" in t for t in _dms(stack, ALICE))
         assert _dms(stack, BOB) == []  # who made it is not told
+        # Remove buttons only for those allowed: not Alice (neither the override's person
+        # nor an on-call admin), but Bob (an on-call admin).
         listing = stack.client.reply_to(stack.client.slash("overrides platform", user=ALICE,
+                                                           command="/oncall"))
+        assert "<@U03CAROL>" in json.dumps(listing["blocks"])
+        assert [b for b in listing["blocks"] if b.get("accessory")] == []
+        listing = stack.client.reply_to(stack.client.slash("overrides platform", user=BOB,
                                                            command="/oncall"))
         [row] = [b for b in listing["blocks"] if b.get("accessory")]
         button = row["accessory"]
         assert button["action_id"] == Action.OVERRIDE_REMOVE and "<@U03CAROL>" in row["text"]["text"]
         override_id = int(button["value"])
 
-        reply = stack.client.reply_to(stack.client.slash(
+        # Only the person the override puts on call (on the schedule) or an on-call admin
+        # may shorten or remove it: Alice, whose turn it is, may not.
+        refused = stack.client.reply_to(stack.client.slash(
             f"override end {override_id} 2026-11-26T14:00", user=ALICE, command="/oncall"))
+        assert refused["text"].startswith(":no_entry: You can't put that person on call or "
+                                          "change their overrides"), refused["text"]
+        reply = stack.client.reply_to(stack.client.slash(
+            f"override end {override_id} 2026-11-26T14:00", user=CAROL, command="/oncall"))
         assert f"Override {override_id} on *platform* now ends" in reply["text"]
         from bot.services.oncall import who_is_on_call
 
@@ -283,6 +308,10 @@ def test_list_remove_and_shorten_overrides_with_direct_messages(
 
         before = len(_dms(stack, CAROL))
         click = stack.client.click(Action.OVERRIDE_REMOVE, user=ALICE, channel=stack.general,
+                                   message_ts="1.000001", value=str(override_id))
+        assert stack.client.reply_to(click)["text"].startswith(":no_entry:")
+        assert on_call(13) == CAROL  # refused: nothing changed
+        click = stack.client.click(Action.OVERRIDE_REMOVE, user=BOB, channel=stack.general,
                                    message_ts="1.000001", value=str(override_id))
         assert click.status == 200
         stack.client.reply_to(click)

@@ -15,7 +15,7 @@ from bot.slack.ids import Action
 from bot.standin.methods import manifest_scopes
 from bot.standin.state import BOT_USER
 from tests.conftest import Stack
-from tests.helpers import ALICE, BOB, CAROL, declare, slash
+from tests.helpers import ALICE, BOB, CAROL, declare, join, slash
 
 ROOT = Path(__file__).resolve().parents[2]
 SLACK_DATE = re.compile(r"<!date\^(\d+)\^\{date_short_pretty\} \{time\}\|[^>]+ UTC>")
@@ -55,6 +55,7 @@ def test_times_in_replies_use_slacks_date_formatting(stack: Stack) -> None:
     found = SLACK_DATE.search(noted)
     assert found and int(found.group(1)) == int(entry.at.timestamp()), noted
     slash(stack, "ack", channel=channel)
+    join(stack, channel, BOB)  # acknowledging is for the people in the channel
     again = slash(stack, "ack", user=BOB, channel=channel)
     assert SLACK_DATE.search(again) and f"<@{ALICE}>" in again, again
 
@@ -84,7 +85,8 @@ def test_a_role_for_a_member_makes_no_invite(stack: Stack) -> None:
 
 def test_update_by_number_from_outside_the_channel(stack: Stack) -> None:
     """`/incident update #1 text` from #general posts the update on incident 1."""
-    declare(stack)
+    incident = declare(stack)
+    join(stack, incident.channel_id, BOB)  # updates are for the people in the channel
     reply = slash(stack, "update #1 rolling back v42", user=BOB)
     assert reply == "Update posted on *#1*."
     stored = stack.incident()

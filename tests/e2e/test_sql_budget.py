@@ -9,7 +9,7 @@ import pytest
 from bot.slack.ids import Action
 from bot.slack.replies import WORKER
 from tests.conftest import Stack
-from tests.helpers import BOB, CAROL, StatementCount, declare, slash
+from tests.helpers import BOB, CAROL, StatementCount, declare, join, slash
 
 DECLARE_BUDGET = 10
 CHANGE_BUDGET = 5
@@ -58,6 +58,7 @@ def test_each_change_stays_within_its_statement_budget(stack: Stack, by_number: 
 
 def test_a_card_button_stays_within_the_change_budget(stack: Stack) -> None:
     incident = declare(stack)
+    join(stack, incident.channel_id, BOB)  # people in the channel may acknowledge
     with StatementCount(stack.runtime.engine) as count:
         click = stack.client.click(Action.ACKNOWLEDGE, user=BOB, channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1")

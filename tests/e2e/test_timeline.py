@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from bot.domain.timeline import build_timeline, ts_to_datetime
 from tests.conftest import Stack, start_stack
-from tests.helpers import ALICE, BOB, CAROL, all_pages, declare, slash
+from tests.helpers import ALICE, BOB, CAROL, all_pages, declare, join, slash
 
 
 def entries(stack: Stack, number: int = 1) -> list[Any]:
@@ -132,6 +132,7 @@ def test_notes_now_and_backdated_in_the_authors_zone(engine: Engine) -> None:
         stack.slack.users[BOB]["tz"] = "Europe/Berlin"
         try:
             channel = declare(stack).channel_id
+            join(stack, channel, BOB)
             assert "Noted" in slash(stack, "note paged the DB team", user=BOB, channel=channel)
             for when in ("14:05", "yesterday 23:40", "2026-11-20 09:15"):
                 assert "Noted" in slash(stack, f"note at {when} thing at {when}", user=BOB,

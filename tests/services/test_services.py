@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from bot.clock import utcnow
 from bot.config import DebriefConfig
 from bot.domain.commands import parse_incident_command
+from bot.domain.permissions import Admins, Policy
 from bot.errors import UserError
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.incidents import DeclareRequest, declare_incident
@@ -107,9 +109,13 @@ def test_card_failure_is_reported_and_retried(deps: Deps) -> None:
 def test_lifecycle_records_who_and_when(deps: Deps) -> None:
     """ack, status, severity, role, update, resolve: each is stored with actor and time."""
     chat: FakeChat = deps.chat  # type: ignore[assignment]
+    # U2 and U3 work in the channel; U2, an incident admin, may change the severity.
+    deps = replace(deps, config=replace(deps.config, permissions=Policy(
+        incident_admins=Admins(users=frozenset({"U2"})))))
     with freeze_time("2026-11-26 10:00:00") as frozen:
         run(deps, "declare sev3 Slow search", user="U1")
         channel = get(deps).channel_id
+        chat.members[channel] |= {"U2", "U3"}
         for text, user in [("ack", "U2"), ("status identified index rebuild", "U1"),
                            ("severity sev2", "U2"), ("role comms <@U3|c>", "U1"),
                            ("update reindexing", "U3"), ("resolve reindexed", "U1")]:

@@ -5,13 +5,22 @@ wording in each, and user text is made inert in Slack's."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.permissions import Act, Party
 from bot.domain.timeline import lifecycle_text
 from bot.services.incidents import Outcome, Problem, Stopped
-from bot.slack.messages import event_text, outcome_text, thread_text, topic_text
+from bot.slack.messages import (
+    ACT_WORDS,
+    PARTY_WORDS,
+    event_text,
+    outcome_text,
+    thread_text,
+    topic_text,
+)
 
 AT = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status="investigating",
@@ -19,7 +28,8 @@ INCIDENT = Incident(number=4, title="Checkout <errors>", severity="SEV2", status
 TYPED = "<!channel> & co"  # what a person might type: must not ping or inject markup
 DETAIL = {"title": TYPED, "severity": "SEV2", "from": "investigating", "to": "monitoring",
           "note": TYPED, "role": "commander", "user": "U2", "text": TYPED,
-          "schedule": TYPED, "summary": TYPED}
+          "schedule": TYPED, "summary": TYPED, "reason": TYPED,
+          "title_was": TYPED, "severity_was": "SEV3", "summary_was": TYPED}
 
 
 @pytest.mark.parametrize("kind", list(EventKind))
@@ -77,3 +87,15 @@ def test_outcomes_are_worded_in_slack() -> None:
         "channel (Slack said `restricted_action` (a workspace setting does not allow it)). "
         "Run `/incident retry #4` to finish it.")
     assert "being set up right now" in outcome_text(Outcome(INCIDENT, busy=True))
+
+
+def test_every_act_and_party_has_words_and_a_readme_row() -> None:
+    """A new act or party cannot reach people without a sentence, nor teams without a row
+    in the README's permission table."""
+    assert set(ACT_WORDS) == set(Act) and set(PARTY_WORDS) == set(Party)
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("### Who may do what", 1)[1].split("\n\n- ", 1)[0]
+    for act in Act:
+        assert f"| `{act.value}` —" in table, act
+    for party in Party:
+        assert f"`{party.value}`" in table, party

@@ -150,3 +150,44 @@ def test_two_replicas_allocate_distinct_numbers(postgres_url: str, engine: Engin
         assert sorted(numbers) == list(range(1, 11))
     finally:
         other.dispose()
+
+
+def test_a_cover_request_taken_twice_at_once_is_taken_once(postgres_url: str,
+                                                           engine: Engine) -> None:
+    """Two clicks on "I'll cover" in flight together (two replicas): both find no override
+    for the request, the second waits on the unique key, then gets False, not an error."""
+    from sqlalchemy import text
+
+    from bot.domain.rotations import Schedule
+
+    factory = UnitOfWorkFactory(engine)
+    start = datetime(2030, 1, 1, 9, tzinfo=UTC)
+    with factory() as tx:
+        tx.schedules.save(Schedule("platform", ()), start)
+        tx.commit()
+    key, results = "cover:U1:a:b", {}
+    first = factory().__enter__()
+    assert first.schedules.add_override("platform", "U2", start, start + timedelta(hours=8),
+                                        now=start, spec_key=key)
+
+    def second() -> None:
+        with factory() as tx:
+            results["second"] = tx.schedules.add_override(
+                "platform", "U3", start, start + timedelta(hours=8), now=start, spec_key=key)
+            tx.commit()
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    with engine.connect() as conn:  # wait until the second insert waits on the first
+        while not conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE "
+                                   "wait_event_type = 'Lock' AND datname = current_database()")):
+            assert datetime.now(UTC) < deadline, "the second click never waited"
+            conn.rollback()
+    first.commit()
+    first.__exit__(None, None, None)
+    thread.join(timeout=10)
+    assert results == {"second": False}
+    with factory() as tx:
+        schedule = tx.schedules.get("platform")
+    assert schedule is not None and [o.user for o in schedule.overrides] == ["U2"]

@@ -17,6 +17,7 @@ from bot.services.reminders import send_due
 from bot.slack.blocks import (
     build_action_items,
     build_declare_modal,
+    build_edit_modal,
     build_item_form,
     build_rephrase_modal,
     build_summary_card,
@@ -80,13 +81,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
                       Action.NOTE_REPHRASE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
-        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+        reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
                                    selected="1:identified" if action is Action.SET_STATUS else None)
         assert reply.status == 200, action
         stack.client.reply_to(reply)
     for action in (Action.ITEM_DONE, Action.ITEM_REOPEN):
-        reply = stack.client.click(action, user="U02BOB", channel=incident.channel_id,
+        reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value=str(items[0].id))
         assert "Marked" in stack.client.reply_to(reply)["text"], action
     for action in (Action.PAGE_BACK, Action.PAGE_NEXT):  # tests/slack/test_limits.py pages
@@ -97,10 +98,12 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     rephrase = build_rephrase_modal(1, 2, "C1", "text", [])
     assert rephrase["callback_id"] == Callback.REPHRASE.value
     assert build_item_form(1, items[0], "C1")["callback_id"] == Callback.ITEM_EDIT.value
+    assert build_edit_modal(incident, DebriefConfig())["callback_id"] == Callback.EDIT.value
     shortcuts = {s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])}
     assert shortcuts == {Callback.HIDE_MESSAGE.value}
     assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
-                                           Callback.ITEM_EDIT.value, *shortcuts}
+                                           Callback.ITEM_EDIT.value, Callback.EDIT.value,
+                                           *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

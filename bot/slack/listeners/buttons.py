@@ -68,7 +68,8 @@ def register(app: App, deps: Deps) -> None:
             ack()
             item_id, _ = parse_action_value(body)
             item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
-                                          chat=deps.chat, now=deps.now())
+                                          chat=deps.chat, now=deps.now(),
+                                          policy=deps.config.permissions)
             _reply(respond, item_marked_text(item))
         return handle
 

@@ -40,7 +40,8 @@ def register(app: App, deps: Deps) -> None:
             str((body.get("actions") or [{}])[0].get("value") or ""), 2))
         user = str((body.get("user") or {}).get("id") or "")
         channel = str((body.get("channel") or {}).get("id") or "")
-        text, findings = note_to_rephrase(number, entry_id, user, uow=deps.uow)
+        text, findings = note_to_rephrase(number, entry_id, user, uow=deps.uow, chat=deps.chat,
+                                          policy=deps.config.permissions)
         deps.chat.open_rephrase_form(str(body.get("trigger_id") or ""), number, entry_id,
                                      channel, text, [f"{f.message} {f.suggestion}"
                                                      for f in findings])
@@ -56,7 +57,8 @@ def register(app: App, deps: Deps) -> None:
             raise UserError("That menu didn't say which action item.")
         user = str((body.get("user") or {}).get("id") or "")
         channel = str((body.get("channel") or {}).get("id") or "")
-        number, item = item_to_edit(int(raw), user, uow=deps.uow)
+        number, item = item_to_edit(int(raw), user, uow=deps.uow, chat=deps.chat,
+                                    policy=deps.config.permissions)
         deps.chat.open_item_form(str(body.get("trigger_id") or ""), number, item, channel)
 
     @app.view(Callback.ITEM_EDIT.value)
@@ -76,7 +78,8 @@ def register(app: App, deps: Deps) -> None:
         ack()
         number, item_id, channel = _numbers(str(view.get("private_metadata") or ""), 3)
         user = str((body.get("user") or {}).get("id") or "")
-        _, item = item_to_edit(int(item_id), user, uow=deps.uow)
+        _, item = item_to_edit(int(item_id), user, uow=deps.uow, chat=deps.chat,
+                               policy=deps.config.permissions)
         removing = bool(field(Block.ITEM_REMOVE, Field.ITEM_REMOVE).get("selected_options"))
         wanted: list[tuple[ItemField, object]] = [("deleted", "")] if removing else [
             ("text", text),
@@ -106,7 +109,8 @@ def register(app: App, deps: Deps) -> None:
         channel = str((body.get("channel") or {}).get("id") or "")
         ts = str((body.get("message") or {}).get("ts") or "")
         user = str((body.get("user") or {}).get("id") or "")
-        changed = hide_message(channel, ts, user, uow=deps.uow, now=deps.now())
+        changed = hide_message(channel, ts, user, uow=deps.uow, chat=deps.chat,
+                               policy=deps.config.permissions, now=deps.now())
         respond(response_type="ephemeral",
                 text=entry_changed_text(changed.number, changed.entry_id, changed.change))
 
@@ -124,7 +128,8 @@ def register(app: App, deps: Deps) -> None:
         number, entry_id, channel = _numbers(str(view.get("private_metadata") or ""), 3)
         user = str((body.get("user") or {}).get("id") or "")
         changed = change_entry(int(number), int(entry_id), user, "edited", text,
-                               uow=deps.uow, now=deps.now())
+                               uow=deps.uow, chat=deps.chat,
+                               policy=deps.config.permissions, now=deps.now())
         said = entry_changed_text(changed.number, changed.entry_id, changed.change) \
             + findings_text(lint_text(text), text)
         if not (channel and deps.chat.post_ephemeral(channel, user, said)):

@@ -49,14 +49,32 @@ def register(app: App, deps: Deps) -> None:
     # event type ("message").
     for subscription in EVENTS:
         event_type = subscription.split(".")[0]
-        if event_type != "member_joined_channel":
+        if event_type not in ("member_joined_channel", "member_left_channel",
+                              "subteam_members_changed"):
             app.event(event_type, middleware=[store_first])(stored)
+
+    @app.event("subteam_members_changed")
+    def handle_group_changed(body: dict[str, Any]) -> None:
+        """A user group's members changed: admins by user group are re-read at once."""
+        event = body.get("event") or {}
+        if isinstance(event, dict) and event.get("subteam_id"):
+            deps.chat.forget_members(str(event["subteam_id"]))
+
+    @app.event("member_left_channel")
+    def handle_member_left(body: dict[str, Any]) -> None:
+        """Whoever left is no longer a channel member for permission checks, at once."""
+        event = body.get("event") or {}
+        if isinstance(event, dict) and event.get("channel"):
+            deps.chat.forget_members(str(event["channel"]))
 
     @app.event("member_joined_channel")
     @guarded(deps.chat)
     def handle_member_joined(body: dict[str, Any], context: BoltContext) -> None:
-        """When the bot itself is added to an incident's channel, read what it missed."""
+        """Someone joined: forget the cached members (permission checks). When it is the
+        bot itself, added to an incident's channel, read what it missed."""
         event = body.get("event") or {}
+        if isinstance(event, dict) and event.get("channel"):
+            deps.chat.forget_members(str(event["channel"]))
         if not isinstance(event, dict) or event.get("user") != context.bot_user_id:
             return
         with deps.uow() as tx:

@@ -13,8 +13,10 @@ from bot.domain.text import parse_user_ref, plain_from_slack
 from bot.domain.when import parse_span, parse_when
 from bot.errors import ChatError, UserError
 from bot.services.oncall import (
-    add_override,
+    accept_cover,
+    changeable_overrides,
     get_schedule,
+    override_from_slack,
     remove_override,
     shifts_of,
     shorten_override,
@@ -74,7 +76,7 @@ def register(app: App, deps: Deps) -> None:
             respond(response_type="ephemeral", text=_change_override(deps, user_id, words[1:],
                                                                      now))
         elif words[0] == "overrides":
-            text, blocks = _overrides(deps, words[1:], now)
+            text, blocks = _overrides(deps, user_id, words[1:], now)
             respond(response_type="ephemeral", text=text, blocks=blocks)
         elif words[0] == "override":
             respond(response_type="ephemeral", text=_override(deps, user_id, words[1:], now))
@@ -98,11 +100,17 @@ def register(app: App, deps: Deps) -> None:
         user = (body.get("user") or {}).get("id")
         if not user:
             raise UserError("Slack didn't say who clicked.")
-        add_override(name, str(user), start, end, created_by=str(user), uow=deps.uow,
-                     now=deps.now(), chat=deps.chat)
+        requester = str(request.get("by") or "")
+        cover = accept_cover(name, str(user), start, end, requester=requester,
+                             policy=deps.config.permissions, chat=deps.chat, uow=deps.uow,
+                             now=deps.now())
+        if not cover.new:  # clicked again, or by someone else first: nothing changes
+            respond(response_type="ephemeral", replace_original=False,
+                    text=f"Already covered by <@{cover.covered_by}>; nothing changed.")
+            return
         respond(replace_original=True, text=(
-            f":white_check_mark: <@{user}> covers *{escape_mrkdwn(name)}* from "
-            f"{slack_date(start)} to {slack_date(end)} (requested by <@{request.get('by')}>)."))
+            f":white_check_mark: Covered by <@{cover.covered_by}>: *{escape_mrkdwn(name)}* "
+            f"from {slack_date(start)} to {slack_date(end)} (requested by <@{requester}>)."))
 
 
     @app.action(Action.OVERRIDE_REMOVE.value)
@@ -115,8 +123,8 @@ def register(app: App, deps: Deps) -> None:
         if not raw.isdigit() or not user:
             raise UserError("That Remove button is malformed.")
         changed = remove_override(int(raw), by=str(user), uow=deps.uow, chat=deps.chat,
-                                  now=deps.now())
-        text, blocks = _overrides(deps, [changed.schedule], deps.now())
+                                  policy=deps.config.permissions, now=deps.now())
+        text, blocks = _overrides(deps, str(user), [changed.schedule], deps.now())
         respond(replace_original=True, text=text, blocks=blocks)
         respond(response_type="ephemeral", replace_original=False,
                 text=override_changed_text(changed))
@@ -157,18 +165,21 @@ def _override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
     if person is None:
         raise UserError("Who covers? Mention them: `/oncall override platform @bob ...`.")
     start, end = parse_span(_inert(words[2:]), now, zone_of(user_id, deps.chat, deps.config))
-    add_override(name, person, start, end, created_by=user_id, uow=deps.uow, now=now,
-                 chat=deps.chat)
+    override_from_slack(name, person, start, end, actor=user_id,
+                        policy=deps.config.permissions, chat=deps.chat, uow=deps.uow, now=now)
     return (f"Override saved: <@{person}> is on call for *{escape_mrkdwn(name)}* from "
             f"{slack_date(start)} to {slack_date(end)}.")
 
 
-def _overrides(deps: Deps, words: list[str], now: datetime) -> tuple[str, list[dict[str, Any]]]:
+def _overrides(deps: Deps, user_id: str, words: list[str],
+               now: datetime) -> tuple[str, list[dict[str, Any]]]:
+    """The schedule's current and coming overrides, with Remove on those `user_id` may."""
     if len(words) != 1:
         raise UserError("Which schedule? `/oncall overrides platform`.")
     schedule = get_schedule(plain_from_slack(words[0]), deps.uow)
     current = sorted((o for o in schedule.overrides if o.end > now), key=lambda o: o.start)
-    return build_override_list(schedule.name, current)
+    return build_override_list(schedule.name, current, changeable_overrides(
+        schedule, current, user_id, policy=deps.config.permissions, chat=deps.chat))
 
 
 def _change_override(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
@@ -179,12 +190,12 @@ def _change_override(deps: Deps, user_id: str, words: list[str], now: datetime) 
     override_id = int(words[1])
     if words[0] == "remove":
         changed = remove_override(override_id, by=user_id, uow=deps.uow, chat=deps.chat,
-                                  now=now)
+                                  policy=deps.config.permissions, now=now)
     else:
         end = parse_when(" ".join(_inert(words[2:])), now,
                          zone_of(user_id, deps.chat, deps.config))
         changed = shorten_override(override_id, end, by=user_id, uow=deps.uow, chat=deps.chat,
-                                   now=now)
+                                   policy=deps.config.permissions, now=now)
     return override_changed_text(changed)
 
 

@@ -1,4 +1,4 @@
-"""The declare modal."""
+"""The declare and edit modals."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot.services.incidents import DeclareRequest, declare_incident
+from bot.services.incidents import DeclareRequest, declare_incident, edit_incident
 from bot.services.ports import Deps
-from bot.slack.forms import DeclareForm, parse_declare_form
+from bot.slack.forms import DeclareForm, EditForm, parse_declare_form, parse_edit_form
 from bot.slack.ids import Callback
 from bot.slack.messages import outcome_text
 from bot.slack.replies import guarded
@@ -31,7 +31,7 @@ def register(app: App, deps: Deps) -> None:
         outcome = declare_incident(
             DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
                            description=form.description, commander=form.commander,
-                           private=form.private),
+                           private=form.private, test=form.test),
             uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
         )
         # A modal has no response_url: tell the declarer privately where they were, or
@@ -42,3 +42,25 @@ def register(app: App, deps: Deps) -> None:
             if target and deps.chat.post_ephemeral(target, user_id, outcome_text(outcome)):
                 return
         deps.chat.send_direct(user_id, outcome_text(outcome))
+
+    @app.view(Callback.EDIT.value)
+    @guarded(deps.chat)
+    def handle_edit_submission(ack: Ack, body: dict[str, Any]) -> None:
+        """The edit modal: checked like the command (who may edit), then one correction
+        event; the reply (or a refusal) reaches the person by DM, as a modal has no
+        response_url."""
+        form = parse_edit_form(body.get("view") or {}, deps.config)
+        user = body.get("user")
+        user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
+        if not isinstance(form, EditForm):
+            ack(response_action="errors", errors=form)
+            return
+        if not user_id:
+            ack(response_action="errors", errors={"declare-title": "Slack didn't say who you are."})
+            return
+        ack()
+        outcome = edit_incident(form.number, form.changes, user_id, deps=deps)
+        said = outcome_text(outcome)
+        channel = outcome.incident.channel_id
+        if not (channel and deps.chat.post_ephemeral(channel, user_id, said)):
+            deps.chat.send_direct(user_id, said)
