@@ -253,6 +253,9 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
     if base in COMMON_WORD_NAMES:
         # "Will" the name, not "will" the modal, "Mark every order" the verb or "in June".
         if not text[0].isupper():
+            if tok.low.endswith(("'s", "’s")) and prev not in DETERMINERS and base not in (
+                    "will", "may", "art", "sky", "stone", "rose", "joy", "hope", "faith"):
+                return True  # "thanks to rob's cleanup script"
             if base not in ("will", "may") and nxt in ("had", "hadn't", "didn't", "never",
                                                        "should", "could") \
                     and prev not in DETERMINERS:
@@ -291,7 +294,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # Verbs that blame their subject when the subject is a person.
 BLAME_VERB = _rx(
     r"\b(?:broke|breaks|break|breaking|took down|takes down|take down|taking down|wiped|"
-    r"nuked|killed|clobbered|trashed|messed up|screwed up|botched|borked|hosed|blew away|"
+    r"nuked|killed|clobbered|trashed|wrecked|ruined|mangled|let (?:\w+ ){1,3}?(?:slip|slide|through|"
+    r"get past|go out|go unnoticed)|messed up|screwed up|botched|borked|hosed|blew away|"
     r"blew up|caused|causing|corrupted|fat[- ]?finger(?:ed)?|typo'?d|typoed|forgot|forgets|"
     r"forget|forgetting|neglected|ignored|ignoring|ignores|overlooked|missed|skipped|"
     r"disregarded|dismissed|brushed off|dropped the ball|locked \w+ out|"
@@ -534,7 +538,9 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"correctness|process|caution)\b")
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
-               r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
+               r"trac(?:e|es|ed|ing) (?:\w+ ){0,4}?(?:back |directly |straight )?to|root of (?:the|this|"
+               r"our|all) (?:\w+ )?(?:problem|issue|outage|incident|mess|trouble) (?:was|is)|(?:coming|"
+               r"came|comes) from|it'?s on|its on|"
                r"it is on|that'?s on|this is on|(?:this|that) one(?:'s| is| was) on|all from|down to|"
                r"on the part of|"
                r"(?:is|was) (?:all |totally |entirely )?on|"
@@ -555,7 +561,11 @@ OMISSION = _rx(r"^(?:missed|overlooked|ignored|did not notice|didn't notice|did 
 # "… as the ticket asked", "per the runbook": an action with its reason is neutral.
 JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|documented|"
                 r"described|instructed|required|expected|designed|intended|says|said|"
-                r"suggests|suggested|announced)\b|\bper the\b|\bfollowing the (?:runbook|plan|"
+                r"suggests|suggested|announced)\b|,\s*which (?:the|our|its|their) (?:\w+ ){0,2}"
+                r"(?:allows|allowed|permits|permitted|requires|required|recommends|"
+                r"recommended|prescribes)\b|\bafter (?:the|a|an|its) (?:\w+ ){0,2}(?:listed|"
+                r"marked|showed|reported|flagged|named|approved|labell?ed)\b|\bper the\b|"
+                r"\bfollowing the (?:runbook|plan|"
                 r"procedure|ticket|checklist)\b|\bafter (?:the|a|its) \w+ (?:completed|finished|"
                 r"succeeded|passed)\b|\bin the (?:planned|announced|scheduled|agreed)"
                 r" (?:window|maintenance)\b|\bas part of\b")
@@ -580,7 +590,8 @@ HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disrega
                   r"did (?:a )?(?:poor|bad|terrible|lousy|sloppy) job|(?:didn't|did not) care|"
                   r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
-                      r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
+                      r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|watch(?=\W*$|"
+                      r"\W* (?:and|but|,))|"
                       r"blame|failure to|(?:misconfigured|broken|faulty|buggy|untested|botched) \w+|"
                       r"(?:slow|late|delayed|sluggish|hasty|careless|poor) "
                       r"(?:response|reaction|handling|review|work|fix|decision|call))\b"
@@ -592,7 +603,9 @@ LIES_WITH = _rx(r"\b(?:blame|responsibility|fault)\b(?: for (?:this|the) (?:\w+ 
                 r"incident|failure|downtime|mess|mistake|data loss))? (?:lies|rests|falls|is|was)"
                 r" (?:squarely |entirely |solely |clearly )?(?:with|on)\b")
 PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
-                      r"which (?:caused|broke|led to|took down))\b")
+                      r"which (?:\w+ )?(?:caused|broke|led to|took down|took out|brought down|wiped|"
+                      r"deleted|dropped|erased|destroyed|corrupted|truncated|killed|crashed|overwrote|"
+                      r"knocked out|locked \w+ out))\b")
 EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
 TELLING = _words("wrote said asked suggested mentioned noticed reported raised flagged "
                  "posted joined opened paged noted proposed replied confirmed")
@@ -607,7 +620,13 @@ SUBSTITUTION = _rx(r"\b(?:any|another) (?:other )?(?:\w+ )?(?:engineer|operator|
                    r"on-call|oncall|developer|sre|one|of us)\b[^.;]{0,80}\bwould (?:likely |probably )?"
                    r"(?:have|'ve)\b")
 REFUTED = _rx(
-    r"\bruled out\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
+    r"\bruled out\b|\b(?:was|were|is|are)(?: not|n't) (?:a |an )?(?:\w+ )?(?:mistake|error|fault|failure|"
+    r"slip|oversight)s? (?:by|of|on the part of)\b|\b(?:was|were|is|are)(?: not|n't) (?:\w+ )?(?:caused|"
+    r"triggered|introduced|started) by\b|\b(?:no one|nobody|no-one) (?:\w+ )?(?:did|does|has done|"
+    r"had done) (?:anything|something) wrong\b|\b(?:no one|nobody|no-one) (?:\w+ )?made (?:a |"
+    r"any )?(?:\w+ )?(?:mistakes?|errors?|bad calls?|wrong calls?|bad decisions?)\b|\b(?:not|"
+    r"n't) (?:think|believe|find|see) (?:that )?[^.;:]{0,40}\b(?:missed|did|broke|caused|overlooked|"
+    r"skipped|ignored) anything\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
     r"\bnot (?:a|the) (?:\w+ )?(?:cause|factor|trigger)\b|\bunrelated\b|\bdisproved\b|"
     r"\bexcluded\b|\btempting to\b|" + SUBSTITUTION.pattern + "|"
     r"\b(?:no one|nobody|no-one) (?:was|is|were) (?:at fault|to blame|"
@@ -648,6 +667,22 @@ ACCUSING_QUESTION = _rx(
 DESPITE_QUESTION = _rx(r"^\W*(?:why|how come)\b[^?]*?(?P<but>\b(?:despite|even though|although|"
                       r"knowing)\b)[^?]*\?")
 NOT_AGENT_Q = _words("we us our i me my")
+# Concessive framing: an action set against a warning sign the person knew about.
+CONCESSIVE_OPENING = _rx(r"^\W*(?:(?:and|but|so|then|yet)\s+)?(?P<open>despite|in spite of|"
+                         r"although|even though|though|even after|even when|even with|knowing)"
+                         r"\b[^,;:]*,\s*")
+CONCESSIVE_LATER = _rx(r"(?<!,)\s\b(?:despite|in spite of|although|even though|even after|"
+                       r"knowing)\b")
+WARNING_SIGN = _rx(r"\b(?:not|no|never|warn\w*|told|asked|reminded|red|failing|failed|full|"
+                   r"said|says|banner|flag(?:ged)?|unreviewed|untested|unapproved|freeze|frozen|"
+                   r"blocked|objected|objections?|concerns?|alerts?|advice|paging|broken)\b|"
+                   r"n't\b")
+REGARDLESS = _rx(r"\b(?:still|anyway|anyways|regardless|nonetheless|nevertheless|all the same|"
+                 r"went ahead|pushed on|pressed on)\b")
+# "The team deployed … instead of waiting": a plain group acting at the start of a sentence.
+GROUP_ACTS = _rx(r"\W*(?:the|our|their) (?:\w+ )?(?:team|teams|squad|crew|department|vendor|"
+                 r"support|folks)\s+(?:\w+ly\s+)?(?:\w+ed|ran|put|went|took|made|did|chose|"
+                 r"kept|let|left)\b")
 QUOTE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<![\w])'[^']{2,}?'(?![\w])|`[^`]*`")
 SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bvs)(?<!\be\.g)"
                           r"(?<!\bi\.e)(?<!\betc)[.!?]+(?=\s|$)")
@@ -880,9 +915,10 @@ def _rules(s: _Sentence) -> list[_Hit]:
             for m in CONTRAST.finditer(text):
                 # A choice given with its reason is a decision, not a contrast:
                 # "instead of the approved tool because it did not support …".
-                if s.agent_between(0, len(text)) is not None and not (
-                        CONSEQUENCE.search(text)):
+                if (s.agent_between(0, len(text)) is not None or GROUP_ACTS.match(text)) \
+                        and not CONSEQUENCE.search(text):
                     add(m, "contrast")
+            hits.extend(_concessive(s))
     if not s.forward:
         for m in COUNTERFACTUAL_MODAL.finditer(text):
             low = m.group().lower()
@@ -939,7 +975,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
             hits.append(_Hit(start, max(s.tokens[i].end, start + 7), "character"))
             break
     for m in CHARACTER.finditer(text):
-        if not (s.refuted and m.group().lower().startswith("not")):
+        # "not careless", "nobody made a bad call": a judgement the sentence rejects.
+        if not (s.refuted and (m.group().lower().startswith("not") or any(
+                r.start() <= m.start() < r.end() for r in REFUTED.finditer(text)))):
             add(m, "character")
     for m in HINDSIGHT.finditer(text):
         head = text[:m.start()].lower().rstrip()
@@ -948,6 +986,51 @@ def _rules(s: _Sentence) -> list[_Hit]:
                 ("more", "be", "are", "is")):
             add(m, "hindsight")
     hits += _rhetorical(s)
+    return hits
+
+
+def _unknown_subject(tok: Token) -> bool:
+    """A word we do not know (no system, tool, role or common word) as a clause subject:
+    in chat, a lowercase name."""
+    low = tok.low
+    return tok.text.isalpha() and low not in KNOWN_WORDS and low not in TOOL_NAMES \
+        and low.rstrip("s") not in SYSTEM_NOUNS and not TOOL_SUFFIX.search(low)
+
+
+def _concessive(s: _Sentence) -> list[_Hit]:
+    """A person acting against what they knew: "Despite the red CI, Marek merged anyway",
+    "Although the change had not been reviewed, Kofi deployed it", "Kofi deployed it even
+    though QA had not signed off". Not "Although the alert fired late, Ana restarted the
+    service within minutes": the known condition must be a warning sign, or the action
+    must be marked as done regardless ("still", "anyway")."""
+    text = s.text
+    if s.refuted or CONSEQUENCE.search(text) or JUSTIFIED.search(text):
+        return []
+    hits: list[_Hit] = []
+    m = CONCESSIVE_OPENING.match(text)
+    if m:
+        first = s.index_at(m.end())
+        agent = next((a for a in s.agents if first <= a <= first + 2), None)
+        if agent is None and GROUP_ACTS.match(text, m.end()):
+            agent = first + 1
+        elif agent is None and first + 1 < len(s.tokens) and _unknown_subject(s.tokens[first]):
+            agent = first  # "knowing the disk was full, jo still started the reindex"
+        if agent is not None and agent + 1 < len(s.tokens) \
+                and s.tokens[agent].base not in NOT_AGENT_Q:
+            j = agent + 1
+            while j < len(s.tokens) and s.tokens[j].low in ADVERBS:
+                j += 1
+            verb = s.tokens[j].low if j < len(s.tokens) else ""
+            regardless = REGARDLESS.search(text, m.end())
+            if (_verbish(verb) or verb.endswith("s")) and verb not in TELLING and not \
+                    EXPLAINED.search(text, m.end()) and (
+                        WARNING_SIGN.search(m.group()) or regardless
+                        or m.group("open").lower() == "knowing"):
+                hits.append(_Hit(m.start("open"), m.end("open"), "contrast"))
+    for m in CONCESSIVE_LATER.finditer(text):
+        if s._clause_opens_with_agent(m.start()) and WARNING_SIGN.search(text, m.end()) \
+                and not EXPLAINED.search(text, m.end()):
+            hits.append(_Hit(m.start(), m.end(), "contrast"))
     return hits
 
 
