@@ -294,7 +294,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # Verbs that blame their subject when the subject is a person.
 BLAME_VERB = _rx(
     r"\b(?:broke|breaks|break|breaking|took down|takes down|take down|taking down|wiped|"
-    r"nuked|killed|clobbered|trashed|wrecked|ruined|mangled|let (?:\w+ ){1,3}?(?:slip|slide|through|"
+    r"nuked|killed|clobbered|trashed|sl(?:ept|eeps|eeping) through|wrecked|ruined|mangled|"
+    r"let (?:\w+ ){1,3}?(?:slip|slide|through|"
     r"get past|go out|go unnoticed)|messed up|screwed up|botched|borked|hosed|blew away|"
     r"blew up|caused|causing|corrupted|fat[- ]?finger(?:ed)?|typo'?d|typoed|forgot|forgets|"
     r"forget|forgetting|neglected|ignored|ignoring|ignores|overlooked|missed|skipped|"
@@ -542,11 +543,12 @@ CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|c
                r"our|all) (?:\w+ )?(?:problem|issue|outage|incident|mess|trouble) (?:was|is)|(?:coming|"
                r"came|comes) from|it'?s on|its on|"
                r"it is on|that'?s on|this is on|(?:this|that) one(?:'s| is| was) on|all from|down to|"
-               r"on the part of|"
+               r"on the part of|(?:goes|go|went|going) (?:all the way )?back to|originat(?:ed|es|ing) "
+               r"(?:with|from|in)|stem(?:s|med|ming) from|boils down to|"
                r"(?:is|was) (?:all |totally |entirely )?on|"
                r"(?:result|fault|consequence|product|mistake|error|failure|negligence|"
                r"oversight) of|"
-               r"it (?:was|is)(?= (?:the |a |our |their )?(?:\w+ ){0,2}[\w@<>|'-]+ (?:who|that) "
+               r"it (?:was|is)(?= (?:the |a |our |their )?(?:[\w'’]+ ){0,2}[\w@<>|'’-]+ (?:who|that) "
                r"(?!noticed|spotted|fixed|found|caught|restored|resolved|helped|saved|"
                r"escalated|paged|raised|flagged|mitigated|recovered|reported|identified))|"
                r"if it (?:wasn't|weren't|was not|were not|hadn't been) for|"
@@ -564,7 +566,9 @@ JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|
                 r"suggests|suggested|announced)\b|,\s*which (?:the|our|its|their) (?:\w+ ){0,2}"
                 r"(?:allows|allowed|permits|permitted|requires|required|recommends|"
                 r"recommended|prescribes)\b|\bafter (?:the|a|an|its) (?:\w+ ){0,2}(?:listed|"
-                r"marked|showed|reported|flagged|named|approved|labell?ed)\b|\bper the\b|"
+                r"marked|showed|reported|flagged|named|approved|labell?ed)\b|\b(?:listed|marked|"
+                r"flagged|labell?ed|shown|reported) as (?:stuck|unused|safe|dead|orphaned|idle|"
+                r"stale|obsolete|hung|unhealthy|free|spare|deprecated)\b|\bper the\b|"
                 r"\bfollowing the (?:runbook|plan|"
                 r"procedure|ticket|checklist)\b|\bafter (?:the|a|its) \w+ (?:completed|finished|"
                 r"succeeded|passed)\b|\bin the (?:planned|announced|scheduled|agreed)"
@@ -609,10 +613,15 @@ PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking 
 EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
 TELLING = _words("wrote said asked suggested mentioned noticed reported raised flagged "
                  "posted joined opened paged noted proposed replied confirmed")
+# What follows "Because Aisha copied the staging credentials into prod, …": a failure.
+AFTERMATH = _rx(r",\s*(?:\w+ ){0,5}?(?:was|were|got)? ?(?:rejected|failed|down|lost|broke|crashed|"
+                r"corrupted|deleted|wiped|unavailable|stopped working|went down|timed out|"
+                r"could not|couldn't|errored|broken)\b")
 CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
 CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
                  r"made (?:it|things|everything|this|the \w+) (?:much |even )?worse|"
-                 r"brought down|took down|took out|knocked over|knocked out|"
+                 r"brought (?:\w+ ){0,3}?down|took (?:\w+ ){0,3}?(?:down|out|offline)|"
+                 r"knocked (?:\w+ ){0,3}?(?:over|out)|"
                  r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
 # A sentence that rules a person's action out, or reports a hypothesis it rejects.
 # The substitution test: "any engineer following the runbook would have typed the same".
@@ -620,7 +629,8 @@ SUBSTITUTION = _rx(r"\b(?:any|another) (?:other )?(?:\w+ )?(?:engineer|operator|
                    r"on-call|oncall|developer|sre|one|of us)\b[^.;]{0,80}\bwould (?:likely |probably )?"
                    r"(?:have|'ve)\b")
 REFUTED = _rx(
-    r"\bruled out\b|\b(?:was|were|is|are)(?: not|n't) (?:a |an )?(?:\w+ )?(?:mistake|error|fault|failure|"
+    r"\bruled out\b|\bno (?:sign|signs|evidence|indication) (?:that|of)\b|\b(?:was|were|is|are)(?: not|"
+    r"n't) (?:a |an )?(?:\w+ )?(?:mistake|error|fault|failure|"
     r"slip|oversight)s? (?:by|of|on the part of)\b|\b(?:was|were|is|are)(?: not|n't) (?:\w+ )?(?:caused|"
     r"triggered|introduced|started) by\b|\b(?:no one|nobody|no-one) (?:\w+ )?(?:did|does|has done|"
     r"had done) (?:anything|something) wrong\b|\b(?:no one|nobody|no-one) (?:\w+ )?made (?:a |"
@@ -634,7 +644,12 @@ REFUTED = _rx(
     r"\bspeculation\b|\bhypothes[ie]s\b|\bsuspected\b|\bwe checked (?:if|whether)\b|"
     r"\bno (?:individual|one person|single person|person)\b|\bnot attribute|\bdo not attribute"
     r"|\bnot (?:\w+ )?(?:operator|human|user) error\b|\bnot pebkac\b|\bnot anyone'?s\b|"
-    r"\bwasn'?t anyone'?s\b|\bnot coming from\b|\brejected\b|\bnot (?:a )?(?:helpful|"
+    r"\bwasn'?t anyone'?s\b|\bnot coming from\b|\b(?:we|i|they|team|review|reviewers|"
+    r"postmortem) (?:\w+ )?rejected\b|"
+    r"\brejected (?:the|this|that|any) (?:\w+ )?(?:idea|theory|hypothesis|explanation|"
+    r"framing|claim|suggestion|notion|view)\b|\b(?:idea|theory|hypothesis|explanation|framing|"
+    r"claim|suggestion|notion|view)s? (?:was|were|is|are|has been|have been) (?:\w+ )?rejected\b|"
+    r"\bnot (?:a )?(?:helpful|"
     r"meaningful|useful)\b|\bnot (?:at )?fault\b|\bis not to blame\b|\bnot (?:the )?\w+'s\b")
 # Forward-looking sentences: action items and proposals.
 FORWARD = _rx(
@@ -669,7 +684,8 @@ DESPITE_QUESTION = _rx(r"^\W*(?:why|how come)\b[^?]*?(?P<but>\b(?:despite|even t
 NOT_AGENT_Q = _words("we us our i me my")
 # Concessive framing: an action set against a warning sign the person knew about.
 CONCESSIVE_OPENING = _rx(r"^\W*(?:(?:and|but|so|then|yet)\s+)?(?P<open>despite|in spite of|"
-                         r"although|even though|though|even after|even when|even with|knowing)"
+                         r"although|even though|though|even after|even when|even with|knowing|having (?:seen|"
+                         r"read|noticed|received|been (?:told|warned|asked|reminded)))"
                          r"\b[^,;:]*,\s*")
 CONCESSIVE_LATER = _rx(r"(?<!,)\s\b(?:despite|in spite of|although|even though|even after|"
                        r"knowing)\b")
@@ -836,7 +852,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
             if BLAME_VERB.match(text, s.tokens[agent + 1].start if verb else 0) or (
                     CAUSE_VERB.search(text[:m.start()]) or re.search(
                         r"\b(?:outage|incident|failure|down|broke|failed|crashed|exposed|"
-                        r"lost|happened|started|began)\b", text[:m.start()], re.I)) and \
+                        r"lost|happened|started|began|could not|couldn't|unable|rejected)\b",
+                        text[:m.start()], re.I) or m.group().lower() in ("because", "since") and
+                    AFTERMATH.search(text, m.end())) and \
                     verb not in ("wanted", "asked", "requested", "needed", "was", "is",
                                  "expected", "planned"):
                 add(m, "person")
@@ -854,6 +872,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
                        for a in s.agents) or any(t.base in ROLES for t in s.tokens[nxt:nxt + 3]):
                     add(m, "person")
         for m in HUMAN_IDIOM.finditer(text):
+            if re.search(r"\b(?:whether|if)\b[^,;:]*$", text[:m.start()], re.I):
+                continue  # "we considered whether the reviewer overlooked it": a question
             if not s.subject_is_system(m.start()) and not EXPLAINED.search(text, m.end()) \
                     and not JUSTIFIED.search(text):
                 add(m, "person")
@@ -1025,7 +1045,7 @@ def _concessive(s: _Sentence) -> list[_Hit]:
             if (_verbish(verb) or verb.endswith("s")) and verb not in TELLING and not \
                     EXPLAINED.search(text, m.end()) and (
                         WARNING_SIGN.search(m.group()) or regardless
-                        or m.group("open").lower() == "knowing"):
+                        or m.group("open").lower().startswith(("knowing", "having"))):
                 hits.append(_Hit(m.start("open"), m.end("open"), "contrast"))
     for m in CONCESSIVE_LATER.finditer(text):
         if s._clause_opens_with_agent(m.start()) and WARNING_SIGN.search(text, m.end()) \
