@@ -60,6 +60,7 @@ ROLES = _words("""
     on-caller oncaller admin admins administrator sre sres dba dbas intern interns reviewer
     reviewers approver approvers maintainer maintainers committer committers
     responder responders manager managers contractor contractors author commander
+    consultant consultants freelancer freelancers
     commanders coordinator coordinators
     staff employee employees ops qa people folks guy guys hire hires junior juniors senior
     seniors lead leads leadership management marketing support team teams shift vendor
@@ -295,7 +296,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 BLAME_VERB = _rx(
     r"\b(?:broke|breaks|break|breaking|took down|takes down|take down|taking down|wiped|"
     r"nuked|killed|clobbered|trashed|sl(?:ept|eeps|eeping) through|wrecked|ruined|mangled|"
-    r"let (?:\w+ ){1,3}?(?:slip|slide|through|"
+    r"let (?:\w+ ){1,3}?(?:slip|slide|fill up|run out|expire|lapse|pile up|through|"
     r"get past|go out|go unnoticed)|messed up|screwed up|botched|borked|hosed|blew away|"
     r"blew up|caused|causing|corrupted|fat[- ]?finger(?:ed)?|typo'?d|typoed|forgot|forgets|"
     r"forget|forgetting|neglected|ignored|ignoring|ignores|overlooked|missed|skipped|"
@@ -360,8 +361,11 @@ BLAME_VERB = _rx(
     r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|"
     r"(?:thinking|believing|assuming) "
     r"(?:it|this|that|they) (?:was|were|is)|"
-    r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) "
-    r"(?:outage|incident|failure|mess|mistake|error|downtime)|owes? (?:us|everyone)|"
+    r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) (?:\w+ )?"
+    r"(?:outage|incident|failure|mess|mistake|error|downtime|loss|breach|leak)|owes? (?:us|everyone)|"
+    r"(?:shipped|pushed|deployed|released|merged) (?:a |an |the )?(?:\w+ )?(?:build|change|release|"
+    r"version|update|config|patch) that (?:\w+ )?(?:broke|hammered|crashed|flooded|overloaded|"
+    r"took down|wiped|corrupted|killed|deleted)|"
     r"pushed to prod\w*|went straight to|decided (?:alone|on (?:his|her) own)|"
     r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
     r"(?:put|used|set|entered|typed|picked|chose|ran|deployed|applied|gave|pasted|copied) "
@@ -617,19 +621,33 @@ TELLING = _words("wrote said asked suggested mentioned noticed reported raised f
 AFTERMATH = _rx(r",\s*(?:\w+ ){0,5}?(?:was|were|got)? ?(?:rejected|failed|down|lost|broke|crashed|"
                 r"corrupted|deleted|wiped|unavailable|stopped working|went down|timed out|"
                 r"could not|couldn't|errored|broken)\b")
+# Arriving or looking is not a change that could cause what follows.
+OBSERVING = TELLING | _words("arrived looked checked logged woke returned responded acknowledged "
+                             "answered investigated watched saw got came started tried was were "
+                             "is had began")
+# "When Felix merged his refactor, checkout started throwing 500s": a change, then a failure.
+FAILURE_FOLLOWED = _rx(r"[^,]*,\s*(?:\w+ ){0,4}?(?:(?:started|began) (?:throwing|failing|erroring|"
+                       r"returning errors|timing out|crashing|dropping|rejecting|to fail|to crash|"
+                       r"to error)|crashed|broke|went down|fell over|died|failed)\b")
 CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
 CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
                  r"made (?:it|things|everything|this|the \w+) (?:much |even )?worse|"
                  r"brought (?:\w+ ){0,3}?down|took (?:\w+ ){0,3}?(?:down|out|offline)|"
                  r"knocked (?:\w+ ){0,3}?(?:over|out)|"
-                 r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
+                 r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed|"
+                 r"wiped|destroyed|erased|corrupted|clobbered|overwrote|hammered|overloaded|"
+                 r"(?:removed|deleted|dropped|purged) (?:the |all |our |every )?(?:\w+ )?"
+                 r"(?:customer|user|production|prod|live|backup|payment)\w*)\b")
 # A sentence that rules a person's action out, or reports a hypothesis it rejects.
 # The substitution test: "any engineer following the runbook would have typed the same".
 SUBSTITUTION = _rx(r"\b(?:any|another) (?:other )?(?:\w+ )?(?:engineer|operator|person|responder|"
                    r"on-call|oncall|developer|sre|one|of us)\b[^.;]{0,80}\bwould (?:likely |probably )?"
                    r"(?:have|'ve)\b")
 REFUTED = _rx(
-    r"\bruled out\b|\bno (?:sign|signs|evidence|indication) (?:that|of)\b|\b(?:was|were|is|are)(?: not|"
+    r"\bruled out\b|n't (?:\w+(?:'s|’s)|his|her|their) (?:\w+ )?(?:fault|doing|mistake|"
+    r"error)\b|\b(?:no one|nobody|no-one) (?:ignored|broke|forgot|neglected|overlooked|caused|"
+    r"mistyped|fat-fingered|dismissed)\b(?=[^;:]*[;:])|\bno (?:sign|signs|evidence|indication) (?:that|"
+    r"of)\b|\b(?:was|were|is|are)(?: not|"
     r"n't) (?:a |an )?(?:\w+ )?(?:mistake|error|fault|failure|"
     r"slip|oversight)s? (?:by|of|on the part of)\b|\b(?:was|were|is|are)(?: not|n't) (?:\w+ )?(?:caused|"
     r"triggered|introduced|started) by\b|\b(?:no one|nobody|no-one) (?:\w+ )?(?:did|does|has done|"
@@ -684,15 +702,20 @@ DESPITE_QUESTION = _rx(r"^\W*(?:why|how come)\b[^?]*?(?P<but>\b(?:despite|even t
 NOT_AGENT_Q = _words("we us our i me my")
 # Concessive framing: an action set against a warning sign the person knew about.
 CONCESSIVE_OPENING = _rx(r"^\W*(?:(?:and|but|so|then|yet)\s+)?(?P<open>despite|in spite of|"
-                         r"although|even though|though|even after|even when|even with|knowing|having (?:seen|"
+                         r"although|even though|though|even after|even when|even with|knowing|"
+                         r"after being (?:told|warned|asked|reminded)|having (?:seen|"
                          r"read|noticed|received|been (?:told|warned|asked|reminded)))"
                          r"\b[^,;:]*,\s*")
 CONCESSIVE_LATER = _rx(r"(?<!,)\s\b(?:despite|in spite of|although|even though|even after|"
                        r"knowing)\b")
-WARNING_SIGN = _rx(r"\b(?:not|no|never|warn\w*|told|asked|reminded|red|failing|failed|full|"
-                   r"said|says|banner|flag(?:ged)?|unreviewed|untested|unapproved|freeze|frozen|"
-                   r"blocked|objected|objections?|concerns?|alerts?|advice|paging|broken)\b|"
-                   r"n't\b")
+WARNING_SIGN = _rx(r"\b(?:told|asked|reminded)(?: \w+)? (?:to|not|twice|again|repeatedly|"
+                   r"several|multiple|many|about)\b|\b(?:warn\w*|asking|requested|requesting|objecting|insisting|"
+                   r"begging|red|failing|full|said|says|banner|flag(?:ged)?|unreviewed|"
+                   r"untested|unapproved|freeze|frozen|blocked|objected|objections?|concerns?|"
+                   r"advice)\b|(?:\bnot|\bnever|n't)\s+(?:\w+\s+){0,2}?(?:reviewed|approved|"
+                   r"tested|signed|validated|verified|ready|green|passed|finished|complete|"
+                   r"agreed)\b|\bno (?:review|approval|tests?|sign-?off|go-ahead|rollback plan|"
+                   r"backup)\b")
 REGARDLESS = _rx(r"\b(?:still|anyway|anyways|regardless|nonetheless|nevertheless|all the same|"
                  r"went ahead|pushed on|pressed on)\b")
 # "The team deployed … instead of waiting": a plain group acting at the start of a sentence.
@@ -854,7 +877,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
                         r"\b(?:outage|incident|failure|down|broke|failed|crashed|exposed|"
                         r"lost|happened|started|began|could not|couldn't|unable|rejected)\b",
                         text[:m.start()], re.I) or m.group().lower() in ("because", "since") and
-                    AFTERMATH.search(text, m.end())) and \
+                    AFTERMATH.search(text, m.end()) or m.start() < 4 and verb not in OBSERVING and
+                    FAILURE_FOLLOWED.match(text, m.end())) and \
                     verb not in ("wanted", "asked", "requested", "needed", "was", "is",
                                  "expected", "planned"):
                 add(m, "person")
@@ -863,7 +887,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
             # change is an organisational condition, not a person.
             before = s.index_at(m.start())
             if any(s.tokens[a].low.endswith(("'s", "’s")) and a < before
-                   and s.tokens[a].base not in ROLES for a in s.agents):
+                   and s.tokens[a].base not in ROLES for a in s.agents) \
+                    and not JUSTIFIED.search(text):
                 add(m, "person")
         if BLAME_WORD.search(text):
             for m in PASSIVE_BY.finditer(text):
@@ -1044,8 +1069,7 @@ def _concessive(s: _Sentence) -> list[_Hit]:
             regardless = REGARDLESS.search(text, m.end())
             if (_verbish(verb) or verb.endswith("s")) and verb not in TELLING and not \
                     EXPLAINED.search(text, m.end()) and (
-                        WARNING_SIGN.search(m.group()) or regardless
-                        or m.group("open").lower().startswith(("knowing", "having"))):
+                        WARNING_SIGN.search(m.group()) or regardless):
                 hits.append(_Hit(m.start("open"), m.end("open"), "contrast"))
     for m in CONCESSIVE_LATER.finditer(text):
         if s._clause_opens_with_agent(m.start()) and WARNING_SIGN.search(text, m.end()) \
