@@ -295,7 +295,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # Verbs that blame their subject when the subject is a person.
 BLAME_VERB = _rx(
     r"\b(?:broke|breaks|break|breaking|took down|takes down|take down|taking down|wiped|"
-    r"nuked|killed|clobbered|trashed|sl(?:ept|eeps|eeping) through|wrecked|ruined|mangled|"
+    r"nuked|killed|clobbered|trashed|overloaded|hammered|flooded|sl(?:ept|eeps|eeping) through|wrecked|"
+    r"ruined|mangled|"
     r"let (?:\w+ ){1,3}?(?:slip|slide|fill up|run out|expire|lapse|pile up|through|"
     r"get past|go out|go unnoticed)|messed up|screwed up|botched|borked|hosed|blew away|"
     r"blew up|caused|causing|corrupted|fat[- ]?finger(?:ed)?|typo'?d|typoed|forgot|forgets|"
@@ -552,7 +553,9 @@ CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|c
                r"(?:is|was) (?:all |totally |entirely )?on|"
                r"(?:result|fault|consequence|product|mistake|error|failure|negligence|"
                r"oversight) of|"
-               r"it (?:was|is)(?= (?:the |a |our |their )?(?:[\w'’]+ ){0,2}[\w@<>|'’-]+ (?:who|that) "
+               r"(?:cause|reason|trigger|culprit) (?:for|of|behind) (?:the|this|that|our) (?:\w+ ){0,2}?"
+               r"(?:incident|outage|failure|problem|issue|downtime|mess) (?:was|is)|"
+               r"it(?: was| is|'s|’s)(?= (?:the |a |our |their )?(?:[\w'’]+ ){0,2}[\w@<>|'’-]+ (?:who|that) "
                r"(?!noticed|spotted|fixed|found|caught|restored|resolved|helped|saved|"
                r"escalated|paged|raised|flagged|mitigated|recovered|reported|identified))|"
                r"if it (?:wasn't|weren't|was not|were not|hadn't been) for|"
@@ -575,8 +578,8 @@ JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|
                 r"stale|obsolete|hung|unhealthy|free|spare|deprecated)\b|\bper the\b|"
                 r"\bfollowing the (?:runbook|plan|"
                 r"procedure|ticket|checklist)\b|\bafter (?:the|a|its) \w+ (?:completed|finished|"
-                r"succeeded|passed)\b|\bin the (?:planned|announced|scheduled|agreed)"
-                r" (?:window|maintenance)\b|\bas part of\b")
+                r"succeeded|passed)\b|\b(?:in|during) the (?:planned|announced|scheduled|agreed|approved)"
+                r" (?:\w+ )?(?:window|maintenance|cleanup|migration|upgrade|rollout)\b|\bas part of\b")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobody\b|no one\b|"
                 r"someone\b|somebody\b|of\b|well\b|usual\b|always\b|soon\b|a result\b|"
                 r"they (?:wanted|decided|thought|didn't|did not|felt|preferred|chose|were "
@@ -610,7 +613,10 @@ POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|ov
 LIES_WITH = _rx(r"\b(?:blame|responsibility|fault)\b(?: for (?:this|the) (?:\w+ )?(?:outage|"
                 r"incident|failure|downtime|mess|mistake|data loss))? (?:lies|rests|falls|is|was)"
                 r" (?:squarely |entirely |solely |clearly )?(?:with|on)\b")
-PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
+PARTICIPLE_CAUSE = _rx(r"(?:,|\band)\s*(?:that|this|which)(?:'s|’s| is| was) (?:how|why)\b|"
+                      r",\s*so (?:nothing|no one|nobody|none of \w+) (?:\w+ )?(?:resolved|worked|"
+                      r"loaded|started|could|was able|got through|reached|responded)\b|"
+                      r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
                       r"which (?:\w+ )?(?:caused|broke|led to|took down|took out|brought down|wiped|"
                       r"deleted|dropped|erased|destroyed|corrupted|truncated|killed|crashed|overwrote|"
                       r"knocked out|locked \w+ out))\b")
@@ -629,7 +635,8 @@ OBSERVING = TELLING | _words("arrived looked checked logged woke returned respon
 FAILURE_FOLLOWED = _rx(r"[^,]*,\s*(?:\w+ ){0,4}?(?:(?:started|began) (?:throwing|failing|erroring|"
                        r"returning errors|timing out|crashing|dropping|rejecting|to fail|to crash|"
                        r"to error)|crashed|broke|went down|fell over|died|failed)\b")
-CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
+CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once|the moment|the minute|"
+                   r"the second)\b")
 CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
                  r"made (?:it|things|everything|this|the \w+) (?:much |even )?worse|"
                  r"brought (?:\w+ ){0,3}?down|took (?:\w+ ){0,3}?(?:down|out|offline)|"
@@ -644,9 +651,15 @@ SUBSTITUTION = _rx(r"\b(?:any|another) (?:other )?(?:\w+ )?(?:engineer|operator|
                    r"on-call|oncall|developer|sre|one|of us)\b[^.;]{0,80}\bwould (?:likely |probably )?"
                    r"(?:have|'ve)\b")
 REFUTED = _rx(
-    r"\bruled out\b|n't (?:\w+(?:'s|’s)|his|her|their) (?:\w+ )?(?:fault|doing|mistake|"
+    r"\bruled out\b|\b(?:played|had) no (?:\w+ )?(?:part|role)\b|\b(?:was|is)(?: not|n't) a factor\b|"
+    r"\b(?:no one|nobody|no-one)(?: (?:on|in|from) (?:the )?[\w-]+(?: [\w-]+)?)? (?:misconfigured|"
+    r"mistyped|broke|forgot|caused|deleted|changed|touched|edited|skipped|ignored|missed) anything\b|"
+    r"\b(?:no one|nobody|no-one) (?:on|in|from) (?:the )?"
+    r"[\w-]+(?: [\w-]+)? (?:ignored|missed|skipped|broke|forgot)\b(?=[^;:]*[;:])|n't (?:\w+(?:'s|’s)|his|"
+    r"her|their) (?:\w+ )?(?:fault|doing|mistake|"
     r"error)\b|\b(?:no one|nobody|no-one) (?:ignored|broke|forgot|neglected|overlooked|caused|"
-    r"mistyped|fat-fingered|dismissed)\b(?=[^;:]*[;:])|\bno (?:sign|signs|evidence|indication) (?:that|"
+    r"mistyped|fat-fingered|dismissed|missed|skipped)\b(?=[^;:]*[;:])|\bno (?:sign|signs|evidence|"
+    r"indication) (?:that|"
     r"of)\b|\b(?:was|were|is|are)(?: not|"
     r"n't) (?:a |an )?(?:\w+ )?(?:mistake|error|fault|failure|"
     r"slip|oversight)s? (?:by|of|on the part of)\b|\b(?:was|were|is|are)(?: not|n't) (?:\w+ )?(?:caused|"
@@ -709,10 +722,13 @@ CONCESSIVE_OPENING = _rx(r"^\W*(?:(?:and|but|so|then|yet)\s+)?(?P<open>despite|i
 CONCESSIVE_LATER = _rx(r"(?<!,)\s\b(?:despite|in spite of|although|even though|even after|"
                        r"knowing)\b")
 WARNING_SIGN = _rx(r"\b(?:told|asked|reminded)(?: \w+)? (?:to|not|twice|again|repeatedly|"
-                   r"several|multiple|many|about)\b|\b(?:warn\w*|asking|requested|requesting|objecting|insisting|"
+                   r"several|multiple|many|about)\b|\b(?:warn\w*|asking|requested|requesting|objecting|"
+                   r"insisting|"
                    r"begging|red|failing|full|said|says|banner|flag(?:ged)?|unreviewed|"
                    r"untested|unapproved|freeze|frozen|blocked|objected|objections?|concerns?|"
-                   r"advice)\b|(?:\bnot|\bnever|n't)\s+(?:\w+\s+){0,2}?(?:reviewed|approved|"
+                   r"advice)\b|\b(?:canary|tests?|checks?|ci|build|pipeline|staging|health ?checks?|"
+                   r"validation|dry[- ]run) (?:had )?failed\b|(?:\bnot|\bnever|"
+                   r"n't)\s+(?:\w+\s+){0,2}?(?:reviewed|approved|"
                    r"tested|signed|validated|verified|ready|green|passed|finished|complete|"
                    r"agreed)\b|\bno (?:review|approval|tests?|sign-?off|go-ahead|rollback plan|"
                    r"backup)\b")
@@ -878,7 +894,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
                         r"lost|happened|started|began|could not|couldn't|unable|rejected)\b",
                         text[:m.start()], re.I) or m.group().lower() in ("because", "since") and
                     AFTERMATH.search(text, m.end()) or m.start() < 4 and verb not in OBSERVING and
-                    FAILURE_FOLLOWED.match(text, m.end())) and \
+                    FAILURE_FOLLOWED.match(text, m.end()) and not re.search(
+                        r"[;:]|\bbecause\b|\bwhich the\b", text[m.end():])) and \
                     verb not in ("wanted", "asked", "requested", "needed", "was", "is",
                                  "expected", "planned"):
                 add(m, "person")
