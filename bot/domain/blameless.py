@@ -60,6 +60,7 @@ ROLES = _words("""
     on-caller oncaller admin admins administrator sre sres dba dbas intern interns reviewer
     reviewers approver approvers maintainer maintainers committer committers
     responder responders manager managers contractor contractors author commander
+    consultant consultants freelancer freelancers
     commanders coordinator coordinators
     staff employee employees ops qa people folks guy guys hire hires junior juniors senior
     seniors lead leads leadership management marketing support team teams shift vendor
@@ -253,6 +254,9 @@ def _is_agent(tokens: list[Token], i: int, roster: frozenset[str]) -> bool:
     if base in COMMON_WORD_NAMES:
         # "Will" the name, not "will" the modal, "Mark every order" the verb or "in June".
         if not text[0].isupper():
+            if tok.low.endswith(("'s", "’s")) and prev not in DETERMINERS and base not in (
+                    "will", "may", "art", "sky", "stone", "rose", "joy", "hope", "faith"):
+                return True  # "thanks to rob's cleanup script"
             if base not in ("will", "may") and nxt in ("had", "hadn't", "didn't", "never",
                                                        "should", "could") \
                     and prev not in DETERMINERS:
@@ -291,7 +295,10 @@ def _rx(pattern: str) -> re.Pattern[str]:
 # Verbs that blame their subject when the subject is a person.
 BLAME_VERB = _rx(
     r"\b(?:broke|breaks|break|breaking|took down|takes down|take down|taking down|wiped|"
-    r"nuked|killed|clobbered|trashed|messed up|screwed up|botched|borked|hosed|blew away|"
+    r"nuked|killed|clobbered|trashed|overloaded|hammered|flooded|sl(?:ept|eeps|eeping) through|wrecked|"
+    r"ruined|mangled|"
+    r"let (?:\w+ ){1,3}?(?:slip|slide|fill up|run out|expire|lapse|pile up|through|"
+    r"get past|go out|go unnoticed)|messed up|screwed up|botched|borked|hosed|blew away|"
     r"blew up|caused|causing|corrupted|fat[- ]?finger(?:ed)?|typo'?d|typoed|forgot|forgets|"
     r"forget|forgetting|neglected|ignored|ignoring|ignores|overlooked|missed|skipped|"
     r"disregarded|dismissed|brushed off|dropped the ball|locked \w+ out|"
@@ -355,8 +362,11 @@ BLAME_VERB = _rx(
     r"unlocked|behind)(?!\s+(?:the|a|an|this|that|their|our|his|her|its)\b)|"
     r"(?:thinking|believing|assuming) "
     r"(?:it|this|that|they) (?:was|were|is)|"
-    r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) "
-    r"(?:outage|incident|failure|mess|mistake|error|downtime)|owes? (?:us|everyone)|"
+    r"(?:is|was) (?:to blame|at fault)|(?:is|was) responsible for (?:this|the) (?:\w+ )?"
+    r"(?:outage|incident|failure|mess|mistake|error|downtime|loss|breach|leak)|owes? (?:us|everyone)|"
+    r"(?:shipped|pushed|deployed|released|merged) (?:a |an |the )?(?:\w+ )?(?:build|change|release|"
+    r"version|update|config|patch) that (?:\w+ )?(?:broke|hammered|crashed|flooded|overloaded|"
+    r"took down|wiped|corrupted|killed|deleted)|"
     r"pushed to prod\w*|went straight to|decided (?:alone|on (?:his|her) own)|"
     r"(?:the|a|an)\s+(?:wrong|broken|bad|faulty|buggy|incorrect|untested)\b|"
     r"(?:put|used|set|entered|typed|picked|chose|ran|deployed|applied|gave|pasted|copied) "
@@ -534,13 +544,20 @@ CONTRAST = _rx(r"\b(?:instead of|instead to|rather than)\b|\bwent ahead\b|"
                r"correctness|process|caution)\b")
 CAUSE_BY = _rx(r"\b(?:caused|triggered|introduced|dropped|deleted|broken|wiped|corrupted|"
                r"killed)\s+by\b|\b(?:because of|due to|thanks to|blame|"
-               r"traced (?:\w+ ){0,3}back to|(?:coming|came|comes) from|it'?s on|its on|"
+               r"trac(?:e|es|ed|ing) (?:\w+ ){0,4}?(?:back |directly |straight )?to|root of (?:the|this|"
+               r"our|all) (?:\w+ )?(?:problem|issue|outage|incident|mess|trouble) (?:was|is)|(?:coming|"
+               r"came|comes) from|it'?s on|its on|"
                r"it is on|that'?s on|this is on|(?:this|that) one(?:'s| is| was) on|all from|down to|"
-               r"on the part of|"
+               r"on the part of|(?:goes|go|went|going) (?:all the way )?back to|originat(?:ed|es|ing) "
+               r"(?:with|from|in)|stem(?:s|med|ming) from|boils down to|"
                r"(?:is|was) (?:all |totally |entirely )?on|"
                r"(?:result|fault|consequence|product|mistake|error|failure|negligence|"
                r"oversight) of|"
-               r"it (?:was|is)(?= (?:the |a |our |their )?(?:\w+ ){0,2}[\w@<>|'-]+ (?:who|that) "
+               r"(?:cause|reason|trigger|culprit) (?:for|of|behind) (?:the|this|that|our) (?:\w+ ){0,2}?"
+               r"(?:incident|outage|failure|problem|issue|downtime|mess) (?:was|is)|"
+               r"it(?: was| is|'s|’s)(?! (?:clear|obvious|likely|true|possible|unlikely|evident|"
+               r"apparent|plain|certain|probable|unclear|important|worth|known|said|not)\b)"
+               r"(?= (?:the |a |our |their )?(?:[\w'’]+ ){0,2}[\w@<>|'’-]+ (?:who|that) "
                r"(?!noticed|spotted|fixed|found|caught|restored|resolved|helped|saved|"
                r"escalated|paged|raised|flagged|mitigated|recovered|reported|identified))|"
                r"if it (?:wasn't|weren't|was not|were not|hadn't been) for|"
@@ -555,10 +572,16 @@ OMISSION = _rx(r"^(?:missed|overlooked|ignored|did not notice|didn't notice|did 
 # "… as the ticket asked", "per the runbook": an action with its reason is neutral.
 JUSTIFIED = _rx(r"\bas (?:\w+ ){0,3}(?:asked|planned|requested|scheduled|agreed|documented|"
                 r"described|instructed|required|expected|designed|intended|says|said|"
-                r"suggests|suggested|announced)\b|\bper the\b|\bfollowing the (?:runbook|plan|"
+                r"suggests|suggested|announced)\b|,\s*which (?:the|our|its|their) (?:\w+ ){0,2}"
+                r"(?:allows|allowed|permits|permitted|requires|required|recommends|"
+                r"recommended|prescribes)\b|\bafter (?:the|a|an|its) (?:\w+ ){0,2}(?:listed|"
+                r"marked|showed|reported|flagged|named|approved|labell?ed)\b|\b(?:listed|marked|"
+                r"flagged|labell?ed|shown|reported) as (?:stuck|unused|safe|dead|orphaned|idle|"
+                r"stale|obsolete|hung|unhealthy|free|spare|deprecated)\b|\bper the\b|"
+                r"\bfollowing the (?:runbook|plan|"
                 r"procedure|ticket|checklist)\b|\bafter (?:the|a|its) \w+ (?:completed|finished|"
-                r"succeeded|passed)\b|\bin the (?:planned|announced|scheduled|agreed)"
-                r" (?:window|maintenance)\b|\bas part of\b")
+                r"succeeded|passed)\b|\b(?:in|during) the (?:planned|announced|scheduled|agreed|approved)"
+                r" (?:\w+ )?(?:window|maintenance|cleanup|migration|upgrade|rollout)\b|\bas part of\b")
 EXPLAINED = _rx(r"\b(?:because|since|as|when) (?!he\b|she\b|i\b|you\b|we\b|nobody\b|no one\b|"
                 r"someone\b|somebody\b|of\b|well\b|usual\b|always\b|soon\b|a result\b|"
                 r"they (?:wanted|decided|thought|didn't|did not|felt|preferred|chose|were "
@@ -580,7 +603,8 @@ HUMAN_IDIOM = _rx(r"\b(?:ignored|neglected|forgot|overlooked|brushed off|disrega
                   r"did (?:a )?(?:poor|bad|terrible|lousy|sloppy) job|(?:didn't|did not) care|"
                   r"cut corners|cutting corners|(?:didn't|did not) bother)\b")
 POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|oversight|"
-                      r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|"
+                      r"negligence|carelessness|blunder|screw-?up|slip|doing|bad \w+|watch(?=\W*$|"
+                      r"\W* (?:and|but|,))|"
                       r"blame|failure to|(?:misconfigured|broken|faulty|buggy|untested|botched) \w+|"
                       r"(?:slow|late|delayed|sluggish|hasty|careless|poor) "
                       r"(?:response|reaction|handling|review|work|fix|decision|call))\b"
@@ -591,23 +615,61 @@ POSSESSIVE_BLAME = _rx(r"(?:'s|’s)\s+(?:\w+\s+)?(?:mistake|fault|error|typo|ov
 LIES_WITH = _rx(r"\b(?:blame|responsibility|fault)\b(?: for (?:this|the) (?:\w+ )?(?:outage|"
                 r"incident|failure|downtime|mess|mistake|data loss))? (?:lies|rests|falls|is|was)"
                 r" (?:squarely |entirely |solely |clearly )?(?:with|on)\b")
-PARTICIPLE_CAUSE = _rx(r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
-                      r"which (?:caused|broke|led to|took down))\b")
+PARTICIPLE_CAUSE = _rx(r"(?:,|\band)\s*(?:that|this|which)(?:'s|’s| is| was) (?:how|why)\b|"
+                      r",\s*so (?:nothing|no one|nobody|none of \w+) (?:\w+ )?(?:resolved|worked|"
+                      r"loaded|started|could|was able|got through|reached|responded)\b|"
+                      r",\s*(?:causing|leading to|resulting in|breaking|taking down|"
+                      r"which (?:\w+ )?(?:caused|broke|led to|took down|took out|brought down|wiped|"
+                      r"deleted|dropped|erased|destroyed|corrupted|truncated|killed|crashed|overwrote|"
+                      r"knocked out|locked \w+ out))\b")
 EVERY_TIME = _rx(r"\b(?:every time|whenever|each time|any time)\b")
 TELLING = _words("wrote said asked suggested mentioned noticed reported raised flagged "
                  "posted joined opened paged noted proposed replied confirmed")
-CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once)\b")
+# What follows "Because Aisha copied the staging credentials into prod, …": a failure.
+AFTERMATH = _rx(r",\s*(?:\w+ ){0,5}?(?:was|were|got)? ?(?:rejected|failed|down|lost|broke|crashed|"
+                r"corrupted|deleted|wiped|unavailable|stopped working|went down|timed out|"
+                r"could not|couldn't|errored|broken)\b")
+# Arriving or looking is not a change that could cause what follows.
+OBSERVING = TELLING | _words("arrived looked checked logged woke returned responded acknowledged "
+                             "answered investigated watched saw got came started tried was were "
+                             "is had began")
+# "When Felix merged his refactor, checkout started throwing 500s": a change, then a failure.
+FAILURE_FOLLOWED = _rx(r"[^,]*,\s*(?:\w+ ){0,4}?(?:(?:started|began) (?:throwing|failing|erroring|"
+                       r"returning errors|timing out|crashing|dropping|rejecting|to fail|to crash|"
+                       r"to error)|crashed|broke|went down|fell over|died|failed)\b")
+CAUSE_CLAUSE = _rx(r"\b(?:because|since|after|when|as soon as|once|the moment|the minute|"
+                   r"the second)\b")
 CAUSE_VERB = _rx(r"\b(?:caused|causing|led to|leads to|resulted in|results in|triggered|"
                  r"made (?:it|things|everything|this|the \w+) (?:much |even )?worse|"
-                 r"brought down|took down|took out|knocked over|knocked out|"
-                 r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed)\b")
+                 r"brought (?:\w+ ){0,3}?down|took (?:\w+ ){0,3}?(?:down|out|offline)|"
+                 r"knocked (?:\w+ ){0,3}?(?:over|out)|"
+                 r"is why|was why|direct cause|root cause|the reason|killed|broke|crashed|"
+                 r"wiped|destroyed|erased|corrupted|clobbered|overwrote|hammered|overloaded|"
+                 r"(?:removed|deleted|dropped|purged) (?:the |all |our |every )?(?:\w+ )?"
+                 r"(?:customer|user|production|prod|live|backup|payment)\w*)\b")
 # A sentence that rules a person's action out, or reports a hypothesis it rejects.
 # The substitution test: "any engineer following the runbook would have typed the same".
 SUBSTITUTION = _rx(r"\b(?:any|another) (?:other )?(?:\w+ )?(?:engineer|operator|person|responder|"
                    r"on-call|oncall|developer|sre|one|of us)\b[^.;]{0,80}\bwould (?:likely |probably )?"
                    r"(?:have|'ve)\b")
 REFUTED = _rx(
-    r"\bruled out\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
+    r"\bruled out\b|\b(?:played|had) no (?:\w+ )?(?:part|role)\b|\b(?:was|is)(?: not|n't) a factor\b|"
+    r"\b(?:no one|nobody|no-one)(?: (?:on|in|from) (?:the )?[\w-]+(?: [\w-]+)?)? (?:misconfigured|"
+    r"mistyped|broke|forgot|caused|deleted|changed|touched|edited|skipped|ignored|missed) anything\b|"
+    r"\b(?:no one|nobody|no-one) (?:on|in|from) (?:the )?"
+    r"[\w-]+(?: [\w-]+)? (?:ignored|missed|skipped|broke|forgot)\b(?=[^;:]*[;:])|n't (?:\w+(?:'s|’s)|his|"
+    r"her|their) (?:\w+ )?(?:fault|doing|mistake|"
+    r"error)\b|\b(?:no one|nobody|no-one) (?:ignored|broke|forgot|neglected|overlooked|caused|"
+    r"mistyped|fat-fingered|dismissed|missed|skipped)\b(?=[^;:]*[;:])|\bno (?:sign|signs|evidence|"
+    r"indication) (?:that|"
+    r"of)\b|\b(?:was|were|is|are)(?: not|"
+    r"n't) (?:a |an )?(?:\w+ )?(?:mistake|error|fault|failure|"
+    r"slip|oversight)s? (?:by|of|on the part of)\b|\b(?:was|were|is|are)(?: not|n't) (?:\w+ )?(?:caused|"
+    r"triggered|introduced|started) by\b|\b(?:no one|nobody|no-one) (?:\w+ )?(?:did|does|has done|"
+    r"had done) (?:anything|something) wrong\b|\b(?:no one|nobody|no-one) (?:\w+ )?made (?:a |"
+    r"any )?(?:\w+ )?(?:mistakes?|errors?|bad calls?|wrong calls?|bad decisions?)\b|\b(?:not|"
+    r"n't) (?:think|believe|find|see) (?:that )?[^.;:]{0,40}\b(?:missed|did|broke|caused|overlooked|"
+    r"skipped|ignored) anything\b|\brule out\b|\bnot (?:\w+ )?(?:treated|recorded|counted|considered) as\b|"
     r"\bnot (?:a|the) (?:\w+ )?(?:cause|factor|trigger)\b|\bunrelated\b|\bdisproved\b|"
     r"\bexcluded\b|\btempting to\b|" + SUBSTITUTION.pattern + "|"
     r"\b(?:no one|nobody|no-one) (?:was|is|were) (?:at fault|to blame|"
@@ -615,7 +677,12 @@ REFUTED = _rx(
     r"\bspeculation\b|\bhypothes[ie]s\b|\bsuspected\b|\bwe checked (?:if|whether)\b|"
     r"\bno (?:individual|one person|single person|person)\b|\bnot attribute|\bdo not attribute"
     r"|\bnot (?:\w+ )?(?:operator|human|user) error\b|\bnot pebkac\b|\bnot anyone'?s\b|"
-    r"\bwasn'?t anyone'?s\b|\bnot coming from\b|\brejected\b|\bnot (?:a )?(?:helpful|"
+    r"\bwasn'?t anyone'?s\b|\bnot coming from\b|\b(?:we|i|they|team|review|reviewers|"
+    r"postmortem) (?:\w+ )?rejected\b|"
+    r"\brejected (?:the|this|that|any) (?:\w+ )?(?:idea|theory|hypothesis|explanation|"
+    r"framing|claim|suggestion|notion|view)\b|\b(?:idea|theory|hypothesis|explanation|framing|"
+    r"claim|suggestion|notion|view)s? (?:was|were|is|are|has been|have been) (?:\w+ )?rejected\b|"
+    r"\bnot (?:a )?(?:helpful|"
     r"meaningful|useful)\b|\bnot (?:at )?fault\b|\bis not to blame\b|\bnot (?:the )?\w+'s\b")
 # Forward-looking sentences: action items and proposals.
 FORWARD = _rx(
@@ -648,6 +715,31 @@ ACCUSING_QUESTION = _rx(
 DESPITE_QUESTION = _rx(r"^\W*(?:why|how come)\b[^?]*?(?P<but>\b(?:despite|even though|although|"
                       r"knowing)\b)[^?]*\?")
 NOT_AGENT_Q = _words("we us our i me my")
+# Concessive framing: an action set against a warning sign the person knew about.
+CONCESSIVE_OPENING = _rx(r"^\W*(?:(?:and|but|so|then|yet)\s+)?(?P<open>despite|in spite of|"
+                         r"although|even though|though|even after|even when|even with|knowing|"
+                         r"after being (?:told|warned|asked|reminded)|having (?:seen|"
+                         r"read|noticed|received|been (?:told|warned|asked|reminded)))"
+                         r"\b[^,;:]*,\s*")
+CONCESSIVE_LATER = _rx(r"(?<!,)\s\b(?:despite|in spite of|although|even though|even after|"
+                       r"knowing)\b")
+WARNING_SIGN = _rx(r"\b(?:told|asked|reminded)(?: \w+)? (?:to|not|twice|again|repeatedly|"
+                   r"several|multiple|many|about)\b|\b(?:warn\w*|asking|requested|requesting|objecting|"
+                   r"insisting|"
+                   r"begging|red|failing|full|said|says|banner|flag(?:ged)?|unreviewed|"
+                   r"untested|unapproved|freeze|frozen|blocked|objected|objections?|concerns?|"
+                   r"advice)\b|\b(?:canary|tests?|checks?|ci|build|pipeline|staging|health ?checks?|"
+                   r"validation|dry[- ]run) (?:had )?failed\b|(?:\bnot|\bnever|"
+                   r"n't)\s+(?:\w+\s+){0,2}?(?:reviewed|approved|"
+                   r"tested|signed|validated|verified|ready|green|passed|finished|complete|"
+                   r"agreed)\b|\bno (?:review|approval|tests?|sign-?off|go-ahead|rollback plan|"
+                   r"backup)\b")
+REGARDLESS = _rx(r"\b(?:still|anyway|anyways|regardless|nonetheless|nevertheless|all the same|"
+                 r"went ahead|pushed on|pressed on)\b")
+# "The team deployed … instead of waiting": a plain group acting at the start of a sentence.
+GROUP_ACTS = _rx(r"\W*(?:the|our|their) (?:\w+ )?(?:team|teams|squad|crew|department|vendor|"
+                 r"support|folks)\s+(?:\w+ly\s+)?(?:\w+ed|ran|put|went|took|made|did|chose|"
+                 r"kept|let|left)\b")
 QUOTE = re.compile(r"\"[^\"]*\"|“[^”]*”|‘[^’]*’|(?<![\w])'[^']{2,}?'(?![\w])|`[^`]*`")
 SENTENCE_END = re.compile(r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bvs)(?<!\be\.g)"
                           r"(?<!\bi\.e)(?<!\betc)[.!?]+(?=\s|$)")
@@ -801,7 +893,11 @@ def _rules(s: _Sentence) -> list[_Hit]:
             if BLAME_VERB.match(text, s.tokens[agent + 1].start if verb else 0) or (
                     CAUSE_VERB.search(text[:m.start()]) or re.search(
                         r"\b(?:outage|incident|failure|down|broke|failed|crashed|exposed|"
-                        r"lost|happened|started|began)\b", text[:m.start()], re.I)) and \
+                        r"lost|happened|started|began|could not|couldn't|unable|rejected)\b",
+                        text[:m.start()], re.I) or m.group().lower() in ("because", "since") and
+                    AFTERMATH.search(text, m.end()) or m.start() < 4 and verb not in OBSERVING and
+                    FAILURE_FOLLOWED.match(text, m.end()) and not re.search(
+                        r"[;:]|\bbecause\b|\bwhich the\b", text[m.end():])) and \
                     verb not in ("wanted", "asked", "requested", "needed", "was", "is",
                                  "expected", "planned"):
                 add(m, "person")
@@ -810,7 +906,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
             # change is an organisational condition, not a person.
             before = s.index_at(m.start())
             if any(s.tokens[a].low.endswith(("'s", "’s")) and a < before
-                   and s.tokens[a].base not in ROLES for a in s.agents):
+                   and s.tokens[a].base not in ROLES for a in s.agents) \
+                    and not JUSTIFIED.search(text):
                 add(m, "person")
         if BLAME_WORD.search(text):
             for m in PASSIVE_BY.finditer(text):
@@ -819,6 +916,8 @@ def _rules(s: _Sentence) -> list[_Hit]:
                        for a in s.agents) or any(t.base in ROLES for t in s.tokens[nxt:nxt + 3]):
                     add(m, "person")
         for m in HUMAN_IDIOM.finditer(text):
+            if re.search(r"\b(?:whether|if)\b[^,;:]*$", text[:m.start()], re.I):
+                continue  # "we considered whether the reviewer overlooked it": a question
             if not s.subject_is_system(m.start()) and not EXPLAINED.search(text, m.end()) \
                     and not JUSTIFIED.search(text):
                 add(m, "person")
@@ -880,9 +979,10 @@ def _rules(s: _Sentence) -> list[_Hit]:
             for m in CONTRAST.finditer(text):
                 # A choice given with its reason is a decision, not a contrast:
                 # "instead of the approved tool because it did not support …".
-                if s.agent_between(0, len(text)) is not None and not (
-                        CONSEQUENCE.search(text)):
+                if (s.agent_between(0, len(text)) is not None or GROUP_ACTS.match(text)) \
+                        and not CONSEQUENCE.search(text):
                     add(m, "contrast")
+            hits.extend(_concessive(s))
     if not s.forward:
         for m in COUNTERFACTUAL_MODAL.finditer(text):
             low = m.group().lower()
@@ -939,7 +1039,9 @@ def _rules(s: _Sentence) -> list[_Hit]:
             hits.append(_Hit(start, max(s.tokens[i].end, start + 7), "character"))
             break
     for m in CHARACTER.finditer(text):
-        if not (s.refuted and m.group().lower().startswith("not")):
+        # "not careless", "nobody made a bad call": a judgement the sentence rejects.
+        if not (s.refuted and (m.group().lower().startswith("not") or any(
+                r.start() <= m.start() < r.end() for r in REFUTED.finditer(text)))):
             add(m, "character")
     for m in HINDSIGHT.finditer(text):
         head = text[:m.start()].lower().rstrip()
@@ -948,6 +1050,50 @@ def _rules(s: _Sentence) -> list[_Hit]:
                 ("more", "be", "are", "is")):
             add(m, "hindsight")
     hits += _rhetorical(s)
+    return hits
+
+
+def _unknown_subject(tok: Token) -> bool:
+    """A word we do not know (no system, tool, role or common word) as a clause subject:
+    in chat, a lowercase name."""
+    low = tok.low
+    return tok.text.isalpha() and low not in KNOWN_WORDS and low not in TOOL_NAMES \
+        and low.rstrip("s") not in SYSTEM_NOUNS and not TOOL_SUFFIX.search(low)
+
+
+def _concessive(s: _Sentence) -> list[_Hit]:
+    """A person acting against what they knew: "Despite the red CI, Marek merged anyway",
+    "Although the change had not been reviewed, Kofi deployed it", "Kofi deployed it even
+    though QA had not signed off". Not "Although the alert fired late, Ana restarted the
+    service within minutes": the known condition must be a warning sign, or the action
+    must be marked as done regardless ("still", "anyway")."""
+    text = s.text
+    if s.refuted or CONSEQUENCE.search(text) or JUSTIFIED.search(text):
+        return []
+    hits: list[_Hit] = []
+    m = CONCESSIVE_OPENING.match(text)
+    if m:
+        first = s.index_at(m.end())
+        agent = next((a for a in s.agents if first <= a <= first + 2), None)
+        if agent is None and GROUP_ACTS.match(text, m.end()):
+            agent = first + 1
+        elif agent is None and first + 1 < len(s.tokens) and _unknown_subject(s.tokens[first]):
+            agent = first  # "knowing the disk was full, jo still started the reindex"
+        if agent is not None and agent + 1 < len(s.tokens) \
+                and s.tokens[agent].base not in NOT_AGENT_Q:
+            j = agent + 1
+            while j < len(s.tokens) and s.tokens[j].low in ADVERBS:
+                j += 1
+            verb = s.tokens[j].low if j < len(s.tokens) else ""
+            regardless = REGARDLESS.search(text, m.end())
+            if (_verbish(verb) or verb.endswith("s")) and verb not in TELLING and not \
+                    EXPLAINED.search(text, m.end()) and (
+                        WARNING_SIGN.search(m.group()) or regardless):
+                hits.append(_Hit(m.start("open"), m.end("open"), "contrast"))
+    for m in CONCESSIVE_LATER.finditer(text):
+        if s._clause_opens_with_agent(m.start()) and WARNING_SIGN.search(text, m.end()) \
+                and not EXPLAINED.search(text, m.end()):
+            hits.append(_Hit(m.start(), m.end(), "contrast"))
     return hits
 
 

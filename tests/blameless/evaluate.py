@@ -91,15 +91,15 @@ def score(entries: list[dict]) -> Score:
 def table(result: Score) -> str:
     lines = ["| category | sentences | figure |", "|---|---:|---|"]
     for cat in BLAMEFUL:
-        lines.append(f"| {cat} | {result.total.get(cat, 0)} | recall {result.rate((cat,)):.2f} |")
+        lines.append(f"| {cat} | {result.total.get(cat, 0)} | recall {result.rate((cat,)):.3f} |")
     for cat in SYSTEMS:
         lines.append(f"| {cat} | {result.total.get(cat, 0)} | "
-                     f"accuracy {result.rate((cat,)):.2f} |")
+                     f"accuracy {result.rate((cat,)):.3f} |")
     n_blame = sum(result.total.get(c, 0) for c in BLAMEFUL)
     n_sys = sum(result.total.get(c, 0) for c in SYSTEMS)
-    lines.append(f"| **blameful** | {n_blame} | **precision {result.precision:.2f}, "
-                 f"recall {result.recall:.2f}** |")
-    lines.append(f"| **systems-focused** | {n_sys} | **accuracy {result.accuracy:.2f}** |")
+    lines.append(f"| **blameful** | {n_blame} | **precision {result.precision:.3f}, "
+                 f"recall {result.recall:.3f}** |")
+    lines.append(f"| **systems-focused** | {n_sys} | **accuracy {result.accuracy:.3f}** |")
     lines.append(f"| rewrites flagged | {n_blame} | {len(result.dirty_rewrites)} |")
     return "\n".join(lines)
 

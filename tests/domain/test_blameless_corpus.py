@@ -35,9 +35,9 @@ def test_the_checker_meets_the_goal_on_each_development_set(name: str) -> None:
     """Precision and recall on blameful sentences, accuracy on systems-focused ones."""
     result = score(load(name))
     print(f"\nblameless checker on {name}.yaml (development):\n{table(result)}")
-    assert result.precision >= GOAL, f"{name}: precision {result.precision:.2f}"
-    assert result.recall >= GOAL, f"{name}: recall {result.recall:.2f}"
-    assert result.accuracy >= GOAL, f"{name}: near-miss accuracy {result.accuracy:.2f}"
+    assert result.precision >= GOAL, f"{name}: precision {result.precision:.3f}"
+    assert result.recall >= GOAL, f"{name}: recall {result.recall:.3f}"
+    assert result.accuracy >= GOAL, f"{name}: near-miss accuracy {result.accuracy:.3f}"
 
 
 @pytest.mark.parametrize("name", HELDOUT)
@@ -45,9 +45,9 @@ def test_the_checker_meets_the_goal_on_the_held_out_set(name: str) -> None:
     """The goal of issue 14, on sentences never tuned on (aggregate figures only)."""
     result = score(load(_held_out(name)))
     print(f"\nblameless checker on {name}.yaml (held-out):\n{table(result)}")
-    assert result.precision >= GOAL, f"{name}: precision {result.precision:.2f}"
-    assert result.recall >= GOAL, f"{name}: recall {result.recall:.2f}"
-    assert result.accuracy >= GOAL, f"{name}: near-miss accuracy {result.accuracy:.2f}"
+    assert result.precision >= GOAL, f"{name}: precision {result.precision:.3f}"
+    assert result.recall >= GOAL, f"{name}: recall {result.recall:.3f}"
+    assert result.accuracy >= GOAL, f"{name}: near-miss accuracy {result.accuracy:.3f}"
 
 
 @pytest.mark.parametrize("name", DEVELOPMENT)
@@ -64,6 +64,15 @@ def test_the_held_out_rewrites_mostly_come_out_clean(name: str) -> None:
     blameful = sum(1 for e in load(name) if e.get("rewrite"))
     dirty = len(result.dirty_rewrites)
     assert dirty <= blameful * (1 - GOAL), f"{dirty} of {blameful} held-out rewrites flagged"
+
+
+def test_figures_are_printed_with_three_decimals() -> None:
+    """A recall of 103/115 = 0.8957 must read 0.896, not 0.90: a miss never prints as a
+    pass of the 0.90 goal."""
+    result = evaluate.Score(right={"person-cause": 103}, total={"person-cause": 115})
+    printed = table(result)
+    assert "recall 0.896" in printed
+    assert "0.90 " not in printed and "0.90*" not in printed
 
 
 def test_misses_are_never_printed_for_a_held_out_set(capsys: pytest.CaptureFixture[str]) -> None:
