@@ -358,6 +358,7 @@ def test_update_posts_the_update_but_leaves_an_unchanged_card_alone(stack: Stack
     incident = declare(stack)
     channel = stack.slack.channels[incident.channel_id]
     card_before = channel.messages[incident.card_ts].blocks
+    join(stack, incident.channel_id, CAROL)  # people in the channel may post updates
     updates = len(stack.slack.calls_of("chat.update"))
     assert "Update posted" in slash(stack, "update rolling back v42", user=CAROL,
                                channel=incident.channel_id)
