@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App
 
+from bot.config import DebriefConfig
 from bot.services.incidents import DeclareRequest, declare_incident, edit_incident
 from bot.services.ports import Deps
 from bot.slack.forms import DeclareForm, EditForm, parse_declare_form, parse_edit_form
@@ -13,20 +15,34 @@ from bot.slack.ids import Callback
 from bot.slack.messages import outcome_text
 from bot.slack.replies import guarded
 
+F = TypeVar("F", DeclareForm, EditForm)
+
+
+def _submission(ack: Ack, body: dict[str, Any], config: DebriefConfig,
+                parse: Callable[[dict[str, Any], DebriefConfig], F | dict[str, str]],
+                ) -> tuple[F, str] | None:
+    """The submitted form and who sent it; else the modal is acked with its errors (shown
+    next to the fields, the modal stays open) and None is returned."""
+    form = parse(body.get("view") or {}, config)
+    user = body.get("user")
+    user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
+    if isinstance(form, dict):
+        ack(response_action="errors", errors=form)
+        return None
+    if not user_id:
+        ack(response_action="errors", errors={"declare-title": "Slack didn't say who you are."})
+        return None
+    return form, user_id
+
 
 def register(app: App, deps: Deps) -> None:
     @app.view(Callback.DECLARE.value)
     @guarded(deps.chat)
     def handle_declare_submission(ack: Ack, body: dict[str, Any]) -> None:
-        form = parse_declare_form(body.get("view") or {}, deps.config)
-        user = body.get("user")
-        user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
-        if not isinstance(form, DeclareForm):
-            ack(response_action="errors", errors=form)
+        submitted = _submission(ack, body, deps.config, parse_declare_form)
+        if submitted is None:
             return
-        if not user_id:
-            ack(response_action="errors", errors={"declare-title": "Slack didn't say who you are."})
-            return
+        form, user_id = submitted
         ack()
         outcome = declare_incident(
             DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
@@ -49,15 +65,10 @@ def register(app: App, deps: Deps) -> None:
         """The edit modal: checked like the command (who may edit), then one correction
         event; the reply (or a refusal) reaches the person by DM, as a modal has no
         response_url."""
-        form = parse_edit_form(body.get("view") or {}, deps.config)
-        user = body.get("user")
-        user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
-        if not isinstance(form, EditForm):
-            ack(response_action="errors", errors=form)
+        submitted = _submission(ack, body, deps.config, parse_edit_form)
+        if submitted is None:
             return
-        if not user_id:
-            ack(response_action="errors", errors={"declare-title": "Slack didn't say who you are."})
-            return
+        form, user_id = submitted
         ack()
         outcome = edit_incident(form.number, form.changes, user_id, deps=deps)
         said = outcome_text(outcome)
