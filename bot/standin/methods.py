@@ -21,7 +21,18 @@ from bot.standin.limits import MAX_BLOCKS_TEXT, blocks_text_length, check_blocks
 from bot.standin.state import BOT_USER, Channel, Message, SlackFailure, Workspace
 
 SPECS_DIR = Path(__file__).parent / "specs"
-MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yaml"
+
+def _manifest_path() -> Path:
+    """The app's manifest: the checkout's top-level `manifest.yaml`, or the copy a wheel
+    carries beside this module (`debrief demo` runs the stand-in from an installed wheel)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "manifest.yaml", here.parents[1] / "manifest.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("Debrief's manifest.yaml is missing from this installation")
+
+
+MANIFEST = _manifest_path()
 # Scopes granted per kind of conversation: a method's spec lists one per kind it works on.
 _KIND_PREFIXES = ("channels:", "groups:", "im:", "mpim:")
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]{1,80}$")
