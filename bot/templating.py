@@ -41,6 +41,8 @@ from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from jinja2.utils import Namespace, _PassArg
 from markupsafe import Markup
 
+from bot.domain.postmortem import SectionSpec, declared_sections
+
 
 def templates_dir() -> Path:
     here = Path(__file__).resolve().parent
@@ -61,6 +63,18 @@ def guidance_lines() -> set[str]:
         return set()
     return {line.strip() for line in template.splitlines()
             if line.strip() and "{{" not in line and "{%" not in line and "{#" not in line}
+
+
+def template_sections(name: str, custom_dir: Path | None = None) -> tuple[SectionSpec, ...]:
+    """The narrative sections a postmortem template declares (see
+    bot.domain.postmortem.declared_sections), found the way rendering finds the template:
+    a team's folder first, then the built-ins. Raises TemplateFailure if it is missing."""
+    env = postmortem_env(custom_dir)
+    try:
+        source, _, _ = cast(Any, env.loader).get_source(env, name)
+    except TemplateError as exc:
+        raise TemplateFailure(_one_line(exc)) from exc
+    return declared_sections(source)
 
 
 # --- Postmortem templates: the sandbox with bounded work ------------------------------

@@ -183,6 +183,24 @@ class PostmortemVersionRow(Base):
     postmortem: Mapped[PostmortemRow] = relationship(back_populates="versions")
 
 
+class PostmortemSectionRow(Base):
+    """One edit of one narrative section (migration 0008): the latest version per key is
+    the current text; older rows are the history of who wrote what."""
+
+    __tablename__ = "postmortem_sections"
+    __table_args__ = (UniqueConstraint("incident_id", "key", "version",
+                                       name="uq_postmortem_section_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = mapped_column(String(40), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    author: Mapped[str] = mapped_column(String(30), nullable=False)
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 class NotificationRow(Base):
     """A timed notice claimed for sending. The key (e.g. `action-due:7:2026-12-01`) is
     the primary key: inserting it is the claim, so across restarts and replicas each

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventKind, EventRecord, Incident
-from bot.domain.postmortem import Postmortem, PostmortemVersion
+from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionText
 from bot.domain.rotations import Override, Schedule
 from bot.domain.schedules import layer_from_json, layer_to_json
 from bot.domain.timeline import ChatMessage, FileRef, TimelineEntry, kind_of, ts_to_datetime
@@ -28,6 +28,7 @@ from storage.models import (
     OncallOverrideRow,
     OncallScheduleRow,
     PostmortemRow,
+    PostmortemSectionRow,
     PostmortemVersionRow,
     RoleAssignmentRow,
     SlackUserRow,
@@ -510,6 +511,39 @@ class SqlPostmortemRepository:
             select(PostmortemRow, IncidentRow.number)
             .join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id))
         return [to_postmortem(row, n) for row, n in rows]
+
+
+    def section_history(self, number: int) -> list[SectionText]:
+        """Every edit of every section, oldest first (key, then version)."""
+        rows = self.session.execute(
+            select(PostmortemSectionRow)
+            .join(IncidentRow, IncidentRow.id == PostmortemSectionRow.incident_id)
+            .where(IncidentRow.number == number)
+            .order_by(PostmortemSectionRow.key, PostmortemSectionRow.version)).scalars()
+        return [SectionText(r.key, r.text, r.version, r.author, r.written_at) for r in rows]
+
+    def sections(self, number: int) -> dict[str, SectionText]:
+        """The current text of each section written so far."""
+        return {s.key: s for s in self.section_history(number)}  # later versions win
+
+    def write_sections(self, number: int, texts: dict[str, str], *, author: str,
+                       now: datetime) -> list[str]:
+        """Store a new version of each section whose text changed (unchanged ones keep
+        their author and time); returns the keys that changed."""
+        current = self.sections(number)
+        incident_id = self.session.execute(
+            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        changed = []
+        for key, text in texts.items():
+            before = current.get(key)
+            if (before.text if before else "") == text:
+                continue
+            self.session.add(PostmortemSectionRow(
+                incident_id=incident_id, key=key, version=before.version + 1 if before else 1,
+                text=text, author=author, written_at=now))
+            changed.append(key)
+        self.session.flush()
+        return changed
 
 
 def to_postmortem(row: PostmortemRow, number: int) -> Postmortem:

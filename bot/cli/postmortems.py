@@ -1,16 +1,18 @@
-"""`debrief postmortem render`: an incident's postmortem rendered from the database."""
+"""`debrief postmortem render` and `show`: an incident's postmortem from the database."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
+from typing import Any, cast
 
 from bot.cli.db import unit_of_work
 from bot.cli.incidents import incident_number
 from bot.clock import utcnow
 from bot.config import settings_and_config
 from bot.errors import ConfigError
-from bot.services.postmortems import render_document
+from bot.services.postmortems import postmortem_report, render_document
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,6 +23,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     render.add_argument("--template", help="template file name (default: by severity)")
     render.add_argument("-o", "--output", help="write to this file instead of standard output")
     render.set_defaults(func=render_postmortem)
+    show = pm_sub.add_parser("show", help="an incident's postmortem: status, versions, and "
+                                          "the sections the team wrote (who and when)")
+    show.add_argument("number", type=incident_number)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=show_postmortem)
+
+
+def show_postmortem(args: argparse.Namespace) -> int:
+    settings, config = settings_and_config()
+    with unit_of_work(settings) as uow:
+        report = postmortem_report(args.number, uow=uow, config=config)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"#{report['number']} postmortem: {report['status'] or 'not drafted yet'} "
+          f"(template {report['template']})")
+    for version in cast(list[dict[str, Any]], report["versions"]):
+        print(f"  v{version['version']:<3} {version['created_at']}  by {version['author']}")
+    for section in cast(list[dict[str, Any]], report["sections"]):
+        print(f"\n## {section['heading']}  (v{section['version']}, {section['author']}, "
+              f"{section['written_at']})\n{section['text']}")
+    return 0
 
 
 def render_postmortem(args: argparse.Namespace) -> int:

@@ -44,6 +44,48 @@ class Postmortem:
 
 
 @dataclass(frozen=True)
+class SectionSpec:
+    """A narrative section a template declares: the team writes it, the template shows it
+    as `sections.<key>` under `heading` (the heading also names it in the Slack modal)."""
+
+    key: str
+    heading: str
+
+
+@dataclass(frozen=True)
+class SectionText:
+    """The current text of one section, with who last changed it and when (the version
+    counts that section's own edits: 1, 2, ...)."""
+
+    key: str
+    text: str
+    version: int
+    author: str
+    written_at: datetime
+
+
+SECTION_TEXT_LIMIT = 3000  # Slack's plain_text_input max_length; the modal is the way in
+_DECLARATION = re.compile(r"\{#-?\s*sections:[^\n]*\n(?P<body>.*?)-?#\}", re.DOTALL)
+_DECLARED = re.compile(r"^\s*(?P<key>[a-z][a-z0-9_]{0,39})\s*:\s*(?P<heading>\S.{0,74}?)\s*$")
+
+
+def declared_sections(source: str) -> tuple[SectionSpec, ...]:
+    """The sections a template's source declares in a `{# sections: ... #}` comment, one
+    `key: Heading` per line (other lines there are prose and skipped). A template without
+    the comment declares none: its text is all generated or prompts."""
+    match = _DECLARATION.search(source)
+    if match is None:
+        return ()
+    found: dict[str, SectionSpec] = {}
+    for line in match.group("body").splitlines():
+        declared = _DECLARED.match(line)
+        if declared and declared.group("key") not in found:
+            found[declared.group("key")] = SectionSpec(declared.group("key"),
+                                                       declared.group("heading"))
+    return tuple(found.values())
+
+
+@dataclass(frozen=True)
 class DuePolicy:
     """How long after resolution the postmortem is due: N calendar or business days."""
 
@@ -126,6 +168,7 @@ def postmortem_context(
     spans: Durations, names: dict[str, str], severity_description: str,
     document_status: str, version: int, generated_at: datetime, due_at: datetime | None,
     workspace_url: str | None, roles: tuple[str, ...],
+    sections: dict[str, str] | None = None,
 ) -> dict[str, object]:
     """Everything a postmortem template may use, as plain strings, lists and dicts, so
     user templates in the sandbox need nothing but data."""
@@ -166,6 +209,8 @@ def postmortem_context(
         },
         "timeline": _timeline_rows(key_events, names, readable,
                                    permalink(workspace_url, incident.channel_id, "0")),
+        # The team's words, by the keys the template declares ("" until written).
+        "sections": dict(sections or {}),
         "action_items": [
             {"text": a.text, "owner": name(a.owner), "type": a.type, "status": a.status,
              "due": a.due_on.isoformat() if a.due_on else "no due date"}

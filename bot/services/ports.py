@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
-from bot.domain.postmortem import Postmortem
+from bot.domain.postmortem import Postmortem, SectionText
 from bot.domain.rotations import Override, Schedule
 from bot.domain.timeline import ChatMessage, Durations, TimelineEntry
 
@@ -68,6 +68,10 @@ class PostmortemRepository(Protocol):
     def states(self, *, declared_since: datetime | None = None,
                resolved_since: datetime | None = None) -> list[Postmortem]: ...
     def all(self) -> list[Postmortem]: ...
+    def section_history(self, number: int) -> list[SectionText]: ...
+    def sections(self, number: int) -> dict[str, SectionText]: ...
+    def write_sections(self, number: int, texts: dict[str, str], *, author: str,
+                       now: datetime) -> list[str]: ...
 
 
 class NotificationRepository(Protocol):

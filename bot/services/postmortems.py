@@ -8,7 +8,13 @@ from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
-from bot.domain.postmortem import next_status, postmortem_context
+from bot.domain.postmortem import (
+    SECTION_TEXT_LIMIT,
+    SectionSpec,
+    SectionText,
+    next_status,
+    postmortem_context,
+)
 from bot.domain.timeline import build_timeline, durations
 from bot.errors import ChatError, UserError
 from bot.services.ports import Chat, PostmortemSummary, UnitOfWorkFactory
@@ -18,6 +24,7 @@ from bot.templating import (
     guidance_lines,
     render_postmortem,
     render_slot,
+    template_sections,
 )
 
 log = logging.getLogger(__name__)
@@ -44,11 +51,16 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
             raise UserError(f"There is no incident #{number}.")
         entries = tx.timeline.entries(number)
         postmortem = tx.postmortems.get(number)
+        written = tx.postmortems.sections(number)
     spans = durations(incident, config.statuses, config.timeline.mitigated_status)
     policy = config.postmortem.due_policy(incident.severity)
     due_at = policy.due_at(incident.resolved_at) if policy and incident.resolved_at else None
     descriptions = {s.name: s.description for s in config.severities}
     name = template or config.postmortem.template_for(incident.severity)
+    try:
+        declared = template_sections(name, config.postmortem.templates_dir)
+    except TemplateFailure:
+        declared = ()  # rendering below says what is wrong with the template
     context = postmortem_context(
         incident, timeline=build_timeline(incident, [e for e in entries if not e.hidden],
                                           key_only=True),
@@ -56,7 +68,9 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
         spans=spans, names=names or {}, severity_description=descriptions.get(incident.severity, ""),
         document_status=postmortem.status if postmortem else "draft",
         version=version or (len(postmortem.versions) + 1 if postmortem else 1),
-        generated_at=now, due_at=due_at, workspace_url=workspace_url, roles=config.roles)
+        generated_at=now, due_at=due_at, workspace_url=workspace_url, roles=config.roles,
+        sections={spec.key: written[spec.key].text if spec.key in written else ""
+                  for spec in declared})
     try:
         return name, render_postmortem(name, context, config.postmortem.templates_dir)
     except TemplateFailure as exc:
@@ -145,3 +159,110 @@ def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
         tx.postmortems.set_status(number, status, now)
         tx.commit()
     return status
+
+
+@dataclass(frozen=True)
+class SectionForm:
+    """What the "Write postmortem" modal shows: the template's declared sections with
+    their current text (and who last wrote each)."""
+
+    number: int
+    template: str
+    sections: tuple[SectionSpec, ...]
+    current: dict[str, SectionText]
+
+
+@dataclass(frozen=True)
+class SectionsSaved:
+    """The outcome of saving the modal: which sections changed, the re-rendered draft,
+    and the blameless findings on the newly written text (for the writer only)."""
+
+    number: int
+    changed: tuple[str, ...]
+    findings: list[Finding]
+    draft: Draft | None  # None when nothing changed (no new version is stored)
+
+
+def section_form(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig) -> SectionForm:
+    """The sections the incident's template declares and their current text."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        if incident is None:
+            raise UserError(f"There is no incident #{number}.")
+        current = tx.postmortems.sections(number)
+    name = config.postmortem.template_for(incident.severity)
+    try:
+        declared = template_sections(name, config.postmortem.templates_dir)
+    except TemplateFailure as exc:
+        raise UserError(f"The postmortem template `{name}` could not be read ({exc}).") from exc
+    if not declared:
+        raise UserError(f"The postmortem template `{name}` declares no sections to write: add "
+                        "a `{# sections: ... #}` block (see templates/postmortem.md.j2).")
+    return SectionForm(number, name, declared, current)
+
+
+def check_section_texts(texts: dict[str, str], form: SectionForm) -> dict[str, str]:
+    """Errors by section key for text the modal must refuse (too long for Slack's
+    input, so it could not be shown again for the next edit)."""
+    return {key: f"At most {SECTION_TEXT_LIMIT:,} characters (this is {len(text):,}); "
+                 "shorten it or split it across sections."
+            for key, text in texts.items()
+            if key in {s.key for s in form.sections} and len(text) > SECTION_TEXT_LIMIT}
+
+
+def write_sections(number: int, texts: dict[str, str], author: str, *,
+                   uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+                   now: datetime) -> SectionsSaved:
+    """Store the sections whose text changed (unchanged ones keep their author), check
+    the new words, and re-draft: a new version, rendered and posted."""
+    form = section_form(number, uow=uow, config=config)
+    keys = {s.key for s in form.sections}
+    errors = check_section_texts(texts, form)
+    if errors:
+        raise UserError(next(iter(errors.values())))
+    cleaned = {k: v.strip() for k, v in texts.items() if k in keys}
+    with uow() as tx:
+        changed = tx.postmortems.write_sections(number, cleaned, author=author, now=now)
+        tx.commit()
+    if not changed:
+        return SectionsSaved(number, (), [], None)
+    names = _names(number, uow, chat)
+    findings = lint_text("\n\n".join(cleaned[k] for k in changed),
+                         roster=names.values(), skip=guidance_lines())
+    draft = draft_postmortem(number, author, uow=uow, chat=chat, config=config, now=now)
+    return SectionsSaved(number, tuple(changed), findings, draft)
+
+
+def postmortem_report(number: int, *, uow: UnitOfWorkFactory,
+                      config: DebriefConfig) -> dict[str, object]:
+    """`debrief postmortem show N --json`: status, versions with author and time, and
+    the sections the team wrote (current text and every edit, with who and when)."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+        if incident is None:
+            raise UserError(f"There is no incident #{number}.")
+        postmortem = tx.postmortems.get(number)
+        history = tx.postmortems.section_history(number)
+    name = config.postmortem.template_for(incident.severity)
+    try:
+        headings = {s.key: s.heading
+                    for s in template_sections(name, config.postmortem.templates_dir)}
+    except TemplateFailure:
+        headings = {}
+    current = {s.key: s for s in history}
+
+    def shown(s: SectionText) -> dict[str, object]:
+        return {"key": s.key, "heading": headings.get(s.key, s.key), "text": s.text,
+                "version": s.version, "author": s.author, "written_at": s.written_at.isoformat()}
+
+    return {
+        "number": number, "template": name,
+        "status": postmortem.status if postmortem else None,
+        "versions": [{"version": v.version, "template": v.template, "author": v.created_by,
+                      "created_at": v.created_at.isoformat(), "file_id": v.file_id}
+                     for v in (postmortem.versions if postmortem else ())],
+        "sections": [shown(current[k]) for k in
+                     [*(k for k in headings if k in current),
+                      *(k for k in current if k not in headings)]],
+        "section_history": [shown(s) for s in history],
+    }
