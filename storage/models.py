@@ -179,6 +179,7 @@ class PostmortemVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_by: Mapped[str] = mapped_column(String(30), nullable=False)
     file_id: Mapped[str | None] = mapped_column(String(30))
+    message_ts: Mapped[str | None] = mapped_column(String(30))  # the draft's summary message
 
     postmortem: Mapped[PostmortemRow] = relationship(back_populates="versions")
 

@@ -476,10 +476,12 @@ class SqlPostmortemRepository:
         self.session.flush()
         return to_postmortem(row, number)
 
-    def set_file(self, number: int, version: int, file_id: str) -> None:
+    def set_file(self, number: int, version: int, file_id: str,
+                 message_ts: str | None = None) -> None:
         row = self._row(number)
         assert row is not None
         row.versions[version - 1].file_id = file_id
+        row.versions[version - 1].message_ts = message_ts
         self.session.flush()
 
     def set_status(self, number: int, status: str, now: datetime) -> Postmortem:
@@ -551,7 +553,8 @@ def to_postmortem(row: PostmortemRow, number: int) -> Postmortem:
         incident_number=number, status=row.status, created_at=row.created_at,
         updated_at=row.updated_at, published_at=row.published_at,
         versions=tuple(PostmortemVersion(v.version, v.template, v.content, v.created_at,
-                                         v.created_by, v.file_id) for v in row.versions))
+                                         v.created_by, v.file_id, v.message_ts)
+                     for v in row.versions))
 
 
 class SqlNotificationRepository:

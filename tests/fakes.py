@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventRecord, Incident
-from bot.domain.postmortem import Postmortem
+from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
 from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary
@@ -137,10 +137,15 @@ class FakeChat:
         return sorted(self.history.get(channel_id, []), key=lambda m: float(m.ts))
 
     def post_postmortem(self, incident: Incident, postmortem: Postmortem, content: str,
-                        summary: PostmortemSummary) -> str:
+                        summary: PostmortemSummary,
+                        replace_ts: str | None = None) -> tuple[str, str]:
         self._maybe_fail("post_postmortem")
         self.postmortems.append((incident.number, content))
-        return f"F{next(self._ids):04d}"
+        return f"F{next(self._ids):04d}", replace_ts or f"{next(self._ids)}.000100"
+
+    def open_sections_form(self, trigger_id: str, form: SectionForm, channel_id: str,
+                           message_ts: str | None) -> None:
+        self.forms.append((trigger_id, channel_id))
 
     def send_direct(self, user_id: str, text: str) -> None:
         self._maybe_fail("send_direct")

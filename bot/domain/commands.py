@@ -163,6 +163,14 @@ class Postmortem:
     usage: ClassVar[str] = "/incident postmortem #12"
 
 
+@dataclass(frozen=True)
+class PostmortemEdit:
+    """`/incident postmortem edit [section]`: the modal to write the narrative sections."""
+    section: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem edit #12 impact"
+
+
 PostmortemSteps = Literal["review", "publish", "reopen"]
 _STEPS: dict[str, PostmortemSteps] = {"review": "review", "publish": "publish", "reopen": "reopen"}
 
@@ -256,7 +264,7 @@ class Cancel:
 
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
-    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | AddActionItem
+    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemStep | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
     | Retitle | Edit | Cancel
@@ -362,10 +370,13 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             sub = rest[0].lower() if rest else ""
             if sub == "":
                 return Postmortem(ref=ref)
+            if sub in ("edit", "write"):
+                return PostmortemEdit(section=" ".join(rest[1:]), ref=ref)
             step = _STEPS.get(sub)
             if step is not None:
                 return PostmortemStep(step=step, ref=ref)
-            raise UserError("Use `/incident postmortem` to draft (again), then "
+            raise UserError("Use `/incident postmortem` to draft (again), "
+                            "`/incident postmortem edit [section]` to write its sections, then "
                             "`/incident postmortem review` and `/incident postmortem publish`.")
         case "action" if len(rest) >= 2 and rest[0].lower() in ITEM_FIELDS and _ID.match(rest[1]):
             return _change_item(ITEM_FIELDS[rest[0].lower()], int(rest[1]), rest[2:], ref)

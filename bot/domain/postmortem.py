@@ -27,6 +27,7 @@ class PostmortemVersion:
     created_at: datetime
     created_by: str
     file_id: str | None = None
+    message_ts: str | None = None  # the summary message posted with this version
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,17 @@ class SectionText:
     version: int
     author: str
     written_at: datetime
+
+
+@dataclass(frozen=True)
+class SectionForm:
+    """What the "Write postmortem" modal shows: the template's declared sections (or the
+    one asked for) with their current text and who last wrote each."""
+
+    number: int
+    template: str
+    sections: tuple[SectionSpec, ...]
+    current: dict[str, SectionText]
 
 
 SECTION_TEXT_LIMIT = 3000  # Slack's plain_text_input max_length; the modal is the way in

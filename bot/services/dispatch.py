@@ -31,6 +31,7 @@ from bot.domain.commands import (
     ListActionItems,
     Note,
     Postmortem,
+    PostmortemEdit,
     PostmortemStep,
     Resolve,
     Retitle,
@@ -216,6 +217,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case Postmortem(ref=ref):
             return pm.draft_postmortem(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM), user_id,
                                        uow=deps.uow, chat=deps.chat, config=config, now=now)
+        case PostmortemEdit(ref=ref, section=section):
+            pm.open_section_form(number(ref, cmd.usage), user_id, caller.trigger_id,
+                                 caller.channel_id, deps=deps, section=section or None)
+            return None
         case PostmortemStep(ref=ref, step=step):
             act = {"review": Act.DRAFT_POSTMORTEM, "publish": Act.PUBLISH_POSTMORTEM,
                    "reopen": Act.APPROVE_POSTMORTEM}[step]

@@ -8,16 +8,18 @@ from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
+from bot.domain.permissions import Act
 from bot.domain.postmortem import (
     SECTION_TEXT_LIMIT,
-    SectionSpec,
+    SectionForm,
     SectionText,
     next_status,
     postmortem_context,
 )
 from bot.domain.timeline import build_timeline, durations
 from bot.errors import ChatError, UserError
-from bot.services.ports import Chat, PostmortemSummary, UnitOfWorkFactory
+from bot.services.permissions import Subject, authorize
+from bot.services.ports import Chat, Deps, PostmortemSummary, UnitOfWorkFactory
 from bot.templating import (
     TemplateBusy,
     TemplateFailure,
@@ -104,8 +106,10 @@ def _names(number: int, uow: UnitOfWorkFactory, chat: Chat) -> dict[str, str]:
 
 
 def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: Chat,
-                     config: DebriefConfig, now: datetime) -> Draft:
-    """Render, check, store a new version, then post the summary and the document."""
+                     config: DebriefConfig, now: datetime,
+                     replace_ts: str | None = None) -> Draft:
+    """Render, check, store a new version, then post the summary and the document (with
+    `replace_ts`, the summary message there is updated in place instead)."""
     try:
         workspace = chat.workspace_url()
     except ChatError:
@@ -135,13 +139,14 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
         findings=len(findings))
     upload_error = None
     try:
-        file_id = chat.post_postmortem(incident, postmortem, content, summary)
+        file_id, message_ts = chat.post_postmortem(incident, postmortem, content, summary,
+                                                   replace_ts=replace_ts)
     except ChatError as exc:
         log.warning("postmortem v%s of #%s stored but not posted: %s", version, number, exc.code)
         upload_error = exc.code
     else:
         with uow() as tx:
-            tx.postmortems.set_file(number, version, file_id)
+            tx.postmortems.set_file(number, version, file_id, message_ts)
             tx.commit()
     return Draft(number, version, template, content, findings, upload_error)
 
@@ -162,24 +167,14 @@ def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
 
 
 @dataclass(frozen=True)
-class SectionForm:
-    """What the "Write postmortem" modal shows: the template's declared sections with
-    their current text (and who last wrote each)."""
-
-    number: int
-    template: str
-    sections: tuple[SectionSpec, ...]
-    current: dict[str, SectionText]
-
-
-@dataclass(frozen=True)
 class SectionsSaved:
     """The outcome of saving the modal: which sections changed, the re-rendered draft,
     and the blameless findings on the newly written text (for the writer only)."""
 
     number: int
     changed: tuple[str, ...]
-    findings: list[Finding]
+    findings: list[Finding]  # on `checked`: the changed sections' new text
+    checked: str
     draft: Draft | None  # None when nothing changed (no new version is stored)
 
 
@@ -212,9 +207,10 @@ def check_section_texts(texts: dict[str, str], form: SectionForm) -> dict[str, s
 
 def write_sections(number: int, texts: dict[str, str], author: str, *,
                    uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
-                   now: datetime) -> SectionsSaved:
+                   now: datetime, message_ts: str | None = None) -> SectionsSaved:
     """Store the sections whose text changed (unchanged ones keep their author), check
-    the new words, and re-draft: a new version, rendered and posted."""
+    the new words, and re-draft: a new version, rendered and posted — updating the draft
+    message (`message_ts`, else the latest draft's) rather than posting another."""
     form = section_form(number, uow=uow, config=config)
     keys = {s.key for s in form.sections}
     errors = check_section_texts(texts, form)
@@ -225,12 +221,46 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
         changed = tx.postmortems.write_sections(number, cleaned, author=author, now=now)
         tx.commit()
     if not changed:
-        return SectionsSaved(number, (), [], None)
+        return SectionsSaved(number, (), [], "", None)
     names = _names(number, uow, chat)
-    findings = lint_text("\n\n".join(cleaned[k] for k in changed),
-                         roster=names.values(), skip=guidance_lines())
-    draft = draft_postmortem(number, author, uow=uow, chat=chat, config=config, now=now)
-    return SectionsSaved(number, tuple(changed), findings, draft)
+    checked = "\n\n".join(cleaned[k] for k in changed)
+    findings = lint_text(checked, roster=names.values(), skip=guidance_lines())
+    draft = draft_postmortem(number, author, uow=uow, chat=chat, config=config, now=now,
+                             replace_ts=message_ts or _draft_message(number, uow))
+    return SectionsSaved(number, tuple(changed), findings, checked, draft)
+
+
+def _draft_message(number: int, uow: UnitOfWorkFactory) -> str | None:
+    """The summary message of the latest draft that was posted, if any."""
+    with uow() as tx:
+        postmortem = tx.postmortems.get(number)
+    posted = [v.message_ts for v in (postmortem.versions if postmortem else ()) if v.message_ts]
+    return posted[-1] if posted else None
+
+
+def open_section_form(number: int, user_id: str, trigger_id: str, channel_id: str | None, *,
+                      deps: Deps, section: str | None = None,
+                      message_ts: str | None = None) -> None:
+    """Open the "Write postmortem" modal for someone who may draft the postmortem: every
+    declared section, or just `section` (its key or heading), prefilled."""
+    with deps.uow() as tx:
+        incident = tx.incidents.get(number)
+    if incident is None:
+        raise UserError(f"There is no incident #{number}.")
+    authorize(Act.DRAFT_POSTMORTEM, user_id, Subject(incident=incident),
+              policy=deps.config.permissions, chat=deps.chat)
+    form = section_form(number, uow=deps.uow, config=deps.config)
+    if section:
+        wanted = section.strip().lower()
+        chosen = [s for s in form.sections
+                  if wanted in (s.key, s.heading.lower(), s.key.replace("_", " "))]
+        if not chosen:
+            raise UserError(f"The postmortem has no section “{section}”. Its sections: "
+                            + ", ".join(f"`{s.key}` ({s.heading})" for s in form.sections)
+                            + ".")
+        form = SectionForm(form.number, form.template, tuple(chosen), form.current)
+    deps.chat.open_sections_form(trigger_id, form, channel_id or incident.channel_id or "",
+                                 message_ts or _draft_message(number, deps.uow))
 
 
 def postmortem_report(number: int, *, uow: UnitOfWorkFactory,

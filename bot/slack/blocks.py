@@ -13,7 +13,7 @@ from typing import Any
 from bot.config import DebriefConfig
 from bot.domain.action_items import TYPES, ActionItem
 from bot.domain.incidents import EventKind, Incident
-from bot.domain.postmortem import Postmortem
+from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
@@ -544,10 +544,51 @@ def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: 
     return text, [
         {"type": "section", "text": _mrkdwn(text)},
         {"type": "section", "fields": [_mrkdwn(f) for f in fields]},
+        {"type": "actions", "block_id": "postmortem", "elements": [
+            {"type": "button", "action_id": Action.POSTMORTEM_WRITE.value,
+             "text": _plain("Write postmortem"), "value": str(incident.number),
+             "style": "primary"}]},
         {"type": "context", "elements": [_mrkdwn(
-            "The full document is attached below. `/incident postmortem review` when it is "
-            "ready for review, `/incident postmortem publish` when it is done.")]},
+            "The full document is attached below (later versions in this thread). "
+            "*Write postmortem* (or `/incident postmortem edit [section]`) to write its "
+            "sections; `/incident postmortem review` when it is ready for review, "
+            "`/incident postmortem publish` when it is done.")]},
     ]
+
+
+MAX_MODAL_SECTIONS = 100  # a modal holds at most 100 blocks
+
+
+def build_sections_modal(form: SectionForm, channel_id: str,
+                         message_ts: str | None) -> dict[str, Any]:
+    """The "Write postmortem" modal: one multi-line input per declared section, filled
+    with its current text; the hint says who wrote it last. Slack's plain_text_input
+    takes at most 3,000 characters, so that is the limit (checked again on submit)."""
+    blocks: Blocks = []
+    for spec in form.sections[:MAX_MODAL_SECTIONS]:
+        current = form.current.get(spec.key)
+        element: dict[str, Any] = {"type": "plain_text_input",
+                                   "action_id": Field.SECTION_TEXT.value, "multiline": True,
+                                   "max_length": SECTION_TEXT_LIMIT}
+        if current and current.text:
+            element["initial_value"] = current.text[:SECTION_TEXT_LIMIT]
+        block: dict[str, Any] = {
+            "type": "input", "block_id": f"{Block.SECTION.value}{spec.key}", "optional": True,
+            "label": _plain(spec.heading, 2000), "element": element}
+        if current:
+            block["hint"] = _plain(f"Version {current.version}, last written by "
+                                   f"{current.author} at {current.written_at:%Y-%m-%d %H:%M} "
+                                   f"UTC", 2000)
+        blocks.append(block)
+    return {
+        "type": "modal",
+        "callback_id": Callback.POSTMORTEM_WRITE.value,
+        "title": _plain(f"Postmortem #{form.number}", 24),
+        "submit": _plain("Save", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{form.number}:{channel_id}:{message_ts or ''}",
+        "blocks": blocks,
+    }
 
 
 def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:

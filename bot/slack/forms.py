@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.config import DebriefConfig
 from bot.domain.incidents import MAX_TITLE, normalise_severity
+from bot.domain.postmortem import SECTION_TEXT_LIMIT
 from bot.domain.text import strip_bidi
 from bot.errors import UserError
 from bot.slack.ids import Block, Field
@@ -132,3 +133,43 @@ def parse_page_value(body: dict[str, Any]) -> tuple[str, str, int]:
             kind in ("timeline", "items") and not (ref.isdigit() and len(ref) <= 9)):
         raise UserError("That button didn't say which page to show.")
     return kind, ref, int(page)
+
+
+@dataclass(frozen=True)
+class SectionsForm:
+    """The "Write postmortem" modal as submitted: the sections it showed, by key."""
+    number: int
+    channel_id: str
+    message_ts: str | None
+    texts: dict[str, str]
+
+
+def parse_sections_form(view: dict[str, Any]) -> SectionsForm | dict[str, str]:
+    """The modal's texts by section key, or `{block_id: message}` errors — a text longer
+    than Slack's input allows (3,000 characters) is refused here too, with its length."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    if not isinstance(values, dict):
+        values = {}
+    metadata = str(view.get("private_metadata") or "") if isinstance(view, dict) else ""
+    number, _, rest = metadata.partition(":")
+    channel_id, _, message_ts = rest.partition(":")
+    blocks = [b for b in values if isinstance(b, str) and b.startswith(Block.SECTION.value)]
+    if not number.isdigit() or len(number) > 9:
+        first = blocks[0] if blocks else f"{Block.SECTION.value}impact"
+        return {first: "This form lost track of its incident; run "
+                       "/incident postmortem edit again."}
+    texts: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for block in blocks:
+        entry = values[block].get(Field.SECTION_TEXT.value) if isinstance(values[block], dict) \
+            else None
+        text = strip_bidi(str((entry or {}).get("value") or "")) if isinstance(entry, dict) \
+            else ""
+        if len(text) > SECTION_TEXT_LIMIT:
+            errors[block] = (f"At most {SECTION_TEXT_LIMIT:,} characters (this is "
+                             f"{len(text):,}): shorten it or move some to another section.")
+        texts[block.removeprefix(Block.SECTION.value)] = text
+    if errors:
+        return errors
+    return SectionsForm(int(number), channel_id, message_ts or None, texts)

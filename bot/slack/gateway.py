@@ -27,7 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import EventKind, EventRecord, Incident
-from bot.domain.postmortem import Postmortem
+from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
@@ -41,6 +41,7 @@ from bot.slack.blocks import (
     build_item_form,
     build_postmortem_summary,
     build_rephrase_modal,
+    build_sections_modal,
     build_summary_card,
 )
 from bot.slack.events import parse_message
@@ -399,22 +400,38 @@ class SlackGateway:
         return self._workspace_url or None
 
     def post_postmortem(self, incident: Incident, postmortem: Postmortem, content: str,
-                        summary: PostmortemSummary) -> str:
+                        summary: PostmortemSummary,
+                        replace_ts: str | None = None) -> tuple[str, str]:
         """The summary message, then the document as a Markdown file (files_upload_v2:
-        files.getUploadURLExternal + files.completeUploadExternal)."""
+        files.getUploadURLExternal + files.completeUploadExternal); (file id, message ts).
+        With `replace_ts` the summary message there is updated (chat.update) and the new
+        document goes into its thread, so re-drafts from the modal don't flood the
+        channel."""
         assert incident.channel_id is not None
+        channel = incident.channel_id
         text, blocks = build_postmortem_summary(
             incident, postmortem, summary.durations, summary.open_actions, summary.total_actions,
             summary.findings)
-        self._post(incident.channel_id, text=text, blocks=blocks)
+        if replace_ts:
+            self._in_channel("chat.update", channel, lambda: self.client.chat_update(
+                channel=channel, ts=replace_ts, text=text, blocks=blocks))
+            ts = replace_ts
+        else:
+            ts = str(self._post(channel, text=text, blocks=blocks)["ts"])
         version = postmortem.latest.version if postmortem.latest else 1
         name = f"postmortem-{incident.number}-v{version}.md"
         response: Any = call("files.completeUploadExternal", lambda: self.client.files_upload_v2(
-            channel=incident.channel_id, content=content, filename=name,
+            channel=channel, content=content, filename=name,
             title=f"Postmortem #{incident.number} v{version}: {incident.title}"[:250],
-            ))
+            thread_ts=replace_ts))
         files = response.get("files") or [response.get("file") or {}]
-        return str(files[0].get("id") or "")
+        return str(files[0].get("id") or ""), ts
+
+    def open_sections_form(self, trigger_id: str, form: SectionForm, channel_id: str,
+                           message_ts: str | None) -> None:
+        """The "Write postmortem" modal, prefilled with the sections' current text."""
+        view = build_sections_modal(form, channel_id, message_ts)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def send_direct(self, user_id: str, text: str) -> None:
         self._post(user_id, text=text)

@@ -24,6 +24,7 @@ class Action(StrEnum):
     ITEM_EDIT = "action-item-edit"  # a menu under an item list; option value: the item id
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
+    POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
 
 
 class Callback(StrEnum):
@@ -32,6 +33,7 @@ class Callback(StrEnum):
     ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
     HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
     EDIT = "incident-edit"  # private_metadata: the incident number
+    POSTMORTEM_WRITE = "postmortem-write"  # private_metadata: `<incident>:<channel>:<ts>`
 
 
 class Block(StrEnum):
@@ -48,6 +50,7 @@ class Block(StrEnum):
     ITEM_REMOVE = "item-remove"
     TEST = "declare-test"
     SUMMARY = "edit-summary"
+    SECTION = "pm-section:"  # + the section's key: one input per postmortem section
 
 
 class Field(StrEnum):
@@ -64,6 +67,7 @@ class Field(StrEnum):
     ITEM_REMOVE = "item_remove"
     TEST = "test"
     SUMMARY = "summary"
+    SECTION_TEXT = "section_text"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

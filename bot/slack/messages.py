@@ -414,3 +414,19 @@ def refusal_text(refused: Refused) -> str:
     names = who[0] if len(who) == 1 else ", ".join(who[:-1]) + " or " + who[-1]
     return (f":no_entry: You can't {ACT_WORDS[refused.act]}: only {names} can. "
             "Nothing was changed.")
+
+
+def sections_saved_text(saved: pm.SectionsSaved) -> str:
+    """The writer's private answer to the "Write postmortem" modal: what changed, where
+    the new draft is, and the checker's suggestions on the words just written."""
+    if saved.draft is None:
+        return f"Nothing changed in the postmortem of *#{saved.number}*; no new version."
+    draft = saved.draft
+    said = (f"Saved {', '.join(saved.changed)}: postmortem draft v{draft.version} for "
+            f"*#{draft.number}* is stored")
+    if draft.upload_error is not None:
+        said += (f", but Slack refused the upload ({explain(draft.upload_error)}). Run "
+                 "`/incident postmortem` again to post a new version.")
+    else:
+        said += " and the draft message is updated."
+    return said + findings_text(saved.findings, saved.checked)

@@ -288,10 +288,26 @@ class WebApi(Workspace):
         view = args["view"]
         if isinstance(view, str):
             view = json.loads(view)
+        trigger = str(args.get("trigger_id") or "")
+        if not trigger.startswith("trig.") or trigger in self.used_triggers:
+            # Slack's trigger_ids come from an interaction and open one view, once.
+            raise SlackFailure("invalid_trigger_id" if not trigger else "trigger_exchanged")
         title = (view.get("title") or {}).get("text", "")
         if len(title) > 24 or len(view.get("private_metadata") or "") > 3000:
             raise SlackFailure("invalid_arguments")
         check_blocks(self.violations, view.get("blocks"), limit=100)
+        block_ids = [b.get("block_id") for b in view.get("blocks") or [] if b.get("block_id")]
+        if len(block_ids) != len(set(block_ids)):
+            raise SlackFailure("invalid_arguments")  # duplicate block_id
+        for block in view.get("blocks") or []:
+            element = block.get("element") or {}
+            if block.get("type") == "input" and element.get("type") == "plain_text_input":
+                # Slack: max_length is at most 3000, and an initial_value must fit in it.
+                longest = element.get("max_length", 3000)
+                if not 1 <= longest <= 3000 or \
+                        len(element.get("initial_value") or "") > longest:
+                    raise SlackFailure("invalid_arguments")
+        self.used_triggers.add(trigger)
         view = {**view, "id": f"V{next(self._ids):08d}"}
         self.views.append(view)
         return {"view": view}
@@ -373,9 +389,12 @@ class WebApi(Workspace):
             stored["title"] = entry.get("title") or stored["name"]
             done.append({"id": entry["id"], "name": stored["name"], "title": stored["title"],
                          "permalink": f"https://standin.slack.local/files/{entry['id']}"})
+        thread_ts = str(args.get("thread_ts") or "") or None
+        if thread_ts and (channel is None or thread_ts not in channel.messages):
+            raise SlackFailure("invalid_thread_ts")  # Slack: a thread needs its channel
         if channel is not None:
             message = Message(self._next_ts(), BOT_USER, str(args.get("initial_comment") or ""),
-                              files=done)
+                              thread_ts=thread_ts, files=done)
             channel.messages[message.ts] = message
             for entry in files:
                 self.files[str(entry["id"])]["shared_in"].append(channel.id)

@@ -75,11 +75,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                 for e in b["elements"]}
     # The cover button is emitted by /oncall cover and the override Remove button by
     # /oncall overrides (tests/e2e/test_oncall.py checks both); Rephrase under a flagged
-    # note (tests/e2e/test_corrections.py).
+    # note (tests/e2e/test_corrections.py); Write postmortem on the draft message
+    # (tests/e2e/test_postmortem_sections.py).
     emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
                 for e in b["elements"]}  # the item edit menu
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
-                      Action.NOTE_REPHRASE.value} == {a.value for a in Action}
+                      Action.NOTE_REPHRASE.value, Action.POSTMORTEM_WRITE.value} == \
+        {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -103,7 +105,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     assert shortcuts == {Callback.HIDE_MESSAGE.value}
     assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
                                            Callback.ITEM_EDIT.value, Callback.EDIT.value,
-                                           *shortcuts}
+                                           Callback.POSTMORTEM_WRITE.value, *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

@@ -11,11 +11,20 @@ import re
 from slack_bolt import Ack, App
 
 from bot.services.ports import Deps
-from bot.slack.listeners import buttons, corrections, events, oncall, pages, slash, views
+from bot.slack.listeners import (
+    buttons,
+    corrections,
+    events,
+    oncall,
+    pages,
+    postmortems,
+    slash,
+    views,
+)
 
 
 def register_all(app: App, deps: Deps) -> None:
-    for module in (slash, buttons, views, events, oncall, pages, corrections):
+    for module in (slash, buttons, views, events, oncall, pages, corrections, postmortems):
         module.register(app, deps)
 
     # Last, so it only sees what nothing above handled: an event we do not use is acked

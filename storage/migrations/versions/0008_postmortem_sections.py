@@ -1,6 +1,6 @@
 """The team's words in a postmortem: each narrative section's text, one row per edit
 (the section's version), with who wrote it and when — history is kept, the latest
-version of each section is what the template renders.
+version of each section is what the template renders; and each version's draft message.
 
 Revision ID: 0008
 Revises: 0007
@@ -33,7 +33,12 @@ def upgrade() -> None:
         sa.Column("written_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("incident_id", "key", "version", name="uq_postmortem_section_version"),
     )
+    # The draft's summary message, so a re-draft from the modal updates it in place.
+    with op.batch_alter_table("postmortem_versions") as batch:
+        batch.add_column(sa.Column("message_ts", sa.String(30), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("postmortem_versions") as batch:
+        batch.drop_column("message_ts")
     op.drop_table("postmortem_sections")

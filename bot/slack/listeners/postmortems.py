@@ -1,0 +1,49 @@
+"""The "Write postmortem" button on the draft message and the modal it opens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.services.ports import Deps
+from bot.services.postmortems import open_section_form, write_sections
+from bot.slack.forms import parse_action_value, parse_sections_form
+from bot.slack.ids import Action, Callback
+from bot.slack.listeners.buttons import _user
+from bot.slack.messages import sections_saved_text
+from bot.slack.replies import guarded
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.action(Action.POSTMORTEM_WRITE.value)
+    @guarded(deps.chat)
+    def handle_write_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Open the modal on the message clicked, so saving updates that message."""
+        ack()
+        number, _ = parse_action_value(body)
+        found, where = body.get("container"), body.get("channel")
+        container: dict[str, Any] = found if isinstance(found, dict) else {}
+        channel: dict[str, Any] = where if isinstance(where, dict) else {}
+        open_section_form(number, _user(body), str(body.get("trigger_id") or ""),
+                          str(channel.get("id") or container.get("channel_id") or "") or None,
+                          deps=deps, message_ts=str(container.get("message_ts") or "") or None)
+
+    @app.view(Callback.POSTMORTEM_WRITE.value)
+    @guarded(deps.chat)
+    def handle_sections_submission(ack: Ack, body: dict[str, Any]) -> None:
+        """Too-long text is refused in the modal (it stays open); otherwise the sections
+        are stored, the draft re-rendered and its message updated, and the writer told
+        privately what changed and what the blameless check found in their words."""
+        form = parse_sections_form(body.get("view") or {})
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=form)
+            return
+        ack()
+        user_id = _user(body)
+        saved = write_sections(form.number, form.texts, user_id, uow=deps.uow,
+                               chat=deps.chat, config=deps.config, now=deps.now(),
+                               message_ts=form.message_ts)
+        said = sections_saved_text(saved)
+        if not (form.channel_id and deps.chat.post_ephemeral(form.channel_id, user_id, said)):
+            deps.chat.send_direct(user_id, said)
