@@ -119,6 +119,10 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
         case "pins.add":
             return f"pinned the summary card in {name(a['channel'])}"
         case "views.open":
+            view = json.loads(a["view"]) if isinstance(a.get("view"), str) else a.get("view")
+            if isinstance(view, dict) and view.get("callback_id") == "postmortem-write":
+                headings = ", ".join(b["label"]["text"] for b in view.get("blocks", []))
+                return f"opened the postmortem form ({headings})"
             return "opened the declare form"
         case "usergroups.users.update":
             handle = slack.usergroups.get(str(a["usergroup"]), {}).get("handle")
@@ -185,6 +189,29 @@ def _safety(demo: Demo, general: str) -> None:
              f"{len(slack.calls) - before} Slack calls, nothing stored")
     demo.step("U03CAROL", "/incident severity #1 @channel  (Slack sends <!channel>; nobody may be pinged)",
               client.slash("severity #1 <!channel>", user="U03CAROL", channel=general))
+
+
+def _write_section(demo: Demo, who: str, channel: str, section: str, text: str) -> None:
+    """A person opens the "Write postmortem" modal for one section and saves their words."""
+    client, slack = demo.client, demo.slack
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} {PEOPLE[who]}: /incident postmortem edit {section}")
+    seen = len(slack.views)
+    reply = client.slash(f"postmortem edit {section}", user=who, channel=channel)
+    demo.say(f"  HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms")
+    view = slack.wait_for(lambda: slack.views[-1] if len(slack.views) > seen else None)
+    demo.flush()
+    [block] = view["blocks"]
+    demo.say(f"▶ {demo.clock.now:%H:%M} {PEOPLE[who]} writes “{block['label']['text']}” in the "
+             "form and saves")
+    answered = len(slack.ephemerals)
+    client.submit(view, {block["block_id"]: {block["element"]["action_id"]: {
+        "type": "plain_text_input", "value": text}}}, user=who)
+    said = slack.wait_for(lambda: slack.ephemerals[answered:])
+    lines = [line for line in str(said[-1]["text"]).splitlines() if line.strip()]
+    demo.say(f"  ↳ (only {PEOPLE[who]} sees) {lines[0]}")
+    for line in lines[1:]:
+        demo.say(f"      {line}")
+    demo.flush()
 
 
 def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
@@ -258,6 +285,13 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
               client.slash("action Page on EU checkout 5xx <@U03CAROL|carol> due friday "
                            "type detect", user="U01ALICE", channel=channel))
     demo.clock.advance(20)
+    _write_section(demo, "U02BOB", channel, "impact",
+                   "EU customers could not complete checkout for about 30 minutes; every "
+                   "payment attempt returned a 500. Other regions were not affected.")
+    _write_section(demo, "U03CAROL", channel, "contributing factors",
+                   "The config push skipped validation: the validator is a manual step and "
+                   "the deploy pipeline does not require it. Nothing alerted on EU checkout "
+                   "5xx, so customers noticed before we did.")
     demo.step("U01ALICE", "/incident postmortem",
               client.slash("postmortem", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/incident timeline",

@@ -172,10 +172,11 @@ class SectionsSaved:
     and the blameless findings on the newly written text (for the writer only)."""
 
     number: int
-    changed: tuple[str, ...]
+    changed: tuple[str, ...]  # section keys
+    headings: tuple[str, ...]  # the same sections as the template names them
     findings: list[Finding]  # on `checked`: the changed sections' new text
     checked: str
-    draft: Draft | None  # None when nothing changed (no new version is stored)
+    draft: Draft | None  # None when nothing changed, or there is no draft yet to redo
 
 
 def section_form(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig) -> SectionForm:
@@ -221,13 +222,19 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
         changed = tx.postmortems.write_sections(number, cleaned, author=author, now=now)
         tx.commit()
     if not changed:
-        return SectionsSaved(number, (), [], "", None)
+        return SectionsSaved(number, (), (), [], "", None)
     names = _names(number, uow, chat)
     checked = "\n\n".join(cleaned[k] for k in changed)
+    named = {s.key: s.heading for s in form.sections}
+    headings = tuple(named[k] for k in changed)
     findings = lint_text(checked, roster=names.values(), skip=guidance_lines())
+    with uow() as tx:
+        drafted = tx.postmortems.get(number) is not None
+    if not drafted:  # written ahead of the first draft: `/incident postmortem` uses it
+        return SectionsSaved(number, tuple(changed), headings, findings, checked, None)
     draft = draft_postmortem(number, author, uow=uow, chat=chat, config=config, now=now,
                              replace_ts=message_ts or _draft_message(number, uow))
-    return SectionsSaved(number, tuple(changed), findings, checked, draft)
+    return SectionsSaved(number, tuple(changed), headings, findings, checked, draft)
 
 
 def _draft_message(number: int, uow: UnitOfWorkFactory) -> str | None:

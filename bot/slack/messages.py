@@ -419,10 +419,14 @@ def refusal_text(refused: Refused) -> str:
 def sections_saved_text(saved: pm.SectionsSaved) -> str:
     """The writer's private answer to the "Write postmortem" modal: what changed, where
     the new draft is, and the checker's suggestions on the words just written."""
-    if saved.draft is None:
+    if not saved.changed:
         return f"Nothing changed in the postmortem of *#{saved.number}*; no new version."
     draft = saved.draft
-    said = (f"Saved {', '.join(saved.changed)}: postmortem draft v{draft.version} for "
+    if draft is None:
+        return (f"Saved {', '.join(saved.headings)} for the postmortem of *#{saved.number}*; "
+                "`/incident postmortem` drafts the document with it."
+                + findings_text(saved.findings, saved.checked))
+    said = (f"Saved {', '.join(saved.headings)}: postmortem draft v{draft.version} for "
             f"*#{draft.number}* is stored")
     if draft.upload_error is not None:
         said += (f", but Slack refused the upload ({explain(draft.upload_error)}). Run "

@@ -66,6 +66,10 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Time to acknowledge 4m, to mitigate 35m, to resolve 1h 5m" in out
     assert "# Postmortem: #1 Checkout returns 500 for EU customers" in out
     assert "| Validate configs in CI before deploy | prevent | Bob |" in out
+    # Issue 13: the team's words, written through the modal before the draft, are in it.
+    assert "bot opened the postmortem form (Contributing factors)" in out
+    assert "## Impact\n\nEU customers could not complete checkout for about 30 minutes" in out
+    assert "## Contributing factors\n\nThe config push skipped validation" in out
     assert "Blameless check on this draft (1 finding(s)" in out
     assert "[counterfactual] “should have”" in out
     assert "bot invited U01ALICE,U02BOB" in out  # bob is on call for platform

@@ -154,7 +154,7 @@ def test_write_sections_through_the_modal(stack: Stack) -> None:
                                          if "Saved" in e["text"]])
     assert said[-1]["user"] == ALICE and said[-1]["channel"] == channel
     text = said[-1]["text"]
-    assert "Saved impact, contributing_factors: postmortem draft v2" in text
+    assert "Saved Impact, Contributing factors: postmortem draft v2" in text
     assert "the draft message is updated" in text
     assert "Blameless wording check" in text and "forgot" in text
 
@@ -239,3 +239,21 @@ def test_only_people_who_may_draft_can_open_the_modal(stack: Stack) -> None:
                                message_ts=draft.ts, value="1")
     assert "can't" in stack.client.reply_to(reply)["text"].lower()
     assert stack.slack.views == []
+
+
+def test_sections_written_before_the_first_draft_wait_for_it(stack: Stack) -> None:
+    """Written before any draft: stored, no draft posted; the first draft carries them."""
+    incident = scripted_incident(stack)
+    channel = incident.channel_id
+    assert stack.client.slash("postmortem edit impact", user=ALICE,
+                              channel=channel).status == 200
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    stack.client.submit(view, _values(view, impact="Checkout failed in the EU."), user=ALICE)
+    said = stack.slack.wait_for(lambda: [e for e in stack.slack.ephemerals
+                                         if "Saved" in e["text"]])
+    assert "`/incident postmortem` drafts the document with it" in said[-1]["text"]
+    assert uploaded(stack) == [] and _draft_messages(stack, channel) == []
+    stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel),
+                          timeout=20)
+    [document] = uploaded(stack)
+    assert "## Impact\n\nCheckout failed in the EU.\n" in document["content"]
