@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,6 +74,7 @@ class SectionForm:
     template: str
     sections: tuple[SectionSpec, ...]
     current: dict[str, SectionText]
+    names: dict[str, str] = field(default_factory=dict)  # authors' display names by user id
 
 
 SECTION_TEXT_LIMIT = 3000  # Slack's plain_text_input max_length; the modal is the way in

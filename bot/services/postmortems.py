@@ -266,6 +266,13 @@ def open_section_form(number: int, user_id: str, trigger_id: str, channel_id: st
                             + ", ".join(f"`{s.key}` ({s.heading})" for s in form.sections)
                             + ".")
         form = SectionForm(form.number, form.template, tuple(chosen), form.current)
+    names: dict[str, str] = {}
+    for author in sorted({s.author for s in form.current.values()}):
+        try:
+            names[author] = deps.chat.user_name(author) or author
+        except ChatError:
+            names[author] = author
+    form = SectionForm(form.number, form.template, form.sections, form.current, names)
     deps.chat.open_sections_form(trigger_id, form, channel_id or incident.channel_id or "",
                                  message_ts or _draft_message(number, deps.uow))
 

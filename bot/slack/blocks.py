@@ -576,9 +576,9 @@ def build_sections_modal(form: SectionForm, channel_id: str,
             "type": "input", "block_id": f"{Block.SECTION.value}{spec.key}", "optional": True,
             "label": _plain(spec.heading, 2000), "element": element}
         if current:
-            block["hint"] = _plain(f"Version {current.version}, last written by "
-                                   f"{current.author} at {current.written_at:%Y-%m-%d %H:%M} "
-                                   f"UTC", 2000)
+            who = form.names.get(current.author, current.author)
+            block["hint"] = _plain(f"Version {current.version}, last written by {who} at "
+                                   f"{current.written_at:%Y-%m-%d %H:%M} UTC", 2000)
         blocks.append(block)
     return {
         "type": "modal",
