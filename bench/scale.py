@@ -95,7 +95,7 @@ def records(n: int, now: datetime) -> Iterator[dict[str, Any]]:
             versions = [{"version": v, "template": "postmortem.md.j2",
                          "content": f"# Incident {number} v{v}\n\n" + TEXT * 8,
                          "created_at": iso(resolved + timedelta(days=1, hours=v)),
-                         "created_by": who, "file_id": None} for v in (1, 2)]
+                         "created_by": who, "file_id": None, "message_ts": None} for v in (1, 2)]
             done = published < now
             postmortem = {"status": "published" if done else "draft",
                           "created_at": versions[0]["created_at"],
@@ -112,6 +112,7 @@ def records(n: int, now: datetime) -> Iterator[dict[str, Any]]:
             "roles": {"commander": who}, "events": events, "action_items": items,
             "card_ts": None, "announce_channel_id": None, "announce_ts": None, "private": False,
             "timeline_entries": entries, "postmortem": postmortem,
+            "postmortem_sections": [],
         }
 
 

@@ -24,6 +24,7 @@ from storage.models import (
     IncidentEventRow,
     IncidentRow,
     PostmortemRow,
+    PostmortemSectionRow,
     PostmortemVersionRow,
     RoleAssignmentRow,
     TimelineEntryRow,
@@ -117,7 +118,15 @@ class SqlArchiveRepository:
                 by_id[v.postmortem_id]["versions"].append(
                     {"version": v.version, "template": v.template, "content": v.content,
                      "created_at": iso(v.created_at), "created_by": v.created_by,
-                     "file_id": v.file_id})
+                     "file_id": v.file_id, "message_ts": v.message_ts})
+        sections: dict[int, list[Record]] = defaultdict(list)
+        for w in self.session.execute(
+                _columns(PostmortemSectionRow)
+                .where(PostmortemSectionRow.incident_id.in_(ids))
+                .order_by(PostmortemSectionRow.key, PostmortemSectionRow.version)):
+            sections[w.incident_id].append(
+                {"key": w.key, "version": w.version, "text": w.text, "author": w.author,
+                 "written_at": iso(w.written_at)})
         records = []
         for row in rows:
             record: Record = {c: (iso(getattr(row, c)) if c in _TIMES else getattr(row, c))
@@ -129,6 +138,7 @@ class SqlArchiveRepository:
                 record[c] = getattr(row, c)
             record["timeline_entries"] = entries.get(row.id, [])
             record["postmortem"] = postmortems.get(row.id)
+            record["postmortem_sections"] = sections.get(row.id, [])
             records.append(record)
         return records
 
@@ -186,6 +196,10 @@ class SqlArchiveRepository:
                 {"postmortem_id": pm_ids[ids[r["number"]]], **v,
                  "created_at": parse_time(v["created_at"])}
                 for r in with_postmortem for v in r["postmortem"]["versions"]])
+        self._insert(PostmortemSectionRow, [
+            {"incident_id": ids[r["number"]], **{k: v for k, v in w.items() if k != "written_at"},
+             "written_at": parse_time(w["written_at"])}
+            for r in records for w in r["postmortem_sections"]])
         top = max(r["number"] for r in records)
         self.session.execute(update(CounterRow)
                              .where(CounterRow.name == "incident_number", CounterRow.value < top)

@@ -149,7 +149,10 @@ TIMELINE_ENTRY = {"at": _time(), "kind": _text(20), "author": _text(30, null=Tru
                   "pinned": _bool, "marked_by": _strings, "deleted": _bool, "hidden": _bool,
                   "history": _json(list), "files": _json(list)}
 VERSION = {"version": _int, "template": _text(200), "content": _text(),
-           "created_at": _time(), "created_by": _text(30), "file_id": _text(30, null=True)}
+           "created_at": _time(), "created_by": _text(30), "file_id": _text(30, null=True),
+           "message_ts": _text(30, null=True)}
+SECTION = {"key": _text(40), "version": _int, "text": _text(), "author": _text(30),
+           "written_at": _time()}
 POSTMORTEM = {"status": _text(20), "created_at": _time(), "updated_at": _time(),
               "published_at": _time(null=True),
               "versions": _list_of(VERSION, unique=lambda v: v["version"])}
@@ -172,6 +175,7 @@ INCIDENT: dict[str, Check] = {
         TIMELINE_ENTRY,
         unique=lambda e: (e["channel_id"], e["ts"]) if e["ts"] is not None else None),
     "postmortem": _postmortem,
+    "postmortem_sections": _list_of(SECTION, unique=lambda w: (w["key"], w["version"])),
 }
 
 

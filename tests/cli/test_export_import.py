@@ -25,9 +25,14 @@ def _history(stack: Stack) -> None:
         stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel))
     slash(stack, "postmortem review", channel=channel)
     slash(stack, "postmortem publish", channel=channel)
-    with stack.runtime.deps.uow() as tx:  # (done by a button in Slack)
+    with stack.runtime.deps.uow() as tx:  # (done by a button and the sections form in Slack)
         item = tx.action_items.for_incident(1)[0]
         tx.action_items.set_status(item.id, "done", BOB, stack.runtime.deps.now())
+        tx.postmortems.write_sections(1, {"impact": "EU checkout failed"}, author=ALICE,
+                                      now=stack.runtime.deps.now())
+        tx.postmortems.write_sections(1, {"impact": "EU checkout failed for 40 min",
+                                          "went_well": "Rollback"}, author=BOB,
+                                      now=stack.runtime.deps.now())
         tx.commit()
     slash(stack, "declare sev3 Slow search")
 
@@ -67,6 +72,9 @@ def test_round_trip_is_lossless_and_reimport_changes_nothing(
     assert [v["version"] for v in one["postmortem"]["versions"]] == [1, 2]
     assert sorted(a["status"] for a in one["action_items"]) == ["done", "open"]
     assert {"message", "note"} <= {e["kind"] for e in one["timeline_entries"]}
+    assert [(w["key"], w["version"], w["author"]) for w in one["postmortem_sections"]] == [
+        ("impact", 1, ALICE), ("impact", 2, BOB), ("went_well", 1, BOB)]
+    assert all(v["message_ts"] for v in one["postmortem"]["versions"])
     assert one["card_ts"] and one["roles"]["commander"]
     path = tmp_path / "incidents.jsonl"
     path.write_text(first, encoding="utf-8")
@@ -201,7 +209,10 @@ def _record(number: int, declared_at: str) -> dict[str, object]:
                        "updated_at": declared_at, "published_at": declared_at,
                        "versions": [{"version": 1, "template": "postmortem.md.j2",
                                      "content": "# Disk full", "created_at": declared_at,
-                                     "created_by": "U01ALICE", "file_id": None}]},
+                                     "created_by": "U01ALICE", "file_id": None,
+                                     "message_ts": "1.000200"}]},
+        "postmortem_sections": [{"key": "impact", "version": 1, "text": "Disks filled.",
+                                 "author": "U01ALICE", "written_at": declared_at}],
     }
 
 

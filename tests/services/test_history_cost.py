@@ -51,7 +51,8 @@ def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
                 "closed_at": resolved if old else None, "closed_by": BOB if old else None}
 
     versions = [{"version": v, "template": "postmortem.md.j2", "content": "# text " * 200,
-                 "created_at": resolved, "created_by": ALICE, "file_id": None}
+                 "created_at": resolved, "created_by": ALICE, "file_id": None,
+                 "message_ts": None}
                 for v in (1, 2, 3)]
     return {
         "number": number, "title": f"Incident {number}", "description": "",
@@ -68,6 +69,7 @@ def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
         "postmortem": {"status": "published" if old else "draft", "created_at": resolved,
                        "updated_at": resolved, "published_at": resolved if old else None,
                        "versions": versions},
+        "postmortem_sections": [],
     }
 
 
