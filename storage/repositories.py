@@ -44,7 +44,7 @@ DELETED = "deleted"  # an action item removed by hand: kept for audit, listed no
 _SCALARS = (
     "title", "description", "severity", "status", "declared_at", "declared_by",
     "acknowledged_at", "acknowledged_by", "resolved_at", "summary", "channel_id",
-    "channel_name", "card_ts", "announce_channel_id", "announce_ts", "private",
+    "channel_name", "card_ts", "announce_channel_id", "announce_ts", "private", "tags",
 )
 
 

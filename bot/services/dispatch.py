@@ -39,6 +39,7 @@ from bot.domain.commands import (
     Severity,
     Stats,
     Status,
+    Tag,
     Timeline,
     TimelineRebuild,
     Update,
@@ -285,5 +286,8 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                 rules.cancel, reason=reason, user=user_id, now=now,
                 resolved_status=config.resolved_status), Act.CANCEL,
                 retopic=True, reannounce=True)
+        case Tag(ref=ref, add=add, remove=remove):
+            return change(ref, cmd.usage, partial(rules.retag, add=add, remove=remove,
+                                                  user=user_id, now=now), Act.EDIT)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)
