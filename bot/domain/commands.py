@@ -17,6 +17,8 @@ from bot.domain.incidents import (
     normalise_status,
     validate_title,
 )
+from bot.domain.search import USAGE as SEARCH_USAGE
+from bot.domain.search import SearchQuery, parse_search
 from bot.domain.tags import MAX_TAGS, normalise_tag
 from bot.domain.text import parse_user_ref, plain_from_slack, some
 from bot.domain.timeline import NOTE_TIME_EXAMPLE, NoteClock, parse_note_clock
@@ -30,7 +32,7 @@ SUBCOMMANDS = (
     # corrections (h12a): title, edit form, cancel
     "title", "edit", "cancel",
     # tags and services (issue 13)
-    "tag",
+    "tag", "search",
 )
 ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare",
            "pm": "postmortem", "ai": "action", "todo": "action"}
@@ -42,6 +44,7 @@ _SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
 # summaries) fits one Slack section with room to spare; a whole command is bounded too.
 MAX_TEXT = 2900
 MAX_COMMAND = 4000
+MAX_SEARCH = 300  # a search travels in its page buttons' values (Slack: 2,000 characters)
 
 
 def capped(text: str, what: str, limit: int = MAX_TEXT) -> str:
@@ -266,12 +269,19 @@ class Tag:
     usage: ClassVar[str] = "/incident tag #12 database service:payments"
 
 
+@dataclass(frozen=True)
+class Search:
+    """Full-text search of past incidents (bot/domain/search.py reads the query)."""
+    query: SearchQuery
+    usage: ClassVar[str] = SEARCH_USAGE
+
+
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemStep | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
-    | Retitle | Edit | Cancel | Tag
+    | Retitle | Edit | Cancel | Tag | Search
 )
 DECLARE_FLAGS = {"--test": "test", "—test": "test",  # Slack may turn `--` into a dash
                  "--private": "private", "—private": "private"}
@@ -410,6 +420,9 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             return Cancel(reason=capped(text_of(rest), "reason"), ref=ref)
         case "tag":
             return _tag(rest, ref)
+        case "search":
+            return Search(parse_search(capped(text_of(words[1:]), "search", MAX_SEARCH),
+                                       config.severity_names))
         case _:  # "resolve": the last of SUBCOMMANDS
             return Resolve(summary=capped(text_of(rest), "summary"), ref=ref)
 

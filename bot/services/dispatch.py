@@ -36,6 +36,7 @@ from bot.domain.commands import (
     Retitle,
     Retry,
     Role,
+    Search,
     Severity,
     Stats,
     Status,
@@ -46,6 +47,7 @@ from bot.domain.commands import (
 )
 from bot.domain.incidents import Incident
 from bot.domain.permissions import Act
+from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats as IncidentStats
 from bot.services import corrections as fix
 from bot.services import incidents as uc
@@ -80,6 +82,7 @@ class Pages(Protocol):
     def action_items(self, number: int) -> Reply: ...
     def timeline(self, number: int) -> Reply: ...
     def stats(self, stats: IncidentStats, period: str) -> Reply: ...
+    def search(self, query: SearchQuery, user_id: str) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -289,5 +292,7 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case Tag(ref=ref, add=add, remove=remove):
             return change(ref, cmd.usage, partial(rules.retag, add=add, remove=remove,
                                                   user=user_id, now=now), Act.EDIT)
+        case Search(query=query):
+            return pages.search(query, user_id)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)

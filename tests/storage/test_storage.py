@@ -30,7 +30,12 @@ def _incident(number: int, **changes: object) -> Incident:
 def test_migrations_create_exactly_the_models(engine: Engine) -> None:
     """The Alembic migrations and the ORM models describe the same schema."""
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        # Full-text search (migration 0009) is no model, by design: SQLite's FTS5 tables
+        # (search_fts*) and PostgreSQL's GIN expression indexes (ix_*_search).
+        context = MigrationContext.configure(conn, opts={"include_name": lambda name, kind, _: (
+            not (kind == "table" and (name or "").startswith("search_fts"))
+            and not (kind == "index" and (name or "").endswith("_search")))})
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
     assert is_up_to_date(engine)
 
