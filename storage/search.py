@@ -19,12 +19,10 @@ from sqlalchemy.orm import Session
 
 from bot.domain.search import SearchQuery
 
-# The expressions the PostgreSQL GIN indexes are built on: a query must repeat them
-# exactly for the planner to use the index (migration 0009 creates the same ones).
-PG_INCIDENT_DOC = ("to_tsvector('simple', title || ' ' || description || ' ' || summary"
-                   " || ' ' || tags)")
-PG_ENTRY_DOC = "to_tsvector('simple', text)"
-PG_VERSION_DOC = "to_tsvector('simple', content)"
+# PostgreSQL: each searched table has a stored generated `search_vector` column with a
+# GIN index (migration 0009); not in the models, since nothing but search reads it.
+PG_INCIDENT_DOC = PG_ENTRY_DOC = "search_vector"
+PG_VERSION_DOC = "v.search_vector"
 
 
 class SqlSearchRepository:
