@@ -48,6 +48,9 @@ from storage.db import make_engine
 
 PER_DAY = 10
 USERS = [f"U{i:02d}BENCH" for i in range(8)]
+# Tags and services per incident, cycled by number (bench/search.py filters on them).
+TAG_SETS = [["database", "service:checkout"], ["network"], [], ["deploy", "service:payments"],
+            ["database", "service:search"]]
 TEXT = ("The checkout service returned errors after the configuration push; the on-call "
         "engineer rolled back and the error rate recovered. ")
 
@@ -111,6 +114,7 @@ def records(n: int, now: datetime) -> Iterator[dict[str, Any]]:
             "acknowledged_by": who, "resolved_at": iso(resolved), "summary": "",
             "roles": {"commander": who}, "events": events, "action_items": items,
             "card_ts": None, "announce_channel_id": None, "announce_ts": None, "private": False,
+            "tags": TAG_SETS[number % len(TAG_SETS)],
             "timeline_entries": entries, "postmortem": postmortem,
             "postmortem_sections": [],
         }

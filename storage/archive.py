@@ -34,7 +34,7 @@ _TIMES = ("declared_at", "acknowledged_at", "resolved_at")
 _INCIDENT_COLUMNS = (
     "number", "title", "description", "severity", "status", "channel_id", "channel_name",
     "declared_at", "declared_by", "acknowledged_at", "acknowledged_by", "resolved_at",
-    "summary", "card_ts", "announce_channel_id", "announce_ts", "private")
+    "summary", "card_ts", "announce_channel_id", "announce_ts", "private", "tags")
 
 
 def _columns(row: type[Any]) -> Select[Any]:
@@ -135,7 +135,7 @@ class SqlArchiveRepository:
             record["events"] = events.get(row.id, [])
             record["action_items"] = items.get(row.id, [])
             for c in _INCIDENT_COLUMNS[13:]:
-                record[c] = getattr(row, c)
+                record[c] = list(row.tags) if c == "tags" else getattr(row, c)
             record["timeline_entries"] = entries.get(row.id, [])
             record["postmortem"] = postmortems.get(row.id)
             record["postmortem_sections"] = sections.get(row.id, [])

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime
+from storage.types import TagList, UTCDateTime
 
 
 class Base(DeclarativeBase):
@@ -49,6 +49,8 @@ class IncidentRow(Base):
     # A private incident: private channel, no (or a redacted) announcement, listed only
     # to its channel's members.
     private: Mapped[bool] = mapped_column(nullable=False, default=False)
+    # Tags and services (`service:x`), space-separated (storage/types.py: TagList).
+    tags: Mapped[tuple[str, ...]] = mapped_column(TagList, nullable=False, default=())
 
     roles: Mapped[list[RoleAssignmentRow]] = relationship(
         back_populates="incident", cascade="all, delete-orphan", order_by="RoleAssignmentRow.role"

@@ -45,7 +45,7 @@ DELETED = "deleted"  # an action item removed by hand: kept for audit, listed no
 _SCALARS = (
     "title", "description", "severity", "status", "declared_at", "declared_by",
     "acknowledged_at", "acknowledged_by", "resolved_at", "summary", "channel_id",
-    "channel_name", "card_ts", "announce_channel_id", "announce_ts", "private",
+    "channel_name", "card_ts", "announce_channel_id", "announce_ts", "private", "tags",
 )
 
 
@@ -151,7 +151,8 @@ class SqlIncidentRepository:
         ).scalar_one_or_none()
 
     def list(self, *, open_only: bool = False, resolved_since: datetime | None = None,
-             declared_since: datetime | None = None) -> list[Incident]:
+             declared_since: datetime | None = None,
+             numbers: Iterable[int] | None = None) -> list[Incident]:
         """All incidents, the open ones, those resolved at or after `resolved_since` or
         declared at or after `declared_since` (each an indexed range: the answer's size,
         not the history's, is what the query costs)."""
@@ -166,6 +167,8 @@ class SqlIncidentRepository:
             query = query.where(IncidentRow.resolved_at >= resolved_since)
         if declared_since is not None:
             query = query.where(IncidentRow.declared_at >= declared_since)
+        if numbers is not None:
+            query = query.where(IncidentRow.number.in_(list(numbers)))
         return [to_incident(row) for row in self.session.execute(query).unique().scalars()]
 
     def add(self, incident: Incident) -> None:

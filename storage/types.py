@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator
 
 
@@ -30,3 +30,22 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class TagList(TypeDecorator[tuple[str, ...]]):
+    """An incident's tags as one space-separated string (`database service:payments`):
+    read with the incident row (no extra statement per change), filtered with
+    `' ' || tags || ' ' LIKE '% x %'`; tags contain no spaces (bot/domain/tags.py)."""
+
+    impl = String(700)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, str):  # a filter's comparison value, already a string
+            return value
+        return " ".join(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> tuple[str, ...]:
+        return tuple(value.split()) if value else ()

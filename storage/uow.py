@@ -18,6 +18,7 @@ from storage.repositories import (
     SqlScheduleRepository,
     SqlTimelineRepository,
 )
+from storage.search import SqlSearchRepository
 
 
 class SqlUnitOfWork:
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
         self.schedules = SqlScheduleRepository(self.session)
         self.people = SqlPeopleRepository(self.session)
         self.archive = SqlArchiveRepository(self.session)
+        self.search = SqlSearchRepository(self.session)
         return self
 
     def __exit__(

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.domain.tags import MAX_TAGS, valid_tag
+
 Record = dict[str, Any]
 Check = Callable[[object], object]
 
@@ -125,13 +127,13 @@ def _object(fields: dict[str, Check], value: object, where: str = "") -> Record:
     (an export writes them all, so a missing one means a damaged or foreign file)."""
     if not isinstance(value, dict):
         raise ValueError(f"{where or 'the line'} should be a JSON object")
-    missing = [name for name in fields if name not in value]
+    missing = [name for name in fields if name not in value and name not in DEFAULTS]
     if missing:
         raise ValueError(f"{where}{'.' if where else ''}{missing[0]} is missing")
     out: Record = {}
     for name, check in fields.items():
         try:
-            out[name] = check(value[name])
+            out[name] = check(value[name] if name in value else DEFAULTS[name])
         except ValueError as exc:
             raise ValueError(f"{where}{'.' if where else ''}{name} {exc}") from None
     return out
@@ -162,6 +164,19 @@ def _postmortem(value: object) -> object:
     return None if value is None else _object(POSTMORTEM, value, "postmortem")
 
 
+def _tags(value: object) -> object:
+    if not isinstance(value, list) or not all(isinstance(t, str) and valid_tag(t)
+                                              for t in value):
+        raise ValueError("should be a list of tags (lowercase letters, digits, `-`, "
+                         "optionally `service:`)")
+    if len(value) > MAX_TAGS:
+        raise ValueError(f"has more than {MAX_TAGS} tags")
+    return sorted(set(value))
+
+
+# Added after a format was in use: a record without them (an older export) gets these.
+DEFAULTS: dict[str, object] = {"tags": []}
+
 INCIDENT: dict[str, Check] = {
     "number": _int, "title": _text(200), "description": _text(), "severity": _text(20),
     "status": _text(30), "channel_id": _text(30, null=True),
@@ -170,7 +185,7 @@ INCIDENT: dict[str, Check] = {
     "resolved_at": _time(null=True), "summary": _text(), "roles": _roles,
     "events": _list_of(EVENT), "action_items": _list_of(ACTION_ITEM),
     "card_ts": _text(30, null=True), "announce_channel_id": _text(30, null=True),
-    "announce_ts": _text(30, null=True), "private": _bool,
+    "announce_ts": _text(30, null=True), "private": _bool, "tags": _tags,
     "timeline_entries": _list_of(
         TIMELINE_ENTRY,
         unique=lambda e: (e["channel_id"], e["ts"]) if e["ts"] is not None else None),

@@ -17,6 +17,9 @@ from bot.domain.incidents import (
     normalise_status,
     validate_title,
 )
+from bot.domain.search import USAGE as SEARCH_USAGE
+from bot.domain.search import SearchQuery, parse_search
+from bot.domain.tags import MAX_TAGS, normalise_tag
 from bot.domain.text import parse_user_ref, plain_from_slack, some
 from bot.domain.timeline import NOTE_TIME_EXAMPLE, NoteClock, parse_note_clock
 from bot.errors import UserError
@@ -28,6 +31,8 @@ SUBCOMMANDS = (
     "hide", "unhide",
     # corrections (h12a): title, edit form, cancel
     "title", "edit", "cancel",
+    # tags and services (issue 13)
+    "tag", "search",
 )
 ALIASES = {"sev": "severity", "acknowledge": "ack", "new": "declare", "open": "declare",
            "pm": "postmortem", "ai": "action", "todo": "action"}
@@ -39,6 +44,7 @@ _SEV_LIKE = re.compile(r"^sev\d+$", re.IGNORECASE)
 # summaries) fits one Slack section with room to spare; a whole command is bounded too.
 MAX_TEXT = 2900
 MAX_COMMAND = 4000
+MAX_SEARCH = 300  # a search travels in its page buttons' values (Slack: 2,000 characters)
 
 
 def capped(text: str, what: str, limit: int = MAX_TEXT) -> str:
@@ -262,12 +268,28 @@ class Cancel:
     usage: ClassVar[str] = "/incident cancel #12 declared by mistake"
 
 
+@dataclass(frozen=True)
+class Tag:
+    """Add tags (`service:x` for a service) or remove them; normalised here."""
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident tag #12 database service:payments"
+
+
+@dataclass(frozen=True)
+class Search:
+    """Full-text search of past incidents (bot/domain/search.py reads the query)."""
+    query: SearchQuery
+    usage: ClassVar[str] = SEARCH_USAGE
+
+
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemStep | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
-    | Retitle | Edit | Cancel
+    | Retitle | Edit | Cancel | Tag | Search
 )
 DECLARE_FLAGS = {"--test": "test", "—test": "test",  # Slack may turn `--` into a dash
                  "--private": "private", "—private": "private"}
@@ -407,6 +429,11 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             return Edit(ref=ref)
         case "cancel":
             return Cancel(reason=capped(text_of(rest), "reason"), ref=ref)
+        case "tag":
+            return _tag(rest, ref)
+        case "search":
+            return Search(parse_search(capped(text_of(words[1:]), "search", MAX_SEARCH),
+                                       config.severity_names))
         case _:  # "resolve": the last of SUBCOMMANDS
             return Resolve(summary=capped(text_of(rest), "summary"), ref=ref)
 
@@ -465,3 +492,18 @@ def _note(text: str, ref: int | None) -> Note | EditNote | DeleteNote:
     if not rest:
         raise UserError(f"What happened at {clock.clock}? {NOTE_TIME_EXAMPLE}.")
     return Note(text=text, body=" ".join(rest), at=clock, ref=ref)
+
+
+def _tag(words: list[str], ref: int | None) -> Tag:
+    removing = bool(words) and words[0].lower() in ("remove", "rm", "delete")
+    if removing:
+        words = words[1:]
+    names = [plain_from_slack(w).strip(",") for w in words]
+    names = [n for n in names if n]
+    if not names:
+        raise UserError("Which tags? e.g. `/incident tag database service:payments`, or "
+                        "`/incident tag remove database`.")
+    if len(names) > MAX_TAGS:
+        raise UserError(f"An incident can have at most {MAX_TAGS} tags.")
+    tags = tuple(dict.fromkeys(normalise_tag(n) for n in names))
+    return Tag(remove=tags, ref=ref) if removing else Tag(add=tags, ref=ref)

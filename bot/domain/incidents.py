@@ -13,6 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.action_items import ActionItem
+from bot.domain.tags import SERVICE, services, with_tags
 from bot.domain.text import plain_from_slack, some
 from bot.errors import Echo, Mention, Moment, UserError
 
@@ -45,6 +46,7 @@ class EventKind(StrEnum):
     ACTION_ITEM = "action_item"  # an action item corrected: text, owner, due, type, removed
     EDITED = "edited"        # a correction: detail has `<field>` (new) and `<field>_was`
     CANCELLED = "cancelled"  # declared by mistake: closed, kept for audit, out of stats
+    TAGGED = "tagged"        # tags/services changed: detail `added` / `removed` (space-separated)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class Incident:
     announce_channel_id: str | None = None
     announce_ts: str | None = None
     private: bool = False
+    tags: tuple[str, ...] = ()  # normalised (bot/domain/tags.py); `service:x` is a service
     roles: dict[str, str] = field(default_factory=dict)
     events: tuple[EventRecord, ...] = ()
     action_items: tuple[ActionItem, ...] = ()
@@ -191,6 +194,8 @@ def as_dict(incident: Incident) -> dict[str, object]:
         "summary": incident.summary,
         "cancelled": incident.is_cancelled,  # kept for audit; not counted in stats
         "test": incident.is_test,
+        "tags": [t for t in incident.tags if not t.startswith(SERVICE)],
+        "services": list(services(incident.tags)),
         "roles": dict(incident.roles),
         "events": [
             {"at": _iso(e.at), "kind": e.kind, "actor": e.actor, "detail": dict(e.detail)}
@@ -310,3 +315,20 @@ def cancel(incident: Incident, reason: str, user: str, now: datetime, *,
         detail["reason"] = reason
     return (replace(incident, status=resolved_status, resolved_at=incident.resolved_at or now),
             EventRecord(now, EventKind.CANCELLED, user, detail))
+
+
+def retag(incident: Incident, add: tuple[str, ...], remove: tuple[str, ...], user: str,
+          now: datetime) -> Change:
+    """Tags added and/or removed (already normalised by the parser); a change that changes
+    nothing is a `UserError`, so the timeline records only real ones."""
+    missing = [t for t in remove if t not in incident.tags]
+    if missing:
+        raise UserError(f"Incident #{incident.number} has no tag ", Echo(missing[0]), ".")
+    kept = tuple(t for t in incident.tags if t not in remove)
+    tags = with_tags(kept, list(add))
+    added = [t for t in tags if t not in incident.tags]
+    removed = [t for t in incident.tags if t not in tags]
+    if not added and not removed:
+        raise UserError(f"Incident #{incident.number} already has those tags: nothing changed.")
+    detail = {"added": " ".join(added), "removed": " ".join(removed)}
+    return replace(incident, tags=tags), EventRecord(now, EventKind.TAGGED, user, detail)

@@ -128,6 +128,8 @@ def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
         case EventKind.CANCELLED:
             reason = f": {detail['reason']}" if detail.get("reason") else ""
             return f"Cancelled (declared by mistake){reason}"
+        case EventKind.TAGGED:
+            return tag_change_text(detail)
         case _:  # mypy: every kind has a case above
             assert_never(kind)
 
@@ -352,3 +354,13 @@ def durations_as_dict(spans: Durations) -> dict[str, float | None]:
     return {"to_acknowledge_seconds": seconds(spans.to_acknowledge),
             "to_mitigate_seconds": seconds(spans.to_mitigate),
             "to_resolve_seconds": seconds(spans.to_resolve)}
+
+
+def tag_change_text(detail: dict[str, str]) -> str:
+    """"Tagged database, service:payments; untagged network" (plain text)."""
+    parts = []
+    if detail.get("added"):
+        parts.append("Tagged " + ", ".join(detail["added"].split()))
+    if detail.get("removed"):
+        parts.append(("untagged " if parts else "Untagged ") + ", ".join(detail["removed"].split()))
+    return "; ".join(parts)

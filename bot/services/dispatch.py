@@ -37,15 +37,18 @@ from bot.domain.commands import (
     Retitle,
     Retry,
     Role,
+    Search,
     Severity,
     Stats,
     Status,
+    Tag,
     Timeline,
     TimelineRebuild,
     Update,
 )
 from bot.domain.incidents import Incident
 from bot.domain.permissions import Act
+from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats as IncidentStats
 from bot.services import corrections as fix
 from bot.services import incidents as uc
@@ -80,6 +83,7 @@ class Pages(Protocol):
     def action_items(self, number: int) -> Reply: ...
     def timeline(self, number: int) -> Reply: ...
     def stats(self, stats: IncidentStats, period: str) -> Reply: ...
+    def search(self, query: SearchQuery, user_id: str) -> Reply: ...
 
 
 @dataclass(frozen=True)
@@ -290,5 +294,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                 rules.cancel, reason=reason, user=user_id, now=now,
                 resolved_status=config.resolved_status), Act.CANCEL,
                 retopic=True, reannounce=True)
+        case Tag(ref=ref, add=add, remove=remove):
+            return change(ref, cmd.usage, partial(rules.retag, add=add, remove=remove,
+                                                  user=user_id, now=now), Act.EDIT)
+        case Search(query=query):
+            return pages.search(query, user_id)
         case _:  # mypy: every member of the union has a case above
             assert_never(cmd)

@@ -14,6 +14,7 @@ from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm, SectionText
 from bot.domain.rotations import Override, Schedule
+from bot.domain.search import SearchQuery
 from bot.domain.timeline import ChatMessage, Durations, TimelineEntry
 
 
@@ -26,7 +27,8 @@ class IncidentRepository(Protocol):
     def set_fields(self, number: int, fields: Mapping[str, object]) -> dict[str, object]: ...
     def number_for_channel(self, channel_id: str) -> int | None: ...
     def list(self, *, open_only: bool = False, resolved_since: datetime | None = None,
-             declared_since: datetime | None = None) -> list[Incident]: ...
+             declared_since: datetime | None = None,
+             numbers: Iterable[int] | None = None) -> list[Incident]: ...
     def add(self, incident: Incident) -> None: ...
     def save(self, incident: Incident) -> None: ...
 
@@ -114,6 +116,12 @@ class ArchiveRepository(Protocol):
     def refresh_statistics(self) -> None: ...
 
 
+class SearchRepository(Protocol):
+    """Full-text search with the database's own engine (storage/search.py)."""
+
+    def search(self, query: SearchQuery, *, limit: int) -> list[int]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. The repositories are read-only properties: an implementation
     may hold its own repository classes (a settable attribute would have to be exactly
@@ -135,6 +143,8 @@ class UnitOfWork(Protocol):
     def people(self) -> PeopleRepository: ...
     @property
     def archive(self) -> ArchiveRepository: ...
+    @property
+    def search(self) -> SearchRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

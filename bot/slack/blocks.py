@@ -17,6 +17,7 @@ from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
+from bot.services.search import MAX_RESULTS, Found
 from bot.slack.ids import Action, Block, Callback, Field
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 
@@ -253,6 +254,35 @@ def build_incident_list(incidents: list[Incident], page: int = 1) -> tuple[str, 
     blocks += _sections(lines)
     blocks += _pager("incidents", "", page, pages)
     return f"{len(incidents)} open incident(s), page {page} of {pages}", blocks
+
+
+SEARCH_PER_PAGE = 10
+
+
+def build_search_results(found: Found, page: int = 1) -> tuple[str, Blocks]:
+    """Matches of a search, best first, 10 to a page with Previous / Next buttons; each
+    with its severity, when it was declared, its tags and its channel."""
+    said = escape_mrkdwn(found.query.text)
+    if not found.incidents:
+        text = f"No incidents match _{said}_."
+        return text, [{"type": "section", "text": _mrkdwn(text)}]
+    total = len(found.incidents)
+    pages = page_count(total, SEARCH_PER_PAGE)
+    page = _clamp(page, pages)
+    shown = found.incidents[(page - 1) * SEARCH_PER_PAGE:page * SEARCH_PER_PAGE]
+    lines = [
+        f"*#{i.number}* {i.severity} · {slack_date(i.declared_at)} · "
+        f"{fit(escape_mrkdwn(i.title), 300)}"
+        + (f" · `{' '.join(i.tags)}`" if i.tags else "")
+        + (f" · <#{i.channel_id}>" if i.channel_id else "")
+        for i in shown
+    ]
+    more = "+" if total >= MAX_RESULTS else ""
+    blocks: Blocks = [{"type": "section", "text": _mrkdwn(
+        f"*{total}{more} incident(s) match* _{fit(said, 500)}_")}]
+    blocks += _sections(lines)
+    blocks += _pager("search", found.query.text, page, pages)
+    return f"{total}{more} incident(s) match {found.query.text}, page {page} of {pages}", blocks
 
 
 def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[str, Any]:

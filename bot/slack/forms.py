@@ -119,7 +119,7 @@ def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:
     return int(number_text), extra or None
 
 
-PAGE_KINDS = ("timeline", "incidents", "items", "mine")
+PAGE_KINDS = ("timeline", "incidents", "items", "mine", "search")
 
 
 def parse_page_value(body: dict[str, Any]) -> tuple[str, str, int]:

@@ -21,6 +21,7 @@ from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act, Party, Refused
+from bot.domain.timeline import tag_change_text
 from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
@@ -103,6 +104,8 @@ def event_text(incident: Incident, event: EventRecord) -> str:
             reason = f": {d['reason']}" if d.get("reason") else "."
             return (f":no_entry_sign: {who} *cancelled* the incident (declared by mistake; "
                     f"kept for the record, left out of stats){reason}")
+        case EventKind.TAGGED:
+            return f":label: {who}: {tag_change_text(d)}"
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 
@@ -270,6 +273,8 @@ def change_text(incident: Incident, event: EventRecord) -> str:
             return f"Corrected {ref}: {' and '.join(n for n in _EDITABLE if n in d)} changed."
         case EventKind.CANCELLED:
             return f"Cancelled {ref}; it stays on record, left out of stats and lists."
+        case EventKind.TAGGED:
+            return f"{tag_change_text(d)} on {ref}."
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 

@@ -21,6 +21,7 @@ def _history(stack: Stack) -> None:
     incident = scripted_incident(stack)
     channel = incident.channel_id
     slash(stack, "note the EU pool was drained by hand", channel=channel)
+    slash(stack, "tag Database service:Checkout", channel=channel)
     for _ in range(2):
         stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel))
     slash(stack, "postmortem review", channel=channel)
@@ -76,6 +77,7 @@ def test_round_trip_is_lossless_and_reimport_changes_nothing(
         ("impact", 1, ALICE), ("impact", 2, BOB), ("went_well", 1, BOB)]
     assert all(v["message_ts"] for v in one["postmortem"]["versions"])
     assert one["card_ts"] and one["roles"]["commander"]
+    assert one["tags"] == ["database", "service:checkout"]
     path = tmp_path / "incidents.jsonl"
     path.write_text(first, encoding="utf-8")
 
@@ -200,6 +202,7 @@ def _record(number: int, declared_at: str) -> dict[str, object]:
                           "created_by": "U01ALICE", "closed_at": declared_at,
                           "closed_by": "U02BOB"}],
         "card_ts": "1.000100", "announce_channel_id": None, "announce_ts": None, "private": False,
+        "tags": ["database", "service:storage"],
         "timeline_entries": [{"at": declared_at, "kind": "message", "author": "U02BOB",
                               "text": "disk at 100%", "channel_id": f"C{number:08d}",
                               "ts": "1767261600.000100", "thread_ts": None, "pinned": True,
@@ -234,3 +237,20 @@ def test_the_bot_can_write_while_an_export_is_under_way(engine: Engine) -> None:
         assert tx.notifications.claim("written-during-export", utcnow())
         tx.commit()
     assert [r["number"] for r in stream] == [2, 3]
+
+
+def test_an_export_from_before_tags_imports_with_no_tags(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Files exported before incidents had tags still import (no tags); re-exported,
+    they carry `tags: []`."""
+    old = _record(1, "2026-01-01T10:00:00Z")
+    del old["tags"]
+    path = tmp_path / "old.jsonl"
+    path.write_text(json.dumps(old) + "\n", encoding="utf-8")
+    assert _import(_url(engine), path, monkeypatch, capsys)[0] == 0
+    assert json.loads(_export(_url(engine), monkeypatch, capsys))["tags"] == []
+    bad = {**_record(2, "2026-01-02T10:00:00Z"), "tags": ["Has Space"]}
+    path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    code, _, err = _import(_url(engine), path, monkeypatch, capsys)
+    assert code == 2 and "tags should be a list of tags" in err

@@ -29,6 +29,7 @@ from bot.domain.commands import (
     Severity,
     Stats,
     Status,
+    Tag,
     Timeline,
     TimelineRebuild,
     Update,
@@ -198,5 +199,29 @@ def test_corrections_parse(text: str, expected: object) -> None:
     ("declare --test", "A drill needs a title"),
 ])
 def test_corrections_refused_in_the_ack(text: str, fragment: str) -> None:
+    with pytest.raises(UserError, match=fragment):
+        parse(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("tag Database #EU-West-1", Tag(add=("database", "eu-west-1"))),
+    ("tag #4 service:Payments database database", Tag(add=("service:payments", "database"),
+                                                      ref=4)),
+    ("tag remove database", Tag(remove=("database",))),
+    ("tag #4 remove service:payments", Tag(remove=("service:payments",), ref=4)),
+])
+def test_tags_parse_normalised(text: str, expected: object) -> None:
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("tag", "Which tags?"),
+    ("tag remove", "Which tags?"),
+    ("tag data_base", "can only use letters, digits and `-`"),
+    ("tag service:", "at least one letter or digit"),
+    ("tag " + "x" * 31, "too long: at most 30 characters"),
+    ("tag " + " ".join(f"t{n}" for n in range(21)), "at most 20 tags"),
+])
+def test_bad_tags_are_refused_in_the_ack(text: str, fragment: str) -> None:
     with pytest.raises(UserError, match=fragment):
         parse(text)

@@ -64,7 +64,7 @@ def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
                    {"at": resolved, "kind": "status", "actor": ALICE,
                     "detail": {"status": "resolved"}}],
         "action_items": [item("due today", NOW), item("overdue", NOW - timedelta(days=5))],
-        "card_ts": None, "announce_channel_id": None, "announce_ts": None, "private": False,
+        "card_ts": None, "announce_channel_id": None, "announce_ts": None, "private": False, "tags": [],
         "timeline_entries": [],
         "postmortem": {"status": "published" if old else "draft", "created_at": resolved,
                        "updated_at": resolved, "published_at": resolved if old else None,

@@ -29,7 +29,8 @@ TYPED = "<!channel> & co"  # what a person might type: must not ping or inject m
 DETAIL = {"title": TYPED, "severity": "SEV2", "from": "investigating", "to": "monitoring",
           "note": TYPED, "role": "commander", "user": "U2", "text": TYPED,
           "schedule": TYPED, "summary": TYPED, "reason": TYPED,
-          "title_was": TYPED, "severity_was": "SEV3", "summary_was": TYPED}
+          "title_was": TYPED, "severity_was": "SEV3", "summary_was": TYPED,
+          "added": "database service:payments", "removed": "network"}
 
 
 @pytest.mark.parametrize("kind", list(EventKind))
@@ -39,8 +40,9 @@ def test_every_event_kind_has_its_own_slack_wording(kind: EventKind) -> None:
     text = event_text(INCIDENT, EventRecord(AT, kind, "U1", DETAIL))
     assert text != f"{kind} by <@U1>" and not text.startswith(f"{kind} by")
     assert "<!channel>" not in text
-    assert "&lt;!channel&gt; &amp; co" in text or kind in (EventKind.ACKNOWLEDGED,
-                                                          EventKind.SEVERITY, EventKind.ROLE)
+    assert "&lt;!channel&gt; &amp; co" in text or kind in (
+        EventKind.ACKNOWLEDGED, EventKind.SEVERITY, EventKind.ROLE,
+        EventKind.TAGGED)  # tags are [a-z0-9:-] only (bot/domain/tags.py)
 
 
 @pytest.mark.parametrize("kind", list(EventKind))

@@ -12,12 +12,20 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.domain.search import SearchQuery, parse_search
 from bot.errors import UserError
 from bot.services.dispatch import list_open
 from bot.services.incidents import find_number
 from bot.services.ports import Deps
+from bot.services.search import search_incidents
 from bot.services.timeline import timeline_of
-from bot.slack.blocks import Blocks, build_action_items, build_incident_list, build_timeline_page
+from bot.slack.blocks import (
+    Blocks,
+    build_action_items,
+    build_incident_list,
+    build_search_results,
+    build_timeline_page,
+)
 from bot.slack.forms import parse_page_value
 from bot.slack.ids import Action
 from bot.slack.replies import guarded
@@ -27,6 +35,11 @@ Page = tuple[str, Blocks]
 
 def incidents_page(deps: Deps, user_id: str, page: int = 1) -> Page:
     return build_incident_list(list_open(deps, user_id), page)
+
+
+def search_page(deps: Deps, query: SearchQuery, user_id: str, page: int = 1) -> Page:
+    return build_search_results(search_incidents(query, uow=deps.uow, user_id=user_id,
+                                                 chat=deps.chat), page)
 
 
 def items_page(deps: Deps, number: int, page: int = 1) -> Page:
@@ -63,6 +76,9 @@ def register(app: App, deps: Deps) -> None:
             text, blocks = items_page(deps, number, page)
         elif kind == "mine":  # always the clicker's own items
             text, blocks = my_items_page(deps, user_id, page)
+        elif kind == "search":  # searched again as the clicker: only what they may see
+            query = parse_search(ref, deps.config.severity_names)
+            text, blocks = search_page(deps, query, user_id, page)
         else:
             text, blocks = incidents_page(deps, user_id, page)
         respond(response_type="ephemeral", replace_original=kind != "timeline", text=text,

@@ -8,13 +8,20 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot.domain.commands import Help, parse_incident_command
+from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats
 from bot.errors import UserError
 from bot.services.dispatch import Caller, Reply, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.blocks import build_stats
 from bot.slack.ids import Command
-from bot.slack.listeners.pages import incidents_page, items_page, my_items_page, timeline_page
+from bot.slack.listeners.pages import (
+    incidents_page,
+    items_page,
+    my_items_page,
+    search_page,
+    timeline_page,
+)
 from bot.slack.messages import command_reply, render_message
 from bot.slack.replies import guarded
 from bot.slack.text import error_text
@@ -52,6 +59,9 @@ class SlackPages:
 
     def stats(self, stats: Stats, period: str) -> Reply:
         return Reply(*build_stats(stats, period))
+
+    def search(self, query: SearchQuery, user_id: str) -> Reply:
+        return Reply(*search_page(self.deps, query, user_id))
 
 
 def register(app: App, deps: Deps) -> None:
