@@ -7,7 +7,7 @@ FTS5 rows are keyed by rowid = source row id * 4 + source (0 incident, 1 timelin
 entry, 2 postmortem version), so a trigger replaces one row by key, never by a scan.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
