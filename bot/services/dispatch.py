@@ -114,15 +114,12 @@ Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft 
           | fix.EntryChanged | fix.ItemChanged | None)
 
 
-def roster(number: int, uow: UnitOfWorkFactory) -> list[str]:
+def roster(incident: Incident, uow: UnitOfWorkFactory) -> list[str]:
     """Names of the incident's people known to the bot (stored, no Slack call), so the
     blameless check recognises them even in lowercase ("erin took down search")."""
+    people = {incident.declared_by, *incident.roles.values(),
+              *(e.actor for e in incident.events if e.actor)}
     with uow() as tx:
-        incident = tx.incidents.get(number)
-        if incident is None:
-            return []
-        people = {incident.declared_by, *incident.roles.values(),
-                  *(e.actor for e in incident.events if e.actor)}
         return [name for _, name in tx.people.lookup(p for p in people if p).values()]
 
 
@@ -147,36 +144,36 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
     say, a form opened). Raises `UserError` for bad input that needed I/O to find."""
     config, now, user_id = deps.config, deps.now(), caller.user_id
 
-    def number(ref: int | None, usage: str) -> int:
-        found = uc.find_number(deps.uow, ref=ref, channel_id=caller.channel_id, usage=usage)
-        if ref is not None:
-            uc.check_visible(found, user_id, uow=deps.uow, chat=deps.chat)
-        return found
+    def hidden_from_caller(incident: Incident) -> bool:
+        return incident.private and not uc.visible_to([incident], user_id, deps.chat)
 
-    def checked(ref: int | None, usage: str, act: Act | Callable[[Incident], Act]) -> int:
-        """The incident's number once the caller may `act` on it (a function of the
-        incident for a command whose action depends on its state); else `Refused`."""
-        found = number(ref, usage)
-        with deps.uow() as tx:
-            incident = tx.incidents.get(found)
-        assert incident is not None
-        authorize(act if isinstance(act, Act) else act(incident), user_id,
-                  Subject(incident=incident), policy=config.permissions, chat=deps.chat)
+    def number(ref: int | None, usage: str) -> int:
+        if ref is None:  # the caller's channel: its number is all we need
+            return uc.find_number(deps.uow, ref=None, channel_id=caller.channel_id, usage=usage)
+        return find(ref, usage).number
+
+    def find(ref: int | None, usage: str) -> Incident:
+        return uc.find_incident(uc.Target(ref, caller.channel_id, usage), uow=deps.uow,
+                                hidden_from_caller=hidden_from_caller)
+
+    def authorized(act: Act | Callable[[Incident], Act], found: Incident) -> None:
+        authorize(act if isinstance(act, Act) else act(found), user_id,
+                  Subject(incident=found), policy=config.permissions, chat=deps.chat)
+
+    def checked(ref: int | None, usage: str, act: Act | Callable[[Incident], Act]) -> Incident:
+        """The incident once the caller may `act` on it (a function of the incident for a
+        command whose action depends on its state), read once; else `Refused`."""
+        found = find(ref, usage)
+        authorized(act, found)
         return found
 
     def change(ref: int | None, usage: str, rule: uc.Rule, act: Act | Callable[[Incident], Act],
                *, announce: bool = True, retopic: bool = False,
                reannounce: bool = False) -> uc.Outcome:
-        def hidden(incident: Incident) -> bool:
-            return incident.private and not uc.visible_to([incident], user_id, deps.chat)
-
-        def check(incident: Incident) -> None:
-            authorize(act if isinstance(act, Act) else act(incident), user_id,
-                      Subject(incident=incident), policy=config.permissions, chat=deps.chat)
-
         return uc.change_incident(uc.Target(ref, caller.channel_id, usage), rule, uow=deps.uow,
                                   chat=deps.chat, announce=announce, retopic=retopic,
-                                  reannounce=reannounce, hidden_from_caller=hidden, check=check)
+                                  reannounce=reannounce, hidden_from_caller=hidden_from_caller,
+                                  check=partial(authorized, act))
 
     match cmd:
         case Help(unknown=unknown):
@@ -210,16 +207,16 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                                       config=config)
         case Note(ref=ref, text=text, body=body, at=at):
             noted = checked(ref, cmd.usage, Act.NOTE)
-            when, entry_id = tl.add_note(noted, user_id, body, at, uow=deps.uow,
+            when, entry_id = tl.add_note(noted.number, user_id, body, at, uow=deps.uow,
                                          chat=deps.chat, config=config, now=now)
-            return Noted(noted, when, text, lint_text(text, roster=roster(noted, deps.uow)),
-                         entry_id)
+            return Noted(noted.number, when, text,
+                         lint_text(text, roster=roster(noted, deps.uow)), entry_id)
         case AddActionItem(ref=ref, text=text):
-            return ItemAdded(add_action_item(checked(ref, cmd.usage, Act.ADD_ACTION_ITEM),
+            return ItemAdded(add_action_item(checked(ref, cmd.usage, Act.ADD_ACTION_ITEM).number,
                                              user_id, text.split(), uow=deps.uow,
                                              chat=deps.chat, config=config, now=now))
         case Postmortem(ref=ref):
-            return pm.draft_postmortem(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM), user_id,
+            return pm.draft_postmortem(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM).number, user_id,
                                        uow=deps.uow, chat=deps.chat, config=config, now=now)
         case PostmortemEdit(ref=ref, section=section):
             pm.open_section_form(number(ref, cmd.usage), user_id, caller.trigger_id,
@@ -228,7 +225,7 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case PostmortemStep(ref=ref, step=step):
             act = {"review": Act.DRAFT_POSTMORTEM, "publish": Act.PUBLISH_POSTMORTEM,
                    "reopen": Act.APPROVE_POSTMORTEM}[step]
-            stepped = checked(ref, cmd.usage, act)
+            stepped = checked(ref, cmd.usage, act).number
             return ReviewStep(stepped, pm.change_review_status(stepped, step, uow=deps.uow,
                                                                now=now))
         case Ack(ref=ref):
@@ -283,11 +280,7 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
                 severities=config.severity_names), Act.EDIT, retopic=True, reannounce=True)
             return uc.follow_title(outcome, uow=deps.uow, chat=deps.chat, config=config)
         case Edit(ref=ref):
-            incident_number = checked(ref, cmd.usage, Act.EDIT)
-            with deps.uow() as tx:
-                incident = tx.incidents.get(incident_number)
-            assert incident is not None
-            deps.chat.open_edit_form(caller.trigger_id, incident)
+            deps.chat.open_edit_form(caller.trigger_id, checked(ref, cmd.usage, Act.EDIT))
             return None
         case Cancel(ref=ref, reason=reason):
             return change(ref, cmd.usage, partial(

@@ -23,7 +23,7 @@ from bot.domain.permissions import Act
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
-from bot.services.ports import Chat, Deps, UnitOfWorkFactory
+from bot.services.ports import Chat, Deps, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 MAX_NAME_ATTEMPTS = 20
@@ -103,6 +103,27 @@ def find_number(
     if number is None:
         raise _not_found(target)
     return number
+
+
+def _find(tx: UnitOfWork, target: Target, hidden_from_caller: Callable[[Incident], bool] | None,
+          *, for_update: bool = False) -> Incident:
+    """The incident a command is about, in one read (`#N`, else the channel's). One named
+    by `#N` that is `hidden_from_caller` (private, and they are not a member) is answered
+    as if it did not exist: its number alone must not reveal it."""
+    incident = (tx.incidents.get(target.ref, for_update=for_update) if target.ref is not None
+                else tx.incidents.get_for_channel(target.channel_id, for_update=for_update)
+                if target.channel_id else None)
+    if incident is None or (target.ref is not None and hidden_from_caller is not None
+                            and hidden_from_caller(incident)):
+        raise _not_found(target)
+    return incident
+
+
+def find_incident(target: Target, *, uow: UnitOfWorkFactory,
+                  hidden_from_caller: Callable[[Incident], bool] | None = None) -> Incident:
+    """`_find` in its own unit of work, for commands that read before they act."""
+    with uow() as tx:
+        return _find(tx, target, hidden_from_caller)
 
 
 def declare_incident(
@@ -340,12 +361,7 @@ def change_incident(
     not exist; `check` (the permission check) runs on the locked row and may raise
     `Refused`, which rolls back: one read serves finding, checking and changing."""
     with uow() as tx:
-        current = (tx.incidents.get(target.ref, for_update=True) if target.ref is not None
-                   else tx.incidents.get_for_channel(target.channel_id, for_update=True)
-                   if target.channel_id else None)
-        if current is None or (target.ref is not None and hidden_from_caller is not None
-                               and hidden_from_caller(current)):
-            raise _not_found(target)
+        current = _find(tx, target, hidden_from_caller, for_update=True)
         observability.incident.set(current.number)
         if check is not None:
             check(current)
@@ -389,15 +405,6 @@ def visible_to(incidents: list[Incident], user_id: str, chat: Chat) -> list[Inci
                 continue
         shown.append(incident)
     return shown
-
-
-def check_visible(number: int, user_id: str, *, uow: UnitOfWorkFactory, chat: Chat) -> None:
-    """A private incident named by `#N` answers only its channel's members; anyone else
-    is told it does not exist (its number alone must not reveal it)."""
-    with uow() as tx:
-        incident = tx.incidents.get(number)
-    if incident is not None and incident.private and not visible_to([incident], user_id, chat):
-        raise UserError(f"There is no incident #{number}. `/incident list` shows open ones.")
 
 
 def follow_title(outcome: Outcome, *, uow: UnitOfWorkFactory, chat: Chat,
