@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
+from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
@@ -48,6 +49,7 @@ class FakeChat:
     announcement_updates: list[Incident] = field(default_factory=list)
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
+    homes: dict[str, Home] = field(default_factory=dict)  # user -> their Home tab
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -231,3 +233,7 @@ class FakeChat:
                       end: datetime) -> None:
         self._maybe_fail("ask_for_cover")
         self.cover_requests.append((channel, schedule, user_id, start, end))
+
+    def publish_home(self, user_id: str, home: Home) -> None:
+        self._maybe_fail("publish_home")
+        self.homes[user_id] = home

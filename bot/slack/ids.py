@@ -25,6 +25,9 @@ class Action(StrEnum):
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
+    ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
+    HOME_DECLARE = "home-declare"  # the Home tab's "Declare an incident"
+    HOME_COVER = "home-cover"  # "Ask for cover" by a turn; value: JSON schedule, start, end
 
 
 class Callback(StrEnum):
@@ -74,4 +77,5 @@ class Field(StrEnum):
 EVENTS: tuple[str, ...] = (
     "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added",
     "pin_removed", "member_joined_channel", "member_left_channel", "subteam_members_changed",
+    "app_home_opened",
 )
