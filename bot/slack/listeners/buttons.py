@@ -71,8 +71,8 @@ def register(app: App, deps: Deps) -> None:
                                           chat=deps.chat, now=deps.now(),
                                           policy=deps.config.permissions)
             if on_home_tab(body):  # no response_url there: the tab itself shows the change
-                if deps.home is not None:
-                    deps.home.publish(_user(body))
+                if deps.home is not None:  # they are using their tab: keep it fresh
+                    deps.home.opened(_user(body))
                 return
             _reply(respond, item_marked_text(item))
         return handle
