@@ -46,6 +46,7 @@ from bot.domain.commands import (
     TimelineRebuild,
     Update,
 )
+from bot.domain.home import people_of
 from bot.domain.incidents import Incident
 from bot.domain.permissions import Act
 from bot.domain.search import SearchQuery
@@ -225,9 +226,12 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case PostmortemStep(ref=ref, step=step):
             act = {"review": Act.DRAFT_POSTMORTEM, "publish": Act.PUBLISH_POSTMORTEM,
                    "reopen": Act.APPROVE_POSTMORTEM}[step]
-            stepped = checked(ref, cmd.usage, act).number
-            return ReviewStep(stepped, pm.change_review_status(stepped, step, uow=deps.uow,
-                                                               now=now))
+            found = checked(ref, cmd.usage, act)
+            step_done = ReviewStep(found.number, pm.change_review_status(
+                found.number, step, uow=deps.uow, now=now))
+            if deps.home is not None:  # "postmortems waiting on you" changed for them
+                deps.home.changed(people_of(found))
+            return step_done
         case Ack(ref=ref):
             return change(ref, cmd.usage, partial(rules.acknowledge, user=user_id, now=now),
                           Act.ACK, announce=False)

@@ -127,7 +127,26 @@ def _resolve(member: str, chat: Chat) -> str | None:
         return None
 
 
-Publish = Callable[[str], None]
+def next_publish(pending: dict[str, int], published: dict[str, float], last_publish: float,
+                 now: float, *, every: float, spacing: float) -> tuple[str | None, float]:
+    """Whose Home tab to publish now, or (None, how long to wait; inf: nothing pending).
+    `pending`: person -> priority (0 first); `published`: when each was last published;
+    `last_publish`: the last publish of anyone's. Nobody is published twice within `every`
+    seconds, and no two publishes are closer than `spacing` seconds."""
+    if not pending:
+        return None, float("inf")
+    if now < last_publish + spacing:
+        return None, last_publish + spacing - now
+    wait = float("inf")
+    best: tuple[int, float, str] | None = None
+    for user, priority in pending.items():
+        due = published.get(user, float("-inf")) + every
+        if due <= now:
+            if best is None or (priority, due, user) < best:
+                best = (priority, due, user)
+        else:
+            wait = min(wait, due - now)
+    return (best[2], 0.0) if best is not None else (None, wait)
 
 
 class HomeRefresher:
@@ -199,21 +218,8 @@ class HomeRefresher:
 
     def _next(self) -> tuple[str | None, float]:
         """(the user to publish now, or None and how long to wait). Hold `_cond`."""
-        now = self.clock()
-        wait = float("inf")
-        if now < self._last_publish + self.spacing and self._pending:
-            return None, self._last_publish + self.spacing - now
-        best: tuple[int, float, str] | None = None
-        for user, priority in self._pending.items():
-            due = self._published.get(user, float("-inf")) + self.every
-            if due <= now:
-                if best is None or (priority, due) < best[:2]:
-                    best = (priority, due, user)
-            else:
-                wait = min(wait, due - now)
-        if best is not None:
-            return best[2], 0.0
-        return None, wait
+        return next_publish(self._pending, self._published, self._last_publish, self.clock(),
+                            every=self.every, spacing=self.spacing)
 
     def _run(self) -> None:
         while True:

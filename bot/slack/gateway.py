@@ -430,6 +430,7 @@ class SlackGateway:
         document goes into its thread, so re-drafts from the modal don't flood the
         channel."""
         assert incident.channel_id is not None
+        self._changed(people_of(incident))  # its commander's "postmortems waiting on you"
         channel = incident.channel_id
         text, blocks = build_postmortem_summary(
             incident, postmortem, summary.durations, summary.open_actions, summary.total_actions,

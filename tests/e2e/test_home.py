@@ -255,3 +255,35 @@ def test_standin_refuses_views_publish_that_slack_would(stack: Stack) -> None:
     assert len(stack.slack.violations) == len(bad)
     assert stack.slack.homes[BOB]["blocks"] == good["blocks"]
     stack.slack.violations.clear()  # seen: the fixture checks the bot made none
+
+
+def test_postmortems_to_write_and_review_follow_the_review_steps(stack: Stack) -> None:
+    """Alice commands a resolved incident: her tab says to write its postmortem, and
+    follows it from not drafted to draft to in review by itself; Bob, who held a role,
+    is asked to review it once it is in review; published, it leaves both tabs."""
+    stack.runtime.deps.home.every = 0.2  # type: ignore[union-attr]
+    incident = declare(stack)
+    channel = incident.channel_id
+    join(stack, channel, BOB)
+    slash(stack, f"role comms <@{BOB}|bob>", channel=channel)
+    slash(stack, "resolve fixed", channel=channel)
+
+    def alice_says(words: str) -> dict[str, Any]:
+        view: dict[str, Any] = stack.slack.wait_for(
+            lambda: (v := stack.slack.homes.get(ALICE)) is not None
+            and words in home_as_text(v) and v)
+        return view
+
+    first = home_as_text(opened(stack, ALICE))
+    assert "Write the postmortem of *#1* Checkout errors (not drafted)" in first
+    assert "Review" not in home_as_text(opened(stack, BOB))
+    slash(stack, "postmortem", channel=channel)
+    alice_says("Write the postmortem of *#1* Checkout errors (draft)")
+    slash(stack, "postmortem review", channel=channel)
+    alice_says("Write the postmortem of *#1* Checkout errors (in review)")
+    stack.slack.wait_for(lambda: "Review the postmortem of *#1*" in home_as_text(
+        stack.slack.homes[BOB]))
+    slash(stack, "postmortem publish", channel=channel)
+    alice_says("Nothing to write or review.")
+    stack.slack.wait_for(lambda: "Nothing to write or review." in home_as_text(
+        stack.slack.homes[BOB]))
