@@ -158,10 +158,11 @@ class HomeRefresher:
     minute). One daemon thread, started with the first viewer, does the waiting."""
 
     def __init__(self, deps: Deps, *, every: float = 10.0, spacing: float = 0.75,
-                 keep_for: float = 24 * 3600.0,
+                 keep_for: float = 24 * 3600.0, fresh: float = 3.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.deps = deps
         self.every, self.spacing, self.keep_for = every, spacing, keep_for
+        self.fresh = fresh
         self.clock = clock
         self._viewers: dict[str, float] = {}  # user -> when they last opened the tab
         self._published: dict[str, float] = {}  # user -> when their tab was last published
@@ -172,19 +173,28 @@ class HomeRefresher:
         self._stopped = False
 
     def publish(self, user: str) -> None:
-        """Publish `user`'s Home tab now (they opened it, or acted on it)."""
+        """Publish `user`'s Home tab now (they opened it, or acted on it). It counts
+        towards the pace, so background refreshes make room for people's own opens."""
         home = home_of(user, uow=self.deps.uow, chat=self.deps.chat, config=self.deps.config,
                        now=self.deps.now())
         with self._cond:
-            self._published[user] = self.clock()
+            now = self.clock()
+            self._published[user] = now
+            self._last_publish = max(self._last_publish, now)
             self._pending.pop(user, None)
         self.deps.chat.publish_home(user, home)
 
     def opened(self, user: str) -> None:
-        """`user` opened their Home tab: publish it and keep it fresh from now on."""
+        """`user` opened their Home tab: publish it and keep it fresh from now on. Slack
+        keeps the last view: opened again within `fresh` seconds with nothing changed
+        since (switching tabs back and forth), it is not published again."""
         with self._cond:
-            self._viewers[user] = self.clock()
+            now = self.clock()
+            self._viewers[user] = now
             self._start()
+            if user not in self._pending and \
+                    now - self._published.get(user, float("-inf")) < self.fresh:
+                return
         self.publish(user)
 
     def changed(self, users: Iterable[str] = (), *, everyone: bool = False) -> None:

@@ -287,3 +287,16 @@ def test_postmortems_to_write_and_review_follow_the_review_steps(stack: Stack) -
     alice_says("Nothing to write or review.")
     stack.slack.wait_for(lambda: "Nothing to write or review." in home_as_text(
         stack.slack.homes[BOB]))
+
+
+def test_opening_again_at_once_publishes_only_after_a_change(stack: Stack) -> None:
+    """Switching back to the tab within a few seconds re-publishes nothing (Slack keeps
+    the view); after a change that concerns it, opening publishes the new state at once."""
+    stack.runtime.deps.home.every = 100.0  # type: ignore[union-attr]  # no background refresh
+    first = opened(stack, BOB)
+    count = len(stack.slack.calls_of("views.publish"))
+    assert stack.client.open_home(BOB).status == 200
+    assert WORKER.drain()
+    assert len(stack.slack.calls_of("views.publish")) == count
+    declare(stack, "declare sev1 Queue backlog")
+    assert "Queue backlog" in json.dumps(opened(stack, BOB, after=first["id"]))
