@@ -300,3 +300,14 @@ def test_opening_again_at_once_publishes_only_after_a_change(stack: Stack) -> No
     assert len(stack.slack.calls_of("views.publish")) == count
     declare(stack, "declare sev1 Queue backlog")
     assert "Queue backlog" in json.dumps(opened(stack, BOB, after=first["id"]))
+
+
+def test_joining_an_incident_channel_puts_it_among_your_incidents(stack: Stack) -> None:
+    """Carol joins an incident's channel: her tab, already open, lists it as hers."""
+    stack.runtime.deps.home.every = 0.2  # type: ignore[union-attr]
+    incident = declare(stack)
+    before = home_as_text(opened(stack, CAROL))
+    assert "None: you are not part of any open incident." in before
+    join(stack, incident.channel_id, CAROL)
+    stack.slack.wait_for(lambda: "YOUR OPEN INCIDENTS\n*#1*" in home_as_text(
+        stack.slack.homes[CAROL]))

@@ -66,6 +66,12 @@ def register(app: App, deps: Deps) -> None:
         event = body.get("event") or {}
         if isinstance(event, dict) and event.get("channel"):
             deps.chat.forget_members(str(event["channel"]))
+            _membership_changed(event)
+
+    def _membership_changed(event: dict[str, Any]) -> None:
+        """Their "open incidents" on the Home tab may have gained or lost one."""
+        if deps.home is not None and event.get("user"):
+            deps.home.changed([str(event["user"])])
 
     @app.event("member_joined_channel")
     @guarded(deps.chat)
@@ -75,6 +81,7 @@ def register(app: App, deps: Deps) -> None:
         event = body.get("event") or {}
         if isinstance(event, dict) and event.get("channel"):
             deps.chat.forget_members(str(event["channel"]))
+            _membership_changed(event)
         if not isinstance(event, dict) or event.get("user") != context.bot_user_id:
             return
         with deps.uow() as tx:
