@@ -10,6 +10,7 @@ from bot.domain.permissions import Act, Policy
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.services.reviews import channel_archived
 from bot.services.timeline import zone_of
 
 
@@ -48,8 +49,9 @@ def set_action_item_status(item_id: int, status: str, user: str, *, uow: UnitOfW
             return item
         item = tx.action_items.set_status(item_id, status, user, now)
         incident = tx.incidents.get(item.incident_number or 0)
+        archived = incident is not None and channel_archived(tx, incident.number)
         tx.commit()
-    if incident is not None:
+    if incident is not None and not archived:  # an archived channel stays archived
         try:
             chat.update_card(incident)
         except ChatError:

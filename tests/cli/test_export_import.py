@@ -24,8 +24,10 @@ def _history(stack: Stack) -> None:
     slash(stack, "tag Database service:Checkout", channel=channel)
     for _ in range(2):
         stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel))
-    slash(stack, "postmortem review", channel=channel)
-    slash(stack, "postmortem publish", channel=channel)
+    slash(stack, "postmortem review <@U02BOB|bob>", channel=channel)
+    stack.client.reply_to(stack.client.click("postmortem-approve", user=BOB, channel="D02BOB",
+                                             message_ts="1.0", value="1"))
+    assert "Published" in slash(stack, "postmortem publish", channel=channel)
     with stack.runtime.deps.uow() as tx:  # (done by a button and the sections form in Slack)
         item = tx.action_items.for_incident(1)[0]
         tx.action_items.set_status(item.id, "done", BOB, stack.runtime.deps.now())
