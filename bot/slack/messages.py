@@ -506,8 +506,8 @@ def review_decided_text(decided: rv.ReviewDecided) -> str:
         return (f"You requested changes to the postmortem of {ref}; the incident channel has "
                 "your comment. Approve it when it is ready.")
     enough = decided.approvals >= decided.required
-    return (f"You approved the postmortem of {ref} ({decided.approvals} of "
-            f"{decided.required} approval{'s' * (decided.required != 1)} needed)."
+    return (f"You approved the postmortem of {ref} ({decided.approvals} approval"
+            f"{'s' * (decided.approvals != 1)}; {decided.required} needed)."
             + (" It can be published: `/incident postmortem publish`." if enough else ""))
 
 

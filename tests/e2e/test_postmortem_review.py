@@ -120,7 +120,7 @@ def test_review_approve_publish_archive_and_reopen(
     assert f":memo: <@{CAROL}> requested changes to the postmortem (v1): Name the " \
         "&lt;!channel&gt; timeout value" in said
 
-    assert "You approved the postmortem of *#1* (1 of 1 approval needed). It can be " \
+    assert "You approved the postmortem of *#1* (1 approval; 1 needed). It can be " \
         "published" in _click(stack, Action.POSTMORTEM_APPROVE, BOB, "D02BOB", bob_dm.ts)
     assert slash(stack, "postmortem publish", channel=channel) == (
         f"<@{CAROL}> asked for changes; their approval is needed before publishing.")
