@@ -230,3 +230,24 @@ def test_the_stand_in_archives_as_slack_does(team: Stack) -> None:
     with pytest.raises(ChatError) as general:
         client.archive_channel(stack.general)
     assert general.value.code == "cant_archive_general"
+
+
+def test_a_refused_archive_is_reported_and_the_publish_stands(engine: Engine) -> None:
+    """Every item has an owner and a due date, but Slack refuses to archive: the person is
+    told why, the postmortem stays published, and nothing is recorded as archived."""
+    stack = start_stack(engine, parse_config({"postmortem": {"required_approvals": 0}}))
+    try:
+        channel = scripted_incident(stack).channel_id
+        slash(stack, "action owner 2 <@U03CAROL|carol>", channel=channel)
+        slash(stack, "action due 2 2026-12-20", channel=channel)
+        _draft(stack, channel)
+        stack.slack.faults.fail("conversations.archive", "restricted_action")
+        published = slash(stack, "postmortem publish", channel=channel)
+        assert published.startswith("Published the postmortem of *#1*")
+        assert "Slack refused to archive the channel" in published
+        assert not stack.slack.channels[channel].is_archived
+        with stack.runtime.deps.uow() as tx:
+            assert tx.postmortems.get(1).status == "published"
+            assert [r.kind.value for r in tx.postmortems.reviews(1)] == ["published"]
+    finally:
+        stack.close()
