@@ -251,3 +251,22 @@ def test_a_refused_archive_is_reported_and_the_publish_stands(engine: Engine) ->
             assert [r.kind.value for r in tx.postmortems.reviews(1)] == ["published"]
     finally:
         stack.close()
+
+
+def test_marking_the_last_incomplete_item_done_archives(engine: Engine) -> None:
+    """Published while item 2 has neither owner nor due date: the channel waits; the
+    item's Done button settles it, and the channel is archived."""
+    stack = start_stack(engine, parse_config({"postmortem": {"required_approvals": 0}}))
+    try:
+        channel = scripted_incident(stack).channel_id
+        _draft(stack, channel)
+        assert "needs an owner and a due date" in slash(stack, "postmortem publish",
+                                                        channel=channel)
+        assert not stack.slack.channels[channel].is_archived
+        done = stack.client.click(Action.ITEM_DONE.value, user=ALICE, channel=channel,
+                                  message_ts="1.0", value="2")
+        assert "Marked done" in stack.client.reply_to(done)["text"]
+        stack.slack.wait_for(lambda: stack.slack.channels[channel].is_archived or None)
+    finally:
+        stack.close()
+    assert stack.slack.violations == []

@@ -69,7 +69,7 @@ def register(app: App, deps: Deps) -> None:
             item_id, _ = parse_action_value(body)
             item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
                                           chat=deps.chat, now=deps.now(),
-                                          policy=deps.config.permissions)
+                                          policy=deps.config.permissions, config=deps.config)
             _reply(respond, item_marked_text(item))
         return handle
 
