@@ -302,6 +302,9 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     demo.step("U01ALICE", "/incident resolve Config rolled back; error rate at baseline",
               client.slash("resolve Config rolled back; error rate at baseline",
                            user="U01ALICE", channel=channel))
+    demo.step("U01ALICE", "/incident tag config service:payments-api",
+              client.slash("tag config service:payments-api", user="U01ALICE",
+                           channel=channel))
     demo.clock.advance(2)
     demo.step("U03CAROL", "/incident note Bob should have run the config validator first",
               client.slash("note Bob should have run the config validator first",
@@ -336,6 +339,14 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
                            user="U01ALICE", channel=general))
     _safety(demo, general)
     _review_and_publish(demo, channel)
+    demo.clock.advance(60 * 24 * 3)
+    found = demo.step("U02BOB", "/incident search validator service:payments-api  (days "
+                      "later, from #general: a word of the postmortem, and a service)",
+                      client.slash("search validator service:payments-api", user="U02BOB",
+                                   channel=general))
+    searched = "*#1*" in json.dumps(found.get("blocks"))
+    demo.say("      " + ("finds #1: its postmortem says “validator”, and it is "
+                         "tagged service:payments-api" if searched else "#1 was not found"))
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
         stored: dict[str, Any] = as_dict(incident)  # JSON-shaped: lists under its keys
@@ -383,4 +394,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
           f"{len(slack.calls)} Slack API calls, {len(problems)} API misuse(s).")
     for problem in problems:
         print("  ! " + problem)
-    return 0 if not problems and stored["status"] == "resolved" and published and archived else 1
+    if not searched:
+        print("  ! the search for the postmortem's words did not find incident #1")
+    return 0 if (not problems and searched and stored["status"] == "resolved" and published
+                 and archived) else 1

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -512,6 +512,25 @@ class SqlPostmortemRepository:
         return [Postmortem(incident_number=n, status=status, created_at=created,
                            updated_at=updated, published_at=published)
                 for n, status, created, updated, published in self.session.execute(query)]
+
+    def latest_versions(self, numbers: Iterable[int]) -> dict[int, PostmortemVersion]:
+        """The latest version of each of these incidents' postmortems, in one query."""
+        wanted = sorted(set(numbers))
+        if not wanted:
+            return {}
+        latest = (select(PostmortemVersionRow.postmortem_id,
+                         func.max(PostmortemVersionRow.version).label("version"))
+                  .group_by(PostmortemVersionRow.postmortem_id).subquery())
+        rows = self.session.execute(
+            select(PostmortemVersionRow, IncidentRow.number)
+            .join(latest, (latest.c.postmortem_id == PostmortemVersionRow.postmortem_id)
+                  & (latest.c.version == PostmortemVersionRow.version))
+            .join(PostmortemRow, PostmortemRow.id == PostmortemVersionRow.postmortem_id)
+            .join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id)
+            .where(IncidentRow.number.in_(wanted)))
+        return {n: PostmortemVersion(v.version, v.template, v.content, v.created_at,
+                                     v.created_by, v.file_id, v.message_ts)
+                for v, n in rows}
 
     def all(self) -> list[Postmortem]:
         rows = self.session.execute(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
+from bot.domain.library import LibraryEntry, front_matter, library_path
 from bot.domain.permissions import Act
 from bot.domain.postmortem import (
     SECTION_TEXT_LIMIT,
@@ -309,3 +311,45 @@ def postmortem_report(number: int, *, uow: UnitOfWorkFactory,
         "section_history": [shown(s) for s in history],
         **review_report(number, uow=uow, config=config),
     }
+
+
+LIBRARY_PAGE = 200  # incidents read per transaction while exporting the library
+
+
+def library_entries(*, uow: UnitOfWorkFactory, config: DebriefConfig,
+                    include_drafts: bool = False,
+                    include_private: bool = False) -> Iterator[LibraryEntry]:
+    """Every postmortem the library holds, by incident number: published ones of real
+    (not cancelled, not test), non-private incidents; `include_drafts` adds drafts and
+    postmortems in review, and cancelled and test incidents; `include_private` adds
+    private incidents. Read a page at a time; the body is the latest stored version (the
+    document as drafted, so the same data always gives the same file)."""
+    with uow() as tx:
+        states = sorted(tx.postmortems.states(), key=lambda p: p.incident_number)
+    if not include_drafts:
+        states = [p for p in states if p.status == "published"]
+    for start in range(0, len(states), LIBRARY_PAGE):
+        page = states[start:start + LIBRARY_PAGE]
+        numbers = [p.incident_number for p in page]
+        with uow() as tx:
+            incidents = {i.number: i for i in tx.incidents.list(numbers=numbers)}
+            latest = tx.postmortems.latest_versions(numbers)
+            factors = {n: tx.postmortems.sections(n).get("contributing_factors")
+                       for n in numbers}
+        for state in page:
+            incident = incidents.get(state.incident_number)
+            version = latest.get(state.incident_number)
+            if incident is None or version is None:
+                continue
+            if (incident.private and not include_private) or (
+                    not incident.counts and not include_drafts):
+                continue
+            written = factors.get(incident.number)
+            yield LibraryEntry(
+                incident.number, library_path(incident),
+                front_matter(incident, postmortem_status=state.status, version=version.version,
+                             updated_at=state.updated_at, published_at=state.published_at,
+                             spans=durations(incident, config.statuses,
+                                             config.timeline.mitigated_status),
+                             contributing_factors=written.text if written else ""),
+                version.content)
