@@ -21,6 +21,7 @@ from bot.domain.timeline import build_timeline, durations, format_duration, time
 from bot.runtime import build_runtime
 from bot.services.oncall import apply_schedules, load_schedule_file, who_is_on_call
 from bot.services.reminders import send_due
+from bot.slack.home import home_as_text
 from bot.slack.ids import Action
 from bot.standin.client import Reply, SlackClient
 from bot.standin.server import FakeSlack
@@ -126,6 +127,9 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
                 headings = ", ".join(b["label"]["text"] for b in view.get("blocks", []))
                 return f"opened the postmortem form ({headings})"
             return "opened the declare form"
+        case "views.publish":
+            who = slack.users.get(str(a.get("user_id")), {}).get("name", a.get("user_id"))
+            return f"published {who}'s Home tab"
         case "usergroups.users.update":
             handle = slack.usergroups.get(str(a["usergroup"]), {}).get("handle")
             return f"set @{handle} to {a['users']}"
@@ -164,6 +168,8 @@ def run_demo(quiet: bool = False) -> int:
             demo = Demo(slack, SlackClient(server.url, secret, slack), quiet, clock)
             return _script(demo, runtime, general, db_url)
         finally:
+            if runtime.deps.home is not None:
+                runtime.deps.home.stop()
             server.stop()
             runtime.engine.dispose()
             slack.stop()
@@ -193,6 +199,22 @@ def _safety(demo: Demo, general: str) -> None:
              f"{len(slack.calls) - before} Slack calls, nothing stored")
     demo.step("U03CAROL", "/incident severity #1 @channel  (Slack sends <!channel>; nobody may be pinged)",
               client.slash("severity #1 <!channel>", user="U03CAROL", channel=general))
+
+
+def _home(demo: Demo, who: str) -> None:
+    """A person opens Debrief's Home tab in Slack; what it shows them, as text."""
+    slack = demo.slack
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} {PEOPLE[who]} opens Debrief's Home tab in Slack")
+    before = slack.homes.get(who, {}).get("id")
+    reply = demo.client.open_home(who)
+    demo.say(f"  HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms")
+    view = slack.wait_for(lambda: (v := slack.homes.get(who)) is not None
+                          and v["id"] != before and v)
+    demo.flush()
+    names = {**PEOPLE, **{c.id: c.name for c in slack.channels.values()}}
+    demo.say(f"  What {PEOPLE[who]} sees ({len(view['blocks'])} blocks of Slack's 100):")
+    for line in home_as_text(view, names).splitlines():
+        demo.say(f"  │ {line}")
 
 
 def _write_section(demo: Demo, who: str, channel: str, section: str, text: str) -> None:
@@ -339,6 +361,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
                            user="U01ALICE", channel=general))
     _safety(demo, general)
     _review_and_publish(demo, channel)
+    _home(demo, "U02BOB")
     demo.clock.advance(60 * 24 * 3)
     found = demo.step("U02BOB", "/incident search validator service:payments-api  (days "
                       "later, from #general: a word of the postmortem, and a service)",

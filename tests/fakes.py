@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
+from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
@@ -54,6 +55,7 @@ class FakeChat:
     announcement_updates: list[Incident] = field(default_factory=list)
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
+    homes: dict[str, Home] = field(default_factory=dict)  # user -> their Home tab
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     review_requests: list[tuple[str, ReviewRequest]] = field(default_factory=list)
     published: list[tuple[str, PublishedSummary, str | None]] = field(default_factory=list)
@@ -259,3 +261,7 @@ class FakeChat:
         if channel_id in self.archived:
             raise ChatError("conversations.archive", "already_archived")
         self.archived.add(channel_id)
+
+    def publish_home(self, user_id: str, home: Home) -> None:
+        self._maybe_fail("publish_home")
+        self.homes[user_id] = home

@@ -11,6 +11,7 @@ from typing import Any, Literal, Protocol
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, ActionRequest
+from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionForm, SectionText
 from bot.domain.reviews import ReviewRecord
@@ -246,6 +247,8 @@ class Chat(Protocol):
     def post_published(self, channel: str, summary: PublishedSummary,
                        thread_ts: str | None = None) -> None: ...
     def archive_channel(self, channel_id: str) -> None: ...
+    def publish_home(self, user_id: str, home: Home) -> None:
+        """Show `home` on the person's Home tab (views.publish)."""
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,15 @@ class PostmortemSummary:
     open_actions: int
     total_actions: int
     findings: int
+
+
+class HomeTabs(Protocol):
+    """Keeps people's Home tabs fresh (bot/services/home.py `HomeRefresher`)."""
+
+    def publish(self, user: str) -> None: ...
+    def opened(self, user: str) -> None: ...
+    def changed(self, users: Iterable[str] = (), *, everyone: bool = False) -> None: ...
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -299,9 +311,11 @@ class PublishedSummary:
 
 @dataclass(frozen=True)
 class Deps:
-    """The composition root builds one of these and hands it to every listener."""
+    """The composition root builds one of these and hands it to every listener.
+    `home`: None where no Home tabs are kept (service tests)."""
 
     uow: UnitOfWorkFactory
     chat: Chat
     config: DebriefConfig
     now: Callable[[], datetime]
+    home: HomeTabs | None = None

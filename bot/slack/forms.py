@@ -105,6 +105,12 @@ def parse_edit_form(view: dict[str, Any], config: DebriefConfig) -> EditForm | d
                                     if block.value in values})
 
 
+def on_home_tab(body: dict[str, Any]) -> bool:
+    """Whether a click came from the Home tab (which has no response_url to answer)."""
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
 def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:
     """A card button's value is `"<number>"`; a status option's is `"<number>:<status>"`."""
     actions = body.get("actions")

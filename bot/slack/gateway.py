@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
+from bot.domain.home import Home, people_of
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
@@ -37,6 +38,7 @@ from bot.services.ports import (
     PostmortemSummary,
     PublishedSummary,
     ReviewRequest,
+    TurnsMoved,
 )
 from bot.slack.blocks import (
     build_announcement,
@@ -54,6 +56,7 @@ from bot.slack.blocks import (
     build_summary_card,
 )
 from bot.slack.events import parse_message
+from bot.slack.home import build_home
 from bot.slack.messages import (
     event_text,
     handoff_text,
@@ -67,6 +70,9 @@ from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Told of what Slack is shown to change, so Home tabs can follow: (people the change
+# concerns directly, whether the part every Home tab shows may have changed).
+ChangeWatcher = Callable[[frozenset[str], bool], None]
 USER_CACHE_SECONDS = 3600
 # Channel members and user groups, for permission checks: a minute old at most, and a
 # channel's entry is dropped when someone joins or leaves it (member_joined_channel /
@@ -175,8 +181,11 @@ class SlackGateway:
     """Implements `bot.services.ports.Chat` over the Web API."""
 
     def __init__(self, client: WebClient, config: DebriefConfig,
-                 pacer: ChannelPacer | None = None) -> None:
+                 pacer: ChannelPacer | None = None,
+                 watchers: list[ChangeWatcher] | None = None) -> None:
         self.client = client
+        # The composition root adds the Home tabs' refresher here once it is built.
+        self._watchers = watchers if watchers is not None else []
         self.config = config
         self.pacer = pacer or ChannelPacer()
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -204,6 +213,13 @@ class SlackGateway:
             else:
                 raise
             return call(method, fn, ignore=ignore)
+
+    def _changed(self, users: frozenset[str] = frozenset(), everyone: bool = False) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(users, everyone)
+            except Exception:  # noqa: BLE001 - a Home tab must never break the change itself
+                log.exception("a change watcher failed")
 
     def _post(self, channel: str, *, once: bool = False, **kwargs: Any) -> Any:
         """chat.postMessage, paced per channel (about one a second, short bursts allowed).
@@ -256,6 +272,7 @@ class SlackGateway:
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
             self.forget_members(channel_id)  # whoever was invited may act at once
+            self._changed(frozenset(user_ids))
 
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         topic = topic_text(incident)
@@ -265,9 +282,14 @@ class SlackGateway:
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         text, blocks = build_summary_card(incident, self.config)
-        return self._post_set_up(channel_id, CARD_EVENT, incident, text, blocks)[1]
+        ts = self._post_set_up(channel_id, CARD_EVENT, incident, text, blocks)[1]
+        self._changed(people_of(incident), everyone=True)
+        return ts
 
     def update_card(self, incident: Incident, before: Incident | None = None) -> None:
+        # Action items and roles change Home tabs even where the card looks the same.
+        self._changed(people_of(incident) | (people_of(before) if before else frozenset()),
+                      everyone=True)
         if incident.channel_id and incident.card_ts:
             text, blocks = build_summary_card(incident, self.config)
             if before is not None and build_summary_card(before, self.config) == (text, blocks):
@@ -374,6 +396,7 @@ class SlackGateway:
         return self._bot_user or None
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
+        self._changed(people_of(incident), everyone=True)
         if incident.channel_id:
             text = event_text(incident, event)
             self._post(incident.channel_id, text=text)
@@ -447,6 +470,8 @@ class SlackGateway:
 
     def send_notice(self, user_id: str, notice: DirectNotice) -> None:
         self.send_direct(user_id, notice_text(notice))
+        if isinstance(notice, TurnsMoved):
+            self._changed(frozenset({user_id}))
 
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         text, blocks = build_digest(items, today)
@@ -509,10 +534,12 @@ class SlackGateway:
         self.send_direct(user_id, shift_reminder_text(schedule, start, end))
 
     def tell_override(self, user_id: str, notice: OverrideNotice) -> None:
+        self._changed(frozenset({user_id, notice.override_user}))
         self.send_direct(user_id, override_notice_text(notice))
 
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None:
+        self._changed(frozenset({user_id} if user_id else ()), everyone=True)
         self._post(channel, text=handoff_text(schedule, user_id, until))
 
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
@@ -586,6 +613,7 @@ class SlackGateway:
 
     def update_announcement(self, incident: Incident) -> None:
         """The announcement follows corrections (title, severity, cancelled, test)."""
+        self._changed(people_of(incident), everyone=True)
         if incident.announce_channel_id and incident.announce_ts:
             text, blocks = build_announcement(incident)
             channel, ts = incident.announce_channel_id, incident.announce_ts
@@ -648,3 +676,8 @@ class SlackGateway:
             call("conversations.join", lambda: self.client.conversations_join(channel=channel_id))
             call("conversations.archive",
                  lambda: self.client.conversations_archive(channel=channel_id))
+
+    def publish_home(self, user_id: str, home: Home) -> None:
+        """The person's Home tab (views.publish: Tier 4, no scope needed)."""
+        view = build_home(home)
+        call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))

@@ -27,6 +27,9 @@ class Action(StrEnum):
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
     POSTMORTEM_APPROVE = "postmortem-approve"  # in a reviewer's DM; value: the incident number
     POSTMORTEM_CHANGES = "postmortem-changes"  # in a reviewer's DM; opens the comment modal
+    ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
+    HOME_DECLARE = "home-declare"  # the Home tab's "Declare an incident"
+    HOME_COVER = "home-cover"  # "Ask for cover" by a turn; value: JSON schedule, start, end
 
 
 class Callback(StrEnum):
@@ -79,4 +82,5 @@ class Field(StrEnum):
 EVENTS: tuple[str, ...] = (
     "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added",
     "pin_removed", "member_joined_channel", "member_left_channel", "subteam_members_changed",
+    "app_home_opened",
 )

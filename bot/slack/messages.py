@@ -547,3 +547,79 @@ def published_text(result: rv.Published) -> str:
         case "off" | "none":
             pass
     return " ".join(said)
+# ----- the Home tab (bot/slack/home.py draws it) -----
+HOME_TITLE = "Your Debrief"
+HOME_DECLARE = "Declare an incident"
+HOME_ASK_COVER = "Ask for cover"
+HOME_DONE = "Done"
+HOME_CHANGE_DUE = "Change due"
+HOME_HEADINGS = {"oncall": "On call", "mine": "Your open incidents",
+                 "items": "Your open action items", "postmortems": "Postmortems waiting on you",
+                 "open": "Open incidents"}
+HOME_EMPTY = {"mine": "None: you are not part of any open incident.",
+              "items": "None open. :sparkles:",
+              "postmortems": "Nothing to write or review.",
+              "open": "No open incidents. :tada:"}
+# Where the rest of a long list is: the command that shows it whole.
+HOME_SEE_ALL = {"turns": "`/oncall <schedule>`", "mine": "`/incident list`",
+                "items": "`/actions`", "postmortems": "`/incident list` and each incident's "
+                "`/incident postmortem`", "open": "`/incident list`"}
+
+
+def home_on_call_text(now_on: tuple[tuple[str, datetime | None], ...],
+                      has_schedules: bool) -> str:
+    """Whether the viewer is on call now, for which schedules and until when."""
+    if not has_schedules:
+        return "No on-call schedules yet (`debrief oncall apply oncall.yaml` loads them)."
+    if not now_on:
+        return "You are not on call now."
+    parts = [f"*{escape_mrkdwn(name)}* " + (f"until {slack_date(until)}" if until
+                                             else "for the next two weeks at least")
+             for name, until in now_on]
+    return ":pager: You are on call now for " + "; ".join(parts) + "."
+
+
+def home_turn_text(schedule: str, start: datetime, end: datetime) -> str:
+    return f"• *{escape_mrkdwn(schedule)}* from {slack_date(start)} to {slack_date(end)}"
+
+
+def home_no_turns_text() -> str:
+    return "No turns of yours in the next two weeks."
+
+
+def home_incident_line(incident: Incident) -> str:
+    """One open incident: number, severity, status, title, and a link to its channel."""
+    where = f"<#{incident.channel_id}>" if incident.channel_id else "_no channel_"
+    lock = ":lock: " if incident.private else ""
+    return (f"{lock}*#{incident.number}* {incident.severity} · {escape_mrkdwn(incident.status)}"
+            f" · {escape_mrkdwn(incident.title)} · {where}")
+
+
+def home_item_text(item: ActionItem, today: Any) -> str:
+    late = " · :warning: *overdue*" if item.overdue(today) else ""
+    return f"`{item.id}` {describe(item)}{late}"
+
+
+def home_owed_line(incident: Incident, kind: str, status: str) -> str:
+    verb = "Write" if kind == "write" else "Review"
+    where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
+    return (f"• {verb} the postmortem of *#{incident.number}* {escape_mrkdwn(incident.title)}"
+            f" ({status.replace('_', ' ')}){where}")
+
+
+def home_severity_heading(severity: str, total: int) -> str:
+    return f"*{escape_mrkdwn(severity)}* ({total})"
+
+
+def home_more_text(more: int, where: str) -> str:
+    """The line under a list cut short: how many are left and which command shows them."""
+    return f"…and {more} more: see all with {HOME_SEE_ALL[where]}."
+
+
+def home_footer_text() -> str:
+    return ("`/incident help` for every command · this tab follows changes within "
+            "a few seconds")
+
+
+def cover_asked_text(channel: str) -> str:
+    return f"Asked in {escape_mrkdwn(channel)} for cover."
