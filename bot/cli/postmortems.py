@@ -59,6 +59,16 @@ def show_postmortem(args: argparse.Namespace) -> int:
           f"(template {report['template']})")
     for version in cast(list[dict[str, Any]], report["versions"]):
         print(f"  v{version['version']:<3} {version['created_at']}  by {version['author']}")
+    reviewers = cast(list[dict[str, Any]], report["reviewers"])
+    if reviewers:
+        print(f"  reviewers: {', '.join(str(r['user']) for r in reviewers)}; approved by "
+              f"{', '.join(cast(list[str], report['approved_by'])) or 'nobody yet'} "
+              f"({report['required_approvals']} needed)")
+    steps = cast(list[dict[str, Any]], report["reviews"]) + cast(
+        list[dict[str, Any]], report["state_changes"])
+    for step in sorted(steps, key=lambda s: str(s["at"])):
+        comment = f": {step['comment']}" if step.get("comment") else ""
+        print(f"  {step['at']}  {step['kind'].replace('_', ' ')} by {step['by']}{comment}")
     for section in cast(list[dict[str, Any]], report["sections"]):
         print(f"\n## {section['heading']}  (v{section['version']}, {section['author']}, "
               f"{section['written_at']})\n{section['text']}")

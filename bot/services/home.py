@@ -29,6 +29,7 @@ from bot.domain.home import (
     takes_part,
 )
 from bot.domain.incidents import Incident
+from bot.domain.reviews import review_state
 from bot.domain.rotations import Schedule, iter_shifts
 from bot.errors import ChatError
 from bot.services.incidents import visible_to
@@ -52,6 +53,9 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
         resolved = [i for i in tx.incidents.list(resolved_since=since) if i.counts]
         states = {p.incident_number: p.status
                   for p in tx.postmortems.states(resolved_since=since)}
+        # Who was asked to review: read only for the few postmortems in review.
+        reviewing = {i.number: review_state(tx.postmortems.reviews(i.number))
+                     for i in resolved if states.get(i.number) == "in_review"}
         names = tx.schedules.names()
         schedules = [s for s in (tx.schedules.get(n) for n in names[:MAX_SCHEDULES]) if s]
     visible = visible_to(open_incidents, user, chat)
@@ -68,7 +72,8 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
             continue
         if incident.commander == user:
             owed.append(Owed(incident, "write", status))
-        elif status == "in_review" and takes_part(incident, user):
+        elif (state := reviewing.get(incident.number)) is not None \
+                and user in state.reviewers and user not in state.approvals:
             owed.append(Owed(incident, "review", status))
     now_on, turns = _turns(schedules, user, chat, now)
     today = now.astimezone(zone_of(user, chat, config)).date()

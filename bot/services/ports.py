@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
@@ -14,6 +14,7 @@ from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionForm, SectionText
+from bot.domain.reviews import ReviewRecord
 from bot.domain.rotations import Override, Schedule
 from bot.domain.search import SearchQuery
 from bot.domain.timeline import ChatMessage, Durations, TimelineEntry
@@ -77,6 +78,8 @@ class PostmortemRepository(Protocol):
     def sections(self, number: int) -> dict[str, SectionText]: ...
     def write_sections(self, number: int, texts: dict[str, str], *, author: str,
                        now: datetime) -> list[str]: ...
+    def reviews(self, number: int) -> list[ReviewRecord]: ...
+    def add_reviews(self, number: int, records: Iterable[ReviewRecord]) -> None: ...
 
 
 class NotificationRepository(Protocol):
@@ -237,6 +240,13 @@ class Chat(Protocol):
     def post_ephemeral(self, channel: str, user_id: str, text: str) -> bool: ...
     def ask_for_cover(self, channel: str, schedule: str, user_id: str, start: datetime,
                       end: datetime) -> None: ...
+    # Postmortem review and publishing (bot/services/reviews.py):
+    def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
+        """A direct message with the postmortem's link and Approve / Request changes."""
+    def open_changes_form(self, trigger_id: str, number: int) -> None: ...
+    def post_published(self, channel: str, summary: PublishedSummary,
+                       thread_ts: str | None = None) -> None: ...
+    def archive_channel(self, channel_id: str) -> None: ...
     def publish_home(self, user_id: str, home: Home) -> None:
         """Show `home` on the person's Home tab (views.publish)."""
 
@@ -273,6 +283,30 @@ class HomeTabs(Protocol):
     def opened(self, user: str) -> None: ...
     def changed(self, users: Iterable[str] = (), *, everyone: bool = False) -> None: ...
     def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What a requested reviewer is sent: the incident, the version to read and where."""
+
+    incident: Incident
+    version: int | None
+    link: str | None   # the draft message's permalink
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class PublishedSummary:
+    """What publishing tells the announcement thread and the publish channel."""
+
+    incident: Incident
+    version: int | None
+    duration: timedelta | None   # declared to resolved
+    factors: tuple[str, ...]     # the top contributing factors (may be none)
+    items: tuple[ActionItem, ...]
+    link: str | None
+    published_by: str
+    approved_by: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,14 @@ from bot.domain.postmortem import (
     SECTION_TEXT_LIMIT,
     SectionForm,
     SectionText,
-    next_status,
     postmortem_context,
 )
+from bot.domain.reviews import check_may_draft
 from bot.domain.timeline import build_timeline, durations
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, Deps, PostmortemSummary, UnitOfWorkFactory
+from bot.services.reviews import review_report
 from bot.templating import (
     TemplateBusy,
     TemplateFailure,
@@ -111,7 +112,9 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
                      config: DebriefConfig, now: datetime,
                      replace_ts: str | None = None) -> Draft:
     """Render, check, store a new version, then post the summary and the document (with
-    `replace_ts`, the summary message there is updated in place instead)."""
+    `replace_ts`, the summary message there is updated in place instead). Refused once
+    the postmortem is published, until it is reopened."""
+    _check_not_published(number, uow)
     try:
         workspace = chat.workspace_url()
     except ChatError:
@@ -151,21 +154,6 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
             tx.postmortems.set_file(number, version, file_id, message_ts)
             tx.commit()
     return Draft(number, version, template, content, findings, upload_error)
-
-
-def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
-                         now: datetime) -> str:
-    """draft → in review → published (and published → draft to revise); returns the
-    new status."""
-    with uow() as tx:
-        postmortem = tx.postmortems.get(number)
-        if postmortem is None:
-            raise UserError(f"Incident #{number} has no postmortem yet: run "
-                            "`/incident postmortem` to draft one.")
-        status = next_status(postmortem.status, action)
-        tx.postmortems.set_status(number, status, now)
-        tx.commit()
-    return status
 
 
 @dataclass(frozen=True)
@@ -214,6 +202,7 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
     """Store the sections whose text changed (unchanged ones keep their author), check
     the new words, and re-draft: a new version, rendered and posted — updating the draft
     message (`message_ts`, else the latest draft's) rather than posting another."""
+    _check_not_published(number, uow)
     form = section_form(number, uow=uow, config=config)
     keys = {s.key for s in form.sections}
     errors = check_section_texts(texts, form)
@@ -239,6 +228,14 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
     return SectionsSaved(number, tuple(changed), headings, findings, checked, draft)
 
 
+def _check_not_published(number: int, uow: UnitOfWorkFactory) -> None:
+    """A published postmortem is not drafted or written again until reopened."""
+    with uow() as tx:
+        postmortem = tx.postmortems.get(number)
+    if postmortem is not None:
+        check_may_draft(postmortem.status)
+
+
 def _draft_message(number: int, uow: UnitOfWorkFactory) -> str | None:
     """The summary message of the latest draft that was posted, if any."""
     with uow() as tx:
@@ -258,6 +255,7 @@ def open_section_form(number: int, user_id: str, trigger_id: str, channel_id: st
         raise UserError(f"There is no incident #{number}.")
     authorize(Act.DRAFT_POSTMORTEM, user_id, Subject(incident=incident),
               policy=deps.config.permissions, chat=deps.chat)
+    _check_not_published(number, deps.uow)
     form = section_form(number, uow=deps.uow, config=deps.config)
     if section:
         wanted = section.strip().lower()
@@ -311,6 +309,7 @@ def postmortem_report(number: int, *, uow: UnitOfWorkFactory,
                      [*(k for k in headings if k in current),
                       *(k for k in current if k not in headings)]],
         "section_history": [shown(s) for s in history],
+        **review_report(number, uow=uow, config=config),
     }
 
 

@@ -32,16 +32,26 @@ from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
-from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary, TurnsMoved
+from bot.services.ports import (
+    DirectNotice,
+    OverrideNotice,
+    PostmortemSummary,
+    PublishedSummary,
+    ReviewRequest,
+    TurnsMoved,
+)
 from bot.slack.blocks import (
     build_announcement,
+    build_changes_modal,
     build_cover_request,
     build_declare_modal,
     build_digest,
     build_edit_modal,
     build_item_form,
     build_postmortem_summary,
+    build_published_summary,
     build_rephrase_modal,
+    build_review_request,
     build_sections_modal,
     build_summary_card,
 )
@@ -642,6 +652,31 @@ class SlackGateway:
                       end: datetime) -> None:
         text, blocks = build_cover_request(schedule, user_id, start, end)
         self._post(channel, text=text, blocks=blocks)
+
+    def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
+        text, blocks = build_review_request(reviewer, request)
+        self._post(reviewer, text=text, blocks=blocks)
+
+    def open_changes_form(self, trigger_id: str, number: int) -> None:
+        view = build_changes_modal(number)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def post_published(self, channel: str, summary: PublishedSummary,
+                       thread_ts: str | None = None) -> None:
+        self._post(channel, text=build_published_summary(summary), thread_ts=thread_ts)
+
+    def archive_channel(self, channel_id: str) -> None:
+        """conversations.archive (`channels:manage` / `groups:write`); the bot joins a
+        public channel it has left first (`not_in_channel`)."""
+        try:
+            call("conversations.archive",
+                 lambda: self.client.conversations_archive(channel=channel_id))
+        except ChatError as exc:
+            if exc.code != "not_in_channel":
+                raise
+            call("conversations.join", lambda: self.client.conversations_join(channel=channel_id))
+            call("conversations.archive",
+                 lambda: self.client.conversations_archive(channel=channel_id))
 
     def publish_home(self, user_id: str, home: Home) -> None:
         """The person's Home tab (views.publish: Tier 4, no scope needed)."""

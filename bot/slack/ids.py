@@ -25,6 +25,8 @@ class Action(StrEnum):
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
+    POSTMORTEM_APPROVE = "postmortem-approve"  # in a reviewer's DM; value: the incident number
+    POSTMORTEM_CHANGES = "postmortem-changes"  # in a reviewer's DM; opens the comment modal
     ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
     HOME_DECLARE = "home-declare"  # the Home tab's "Declare an incident"
     HOME_COVER = "home-cover"  # "Ask for cover" by a turn; value: JSON schedule, start, end
@@ -37,6 +39,7 @@ class Callback(StrEnum):
     HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
     EDIT = "incident-edit"  # private_metadata: the incident number
     POSTMORTEM_WRITE = "postmortem-write"  # private_metadata: `<incident>:<channel>:<ts>`
+    POSTMORTEM_CHANGES = "postmortem-changes"  # private_metadata: the incident number
 
 
 class Block(StrEnum):
@@ -54,6 +57,7 @@ class Block(StrEnum):
     TEST = "declare-test"
     SUMMARY = "edit-summary"
     SECTION = "pm-section:"  # + the section's key: one input per postmortem section
+    REVIEW_COMMENT = "review-comment"
 
 
 class Field(StrEnum):
@@ -71,6 +75,7 @@ class Field(StrEnum):
     TEST = "test"
     SUMMARY = "summary"
     SECTION_TEXT = "section_text"
+    REVIEW_COMMENT = "review_comment"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

@@ -21,11 +21,13 @@ from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act, Party, Refused
-from bot.domain.timeline import tag_change_text
+from bot.domain.reviews import Missing, ReviewKind
+from bot.domain.timeline import review_step_text, tag_change_text
 from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
-from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
+from bot.services import reviews as rv
+from bot.services.dispatch import ItemAdded, Noted, Reply, Result
 from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
@@ -106,8 +108,32 @@ def event_text(incident: Incident, event: EventRecord) -> str:
                     f"kept for the record, left out of stats){reason}")
         case EventKind.TAGGED:
             return f":label: {who}: {tag_change_text(d)}"
+        case EventKind.POSTMORTEM:
+            return review_step_slack(event)
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
+
+
+def review_step_slack(event: EventRecord) -> str:
+    """A postmortem review step, as the incident channel is told."""
+    who = user_mention(event.actor)
+    d = {k: escape_mrkdwn(str(v)) for k, v in event.detail.items()}
+    version = f" (v{d['version']})" if d.get("version") else ""
+    match d.get("step"):
+        case "requested":
+            asked = ", ".join(user_mention(u) for u in event.detail.get("reviewers", "").split())
+            return f":mag: {who} asked {asked} to review the postmortem{version}."
+        case "approved":
+            return f":white_check_mark: {who} approved the postmortem{version}."
+        case "changes_requested":
+            comment = f": {d['comment']}" if d.get("comment") else "."
+            return f":memo: {who} requested changes to the postmortem{version}{comment}"
+        case "published":
+            return f":books: {who} published the postmortem{version}."
+        case "reopened":
+            return f":memo: {who} reopened the postmortem to revise it."
+        case _:
+            return f":file_cabinet: {who} archived the channel: the postmortem is published."
 
 
 def item_change(detail: dict[str, str]) -> str:
@@ -275,6 +301,8 @@ def change_text(incident: Incident, event: EventRecord) -> str:
             return f"Cancelled {ref}; it stays on record, left out of stats and lists."
         case EventKind.TAGGED:
             return f"{tag_change_text(d)} on {ref}."
+        case EventKind.POSTMORTEM:
+            return f"{review_step_text(event.detail)} on {ref}."
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 
@@ -316,8 +344,10 @@ _ITEM_DONE: dict[ItemField, str] = {"text": "reworded", "owner": "reassigned",
 
 
 def item_changed_text(changed: fix.ItemChanged) -> str:
+    archived = (" The postmortem is published and every open action item has an owner and a "
+                "due date now, so the incident channel is archived." if changed.archived else "")
     return (f"Action item {changed.item.id} {_ITEM_DONE[changed.field]} on "
-            f"*#{changed.number}*: {describe(changed.item)}")
+            f"*#{changed.number}*: {describe(changed.item)}{archived}")
 
 
 def entry_changed_text(number: int, entry_id: int, change: EntryChange) -> str:
@@ -360,8 +390,14 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"Action item {item.id} added: {describe(item)}")
         case pm.Draft():
             return Reply(draft_text(result))
-        case ReviewStep(number=number, status=status):
-            return Reply(f"The postmortem for *#{number}* is now *{status.replace('_', ' ')}*.")
+        case rv.ReviewRequested():
+            return Reply(review_requested_text(result))
+        case rv.Published():
+            return Reply(published_text(result))
+        case rv.Reopened(number=number):
+            return Reply(f"Reopened the postmortem of *#{number}*: it is a draft again, so "
+                         "`/incident postmortem` and *Write postmortem* work again; publish it "
+                         "again when it is ready (approvals given so far still count).")
         case _:
             assert_never(result)
 
@@ -441,6 +477,76 @@ def sections_saved_text(saved: pm.SectionsSaved) -> str:
     return said + findings_text(saved.findings, saved.checked)
 
 
+def _people(users: tuple[str, ...]) -> str:
+    return ", ".join(user_mention(u) for u in users)
+
+
+def review_requested_text(result: rv.ReviewRequested) -> str:
+    """The reply to `/incident postmortem review @a @b`."""
+    said = []
+    if result.asked:
+        said.append(f"Asked {_people(result.asked)} to review the postmortem of "
+                    f"*#{result.number}*; each gets a direct message with *Approve* and "
+                    "*Request changes*.")
+    if result.already:
+        said.append(f"{_people(result.already)} had been asked already.")
+    if result.undelivered:
+        said.append(f"Slack refused the message to {_people(result.undelivered)}: tell them "
+                    "yourself, or ask again.")
+    said.append(f"The postmortem is *{result.status.replace('_', ' ')}*.")
+    return " ".join(said)
+
+
+def review_decided_text(decided: rv.ReviewDecided) -> str:
+    """The reviewer's answer after Approve or Request changes."""
+    ref = f"*#{decided.number}*"
+    if decided.repeated:
+        return f"You had approved the postmortem of {ref} already; it still counts."
+    if decided.kind is ReviewKind.CHANGES_REQUESTED:
+        return (f"You requested changes to the postmortem of {ref}; the incident channel has "
+                "your comment. Approve it when it is ready.")
+    enough = decided.approvals >= decided.required
+    return (f"You approved the postmortem of {ref} ({decided.approvals} approval"
+            f"{'s' * (decided.approvals != 1)}; {decided.required} needed)."
+            + (" It can be published: `/incident postmortem publish`." if enough else ""))
+
+
+def _missing_text(missing: tuple[Missing, ...], limit: int = 5) -> str:
+    lines = []
+    for m in missing[:limit]:
+        needs = " and ".join(w for w, on in (("an owner", m.owner), ("a due date", m.due)) if on)
+        lines.append(f"action item {m.item.id} (_{escape_mrkdwn(m.item.text[:80])}_) needs {needs}")
+    more = f"; and {len(missing) - limit} more" if len(missing) > limit else ""
+    return "; ".join(lines) + more
+
+
+def published_text(result: rv.Published) -> str:
+    """The reply to `/incident postmortem publish`: where the summary went and what
+    became of the channel."""
+    where = {"thread": "the announcement's thread"}
+    said = [f"Published the postmortem of *#{result.number}*"
+            + (f" (v{result.version})" if result.version else "") + "."]
+    if result.posted:
+        said.append("The summary is posted in "
+                    + " and ".join(where.get(p, escape_mrkdwn(p)) for p in result.posted) + ".")
+    if result.failed:
+        said.append("Slack refused it in "
+                    + " and ".join(where.get(p, escape_mrkdwn(p)) for p in result.failed) + ".")
+    archiving = result.archiving
+    match archiving.state:
+        case "archived":
+            said.append("The incident channel is archived.")
+        case "waiting":
+            said.append("The channel stays open until every open action item has an owner "
+                        f"and a due date: {_missing_text(archiving.missing)}. "
+                        "`/incident action owner|due <n> …` sets them; the channel is "
+                        "archived when the last one is set.")
+        case "failed":
+            said.append("Slack refused to archive the channel "
+                        f"({explain(archiving.error or 'unknown')}).")
+        case "off" | "none":
+            pass
+    return " ".join(said)
 # ----- the Home tab (bot/slack/home.py draws it) -----
 HOME_TITLE = "Your Debrief"
 HOME_DECLARE = "Declare an incident"

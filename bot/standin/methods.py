@@ -200,6 +200,22 @@ class WebApi(Workspace):
         channel.is_archived = False
         return {}
 
+    def _conversations_archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack: only a member archives; never #general, never twice, never a DM
+        (the scope, `channels:manage` or `groups:write` by the channel's kind, is checked
+        for every method in `_check_scope`)."""
+        channel = self._channel(args["channel"])
+        if channel.id.startswith("D"):
+            raise SlackFailure("method_not_supported_for_channel_type")
+        if channel.name == "general":
+            raise SlackFailure("cant_archive_general")
+        if channel.is_archived:
+            raise SlackFailure("already_archived")
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        channel.is_archived = True
+        return {}
+
     def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(args["channel"], writable=True)
         if BOT_USER not in channel.members:

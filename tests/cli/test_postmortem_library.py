@@ -29,8 +29,10 @@ def _published(stack: Stack) -> None:
             author=BOB, now=stack.runtime.deps.now())
         tx.commit()
     stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel))
-    slash(stack, "postmortem review", channel=channel)
-    slash(stack, "postmortem publish", channel=channel)
+    slash(stack, "postmortem review <@U02BOB|bob>", channel=channel)
+    stack.client.reply_to(stack.client.click("postmortem-approve", user=BOB, channel="D02BOB",
+                                             message_ts="1.0", value="1"))
+    assert "Published" in slash(stack, "postmortem publish", channel=channel)
     draft = stack.incident(int(slash(stack, "declare sev3 Slow search: 'p99' > 2s")
                                .split("#", 1)[1].split("*", 1)[0]))
     stack.client.reply_to(stack.client.slash("postmortem", user=ALICE,

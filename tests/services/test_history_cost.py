@@ -70,6 +70,7 @@ def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
                        "updated_at": resolved, "published_at": resolved if old else None,
                        "versions": versions},
         "postmortem_sections": [],
+        "postmortem_reviews": [],
     }
 
 

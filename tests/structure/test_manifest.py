@@ -16,6 +16,7 @@ from bot.domain.incidents import Incident
 from bot.services.reminders import send_due
 from bot.slack.blocks import (
     build_action_items,
+    build_changes_modal,
     build_declare_modal,
     build_edit_modal,
     build_item_form,
@@ -77,13 +78,15 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # /oncall overrides (tests/e2e/test_oncall.py checks both); Rephrase under a flagged
     # note (tests/e2e/test_corrections.py); Write postmortem on the draft message
     # (tests/e2e/test_postmortem_sections.py); Change due, Declare and Ask for cover on the
-    # Home tab (tests/e2e/test_home.py).
+    # Home tab (tests/e2e/test_home.py); Approve / Request changes in a reviewer's DM
+    # (tests/e2e/test_postmortem_review.py).
     emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
                 for e in b["elements"]}  # the item edit menu
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
                       Action.NOTE_REPHRASE.value, Action.POSTMORTEM_WRITE.value,
                       Action.ITEM_DUE.value, Action.HOME_DECLARE.value,
-                      Action.HOME_COVER.value} == {a.value for a in Action}
+                      Action.HOME_COVER.value, Action.POSTMORTEM_APPROVE.value,
+                      Action.POSTMORTEM_CHANGES.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -103,11 +106,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     assert rephrase["callback_id"] == Callback.REPHRASE.value
     assert build_item_form(1, items[0], "C1")["callback_id"] == Callback.ITEM_EDIT.value
     assert build_edit_modal(incident, DebriefConfig())["callback_id"] == Callback.EDIT.value
+    assert build_changes_modal(1)["callback_id"] == Callback.POSTMORTEM_CHANGES.value
     shortcuts = {s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])}
     assert shortcuts == {Callback.HIDE_MESSAGE.value}
     assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
                                            Callback.ITEM_EDIT.value, Callback.EDIT.value,
-                                           Callback.POSTMORTEM_WRITE.value, *shortcuts}
+                                           Callback.POSTMORTEM_WRITE.value,
+                                           Callback.POSTMORTEM_CHANGES.value, *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

@@ -69,7 +69,7 @@ def register(app: App, deps: Deps) -> None:
             item_id, _ = parse_action_value(body)
             item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
                                           chat=deps.chat, now=deps.now(),
-                                          policy=deps.config.permissions)
+                                          policy=deps.config.permissions, config=deps.config)
             if on_home_tab(body):  # no response_url there: the tab itself shows the change
                 if deps.home is not None:  # they are using their tab: keep it fresh
                     deps.home.opened(_user(body))
