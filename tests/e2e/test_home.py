@@ -258,9 +258,10 @@ def test_standin_refuses_views_publish_that_slack_would(stack: Stack) -> None:
 
 
 def test_postmortems_to_write_and_review_follow_the_review_steps(stack: Stack) -> None:
-    """Alice commands a resolved incident: her tab says to write its postmortem, and
-    follows it from not drafted to draft to in review by itself; Bob, who held a role,
-    is asked to review it once it is in review; published, it leaves both tabs."""
+    """Alice commands a resolved incident: her tab says to write its postmortem and
+    follows it from not drafted to draft to in review by itself. Carol, asked to review
+    it, sees it on her tab until she approves; Bob (who holds a role but was not asked)
+    never does; published, it leaves Alice's tab."""
     stack.runtime.deps.home.every = 0.2  # type: ignore[union-attr]
     incident = declare(stack)
     channel = incident.channel_id
@@ -268,25 +269,29 @@ def test_postmortems_to_write_and_review_follow_the_review_steps(stack: Stack) -
     slash(stack, f"role comms <@{BOB}|bob>", channel=channel)
     slash(stack, "resolve fixed", channel=channel)
 
-    def alice_says(words: str) -> dict[str, Any]:
-        view: dict[str, Any] = stack.slack.wait_for(
-            lambda: (v := stack.slack.homes.get(ALICE)) is not None
-            and words in home_as_text(v) and v)
-        return view
+    def shows(user: str, words: str) -> None:
+        stack.slack.wait_for(lambda: (v := stack.slack.homes.get(user)) is not None
+                             and words in home_as_text(v))
 
     first = home_as_text(opened(stack, ALICE))
     assert "Write the postmortem of *#1* Checkout errors (not drafted)" in first
-    assert "Review" not in home_as_text(opened(stack, BOB))
+    opened(stack, BOB)
+    assert "Nothing to write or review." in home_as_text(opened(stack, CAROL))
     slash(stack, "postmortem", channel=channel)
-    alice_says("Write the postmortem of *#1* Checkout errors (draft)")
-    slash(stack, "postmortem review", channel=channel)
-    alice_says("Write the postmortem of *#1* Checkout errors (in review)")
-    stack.slack.wait_for(lambda: "Review the postmortem of *#1*" in home_as_text(
-        stack.slack.homes[BOB]))
+    shows(ALICE, "Write the postmortem of *#1* Checkout errors (draft)")
+    slash(stack, f"postmortem review <@{CAROL}|carol>", channel=channel)
+    shows(ALICE, "Write the postmortem of *#1* Checkout errors (in review)")
+    shows(CAROL, "Review the postmortem of *#1* Checkout errors (in review)")
+    dm = stack.slack.wait_for(lambda: next(
+        (m for c in [stack.slack.channels.get("D03CAROL")] if c
+         for m in c.messages.values() if "review" in m.text), None))
+    approve = stack.client.click(Action.POSTMORTEM_APPROVE.value, user=CAROL,
+                                 channel="D03CAROL", message_ts=dm.ts, value="1")
+    assert approve.status == 200
+    shows(CAROL, "Nothing to write or review.")
     slash(stack, "postmortem publish", channel=channel)
-    alice_says("Nothing to write or review.")
-    stack.slack.wait_for(lambda: "Nothing to write or review." in home_as_text(
-        stack.slack.homes[BOB]))
+    shows(ALICE, "Nothing to write or review.")
+    assert "Review the postmortem" not in json.dumps(stack.slack.homes[BOB])
 
 
 def test_opening_again_at_once_publishes_only_after_a_change(stack: Stack) -> None:
