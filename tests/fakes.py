@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
@@ -49,6 +50,7 @@ class FakeChat:
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
+    alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail(self, method: str, code: str, times: int = 1) -> None:
@@ -231,3 +233,12 @@ class FakeChat:
                       end: datetime) -> None:
         self._maybe_fail("ask_for_cover")
         self.cover_requests.append((channel, schedule, user_id, start, end))
+
+    def post_alert(self, group: AlertGroup) -> tuple[str, str]:
+        self._maybe_fail("chat.postMessage")
+        self.alert_messages[group.id] = group
+        return "CALERTS", f"{next(self._ids)}.000100"
+
+    def update_alert(self, group: AlertGroup) -> None:
+        self._maybe_fail("chat.update")
+        self.alert_messages[group.id] = group

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import TYPES, ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.rotations import Override
@@ -659,3 +660,76 @@ def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
     title = f"Incident stats ({period or '30d'})"
     return title, [{"type": "header", "text": _plain(title)},
                    {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+
+
+ALERT_EMOJI = {"firing": ":red_circle:", "acknowledged": ":eyes:", "silenced": ":mute:",
+               "resolved": ":large_green_circle:"}
+ALERT_EVENT = "debrief_alert_group"
+
+
+def build_alert_message(group: AlertGroup) -> tuple[str, Blocks]:
+    """An alert group's one channel message: status, title, counts and links, who it
+    reached and who answered; updated in place as the group changes. Everything the
+    sender wrote is escaped (a label cannot ping anyone)."""
+    status = group.status.upper()
+    title = escape_mrkdwn(group.title)
+    text = f"{ALERT_EMOJI.get(group.status, '')} [{status}] {title}"
+    counts = f"{group.alerts_firing} firing" + (
+        f", {group.alerts_resolved} resolved" if group.alerts_resolved else "")
+    fields = [f"*Status*\n{status}", f"*Severity*\n{escape_mrkdwn(group.severity or '—')}",
+              f"*Alerts*\n{counts}", f"*First firing*\n{slack_date(group.first_firing_at)}",
+              f"*Source*\n{escape_mrkdwn(group.integration)}",
+              f"*Updates*\n{group.notifications}"]
+    if group.schedule:
+        fields.append(f"*On-call schedule*\n{escape_mrkdwn(group.schedule)}")
+    blocks: Blocks = [
+        {"type": "section", "text": _mrkdwn(f"{ALERT_EMOJI.get(group.status, '')} "
+                                            f"*[{status}] {title}*"[:3000])},
+        {"type": "section", "fields": [_mrkdwn(f[:2000]) for f in fields[:10]]},
+    ]
+    if group.description:
+        blocks.append({"type": "section", "text": _mrkdwn(escape_mrkdwn(group.description)[:2900])})
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(group.labels.items()))
+    if labels:
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            "`" + escape_mrkdwn(labels.replace("`", "'"))[:2900] + "`")]})
+    notes: list[str] = []
+    if group.notified:
+        notes.append("Notified: " + ", ".join(f"<@{u}>" for u in group.notified[:20]))
+    if any(s.after_gap for s in group.steps) or any(not s.notified for s in group.steps):
+        notes.append("A step found nobody on call (a gap in the schedule): escalated "
+                     "straight to the next step.")
+    if group.acknowledged_by:
+        notes.append(f"Acknowledged by <@{group.acknowledged_by}> "
+                     f"{slack_date(group.acknowledged_at)}")
+    if group.silenced_until:
+        where = f" (Alertmanager silence `{escape_mrkdwn(group.silence_id)}`)" \
+            if group.silence_id else ""
+        notes.append(f"Silenced until {slack_date(group.silenced_until)}{where}")
+    if group.resolved_at and group.status == "resolved":
+        notes.append(f"Resolved {slack_date(group.resolved_at)}")
+    if group.incident_number:
+        notes.append(f"Incident #{group.incident_number}")
+    if group.links:
+        notes.append(" · ".join(f"<{link.url}|{escape_mrkdwn(link.text or 'Link')}>"
+                                for link in group.links))
+    if notes:
+        blocks.append({"type": "section", "text": _mrkdwn("\n".join(notes)[:3000])})
+    if group.status != "resolved":
+        blocks.append(build_alert_buttons(group))
+    return text[:3000], blocks
+
+
+def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
+    value = str(group.id)
+    buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None)]
+    elements = []
+    for label, action, style in buttons:
+        if action == Action.ALERT_ACK and group.status == "acknowledged":
+            continue
+        button: dict[str, Any] = {"type": "button", "text": _plain(label),
+                                  "action_id": action.value, "value": value}
+        if style:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "elements": elements}

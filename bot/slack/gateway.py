@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
@@ -33,6 +34,8 @@ from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
 from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary
 from bot.slack.blocks import (
+    ALERT_EVENT,
+    build_alert_message,
     build_announcement,
     build_cover_request,
     build_declare_modal,
@@ -614,3 +617,19 @@ class SlackGateway:
                       end: datetime) -> None:
         text, blocks = build_cover_request(schedule, user_id, start, end)
         self._post(channel, text=text, blocks=blocks)
+
+    def post_alert(self, group: AlertGroup) -> tuple[str, str]:
+        """The group's first message (paced per channel like every post); its metadata
+        names the group so it can be found in the channel's history."""
+        text, blocks = build_alert_message(group)
+        response = self._post(group.channel, once=True, text=text, blocks=blocks, metadata={
+            "event_type": ALERT_EVENT, "event_payload": {"group": group.id}})
+        return str(response["channel"]), str(response["ts"])
+
+    def update_alert(self, group: AlertGroup) -> None:
+        if group.message_channel_id and group.message_ts:
+            text, blocks = build_alert_message(group)
+            channel, ts = group.message_channel_id, group.message_ts
+            self.pacer.wait(channel)
+            self._in_channel("chat.update", channel, lambda: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks))

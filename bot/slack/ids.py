@@ -25,6 +25,8 @@ class Action(StrEnum):
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
+    ALERT_ACK = "alert-acknowledge"  # on an alert group's message and DMs; value: the group id
+    ALERT_RESOLVE = "alert-resolve"
 
 
 class Callback(StrEnum):

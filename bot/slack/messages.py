@@ -25,6 +25,7 @@ from bot.domain.timeline import tag_change_text
 from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
+from bot.services.alerts import AlertAnswered
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
 from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
@@ -439,3 +440,15 @@ def sections_saved_text(saved: pm.SectionsSaved) -> str:
     else:
         said += " and the draft message is updated."
     return said + findings_text(saved.findings, saved.checked)
+
+
+def alert_answered_text(answered: AlertAnswered) -> str:
+    """The private reply to an alert's Acknowledge or Resolve button."""
+    group = answered.group
+    title = escape_mrkdwn(group.title)
+    if not answered.changed:
+        who = f" by {user_mention(group.acknowledged_by)}" if group.acknowledged_by else ""
+        return f"Alert *{title}* is already {group.status}{who if group.status == 'acknowledged' else ''}."
+    if answered.action == "acknowledged":
+        return f":eyes: You acknowledged *{title}*: escalation stops here."
+    return f":large_green_circle: You resolved *{title}*."

@@ -76,11 +76,13 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # The cover button is emitted by /oncall cover and the override Remove button by
     # /oncall overrides (tests/e2e/test_oncall.py checks both); Rephrase under a flagged
     # note (tests/e2e/test_corrections.py); Write postmortem on the draft message
-    # (tests/e2e/test_postmortem_sections.py).
+    # (tests/e2e/test_postmortem_sections.py); Acknowledge / Resolve on an alert group's
+    # message (tests/e2e/test_alerts.py).
     emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
                 for e in b["elements"]}  # the item edit menu
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
-                      Action.NOTE_REPHRASE.value, Action.POSTMORTEM_WRITE.value} == \
+                      Action.NOTE_REPHRASE.value, Action.POSTMORTEM_WRITE.value,
+                      Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value} == \
         {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,

@@ -1,0 +1,268 @@
+"""Alerts in: a delivery from a monitoring integration is stored first (one transaction:
+the group is created or updated, the delivery recorded), answered, and only then shown
+in Slack: the group's one message is posted, or updated in place, by a background
+worker (`AlertSync`) and, as a safety net, by every scheduler tick (`sync_pending`), so a
+crash between the two, or another replica's delivery, leaves nothing unshown.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from bot.config import AlertIntegration
+from bot.domain.alerts import (
+    AlertGroup,
+    Destination,
+    Notification,
+    apply_notification,
+    route,
+)
+from bot.errors import ChatError, UserError
+from bot.services.ports import Deps, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    group_id: int
+    created: bool
+    status: str
+
+
+def receive_alert(integration: AlertIntegration, notification: Notification, *,
+                  uow: UnitOfWorkFactory, now: datetime) -> Received:
+    """Store one delivery: a new group, or the existing group of the same key updated
+    (title, labels, counts, status); the delivery is kept as an event."""
+    destination = route(integration.routes, notification.labels,
+                        Destination(integration.schedule, integration.channel,
+                                    integration.escalation))
+    firing = notification.status == "firing"
+    with uow() as tx:
+        created = tx.alerts.create({
+            "integration": integration.name, "group_key": notification.group_key,
+            "title": notification.title, "severity": notification.severity,
+            "status": notification.status, "labels": dict(notification.labels),
+            "links": [{"url": k.url, "text": k.text} for k in notification.links],
+            "description": notification.description, "channel": destination.channel,
+            "schedule": destination.schedule, "escalation": destination.escalation,
+            "external_url": notification.external_url,
+            "first_firing_at": notification.starts_at or now, "last_firing_at": now,
+            "last_received_at": now, "alerts_firing": notification.alerts_firing,
+            "alerts_resolved": notification.alerts_resolved, "notifications": 1,
+            "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
+        })
+        group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
+        assert group is not None  # created just now or before
+        if not created:
+            status = apply_notification(group.status, notification)
+            group = replace(
+                group, title=notification.title, severity=notification.severity,
+                labels=dict(notification.labels), links=notification.links or group.links,
+                description=notification.description or group.description,
+                external_url=notification.external_url or group.external_url,
+                status=status, last_received_at=now,
+                last_firing_at=now if firing else group.last_firing_at,
+                alerts_firing=notification.alerts_firing,
+                alerts_resolved=notification.alerts_resolved,
+                notifications=group.notifications + 1,
+                resolved_at=(group.resolved_at or now) if status == "resolved" else None,
+                version=group.version + 1)
+            tx.alerts.save(group)
+        tx.alerts.add_event(group.id, "received", now, detail={
+            "status": notification.status, "firing": notification.alerts_firing,
+            "resolved": notification.alerts_resolved})
+        tx.commit()
+    return Received(group.id, created, group.status)
+
+
+def message_key(group_id: int) -> str:
+    """The claim that makes one replica, once, post a group's first message."""
+    return f"alert-message:{group_id}"
+
+
+def sync_message(group_id: int, deps: Deps) -> bool:
+    """Bring the group's Slack message up to its stored state: post it the first time
+    (claimed, so two replicas never post it twice), else update it in place. True when
+    the message now shows the latest version."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None or group.synced_version >= group.version:
+        return True
+    if group.message_ts is None:
+        key = message_key(group_id)
+        with deps.uow() as tx:
+            claimed = tx.notifications.claim(key, deps.now())
+            tx.commit()
+        if not claimed:
+            return False  # another worker is posting it; its sync will catch up
+        try:
+            channel_id, ts = deps.chat.post_alert(group)
+        except ChatError as exc:
+            log.warning("alert group %s: message not posted (%s); will retry", group_id,
+                        exc.code)
+            with deps.uow() as tx:
+                tx.notifications.release(key)
+                tx.commit()
+            return False
+        with deps.uow() as tx:
+            tx.notifications.mark_sent(key, deps.now())
+            tx.alerts.mark_synced(group_id, group.version, channel_id, ts)
+            tx.alerts.add_event(group_id, "posted", deps.now(), detail={"channel": channel_id,
+                                                                         "ts": ts})
+            tx.commit()
+        return True
+    try:
+        deps.chat.update_alert(group)
+    except ChatError as exc:
+        log.warning("alert group %s: message not updated (%s); will retry", group_id, exc.code)
+        return False
+    with deps.uow() as tx:
+        tx.alerts.mark_synced(group_id, group.version)
+        tx.commit()
+    return True
+
+
+def sync_pending(deps: Deps, limit: int = 100) -> int:
+    """Every group whose message is behind its state (the scheduler's safety net)."""
+    with deps.uow() as tx:
+        ids = tx.alerts.unsynced(limit)
+    return sum(sync_message(i, deps) for i in ids)
+
+
+class AlertSync:
+    """One background thread per process that shows stored groups in Slack. Ids queue
+    up; a group queued many times while one post is under way is synced once with its
+    latest state (a storm of deliveries to a few groups makes a few messages). Posts
+    go through the gateway, which paces them per channel within Slack's limits."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._pending: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def kick(self, group_id: int) -> None:
+        with self._lock:
+            if group_id in self._pending:
+                return
+            self._pending.add(group_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="debrief-alerts",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put(group_id)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending
+
+    def _run(self) -> None:
+        while True:
+            group_id = self._queue.get()
+            if group_id is None:
+                return
+            with self._lock:
+                self._pending.discard(group_id)
+            try:
+                sync_message(group_id, self.deps)
+            except Exception:  # noqa: BLE001 - the scheduler's sweep retries it
+                log.exception("alert group %s: sync failed", group_id)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+
+# --- reading ------------------------------------------------------------------------
+
+def alert_list(uow: UnitOfWorkFactory, *, open_only: bool = False) -> list[AlertGroup]:
+    with uow() as tx:
+        return tx.alerts.groups(open_only=open_only)
+
+
+def alert_report(group_id: int, uow: UnitOfWorkFactory) -> dict[str, Any]:
+    """One group as `debrief alerts show --json` prints it."""
+    with uow() as tx:
+        group = tx.alerts.get(group_id)
+        if group is None:
+            raise UserError(f"There is no alert group {group_id}.")
+        events = tx.alerts.events(group_id)
+    report = group_summary(group)
+    report.update(
+        labels=dict(group.labels), links=[{"url": k.url, "text": k.text} for k in group.links],
+        description=group.description, group_key=group.group_key, channel=group.channel,
+        schedule=group.schedule, escalation=group.escalation,
+        notifications=group.notifications, alerts_firing=group.alerts_firing,
+        alerts_resolved=group.alerts_resolved, silence_id=group.silence_id,
+        silenced_until=_iso(group.silenced_until), message_ts=group.message_ts,
+        events=[{"at": _iso(at), "kind": kind, "actor": actor, "detail": detail}
+                for at, kind, actor, detail in events])
+    return report
+
+
+def group_summary(group: AlertGroup) -> dict[str, Any]:
+    return {
+        "id": group.id, "integration": group.integration, "title": group.title,
+        "severity": group.severity, "status": group.status,
+        "first_firing_at": _iso(group.first_firing_at),
+        "last_firing_at": _iso(group.last_firing_at), "resolved_at": _iso(group.resolved_at),
+        "acknowledged_by": group.acknowledged_by,
+        "acknowledged_at": _iso(group.acknowledged_at),
+        "escalation_steps": [{"step": s.index, "notified": list(s.notified),
+                              "target": s.target, "at": _iso(s.at),
+                              "after_gap": s.after_gap} for s in group.steps],
+        "incident": group.incident_number,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+# --- answering from Slack -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class AlertAnswered:
+    """What a button did: the group after it, and whether anything changed."""
+
+    group: AlertGroup
+    action: str  # acknowledged | resolved
+    changed: bool
+
+
+def answer_alert(group_id: int, action: str, user: str, deps: Deps) -> AlertAnswered:
+    """Acknowledge (escalation stops) or resolve a group from Slack, recorded with who
+    and when; the group's message is brought up to date. Answering twice changes
+    nothing the second time."""
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id, for_update=True)
+        if group is None:
+            raise UserError(f"There is no alert group {group_id}.")
+        if action == "acknowledged":
+            changed = group.status in ("firing", "silenced")
+            if changed:
+                group = replace(group, status="acknowledged", acknowledged_by=user,
+                                acknowledged_at=now, version=group.version + 1)
+        elif action == "resolved":
+            changed = group.status != "resolved"
+            if changed:
+                group = replace(group, status="resolved", resolved_at=now,
+                                version=group.version + 1)
+        else:
+            raise ValueError(action)
+        if changed:
+            tx.alerts.save(group)
+            tx.alerts.add_event(group_id, action, now, actor=user)
+            tx.commit()
+    if changed:
+        sync_message(group_id, deps)
+    return AlertAnswered(group, action, changed)
