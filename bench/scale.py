@@ -117,6 +117,7 @@ def records(n: int, now: datetime) -> Iterator[dict[str, Any]]:
             "tags": TAG_SETS[number % len(TAG_SETS)],
             "timeline_entries": entries, "postmortem": postmortem,
             "postmortem_sections": [],
+            "postmortem_reviews": [],
         }
 
 

@@ -54,6 +54,9 @@ class PostmortemConfig:
     due: Mapping[str, DuePolicy | None] = field(
         default_factory=lambda: {"SEV1": DuePolicy(3, business=False),
                                  "SEV2": DuePolicy(5, business=True)})
+    required_approvals: int = 1          # reviewers' approvals needed to publish (0: none)
+    publish_channel: str | None = None   # where the published summary goes too
+    archive_on_publish: bool = True      # archive the channel once published and items settled
 
     def template_for(self, severity: str) -> str:
         return self.template_by_severity.get(severity, self.template)
@@ -460,7 +463,8 @@ def _parse_admins(key: str, raw: Any, bad: Bad) -> Admins:
 def _parse_postmortem(raw: Any, source: str, bad: Bad) -> PostmortemConfig:
     if not isinstance(raw, dict):
         raise bad("postmortem", "must be a mapping (templates_dir, template, ...).")
-    allowed = {"templates_dir", "template", "template_by_severity", "due"}
+    allowed = {"templates_dir", "template", "template_by_severity", "due", "required_approvals",
+               "publish_channel", "archive_on_publish"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise bad(f"postmortem.{unknown[0]}", f"is not a known setting ({', '.join(sorted(allowed))}).")
@@ -491,6 +495,21 @@ def _parse_postmortem(raw: Any, source: str, bad: Bad) -> PostmortemConfig:
         if not isinstance(due, dict):
             raise bad("postmortem.due", "must map severities to '3 days', '5 business days' or none.")
         values["due"] = _parse_due(due, bad)
+    if "required_approvals" in raw:
+        count = raw["required_approvals"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10:
+            raise bad("postmortem.required_approvals", "must be a whole number from 0 to 10.")
+        values["required_approvals"] = count
+    if "publish_channel" in raw and raw["publish_channel"] is not None:
+        channel = raw["publish_channel"]
+        if not isinstance(channel, str) or not channel.strip():
+            raise bad("postmortem.publish_channel",
+                      "must be a channel name like '#postmortems' or an id.")
+        values["publish_channel"] = channel.strip()
+    if "archive_on_publish" in raw:
+        if not isinstance(raw["archive_on_publish"], bool):
+            raise bad("postmortem.archive_on_publish", "must be true or false.")
+        values["archive_on_publish"] = raw["archive_on_publish"]
     return PostmortemConfig(**values)
 
 

@@ -14,13 +14,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import DebriefConfig, OncallConfig, Settings
+from bot.config import DebriefConfig, OncallConfig, PostmortemConfig, Settings
 from bot.domain.blameless import lint_text
 from bot.domain.incidents import as_dict
 from bot.domain.timeline import build_timeline, durations, format_duration, timeline_as_dicts
 from bot.runtime import build_runtime
 from bot.services.oncall import apply_schedules, load_schedule_file, who_is_on_call
 from bot.services.reminders import send_due
+from bot.slack.home import home_as_text
 from bot.slack.ids import Action
 from bot.standin.client import Reply, SlackClient
 from bot.standin.server import FakeSlack
@@ -118,12 +119,17 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
                     f"{str(a.get('text', '')).splitlines()[0]}")
         case "pins.add":
             return f"pinned the summary card in {name(a['channel'])}"
+        case "conversations.archive":
+            return f"archived {name(a['channel'])}"
         case "views.open":
             view = json.loads(a["view"]) if isinstance(a.get("view"), str) else a.get("view")
             if isinstance(view, dict) and view.get("callback_id") == "postmortem-write":
                 headings = ", ".join(b["label"]["text"] for b in view.get("blocks", []))
                 return f"opened the postmortem form ({headings})"
             return "opened the declare form"
+        case "views.publish":
+            who = slack.users.get(str(a.get("user_id")), {}).get("name", a.get("user_id"))
+            return f"published {who}'s Home tab"
         case "usergroups.users.update":
             handle = slack.usergroups.get(str(a["usergroup"]), {}).get("handle")
             return f"set @{handle} to {a['users']}"
@@ -142,6 +148,7 @@ def run_demo(quiet: bool = False) -> int:
     general = slack.add_channel("general", members=tuple(PEOPLE))
     slack.add_channel("incidents")
     slack.add_channel("platform-oncall")
+    slack.add_channel("postmortems")
     slack.add_usergroup("platform-oncall")
     with tempfile.TemporaryDirectory(prefix="debrief-demo-") as folder:
         db_url = f"sqlite:///{Path(folder) / 'debrief.db'}"
@@ -151,7 +158,8 @@ def run_demo(quiet: bool = False) -> int:
         schedules = Path(folder) / "oncall.yaml"
         schedules.write_text(ONCALL_YAML)
         config = DebriefConfig(oncall=OncallConfig(file=schedules,
-                                                   invite_on_declare=("platform",)))
+                                                   invite_on_declare=("platform",)),
+                               postmortem=PostmortemConfig(publish_channel="#postmortems"))
         runtime = build_runtime(settings, config, migrate=True, now=clock)
         apply_schedules(load_schedule_file(schedules), effective=clock.now,
                         uow=runtime.deps.uow, now=clock.now)
@@ -160,6 +168,8 @@ def run_demo(quiet: bool = False) -> int:
             demo = Demo(slack, SlackClient(server.url, secret, slack), quiet, clock)
             return _script(demo, runtime, general, db_url)
         finally:
+            if runtime.deps.home is not None:
+                runtime.deps.home.stop()
             server.stop()
             runtime.engine.dispose()
             slack.stop()
@@ -191,6 +201,22 @@ def _safety(demo: Demo, general: str) -> None:
               client.slash("severity #1 <!channel>", user="U03CAROL", channel=general))
 
 
+def _home(demo: Demo, who: str) -> None:
+    """A person opens Debrief's Home tab in Slack; what it shows them, as text."""
+    slack = demo.slack
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} {PEOPLE[who]} opens Debrief's Home tab in Slack")
+    before = slack.homes.get(who, {}).get("id")
+    reply = demo.client.open_home(who)
+    demo.say(f"  HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms")
+    view = slack.wait_for(lambda: (v := slack.homes.get(who)) is not None
+                          and v["id"] != before and v)
+    demo.flush()
+    names = {**PEOPLE, **{c.id: c.name for c in slack.channels.values()}}
+    demo.say(f"  What {PEOPLE[who]} sees ({len(view['blocks'])} blocks of Slack's 100):")
+    for line in home_as_text(view, names).splitlines():
+        demo.say(f"  │ {line}")
+
+
 def _write_section(demo: Demo, who: str, channel: str, section: str, text: str) -> None:
     """A person opens the "Write postmortem" modal for one section and saves their words."""
     client, slack = demo.client, demo.slack
@@ -212,6 +238,31 @@ def _write_section(demo: Demo, who: str, channel: str, section: str, text: str) 
     for line in lines[1:]:
         demo.say(f"      {line}")
     demo.flush()
+
+
+def _review_and_publish(demo: Demo, channel: str) -> None:
+    """Alice asks Bob and Carol to review; publishing before anyone approved is refused;
+    both approve from their DMs; Alice publishes: the summary goes to the announcement's
+    thread and #postmortems, and the channel is archived (every item has an owner and a
+    due date)."""
+    client, slack = demo.client, demo.slack
+    demo.clock.advance(60)
+    demo.step("U01ALICE", "/incident postmortem review @bob @carol",
+              client.slash("postmortem review <@U02BOB|bob> <@U03CAROL|carol>",
+                           user="U01ALICE", channel=channel))
+    demo.step("U01ALICE", "/incident postmortem publish  (nobody has approved yet)",
+              client.slash("postmortem publish", user="U01ALICE", channel=channel))
+    for who in ("U02BOB", "U03CAROL"):
+        demo.clock.advance(30)
+        dm = "D" + who[1:]
+        [request] = [m for m in slack.channels[dm].messages.values() if m.blocks]
+        demo.step(who, "clicks [Approve] in the bot's direct message",
+                  client.click(Action.POSTMORTEM_APPROVE, user=who, channel=dm,
+                               message_ts=request.ts, value="1"))
+    demo.step("U01ALICE", "/incident postmortem publish",
+              client.slash("postmortem publish", user="U01ALICE", channel=channel))
+    demo.step("U02BOB", "/incident postmortem  (a new draft after publishing)",
+              client.slash("postmortem", user="U02BOB", channel=channel))
 
 
 def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
@@ -273,6 +324,9 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     demo.step("U01ALICE", "/incident resolve Config rolled back; error rate at baseline",
               client.slash("resolve Config rolled back; error rate at baseline",
                            user="U01ALICE", channel=channel))
+    demo.step("U01ALICE", "/incident tag config service:payments-api",
+              client.slash("tag config service:payments-api", user="U01ALICE",
+                           channel=channel))
     demo.clock.advance(2)
     demo.step("U03CAROL", "/incident note Bob should have run the config validator first",
               client.slash("note Bob should have run the config validator first",
@@ -306,6 +360,16 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
               client.slash("title #1 Checkout returns 500 for EU customers after a config push",
                            user="U01ALICE", channel=general))
     _safety(demo, general)
+    _review_and_publish(demo, channel)
+    _home(demo, "U02BOB")
+    demo.clock.advance(60 * 24 * 3)
+    found = demo.step("U02BOB", "/incident search validator service:payments-api  (days "
+                      "later, from #general: a word of the postmortem, and a service)",
+                      client.slash("search validator service:payments-api", user="U02BOB",
+                                   channel=general))
+    searched = "*#1*" in json.dumps(found.get("blocks"))
+    demo.say("      " + ("finds #1: its postmortem says “validator”, and it is "
+                         "tagged service:payments-api" if searched else "#1 was not found"))
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
         stored: dict[str, Any] = as_dict(incident)  # JSON-shaped: lists under its keys
@@ -340,11 +404,20 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
             demo.say(f"  line {f.line} [{f.category}] “{doc_lines[f.line - 1][f.start:f.end]}”: "
                      f"{f.suggestion}")
     problems = list(slack.violations)
+    with runtime.deps.uow() as tx:
+        postmortem = tx.postmortems.get(1)
+    published = postmortem is not None and postmortem.status == "published"
+    archived = slack.channels[channel].is_archived
     print(f"\nDemo finished: incident #{stored['number']} '{stored['title']}' "
-          f"{stored['status']}, {len(stored['events'])} events recorded, "
+          f"{stored['status']}, postmortem {'published' if published else 'NOT published'}"
+          f"{', channel archived' if archived else ', channel NOT archived'}, "
+          f"{len(stored['events'])} events recorded, "
           f"{len(stored['timeline'])} timeline entries ({sum(i.key for i in items)} key), "
           f"{len(stored['action_items'])} action items, {len(documents)} postmortem draft(s), "
           f"{len(slack.calls)} Slack API calls, {len(problems)} API misuse(s).")
     for problem in problems:
         print("  ! " + problem)
-    return 0 if not problems and stored["status"] == "resolved" else 1
+    if not searched:
+        print("  ! the search for the postmortem's words did not find incident #1")
+    return 0 if (not problems and searched and stored["status"] == "resolved" and published
+                 and archived) else 1

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +22,9 @@ from bot.clock import utcnow
 from bot.config import DebriefConfig, Settings, mask_url_passwords
 from bot.observability import LogContext, NoRequestBodies
 from bot.server import HttpServer, make_wsgi_app
+from bot.services.home import HomeRefresher
 from bot.services.ports import Deps
-from bot.slack.gateway import SlackGateway, make_web_client
+from bot.slack.gateway import ChangeWatcher, SlackGateway, make_web_client
 from bot.slack.pacing import ChannelPacer
 from bot.webhooks import AlertInbox
 from storage.db import is_reachable, make_engine, upgrade
@@ -159,9 +160,14 @@ def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine |
     if migrate:
         upgrade(engine)
     client = make_web_client(settings.bot_token, settings.api_url)
-    gateway = SlackGateway(client, config, ChannelPacer(rate=settings.slack_pace))
+    watchers: list[ChangeWatcher] = []
+    gateway = SlackGateway(client, config, ChannelPacer(rate=settings.slack_pace), watchers)
     deps = Deps(uow=UnitOfWorkFactory(engine), chat=gateway,
                 config=config, now=now)
+    # Home tabs follow what the gateway shows changing (debounced, see HomeRefresher).
+    home = HomeRefresher(deps)
+    watchers.append(lambda users, everyone: home.changed(users, everyone=everyone))
+    deps = replace(deps, home=home)
     app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
     alerts = AlertInbox(config.alerts, settings.alert_secrets, deps) \
         if config.alerts.integrations else None

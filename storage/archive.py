@@ -23,6 +23,7 @@ from storage.models import (
     CounterRow,
     IncidentEventRow,
     IncidentRow,
+    PostmortemReviewRow,
     PostmortemRow,
     PostmortemSectionRow,
     PostmortemVersionRow,
@@ -127,6 +128,14 @@ class SqlArchiveRepository:
             sections[w.incident_id].append(
                 {"key": w.key, "version": w.version, "text": w.text, "author": w.author,
                  "written_at": iso(w.written_at)})
+        reviews: dict[int, list[Record]] = defaultdict(list)
+        for v in self.session.execute(
+                _columns(PostmortemReviewRow)
+                .where(PostmortemReviewRow.incident_id.in_(ids))
+                .order_by(PostmortemReviewRow.id)):
+            reviews[v.incident_id].append(
+                {"kind": v.kind, "actor": v.actor, "reviewer": v.reviewer,
+                 "comment": v.comment, "version": v.version, "at": iso(v.at)})
         records = []
         for row in rows:
             record: Record = {c: (iso(getattr(row, c)) if c in _TIMES else getattr(row, c))
@@ -139,6 +148,7 @@ class SqlArchiveRepository:
             record["timeline_entries"] = entries.get(row.id, [])
             record["postmortem"] = postmortems.get(row.id)
             record["postmortem_sections"] = sections.get(row.id, [])
+            record["postmortem_reviews"] = reviews.get(row.id, [])
             records.append(record)
         return records
 
@@ -200,6 +210,10 @@ class SqlArchiveRepository:
             {"incident_id": ids[r["number"]], **{k: v for k, v in w.items() if k != "written_at"},
              "written_at": parse_time(w["written_at"])}
             for r in records for w in r["postmortem_sections"]])
+        self._insert(PostmortemReviewRow, [
+            {"incident_id": ids[r["number"]], **{k: v for k, v in p.items() if k != "at"},
+             "at": parse_time(p["at"])}
+            for r in records for p in r["postmortem_reviews"]])
         top = max(r["number"] for r in records)
         self.session.execute(update(CounterRow)
                              .where(CounterRow.name == "incident_number", CounterRow.value < top)

@@ -204,6 +204,24 @@ class PostmortemSectionRow(Base):
     written_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class PostmortemReviewRow(Base):
+    """One step of a postmortem's review (migration 0010), oldest first by id: a reviewer
+    asked, an approval or change request, published, reopened, the channel archived.
+    `bot.domain.reviews.review_state` folds them into where the review stands."""
+
+    __tablename__ = "postmortem_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str] = mapped_column(String(30), nullable=False)
+    reviewer: Mapped[str | None] = mapped_column(String(30))  # `requested`: who was asked
+    comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    version: Mapped[int | None] = mapped_column(Integer)  # the postmortem version it was about
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
 class NotificationRow(Base):
     """A timed notice claimed for sending. The key (e.g. `action-due:7:2026-12-01`) is
     the primary key: inserting it is the claim, so across restarts and replicas each

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionText
+from bot.domain.reviews import ReviewKind, ReviewRecord
 from bot.domain.rotations import Override, Schedule
 from bot.domain.schedules import layer_from_json, layer_to_json
 from bot.domain.timeline import ChatMessage, FileRef, TimelineEntry, kind_of, ts_to_datetime
@@ -27,6 +28,7 @@ from storage.models import (
     NotificationRow,
     OncallOverrideRow,
     OncallScheduleRow,
+    PostmortemReviewRow,
     PostmortemRow,
     PostmortemSectionRow,
     PostmortemVersionRow,
@@ -511,6 +513,25 @@ class SqlPostmortemRepository:
                            updated_at=updated, published_at=published)
                 for n, status, created, updated, published in self.session.execute(query)]
 
+    def latest_versions(self, numbers: Iterable[int]) -> dict[int, PostmortemVersion]:
+        """The latest version of each of these incidents' postmortems, in one query."""
+        wanted = sorted(set(numbers))
+        if not wanted:
+            return {}
+        latest = (select(PostmortemVersionRow.postmortem_id,
+                         func.max(PostmortemVersionRow.version).label("version"))
+                  .group_by(PostmortemVersionRow.postmortem_id).subquery())
+        rows = self.session.execute(
+            select(PostmortemVersionRow, IncidentRow.number)
+            .join(latest, (latest.c.postmortem_id == PostmortemVersionRow.postmortem_id)
+                  & (latest.c.version == PostmortemVersionRow.version))
+            .join(PostmortemRow, PostmortemRow.id == PostmortemVersionRow.postmortem_id)
+            .join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id)
+            .where(IncidentRow.number.in_(wanted)))
+        return {n: PostmortemVersion(v.version, v.template, v.content, v.created_at,
+                                     v.created_by, v.file_id, v.message_ts)
+                for v, n in rows}
+
     def all(self) -> list[Postmortem]:
         rows = self.session.execute(
             select(PostmortemRow, IncidentRow.number)
@@ -549,6 +570,23 @@ class SqlPostmortemRepository:
             changed.append(key)
         self.session.flush()
         return changed
+
+    def reviews(self, number: int) -> list[ReviewRecord]:
+        """The review log, oldest first (bot.domain.reviews.review_state reads it)."""
+        rows = self.session.execute(
+            select(PostmortemReviewRow)
+            .join(IncidentRow, IncidentRow.id == PostmortemReviewRow.incident_id)
+            .where(IncidentRow.number == number).order_by(PostmortemReviewRow.id)).scalars()
+        return [ReviewRecord(ReviewKind(r.kind), r.actor, r.at, r.reviewer, r.comment,
+                             r.version) for r in rows]
+
+    def add_reviews(self, number: int, records: Iterable[ReviewRecord]) -> None:
+        incident_id = self.session.execute(
+            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        self.session.add_all(PostmortemReviewRow(
+            incident_id=incident_id, kind=r.kind.value, actor=r.actor, reviewer=r.reviewer,
+            comment=r.comment, version=r.version, at=r.at) for r in records)
+        self.session.flush()
 
 
 def to_postmortem(row: PostmortemRow, number: int) -> Postmortem:

@@ -98,6 +98,8 @@ class Stack:
     announce: str
 
     def close(self) -> None:
+        if self.runtime.deps.home is not None:
+            self.runtime.deps.home.stop()
         WORKER.drain()
         if self.runtime.alerts is not None:
             self.runtime.alerts.sync.stop()

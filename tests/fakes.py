@@ -9,11 +9,18 @@ from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
-from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary
+from bot.services.ports import (
+    DirectNotice,
+    OverrideNotice,
+    PostmortemSummary,
+    PublishedSummary,
+    ReviewRequest,
+)
 from bot.slack.messages import notice_text, topic_text
 
 
@@ -49,8 +56,12 @@ class FakeChat:
     announcement_updates: list[Incident] = field(default_factory=list)
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
+    homes: dict[str, Home] = field(default_factory=dict)  # user -> their Home tab
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
+    review_requests: list[tuple[str, ReviewRequest]] = field(default_factory=list)
+    published: list[tuple[str, PublishedSummary, str | None]] = field(default_factory=list)
+    archived: set[str] = field(default_factory=set)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def fail(self, method: str, code: str, times: int = 1) -> None:
@@ -242,3 +253,25 @@ class FakeChat:
     def update_alert(self, group: AlertGroup) -> None:
         self._maybe_fail("chat.update")
         self.alert_messages[group.id] = group
+    def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
+        self._maybe_fail("ask_review")
+        self.review_requests.append((reviewer, request))
+
+    def open_changes_form(self, trigger_id: str, number: int) -> None:
+        self._maybe_fail("open_changes_form")
+        self.forms.append((trigger_id, None))
+
+    def post_published(self, channel: str, summary: PublishedSummary,
+                       thread_ts: str | None = None) -> None:
+        self._maybe_fail("post_published")
+        self.published.append((channel, summary, thread_ts))
+
+    def archive_channel(self, channel_id: str) -> None:
+        self._maybe_fail("archive_channel")
+        if channel_id in self.archived:
+            raise ChatError("conversations.archive", "already_archived")
+        self.archived.add(channel_id)
+
+    def publish_home(self, user_id: str, home: Home) -> None:
+        self._maybe_fail("publish_home")
+        self.homes[user_id] = home

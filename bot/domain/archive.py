@@ -7,7 +7,7 @@ The shape is `debrief incident show --json`'s stored part (its derived `timeline
 `durations` are left out: they depend on the configuration and are recomputed) plus
 what a lossless copy needs: the card and announcement references, the raw timeline
 entries, every action item with who made and closed it, and the postmortem with its
-versions. Database ids are not part of it: they belong to one database.
+versions, sections and review steps. Database ids are not part of it: they belong to one database.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bot.domain.reviews import ReviewKind
 from bot.domain.tags import MAX_TAGS, valid_tag
 
 Record = dict[str, Any]
@@ -76,6 +77,16 @@ def _bad() -> object:
 def _int(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**31 - 1:
         raise ValueError("should be a whole number from 1 to 2147483647")
+    return value
+
+
+def _version(value: object) -> object:
+    return None if value is None else _int(value)
+
+
+def _review_kind(value: object) -> object:
+    if value not in {k.value for k in ReviewKind}:
+        raise ValueError(f"should be one of {', '.join(k.value for k in ReviewKind)}")
     return value
 
 
@@ -155,6 +166,8 @@ VERSION = {"version": _int, "template": _text(200), "content": _text(),
            "message_ts": _text(30, null=True)}
 SECTION = {"key": _text(40), "version": _int, "text": _text(), "author": _text(30),
            "written_at": _time()}
+REVIEW = {"kind": _review_kind, "actor": _text(30), "reviewer": _text(30, null=True),
+          "comment": _text(), "version": _version, "at": _time()}
 POSTMORTEM = {"status": _text(20), "created_at": _time(), "updated_at": _time(),
               "published_at": _time(null=True),
               "versions": _list_of(VERSION, unique=lambda v: v["version"])}
@@ -175,7 +188,7 @@ def _tags(value: object) -> object:
 
 
 # Added after a format was in use: a record without them (an older export) gets these.
-DEFAULTS: dict[str, object] = {"tags": []}
+DEFAULTS: dict[str, object] = {"tags": [], "postmortem_reviews": []}
 
 INCIDENT: dict[str, Check] = {
     "number": _int, "title": _text(200), "description": _text(), "severity": _text(20),
@@ -191,6 +204,7 @@ INCIDENT: dict[str, Check] = {
         unique=lambda e: (e["channel_id"], e["ts"]) if e["ts"] is not None else None),
     "postmortem": _postmortem,
     "postmortem_sections": _list_of(SECTION, unique=lambda w: (w["key"], w["version"])),
+    "postmortem_reviews": _list_of(REVIEW),  # in the order they happened
 }
 
 

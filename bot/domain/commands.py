@@ -22,7 +22,7 @@ from bot.domain.search import SearchQuery, parse_search
 from bot.domain.tags import MAX_TAGS, normalise_tag
 from bot.domain.text import parse_user_ref, plain_from_slack, some
 from bot.domain.timeline import NOTE_TIME_EXAMPLE, NoteClock, parse_note_clock
-from bot.errors import UserError
+from bot.errors import Echo, UserError
 
 SUBCOMMANDS = (
     "help", "declare", "ack", "status", "severity", "role", "update", "resolve", "list", "retry",
@@ -177,8 +177,17 @@ class PostmortemEdit:
     usage: ClassVar[str] = "/incident postmortem edit #12 impact"
 
 
-PostmortemSteps = Literal["review", "publish", "reopen"]
-_STEPS: dict[str, PostmortemSteps] = {"review": "review", "publish": "publish", "reopen": "reopen"}
+PostmortemSteps = Literal["publish", "reopen"]
+_STEPS: dict[str, PostmortemSteps] = {"publish": "publish", "reopen": "reopen"}
+
+
+@dataclass(frozen=True)
+class PostmortemReview:
+    """`/incident postmortem review @alice @bob`: ask them to review (each gets a DM with
+    Approve / Request changes)."""
+    reviewers: tuple[str, ...] = ()
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12 review @alice @bob"
 
 @dataclass(frozen=True)
 class PostmortemStep:
@@ -286,13 +295,26 @@ class Search:
 
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
-    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemStep | AddActionItem
+    | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemReview
+    | PostmortemStep | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
     | Retitle | Edit | Cancel | Tag | Search
 )
 DECLARE_FLAGS = {"--test": "test", "—test": "test",  # Slack may turn `--` into a dash
                  "--private": "private", "—private": "private"}
+
+
+def _review(words: list[str], ref: int | None) -> PostmortemReview:
+    """The reviewers of `/incident postmortem review @a @b`: mentions only."""
+    reviewers = []
+    for word in words:
+        user = parse_user_ref(word)
+        if user is None:
+            raise UserError("Mention the reviewers: `/incident postmortem review @alice @bob` "
+                            "(", Echo(_plain_word(word)[:40]), " is not a mention).")
+        reviewers.append(user)
+    return PostmortemReview(reviewers=tuple(dict.fromkeys(reviewers)), ref=ref)
 
 
 def _take_ref(subcommand: str, words: list[str]) -> tuple[int | None, list[str]]:
@@ -394,12 +416,15 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
                 return Postmortem(ref=ref)
             if sub in ("edit", "write"):
                 return PostmortemEdit(section=" ".join(rest[1:]), ref=ref)
+            if sub == "review":
+                return _review(rest[1:], ref)
             step = _STEPS.get(sub)
-            if step is not None:
+            if step is not None and len(rest) == 1:
                 return PostmortemStep(step=step, ref=ref)
             raise UserError("Use `/incident postmortem` to draft (again), "
-                            "`/incident postmortem edit [section]` to write its sections, then "
-                            "`/incident postmortem review` and `/incident postmortem publish`.")
+                            "`/incident postmortem edit [section]` to write its sections, "
+                            "`/incident postmortem review @alice @bob` to ask for reviews, "
+                            "then `/incident postmortem publish` (and `reopen` to revise it).")
         case "action" if len(rest) >= 2 and rest[0].lower() in ITEM_FIELDS and _ID.match(rest[1]):
             return _change_item(ITEM_FIELDS[rest[0].lower()], int(rest[1]), rest[2:], ref)
         case "hide" | "unhide":

@@ -47,6 +47,9 @@ class EventKind(StrEnum):
     EDITED = "edited"        # a correction: detail has `<field>` (new) and `<field>_was`
     CANCELLED = "cancelled"  # declared by mistake: closed, kept for audit, out of stats
     TAGGED = "tagged"        # tags/services changed: detail `added` / `removed` (space-separated)
+    # A postmortem review step (bot/domain/reviews.py): detail `step` (a ReviewKind value),
+    # `reviewers` (space-separated, for `requested`), `version`, `comment`.
+    POSTMORTEM = "postmortem"
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,9 @@ class Act(StrEnum):
     CANCEL = "cancel"
     EDIT = "edit"                # /incident title, /incident edit
     DRAFT_POSTMORTEM = "draft_postmortem"
-    APPROVE_POSTMORTEM = "approve_postmortem"  # /incident postmortem review|reopen
+    # /incident postmortem reopen (approving itself is the requested reviewers' alone:
+    # bot/domain/reviews.py)
+    APPROVE_POSTMORTEM = "approve_postmortem"
     PUBLISH_POSTMORTEM = "publish_postmortem"
     CLOSE_ACTION_ITEM = "close_action_item"    # Done / Reopen, and edits / removal
     CHANGE_ENTRY = "change_entry"  # edit or remove a note, hide a timeline entry
@@ -51,7 +53,7 @@ class Party(StrEnum):
     CHANNEL_MEMBERS = "channel_members"    # in the incident's channel
     COMMANDER = "commander"                # the incident's (channel members when none)
     INCIDENT_ADMINS = "incident_admins"
-    REVIEWERS = "reviewers"                # the postmortem's reviewers (none recorded yet)
+    REVIEWERS = "reviewers"                # the postmortem's requested reviewers
     ITEM_OWNER = "item_owner"
     ITEM_CREATOR = "item_creator"
     ENTRY_AUTHOR = "entry_author"          # who wrote the note or message on the timeline

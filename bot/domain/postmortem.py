@@ -12,11 +12,8 @@ from typing import Any
 from bot.domain.action_items import ActionItem
 from bot.domain.incidents import Incident
 from bot.domain.timeline import Durations, TimelineItem, format_duration
-from bot.errors import UserError
 
 STATUSES = ("draft", "in_review", "published")
-TRANSITIONS = {"review": ("draft", "in_review"), "publish": ("in_review", "published"),
-               "reopen": ("published", "draft")}
 
 
 @dataclass(frozen=True)
@@ -131,13 +128,6 @@ def parse_due_policy(text: str) -> DuePolicy | None:
     if not match:
         raise ValueError(f"{text!r} is not like '3 days' or '5 business days'")
     return DuePolicy(int(match.group(1)), bool(match.group(2)))
-
-
-def next_status(current: str, action: str) -> str:
-    source, target = TRANSITIONS[action]
-    if current != source:
-        raise UserError(f"The postmortem is `{current}`; `{action}` needs it to be `{source}`.")
-    return target
 
 
 def _utc(at: datetime | None) -> str:

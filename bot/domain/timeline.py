@@ -130,8 +130,29 @@ def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
             return f"Cancelled (declared by mistake){reason}"
         case EventKind.TAGGED:
             return tag_change_text(detail)
+        case EventKind.POSTMORTEM:
+            return review_step_text(detail)
         case _:  # mypy: every kind has a case above
             assert_never(kind)
+
+
+def review_step_text(detail: dict[str, str]) -> str:
+    """A postmortem review step in plain words (`detail`: step, reviewers, version, comment)."""
+    version = f" (v{detail['version']})" if detail.get("version") else ""
+    comment = f": {detail['comment']}" if detail.get("comment") else ""
+    match detail.get("step"):
+        case "requested":
+            return f"Postmortem review requested from {', '.join(detail.get('reviewers', '').split())}"
+        case "approved":
+            return f"Postmortem approved{version}"
+        case "changes_requested":
+            return f"Postmortem changes requested{version}{comment}"
+        case "published":
+            return f"Postmortem published{version}"
+        case "reopened":
+            return "Postmortem reopened"
+        case _:
+            return "Incident channel archived"
 
 
 def item_change_text(detail: dict[str, str]) -> str:
@@ -174,7 +195,8 @@ def build_timeline(incident: Incident, entries: list[TimelineEntry], *,
     items = [
         TimelineItem(at=e.at, kind=e.kind, author=e.actor,
                      text=lifecycle_text(e.kind, e.detail),
-                     key=e.kind is not EventKind.ACTION_ITEM)  # corrections: not key events
+                     # corrections and postmortem reviews: not key events of the incident
+                     key=e.kind not in (EventKind.ACTION_ITEM, EventKind.POSTMORTEM))
         for e in incident.events
     ]
     items += [_item_of(e) for e in entries if not key_only or (e.key and not e.deleted)]

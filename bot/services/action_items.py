@@ -10,6 +10,7 @@ from bot.domain.permissions import Act, Policy
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.services.reviews import archive_if_ready, channel_archived
 from bot.services.timeline import zone_of
 
 
@@ -31,8 +32,11 @@ def add_action_item(number: int, author: str, words: list[str], *, uow: UnitOfWo
 
 
 def set_action_item_status(item_id: int, status: str, user: str, *, uow: UnitOfWorkFactory,
-                           chat: Chat, now: datetime, policy: Policy) -> ActionItem:
-    """Done / Reopen: its owner, its creator, the commander or an admin (by default)."""
+                           chat: Chat, now: datetime, policy: Policy,
+                           config: DebriefConfig | None = None) -> ActionItem:
+    """Done / Reopen: its owner, its creator, the commander or an admin (by default).
+    With `config`, closing the last item that lacked an owner or a due date archives a
+    published incident's channel (bot/services/reviews.py)."""
     with uow() as tx:
         item = tx.action_items.get(item_id)
         incident = tx.incidents.get(item.incident_number or 0) if item else None
@@ -48,10 +52,13 @@ def set_action_item_status(item_id: int, status: str, user: str, *, uow: UnitOfW
             return item
         item = tx.action_items.set_status(item_id, status, user, now)
         incident = tx.incidents.get(item.incident_number or 0)
+        archived = incident is not None and channel_archived(tx, incident.number)
         tx.commit()
-    if incident is not None:
+    if incident is not None and not archived:  # an archived channel stays archived
         try:
             chat.update_card(incident)
         except ChatError:
             pass
+        if config is not None and status == "done":
+            archive_if_ready(incident.number, user, uow=uow, chat=chat, config=config, now=now)
     return item

@@ -23,6 +23,7 @@ from bot.domain.timeline import TimelineEntry
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, UnitOfWorkFactory
+from bot.services.reviews import archive_if_ready, channel_archived
 from bot.services.timeline import zone_of
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ class ItemChanged:
     number: int
     item: ActionItem
     field: ItemField
+    archived: bool = False  # this change let the published incident's channel be archived
 
 
 def change_action_item(number: int, item_id: int, field: ItemField, value: str, user: str, *,
@@ -170,8 +172,9 @@ def change_action_item(number: int, item_id: int, field: ItemField, value: str, 
         tx.commit()
     with uow() as tx:
         updated = tx.incidents.get(number)
+        archived = channel_archived(tx, number)
     assert updated is not None
-    calls: list[tuple[str, Callable[[], None]]] = [
+    calls: list[tuple[str, Callable[[], None]]] = [] if archived else [  # kept archived
         ("card", lambda: chat.update_card(updated)),
         ("channel", lambda: chat.post_event(updated, event, announce=False))]
     for what, call in calls:
@@ -179,4 +182,6 @@ def change_action_item(number: int, item_id: int, field: ItemField, value: str, 
             call()
         except ChatError as exc:  # recorded; the card catches up on the next change
             log.info("action item %s changed; %s not updated: %s", item_id, what, exc.code)
-    return ItemChanged(number, changed, field)
+    archived = field in ("owner", "due", "deleted") and archive_if_ready(
+        number, user, uow=uow, chat=chat, config=config, now=now).state == "archived"
+    return ItemChanged(number, changed, field, archived)

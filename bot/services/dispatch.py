@@ -32,6 +32,7 @@ from bot.domain.commands import (
     Note,
     Postmortem,
     PostmortemEdit,
+    PostmortemReview,
     PostmortemStep,
     Resolve,
     Retitle,
@@ -53,6 +54,7 @@ from bot.domain.stats import Stats as IncidentStats
 from bot.services import corrections as fix
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
+from bot.services import reviews as rv
 from bot.services import timeline as tl
 from bot.services.action_items import add_action_item
 from bot.services.permissions import Subject, authorize
@@ -102,15 +104,9 @@ class ItemAdded:
     item: ActionItem
 
 
-@dataclass(frozen=True)
-class ReviewStep:
-    """The postmortem of incident `number` is now `status`."""
-    number: int
-    status: str
-
-
 # What a command did, for the Slack layer to word (None: nothing to say, a form opened).
-Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft | ReviewStep
+Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft
+          | rv.ReviewRequested | rv.Published | rv.Reopened
           | fix.EntryChanged | fix.ItemChanged | None)
 
 
@@ -222,12 +218,14 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             pm.open_section_form(number(ref, cmd.usage), user_id, caller.trigger_id,
                                  caller.channel_id, deps=deps, section=section or None)
             return None
-        case PostmortemStep(ref=ref, step=step):
-            act = {"review": Act.DRAFT_POSTMORTEM, "publish": Act.PUBLISH_POSTMORTEM,
-                   "reopen": Act.APPROVE_POSTMORTEM}[step]
-            stepped = checked(ref, cmd.usage, act).number
-            return ReviewStep(stepped, pm.change_review_status(stepped, step, uow=deps.uow,
-                                                               now=now))
+        case PostmortemReview(ref=ref, reviewers=reviewers):
+            return rv.request_review(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM).number,
+                                     user_id, reviewers, uow=deps.uow, chat=deps.chat,
+                                     config=config, now=now)
+        case PostmortemStep(ref=ref, step=step):  # who may: asked with the reviewers
+            run = rv.publish_postmortem if step == "publish" else rv.reopen_postmortem
+            return run(number(ref, cmd.usage), user_id, uow=deps.uow, chat=deps.chat,
+                       config=config, now=now)
         case Ack(ref=ref):
             return change(ref, cmd.usage, partial(rules.acknowledge, user=user_id, now=now),
                           Act.ACK, announce=False)

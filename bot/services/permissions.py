@@ -27,6 +27,7 @@ class Subject:
     for_user: str | None = None        # whose on-call turn an override gives
     requester: str | None = None       # who asked for cover
     entry_author: str | None = None    # who wrote the timeline entry being changed
+    reviewers: tuple[str, ...] = ()    # the postmortem's requested reviewers
 
 
 def is_admin(admins: Admins, user: str, chat: Chat) -> bool:
@@ -61,7 +62,7 @@ def _holds(party: Party, user: str, subject: Subject, policy: Policy, chat: Chat
         case Party.ONCALL_ADMINS:
             return is_admin(policy.oncall_admins, user, chat)
         case Party.REVIEWERS:
-            return False  # postmortems record no reviewers yet
+            return user in subject.reviewers
         case Party.ITEM_OWNER:
             return item is not None and item.owner == user
         case Party.ITEM_CREATOR:
@@ -113,6 +114,8 @@ def named(parties: tuple[Party, ...], subject: Subject, policy: Policy) -> dict[
                 found[party] = Named(users=(item.created_by,))
             case Party.ENTRY_AUTHOR if subject.entry_author:
                 found[party] = Named(users=(subject.entry_author,))
+            case Party.REVIEWERS if 0 < len(subject.reviewers) <= MAX_NAMED:
+                found[party] = Named(users=subject.reviewers)
             case Party.INCIDENT_ADMINS | Party.ONCALL_ADMINS:
                 admins = (policy.incident_admins if party is Party.INCIDENT_ADMINS
                           else policy.oncall_admins)

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, ActionRequest
 from bot.domain.alerts import AlertGroup
+from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
-from bot.domain.postmortem import Postmortem, SectionForm, SectionText
+from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionForm, SectionText
+from bot.domain.reviews import ReviewRecord
 from bot.domain.rotations import Override, Schedule
 from bot.domain.search import SearchQuery
 from bot.domain.timeline import ChatMessage, Durations, TimelineEntry
@@ -71,11 +73,14 @@ class PostmortemRepository(Protocol):
     def set_status(self, number: int, status: str, now: datetime) -> Postmortem: ...
     def states(self, *, declared_since: datetime | None = None,
                resolved_since: datetime | None = None) -> list[Postmortem]: ...
+    def latest_versions(self, numbers: Iterable[int]) -> dict[int, PostmortemVersion]: ...
     def all(self) -> list[Postmortem]: ...
     def section_history(self, number: int) -> list[SectionText]: ...
     def sections(self, number: int) -> dict[str, SectionText]: ...
     def write_sections(self, number: int, texts: dict[str, str], *, author: str,
                        now: datetime) -> list[str]: ...
+    def reviews(self, number: int) -> list[ReviewRecord]: ...
+    def add_reviews(self, number: int, records: Iterable[ReviewRecord]) -> None: ...
 
 
 class NotificationRepository(Protocol):
@@ -263,6 +268,15 @@ class Chat(Protocol):
     # Alert groups (bot/services/alerts.py): one message per group, updated in place.
     def post_alert(self, group: AlertGroup) -> tuple[str, str]: ...
     def update_alert(self, group: AlertGroup) -> None: ...
+    # Postmortem review and publishing (bot/services/reviews.py):
+    def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
+        """A direct message with the postmortem's link and Approve / Request changes."""
+    def open_changes_form(self, trigger_id: str, number: int) -> None: ...
+    def post_published(self, channel: str, summary: PublishedSummary,
+                       thread_ts: str | None = None) -> None: ...
+    def archive_channel(self, channel_id: str) -> None: ...
+    def publish_home(self, user_id: str, home: Home) -> None:
+        """Show `home` on the person's Home tab (views.publish)."""
 
 
 @dataclass(frozen=True)
@@ -290,11 +304,46 @@ class PostmortemSummary:
     findings: int
 
 
+class HomeTabs(Protocol):
+    """Keeps people's Home tabs fresh (bot/services/home.py `HomeRefresher`)."""
+
+    def publish(self, user: str) -> None: ...
+    def opened(self, user: str) -> None: ...
+    def changed(self, users: Iterable[str] = (), *, everyone: bool = False) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReviewRequest:
+    """What a requested reviewer is sent: the incident, the version to read and where."""
+
+    incident: Incident
+    version: int | None
+    link: str | None   # the draft message's permalink
+    requested_by: str
+
+
+@dataclass(frozen=True)
+class PublishedSummary:
+    """What publishing tells the announcement thread and the publish channel."""
+
+    incident: Incident
+    version: int | None
+    duration: timedelta | None   # declared to resolved
+    factors: tuple[str, ...]     # the top contributing factors (may be none)
+    items: tuple[ActionItem, ...]
+    link: str | None
+    published_by: str
+    approved_by: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Deps:
-    """The composition root builds one of these and hands it to every listener."""
+    """The composition root builds one of these and hands it to every listener.
+    `home`: None where no Home tabs are kept (service tests)."""
 
     uow: UnitOfWorkFactory
     chat: Chat
     config: DebriefConfig
     now: Callable[[], datetime]
+    home: HomeTabs | None = None

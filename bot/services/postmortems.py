@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
+from bot.domain.library import LibraryEntry, front_matter, library_path
 from bot.domain.permissions import Act
 from bot.domain.postmortem import (
     SECTION_TEXT_LIMIT,
     SectionForm,
     SectionText,
-    next_status,
     postmortem_context,
 )
+from bot.domain.reviews import check_may_draft
 from bot.domain.timeline import build_timeline, durations
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, Deps, PostmortemSummary, UnitOfWorkFactory
+from bot.services.reviews import review_report
 from bot.templating import (
     TemplateBusy,
     TemplateFailure,
@@ -109,7 +112,9 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
                      config: DebriefConfig, now: datetime,
                      replace_ts: str | None = None) -> Draft:
     """Render, check, store a new version, then post the summary and the document (with
-    `replace_ts`, the summary message there is updated in place instead)."""
+    `replace_ts`, the summary message there is updated in place instead). Refused once
+    the postmortem is published, until it is reopened."""
+    _check_not_published(number, uow)
     try:
         workspace = chat.workspace_url()
     except ChatError:
@@ -149,21 +154,6 @@ def draft_postmortem(number: int, author: str, *, uow: UnitOfWorkFactory, chat: 
             tx.postmortems.set_file(number, version, file_id, message_ts)
             tx.commit()
     return Draft(number, version, template, content, findings, upload_error)
-
-
-def change_review_status(number: int, action: str, *, uow: UnitOfWorkFactory,
-                         now: datetime) -> str:
-    """draft → in review → published (and published → draft to revise); returns the
-    new status."""
-    with uow() as tx:
-        postmortem = tx.postmortems.get(number)
-        if postmortem is None:
-            raise UserError(f"Incident #{number} has no postmortem yet: run "
-                            "`/incident postmortem` to draft one.")
-        status = next_status(postmortem.status, action)
-        tx.postmortems.set_status(number, status, now)
-        tx.commit()
-    return status
 
 
 @dataclass(frozen=True)
@@ -212,6 +202,7 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
     """Store the sections whose text changed (unchanged ones keep their author), check
     the new words, and re-draft: a new version, rendered and posted — updating the draft
     message (`message_ts`, else the latest draft's) rather than posting another."""
+    _check_not_published(number, uow)
     form = section_form(number, uow=uow, config=config)
     keys = {s.key for s in form.sections}
     errors = check_section_texts(texts, form)
@@ -237,6 +228,14 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
     return SectionsSaved(number, tuple(changed), headings, findings, checked, draft)
 
 
+def _check_not_published(number: int, uow: UnitOfWorkFactory) -> None:
+    """A published postmortem is not drafted or written again until reopened."""
+    with uow() as tx:
+        postmortem = tx.postmortems.get(number)
+    if postmortem is not None:
+        check_may_draft(postmortem.status)
+
+
 def _draft_message(number: int, uow: UnitOfWorkFactory) -> str | None:
     """The summary message of the latest draft that was posted, if any."""
     with uow() as tx:
@@ -256,6 +255,7 @@ def open_section_form(number: int, user_id: str, trigger_id: str, channel_id: st
         raise UserError(f"There is no incident #{number}.")
     authorize(Act.DRAFT_POSTMORTEM, user_id, Subject(incident=incident),
               policy=deps.config.permissions, chat=deps.chat)
+    _check_not_published(number, deps.uow)
     form = section_form(number, uow=deps.uow, config=deps.config)
     if section:
         wanted = section.strip().lower()
@@ -309,4 +309,47 @@ def postmortem_report(number: int, *, uow: UnitOfWorkFactory,
                      [*(k for k in headings if k in current),
                       *(k for k in current if k not in headings)]],
         "section_history": [shown(s) for s in history],
+        **review_report(number, uow=uow, config=config),
     }
+
+
+LIBRARY_PAGE = 200  # incidents read per transaction while exporting the library
+
+
+def library_entries(*, uow: UnitOfWorkFactory, config: DebriefConfig,
+                    include_drafts: bool = False,
+                    include_private: bool = False) -> Iterator[LibraryEntry]:
+    """Every postmortem the library holds, by incident number: published ones of real
+    (not cancelled, not test), non-private incidents; `include_drafts` adds drafts and
+    postmortems in review, and cancelled and test incidents; `include_private` adds
+    private incidents. Read a page at a time; the body is the latest stored version (the
+    document as drafted, so the same data always gives the same file)."""
+    with uow() as tx:
+        states = sorted(tx.postmortems.states(), key=lambda p: p.incident_number)
+    if not include_drafts:
+        states = [p for p in states if p.status == "published"]
+    for start in range(0, len(states), LIBRARY_PAGE):
+        page = states[start:start + LIBRARY_PAGE]
+        numbers = [p.incident_number for p in page]
+        with uow() as tx:
+            incidents = {i.number: i for i in tx.incidents.list(numbers=numbers)}
+            latest = tx.postmortems.latest_versions(numbers)
+            factors = {n: tx.postmortems.sections(n).get("contributing_factors")
+                       for n in numbers}
+        for state in page:
+            incident = incidents.get(state.incident_number)
+            version = latest.get(state.incident_number)
+            if incident is None or version is None:
+                continue
+            if (incident.private and not include_private) or (
+                    not incident.counts and not include_drafts):
+                continue
+            written = factors.get(incident.number)
+            yield LibraryEntry(
+                incident.number, library_path(incident),
+                front_matter(incident, postmortem_status=state.status, version=version.version,
+                             updated_at=state.updated_at, published_at=state.published_at,
+                             spans=durations(incident, config.statuses,
+                                             config.timeline.mitigated_status),
+                             contributing_factors=written.text if written else ""),
+                version.content)

@@ -15,9 +15,11 @@ from bot.domain.action_items import TYPES, ActionItem
 from bot.domain.alerts import AlertGroup
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
+from bot.domain.reviews import MAX_COMMENT
 from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
+from bot.services.ports import PublishedSummary, ReviewRequest
 from bot.services.search import MAX_RESULTS, Found
 from bot.slack.ids import Action, Block, Callback, Field
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
@@ -733,3 +735,68 @@ def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
             button["style"] = style
         elements.append(button)
     return {"type": "actions", "elements": elements}
+def build_review_request(reviewer: str, request: ReviewRequest) -> tuple[str, Blocks]:
+    """The direct message asking `reviewer` to review: the postmortem's link and the
+    Approve / Request changes buttons (their value: the incident number)."""
+    incident = request.incident
+    version = f", version {request.version}" if request.version else ""
+    read = f" <{request.link}|Read it here.>" if request.link else ""
+    text = (f":mag: {user_mention(request.requested_by)} asked you to review the postmortem of "
+            f"*#{incident.number} {escape_mrkdwn(incident.title)}* ({incident.severity}"
+            f"{version}).{read} Approve it, or request changes with a comment.")
+    number = str(incident.number)
+    return text, [
+        {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, MAX_SECTION)}},
+        {"type": "actions", "elements": [
+            {"type": "button", "action_id": Action.POSTMORTEM_APPROVE.value, "value": number,
+             "style": "primary", "text": _plain("Approve", 75)},
+            {"type": "button", "action_id": Action.POSTMORTEM_CHANGES.value, "value": number,
+             "text": _plain("Request changes", 75)}]},
+    ]
+
+
+def build_changes_modal(number: int) -> dict[str, Any]:
+    """Request changes: one optional comment, posted in the incident channel."""
+    return {
+        "type": "modal",
+        "callback_id": Callback.POSTMORTEM_CHANGES.value,
+        "title": _plain(f"Changes to #{number}", 24),
+        "submit": _plain("Request changes", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": str(number),
+        "blocks": [{
+            "type": "input", "block_id": Block.REVIEW_COMMENT.value, "optional": True,
+            "label": _plain("What should change? (optional)", 2000),
+            "element": {"type": "plain_text_input", "action_id": Field.REVIEW_COMMENT.value,
+                        "multiline": True, "max_length": MAX_COMMENT}}],
+    }
+
+
+MAX_SUMMARY_ITEMS = 10
+
+
+def build_published_summary(summary: PublishedSummary) -> str:
+    """The short summary a published postmortem posts: title, severity, duration, the
+    top contributing factors, the action items, and the link to read it."""
+    incident = summary.incident
+    version = f" (v{summary.version})" if summary.version else ""
+    lines = [f":books: *Postmortem published{version}: #{incident.number} "
+             f"{escape_mrkdwn(incident.title)}*",
+             f"Severity *{incident.severity}* · duration {format_duration(summary.duration)}"
+             f" · published by {user_mention(summary.published_by)}"
+             + (f", approved by {', '.join(user_mention(u) for u in summary.approved_by)}"
+                if summary.approved_by else "")]
+    if summary.factors:
+        lines.append("*Top contributing factors*")
+        lines += [f"• {fit(escape_mrkdwn(f), 300)}" for f in summary.factors]
+    items = [i for i in summary.items if i.status != "deleted"]
+    if items:
+        lines.append(f"*Action items ({len(items)})*")
+        lines += [f"• {describe(i)}" for i in items[:MAX_SUMMARY_ITEMS]]
+        if len(items) > MAX_SUMMARY_ITEMS:
+            lines.append(f"…and {len(items) - MAX_SUMMARY_ITEMS} more.")
+    else:
+        lines.append("No action items.")
+    if summary.link:
+        lines.append(f"<{summary.link}|Read the postmortem>")
+    return "\n".join(lines)

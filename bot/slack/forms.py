@@ -8,6 +8,7 @@ from typing import Any
 from bot.config import DebriefConfig
 from bot.domain.incidents import MAX_TITLE, normalise_severity
 from bot.domain.postmortem import SECTION_TEXT_LIMIT
+from bot.domain.reviews import MAX_COMMENT
 from bot.domain.text import strip_bidi
 from bot.errors import UserError
 from bot.slack.ids import Block, Field
@@ -104,6 +105,12 @@ def parse_edit_form(view: dict[str, Any], config: DebriefConfig) -> EditForm | d
                                     if block.value in values})
 
 
+def on_home_tab(body: dict[str, Any]) -> bool:
+    """Whether a click came from the Home tab (which has no response_url to answer)."""
+    view = body.get("view")
+    return isinstance(view, dict) and view.get("type") == "home"
+
+
 def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:
     """A card button's value is `"<number>"`; a status option's is `"<number>:<status>"`."""
     actions = body.get("actions")
@@ -173,3 +180,21 @@ def parse_sections_form(view: dict[str, Any]) -> SectionsForm | dict[str, str]:
     if errors:
         return errors
     return SectionsForm(int(number), channel_id, message_ts or None, texts)
+
+
+def parse_changes_form(view: dict[str, Any]) -> tuple[int, str] | dict[str, str]:
+    """(incident number, comment) of the Request changes modal, or `{block_id: message}`
+    errors (a comment longer than the input allows is refused next to it)."""
+    metadata = str(view.get("private_metadata") or "") if isinstance(view, dict) else ""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    block = values.get(Block.REVIEW_COMMENT.value) if isinstance(values, dict) else None
+    entry = block.get(Field.REVIEW_COMMENT.value) if isinstance(block, dict) else None
+    comment = strip_bidi(str(entry.get("value") or "")) if isinstance(entry, dict) else ""
+    if not metadata.isdigit() or len(metadata) > 9:
+        return {Block.REVIEW_COMMENT.value: "This form lost track of its incident; click "
+                                            "Request changes in the message again."}
+    if len(comment) > MAX_COMMENT:
+        return {Block.REVIEW_COMMENT.value: f"At most {MAX_COMMENT:,} characters (this is "
+                                            f"{len(comment):,})."}
+    return int(metadata), comment

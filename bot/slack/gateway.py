@@ -27,27 +27,39 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.home import Home, people_of
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
-from bot.services.ports import DirectNotice, OverrideNotice, PostmortemSummary
+from bot.services.ports import (
+    DirectNotice,
+    OverrideNotice,
+    PostmortemSummary,
+    PublishedSummary,
+    ReviewRequest,
+    TurnsMoved,
+)
 from bot.slack.blocks import (
     ALERT_EVENT,
     build_alert_message,
     build_announcement,
+    build_changes_modal,
     build_cover_request,
     build_declare_modal,
     build_digest,
     build_edit_modal,
     build_item_form,
     build_postmortem_summary,
+    build_published_summary,
     build_rephrase_modal,
+    build_review_request,
     build_sections_modal,
     build_summary_card,
 )
 from bot.slack.events import parse_message
+from bot.slack.home import build_home
 from bot.slack.messages import (
     event_text,
     handoff_text,
@@ -61,6 +73,9 @@ from bot.slack.pacing import ChannelPacer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Told of what Slack is shown to change, so Home tabs can follow: (people the change
+# concerns directly, whether the part every Home tab shows may have changed).
+ChangeWatcher = Callable[[frozenset[str], bool], None]
 USER_CACHE_SECONDS = 3600
 # Channel members and user groups, for permission checks: a minute old at most, and a
 # channel's entry is dropped when someone joins or leaves it (member_joined_channel /
@@ -169,8 +184,11 @@ class SlackGateway:
     """Implements `bot.services.ports.Chat` over the Web API."""
 
     def __init__(self, client: WebClient, config: DebriefConfig,
-                 pacer: ChannelPacer | None = None) -> None:
+                 pacer: ChannelPacer | None = None,
+                 watchers: list[ChangeWatcher] | None = None) -> None:
         self.client = client
+        # The composition root adds the Home tabs' refresher here once it is built.
+        self._watchers = watchers if watchers is not None else []
         self.config = config
         self.pacer = pacer or ChannelPacer()
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -198,6 +216,13 @@ class SlackGateway:
             else:
                 raise
             return call(method, fn, ignore=ignore)
+
+    def _changed(self, users: frozenset[str] = frozenset(), everyone: bool = False) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(users, everyone)
+            except Exception:  # noqa: BLE001 - a Home tab must never break the change itself
+                log.exception("a change watcher failed")
 
     def _post(self, channel: str, *, once: bool = False, **kwargs: Any) -> Any:
         """chat.postMessage, paced per channel (about one a second, short bursts allowed).
@@ -250,6 +275,7 @@ class SlackGateway:
                                                                       users=list(user_ids)),
                              ignore=("already_in_channel", "cant_invite_self"))
             self.forget_members(channel_id)  # whoever was invited may act at once
+            self._changed(frozenset(user_ids))
 
     def set_topic(self, channel_id: str, incident: Incident) -> None:
         topic = topic_text(incident)
@@ -259,9 +285,14 @@ class SlackGateway:
 
     def post_card(self, channel_id: str, incident: Incident) -> str:
         text, blocks = build_summary_card(incident, self.config)
-        return self._post_set_up(channel_id, CARD_EVENT, incident, text, blocks)[1]
+        ts = self._post_set_up(channel_id, CARD_EVENT, incident, text, blocks)[1]
+        self._changed(people_of(incident), everyone=True)
+        return ts
 
     def update_card(self, incident: Incident, before: Incident | None = None) -> None:
+        # Action items and roles change Home tabs even where the card looks the same.
+        self._changed(people_of(incident) | (people_of(before) if before else frozenset()),
+                      everyone=True)
         if incident.channel_id and incident.card_ts:
             text, blocks = build_summary_card(incident, self.config)
             if before is not None and build_summary_card(before, self.config) == (text, blocks):
@@ -368,6 +399,7 @@ class SlackGateway:
         return self._bot_user or None
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
+        self._changed(people_of(incident), everyone=True)
         if incident.channel_id:
             text = event_text(incident, event)
             self._post(incident.channel_id, text=text)
@@ -441,6 +473,8 @@ class SlackGateway:
 
     def send_notice(self, user_id: str, notice: DirectNotice) -> None:
         self.send_direct(user_id, notice_text(notice))
+        if isinstance(notice, TurnsMoved):
+            self._changed(frozenset({user_id}))
 
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         text, blocks = build_digest(items, today)
@@ -503,10 +537,12 @@ class SlackGateway:
         self.send_direct(user_id, shift_reminder_text(schedule, start, end))
 
     def tell_override(self, user_id: str, notice: OverrideNotice) -> None:
+        self._changed(frozenset({user_id, notice.override_user}))
         self.send_direct(user_id, override_notice_text(notice))
 
     def post_handoff(self, channel: str, schedule: str, user_id: str | None,
                      until: datetime | None) -> None:
+        self._changed(frozenset({user_id} if user_id else ()), everyone=True)
         self._post(channel, text=handoff_text(schedule, user_id, until))
 
     def set_usergroup(self, handle: str, user_ids: list[str]) -> None:
@@ -580,6 +616,7 @@ class SlackGateway:
 
     def update_announcement(self, incident: Incident) -> None:
         """The announcement follows corrections (title, severity, cancelled, test)."""
+        self._changed(people_of(incident), everyone=True)
         if incident.announce_channel_id and incident.announce_ts:
             text, blocks = build_announcement(incident)
             channel, ts = incident.announce_channel_id, incident.announce_ts
@@ -633,3 +670,32 @@ class SlackGateway:
             self.pacer.wait(channel)
             self._in_channel("chat.update", channel, lambda: self.client.chat_update(
                 channel=channel, ts=ts, text=text, blocks=blocks))
+    def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
+        text, blocks = build_review_request(reviewer, request)
+        self._post(reviewer, text=text, blocks=blocks)
+
+    def open_changes_form(self, trigger_id: str, number: int) -> None:
+        view = build_changes_modal(number)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def post_published(self, channel: str, summary: PublishedSummary,
+                       thread_ts: str | None = None) -> None:
+        self._post(channel, text=build_published_summary(summary), thread_ts=thread_ts)
+
+    def archive_channel(self, channel_id: str) -> None:
+        """conversations.archive (`channels:manage` / `groups:write`); the bot joins a
+        public channel it has left first (`not_in_channel`)."""
+        try:
+            call("conversations.archive",
+                 lambda: self.client.conversations_archive(channel=channel_id))
+        except ChatError as exc:
+            if exc.code != "not_in_channel":
+                raise
+            call("conversations.join", lambda: self.client.conversations_join(channel=channel_id))
+            call("conversations.archive",
+                 lambda: self.client.conversations_archive(channel=channel_id))
+
+    def publish_home(self, user_id: str, home: Home) -> None:
+        """The person's Home tab (views.publish: Tier 4, no scope needed)."""
+        view = build_home(home)
+        call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))

@@ -27,6 +27,11 @@ class Action(StrEnum):
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
     ALERT_ACK = "alert-acknowledge"  # on an alert group's message and DMs; value: the group id
     ALERT_RESOLVE = "alert-resolve"
+    POSTMORTEM_APPROVE = "postmortem-approve"  # in a reviewer's DM; value: the incident number
+    POSTMORTEM_CHANGES = "postmortem-changes"  # in a reviewer's DM; opens the comment modal
+    ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
+    HOME_DECLARE = "home-declare"  # the Home tab's "Declare an incident"
+    HOME_COVER = "home-cover"  # "Ask for cover" by a turn; value: JSON schedule, start, end
 
 
 class Callback(StrEnum):
@@ -36,6 +41,7 @@ class Callback(StrEnum):
     HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
     EDIT = "incident-edit"  # private_metadata: the incident number
     POSTMORTEM_WRITE = "postmortem-write"  # private_metadata: `<incident>:<channel>:<ts>`
+    POSTMORTEM_CHANGES = "postmortem-changes"  # private_metadata: the incident number
 
 
 class Block(StrEnum):
@@ -53,6 +59,7 @@ class Block(StrEnum):
     TEST = "declare-test"
     SUMMARY = "edit-summary"
     SECTION = "pm-section:"  # + the section's key: one input per postmortem section
+    REVIEW_COMMENT = "review-comment"
 
 
 class Field(StrEnum):
@@ -70,10 +77,12 @@ class Field(StrEnum):
     TEST = "test"
     SUMMARY = "summary"
     SECTION_TEXT = "section_text"
+    REVIEW_COMMENT = "review_comment"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).
 EVENTS: tuple[str, ...] = (
     "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added",
     "pin_removed", "member_joined_channel", "member_left_channel", "subteam_members_changed",
+    "app_home_opened",
 )

@@ -21,12 +21,14 @@ from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act, Party, Refused
-from bot.domain.timeline import tag_change_text
+from bot.domain.reviews import Missing, ReviewKind
+from bot.domain.timeline import review_step_text, tag_change_text
 from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
+from bot.services import reviews as rv
 from bot.services.alerts import AlertAnswered
-from bot.services.dispatch import ItemAdded, Noted, Reply, Result, ReviewStep
+from bot.services.dispatch import ItemAdded, Noted, Reply, Result
 from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
@@ -107,8 +109,32 @@ def event_text(incident: Incident, event: EventRecord) -> str:
                     f"kept for the record, left out of stats){reason}")
         case EventKind.TAGGED:
             return f":label: {who}: {tag_change_text(d)}"
+        case EventKind.POSTMORTEM:
+            return review_step_slack(event)
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
+
+
+def review_step_slack(event: EventRecord) -> str:
+    """A postmortem review step, as the incident channel is told."""
+    who = user_mention(event.actor)
+    d = {k: escape_mrkdwn(str(v)) for k, v in event.detail.items()}
+    version = f" (v{d['version']})" if d.get("version") else ""
+    match d.get("step"):
+        case "requested":
+            asked = ", ".join(user_mention(u) for u in event.detail.get("reviewers", "").split())
+            return f":mag: {who} asked {asked} to review the postmortem{version}."
+        case "approved":
+            return f":white_check_mark: {who} approved the postmortem{version}."
+        case "changes_requested":
+            comment = f": {d['comment']}" if d.get("comment") else "."
+            return f":memo: {who} requested changes to the postmortem{version}{comment}"
+        case "published":
+            return f":books: {who} published the postmortem{version}."
+        case "reopened":
+            return f":memo: {who} reopened the postmortem to revise it."
+        case _:
+            return f":file_cabinet: {who} archived the channel: the postmortem is published."
 
 
 def item_change(detail: dict[str, str]) -> str:
@@ -276,6 +302,8 @@ def change_text(incident: Incident, event: EventRecord) -> str:
             return f"Cancelled {ref}; it stays on record, left out of stats and lists."
         case EventKind.TAGGED:
             return f"{tag_change_text(d)} on {ref}."
+        case EventKind.POSTMORTEM:
+            return f"{review_step_text(event.detail)} on {ref}."
         case _:  # mypy: every kind has a case above
             assert_never(event.kind)
 
@@ -317,8 +345,10 @@ _ITEM_DONE: dict[ItemField, str] = {"text": "reworded", "owner": "reassigned",
 
 
 def item_changed_text(changed: fix.ItemChanged) -> str:
+    archived = (" The postmortem is published and every open action item has an owner and a "
+                "due date now, so the incident channel is archived." if changed.archived else "")
     return (f"Action item {changed.item.id} {_ITEM_DONE[changed.field]} on "
-            f"*#{changed.number}*: {describe(changed.item)}")
+            f"*#{changed.number}*: {describe(changed.item)}{archived}")
 
 
 def entry_changed_text(number: int, entry_id: int, change: EntryChange) -> str:
@@ -361,8 +391,14 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"Action item {item.id} added: {describe(item)}")
         case pm.Draft():
             return Reply(draft_text(result))
-        case ReviewStep(number=number, status=status):
-            return Reply(f"The postmortem for *#{number}* is now *{status.replace('_', ' ')}*.")
+        case rv.ReviewRequested():
+            return Reply(review_requested_text(result))
+        case rv.Published():
+            return Reply(published_text(result))
+        case rv.Reopened(number=number):
+            return Reply(f"Reopened the postmortem of *#{number}*: it is a draft again, so "
+                         "`/incident postmortem` and *Write postmortem* work again; publish it "
+                         "again when it is ready (approvals given so far still count).")
         case _:
             assert_never(result)
 
@@ -452,3 +488,149 @@ def alert_answered_text(answered: AlertAnswered) -> str:
     if answered.action == "acknowledged":
         return f":eyes: You acknowledged *{title}*: escalation stops here."
     return f":large_green_circle: You resolved *{title}*."
+def _people(users: tuple[str, ...]) -> str:
+    return ", ".join(user_mention(u) for u in users)
+
+
+def review_requested_text(result: rv.ReviewRequested) -> str:
+    """The reply to `/incident postmortem review @a @b`."""
+    said = []
+    if result.asked:
+        said.append(f"Asked {_people(result.asked)} to review the postmortem of "
+                    f"*#{result.number}*; each gets a direct message with *Approve* and "
+                    "*Request changes*.")
+    if result.already:
+        said.append(f"{_people(result.already)} had been asked already.")
+    if result.undelivered:
+        said.append(f"Slack refused the message to {_people(result.undelivered)}: tell them "
+                    "yourself, or ask again.")
+    said.append(f"The postmortem is *{result.status.replace('_', ' ')}*.")
+    return " ".join(said)
+
+
+def review_decided_text(decided: rv.ReviewDecided) -> str:
+    """The reviewer's answer after Approve or Request changes."""
+    ref = f"*#{decided.number}*"
+    if decided.repeated:
+        return f"You had approved the postmortem of {ref} already; it still counts."
+    if decided.kind is ReviewKind.CHANGES_REQUESTED:
+        return (f"You requested changes to the postmortem of {ref}; the incident channel has "
+                "your comment. Approve it when it is ready.")
+    enough = decided.approvals >= decided.required
+    return (f"You approved the postmortem of {ref} ({decided.approvals} approval"
+            f"{'s' * (decided.approvals != 1)}; {decided.required} needed)."
+            + (" It can be published: `/incident postmortem publish`." if enough else ""))
+
+
+def _missing_text(missing: tuple[Missing, ...], limit: int = 5) -> str:
+    lines = []
+    for m in missing[:limit]:
+        needs = " and ".join(w for w, on in (("an owner", m.owner), ("a due date", m.due)) if on)
+        lines.append(f"action item {m.item.id} (_{escape_mrkdwn(m.item.text[:80])}_) needs {needs}")
+    more = f"; and {len(missing) - limit} more" if len(missing) > limit else ""
+    return "; ".join(lines) + more
+
+
+def published_text(result: rv.Published) -> str:
+    """The reply to `/incident postmortem publish`: where the summary went and what
+    became of the channel."""
+    where = {"thread": "the announcement's thread"}
+    said = [f"Published the postmortem of *#{result.number}*"
+            + (f" (v{result.version})" if result.version else "") + "."]
+    if result.posted:
+        said.append("The summary is posted in "
+                    + " and ".join(where.get(p, escape_mrkdwn(p)) for p in result.posted) + ".")
+    if result.failed:
+        said.append("Slack refused it in "
+                    + " and ".join(where.get(p, escape_mrkdwn(p)) for p in result.failed) + ".")
+    archiving = result.archiving
+    match archiving.state:
+        case "archived":
+            said.append("The incident channel is archived.")
+        case "waiting":
+            said.append("The channel stays open until every open action item has an owner "
+                        f"and a due date: {_missing_text(archiving.missing)}. "
+                        "`/incident action owner|due <n> …` sets them; the channel is "
+                        "archived when the last one is set.")
+        case "failed":
+            said.append("Slack refused to archive the channel "
+                        f"({explain(archiving.error or 'unknown')}).")
+        case "off" | "none":
+            pass
+    return " ".join(said)
+# ----- the Home tab (bot/slack/home.py draws it) -----
+HOME_TITLE = "Your Debrief"
+HOME_DECLARE = "Declare an incident"
+HOME_ASK_COVER = "Ask for cover"
+HOME_DONE = "Done"
+HOME_CHANGE_DUE = "Change due"
+HOME_HEADINGS = {"oncall": "On call", "mine": "Your open incidents",
+                 "items": "Your open action items", "postmortems": "Postmortems waiting on you",
+                 "open": "Open incidents"}
+HOME_EMPTY = {"mine": "None: you are not part of any open incident.",
+              "items": "None open. :sparkles:",
+              "postmortems": "Nothing to write or review.",
+              "open": "No open incidents. :tada:"}
+# Where the rest of a long list is: the command that shows it whole.
+HOME_SEE_ALL = {"turns": "`/oncall <schedule>`", "mine": "`/incident list`",
+                "items": "`/actions`", "postmortems": "`/incident list` and each incident's "
+                "`/incident postmortem`", "open": "`/incident list`"}
+
+
+def home_on_call_text(now_on: tuple[tuple[str, datetime | None], ...],
+                      has_schedules: bool) -> str:
+    """Whether the viewer is on call now, for which schedules and until when."""
+    if not has_schedules:
+        return "No on-call schedules yet (`debrief oncall apply oncall.yaml` loads them)."
+    if not now_on:
+        return "You are not on call now."
+    parts = [f"*{escape_mrkdwn(name)}* " + (f"until {slack_date(until)}" if until
+                                             else "for the next two weeks at least")
+             for name, until in now_on]
+    return ":pager: You are on call now for " + "; ".join(parts) + "."
+
+
+def home_turn_text(schedule: str, start: datetime, end: datetime) -> str:
+    return f"• *{escape_mrkdwn(schedule)}* from {slack_date(start)} to {slack_date(end)}"
+
+
+def home_no_turns_text() -> str:
+    return "No turns of yours in the next two weeks."
+
+
+def home_incident_line(incident: Incident) -> str:
+    """One open incident: number, severity, status, title, and a link to its channel."""
+    where = f"<#{incident.channel_id}>" if incident.channel_id else "_no channel_"
+    lock = ":lock: " if incident.private else ""
+    return (f"{lock}*#{incident.number}* {incident.severity} · {escape_mrkdwn(incident.status)}"
+            f" · {escape_mrkdwn(incident.title)} · {where}")
+
+
+def home_item_text(item: ActionItem, today: Any) -> str:
+    late = " · :warning: *overdue*" if item.overdue(today) else ""
+    return f"`{item.id}` {describe(item)}{late}"
+
+
+def home_owed_line(incident: Incident, kind: str, status: str) -> str:
+    verb = "Write" if kind == "write" else "Review"
+    where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
+    return (f"• {verb} the postmortem of *#{incident.number}* {escape_mrkdwn(incident.title)}"
+            f" ({status.replace('_', ' ')}){where}")
+
+
+def home_severity_heading(severity: str, total: int) -> str:
+    return f"*{escape_mrkdwn(severity)}* ({total})"
+
+
+def home_more_text(more: int, where: str) -> str:
+    """The line under a list cut short: how many are left and which command shows them."""
+    return f"…and {more} more: see all with {HOME_SEE_ALL[where]}."
+
+
+def home_footer_text() -> str:
+    return ("`/incident help` for every command · this tab follows changes within "
+            "a few seconds")
+
+
+def cover_asked_text(channel: str) -> str:
+    return f"Asked in {escape_mrkdwn(channel)} for cover."

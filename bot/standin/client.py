@@ -147,6 +147,34 @@ class SlackClient:
         reply.response_url = payload["response_url"]
         return reply
 
+    def open_home(self, user: str, *, tab: str = "home", **kwargs: Any) -> Reply:
+        """A person opens the app's Home tab (or its Messages tab): `app_home_opened`,
+        with the view last published to them, as Slack sends it."""
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user,
+                                 "channel": "D" + user[1:], "tab": tab,
+                                 "event_ts": f"{time.time():.6f}"}
+        view = self.slack.homes.get(user)
+        if view is not None and tab == "home":
+            event["view"] = view
+        return self.event(event, **kwargs)
+
+    def click_home(self, action_id: str, *, user: str, value: str, **kwargs: Any) -> Reply:
+        """A person clicks a button on their Home tab: block_actions from a view, with no
+        response_url and no channel (Slack sends none for the Home tab)."""
+        view = self.slack.homes[user]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "team": {"id": self.team_id, "domain": "standin"},
+            "user": {"id": user, "username": user, "name": user, "team_id": self.team_id},
+            "api_app_id": "A00000001", "token": "",
+            "container": {"type": "view", "view_id": view["id"]},
+            "trigger_id": f"trig.{time.time_ns()}",
+            "view": view,
+            "actions": [{"action_id": action_id, "block_id": "home", "type": "button",
+                         "value": value, "action_ts": f"{time.time():.6f}"}],
+        }
+        return self.interactive(payload, **kwargs)
+
     def submit(self, view: dict[str, Any], values: dict[str, dict[str, Any]], *, user: str,
                **kwargs: Any) -> Reply:
         payload = {

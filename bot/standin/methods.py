@@ -57,6 +57,13 @@ def manifest_events(path: Path = MANIFEST) -> frozenset[str]:
     return frozenset(_manifest(path)["settings"]["event_subscriptions"]["bot_events"])
 
 
+def manifest_home_tab(path: Path = MANIFEST) -> bool:
+    """Whether the manifest enables the Home tab (views.publish answers `not_enabled`
+    for a home view otherwise)."""
+    features = _manifest(path).get("features") or {}
+    return bool((features.get("app_home") or {}).get("home_tab_enabled"))
+
+
 def load_specs() -> tuple[set[str], dict[str, dict[str, Any]]]:
     """Every method Slack has (from its index), and the descriptions copied here."""
     index = json.loads((SPECS_DIR / "methods.json").read_text())
@@ -77,6 +84,7 @@ class WebApi(Workspace):
         self.known_methods, self.specs = load_specs()
         self.faults = Faults(self.lock)
         self.scopes: frozenset[str] = manifest_scopes()
+        self.home_tab = manifest_home_tab()
 
     @property
     def url(self) -> str:
@@ -190,6 +198,22 @@ class WebApi(Workspace):
         if not channel.is_archived:
             raise SlackFailure("not_archived")
         channel.is_archived = False
+        return {}
+
+    def _conversations_archive(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack: only a member archives; never #general, never twice, never a DM
+        (the scope, `channels:manage` or `groups:write` by the channel's kind, is checked
+        for every method in `_check_scope`)."""
+        channel = self._channel(args["channel"])
+        if channel.id.startswith("D"):
+            raise SlackFailure("method_not_supported_for_channel_type")
+        if channel.name == "general":
+            raise SlackFailure("cant_archive_general")
+        if channel.is_archived:
+            raise SlackFailure("already_archived")
+        if BOT_USER not in channel.members:
+            raise SlackFailure("not_in_channel")
+        channel.is_archived = True
         return {}
 
     def _conversations_invite(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -311,6 +335,54 @@ class WebApi(Workspace):
         view = {**view, "id": f"V{next(self._ids):08d}"}
         self.views.append(view)
         return {"view": view}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A Home tab, held to Slack's limits: a known person, a `home` view of at most 100
+        blocks (each within Block Kit's lengths), unique block ids, private_metadata at
+        most 3,000 characters, callback_id and external_id at most 255, 250 kB in all."""
+        view = args["view"]
+        raw = view if isinstance(view, str) else json.dumps(view)
+        try:
+            view = json.loads(view) if isinstance(view, str) else view
+        except ValueError:
+            view = None
+        user = self.users.get(str(args["user_id"]))
+        problem = None
+        if user is None or user.get("is_bot") or user.get("deleted"):
+            problem, error = f"views.publish: invalid user_id {args['user_id']!r}", \
+                "invalid_arguments"
+        elif not isinstance(view, dict) or view.get("type") not in ("home",):
+            problem, error = "views.publish: the view is not a JSON object of type home", \
+                "invalid_arguments"
+        elif not self.home_tab:
+            problem, error = "views.publish: the manifest does not enable the Home tab", \
+                "not_enabled"
+        elif len(raw.encode()) > 250_000:
+            problem, error = f"views.publish: a view of {len(raw.encode())} bytes", \
+                "view_too_large"
+        elif len(str(view.get("private_metadata") or "")) > 3000 or any(
+                len(str(view.get(k) or "")) > 255 for k in ("callback_id", "external_id")):
+            problem, error = "views.publish: private_metadata, callback_id or external_id " \
+                "too long", "invalid_arguments"
+        if problem is not None:
+            self.violations.append(problem)
+            raise SlackFailure(error)
+        assert isinstance(view, dict)
+        blocks = view.get("blocks")
+        if not isinstance(blocks, list):
+            self.violations.append("views.publish: no blocks list")
+            raise SlackFailure("invalid_arguments")
+        check_blocks(self.violations, blocks, limit=100)
+        block_ids = [b.get("block_id") for b in blocks if b.get("block_id")]
+        if len(block_ids) != len(set(block_ids)):
+            self.violations.append("views.publish: duplicate block_id")
+            raise SlackFailure("invalid_arguments")
+        with self.changed:
+            published = {**view, "id": f"V{next(self._ids):08d}",
+                         "hash": f"{self.clock():.6f}", "team_id": "T00000001"}
+            self.homes[str(args["user_id"])] = published
+            self.changed.notify_all()
+        return {"view": published}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         # No WebSocket server here: the URL refuses connections. Enough to show that a

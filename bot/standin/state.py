@@ -101,6 +101,7 @@ class Workspace:
         self.violations: list[str] = []
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []
+        self.homes: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
         self.used_triggers: set[str] = set()  # a trigger_id opens one view
         self.ephemerals: list[dict[str, Any]] = []
         self.files: dict[str, dict[str, Any]] = {}  # file id -> name, content, shared_in

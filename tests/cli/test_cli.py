@@ -81,3 +81,6 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "corrected the incident: title *Checkout returns 500 for EU customers* →" in out
     assert "Pinned summary card now reads: #1 Checkout returns 500 for EU customers after a " \
         "config push — SEV1, resolved" in out
+    # Issue 13: days later, a search finds the incident by its postmortem's words.
+    assert "bob: /incident search validator service:payments-api" in out
+    assert "finds #1: its postmortem says" in out

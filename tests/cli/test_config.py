@@ -59,6 +59,11 @@ def test_full_example_parses() -> None:
     ({"statuses": ["only"]}, "statuses"),
     ({"time_zone": "Mars/Olympus"}, "time_zone"),
     ({"announce_channel": 12}, "announce_channel"),
+    ({"postmortem": {"required_approvals": -1}}, "postmortem.required_approvals"),
+    ({"postmortem": {"required_approvals": "two"}}, "postmortem.required_approvals"),
+    ({"postmortem": {"required_approvals": True}}, "postmortem.required_approvals"),
+    ({"postmortem": {"publish_channel": ""}}, "postmortem.publish_channel"),
+    ({"postmortem": {"archive_on_publish": "yes"}}, "postmortem.archive_on_publish"),
     (["not", "a", "mapping"], "top level"),
 ])
 def test_invalid_settings_name_the_bad_key(raw: object, key: str) -> None:
@@ -147,6 +152,12 @@ def test_config_values_are_parsed_once_into_types(tmp_path: Path) -> None:
     assert config.oncall.remind_before == timedelta(hours=1)
     assert config.oncall.file == (tmp_path / "oncall.yaml").resolve()
     defaults = DebriefConfig()
+    assert (defaults.postmortem.required_approvals, defaults.postmortem.publish_channel,
+            defaults.postmortem.archive_on_publish) == (1, None, True)
+    review = parse_config({"postmortem": {"required_approvals": 0, "archive_on_publish": False,
+                                          "publish_channel": " #postmortems "}}).postmortem
+    assert (review.required_approvals, review.publish_channel,
+            review.archive_on_publish) == (0, "#postmortems", False)
     assert defaults.postmortem.due == {"SEV1": DuePolicy(3, business=False),
                                        "SEV2": DuePolicy(5, business=True)}
     assert defaults.zone == ZoneInfo("UTC")

@@ -24,8 +24,10 @@ def _history(stack: Stack) -> None:
     slash(stack, "tag Database service:Checkout", channel=channel)
     for _ in range(2):
         stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel))
-    slash(stack, "postmortem review", channel=channel)
-    slash(stack, "postmortem publish", channel=channel)
+    slash(stack, "postmortem review <@U02BOB|bob>", channel=channel)
+    stack.client.reply_to(stack.client.click("postmortem-approve", user=BOB, channel="D02BOB",
+                                             message_ts="1.0", value="1"))
+    assert "Published" in slash(stack, "postmortem publish", channel=channel)
     with stack.runtime.deps.uow() as tx:  # (done by a button and the sections form in Slack)
         item = tx.action_items.for_incident(1)[0]
         tx.action_items.set_status(item.id, "done", BOB, stack.runtime.deps.now())
@@ -76,6 +78,8 @@ def test_round_trip_is_lossless_and_reimport_changes_nothing(
     assert [(w["key"], w["version"], w["author"]) for w in one["postmortem_sections"]] == [
         ("impact", 1, ALICE), ("impact", 2, BOB), ("went_well", 1, BOB)]
     assert all(v["message_ts"] for v in one["postmortem"]["versions"])
+    assert [(v["kind"], v["actor"], v["reviewer"]) for v in one["postmortem_reviews"]] == [
+        ("requested", ALICE, BOB), ("approved", BOB, None), ("published", ALICE, None)]
     assert one["card_ts"] and one["roles"]["commander"]
     assert one["tags"] == ["database", "service:checkout"]
     path = tmp_path / "incidents.jsonl"
@@ -216,6 +220,8 @@ def _record(number: int, declared_at: str) -> dict[str, object]:
                                      "message_ts": "1.000200"}]},
         "postmortem_sections": [{"key": "impact", "version": 1, "text": "Disks filled.",
                                  "author": "U01ALICE", "written_at": declared_at}],
+        "postmortem_reviews": [{"kind": "published", "actor": "U01ALICE", "reviewer": None,
+                                "comment": "", "version": 1, "at": declared_at}],
     }
 
 
@@ -245,12 +251,18 @@ def test_an_export_from_before_tags_imports_with_no_tags(
     """Files exported before incidents had tags still import (no tags); re-exported,
     they carry `tags: []`."""
     old = _record(1, "2026-01-01T10:00:00Z")
-    del old["tags"]
+    del old["tags"], old["postmortem_reviews"]
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n", encoding="utf-8")
     assert _import(_url(engine), path, monkeypatch, capsys)[0] == 0
-    assert json.loads(_export(_url(engine), monkeypatch, capsys))["tags"] == []
+    again = json.loads(_export(_url(engine), monkeypatch, capsys))
+    assert again["tags"] == [] and again["postmortem_reviews"] == []
     bad = {**_record(2, "2026-01-02T10:00:00Z"), "tags": ["Has Space"]}
     path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
     code, _, err = _import(_url(engine), path, monkeypatch, capsys)
     assert code == 2 and "tags should be a list of tags" in err
+    bad = _record(3, "2026-01-03T10:00:00Z")
+    bad["postmortem_reviews"][0]["kind"] = "rubber-stamped"
+    path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    code, _, err = _import(_url(engine), path, monkeypatch, capsys)
+    assert code == 2 and "kind should be one of requested" in err

@@ -21,6 +21,7 @@ from bot.domain.commands import (
     ListActionItems,
     Note,
     Postmortem,
+    PostmortemReview,
     PostmortemStep,
     Resolve,
     Retitle,
@@ -126,6 +127,19 @@ def test_postmortem_and_its_steps() -> None:
     assert parse("pm") == Postmortem()
     assert parse("postmortem #7 publish") == PostmortemStep(step="publish", ref=7)
     assert parse("postmortem reopen") == PostmortemStep(step="reopen")
+
+
+def test_postmortem_review_takes_mentions() -> None:
+    """`review @a @b` names the reviewers (each once); anything else is refused."""
+    assert parse("postmortem review <@U02BOB|bob> U03CAROL <@U02BOB>") == PostmortemReview(
+        reviewers=("U02BOB", "U03CAROL"))
+    assert parse("postmortem #4 review") == PostmortemReview(ref=4)
+    with pytest.raises(UserError) as refused:
+        parse("postmortem review <@U02BOB|bob> &lt;!channel&gt;")
+    assert "Mention the reviewers" in str(refused.value)
+    assert "<!channel>" in [p.text for p in refused.value.parts if hasattr(p, "text")]
+    with pytest.raises(UserError, match="review @alice @bob"):
+        parse("postmortem publish now")
 
 
 def test_action_and_actions() -> None:

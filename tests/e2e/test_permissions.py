@@ -124,23 +124,26 @@ def test_reopen_is_the_commanders(team: Stack, caplog: pytest.LogCaptureFixture)
 
 def test_publishing_the_postmortem_is_the_commanders(team: Stack,
                                                      caplog: pytest.LogCaptureFixture) -> None:
-    """A channel member drafts and sends for review; only the commander (or an admin)
-    publishes or reopens it (no reviewers are recorded yet)."""
+    """A channel member drafts and asks for a review; only the reviewers, the commander
+    or an admin publish or reopen it (named in the refusal)."""
     caplog.set_level(logging.WARNING)
     channel = incident_with_bob(team).channel_id
     slash(team, "resolve fixed", channel=channel)
     assert "Postmortem draft v1" in slash(team, "postmortem", user=BOB, channel=channel)
-    assert "in review" in slash(team, "postmortem review", user=BOB, channel=channel)
+    assert "in review" in slash(team, "postmortem review <@U03CAROL|carol>", user=BOB,
+                                channel=channel)
+    approve = team.client.click(Action.POSTMORTEM_APPROVE, user=CAROL, channel="D03CAROL",
+                                message_ts="1.0", value="1")
+    assert "You approved" in team.client.reply_to(approve)["text"]
+    reviewers = f"the postmortem's reviewers (<@{CAROL}>), " + LEAD
     before = snapshot(team)
     reply = slash(team, "postmortem publish", user=BOB, channel=channel)
-    assert_refused(team, reply, "the postmortem's reviewers, " + LEAD,
-                   before, caplog, "publish_postmortem")
-    assert "published" in slash(team, "postmortem publish", user=ERIN, channel=channel)
+    assert_refused(team, reply, reviewers, before, caplog, "publish_postmortem")
+    assert "Published" in slash(team, "postmortem publish", user=ERIN, channel=channel)
     before = snapshot(team)
     assert_refused(team, slash(team, "postmortem reopen", user=BOB, channel=channel),
-                   "the postmortem's reviewers, " + LEAD, before,
-                   caplog, "approve_postmortem")
-    assert "draft" in slash(team, "postmortem reopen", channel=channel)
+                   reviewers, before, caplog, "approve_postmortem")
+    assert "Reopened" in slash(team, "postmortem reopen", user=CAROL, channel=channel)
 
 
 def click_card(stack: Stack, action: Action, user: str, **kwargs: Any) -> str:

@@ -66,15 +66,20 @@ def test_every_draft_is_a_new_stored_version(stack: Stack) -> None:
 
 
 def test_review_lifecycle(stack: Stack) -> None:
-    """draft → in review → published; out-of-order steps are explained and change nothing."""
+    """draft → in review → published; out-of-order steps are explained and change nothing
+    (tests/e2e/test_postmortem_review.py has reviewers and approvals in full)."""
     incident = scripted_incident(stack)
     channel = incident.channel_id
     assert "no postmortem yet" in slash(stack, "postmortem publish", channel=channel)
     stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel),
                           timeout=20)
-    assert "needs it to be `in_review`" in slash(stack, "postmortem publish", channel=channel)
-    assert "*in review*" in slash(stack, "postmortem review", channel=channel)
-    assert "*published*" in slash(stack, "postmortem publish", channel=channel)
+    assert "needs 1 more approval" in slash(stack, "postmortem publish", channel=channel)
+    assert "Who should review it?" in slash(stack, "postmortem review", channel=channel)
+    assert "*in review*" in slash(stack, "postmortem review <@U02BOB|bob>", channel=channel)
+    approve = stack.client.click("postmortem-approve", user=BOB, channel="D02BOB",
+                                 message_ts="1.0", value="1")
+    assert "You approved" in stack.client.reply_to(approve)["text"]
+    assert "Published the postmortem" in slash(stack, "postmortem publish", channel=channel)
     with stack.runtime.deps.uow() as tx:
         postmortem = tx.postmortems.get(1)
     assert postmortem.status == "published" and postmortem.published_at is not None

@@ -70,6 +70,7 @@ def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
                        "updated_at": resolved, "published_at": resolved if old else None,
                        "versions": versions},
         "postmortem_sections": [],
+        "postmortem_reviews": [],
     }
 
 
@@ -120,3 +121,24 @@ def test_stats_30d_does_not_grow_with_history(engine: Engine) -> None:
     assert results[-1] == results[0]  # the old incidents are outside the window
     assert results[0]["incidents_by_severity"] == {"SEV1": 10}
     assert results[0]["action_items"] == {"open": 20, "overdue": 10, "closed": 0}
+
+
+def test_a_home_tab_does_not_grow_with_history(engine: Engine) -> None:
+    """The Home tab reads open things and recent windows only: the same statements with
+    200 old closed incidents (items done, postmortems published) behind the recent ones."""
+    from bot.services.home import home_of
+
+    uow = UnitOfWorkFactory(engine)
+    homes = []
+
+    def both() -> None:
+        for user in (ALICE, BOB):
+            homes.append(home_of(user, uow=uow, chat=FakeChat(), config=DebriefConfig(),
+                                 now=NOW))
+
+    before, after = statements_with_and_without_history(engine, both)
+    assert before == after
+    alice, bob = homes[-2:]
+    assert alice.postmortems.total == 10  # she commands them; none published yet
+    assert {o.kind for o in alice.postmortems.items} == {"write"}
+    assert bob.items.total == 20 and len(bob.items.items) == 10

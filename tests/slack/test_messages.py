@@ -30,7 +30,8 @@ DETAIL = {"title": TYPED, "severity": "SEV2", "from": "investigating", "to": "mo
           "note": TYPED, "role": "commander", "user": "U2", "text": TYPED,
           "schedule": TYPED, "summary": TYPED, "reason": TYPED,
           "title_was": TYPED, "severity_was": "SEV3", "summary_was": TYPED,
-          "added": "database service:payments", "removed": "network"}
+          "added": "database service:payments", "removed": "network",
+          "step": "changes_requested", "comment": TYPED, "version": "2"}
 
 
 @pytest.mark.parametrize("kind", list(EventKind))
@@ -51,6 +52,23 @@ def test_every_event_kind_has_its_own_plain_wording(kind: EventKind) -> None:
     text = lifecycle_text(kind, DETAIL)
     assert text and text != kind.value
     assert "<@" not in text and "&lt;" not in text
+
+
+@pytest.mark.parametrize("step", ["requested", "approved", "changes_requested", "published",
+                                  "reopened", "archived"])
+def test_every_review_step_has_its_own_wording(step: str) -> None:
+    """Each postmortem review step says what happened, in Slack and in plain text, and a
+    requested reviewer is mentioned in Slack."""
+    detail = {"step": step, "reviewers": "U2 U3", "version": "2", "comment": TYPED}
+    slack = event_text(INCIDENT, EventRecord(AT, EventKind.POSTMORTEM, "U1", detail))
+    plain = lifecycle_text(EventKind.POSTMORTEM, detail)
+    assert "<!channel>" not in slack and "<@U1>" in slack
+    others = {s: lifecycle_text(EventKind.POSTMORTEM, {**detail, "step": s})
+              for s in ("requested", "approved", "changes_requested", "published", "reopened",
+                        "archived") if s != step}
+    assert plain not in others.values()
+    if step == "requested":
+        assert "<@U2>, <@U3>" in slack and plain.endswith("U2, U3")
 
 
 def test_the_two_wordings_of_a_kind_are_keyed_by_the_same_enum() -> None:

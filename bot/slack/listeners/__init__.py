@@ -15,6 +15,7 @@ from bot.slack.listeners import (
     buttons,
     corrections,
     events,
+    home,
     oncall,
     pages,
     postmortems,
@@ -24,7 +25,8 @@ from bot.slack.listeners import (
 
 
 def register_all(app: App, deps: Deps) -> None:
-    for module in (slash, buttons, views, events, oncall, pages, corrections, postmortems):
+    for module in (slash, buttons, views, events, oncall, pages, corrections, postmortems,
+                   home):
         module.register(app, deps)
 
     # Last, so it only sees what nothing above handled: an event we do not use is acked

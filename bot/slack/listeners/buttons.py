@@ -14,7 +14,7 @@ from bot.services.action_items import set_action_item_status
 from bot.services.alerts import answer_alert
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
-from bot.slack.forms import parse_action_value
+from bot.slack.forms import on_home_tab, parse_action_value
 from bot.slack.ids import Action
 from bot.slack.listeners.slash import SlackPages
 from bot.slack.messages import alert_answered_text, command_reply, item_marked_text
@@ -70,7 +70,11 @@ def register(app: App, deps: Deps) -> None:
             item_id, _ = parse_action_value(body)
             item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
                                           chat=deps.chat, now=deps.now(),
-                                          policy=deps.config.permissions)
+                                          policy=deps.config.permissions, config=deps.config)
+            if on_home_tab(body):  # no response_url there: the tab itself shows the change
+                if deps.home is not None:  # they are using their tab: keep it fresh
+                    deps.home.opened(_user(body))
+                return
             _reply(respond, item_marked_text(item))
         return handle
 

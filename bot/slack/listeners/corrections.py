@@ -19,6 +19,7 @@ from bot.services.corrections import (
     note_to_rephrase,
 )
 from bot.services.ports import Deps
+from bot.slack.forms import parse_action_value
 from bot.slack.ids import Action, Block, Callback, Field
 from bot.slack.messages import entry_changed_text, findings_text, item_changed_text
 from bot.slack.replies import guarded
@@ -60,6 +61,18 @@ def register(app: App, deps: Deps) -> None:
         number, item = item_to_edit(int(raw), user, uow=deps.uow, chat=deps.chat,
                                     policy=deps.config.permissions)
         deps.chat.open_item_form(str(body.get("trigger_id") or ""), number, item, channel)
+
+    @app.action(Action.ITEM_DUE.value)
+    @guarded(deps.chat)
+    def handle_change_due(ack: Ack, body: dict[str, Any]) -> None:
+        """"Change due" on the Home tab: the same item form as the list's menu (the same
+        check of who may change the item); its answer comes by direct message."""
+        ack()
+        item_id, _ = parse_action_value(body)
+        user = str((body.get("user") or {}).get("id") or "")
+        number, item = item_to_edit(item_id, user, uow=deps.uow, chat=deps.chat,
+                                    policy=deps.config.permissions)
+        deps.chat.open_item_form(str(body.get("trigger_id") or ""), number, item, "")
 
     @app.view(Callback.ITEM_EDIT.value)
     @guarded(deps.chat)

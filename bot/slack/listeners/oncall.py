@@ -25,7 +25,7 @@ from bot.services.ports import Deps
 from bot.services.timeline import zone_of
 from bot.slack.blocks import build_override_list, slack_date
 from bot.slack.ids import Action, Command
-from bot.slack.messages import override_changed_text
+from bot.slack.messages import cover_asked_text, override_changed_text
 from bot.slack.replies import guarded
 from bot.slack.text import escape_mrkdwn
 
@@ -203,11 +203,23 @@ def _cover(deps: Deps, user_id: str, words: list[str], now: datetime) -> str:
     if len(words) < 3:
         raise UserError("Usage: `/oncall cover <schedule> <from> to <to>`.")
     name = plain_from_slack(words[0])
+    channel = cover_channel(deps, name)
+    start, end = parse_span(_inert(words[1:]), now, zone_of(user_id, deps.chat, deps.config))
+    return ask_for_cover(deps, user_id, name, channel, start, end, now)
+
+
+def cover_channel(deps: Deps, name: str) -> str:
+    """Where the schedule asks for cover (its channel), or a UserError saying it has none."""
     schedule = get_schedule(name, deps.uow)
     if not schedule.channel:
         raise UserError(f"Schedule `{escape_mrkdwn(name)}` has no channel to ask in.")
-    start, end = parse_span(_inert(words[1:]), now, zone_of(user_id, deps.chat, deps.config))
+    return schedule.channel
+
+
+def ask_for_cover(deps: Deps, user_id: str, name: str, channel: str, start: datetime,
+                  end: datetime, now: datetime) -> str:
+    """Post the cover request (the same for `/oncall cover` and the Home tab's button)."""
     if end <= now:
         raise UserError("That time is already over.")
-    deps.chat.ask_for_cover(schedule.channel, name, user_id, start, end)
-    return f"Asked in {escape_mrkdwn(schedule.channel)} for cover."
+    deps.chat.ask_for_cover(channel, name, user_id, start, end)
+    return cover_asked_text(channel)

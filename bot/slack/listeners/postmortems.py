@@ -1,4 +1,5 @@
-"""The "Write postmortem" button on the draft message and the modal it opens."""
+"""The "Write postmortem" button on the draft message and the modal it opens; a
+reviewer's Approve / Request changes buttons (in their DM) and the comment modal."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.domain.reviews import ReviewKind
 from bot.services.ports import Deps
 from bot.services.postmortems import open_section_form, write_sections
-from bot.slack.forms import parse_action_value, parse_sections_form
+from bot.services.reviews import decide_review
+from bot.slack.forms import parse_action_value, parse_changes_form, parse_sections_form
 from bot.slack.ids import Action, Callback
-from bot.slack.listeners.buttons import _user
-from bot.slack.messages import sections_saved_text
+from bot.slack.listeners.buttons import _reply, _user
+from bot.slack.messages import review_decided_text, sections_saved_text
 from bot.slack.replies import guarded
 
 
@@ -47,3 +50,38 @@ def register(app: App, deps: Deps) -> None:
         said = sections_saved_text(saved)
         if not (form.channel_id and deps.chat.post_ephemeral(form.channel_id, user_id, said)):
             deps.chat.send_direct(user_id, said)
+
+    @app.action(Action.POSTMORTEM_APPROVE.value)
+    @guarded(deps.chat)
+    def handle_approve(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Only a requested reviewer's click counts (bot/domain/reviews.py)."""
+        ack()
+        number, _ = parse_action_value(body)
+        decided = decide_review(number, _user(body), ReviewKind.APPROVED, uow=deps.uow,
+                                chat=deps.chat, config=deps.config, now=deps.now())
+        _reply(respond, review_decided_text(decided))
+
+    @app.action(Action.POSTMORTEM_CHANGES.value)
+    @guarded(deps.chat)
+    def handle_request_changes(ack: Ack, body: dict[str, Any]) -> None:
+        """The comment modal; who may is checked when it is sent."""
+        ack()
+        number, _ = parse_action_value(body)
+        deps.chat.open_changes_form(str(body.get("trigger_id") or ""), number)
+
+    @app.view(Callback.POSTMORTEM_CHANGES.value)
+    @guarded(deps.chat)
+    def handle_changes_submission(ack: Ack, body: dict[str, Any]) -> None:
+        """Recorded with the comment, the channel told; the reviewer hears back by DM
+        (a view submission has no response_url)."""
+        form = parse_changes_form(body.get("view") or {})
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=form)
+            return
+        ack()
+        user_id = _user(body)
+        number, comment = form
+        decided = decide_review(number, user_id, ReviewKind.CHANGES_REQUESTED, uow=deps.uow,
+                                chat=deps.chat, config=deps.config, now=deps.now(),
+                                comment=comment)
+        deps.chat.send_direct(user_id, review_decided_text(decided))

@@ -1,0 +1,233 @@
+"""The Home tab: what concerns one person (`home_of`, plain data), and `HomeRefresher`,
+which publishes it when they open the tab and again, debounced, when what it shows may
+have changed.
+
+Every read is of open things or a recent window (open incidents, the person's open
+action items, incidents resolved in the last `POSTMORTEM_WINDOW`, schedules two weeks
+ahead): the cost of a Home tab does not grow with the years of history behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from bot.config import DebriefConfig
+from bot.domain.home import (
+    MAX_ITEMS,
+    MAX_MINE,
+    MAX_POSTMORTEMS,
+    MAX_SHIFTS,
+    Home,
+    Owed,
+    Turn,
+    by_severity,
+    first,
+    takes_part,
+)
+from bot.domain.incidents import Incident
+from bot.domain.rotations import Schedule, iter_shifts
+from bot.errors import ChatError
+from bot.services.incidents import visible_to
+from bot.services.ports import Chat, Deps, UnitOfWorkFactory
+from bot.services.timeline import zone_of
+
+log = logging.getLogger(__name__)
+LOOK_AHEAD = timedelta(days=14)  # on-call turns shown: the next two weeks
+POSTMORTEM_WINDOW = timedelta(days=30)  # postmortems owed: incidents resolved this recently
+MAX_SCHEDULES = 200  # as many as a schedules file may hold
+MAX_MEMBERSHIP_CHECKS = 50  # open incidents whose channel members are asked of Slack
+
+
+def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
+            now: datetime) -> Home:
+    """Everything `user`'s Home tab shows. Private incidents appear only to members."""
+    with uow() as tx:
+        open_incidents = [i for i in tx.incidents.list(open_only=True) if i.counts]
+        items = tx.action_items.open_items(owner=user)
+        since = now - POSTMORTEM_WINDOW
+        resolved = [i for i in tx.incidents.list(resolved_since=since) if i.counts]
+        states = {p.incident_number: p.status
+                  for p in tx.postmortems.states(resolved_since=since)}
+        names = tx.schedules.names()
+        schedules = [s for s in (tx.schedules.get(n) for n in names[:MAX_SCHEDULES]) if s]
+    visible = visible_to(open_incidents, user, chat)
+    mine = [i for n, i in enumerate(visible) if _part_of(i, user, chat, check=n <
+                                                          MAX_MEMBERSHIP_CHECKS)]
+    mine.sort(key=lambda i: -i.number)
+    hidden = {i.number for i in open_incidents} - {i.number for i in visible}
+    items = [i for i in items if i.incident_number not in hidden]
+    items.sort(key=lambda i: (i.due_on is None, i.due_on or now.date(), i.id))
+    owed: list[Owed] = []
+    for incident in sorted(resolved, key=lambda i: -i.number):
+        status = states.get(incident.number, "not drafted")
+        if status == "published":
+            continue
+        if incident.commander == user:
+            owed.append(Owed(incident, "write", status))
+        elif status == "in_review" and takes_part(incident, user):
+            owed.append(Owed(incident, "review", status))
+    now_on, turns = _turns(schedules, user, chat, now)
+    today = now.astimezone(zone_of(user, chat, config)).date()
+    return Home(
+        user=user, today=today, on_call_now=tuple(now_on), next_turns=first(turns, MAX_SHIFTS),
+        mine=first(mine, MAX_MINE), items=first(items, MAX_ITEMS),
+        postmortems=first(owed, MAX_POSTMORTEMS),
+        open_by_severity=by_severity(visible, config.severity_names),
+        open_total=len(visible), has_schedules=bool(schedules))
+
+
+def _part_of(incident: Incident, user: str, chat: Chat, *, check: bool) -> bool:
+    if takes_part(incident, user):
+        return True
+    if not check or not incident.channel_id:
+        return False
+    try:
+        return user in chat.channel_members(incident.channel_id)
+    except ChatError as exc:
+        log.info("members of #%s unknown (%s)", incident.number, exc.code)
+        return False
+
+
+def _turns(schedules: list[Schedule], user: str, chat: Chat, now: datetime,
+           ) -> tuple[list[tuple[str, datetime | None]], list[Turn]]:
+    """(schedules `user` is on call for now, with when that ends; their coming turns,
+    soonest first). Consecutive shifts of the same person count as one turn."""
+    horizon = now + LOOK_AHEAD
+    now_on: list[tuple[str, datetime | None]] = []
+    turns: list[Turn] = []
+    for schedule in schedules:
+        runs: list[tuple[datetime, datetime]] = []
+        for shift in iter_shifts(schedule, now, horizon):
+            if not shift.user or _resolve(shift.user, chat) != user:
+                continue
+            if runs and runs[-1][1] == shift.start:
+                runs[-1] = (runs[-1][0], shift.end)
+            else:
+                runs.append((shift.start, shift.end))
+        for start, end in runs:
+            if start <= now:
+                now_on.append((schedule.name, end if end < horizon else None))
+            else:
+                turns.append(Turn(schedule.name, start, end, bool(schedule.channel)))
+    turns.sort(key=lambda t: (t.start, t.schedule))
+    return now_on, turns
+
+
+def _resolve(member: str, chat: Chat) -> str | None:
+    """A schedule member as a Slack id (schedules may name people by e-mail)."""
+    if "@" not in member:
+        return member
+    try:
+        return chat.resolve_user(member)
+    except ChatError:
+        return None
+
+
+Publish = Callable[[str], None]
+
+
+class HomeRefresher:
+    """Publishes Home tabs: at once when a person opens theirs, and after changes for the
+    people who opened it within `keep_for` (others get a fresh one when they next open
+    it). A change marks people; each is published at most once per `every` seconds (the
+    changes in between coalesce into one publish), and all together at most one publish
+    per `spacing` seconds, under Slack's limit for views.publish (Tier 4, about 100 a
+    minute). One daemon thread, started with the first viewer, does the waiting."""
+
+    def __init__(self, deps: Deps, *, every: float = 10.0, spacing: float = 0.75,
+                 keep_for: float = 24 * 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.deps = deps
+        self.every, self.spacing, self.keep_for = every, spacing, keep_for
+        self.clock = clock
+        self._viewers: dict[str, float] = {}  # user -> when they last opened the tab
+        self._published: dict[str, float] = {}  # user -> when their tab was last published
+        self._pending: dict[str, int] = {}  # user -> priority (0: directly concerned)
+        self._last_publish = float("-inf")
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def publish(self, user: str) -> None:
+        """Publish `user`'s Home tab now (they opened it, or acted on it)."""
+        home = home_of(user, uow=self.deps.uow, chat=self.deps.chat, config=self.deps.config,
+                       now=self.deps.now())
+        with self._cond:
+            self._published[user] = self.clock()
+            self._pending.pop(user, None)
+        self.deps.chat.publish_home(user, home)
+
+    def opened(self, user: str) -> None:
+        """`user` opened their Home tab: publish it and keep it fresh from now on."""
+        with self._cond:
+            self._viewers[user] = self.clock()
+            self._start()
+        self.publish(user)
+
+    def changed(self, users: Iterable[str] = (), *, everyone: bool = False) -> None:
+        """Something the Home tab shows changed: for `users` directly, or (`everyone`) in
+        the part everyone sees. Only people who opened their tab recently are refreshed."""
+        with self._cond:
+            if not self._viewers:
+                return
+            cutoff = self.clock() - self.keep_for
+            for user in [u for u, at in self._viewers.items() if at < cutoff]:
+                del self._viewers[user]
+            direct = {u for u in users if u in self._viewers}
+            for user in direct:
+                self._pending[user] = 0
+            if everyone:
+                for user in self._viewers:
+                    self._pending.setdefault(user, 1)
+            if self._pending:
+                self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def _start(self) -> None:
+        if self._thread is None and not self._stopped:
+            self._thread = threading.Thread(target=self._run, name="debrief-home",
+                                            daemon=True)
+            self._thread.start()
+
+    def _next(self) -> tuple[str | None, float]:
+        """(the user to publish now, or None and how long to wait). Hold `_cond`."""
+        now = self.clock()
+        wait = float("inf")
+        if now < self._last_publish + self.spacing and self._pending:
+            return None, self._last_publish + self.spacing - now
+        best: tuple[int, float, str] | None = None
+        for user, priority in self._pending.items():
+            due = self._published.get(user, float("-inf")) + self.every
+            if due <= now:
+                if best is None or (priority, due) < best[:2]:
+                    best = (priority, due, user)
+            else:
+                wait = min(wait, due - now)
+        if best is not None:
+            return best[2], 0.0
+        return None, wait
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopped:
+                        return
+                    user, wait = self._next()
+                    if user is not None:
+                        self._pending.pop(user, None)
+                        self._last_publish = self.clock()
+                        break
+                    self._cond.wait(None if wait == float("inf") else wait)
+            try:
+                self.publish(user)
+            except Exception:  # noqa: BLE001 - one person's tab must not stop the others'
+                log.exception("could not refresh a Home tab")
