@@ -59,6 +59,7 @@ class FakeChat:
     homes: dict[str, Home] = field(default_factory=dict)  # user -> their Home tab
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
+    alert_pages: list[tuple[str, int]] = field(default_factory=list)  # (user, group id) DMs
     review_requests: list[tuple[str, ReviewRequest]] = field(default_factory=list)
     published: list[tuple[str, PublishedSummary, str | None]] = field(default_factory=list)
     archived: set[str] = field(default_factory=set)
@@ -275,3 +276,7 @@ class FakeChat:
     def publish_home(self, user_id: str, home: Home) -> None:
         self._maybe_fail("publish_home")
         self.homes[user_id] = home
+
+    def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        self._maybe_fail("send_alert")
+        self.alert_pages.append((user_id, group.id))

@@ -18,10 +18,15 @@ from bot.config import AlertIntegration
 from bot.domain.alerts import (
     AlertGroup,
     Destination,
+    DueStep,
+    Fired,
     Notification,
+    Notify,
     apply_notification,
+    next_step,
     route,
 )
+from bot.domain.rotations import Schedule, who
 from bot.errors import ChatError, UserError
 from bot.services.ports import Deps, UnitOfWorkFactory
 
@@ -266,3 +271,110 @@ def answer_alert(group_id: int, action: str, user: str, deps: Deps) -> AlertAnsw
     if changed:
         sync_message(group_id, deps)
     return AlertAnswered(group, action, changed)
+
+
+# --- escalation ---------------------------------------------------------------------
+
+def step_key(group_id: int, index: int) -> str:
+    """The exactly-once claim of one escalation step of one group."""
+    return f"alert-step:{group_id}:{index}"
+
+
+def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
+    """Fire every escalation step due now (the scheduler calls this each tick in every
+    replica). Each step is claimed in `notifications` before anyone is notified, so it
+    fires once across replicas and restarts; a step that reaches nobody (a gap in the
+    schedule) is recorded as such and the next one fires at once. Returns the claims
+    fired by this call."""
+    now = now or deps.now()
+    policies = deps.config.alerts.escalations
+    with deps.uow() as tx:
+        groups = [g for g in tx.alerts.escalating() if g.escalation in policies]
+    fired_keys: list[str] = []
+    for group in groups:
+        policy = policies[group.escalation or ""]
+        fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
+        for _ in range(len(policy.expanded())):
+            due = next_step(policy, group.first_firing_at, fired, now)
+            if due is None:
+                break
+            key = step_key(group.id, due.index)
+            with deps.uow() as tx:
+                claimed = tx.notifications.claim(key, now)
+                tx.commit()
+            if not claimed:
+                break  # another replica fires it (its record reaches us next tick)
+            reached = _fire_step(group.id, due, deps, now)
+            if reached is None:  # nothing sent (Slack refused): released, next tick retries
+                break
+            fired[due.index] = Fired(now, reached)
+            fired_keys.append(key)
+            if reached:
+                break
+    return fired_keys
+
+
+def _fire_step(group_id: int, due: DueStep, deps: Deps, now: datetime) -> int | None:
+    """Notify the step's people by DM (with the group's buttons), record whom it
+    reached, and refresh the channel message (which mentions them). None: the group is
+    no longer escalating or no DM went out; the claim is then released."""
+    key = step_key(group_id, due.index)
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+        schedule = tx.schedules.get(group.schedule) if group and group.schedule else None
+    if group is None or not group.escalating:
+        with deps.uow() as tx:
+            tx.notifications.mark_sent(key, now)
+            tx.commit()
+        return 0
+    people = _recipients(due.step, schedule, deps, now)
+    reached: list[str] = []
+    for user in people:
+        try:
+            deps.chat.send_alert(user, group)
+            reached.append(user)
+        except ChatError as exc:
+            log.warning("alert group %s step %s: DM to %s failed (%s)", group_id, due.index,
+                        user, exc.code)
+    if people and not reached:
+        with deps.uow() as tx:
+            tx.notifications.release(key)
+            tx.commit()
+        return None
+    with deps.uow() as tx:
+        current = tx.alerts.get(group_id, for_update=True)
+        tx.notifications.mark_sent(key, now)
+        tx.alerts.add_event(group_id, "escalated", now, detail={
+            "index": due.index, "notified": reached, "target": due.step.describe(),
+            "after_gap": due.after_gap})
+        if current is not None:
+            tx.alerts.save(replace(current, version=current.version + 1))
+        tx.commit()
+    sync_message(group_id, deps)
+    return len(reached)
+
+
+def _recipients(step: Notify, schedule: Schedule | None, deps: Deps, now: datetime,
+                ) -> list[str]:
+    """Slack user ids a step notifies now ([] for a gap: nobody on call, an empty group)."""
+    members: list[str] = []
+    if step.oncall and schedule is not None:
+        answer = who(schedule, now)
+        members = [answer.user] if answer.user else []
+    elif step.layer and schedule is not None:
+        layer = next((lay for lay in schedule.layers if lay.name == step.layer), None)
+        user = layer.on_call(now) if layer is not None and layer.covers(now) else None
+        members = [user] if user else []
+    elif step.users:
+        members = list(step.users)
+    elif step.usergroup:
+        try:
+            members = sorted(deps.chat.usergroup_members(step.usergroup))
+        except ChatError as exc:
+            log.warning("user group %s could not be read (%s)", step.usergroup, exc.code)
+    found: list[str] = []
+    for member in members:
+        user_id = deps.chat.resolve_user(member)
+        if user_id and user_id not in found:
+            found.append(user_id)
+    return found

@@ -268,6 +268,8 @@ class Chat(Protocol):
     # Alert groups (bot/services/alerts.py): one message per group, updated in place.
     def post_alert(self, group: AlertGroup) -> tuple[str, str]: ...
     def update_alert(self, group: AlertGroup) -> None: ...
+    def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        """A direct message paging `user_id`: the alert with its buttons."""
     # Postmortem review and publishing (bot/services/reviews.py):
     def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
         """A direct message with the postmortem's link and Approve / Request changes."""

@@ -669,13 +669,16 @@ ALERT_EMOJI = {"firing": ":red_circle:", "acknowledged": ":eyes:", "silenced": "
 ALERT_EVENT = "debrief_alert_group"
 
 
-def build_alert_message(group: AlertGroup) -> tuple[str, Blocks]:
+def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, Blocks]:
     """An alert group's one channel message: status, title, counts and links, who it
     reached and who answered; updated in place as the group changes. Everything the
-    sender wrote is escaped (a label cannot ping anyone)."""
+    sender wrote is escaped (a label cannot ping anyone). `page`: the same alert as the
+    direct message escalation sends."""
     status = group.status.upper()
     title = escape_mrkdwn(group.title)
     text = f"{ALERT_EMOJI.get(group.status, '')} [{status}] {title}"
+    if page:
+        text = f":rotating_light: You are being paged: {title}"
     counts = f"{group.alerts_firing} firing" + (
         f", {group.alerts_resolved} resolved" if group.alerts_resolved else "")
     fields = [f"*Status*\n{status}", f"*Severity*\n{escape_mrkdwn(group.severity or '—')}",
@@ -685,8 +688,9 @@ def build_alert_message(group: AlertGroup) -> tuple[str, Blocks]:
     if group.schedule:
         fields.append(f"*On-call schedule*\n{escape_mrkdwn(group.schedule)}")
     blocks: Blocks = [
-        {"type": "section", "text": _mrkdwn(f"{ALERT_EMOJI.get(group.status, '')} "
-                                            f"*[{status}] {title}*"[:3000])},
+        {"type": "section", "text": _mrkdwn((
+            ":rotating_light: *You are being paged.* Acknowledge to stop the escalation.\n"
+            if page else "") + f"{ALERT_EMOJI.get(group.status, '')} *[{status}] {title}*"[:2900])},
         {"type": "section", "fields": [_mrkdwn(f[:2000]) for f in fields[:10]]},
     ]
     if group.description:
@@ -698,7 +702,7 @@ def build_alert_message(group: AlertGroup) -> tuple[str, Blocks]:
     notes: list[str] = []
     if group.notified:
         notes.append("Notified: " + ", ".join(f"<@{u}>" for u in group.notified[:20]))
-    if any(s.after_gap for s in group.steps) or any(not s.notified for s in group.steps):
+    if any(not s.notified for s in group.steps):
         notes.append("A step found nobody on call (a gap in the schedule): escalated "
                      "straight to the next step.")
     if group.acknowledged_by:

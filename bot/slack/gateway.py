@@ -699,3 +699,7 @@ class SlackGateway:
         """The person's Home tab (views.publish: Tier 4, no scope needed)."""
         view = build_home(home)
         call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
+
+    def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        text, blocks = build_alert_message(group, page=True)
+        self._post(user_id, text=text, blocks=blocks)

@@ -355,3 +355,57 @@ def test_cli_lists_and_shows_alert_groups(alerts_stack: Stack, capsys: pytest.Ca
     assert main(["alerts", "list"]) == 0
     assert "DiskFull" in capsys.readouterr().out
     assert main(["alerts", "show", "999"]) == 2
+
+
+ESCALATING = CONFIG.replace("""    hooks:
+      kind: generic""", """    paging:
+      kind: generic
+      token_env: ALERTS_TOKEN
+      channel: "#alerts"
+      escalation: default
+    hooks:
+      kind: generic""") + """  escalations:
+    default:
+      - notify: {users: [U01ALICE]}
+      - wait: 5m
+      - notify: {users: [U02BOB]}
+"""
+
+
+def test_escalation_pages_by_dm_past_an_unanswered_step_until_acknowledged(
+        engine: Engine, tmp_path: Path) -> None:
+    """Alice is paged by DM (with the buttons) and does not answer; five minutes later
+    Bob is paged; his Acknowledge in the DM stops the escalation and is shown in the
+    channel message, which mentions both."""
+    from datetime import timedelta
+
+    from bot.services.alerts import escalate_due
+
+    path = tmp_path / "debrief.yaml"
+    path.write_text(ESCALATING)
+    stack = start_alert_stack(engine, path)
+    try:
+        body = {"title": "Checkout 5xx", "status": "firing", "dedup_key": "checkout"}
+        assert post(stack, "/alerts/paging", body)[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        deps = stack.runtime.deps
+        start = deps.now()
+        assert escalate_due(deps, start) == ["alert-step:1:0"]
+        alice_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D01ALICE"))
+        [page] = list(alice_dm.messages.values())
+        assert "You are being paged" in page.text
+        assert Action.ALERT_ACK.value in json.dumps(page.blocks)
+        assert escalate_due(deps, start + timedelta(minutes=4)) == []
+        assert escalate_due(deps, start + timedelta(minutes=5)) == ["alert-step:1:2"]
+        bob_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D02BOB"))
+        [bob_page] = list(bob_dm.messages.values())
+        click = stack.client.click(Action.ALERT_ACK, user="U02BOB", channel="D02BOB",
+                                   message_ts=bob_page.ts, value="1")
+        assert "escalation stops" in stack.client.reply_to(click)["text"]
+        stack.slack.wait_for(lambda: "ACKNOWLEDGED" in messages(stack)[0].text)
+        shown = json.dumps(messages(stack)[0].blocks)
+        assert "<@U01ALICE>" in shown and "<@U02BOB>" in shown
+        assert escalate_due(deps, start + timedelta(hours=1)) == []
+    finally:
+        stack.close()
+    assert stack.slack.violations == []
