@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy import Engine
 
+from bot.alertmanager import AlertmanagerSilences
 from bot.app import create_app
 from bot.clock import utcnow
 from bot.config import DebriefConfig, Settings, mask_url_passwords
@@ -163,7 +164,7 @@ def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine |
     watchers: list[ChangeWatcher] = []
     gateway = SlackGateway(client, config, ChannelPacer(rate=settings.slack_pace), watchers)
     deps = Deps(uow=UnitOfWorkFactory(engine), chat=gateway,
-                config=config, now=now)
+                config=config, now=now, silences=AlertmanagerSilences())
     # Home tabs follow what the gateway shows changing (debounced, see HomeRefresher).
     home = HomeRefresher(deps)
     watchers.append(lambda users, everyone: home.changed(users, everyone=everyone))

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.config import AlertIntegration
@@ -239,7 +239,7 @@ class AlertAnswered:
     """What a button did: the group after it, and whether anything changed."""
 
     group: AlertGroup
-    action: str  # acknowledged | resolved
+    action: str  # acknowledged | resolved | silenced
     changed: bool
 
 
@@ -287,6 +287,7 @@ def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
     schedule) is recorded as such and the next one fires at once. Returns the claims
     fired by this call."""
     now = now or deps.now()
+    end_silences(deps, now)
     policies = deps.config.alerts.escalations
     with deps.uow() as tx:
         groups = [g for g in tx.alerts.escalating() if g.escalation in policies]
@@ -378,3 +379,59 @@ def _recipients(step: Notify, schedule: Schedule | None, deps: Deps, now: dateti
         if user_id and user_id not in found:
             found.append(user_id)
     return found
+
+
+SILENCE = timedelta(hours=1)
+
+
+def silence_alert(group_id: int, user: str, deps: Deps, duration: timedelta = SILENCE,
+                  ) -> AlertAnswered:
+    """"Silence 1h": escalation pauses for `duration`. For an Alertmanager group a real
+    silence is created through its API v2 (the integration's `alertmanager_url`, else the
+    payload's externalURL), matching the group's labels, so it expires on its own; its id
+    is shown in the message. Other kinds are silenced here only."""
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None:
+        raise UserError(f"There is no alert group {group_id}.")
+    if group.status == "resolved":
+        return AlertAnswered(group, "silenced", False)
+    integration = deps.config.alerts.integrations.get(group.integration)
+    silence_id: str | None = None
+    if integration is not None and integration.kind == "alertmanager":
+        url = integration.alertmanager_url or group.external_url
+        if not url or deps.silences is None:
+            raise UserError("No Alertmanager address is known for this alert: set "
+                            "alertmanager_url on its integration.")
+        silence_id = deps.silences.create(url, group.labels, now, now + duration,
+                                          created_by=user,
+                                          comment=f"Silenced from Slack via Debrief by {user}")
+    with deps.uow() as tx:
+        current = tx.alerts.get(group_id, for_update=True)
+        assert current is not None
+        group = replace(current, status="silenced" if current.status != "resolved"
+                        else current.status, silence_id=silence_id,
+                        silenced_until=now + duration, version=current.version + 1)
+        tx.alerts.save(group)
+        tx.alerts.add_event(group_id, "silenced", now, actor=user,
+                            detail={"until": (now + duration).isoformat(),
+                                    "silence_id": silence_id})
+        tx.commit()
+    sync_message(group_id, deps)
+    return AlertAnswered(group, "silenced", True)
+
+
+def end_silences(deps: Deps, now: datetime) -> None:
+    """Silences that ran out: the group fires again (and escalation resumes)."""
+    with deps.uow() as tx:
+        ids = tx.alerts.silenced_until_before(now)
+    for group_id in ids:
+        with deps.uow() as tx:
+            group = tx.alerts.get(group_id, for_update=True)
+            if group is None or group.status != "silenced":
+                continue
+            tx.alerts.save(replace(group, status="firing", version=group.version + 1))
+            tx.alerts.add_event(group_id, "unsilenced", now)
+            tx.commit()
+        sync_message(group_id, deps)

@@ -150,6 +150,13 @@ class AlertRepository(Protocol):
     def for_incident(self, number: int) -> list[AlertGroup]: ...
 
 
+class Silences(Protocol):
+    """Creates silences in Alertmanager (its API v2); raises `UserError` on failure."""
+
+    def create(self, base_url: str, matchers: Mapping[str, str], starts: datetime,
+               ends: datetime, created_by: str, comment: str) -> str: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. The repositories are read-only properties: an implementation
     may hold its own repository classes (a settable attribute would have to be exactly
@@ -349,3 +356,4 @@ class Deps:
     config: DebriefConfig
     now: Callable[[], datetime]
     home: HomeTabs | None = None
+    silences: Silences | None = None  # Alertmanager's API (bot/alertmanager.py)

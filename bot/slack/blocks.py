@@ -728,10 +728,12 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
 
 def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
     value = str(group.id)
-    buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None)]
+    buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None),
+               ("Silence 1h", Action.ALERT_SILENCE, None)]
     elements = []
     for label, action, style in buttons:
-        if action == Action.ALERT_ACK and group.status == "acknowledged":
+        if (action == Action.ALERT_ACK and group.status == "acknowledged") or (
+                action == Action.ALERT_SILENCE and group.status == "silenced"):
             continue
         button: dict[str, Any] = {"type": "button", "text": _plain(label),
                                   "action_id": action.value, "value": value}

@@ -27,6 +27,7 @@ class Action(StrEnum):
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
     ALERT_ACK = "alert-acknowledge"  # on an alert group's message and DMs; value: the group id
     ALERT_RESOLVE = "alert-resolve"
+    ALERT_SILENCE = "alert-silence"  # "Silence 1h"
     POSTMORTEM_APPROVE = "postmortem-approve"  # in a reviewer's DM; value: the incident number
     POSTMORTEM_CHANGES = "postmortem-changes"  # in a reviewer's DM; opens the comment modal
     ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id

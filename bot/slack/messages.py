@@ -484,9 +484,15 @@ def alert_answered_text(answered: AlertAnswered) -> str:
     title = escape_mrkdwn(group.title)
     if not answered.changed:
         who = f" by {user_mention(group.acknowledged_by)}" if group.acknowledged_by else ""
-        return f"Alert *{title}* is already {group.status}{who if group.status == 'acknowledged' else ''}."
+        shown = who if group.status == "acknowledged" else ""
+        return f"Alert *{title}* is already {group.status}{shown}."
     if answered.action == "acknowledged":
         return f":eyes: You acknowledged *{title}*: escalation stops here."
+    if answered.action == "silenced":
+        where = (f" (Alertmanager silence `{escape_mrkdwn(group.silence_id)}`)"
+                 if group.silence_id else "")
+        return (f":mute: You silenced *{title}* until {slack_date(group.silenced_until)}"
+                f"{where}.")
     return f":large_green_circle: You resolved *{title}*."
 def _people(users: tuple[str, ...]) -> str:
     return ", ".join(user_mention(u) for u in users)

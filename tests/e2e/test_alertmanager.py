@@ -1,7 +1,8 @@
 """A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`; `.ci/run` installs
 it) with a webhook receiver pointing at the running app: alerts posted to its API v2
-arrive grouped in the stand-in Slack, one message per group, and are marked resolved
-when Alertmanager resolves them."""
+arrive grouped in the stand-in Slack, one message per group, are silenced through its
+API (the silence is visible in Alertmanager) and are marked resolved when Alertmanager
+resolves them."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from bot.slack.ids import Action
 from tests.conftest import Stack
 from tests.e2e.test_alerts import CONFIG, messages, start_alert_stack
 from tests.helpers import free_port
@@ -35,10 +37,10 @@ def alertmanager_binary() -> str:
 @pytest.fixture
 def alertmanager(engine: Engine, tmp_path: Path) -> Iterator[tuple[Stack, str]]:
     binary = alertmanager_binary()
-    path = tmp_path / "debrief.yaml"
-    path.write_text(CONFIG)
-    stack = start_alert_stack(engine, path)
     port = free_port()
+    path = tmp_path / "debrief.yaml"
+    path.write_text(CONFIG.replace("http://127.0.0.1:9/", f"http://127.0.0.1:{port}"))
+    stack = start_alert_stack(engine, path)
     config = tmp_path / "alertmanager.yml"
     config.write_text(f"""
 route:
@@ -122,6 +124,25 @@ def test_real_alertmanager_groups_and_resolves(alertmanager: tuple[Stack, str]) 
     stack.slack.wait_for(lambda: "2 firing" in json.dumps(
         next(m for m in messages(stack) if "HighLatency" in m.text).blocks), timeout=20)
     assert "FIRING" in latency.text
+    # Silence 1h on the message: a real silence in Alertmanager, shown in the message
+    channel = next(c.id for c in stack.slack.channels.values() if c.name == "alerts")
+    group_id = next(b["elements"][0]["value"] for b in latency.blocks
+                    if b["type"] == "actions")
+    click = stack.client.click(Action.ALERT_SILENCE, user="U02BOB", channel=channel,
+                               message_ts=latency.ts, value=group_id)
+    assert "Alertmanager silence" in stack.client.reply_to(click)["text"]
+    with urllib.request.urlopen(url + "/api/v2/silences", timeout=5) as response:
+        [silence] = [s for s in json.loads(response.read()) if s["status"]["state"] == "active"]
+    assert {"name": "alertname", "value": "HighLatency", "isRegex": False,
+            "isEqual": True} in silence["matchers"]
+    assert silence["createdBy"] == "U02BOB"
+    stack.slack.wait_for(lambda: silence["id"] in json.dumps(
+        next(m for m in messages(stack) if m.ts == latency.ts).blocks))
+    # Alertmanager holds back a silenced group's notifications: end the silence (as it
+    # would end on its own after the hour), then resolve everything.
+    expire = urllib.request.Request(f"{url}/api/v2/silence/{silence['id']}", method="DELETE")
+    with urllib.request.urlopen(expire, timeout=5) as response:
+        assert response.status == 200
     past = datetime.now(UTC) - timedelta(seconds=1)
     _post_alerts(url, [{**a, "endsAt": past.isoformat()} for a in firing])
     stack.slack.wait_for(lambda: all("RESOLVED" in t for t in shown()) and len(shown()) == 2,

@@ -79,7 +79,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # note (tests/e2e/test_corrections.py); Write postmortem on the draft message
     # (tests/e2e/test_postmortem_sections.py); Change due, Declare and Ask for cover on the
     # Home tab (tests/e2e/test_home.py); Approve / Request changes in a reviewer's DM
-    # (tests/e2e/test_postmortem_review.py); Acknowledge / Resolve on an alert group's
+    # (tests/e2e/test_postmortem_review.py); Acknowledge / Resolve / Silence on an alert group's
     # message (tests/e2e/test_alerts.py).
     emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
                 for e in b["elements"]}  # the item edit menu
@@ -88,7 +88,8 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                       Action.ITEM_DUE.value, Action.HOME_DECLARE.value,
                       Action.HOME_COVER.value, Action.POSTMORTEM_APPROVE.value,
                       Action.POSTMORTEM_CHANGES.value,
-                      Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value} == {a.value for a in Action}
+                      Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value,
+                      Action.ALERT_SILENCE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",

@@ -11,7 +11,7 @@ from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
 from bot.services.action_items import set_action_item_status
-from bot.services.alerts import answer_alert
+from bot.services.alerts import answer_alert, silence_alert
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import on_home_tab, parse_action_value
@@ -82,11 +82,15 @@ def register(app: App, deps: Deps) -> None:
         def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
             group_id, _ = parse_action_value(body)
-            _reply(respond, alert_answered_text(answer_alert(group_id, action, _user(body),
-                                                             deps)))
+            if action == "silenced":
+                answered = silence_alert(group_id, _user(body), deps)
+            else:
+                answered = answer_alert(group_id, action, _user(body), deps)
+            _reply(respond, alert_answered_text(answered))
         return handle
 
     app.action(Action.ALERT_ACK.value)(guarded(deps.chat)(_alert_button("acknowledged")))
     app.action(Action.ALERT_RESOLVE.value)(guarded(deps.chat)(_alert_button("resolved")))
+    app.action(Action.ALERT_SILENCE.value)(guarded(deps.chat)(_alert_button("silenced")))
     app.action(Action.ITEM_DONE.value)(guarded(deps.chat)(_item_button("done")))
     app.action(Action.ITEM_REOPEN.value)(guarded(deps.chat)(_item_button("open")))
