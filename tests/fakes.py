@@ -280,3 +280,8 @@ class FakeChat:
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
         self._maybe_fail("send_alert")
         self.alert_pages.append((user_id, group.id))
+
+    def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
+                                channel_id: str | None) -> None:
+        self._maybe_fail("open_alert_declare_form")
+        self.forms.append((trigger_id, channel_id))

@@ -23,6 +23,7 @@ from bot.domain.alerts import (
     Notification,
     Notify,
     apply_notification,
+    incident_severity,
     next_step,
     route,
 )
@@ -435,3 +436,33 @@ def end_silences(deps: Deps, now: datetime) -> None:
             tx.alerts.add_event(group_id, "unsilenced", now)
             tx.commit()
         sync_message(group_id, deps)
+
+
+# --- from alert to incident ---------------------------------------------------------
+
+def alert_to_declare(group_id: int, deps: Deps) -> tuple[AlertGroup, str]:
+    """The group a "Declare incident" click is about, and the severity its labels
+    suggest; refused when it already has an incident."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None:
+        raise UserError(f"There is no alert group {group_id}.")
+    if group.incident_number is not None:
+        raise UserError(f"This alert is already incident #{group.incident_number}.")
+    return group, incident_severity(group.severity, deps.config.severity_names)
+
+
+def link_alert(group_id: int, number: int, user: str, first_entry: str, deps: Deps) -> None:
+    """Link a group to the incident declared from it: the group's message names the
+    incident, and the incident's timeline starts with the alert (`first_entry`, at its
+    first firing time, so it sorts before the declaration)."""
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id, for_update=True)
+        if group is None or group.incident_number is not None:
+            return
+        tx.alerts.save(replace(group, incident_number=number, version=group.version + 1))
+        tx.alerts.add_event(group_id, "declared", now, actor=user, detail={"incident": number})
+        tx.timeline.add_note(number, min(group.first_firing_at, now), user, first_entry)
+        tx.commit()
+    sync_message(group_id, deps)

@@ -288,14 +288,31 @@ def build_search_results(found: Found, page: int = 1) -> tuple[str, Blocks]:
     return f"{total}{more} incident(s) match {found.query.text}, page {page} of {pages}", blocks
 
 
-def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[str, Any]:
+def build_declare_modal(config: DebriefConfig, channel_id: str | None, *,
+                        alert: AlertGroup | None = None, severity: str | None = None,
+                        ) -> dict[str, Any]:
+    """The declare form; from an alert (`alert`), prefilled with its title, description
+    and the severity its labels suggest, and carrying the group's id."""
+    chosen = severity if severity in config.severity_names else config.default_severity
     severities = _at_most(list(config.severities), MAX_OPTIONS,
-                          next(s for s in config.severities if s.name == config.default_severity))
+                          next(s for s in config.severities if s.name == chosen))
     options = [
         {"text": _plain(f"{s.name} — {s.description}", 75), "value": s.name}
         for s in severities
     ]
-    default = [o for o in options if o["value"] == config.default_severity][0]
+    default = [o for o in options if o["value"] == chosen][0]
+    view = _declare_view(options, default, channel_id)
+    if alert is not None:
+        view["callback_id"] = Callback.DECLARE_ALERT.value
+        view["private_metadata"] = f"{alert.id}:{channel_id or ''}"
+        view["blocks"][0]["element"]["initial_value"] = alert.title[:150]
+        if alert.description:
+            view["blocks"][2]["element"]["initial_value"] = alert.description[:2900]
+    return view
+
+
+def _declare_view(options: list[dict[str, Any]], default: dict[str, Any],
+                  channel_id: str | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": Callback.DECLARE.value,
@@ -729,11 +746,13 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
 def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
     value = str(group.id)
     buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None),
-               ("Silence 1h", Action.ALERT_SILENCE, None)]
+               ("Silence 1h", Action.ALERT_SILENCE, None),
+               ("Declare incident", Action.ALERT_DECLARE, "danger")]
     elements = []
     for label, action, style in buttons:
         if (action == Action.ALERT_ACK and group.status == "acknowledged") or (
-                action == Action.ALERT_SILENCE and group.status == "silenced"):
+                action == Action.ALERT_SILENCE and group.status == "silenced") or (
+                action == Action.ALERT_DECLARE and group.incident_number):
             continue
         button: dict[str, Any] = {"type": "button", "text": _plain(label),
                                   "action_id": action.value, "value": value}

@@ -703,3 +703,8 @@ class SlackGateway:
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
         text, blocks = build_alert_message(group, page=True)
         self._post(user_id, text=text, blocks=blocks)
+
+    def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
+                                channel_id: str | None) -> None:
+        view = build_declare_modal(self.config, channel_id, alert=group, severity=severity)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))

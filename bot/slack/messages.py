@@ -17,6 +17,7 @@ from typing import Any, assert_never
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
@@ -640,3 +641,12 @@ def home_footer_text() -> str:
 
 def cover_asked_text(channel: str) -> str:
     return f"Asked in {escape_mrkdwn(channel)} for cover."
+
+
+def alert_timeline_text(group: AlertGroup) -> str:
+    """The incident's first timeline entry when it is declared from an alert: plain
+    text (the timeline, the postmortem and the CLI show it as typed)."""
+    links = " ".join(link.url for link in group.links[:5])
+    return (f"Alert from {group.integration}: {group.title} (severity "
+            f"{group.severity or 'none'}; first firing {group.first_firing_at:%Y-%m-%d %H:%M} "
+            f"UTC){' ' + links if links else ''}")

@@ -89,7 +89,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                       Action.HOME_COVER.value, Action.POSTMORTEM_APPROVE.value,
                       Action.POSTMORTEM_CHANGES.value,
                       Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value,
-                      Action.ALERT_SILENCE.value} == {a.value for a in Action}
+                      Action.ALERT_SILENCE.value, Action.ALERT_DECLARE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -115,7 +115,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
                                            Callback.ITEM_EDIT.value, Callback.EDIT.value,
                                            Callback.POSTMORTEM_WRITE.value,
-                                           Callback.POSTMORTEM_CHANGES.value, *shortcuts}
+                                           Callback.POSTMORTEM_CHANGES.value,
+                                           # declaring from an alert: tests/e2e/test_alerts.py
+                                           Callback.DECLARE_ALERT.value, *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

@@ -11,7 +11,7 @@ from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
 from bot.services.action_items import set_action_item_status
-from bot.services.alerts import answer_alert, silence_alert
+from bot.services.alerts import alert_to_declare, answer_alert, silence_alert
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import on_home_tab, parse_action_value
@@ -92,5 +92,18 @@ def register(app: App, deps: Deps) -> None:
     app.action(Action.ALERT_ACK.value)(guarded(deps.chat)(_alert_button("acknowledged")))
     app.action(Action.ALERT_RESOLVE.value)(guarded(deps.chat)(_alert_button("resolved")))
     app.action(Action.ALERT_SILENCE.value)(guarded(deps.chat)(_alert_button("silenced")))
+
+    @app.action(Action.ALERT_DECLARE.value)
+    @guarded(deps.chat)
+    def handle_alert_declare(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """The declare form, prefilled from the alert (title, severity from its labels)."""
+        ack()
+        group_id, _ = parse_action_value(body)
+        group, severity = alert_to_declare(group_id, deps)
+        channel = body.get("channel") or {}
+        channel_id = channel.get("id") if isinstance(channel, dict) else None
+        deps.chat.open_alert_declare_form(str(body.get("trigger_id") or ""), group, severity,
+                                          channel_id if channel_id and not
+                                          str(channel_id).startswith("D") else None)
     app.action(Action.ITEM_DONE.value)(guarded(deps.chat)(_item_button("done")))
     app.action(Action.ITEM_REOPEN.value)(guarded(deps.chat)(_item_button("open")))
