@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain.alerts import KINDS as ALERT_KINDS
+from bot.domain.alerts import Notify, Repeat, Route, Step, Wait
+from bot.domain.alerts import Policy as EscalationPolicy
 from bot.domain.incidents import Severity
 from bot.domain.permissions import Admins, Policy, parse_rule
 from bot.domain.postmortem import DuePolicy, parse_due_policy
@@ -70,6 +73,30 @@ class OncallConfig:
 
 
 @dataclass(frozen=True)
+class AlertIntegration:
+    """One alert source (`alerts.integrations.<name>`): how its sender proves itself
+    (the bearer token in the environment variable `token_env`; for `generic`, optionally
+    an HMAC-SHA256 signature keyed by `secret_env`), and where its alerts go."""
+
+    name: str
+    kind: str
+    token_env: str
+    channel: str
+    schedule: str | None = None
+    escalation: str | None = None
+    alertmanager_url: str | None = None  # for silences; default: the payload's externalURL
+    secret_env: str | None = None
+    routes: tuple[Route, ...] = ()
+    heartbeat_window: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    integrations: Mapping[str, AlertIntegration] = field(default_factory=dict)
+    escalations: Mapping[str, EscalationPolicy] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DebriefConfig:
     """What a team may tune in `debrief.yaml`; every field has a sensible default."""
 
@@ -86,6 +113,7 @@ class DebriefConfig:
     postmortem: PostmortemConfig = PostmortemConfig()
     oncall: OncallConfig = OncallConfig()
     permissions: Policy = Policy()
+    alerts: AlertsConfig = AlertsConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -123,6 +151,9 @@ class Settings:
     slack_pace: float = 1.0  # chat.postMessage per second per channel (0: no pacing)
     host: str = "0.0.0.0"  # interface `run` listens on (DEBRIEF_HOST; --host overrides)
     metrics_token: str | None = field(default=None, repr=False)  # bearer token for /metrics
+    # Alert integrations' secrets, read from the variables debrief.yaml names (token_env,
+    # secret_env): variable name -> value.
+    alert_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         """The dataclass repr, but the database URL's password is masked (tokens are
@@ -237,7 +268,7 @@ _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 KNOWN_KEYS = {"announce_channel", "private_announcement", "channel_prefix", "rename_channel",
               "severities", "roles", "statuses", "time_zone", "timeline", "postmortem", "oncall",
-              "permissions"}
+              "permissions", "alerts"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -294,6 +325,8 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["oncall"] = _parse_oncall(raw["oncall"], source, bad)
     if "permissions" in raw:
         values["permissions"] = _parse_permissions(raw["permissions"], bad)
+    if "alerts" in raw:
+        values["alerts"] = _parse_alerts(raw["alerts"], bad)
     return DebriefConfig(**values)
 
 
@@ -534,5 +567,169 @@ def _parse_backdate_limit(raw: Any, bad: Bad) -> timedelta:
 
 
 def settings_and_config(environ: Mapping[str, str] | None = None) -> tuple[Settings, DebriefConfig]:
-    settings = Settings.from_env(os.environ if environ is None else environ)
-    return settings, load_config(settings.config_path)
+    environ = os.environ if environ is None else environ
+    settings = Settings.from_env(environ)
+    config = load_config(settings.config_path)
+    names = {n for i in config.alerts.integrations.values() for n in (i.token_env, i.secret_env)
+             if n}
+    secrets = {n: environ[n] for n in names if environ.get(n)}
+    if secrets:
+        from dataclasses import replace
+
+        settings = replace(settings, alert_secrets=secrets)
+    return settings, config
+
+
+def missing_alert_secrets(settings: Settings, config: DebriefConfig) -> list[str]:
+    """The environment variables alert integrations name that are not set (`run` stops
+    on them: an integration without its token would refuse every sender)."""
+    return sorted({n for i in config.alerts.integrations.values()
+                   for n in (i.token_env, i.secret_env) if n and n not in settings.alert_secrets})
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_INTEGRATION = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
+_CHANNEL = re.compile(r"^#?[a-z0-9][a-z0-9_-]{0,79}$|^[CG][A-Z0-9]{2,}$")
+_WAIT = re.compile(r"^(\d{1,4})\s*(s|m|min|h)$")
+MAX_STEPS = 50
+
+
+def _parse_alerts(raw: Any, bad: Bad) -> AlertsConfig:
+    """`alerts:` — integrations (one per sender) and escalation policies."""
+    if not isinstance(raw, dict):
+        raise bad("alerts", "must be a mapping (integrations, escalations).")
+    unknown = sorted(set(raw) - {"integrations", "escalations"})
+    if unknown:
+        raise bad(f"alerts.{unknown[0]}", "is not a known setting (integrations, escalations).")
+    escalations: dict[str, EscalationPolicy] = {}
+    for name, steps in (raw.get("escalations") or {}).items():
+        escalations[str(name)] = _parse_escalation(f"alerts.escalations.{name}", steps, bad)
+    integrations: dict[str, AlertIntegration] = {}
+    raw_integrations = raw.get("integrations") or {}
+    if not isinstance(raw_integrations, dict):
+        raise bad("alerts.integrations", "must map integration names to their settings.")
+    for name, spec in raw_integrations.items():
+        key = f"alerts.integrations.{name}"
+        if not isinstance(name, str) or not _INTEGRATION.match(name):
+            raise bad(key, "must be named with 1-50 lowercase letters, digits, '-' or '_' "
+                      "(it is the URL path /alerts/<name>).")
+        integrations[name] = _parse_integration(name, key, spec, escalations, bad)
+    return AlertsConfig(integrations=integrations, escalations=escalations)
+
+
+def _parse_integration(name: str, key: str, spec: Any,
+                       escalations: Mapping[str, EscalationPolicy], bad: Bad) -> AlertIntegration:
+    allowed = {"kind", "token_env", "schedule", "channel", "escalation", "alertmanager_url",
+               "secret_env", "routes", "window"}
+    if not isinstance(spec, dict):
+        raise bad(key, f"must be a mapping ({', '.join(sorted(allowed))}).")
+    unknown = sorted(set(spec) - allowed)
+    if unknown:
+        raise bad(f"{key}.{unknown[0]}", f"is not a known setting ({', '.join(sorted(allowed))}).")
+    kind = spec.get("kind")
+    if kind not in ALERT_KINDS:
+        raise bad(f"{key}.kind", f"must be one of {', '.join(ALERT_KINDS)}.")
+    for env in ("token_env", "secret_env"):
+        if env in spec and (not isinstance(spec[env], str) or not _ENV_NAME.match(spec[env])):
+            raise bad(f"{key}.{env}", "must be the name of an environment variable.")
+    if "token_env" not in spec:
+        raise bad(f"{key}.token_env", "is required: the environment variable holding the "
+                  "sender's bearer token.")
+    if "secret_env" in spec and kind != "generic":
+        raise bad(f"{key}.secret_env", "is only for kind: generic.")
+    channel = spec.get("channel")
+    if not isinstance(channel, str) or not _CHANNEL.match(channel.strip()):
+        raise bad(f"{key}.channel", "is required: a channel name like '#alerts' or an id.")
+    schedule = spec.get("schedule")
+    if schedule is not None and not isinstance(schedule, str):
+        raise bad(f"{key}.schedule", "must be a schedule name.")
+    escalation = spec.get("escalation")
+    if escalation is not None and escalation not in escalations:
+        raise bad(f"{key}.escalation", f"names {escalation!r}, which is not under "
+                  "alerts.escalations.")
+    url = spec.get("alertmanager_url")
+    if url is not None and (not isinstance(url, str)
+                            or not url.startswith(("http://", "https://"))):
+        raise bad(f"{key}.alertmanager_url", "must be an http(s) URL such as "
+                  "http://alertmanager:9093.")
+    routes: list[Route] = []
+    for i, item in enumerate(spec.get("routes") or []):
+        where = f"{key}.routes[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("match"), dict) or \
+                set(item) - {"match", "schedule", "channel", "escalation"}:
+            raise bad(where, "must be {match: {label: value}, schedule?, channel?, escalation?}.")
+        match = {str(k): str(v) for k, v in item["match"].items()}
+        for label, value in match.items():
+            if value.startswith("~"):
+                try:
+                    re.compile(value[1:])
+                except re.error as exc:
+                    raise bad(f"{where}.match.{label}",
+                              f"is not a regular expression ({exc}).") from None
+        if item.get("escalation") is not None and item["escalation"] not in escalations:
+            raise bad(f"{where}.escalation", "is not under alerts.escalations.")
+        if item.get("channel") is not None and not _CHANNEL.match(str(item["channel"])):
+            raise bad(f"{where}.channel", "must be a channel name like '#alerts' or an id.")
+        routes.append(Route(match, item.get("schedule"), item.get("channel"),
+                            item.get("escalation")))
+    window = timedelta(minutes=10)
+    if "window" in spec:
+        window = _parse_wait(f"{key}.window", spec["window"], bad)
+    return AlertIntegration(name=name, kind=kind, token_env=spec["token_env"],
+                            channel=channel.strip(), schedule=schedule, escalation=escalation,
+                            alertmanager_url=url.rstrip("/") if url else None,
+                            secret_env=spec.get("secret_env"), routes=tuple(routes),
+                            heartbeat_window=window)
+
+
+def _parse_wait(key: str, raw: Any, bad: Bad) -> timedelta:
+    match = _WAIT.match(str(raw).strip())
+    if not match:
+        raise bad(key, "must be like 30s, 5m or 1h.")
+    n, unit = int(match.group(1)), match.group(2)
+    return {"s": timedelta(seconds=n), "h": timedelta(hours=n)}.get(unit, timedelta(minutes=n))
+
+
+def _parse_escalation(key: str, raw: Any, bad: Bad) -> EscalationPolicy:
+    """A policy: a list of `notify: oncall | {users: [...]} | {usergroup: x} | {layer: x}`,
+    `wait: 5m` and `repeat: N` (repeat everything before it N more times)."""
+    if not isinstance(raw, list) or not raw:
+        raise bad(key, "must be a list of steps (notify, wait, repeat).")
+    steps: list[Step] = []
+    for i, item in enumerate(raw):
+        where = f"{key}[{i}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            raise bad(where, "must be one of notify: ..., wait: 5m, repeat: N.")
+        (verb, arg), = item.items()
+        if verb == "wait":
+            steps.append(Wait(_parse_wait(where + ".wait", arg, bad)))
+        elif verb == "repeat":
+            if not isinstance(arg, int) or isinstance(arg, bool) or not 1 <= arg <= 10:
+                raise bad(where + ".repeat", "must be a whole number from 1 to 10.")
+            steps.append(Repeat(arg))
+        elif verb == "notify":
+            steps.append(_parse_notify(where + ".notify", arg, bad))
+        else:
+            raise bad(where, f"{verb!r} is not a step (notify, wait, repeat).")
+    policy = EscalationPolicy(str(key.rsplit(".", 1)[-1]), tuple(steps))
+    if not any(isinstance(s, Notify) for s in steps):
+        raise bad(key, "notifies nobody: add a notify step.")
+    if len(policy.expanded()) > MAX_STEPS:
+        raise bad(key, f"has more than {MAX_STEPS} steps once repeats are unrolled.")
+    return policy
+
+
+def _parse_notify(key: str, raw: Any, bad: Bad) -> Notify:
+    if raw == "oncall":
+        return Notify(oncall=True)
+    if isinstance(raw, dict) and len(raw) == 1:
+        (what, arg), = raw.items()
+        if what == "users" and isinstance(arg, list) and arg and \
+                all(isinstance(u, str) and _USER_ID.match(u) for u in arg):
+            return Notify(users=tuple(arg))
+        if what == "usergroup" and isinstance(arg, str) and _GROUP.match(arg):
+            return Notify(usergroup=arg.lstrip("@"))
+        if what == "layer" and isinstance(arg, str) and arg:
+            return Notify(layer=arg)
+    raise bad(key, "must be oncall, {users: [U012ABCDEF]}, {usergroup: handle} or "
+              "{layer: name}.")

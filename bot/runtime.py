@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy import Engine
 
+from bot.alertmanager import AlertmanagerSilences
 from bot.app import create_app
 from bot.clock import utcnow
 from bot.config import DebriefConfig, Settings, mask_url_passwords
@@ -26,6 +27,7 @@ from bot.services.home import HomeRefresher
 from bot.services.ports import Deps
 from bot.slack.gateway import ChangeWatcher, SlackGateway, make_web_client
 from bot.slack.pacing import ChannelPacer
+from bot.webhooks import AlertInbox
 from storage.db import is_reachable, make_engine, upgrade
 from storage.uow import UnitOfWorkFactory
 
@@ -124,6 +126,7 @@ class Runtime:
     engine: Engine
     scheduler: Any = None  # set by `debrief run` once it starts one
     settings: Settings = field(default_factory=Settings, repr=False)
+    alerts: AlertInbox | None = None  # POST /alerts/<integration>, when any is configured
 
     def http_server(self, host: str = "127.0.0.1", port: int = 0) -> HttpServer:
         """HTTP mode: Slack at /slack/events plus /healthz, /metrics and the iCal feed.
@@ -135,7 +138,8 @@ class Runtime:
             scheduler=lambda: self.scheduler.health() if self.scheduler else {
                 "ok": True, "running": False},
             signing_secret=self.settings.signing_secret,
-            metrics_token=self.settings.metrics_token), host=host, port=port)
+            metrics_token=self.settings.metrics_token,
+            alerts=self.alerts.handle if self.alerts else None), host=host, port=port)
 
     def ical(self, schedule: str, token: str, user: str | None) -> bytes | None:
         """The schedule's iCalendar feed for GET /oncall/<schedule>/<token>.ics (None:
@@ -160,13 +164,15 @@ def build_runtime(settings: Settings, config: DebriefConfig, *, engine: Engine |
     watchers: list[ChangeWatcher] = []
     gateway = SlackGateway(client, config, ChannelPacer(rate=settings.slack_pace), watchers)
     deps = Deps(uow=UnitOfWorkFactory(engine), chat=gateway,
-                config=config, now=now)
+                config=config, now=now, silences=AlertmanagerSilences())
     # Home tabs follow what the gateway shows changing (debounced, see HomeRefresher).
     home = HomeRefresher(deps)
     watchers.append(lambda users, everyone: home.changed(users, everyone=everyone))
     deps = replace(deps, home=home)
     app = create_app(client=client, signing_secret=settings.signing_secret or "", deps=deps)
-    return Runtime(app=app, deps=deps, engine=engine, settings=settings)
+    alerts = AlertInbox(config.alerts, settings.alert_secrets, deps) \
+        if config.alerts.integrations else None
+    return Runtime(app=app, deps=deps, engine=engine, settings=settings, alerts=alerts)
 
 
 def socket_mode_handler(app: App, app_token: str | None) -> Any:

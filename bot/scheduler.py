@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from bot.observability import SCHEDULER_LAG, SCHEDULER_LAST_TICK
+from bot.services.alerts import escalate_due, sync_pending
 from bot.services.ports import Deps
 from bot.services.reminders import send_due
 
@@ -45,6 +46,9 @@ class Scheduler:
     def tick(self) -> list[str]:
         try:
             sent = send_due(self.deps)
+            if self.deps.config.alerts.integrations:
+                sent += escalate_due(self.deps)
+                sync_pending(self.deps)  # messages a crash or a Slack failure left behind
             self.last_error = None
             self.failures = 0
             return sent

@@ -66,6 +66,17 @@ def _plain(status: str, text: str, extra: list[tuple[str, str]] | None = None,
                     ("Content-Length", str(len(body))), *(extra or [])], [body]
 
 
+_ALERT_PATH = re.compile(r"^/alerts/[a-z0-9][a-z0-9_-]{0,49}$")
+_REASONS = {202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+            405: "Method Not Allowed", 413: "Content Too Large", 503: "Service Unavailable"}
+
+
+def _json(code: int, answer: dict[str, Any]) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+    body = json.dumps(answer).encode()
+    return f"{code} {_REASONS.get(code, 'OK')}", [("Content-Type", "application/json"),
+                                                  ("Content-Length", str(len(body)))], [body]
+
+
 def _content_length(environ: dict[str, Any]) -> int | None:
     text = str(environ.get("CONTENT_LENGTH") or "0").strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
@@ -80,6 +91,8 @@ def make_wsgi_app(app: App | None, healthy: Callable[[], bool],
                   scheduler: Callable[[], dict[str, object]] | None = None,
                   *, signing_secret: str | None = None, metrics_token: str | None = None,
                   now: Callable[[], float] | None = None,
+                  alerts: Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
+                  | None = None,
                   ) -> Callable[..., Iterable[bytes]]:
     """The WSGI app. `app` None (Socket Mode) serves everything but /slack/events;
     `signing_secret` defaults to the one the Bolt app was built with; with
@@ -122,6 +135,11 @@ def make_wsgi_app(app: App | None, healthy: Callable[[], bool],
             start_response("200 OK" if ok else "503 Service Unavailable",
                            [("Content-Type", "application/json")])
             return [json.dumps(report).encode()]
+        if alerts is not None and path.startswith("/alerts/") and _ALERT_PATH.match(path):
+            code, answer = alerts(path.removeprefix("/alerts/"), environ)
+            status, headers, body = _json(code, answer)
+            start_response(status, headers)
+            return body
         if app is None or path != "/slack/events":
             status, headers, body = _plain("404 Not Found", "not found")
             start_response(status, headers)

@@ -284,3 +284,60 @@ class SlackUserRow(Base):
     email: Mapped[str | None] = mapped_column(String(254), index=True)  # when named by e-mail
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class AlertGroupRow(Base):
+    """An alert group from a monitoring integration (bot/domain/alerts.py: AlertGroup),
+    unique per integration and the sender's group key, so a re-sent group updates its
+    row (and its one Slack message) instead of making another. `version` counts changes;
+    the Slack message shows `synced_version`: a row whose versions differ still has its
+    message to post or update (by whichever replica gets there first)."""
+
+    __tablename__ = "alert_groups"
+    __table_args__ = (UniqueConstraint("integration", "group_key", name="uq_alert_group_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration: Mapped[str] = mapped_column(String(50), nullable=False)
+    group_key: Mapped[str] = mapped_column(String(300), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    severity: Mapped[str | None] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    labels: Mapped[dict[str, str]] = mapped_column(JSON, nullable=False)
+    links: Mapped[list[dict[str, str]]] = mapped_column(JSON, nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    channel: Mapped[str] = mapped_column(String(80), nullable=False)
+    schedule: Mapped[str | None] = mapped_column(String(50))
+    escalation: Mapped[str | None] = mapped_column(String(50))
+    external_url: Mapped[str | None] = mapped_column(String(2000))
+    first_firing_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_firing_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    alerts_firing: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    alerts_resolved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    notifications: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(30))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    silence_id: Mapped[str | None] = mapped_column(String(100))
+    silenced_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incident_number: Mapped[int | None] = mapped_column(Integer)
+    message_channel_id: Mapped[str | None] = mapped_column(String(30))
+    message_ts: Mapped[str | None] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    synced_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, index=True)
+
+
+class AlertEventRow(Base):
+    """What happened to an alert group, in order: each delivery received, the message
+    posted, each escalation step fired (whom it reached), acknowledged, silenced,
+    resolved, declared as an incident."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id", ondelete="CASCADE"),
+                                          index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    actor: Mapped[str | None] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)

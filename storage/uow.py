@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.alerts import SqlAlertRepository
 from storage.archive import SqlArchiveRepository
 from storage.repositories import (
     SqlActionItemRepository,
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.people = SqlPeopleRepository(self.session)
         self.archive = SqlArchiveRepository(self.session)
         self.search = SqlSearchRepository(self.session)
+        self.alerts = SqlAlertRepository(self.session)
         return self
 
     def __exit__(

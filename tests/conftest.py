@@ -101,6 +101,8 @@ class Stack:
         if self.runtime.deps.home is not None:
             self.runtime.deps.home.stop()
         WORKER.drain()
+        if self.runtime.alerts is not None:
+            self.runtime.alerts.sync.stop()
         self.server.stop()
         self.slack.stop()
 
@@ -109,7 +111,8 @@ class Stack:
             return tx.incidents.get(number)
 
 
-def start_stack(engine: Engine, config: DebriefConfig | None = None, pace: float = 0) -> Stack:
+def start_stack(engine: Engine, config: DebriefConfig | None = None, pace: float = 0,
+                alert_secrets: dict[str, str] | None = None) -> Stack:
     slack = FakeSlack().start()
     for user_id, name in USERS.items():
         slack.add_user(user_id, name)
@@ -119,7 +122,7 @@ def start_stack(engine: Engine, config: DebriefConfig | None = None, pace: float
     # Pacing off: tests fire changes faster than people do (tests/slack/test_faults.py covers it).
     settings = Settings(bot_token=slack.token, signing_secret=secret, api_url=slack.api_url,
                         database_url=engine.url.render_as_string(hide_password=False),
-                        slack_pace=pace)
+                        slack_pace=pace, alert_secrets=alert_secrets or {})
     runtime = build_runtime(settings, config or DebriefConfig(), engine=engine)
     server = runtime.http_server().start()
     return Stack(slack, runtime, server, SlackClient(server.url, secret, slack), general, announce)

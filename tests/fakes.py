@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
@@ -57,6 +58,8 @@ class FakeChat:
         default_factory=list)
     homes: dict[str, Home] = field(default_factory=dict)  # user -> their Home tab
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
+    alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
+    alert_pages: list[tuple[str, int]] = field(default_factory=list)  # (user, group id) DMs
     review_requests: list[tuple[str, ReviewRequest]] = field(default_factory=list)
     published: list[tuple[str, PublishedSummary, str | None]] = field(default_factory=list)
     archived: set[str] = field(default_factory=set)
@@ -243,6 +246,14 @@ class FakeChat:
         self._maybe_fail("ask_for_cover")
         self.cover_requests.append((channel, schedule, user_id, start, end))
 
+    def post_alert(self, group: AlertGroup) -> tuple[str, str]:
+        self._maybe_fail("chat.postMessage")
+        self.alert_messages[group.id] = group
+        return "CALERTS", f"{next(self._ids)}.000100"
+
+    def update_alert(self, group: AlertGroup) -> None:
+        self._maybe_fail("chat.update")
+        self.alert_messages[group.id] = group
     def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
         self._maybe_fail("ask_review")
         self.review_requests.append((reviewer, request))
@@ -265,3 +276,12 @@ class FakeChat:
     def publish_home(self, user_id: str, home: Home) -> None:
         self._maybe_fail("publish_home")
         self.homes[user_id] = home
+
+    def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        self._maybe_fail("send_alert")
+        self.alert_pages.append((user_id, group.id))
+
+    def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
+                                channel_id: str | None) -> None:
+        self._maybe_fail("open_alert_declare_form")
+        self.forms.append((trigger_id, channel_id))

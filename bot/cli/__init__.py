@@ -18,10 +18,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from bot.cli import db, demo, incidents, lint, oncall, postmortems, run, search, stats
+from bot.cli import alerts, db, demo, incidents, lint, oncall, postmortems, run, search, stats
 from bot.errors import ChatError, ConfigError, UserError
 
-GROUPS = (run, db, incidents, postmortems, stats, search, oncall, lint, demo)  # the order of --help
+GROUPS = (run, db, incidents, postmortems, stats, search, oncall, alerts, lint, demo)  # the order of --help
 AUTH_CODES = ("invalid_auth", "not_authed", "token_revoked", "account_inactive")
 USER_ERROR = 2  # anything the user can fix; exit 1 is kept for `lint` findings
 

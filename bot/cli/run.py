@@ -41,6 +41,12 @@ def run_bot(args: argparse.Namespace) -> int:
     settings, config = settings_and_config()
 
     settings.require_slack()
+    from bot.config import missing_alert_secrets
+
+    missing = missing_alert_secrets(settings, config)
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} is not set: debrief.yaml's alert "
+                          "integrations read their senders' tokens from it.")
     configure_logging(settings.log_format)
     engine = make_engine(settings.database_url)
     try:
@@ -92,7 +98,8 @@ def run_bot(args: argparse.Namespace) -> int:
             finally:
                 socket.close()
         else:
-            log.info("listening on %s:%s (POST /slack/events, GET /healthz, /metrics)",
+            log.info("listening on %s:%s (POST /slack/events, /alerts/<integration>, "
+                     "GET /healthz, /metrics)",
                      host, server.port)
             server.serve_forever()
     except KeyboardInterrupt:
@@ -101,6 +108,8 @@ def run_bot(args: argparse.Namespace) -> int:
         if settings.socket_mode:
             server.stop()
         scheduler.stop()
+        if runtime.alerts is not None:
+            runtime.alerts.sync.stop()
         runtime.engine.dispose()
     log.info("stopped")
     return 0

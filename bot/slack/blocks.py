@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import TYPES, ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.reviews import MAX_COMMENT
@@ -287,14 +288,31 @@ def build_search_results(found: Found, page: int = 1) -> tuple[str, Blocks]:
     return f"{total}{more} incident(s) match {found.query.text}, page {page} of {pages}", blocks
 
 
-def build_declare_modal(config: DebriefConfig, channel_id: str | None) -> dict[str, Any]:
+def build_declare_modal(config: DebriefConfig, channel_id: str | None, *,
+                        alert: AlertGroup | None = None, severity: str | None = None,
+                        ) -> dict[str, Any]:
+    """The declare form; from an alert (`alert`), prefilled with its title, description
+    and the severity its labels suggest, and carrying the group's id."""
+    chosen = severity if severity in config.severity_names else config.default_severity
     severities = _at_most(list(config.severities), MAX_OPTIONS,
-                          next(s for s in config.severities if s.name == config.default_severity))
+                          next(s for s in config.severities if s.name == chosen))
     options = [
         {"text": _plain(f"{s.name} — {s.description}", 75), "value": s.name}
         for s in severities
     ]
-    default = [o for o in options if o["value"] == config.default_severity][0]
+    default = [o for o in options if o["value"] == chosen][0]
+    view = _declare_view(options, default, channel_id)
+    if alert is not None:
+        view["callback_id"] = Callback.DECLARE_ALERT.value
+        view["private_metadata"] = f"{alert.id}:{channel_id or ''}"
+        view["blocks"][0]["element"]["initial_value"] = alert.title[:150]
+        if alert.description:
+            view["blocks"][2]["element"]["initial_value"] = alert.description[:2900]
+    return view
+
+
+def _declare_view(options: list[dict[str, Any]], default: dict[str, Any],
+                  channel_id: str | None) -> dict[str, Any]:
     return {
         "type": "modal",
         "callback_id": Callback.DECLARE.value,
@@ -663,6 +681,85 @@ def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
                    {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
 
 
+ALERT_EMOJI = {"firing": ":red_circle:", "acknowledged": ":eyes:", "silenced": ":mute:",
+               "resolved": ":large_green_circle:"}
+ALERT_EVENT = "debrief_alert_group"
+
+
+def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, Blocks]:
+    """An alert group's one channel message: status, title, counts and links, who it
+    reached and who answered; updated in place as the group changes. Everything the
+    sender wrote is escaped (a label cannot ping anyone). `page`: the same alert as the
+    direct message escalation sends."""
+    status = group.status.upper()
+    title = escape_mrkdwn(group.title)
+    text = f"{ALERT_EMOJI.get(group.status, '')} [{status}] {title}"
+    if page:
+        text = f":rotating_light: You are being paged: {title}"
+    counts = f"{group.alerts_firing} firing" + (
+        f", {group.alerts_resolved} resolved" if group.alerts_resolved else "")
+    fields = [f"*Status*\n{status}", f"*Severity*\n{escape_mrkdwn(group.severity or '—')}",
+              f"*Alerts*\n{counts}", f"*First firing*\n{slack_date(group.first_firing_at)}",
+              f"*Source*\n{escape_mrkdwn(group.integration)}",
+              f"*Updates*\n{group.notifications}"]
+    if group.schedule:
+        fields.append(f"*On-call schedule*\n{escape_mrkdwn(group.schedule)}")
+    blocks: Blocks = [
+        {"type": "section", "text": _mrkdwn((
+            ":rotating_light: *You are being paged.* Acknowledge to stop the escalation.\n"
+            if page else "") + f"{ALERT_EMOJI.get(group.status, '')} *[{status}] {title}*"[:2900])},
+        {"type": "section", "fields": [_mrkdwn(f[:2000]) for f in fields[:10]]},
+    ]
+    if group.description:
+        blocks.append({"type": "section", "text": _mrkdwn(escape_mrkdwn(group.description)[:2900])})
+    labels = ", ".join(f"{k}={v}" for k, v in sorted(group.labels.items()))
+    if labels:
+        blocks.append({"type": "context", "elements": [_mrkdwn(
+            "`" + escape_mrkdwn(labels.replace("`", "'"))[:2900] + "`")]})
+    notes: list[str] = []
+    if group.notified:
+        notes.append("Notified: " + ", ".join(f"<@{u}>" for u in group.notified[:20]))
+    if any(not s.notified for s in group.steps):
+        notes.append("A step found nobody on call (a gap in the schedule): escalated "
+                     "straight to the next step.")
+    if group.acknowledged_by:
+        notes.append(f"Acknowledged by <@{group.acknowledged_by}> "
+                     f"{slack_date(group.acknowledged_at)}")
+    if group.silenced_until:
+        where = f" (Alertmanager silence `{escape_mrkdwn(group.silence_id)}`)" \
+            if group.silence_id else ""
+        notes.append(f"Silenced until {slack_date(group.silenced_until)}{where}")
+    if group.resolved_at and group.status == "resolved":
+        notes.append(f"Resolved {slack_date(group.resolved_at)}")
+    if group.incident_number:
+        notes.append(f"Incident #{group.incident_number}")
+    if group.links:
+        notes.append(" · ".join(f"<{link.url}|{escape_mrkdwn(link.text or 'Link')}>"
+                                for link in group.links))
+    if notes:
+        blocks.append({"type": "section", "text": _mrkdwn("\n".join(notes)[:3000])})
+    if group.status != "resolved":
+        blocks.append(build_alert_buttons(group))
+    return text[:3000], blocks
+
+
+def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
+    value = str(group.id)
+    buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None),
+               ("Silence 1h", Action.ALERT_SILENCE, None),
+               ("Declare incident", Action.ALERT_DECLARE, "danger")]
+    elements = []
+    for label, action, style in buttons:
+        if (action == Action.ALERT_ACK and group.status == "acknowledged") or (
+                action == Action.ALERT_SILENCE and group.status == "silenced") or (
+                action == Action.ALERT_DECLARE and group.incident_number):
+            continue
+        button: dict[str, Any] = {"type": "button", "text": _plain(label),
+                                  "action_id": action.value, "value": value}
+        if style:
+            button["style"] = style
+        elements.append(button)
+    return {"type": "actions", "elements": elements}
 def build_review_request(reviewer: str, request: ReviewRequest) -> tuple[str, Blocks]:
     """The direct message asking `reviewer` to review: the postmortem's link and the
     Approve / Request changes buttons (their value: the incident number)."""

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.home import Home, people_of
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
@@ -41,6 +42,8 @@ from bot.services.ports import (
     TurnsMoved,
 )
 from bot.slack.blocks import (
+    ALERT_EVENT,
+    build_alert_message,
     build_announcement,
     build_changes_modal,
     build_cover_request,
@@ -653,6 +656,21 @@ class SlackGateway:
         text, blocks = build_cover_request(schedule, user_id, start, end)
         self._post(channel, text=text, blocks=blocks)
 
+    def post_alert(self, group: AlertGroup) -> tuple[str, str]:
+        """The group's first message (paced per channel like every post); its metadata
+        names the group so it can be found in the channel's history."""
+        text, blocks = build_alert_message(group)
+        response = self._post(group.channel, once=True, text=text, blocks=blocks, metadata={
+            "event_type": ALERT_EVENT, "event_payload": {"group": group.id}})
+        return str(response["channel"]), str(response["ts"])
+
+    def update_alert(self, group: AlertGroup) -> None:
+        if group.message_channel_id and group.message_ts:
+            text, blocks = build_alert_message(group)
+            channel, ts = group.message_channel_id, group.message_ts
+            self.pacer.wait(channel)
+            self._in_channel("chat.update", channel, lambda: self.client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=blocks))
     def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
         text, blocks = build_review_request(reviewer, request)
         self._post(reviewer, text=text, blocks=blocks)
@@ -682,3 +700,12 @@ class SlackGateway:
         """The person's Home tab (views.publish: Tier 4, no scope needed)."""
         view = build_home(home)
         call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
+
+    def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        text, blocks = build_alert_message(group, page=True)
+        self._post(user_id, text=text, blocks=blocks)
+
+    def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
+                                channel_id: str | None) -> None:
+        view = build_declare_modal(self.config, channel_id, alert=group, severity=severity)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))

@@ -25,6 +25,10 @@ class Action(StrEnum):
     PAGE_BACK = "page-back"  # list pages: value `kind:ref:page`
     PAGE_NEXT = "page-next"
     POSTMORTEM_WRITE = "postmortem-write"  # on the draft message; value: the incident number
+    ALERT_ACK = "alert-acknowledge"  # on an alert group's message and DMs; value: the group id
+    ALERT_RESOLVE = "alert-resolve"
+    ALERT_SILENCE = "alert-silence"  # "Silence 1h"
+    ALERT_DECLARE = "alert-declare"  # "Declare incident": the declare form, prefilled
     POSTMORTEM_APPROVE = "postmortem-approve"  # in a reviewer's DM; value: the incident number
     POSTMORTEM_CHANGES = "postmortem-changes"  # in a reviewer's DM; opens the comment modal
     ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
@@ -34,6 +38,7 @@ class Action(StrEnum):
 
 class Callback(StrEnum):
     DECLARE = "incident-declare"
+    DECLARE_ALERT = "alert-declare"  # private_metadata: `<alert group>:<channel>`
     REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
     ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
     HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"

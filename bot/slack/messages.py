@@ -17,6 +17,7 @@ from typing import Any, assert_never
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
@@ -27,6 +28,7 @@ from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
 from bot.services import reviews as rv
+from bot.services.alerts import AlertAnswered
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result
 from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
@@ -477,6 +479,22 @@ def sections_saved_text(saved: pm.SectionsSaved) -> str:
     return said + findings_text(saved.findings, saved.checked)
 
 
+def alert_answered_text(answered: AlertAnswered) -> str:
+    """The private reply to an alert's Acknowledge or Resolve button."""
+    group = answered.group
+    title = escape_mrkdwn(group.title)
+    if not answered.changed:
+        who = f" by {user_mention(group.acknowledged_by)}" if group.acknowledged_by else ""
+        shown = who if group.status == "acknowledged" else ""
+        return f"Alert *{title}* is already {group.status}{shown}."
+    if answered.action == "acknowledged":
+        return f":eyes: You acknowledged *{title}*: escalation stops here."
+    if answered.action == "silenced":
+        where = (f" (Alertmanager silence `{escape_mrkdwn(group.silence_id)}`)"
+                 if group.silence_id else "")
+        return (f":mute: You silenced *{title}* until {slack_date(group.silenced_until)}"
+                f"{where}.")
+    return f":large_green_circle: You resolved *{title}*."
 def _people(users: tuple[str, ...]) -> str:
     return ", ".join(user_mention(u) for u in users)
 
@@ -623,3 +641,12 @@ def home_footer_text() -> str:
 
 def cover_asked_text(channel: str) -> str:
     return f"Asked in {escape_mrkdwn(channel)} for cover."
+
+
+def alert_timeline_text(group: AlertGroup) -> str:
+    """The incident's first timeline entry when it is declared from an alert: plain
+    text (the timeline, the postmortem and the CLI show it as typed)."""
+    links = " ".join(link.url for link in group.links[:5])
+    return (f"Alert from {group.integration}: {group.title} (severity "
+            f"{group.severity or 'none'}; first firing {group.first_firing_at:%Y-%m-%d %H:%M} "
+            f"UTC){' ' + links if links else ''}")

@@ -11,12 +11,13 @@ from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
 from bot.services.action_items import set_action_item_status
+from bot.services.alerts import alert_to_declare, answer_alert, silence_alert
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import on_home_tab, parse_action_value
 from bot.slack.ids import Action
 from bot.slack.listeners.slash import SlackPages
-from bot.slack.messages import command_reply, item_marked_text
+from bot.slack.messages import alert_answered_text, command_reply, item_marked_text
 from bot.slack.replies import guarded
 
 
@@ -77,5 +78,32 @@ def register(app: App, deps: Deps) -> None:
             _reply(respond, item_marked_text(item))
         return handle
 
+    def _alert_button(action: str) -> Any:
+        def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+            ack()
+            group_id, _ = parse_action_value(body)
+            if action == "silenced":
+                answered = silence_alert(group_id, _user(body), deps)
+            else:
+                answered = answer_alert(group_id, action, _user(body), deps)
+            _reply(respond, alert_answered_text(answered))
+        return handle
+
+    app.action(Action.ALERT_ACK.value)(guarded(deps.chat)(_alert_button("acknowledged")))
+    app.action(Action.ALERT_RESOLVE.value)(guarded(deps.chat)(_alert_button("resolved")))
+    app.action(Action.ALERT_SILENCE.value)(guarded(deps.chat)(_alert_button("silenced")))
+
+    @app.action(Action.ALERT_DECLARE.value)
+    @guarded(deps.chat)
+    def handle_alert_declare(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """The declare form, prefilled from the alert (title, severity from its labels)."""
+        ack()
+        group_id, _ = parse_action_value(body)
+        group, severity = alert_to_declare(group_id, deps)
+        channel = body.get("channel") or {}
+        channel_id = channel.get("id") if isinstance(channel, dict) else None
+        deps.chat.open_alert_declare_form(str(body.get("trigger_id") or ""), group, severity,
+                                          channel_id if channel_id and not
+                                          str(channel_id).startswith("D") else None)
     app.action(Action.ITEM_DONE.value)(guarded(deps.chat)(_item_button("done")))
     app.action(Action.ITEM_REOPEN.value)(guarded(deps.chat)(_item_button("open")))

@@ -8,11 +8,12 @@ from typing import Any, TypeVar
 from slack_bolt import Ack, App
 
 from bot.config import DebriefConfig
+from bot.services.alerts import link_alert
 from bot.services.incidents import DeclareRequest, declare_incident, edit_incident
 from bot.services.ports import Deps
 from bot.slack.forms import DeclareForm, EditForm, parse_declare_form, parse_edit_form
 from bot.slack.ids import Callback
-from bot.slack.messages import outcome_text
+from bot.slack.messages import alert_timeline_text, outcome_text
 from bot.slack.replies import guarded
 
 F = TypeVar("F", DeclareForm, EditForm)
@@ -36,9 +37,7 @@ def _submission(ack: Ack, body: dict[str, Any], config: DebriefConfig,
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.view(Callback.DECLARE.value)
-    @guarded(deps.chat)
-    def handle_declare_submission(ack: Ack, body: dict[str, Any]) -> None:
+    def _declare(ack: Ack, body: dict[str, Any], alert_group: int | None = None) -> None:
         submitted = _submission(ack, body, deps.config, parse_declare_form)
         if submitted is None:
             return
@@ -50,6 +49,12 @@ def register(app: App, deps: Deps) -> None:
                            private=form.private, test=form.test),
             uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
         )
+        if alert_group is not None and outcome.incident.number:
+            with deps.uow() as tx:
+                group = tx.alerts.get(alert_group)
+            if group is not None:
+                link_alert(alert_group, outcome.incident.number, user_id,
+                           alert_timeline_text(group), deps)
         # A modal has no response_url: tell the declarer privately where they were, or
         # else in the new channel (they were just invited there), or else (a DM the bot
         # is not in, and no channel made) in the app's DM: the message may carry the
@@ -58,6 +63,22 @@ def register(app: App, deps: Deps) -> None:
             if target and deps.chat.post_ephemeral(target, user_id, outcome_text(outcome)):
                 return
         deps.chat.send_direct(user_id, outcome_text(outcome))
+
+    @app.view(Callback.DECLARE.value)
+    @guarded(deps.chat)
+    def handle_declare_submission(ack: Ack, body: dict[str, Any]) -> None:
+        _declare(ack, body)
+
+    @app.view(Callback.DECLARE_ALERT.value)
+    @guarded(deps.chat)
+    def handle_alert_declare_submission(ack: Ack, body: dict[str, Any]) -> None:
+        """The declare form opened from an alert: declared as usual, then the alert group
+        is linked and becomes the timeline's first entry."""
+        view = dict(body.get("view") or {})
+        group_text, _, channel = str(view.get("private_metadata") or "").partition(":")
+        view["private_metadata"] = channel
+        _declare(ack, {**body, "view": view},
+                 int(group_text) if group_text.isdigit() else None)
 
     @app.view(Callback.EDIT.value)
     @guarded(deps.chat)

@@ -1,0 +1,430 @@
+"""Alerts from monitoring: the webhook payloads read into one shape, routing by labels,
+and escalation steps computed from a policy, the group's start and what already fired.
+
+Pure: the HTTP endpoint hands in the decoded JSON, storage hands in the stored group;
+nothing here reads a clock, a file or the network. A payload that is not what its kind
+promises raises `PayloadError` (one line, safe to return to the sender as a 400).
+
+Payloads understood:
+- `alertmanager`: Prometheus Alertmanager's webhook, version "4" (`receiver`, `status`,
+  `alerts[]`, `groupLabels`, `commonLabels`, `commonAnnotations`, `externalURL`,
+  `groupKey`, `truncatedAlerts`); one notification per group, keyed by `groupKey`.
+- `grafana`: Grafana alerting's webhook contact point (the same shape, version "1", plus
+  `title`, `message`, `state` and per-alert `dashboardURL` / `panelURL` / `silenceURL`);
+  keyed by `groupKey`, else the first alert's `fingerprint`.
+- `generic`: a small documented JSON object:
+  `{"title": str, "status": "firing"|"resolved", "dedup_key": str, "severity": str?,
+  "labels": {str: str}?, "links": [{"url": str, "text": str?} | str]?, "description": str?}`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+KINDS = ("alertmanager", "grafana", "generic")  # heartbeat: not yet (notes/a15.md)
+Status = Literal["firing", "resolved"]
+MAX_TITLE = 150
+MAX_LABELS = 50
+MAX_LINKS = 10
+MAX_TEXT = 500
+MAX_KEY = 300
+
+
+class PayloadError(ValueError):
+    """The body is not a payload of the integration's kind: the sender gets 400 and this
+    line; nothing is stored."""
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One webhook delivery, whatever its source: the state of one alert group now."""
+
+    group_key: str
+    status: Status
+    title: str
+    severity: str | None
+    labels: Mapping[str, str]          # the group's common labels
+    links: tuple[Link, ...] = ()
+    alerts_firing: int = 0
+    alerts_resolved: int = 0
+    starts_at: datetime | None = None  # the earliest firing alert's start
+    external_url: str | None = None    # Alertmanager's own address, for silences
+    description: str = ""
+
+
+# --- parsing ------------------------------------------------------------------------
+
+def parse_payload(kind: str, payload: Any) -> Notification:
+    """The notification in `payload` (already decoded JSON) for an integration of `kind`."""
+    if not isinstance(payload, dict):
+        raise PayloadError("the body must be a JSON object")
+    if kind == "alertmanager":
+        return _parse_alertmanager(payload, grafana=False)
+    if kind == "grafana":
+        return _parse_alertmanager(payload, grafana=True)
+    if kind == "generic":
+        return _parse_generic(payload)
+    raise PayloadError(f"integrations of kind {kind!r} take no alert payloads")
+
+
+def _text(value: Any, name: str, limit: int = MAX_TEXT, *, required: bool = False) -> str:
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise PayloadError(f"{name} must be {'non-empty ' if required else ''}text")
+    return value.strip()[:limit]
+
+
+def _labels(value: Any, name: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str | int | float | bool)
+            for k, v in value.items()):
+        raise PayloadError(f"{name} must be an object of text values")
+    return {k[:100]: str(v)[:MAX_TEXT] for k, v in list(value.items())[:MAX_LABELS]}
+
+
+def _status(value: Any, name: str = "status") -> Status:
+    if value == "firing":
+        return "firing"
+    if value == "resolved":
+        return "resolved"
+    raise PayloadError(f"{name} must be 'firing' or 'resolved'")
+
+
+def _time(value: Any) -> datetime | None:
+    """An RFC 3339 time, or None (Alertmanager sends year 1 for "no end")."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = re.sub(r"(\.\d{6})\d+", r"\1", value.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None or moment.year < 1971:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _url(value: Any) -> str | None:
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and \
+            len(value) <= 2000 and not any(c in value for c in " <>|\n\r\t"):
+        return value
+    return None
+
+
+def _parse_alertmanager(payload: dict[str, Any], *, grafana: bool) -> Notification:
+    what = "Grafana" if grafana else "Alertmanager"
+    version = payload.get("version")
+    if not grafana and version not in ("4", None):
+        raise PayloadError(f"only Alertmanager webhook version 4 is understood, not {version!r}")
+    alerts = payload.get("alerts")
+    if not isinstance(alerts, list) or not alerts or not all(isinstance(a, dict) for a in alerts):
+        raise PayloadError(f"an {what} notification needs a non-empty 'alerts' list")
+    status = _status(payload.get("status"))
+    common = _labels(payload.get("commonLabels"), "commonLabels")
+    group_labels = _labels(payload.get("groupLabels"), "groupLabels")
+    annotations = _labels(payload.get("commonAnnotations"), "commonAnnotations")
+    firing = resolved = 0
+    starts: list[datetime] = []
+    links: list[Link] = []
+    for i, alert in enumerate(alerts):
+        alert_status = _status(alert.get("status"), f"alerts[{i}].status")
+        _labels(alert.get("labels"), f"alerts[{i}].labels")
+        firing += alert_status == "firing"
+        resolved += alert_status == "resolved"
+        if (start := _time(alert.get("startsAt"))) is not None:
+            starts.append(start)
+        for key in ("generatorURL", "dashboardURL", "panelURL"):
+            if (url := _url(alert.get(key))) and len(links) < MAX_LINKS and \
+                    url not in {link.url for link in links}:
+                links.append(Link(url, {"generatorURL": "Source", "dashboardURL": "Dashboard",
+                                        "panelURL": "Panel"}[key]))
+    raw_key = payload.get("groupKey")
+    first = alerts[0].get("fingerprint")
+    if isinstance(raw_key, str) and raw_key:
+        key = raw_key
+    elif grafana and isinstance(first, str) and first:
+        key = first
+    else:
+        raise PayloadError(f"an {what} notification needs a 'groupKey'")
+    first_labels = _labels(alerts[0].get("labels"), "alerts[0].labels")
+    name = common.get("alertname") or first_labels.get("alertname") or ""
+    title = (_text(payload.get("title"), "title", MAX_TITLE) if grafana else "") or \
+        annotations.get("summary") or name or "Alert"
+    if not grafana and name and annotations.get("summary") and name not in title:
+        title = f"{name}: {title}"
+    return Notification(
+        group_key=key[:MAX_KEY], status=status, title=title[:MAX_TITLE],
+        severity=common.get("severity") or group_labels.get("severity"),
+        labels={**group_labels, **common}, links=tuple(links), alerts_firing=firing,
+        alerts_resolved=resolved, starts_at=min(starts) if starts else None,
+        external_url=_url(payload.get("externalURL")),
+        description=annotations.get("description", "") or
+        (_text(payload.get("message"), "message") if grafana else ""))
+
+
+def _parse_generic(payload: dict[str, Any]) -> Notification:
+    unknown = sorted(set(payload) - {"title", "status", "dedup_key", "severity", "labels",
+                                     "links", "description"})
+    if unknown:
+        raise PayloadError(f"unknown field {unknown[0]!r} (known: title, status, dedup_key, "
+                           "severity, labels, links, description)")
+    links: list[Link] = []
+    raw_links = payload.get("links") or []
+    if not isinstance(raw_links, list):
+        raise PayloadError("links must be a list")
+    for i, item in enumerate(raw_links[:MAX_LINKS]):
+        raw_url = item.get("url") if isinstance(item, dict) else item
+        url = _url(raw_url)
+        if url is None:
+            raise PayloadError(f"links[{i}] must be an http(s) URL or {{\"url\", \"text\"}}")
+        links.append(Link(url, _text(item.get("text"), f"links[{i}].text", 100)
+                          if isinstance(item, dict) else ""))
+    severity = payload.get("severity")
+    status = _status(payload.get("status"))
+    return Notification(
+        group_key=_text(payload.get("dedup_key"), "dedup_key", MAX_KEY, required=True),
+        status=status, title=_text(payload.get("title"), "title", MAX_TITLE, required=True),
+        severity=_text(severity, "severity", 30) or None,
+        labels=_labels(payload.get("labels"), "labels"), links=tuple(links),
+        alerts_firing=int(status == "firing"), alerts_resolved=int(status == "resolved"),
+        description=_text(payload.get("description"), "description"))
+
+
+# --- routing ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Route:
+    """Where a matching notification goes: `match` is label -> value (all must hold;
+    a value starting with `~` is a regular expression, fully matched)."""
+
+    match: Mapping[str, str]
+    schedule: str | None = None
+    channel: str | None = None
+    escalation: str | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    schedule: str | None
+    channel: str
+    escalation: str | None
+
+
+def matches(match: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    for name, wanted in match.items():
+        value = labels.get(name, "")
+        if wanted.startswith("~"):
+            if not re.fullmatch(wanted[1:], value):
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
+def route(routes: Sequence[Route], labels: Mapping[str, str], default: Destination,
+          ) -> Destination:
+    """The first route whose matchers hold decides (its unset fields keep the
+    integration's own); none: the integration's own destination."""
+    for candidate in routes:
+        if matches(candidate.match, labels):
+            return Destination(candidate.schedule or default.schedule,
+                               candidate.channel or default.channel,
+                               candidate.escalation or default.escalation)
+    return default
+
+
+SEVERITY_LABELS = {"critical": 0, "page": 0, "high": 1, "error": 1, "major": 1,
+                   "warning": 2, "medium": 2, "minor": 2, "low": 3, "info": 3}
+
+
+def incident_severity(label: str | None, severities: Sequence[str]) -> str:
+    """The incident severity an alert's `severity` label suggests: a name of the team's
+    own (`SEV2`, case-insensitive) is kept; critical → the most severe, warning → the
+    third, info → the last; anything else the least severe."""
+    if not severities:
+        return ""
+    text = (label or "").strip()
+    for name in severities:
+        if name.lower() == text.lower():
+            return name
+    rank = SEVERITY_LABELS.get(text.lower())
+    return severities[min(rank, len(severities) - 1)] if rank is not None else severities[-1]
+
+
+# --- escalation ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Notify:
+    """Who a step notifies: whoever is on call for the group's schedule (`oncall`), a
+    layer of that schedule, named people, or a user group."""
+
+    oncall: bool = False
+    users: tuple[str, ...] = ()
+    usergroup: str | None = None
+    layer: str | None = None
+
+    def describe(self) -> str:
+        if self.oncall:
+            return "on call"
+        if self.layer:
+            return f"layer {self.layer}"
+        if self.usergroup:
+            return f"user group {self.usergroup}"
+        return "named people"
+
+
+@dataclass(frozen=True)
+class Wait:
+    delay: timedelta
+
+
+@dataclass(frozen=True)
+class Repeat:
+    times: int  # the steps before it run this many more times
+
+
+Step = Notify | Wait | Repeat
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    steps: tuple[Step, ...]
+
+    def expanded(self) -> tuple[Notify | Wait, ...]:
+        """The steps with every `repeat` unrolled (each repeat repeats everything before
+        it, itself excluded), so each notify has one position: its claim key."""
+        done: list[Notify | Wait] = []
+        for step in self.steps:
+            if isinstance(step, Repeat):
+                done = done * (step.times + 1)
+            else:
+                done.append(step)
+        return tuple(done)
+
+
+@dataclass(frozen=True)
+class Fired:
+    """A notify step that fired: when, and how many people it reached (0: a gap)."""
+
+    at: datetime
+    reached: int
+
+
+@dataclass(frozen=True)
+class DueStep:
+    index: int   # position in the expanded policy (the exactly-once key)
+    step: Notify
+    due_at: datetime
+    after_gap: bool = False  # brought forward because the step before reached nobody
+
+
+def next_step(policy: Policy, started_at: datetime, fired: Mapping[int, Fired],
+              now: datetime) -> DueStep | None:
+    """The one notify step due at `now`, or None. Waits count from when the previous
+    step actually fired (so a step due while the bot was down fires on its return, once,
+    and the next one waits its full delay after that); a step that reached nobody (a gap
+    in the schedule) skips the wait after it and escalates straight on."""
+    cursor = started_at
+    gap = False
+    for index, step in enumerate(policy.expanded()):
+        if isinstance(step, Wait):
+            if not gap:
+                cursor += step.delay
+            continue
+        done = fired.get(index)
+        if done is not None:
+            cursor, gap = done.at, done.reached == 0
+            continue
+        return DueStep(index, step, cursor, after_gap=gap) if cursor <= now else None
+    return None
+
+
+def plan(policy: Policy, started_at: datetime) -> list[tuple[int, Notify, datetime]]:
+    """Each notify step with when it falls due if nothing is answered and nobody is
+    missing: for the README, the demo and tests."""
+    cursor, out = started_at, []
+    for index, step in enumerate(policy.expanded()):
+        if isinstance(step, Wait):
+            cursor += step.delay
+        else:
+            out.append((index, step, cursor))
+    return out
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """An alert group as stored: what the channel message and the CLI show."""
+
+    id: int
+    integration: str
+    group_key: str
+    title: str
+    severity: str | None
+    status: str  # firing | acknowledged | resolved | silenced
+    labels: Mapping[str, str]
+    links: tuple[Link, ...]
+    channel: str
+    schedule: str | None
+    escalation: str | None
+    first_firing_at: datetime
+    last_firing_at: datetime
+    last_received_at: datetime
+    alerts_firing: int = 0
+    alerts_resolved: int = 0
+    notifications: int = 1
+    resolved_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    silence_id: str | None = None
+    silenced_until: datetime | None = None
+    incident_number: int | None = None
+    message_channel_id: str | None = None
+    message_ts: str | None = None
+    external_url: str | None = None
+    description: str = ""
+    version: int = 1
+    synced_version: int = 0
+    notified: tuple[str, ...] = ()  # people escalation reached, in order (mentioned)
+    steps: tuple[StepRecord, ...] = field(default=())
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("firing", "acknowledged", "silenced")
+
+    @property
+    def escalating(self) -> bool:
+        """Escalation runs only while the group fires and nobody has answered."""
+        return self.status == "firing"
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """An escalation step that fired: for `alerts show` and the message."""
+
+    index: int
+    at: datetime
+    notified: tuple[str, ...]
+    target: str
+    after_gap: bool = False
+
+
+def apply_notification(status: str, notification: Notification) -> str:
+    """The group's status after a delivery: resolved when the sender says so; a firing
+    delivery reopens a resolved group but keeps an acknowledgement or a silence."""
+    if notification.status == "resolved":
+        return "resolved"
+    return "firing" if status == "resolved" else status

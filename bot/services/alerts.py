@@ -1,0 +1,468 @@
+"""Alerts in: a delivery from a monitoring integration is stored first (one transaction:
+the group is created or updated, the delivery recorded), answered, and only then shown
+in Slack: the group's one message is posted, or updated in place, by a background
+worker (`AlertSync`) and, as a safety net, by every scheduler tick (`sync_pending`), so a
+crash between the two, or another replica's delivery, leaves nothing unshown.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import AlertIntegration
+from bot.domain.alerts import (
+    AlertGroup,
+    Destination,
+    DueStep,
+    Fired,
+    Notification,
+    Notify,
+    apply_notification,
+    incident_severity,
+    next_step,
+    route,
+)
+from bot.domain.rotations import Schedule, who
+from bot.errors import ChatError, UserError
+from bot.services.ports import Deps, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Received:
+    group_id: int
+    created: bool
+    status: str
+
+
+def receive_alert(integration: AlertIntegration, notification: Notification, *,
+                  uow: UnitOfWorkFactory, now: datetime) -> Received:
+    """Store one delivery: a new group, or the existing group of the same key updated
+    (title, labels, counts, status); the delivery is kept as an event."""
+    destination = route(integration.routes, notification.labels,
+                        Destination(integration.schedule, integration.channel,
+                                    integration.escalation))
+    firing = notification.status == "firing"
+    with uow() as tx:
+        created = tx.alerts.create({
+            "integration": integration.name, "group_key": notification.group_key,
+            "title": notification.title, "severity": notification.severity,
+            "status": notification.status, "labels": dict(notification.labels),
+            "links": [{"url": k.url, "text": k.text} for k in notification.links],
+            "description": notification.description, "channel": destination.channel,
+            "schedule": destination.schedule, "escalation": destination.escalation,
+            "external_url": notification.external_url,
+            "first_firing_at": notification.starts_at or now, "last_firing_at": now,
+            "last_received_at": now, "alerts_firing": notification.alerts_firing,
+            "alerts_resolved": notification.alerts_resolved, "notifications": 1,
+            "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
+        })
+        group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
+        assert group is not None  # created just now or before
+        if not created:
+            status = apply_notification(group.status, notification)
+            group = replace(
+                group, title=notification.title, severity=notification.severity,
+                labels=dict(notification.labels), links=notification.links or group.links,
+                description=notification.description or group.description,
+                external_url=notification.external_url or group.external_url,
+                status=status, last_received_at=now,
+                last_firing_at=now if firing else group.last_firing_at,
+                alerts_firing=notification.alerts_firing,
+                alerts_resolved=notification.alerts_resolved,
+                notifications=group.notifications + 1,
+                resolved_at=(group.resolved_at or now) if status == "resolved" else None,
+                version=group.version + 1)
+            tx.alerts.save(group)
+        tx.alerts.add_event(group.id, "received", now, detail={
+            "status": notification.status, "firing": notification.alerts_firing,
+            "resolved": notification.alerts_resolved})
+        tx.commit()
+    return Received(group.id, created, group.status)
+
+
+def message_key(group_id: int) -> str:
+    """The claim that makes one replica, once, post a group's first message."""
+    return f"alert-message:{group_id}"
+
+
+def sync_message(group_id: int, deps: Deps) -> bool:
+    """Bring the group's Slack message up to its stored state: post it the first time
+    (claimed, so two replicas never post it twice), else update it in place. True when
+    the message now shows the latest version."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None or group.synced_version >= group.version:
+        return True
+    if group.message_ts is None:
+        key = message_key(group_id)
+        with deps.uow() as tx:
+            claimed = tx.notifications.claim(key, deps.now())
+            tx.commit()
+        if not claimed:
+            return False  # another worker is posting it; its sync will catch up
+        try:
+            channel_id, ts = deps.chat.post_alert(group)
+        except ChatError as exc:
+            log.warning("alert group %s: message not posted (%s); will retry", group_id,
+                        exc.code)
+            with deps.uow() as tx:
+                tx.notifications.release(key)
+                tx.commit()
+            return False
+        with deps.uow() as tx:
+            tx.notifications.mark_sent(key, deps.now())
+            tx.alerts.mark_synced(group_id, group.version, channel_id, ts)
+            tx.alerts.add_event(group_id, "posted", deps.now(), detail={"channel": channel_id,
+                                                                         "ts": ts})
+            tx.commit()
+        return True
+    try:
+        deps.chat.update_alert(group)
+    except ChatError as exc:
+        log.warning("alert group %s: message not updated (%s); will retry", group_id, exc.code)
+        return False
+    with deps.uow() as tx:
+        tx.alerts.mark_synced(group_id, group.version)
+        tx.commit()
+    return True
+
+
+def sync_pending(deps: Deps, limit: int = 100) -> int:
+    """Every group whose message is behind its state (the scheduler's safety net)."""
+    with deps.uow() as tx:
+        ids = tx.alerts.unsynced(limit)
+    return sum(sync_message(i, deps) for i in ids)
+
+
+class AlertSync:
+    """One background thread per process that shows stored groups in Slack. Ids queue
+    up; a group queued many times while one post is under way is synced once with its
+    latest state (a storm of deliveries to a few groups makes a few messages). Posts
+    go through the gateway, which paces them per channel within Slack's limits."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._queue: queue.Queue[int | None] = queue.Queue()
+        self._pending: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def kick(self, group_id: int) -> None:
+        with self._lock:
+            if group_id in self._pending:
+                return
+            self._pending.add(group_id)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="debrief-alerts",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put(group_id)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending
+
+    def _run(self) -> None:
+        while True:
+            group_id = self._queue.get()
+            if group_id is None:
+                return
+            with self._lock:
+                self._pending.discard(group_id)
+            try:
+                sync_message(group_id, self.deps)
+            except Exception:  # noqa: BLE001 - the scheduler's sweep retries it
+                log.exception("alert group %s: sync failed", group_id)
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=10)
+
+
+# --- reading ------------------------------------------------------------------------
+
+def alert_list(uow: UnitOfWorkFactory, *, open_only: bool = False) -> list[AlertGroup]:
+    with uow() as tx:
+        return tx.alerts.groups(open_only=open_only)
+
+
+def alert_report(group_id: int, uow: UnitOfWorkFactory) -> dict[str, Any]:
+    """One group as `debrief alerts show --json` prints it."""
+    with uow() as tx:
+        group = tx.alerts.get(group_id)
+        if group is None:
+            raise UserError(f"There is no alert group {group_id}.")
+        events = tx.alerts.events(group_id)
+    report = group_summary(group)
+    report.update(
+        labels=dict(group.labels), links=[{"url": k.url, "text": k.text} for k in group.links],
+        description=group.description, group_key=group.group_key, channel=group.channel,
+        schedule=group.schedule, escalation=group.escalation,
+        notifications=group.notifications, alerts_firing=group.alerts_firing,
+        alerts_resolved=group.alerts_resolved, silence_id=group.silence_id,
+        silenced_until=_iso(group.silenced_until), message_ts=group.message_ts,
+        events=[{"at": _iso(at), "kind": kind, "actor": actor, "detail": detail}
+                for at, kind, actor, detail in events])
+    return report
+
+
+def group_summary(group: AlertGroup) -> dict[str, Any]:
+    return {
+        "id": group.id, "integration": group.integration, "title": group.title,
+        "severity": group.severity, "status": group.status,
+        "first_firing_at": _iso(group.first_firing_at),
+        "last_firing_at": _iso(group.last_firing_at), "resolved_at": _iso(group.resolved_at),
+        "acknowledged_by": group.acknowledged_by,
+        "acknowledged_at": _iso(group.acknowledged_at),
+        "escalation_steps": [{"step": s.index, "notified": list(s.notified),
+                              "target": s.target, "at": _iso(s.at),
+                              "after_gap": s.after_gap} for s in group.steps],
+        "incident": group.incident_number,
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+# --- answering from Slack -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class AlertAnswered:
+    """What a button did: the group after it, and whether anything changed."""
+
+    group: AlertGroup
+    action: str  # acknowledged | resolved | silenced
+    changed: bool
+
+
+def answer_alert(group_id: int, action: str, user: str, deps: Deps) -> AlertAnswered:
+    """Acknowledge (escalation stops) or resolve a group from Slack, recorded with who
+    and when; the group's message is brought up to date. Answering twice changes
+    nothing the second time."""
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id, for_update=True)
+        if group is None:
+            raise UserError(f"There is no alert group {group_id}.")
+        if action == "acknowledged":
+            changed = group.status in ("firing", "silenced")
+            if changed:
+                group = replace(group, status="acknowledged", acknowledged_by=user,
+                                acknowledged_at=now, version=group.version + 1)
+        elif action == "resolved":
+            changed = group.status != "resolved"
+            if changed:
+                group = replace(group, status="resolved", resolved_at=now,
+                                version=group.version + 1)
+        else:
+            raise ValueError(action)
+        if changed:
+            tx.alerts.save(group)
+            tx.alerts.add_event(group_id, action, now, actor=user)
+            tx.commit()
+    if changed:
+        sync_message(group_id, deps)
+    return AlertAnswered(group, action, changed)
+
+
+# --- escalation ---------------------------------------------------------------------
+
+def step_key(group_id: int, index: int) -> str:
+    """The exactly-once claim of one escalation step of one group."""
+    return f"alert-step:{group_id}:{index}"
+
+
+def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
+    """Fire every escalation step due now (the scheduler calls this each tick in every
+    replica). Each step is claimed in `notifications` before anyone is notified, so it
+    fires once across replicas and restarts; a step that reaches nobody (a gap in the
+    schedule) is recorded as such and the next one fires at once. Returns the claims
+    fired by this call."""
+    now = now or deps.now()
+    end_silences(deps, now)
+    policies = deps.config.alerts.escalations
+    with deps.uow() as tx:
+        groups = [g for g in tx.alerts.escalating() if g.escalation in policies]
+    fired_keys: list[str] = []
+    for group in groups:
+        policy = policies[group.escalation or ""]
+        fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
+        for _ in range(len(policy.expanded())):
+            due = next_step(policy, group.first_firing_at, fired, now)
+            if due is None:
+                break
+            key = step_key(group.id, due.index)
+            with deps.uow() as tx:
+                claimed = tx.notifications.claim(key, now)
+                tx.commit()
+            if not claimed:
+                break  # another replica fires it (its record reaches us next tick)
+            reached = _fire_step(group.id, due, deps, now)
+            if reached is None:  # nothing sent (Slack refused): released, next tick retries
+                break
+            fired[due.index] = Fired(now, reached)
+            fired_keys.append(key)
+            if reached:
+                break
+    return fired_keys
+
+
+def _fire_step(group_id: int, due: DueStep, deps: Deps, now: datetime) -> int | None:
+    """Notify the step's people by DM (with the group's buttons), record whom it
+    reached, and refresh the channel message (which mentions them). None: the group is
+    no longer escalating or no DM went out; the claim is then released."""
+    key = step_key(group_id, due.index)
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+        schedule = tx.schedules.get(group.schedule) if group and group.schedule else None
+    if group is None or not group.escalating:
+        with deps.uow() as tx:
+            tx.notifications.mark_sent(key, now)
+            tx.commit()
+        return 0
+    people = _recipients(due.step, schedule, deps, now)
+    reached: list[str] = []
+    for user in people:
+        try:
+            deps.chat.send_alert(user, group)
+            reached.append(user)
+        except ChatError as exc:
+            log.warning("alert group %s step %s: DM to %s failed (%s)", group_id, due.index,
+                        user, exc.code)
+    if people and not reached:
+        with deps.uow() as tx:
+            tx.notifications.release(key)
+            tx.commit()
+        return None
+    with deps.uow() as tx:
+        current = tx.alerts.get(group_id, for_update=True)
+        tx.notifications.mark_sent(key, now)
+        tx.alerts.add_event(group_id, "escalated", now, detail={
+            "index": due.index, "notified": reached, "target": due.step.describe(),
+            "after_gap": due.after_gap})
+        if current is not None:
+            tx.alerts.save(replace(current, version=current.version + 1))
+        tx.commit()
+    sync_message(group_id, deps)
+    return len(reached)
+
+
+def _recipients(step: Notify, schedule: Schedule | None, deps: Deps, now: datetime,
+                ) -> list[str]:
+    """Slack user ids a step notifies now ([] for a gap: nobody on call, an empty group)."""
+    members: list[str] = []
+    if step.oncall and schedule is not None:
+        answer = who(schedule, now)
+        members = [answer.user] if answer.user else []
+    elif step.layer and schedule is not None:
+        layer = next((lay for lay in schedule.layers if lay.name == step.layer), None)
+        user = layer.on_call(now) if layer is not None and layer.covers(now) else None
+        members = [user] if user else []
+    elif step.users:
+        members = list(step.users)
+    elif step.usergroup:
+        try:
+            members = sorted(deps.chat.usergroup_members(step.usergroup))
+        except ChatError as exc:
+            log.warning("user group %s could not be read (%s)", step.usergroup, exc.code)
+    found: list[str] = []
+    for member in members:
+        user_id = deps.chat.resolve_user(member)
+        if user_id and user_id not in found:
+            found.append(user_id)
+    return found
+
+
+SILENCE = timedelta(hours=1)
+
+
+def silence_alert(group_id: int, user: str, deps: Deps, duration: timedelta = SILENCE,
+                  ) -> AlertAnswered:
+    """"Silence 1h": escalation pauses for `duration`. For an Alertmanager group a real
+    silence is created through its API v2 (the integration's `alertmanager_url`, else the
+    payload's externalURL), matching the group's labels, so it expires on its own; its id
+    is shown in the message. Other kinds are silenced here only."""
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None:
+        raise UserError(f"There is no alert group {group_id}.")
+    if group.status == "resolved":
+        return AlertAnswered(group, "silenced", False)
+    integration = deps.config.alerts.integrations.get(group.integration)
+    silence_id: str | None = None
+    if integration is not None and integration.kind == "alertmanager":
+        url = integration.alertmanager_url or group.external_url
+        if not url or deps.silences is None:
+            raise UserError("No Alertmanager address is known for this alert: set "
+                            "alertmanager_url on its integration.")
+        silence_id = deps.silences.create(url, group.labels, now, now + duration,
+                                          created_by=user,
+                                          comment=f"Silenced from Slack via Debrief by {user}")
+    with deps.uow() as tx:
+        current = tx.alerts.get(group_id, for_update=True)
+        assert current is not None
+        group = replace(current, status="silenced" if current.status != "resolved"
+                        else current.status, silence_id=silence_id,
+                        silenced_until=now + duration, version=current.version + 1)
+        tx.alerts.save(group)
+        tx.alerts.add_event(group_id, "silenced", now, actor=user,
+                            detail={"until": (now + duration).isoformat(),
+                                    "silence_id": silence_id})
+        tx.commit()
+    sync_message(group_id, deps)
+    return AlertAnswered(group, "silenced", True)
+
+
+def end_silences(deps: Deps, now: datetime) -> None:
+    """Silences that ran out: the group fires again (and escalation resumes)."""
+    with deps.uow() as tx:
+        ids = tx.alerts.silenced_until_before(now)
+    for group_id in ids:
+        with deps.uow() as tx:
+            group = tx.alerts.get(group_id, for_update=True)
+            if group is None or group.status != "silenced":
+                continue
+            tx.alerts.save(replace(group, status="firing", version=group.version + 1))
+            tx.alerts.add_event(group_id, "unsilenced", now)
+            tx.commit()
+        sync_message(group_id, deps)
+
+
+# --- from alert to incident ---------------------------------------------------------
+
+def alert_to_declare(group_id: int, deps: Deps) -> tuple[AlertGroup, str]:
+    """The group a "Declare incident" click is about, and the severity its labels
+    suggest; refused when it already has an incident."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None:
+        raise UserError(f"There is no alert group {group_id}.")
+    if group.incident_number is not None:
+        raise UserError(f"This alert is already incident #{group.incident_number}.")
+    return group, incident_severity(group.severity, deps.config.severity_names)
+
+
+def link_alert(group_id: int, number: int, user: str, first_entry: str, deps: Deps) -> None:
+    """Link a group to the incident declared from it: the group's message names the
+    incident, and the incident's timeline starts with the alert (`first_entry`, at its
+    first firing time, so it sorts before the declaration)."""
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id, for_update=True)
+        if group is None or group.incident_number is not None:
+            return
+        tx.alerts.save(replace(group, incident_number=number, version=group.version + 1))
+        tx.alerts.add_event(group_id, "declared", now, actor=user, detail={"incident": number})
+        tx.timeline.add_note(number, min(group.first_firing_at, now), user, first_entry)
+        tx.commit()
+    sync_message(group_id, deps)

@@ -1,0 +1,137 @@
+"""Alert groups and their events (storage.models.AlertGroupRow, AlertEventRow) as the
+domain's `AlertGroup` snapshots. Never commits: the unit of work does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.alerts import AlertGroup, Link, StepRecord
+from storage.models import AlertEventRow, AlertGroupRow
+from storage.repositories import _insert_unless_present
+
+ESCALATED = "escalated"
+_SKIP = {"id", "links", "steps", "notified", "labels"}
+_COLUMNS = [f.name for f in fields(AlertGroup) if f.name not in _SKIP]
+
+
+def _group(row: AlertGroupRow, steps: Iterable[AlertEventRow] = ()) -> AlertGroup:
+    records = tuple(StepRecord(index=int(e.detail.get("index", 0)), at=e.at,
+                               notified=tuple(e.detail.get("notified") or ()),
+                               target=str(e.detail.get("target", "")),
+                               after_gap=bool(e.detail.get("after_gap")))
+                    for e in steps)
+    notified: list[str] = []
+    for record in records:
+        notified += [u for u in record.notified if u not in notified]
+    return AlertGroup(id=row.id, labels=dict(row.labels),
+                      links=tuple(Link(str(k.get("url", "")), str(k.get("text", "")))
+                                  for k in row.links),
+                      steps=records, notified=tuple(notified),
+                      **{name: getattr(row, name) for name in _COLUMNS})
+
+
+class SqlAlertRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _steps(self, ids: list[int]) -> dict[int, list[AlertEventRow]]:
+        found: dict[int, list[AlertEventRow]] = {i: [] for i in ids}
+        if ids:
+            for event in self.session.execute(
+                    select(AlertEventRow).where(AlertEventRow.group_id.in_(ids),
+                                                AlertEventRow.kind == ESCALATED)
+                    .order_by(AlertEventRow.at, AlertEventRow.id)).scalars():
+                found[event.group_id].append(event)
+        return found
+
+    def find(self, integration: str, group_key: str, *, for_update: bool = False,
+             ) -> AlertGroup | None:
+        query = select(AlertGroupRow).where(AlertGroupRow.integration == integration,
+                                            AlertGroupRow.group_key == group_key)
+        row = self.session.execute(query.with_for_update() if for_update else query).scalar()
+        return None if row is None else _group(row, self._steps([row.id])[row.id])
+
+    def create(self, values: Mapping[str, Any]) -> bool:
+        """Insert a new group unless another request (or replica) just did: True if this
+        call made it. The caller then reads it back locked."""
+        return _insert_unless_present(self.session, AlertGroupRow, dict(values),
+                                      ["integration", "group_key"])
+
+    def get(self, group_id: int, *, for_update: bool = False) -> AlertGroup | None:
+        query = select(AlertGroupRow).where(AlertGroupRow.id == group_id)
+        row = self.session.execute(query.with_for_update() if for_update else query).scalar()
+        return None if row is None else _group(row, self._steps([row.id])[row.id])
+
+    def save(self, group: AlertGroup) -> None:
+        """Write back every column of `group` (a snapshot read in this unit of work)."""
+        values = {name: getattr(group, name) for name in _COLUMNS}
+        values["labels"] = dict(group.labels)
+        values["links"] = [{"url": link.url, "text": link.text} for link in group.links]
+        self.session.execute(update(AlertGroupRow).where(AlertGroupRow.id == group.id)
+                             .values(**values))
+
+    def add_event(self, group_id: int, kind: str, at: datetime, actor: str | None = None,
+                  detail: Mapping[str, Any] | None = None) -> None:
+        self.session.add(AlertEventRow(group_id=group_id, kind=kind, at=at, actor=actor,
+                                       detail=dict(detail or {})))
+        self.session.flush()
+
+    def events(self, group_id: int) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
+        return [(e.at, e.kind, e.actor, dict(e.detail)) for e in self.session.execute(
+            select(AlertEventRow).where(AlertEventRow.group_id == group_id)
+            .order_by(AlertEventRow.at, AlertEventRow.id)).scalars()]
+
+    def groups(self, *, open_only: bool = False, limit: int | None = None) -> list[AlertGroup]:
+        query = select(AlertGroupRow).order_by(AlertGroupRow.id.desc())
+        if open_only:
+            query = query.where(AlertGroupRow.status.in_(("firing", "acknowledged", "silenced")))
+        if limit:
+            query = query.limit(limit)
+        rows = list(self.session.execute(query).scalars())
+        steps = self._steps([r.id for r in rows])
+        return [_group(r, steps[r.id]) for r in rows]
+
+    def escalating(self) -> list[AlertGroup]:
+        """Groups still firing with nobody answering and a policy to follow: what the
+        scheduler's escalation tick reads (an indexed window, never the history)."""
+        rows = list(self.session.execute(
+            select(AlertGroupRow).where(AlertGroupRow.status == "firing",
+                                        AlertGroupRow.escalation.is_not(None))
+            .order_by(AlertGroupRow.id)).scalars())
+        steps = self._steps([r.id for r in rows])
+        return [_group(r, steps[r.id]) for r in rows]
+
+    def silenced_until_before(self, now: datetime) -> list[int]:
+        """Silenced groups whose silence has run out (they fire again)."""
+        return list(self.session.execute(
+            select(AlertGroupRow.id).where(AlertGroupRow.status == "silenced",
+                                           AlertGroupRow.silenced_until <= now)).scalars())
+
+    def unsynced(self, limit: int = 100) -> list[int]:
+        """Groups whose Slack message is behind their state."""
+        return list(self.session.execute(
+            select(AlertGroupRow.id).where(AlertGroupRow.synced_version < AlertGroupRow.version)
+            .order_by(AlertGroupRow.id).limit(limit)).scalars())
+
+    def mark_synced(self, group_id: int, version: int, channel_id: str | None = None,
+                    ts: str | None = None) -> None:
+        values: dict[str, Any] = {"synced_version": version}
+        if ts is not None:
+            values.update(message_channel_id=channel_id, message_ts=ts)
+        self.session.execute(update(AlertGroupRow).where(
+            AlertGroupRow.id == group_id, AlertGroupRow.synced_version < version).values(**values))
+        if ts is not None:  # the message exists even when a newer sync got there first
+            self.session.execute(update(AlertGroupRow).where(
+                AlertGroupRow.id == group_id, AlertGroupRow.message_ts.is_(None))
+                .values(message_channel_id=channel_id, message_ts=ts))
+
+    def for_incident(self, number: int) -> list[AlertGroup]:
+        rows = list(self.session.execute(select(AlertGroupRow).where(
+            AlertGroupRow.incident_number == number).order_by(AlertGroupRow.id)).scalars())
+        return [_group(r) for r in rows]

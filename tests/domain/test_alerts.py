@@ -1,0 +1,121 @@
+"""Alert payload parsing, routing, severity mapping and escalation steps (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.config import parse_config
+from bot.domain.alerts import (
+    Destination,
+    Fired,
+    Notify,
+    PayloadError,
+    Policy,
+    Repeat,
+    Route,
+    Wait,
+    incident_severity,
+    next_step,
+    parse_payload,
+    plan,
+    route,
+)
+from bot.errors import ConfigError
+
+T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+def test_generic_payload_fields_and_limits() -> None:
+    """The generic schema: required title, status and dedup key; links must be http(s)."""
+    n = parse_payload("generic", {"title": "Disk", "status": "resolved", "dedup_key": "d1",
+                                  "links": ["https://x.example/a"], "severity": "low"})
+    assert (n.group_key, n.status, n.severity, n.links[0].url) == (
+        "d1", "resolved", "low", "https://x.example/a")
+    for bad in ({"status": "firing", "dedup_key": "d"}, {"title": "t", "dedup_key": "d"},
+                {"title": "t", "status": "firing"},
+                {"title": "t", "status": "firing", "dedup_key": "d",
+                 "links": ["javascript:alert(1)"]},
+                {"title": "t", "status": "firing", "dedup_key": "d", "labels": {"a": [1]}}):
+        with pytest.raises(PayloadError):
+            parse_payload("generic", bad)
+
+
+def test_grafana_without_group_key_groups_by_fingerprint() -> None:
+    """Grafana without a groupKey: the first alert's fingerprint is the group."""
+    n = parse_payload("grafana", {"status": "firing", "title": "T", "alerts": [
+        {"status": "firing", "labels": {}, "fingerprint": "abc"}]})
+    assert n.group_key == "abc" and n.title == "T"
+
+
+def test_routes_match_labels_in_order() -> None:
+    """The first route whose matchers hold wins; `~` is a full regular expression."""
+    default = Destination("platform", "#alerts", "default")
+    routes = (Route({"team": "db"}, channel="#db"), Route({"env": "~prod-.*"}, schedule="prod"))
+    assert route(routes, {"team": "db"}, default).channel == "#db"
+    assert route(routes, {"env": "prod-eu"}, default) == Destination("prod", "#alerts", "default")
+    assert route(routes, {"env": "xprod-eu"}, default) == default
+
+
+def test_severity_mapping() -> None:
+    """critical → most severe, warning → third, a team's own name kept, else the least."""
+    names = ("SEV1", "SEV2", "SEV3", "SEV4")
+    assert [incident_severity(x, names) for x in ("critical", "warning", "sev2", "odd", None)] \
+        == ["SEV1", "SEV3", "SEV2", "SEV4", "SEV4"]
+
+
+POLICY = Policy("default", (Notify(oncall=True), Wait(5 * MIN), Notify(users=("U02BOB",)),
+                            Repeat(1)))
+
+
+def test_repeat_unrolls_everything_before_it() -> None:
+    """`repeat: 1` runs the steps before it once more: four notifies, waits between."""
+    assert [(i, at - T0) for i, _, at in plan(POLICY, T0)] == [
+        (0, timedelta(0)), (2, 5 * MIN), (3, 5 * MIN), (5, 10 * MIN)]
+
+
+def test_next_step_waits_from_when_the_previous_step_fired() -> None:
+    """Under a frozen clock: the first step is due at once, the second 5 minutes after
+    the first actually fired (so after downtime it fires once, on return)."""
+    assert next_step(POLICY, T0, {}, T0).index == 0  # type: ignore[union-attr]
+    fired = {0: Fired(T0 + MIN, 1)}
+    assert next_step(POLICY, T0, fired, T0 + 5 * MIN) is None
+    due = next_step(POLICY, T0, fired, T0 + 6 * MIN)
+    assert due is not None and due.index == 2 and due.due_at == T0 + 6 * MIN
+    # down for an hour: on return only the next step is due, not every missed one
+    late = next_step(POLICY, T0, fired, T0 + 60 * MIN)
+    assert late is not None and late.index == 2
+    # the repeat starts over straight after the last step, then waits again
+    again = {**fired, 2: Fired(T0 + 60 * MIN, 1)}
+    assert next_step(POLICY, T0, again, T0 + 60 * MIN).index == 3  # type: ignore[union-attr]
+    assert next_step(POLICY, T0, {**again, 3: Fired(T0 + 60 * MIN, 1)}, T0 + 61 * MIN) is None
+
+
+def test_a_gap_escalates_straight_on() -> None:
+    """A step that reached nobody (a gap in the schedule) skips the wait after it."""
+    due = next_step(POLICY, T0, {0: Fired(T0, 0)}, T0)
+    assert due is not None and due.index == 2 and due.after_gap
+
+
+def test_alerts_config_is_checked_with_the_key_named() -> None:
+    """The README's example parses; mistakes name their key."""
+    config = parse_config({"alerts": {
+        "integrations": {"prod-alertmanager": {
+            "kind": "alertmanager", "token_env": "ALERTS_TOKEN", "schedule": "platform",
+            "channel": "#alerts", "escalation": "default",
+            "alertmanager_url": "http://alertmanager:9093"}},
+        "escalations": {"default": [{"notify": "oncall"}, {"wait": "5m"},
+                                    {"notify": {"users": ["U02BOB"]}}, {"repeat": 2}]}}})
+    integration = config.alerts.integrations["prod-alertmanager"]
+    assert integration.escalation == "default" and integration.kind == "alertmanager"
+    assert len(config.alerts.escalations["default"].expanded()) == 9
+    for raw, key in (({"x": {"kind": "nagios", "token_env": "T", "channel": "#a"}}, "kind"),
+                     ({"x": {"kind": "generic", "channel": "#a"}}, "token_env"),
+                     ({"x": {"kind": "generic", "token_env": "T", "channel": "#a",
+                             "escalation": "nope"}}, "escalation"),
+                     ({"Bad Name": {"kind": "generic", "token_env": "T", "channel": "#a"}},
+                      "Bad Name")):
+        with pytest.raises(ConfigError, match=key):
+            parse_config({"alerts": {"integrations": raw}})

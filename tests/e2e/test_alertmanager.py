@@ -1,0 +1,154 @@
+"""A real Prometheus Alertmanager (Debian's `prometheus-alertmanager`; `.ci/run` installs
+it) with a webhook receiver pointing at the running app: alerts posted to its API v2
+arrive grouped in the stand-in Slack, one message per group, are silenced through its
+API (the silence is visible in Alertmanager) and are marked resolved when Alertmanager
+resolves them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from bot.slack.ids import Action
+from tests.conftest import Stack
+from tests.e2e.test_alerts import CONFIG, messages, start_alert_stack
+from tests.helpers import free_port
+
+TOKEN = "am-token-123"  # as tests/e2e/test_alerts.py configures it
+
+
+def alertmanager_binary() -> str:
+    found = shutil.which("alertmanager") or shutil.which("prometheus-alertmanager")
+    if found is None:
+        pytest.skip("Prometheus Alertmanager is not installed "
+                    "(apt-get install prometheus-alertmanager; .ci/run does it)")
+    return found
+
+
+@pytest.fixture
+def alertmanager(engine: Engine, tmp_path: Path) -> Iterator[tuple[Stack, str]]:
+    binary = alertmanager_binary()
+    port = free_port()
+    path = tmp_path / "debrief.yaml"
+    path.write_text(CONFIG.replace("http://127.0.0.1:9/", f"http://127.0.0.1:{port}"))
+    stack = start_alert_stack(engine, path)
+    config = tmp_path / "alertmanager.yml"
+    config.write_text(f"""
+route:
+  receiver: debrief
+  group_by: [alertname]
+  group_wait: 200ms
+  group_interval: 500ms
+  repeat_interval: 1h
+receivers:
+  - name: debrief
+    webhook_configs:
+      - url: {stack.server.url}/alerts/prod-alertmanager
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials: {TOKEN}
+""")
+    log = (tmp_path / "alertmanager.log").open("w")
+    process = subprocess.Popen(
+        [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'am-data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
+         "--log.level=warn"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        stack.slack.wait_for(lambda: _ready(url, process), timeout=30)
+        yield stack, url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+        stack.close()
+    assert stack.slack.violations == []
+
+
+def _ready(url: str, process: subprocess.Popen[bytes]) -> bool:
+    if process.poll() is not None:
+        raise AssertionError(f"alertmanager exited with {process.returncode}")
+    try:
+        with urllib.request.urlopen(url + "/-/ready", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def _post_alerts(url: str, alerts: list[dict[str, Any]]) -> None:
+    request = urllib.request.Request(url + "/api/v2/alerts", data=json.dumps(alerts).encode(),
+                                     method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+
+def _alert(name: str, instance: str, *, ends: datetime | None = None) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    alert: dict[str, Any] = {
+        "labels": {"alertname": name, "instance": instance, "severity": "critical"},
+        "annotations": {"summary": f"{name} on {instance}"},
+        "startsAt": (now - timedelta(minutes=1)).isoformat(),
+        "generatorURL": "http://prometheus.example/graph"}
+    if ends is not None:
+        alert["endsAt"] = ends.isoformat()
+    return alert
+
+
+def test_real_alertmanager_groups_and_resolves(alertmanager: tuple[Stack, str]) -> None:
+    """Three alerts in two groups make two messages; resolving them in Alertmanager marks
+    both messages resolved, still two messages."""
+    stack, url = alertmanager
+    firing = [_alert("HighLatency", "web-1"), _alert("HighLatency", "web-2"),
+              _alert("DiskFull", "db-1")]
+    _post_alerts(url, firing)
+
+    def shown() -> list[str]:
+        return sorted(m.text for m in messages(stack))
+
+    stack.slack.wait_for(lambda: len(shown()) == 2, timeout=20)
+    latency = next(m for m in messages(stack) if "HighLatency" in m.text)
+    stack.slack.wait_for(lambda: "2 firing" in json.dumps(
+        next(m for m in messages(stack) if "HighLatency" in m.text).blocks), timeout=20)
+    assert "FIRING" in latency.text
+    # Silence 1h on the message: a real silence in Alertmanager, shown in the message
+    channel = next(c.id for c in stack.slack.channels.values() if c.name == "alerts")
+    group_id = next(b["elements"][0]["value"] for b in latency.blocks
+                    if b["type"] == "actions")
+    click = stack.client.click(Action.ALERT_SILENCE, user="U02BOB", channel=channel,
+                               message_ts=latency.ts, value=group_id)
+    assert "Alertmanager silence" in stack.client.reply_to(click)["text"]
+    with urllib.request.urlopen(url + "/api/v2/silences", timeout=5) as response:
+        [silence] = [s for s in json.loads(response.read()) if s["status"]["state"] == "active"]
+    assert {"name": "alertname", "value": "HighLatency", "isRegex": False,
+            "isEqual": True} in silence["matchers"]
+    assert silence["createdBy"] == "U02BOB"
+    stack.slack.wait_for(lambda: silence["id"] in json.dumps(
+        next(m for m in messages(stack) if m.ts == latency.ts).blocks))
+    # Alertmanager holds back a silenced group's notifications: end the silence (as it
+    # would end on its own after the hour), then resolve everything.
+    expire = urllib.request.Request(f"{url}/api/v2/silence/{silence['id']}", method="DELETE")
+    with urllib.request.urlopen(expire, timeout=5) as response:
+        assert response.status == 200
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    _post_alerts(url, [{**a, "endsAt": past.isoformat()} for a in firing])
+    stack.slack.wait_for(lambda: all("RESOLVED" in t for t in shown()) and len(shown()) == 2,
+                         timeout=20)
+    assert len(stack.slack.calls_of("chat.postMessage")) == 2
+    with stack.runtime.deps.uow() as tx:
+        groups = tx.alerts.groups()
+    assert sorted(g.status for g in groups) == ["resolved", "resolved"]
+    assert all(g.external_url and g.group_key.startswith("{}") for g in groups)
