@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from bot.domain.tags import MAX_TAG, SERVICE, normalise_tag
+from bot.errors import UserError
+
 KINDS = ("alertmanager", "grafana", "generic")  # heartbeat: not yet (notes/a15.md)
 Status = Literal["firing", "resolved"]
 MAX_TITLE = 150
@@ -262,6 +265,30 @@ def incident_severity(label: str | None, severities: Sequence[str]) -> str:
             return name
     rank = SEVERITY_LABELS.get(text.lower())
     return severities[min(rank, len(severities) - 1)] if rank is not None else severities[-1]
+
+
+# Labels that become the incident's tags when it is declared from the alert: the
+# label's value, after the prefix (`service: payments` → `service:payments`,
+# `team: SRE` → `team-sre`).
+TAG_LABELS = {"service": SERVICE, "team": "team-"}
+
+
+def alert_tags(labels: Mapping[str, str]) -> tuple[str, ...]:
+    """The tags an alert's labels suggest for the incident declared from it (the declare
+    form is prefilled with them, and they are checked again when it is submitted). A
+    value is made a tag: lowercased, any run of other characters than letters, digits
+    and `-` made one `-`, cut to the tag length; one with nothing left is dropped."""
+    found: list[str] = []
+    for label, prefix in TAG_LABELS.items():
+        slug = re.sub(r"[^a-z0-9-]+", "-", str(labels.get(label) or "").lower()).strip("-")
+        if not slug:
+            continue
+        word = (slug if prefix == SERVICE else prefix + slug)[:MAX_TAG].strip("-")
+        try:
+            found.append(normalise_tag((SERVICE if prefix == SERVICE else "") + word))
+        except UserError:
+            continue
+    return tuple(found)
 
 
 # --- escalation ---------------------------------------------------------------------

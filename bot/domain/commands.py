@@ -19,7 +19,7 @@ from bot.domain.incidents import (
 )
 from bot.domain.search import USAGE as SEARCH_USAGE
 from bot.domain.search import SearchQuery, parse_search
-from bot.domain.tags import MAX_TAGS, normalise_tag
+from bot.domain.tags import MAX_TAGS, SERVICE, normalise_tag, with_tags
 from bot.domain.text import parse_user_ref, plain_from_slack, some
 from bot.domain.timeline import NOTE_TIME_EXAMPLE, NoteClock, parse_note_clock
 from bot.errors import Echo, UserError
@@ -79,6 +79,7 @@ class Declare:
     severity: str | None = None
     private: bool = False  # `--private`: a private channel, listed only to its members
     test: bool = False  # `--test`: a drill, left out of stats, lists and reminders
+    tags: tuple[str, ...] = ()  # trailing `tag:x` / `service:x` words, normalised
 
 
 @dataclass(frozen=True)
@@ -368,12 +369,16 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             if rest and (_SEV_LIKE.match(rest[0]) or rest[0].upper() in config.severity_names):
                 severity = normalise_severity(rest[0], config.severity_names)
                 rest = rest[1:]
+            rest, tags = _declare_tags(rest)
             title = text_of(rest)
             if not title and "test" in flags:
                 raise UserError("A drill needs a title too, e.g. "
                                 "`/incident declare --test sev2 Failover drill`.")
+            if not title and tags:
+                raise UserError("Tags go after the title, e.g. "
+                                "`/incident declare sev2 Checkout errors service:payments`.")
             return Declare(title=validate_title(title) if title else "", severity=severity,
-                           private="private" in flags, test="test" in flags)
+                           private="private" in flags, test="test" in flags, tags=tags)
         case "status":
             if not rest:
                 raise UserError(
@@ -517,6 +522,29 @@ def _note(text: str, ref: int | None) -> Note | EditNote | DeleteNote:
     if not rest:
         raise UserError(f"What happened at {clock.clock}? {NOTE_TIME_EXAMPLE}.")
     return Note(text=text, body=" ".join(rest), at=clock, ref=ref)
+
+
+DECLARE_TAG_KEYS = ("tag:", SERVICE)
+
+
+def _declare_tags(words: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The title's words and the tags after it: trailing `tag:x` and `service:x` words
+    (`/incident declare sev2 Checkout errors tag:database service:payments`), checked by
+    the same rules as `/incident tag`. Only at the end, so a title may still say
+    "service:" in the middle."""
+    end = len(words)
+    while end and plain_from_slack(words[end - 1]).lower().startswith(DECLARE_TAG_KEYS):
+        end -= 1
+    names = []
+    for word in words[end:]:
+        key, _, value = plain_from_slack(word).partition(":")
+        if not value.strip(","):
+            raise UserError("`", Echo(word[:40]), "` needs a value, e.g. `tag:database` or "
+                            "`service:payments`.")
+        names.append((SERVICE if key.lower() == "service" else "") + value.strip(","))
+    if len(names) > MAX_TAGS:
+        raise UserError(f"An incident can have at most {MAX_TAGS} tags.")
+    return words[:end], with_tags((), names)
 
 
 def _tag(words: list[str], ref: int | None) -> Tag:

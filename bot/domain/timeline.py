@@ -101,7 +101,9 @@ def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
     note = f": {detail['note']}" if detail.get("note") else ""
     match kind:
         case EventKind.DECLARED:
-            return f"Declared {detail.get('severity', '')}: {detail.get('title', '')}".strip()
+            tags = f" (tags: {detail['tags']})" if detail.get("tags") else ""
+            return (f"Declared {detail.get('severity', '')}: {detail.get('title', '')}".strip()
+                    + tags)
         case EventKind.ACKNOWLEDGED:
             return "Acknowledged"
         case EventKind.STATUS:

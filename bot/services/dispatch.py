@@ -178,10 +178,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             authorize(Act.DECLARE, user_id, Subject(), policy=config.permissions, chat=deps.chat)
             deps.chat.open_declare_form(caller.trigger_id, caller.channel_id)
             return None
-        case Declare(title=title, severity=severity, private=private, test=test):
+        case Declare(title=title, severity=severity, private=private, test=test, tags=tags):
             return uc.declare_incident(  # checks who may declare
                 uc.DeclareRequest(title=title, severity=severity or config.default_severity,
-                                  declared_by=user_id, private=private, test=test),
+                                  declared_by=user_id, private=private, test=test, tags=tags),
                 uow=deps.uow, chat=deps.chat, config=config, now=now,
             )
         case List():

@@ -38,6 +38,7 @@ class DeclareRequest:
     commander: str | None = None
     private: bool = False
     test: bool = False  # a drill: recorded on the declaration, left out of stats and lists
+    tags: tuple[str, ...] = ()  # normalised (bot/domain/tags.py): the parser or form checked them
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ def declare_incident(
     declared = {"title": req.title, "severity": req.severity}
     if req.test:
         declared["test"] = "yes"
+    if req.tags:
+        declared["tags"] = " ".join(req.tags)
     events = [EventRecord(now, EventKind.DECLARED, req.declared_by, declared)]
     events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
                               {"role": "commander", "user": commander}))
@@ -149,6 +152,7 @@ def declare_incident(
             status=config.statuses[0], description=req.description,
             declared_at=now, declared_by=req.declared_by,
             roles={"commander": commander}, events=tuple(events), private=req.private,
+            tags=req.tags,
         )
         tx.incidents.add(incident)
         tx.commit()

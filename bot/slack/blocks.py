@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import TYPES, ActionItem
-from bot.domain.alerts import AlertGroup
+from bot.domain.alerts import AlertGroup, alert_tags
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.reviews import MAX_COMMENT
@@ -291,8 +291,8 @@ def build_search_results(found: Found, page: int = 1) -> tuple[str, Blocks]:
 def build_declare_modal(config: DebriefConfig, channel_id: str | None, *,
                         alert: AlertGroup | None = None, severity: str | None = None,
                         ) -> dict[str, Any]:
-    """The declare form; from an alert (`alert`), prefilled with its title, description
-    and the severity its labels suggest, and carrying the group's id."""
+    """The declare form; from an alert (`alert`), prefilled with its title, description,
+    the severity and the tags its labels suggest, and carrying the group's id."""
     chosen = severity if severity in config.severity_names else config.default_severity
     severities = _at_most(list(config.severities), MAX_OPTIONS,
                           next(s for s in config.severities if s.name == chosen))
@@ -308,6 +308,9 @@ def build_declare_modal(config: DebriefConfig, channel_id: str | None, *,
         view["blocks"][0]["element"]["initial_value"] = alert.title[:150]
         if alert.description:
             view["blocks"][2]["element"]["initial_value"] = alert.description[:2900]
+        tags = alert_tags(alert.labels)
+        if tags:
+            view["blocks"][3]["element"]["initial_value"] = " ".join(tags)
     return view
 
 
@@ -332,6 +335,13 @@ def _declare_view(options: list[dict[str, Any]], default: dict[str, Any],
              "label": _plain("Description"),
              "element": {"type": "plain_text_input", "action_id": Field.DESCRIPTION.value,
                          "multiline": True, "max_length": 2900}},
+            {"type": "input", "block_id": Block.TAGS.value, "optional": True,
+             "label": _plain("Tags and services"),
+             "hint": _plain("Separate them with spaces; a service is service:payments. "
+                            "Related past incidents are found by these and the title."),
+             "element": {"type": "plain_text_input", "action_id": Field.TAGS.value,
+                         "max_length": 700,
+                         "placeholder": _plain("database service:payments")}},
             {"type": "input", "block_id": Block.COMMANDER.value, "optional": True,
              "label": _plain("Commander (you, if empty)"),
              "element": {"type": "users_select", "action_id": Field.COMMANDER.value}},

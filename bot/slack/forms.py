@@ -9,6 +9,7 @@ from bot.config import DebriefConfig
 from bot.domain.incidents import MAX_TITLE, normalise_severity
 from bot.domain.postmortem import SECTION_TEXT_LIMIT
 from bot.domain.reviews import MAX_COMMENT
+from bot.domain.tags import MAX_TAGS, with_tags
 from bot.domain.text import strip_bidi
 from bot.errors import UserError
 from bot.slack.ids import Block, Field
@@ -24,6 +25,7 @@ class DeclareForm:
     channel_id: str | None
     private: bool = False
     test: bool = False
+    tags: tuple[str, ...] = ()
 
 
 def _value(values: dict[str, Any], block: Block, field: Field) -> dict[str, Any]:
@@ -56,6 +58,11 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
                                  .get("value") or ""))
     if len(description) > 2900:
         errors[Block.DESCRIPTION.value] = "Keep the description under 2900 characters."
+    tags: tuple[str, ...] = ()
+    try:
+        tags = parse_tags_field(str(_value(values, Block.TAGS, Field.TAGS).get("value") or ""))
+    except UserError as exc:
+        errors[Block.TAGS.value] = error_text(exc)
     commander = _value(values, Block.COMMANDER, Field.COMMANDER).get("selected_user")
     checked = _value(values, Block.PRIVATE, Field.PRIVATE).get("selected_options") or []
     private = isinstance(checked, list) and any(
@@ -71,7 +78,17 @@ def parse_declare_form(view: dict[str, Any], config: DebriefConfig) -> DeclareFo
         channel_id=str(metadata) if metadata else None,
         private=private,
         test=bool(_value(values, Block.TEST, Field.TEST).get("selected_options")),
+        tags=tags,
     )
+
+
+def parse_tags_field(text: str) -> tuple[str, ...]:
+    """The declare form's "Tags and services" (`database service:payments`, spaces or
+    commas between), by the rules of `/incident tag`; `UserError` saying why not."""
+    names = [n for n in strip_bidi(text).replace(",", " ").split() if n]
+    if len(names) > MAX_TAGS:
+        raise UserError(f"An incident can have at most {MAX_TAGS} tags.")
+    return with_tags((), names)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class Block(StrEnum):
     ITEM_TYPE = "item-type"
     ITEM_REMOVE = "item-remove"
     TEST = "declare-test"
+    TAGS = "declare-tags"
     SUMMARY = "edit-summary"
     SECTION = "pm-section:"  # + the section's key: one input per postmortem section
     REVIEW_COMMENT = "review-comment"
@@ -78,6 +79,7 @@ class Field(StrEnum):
     ITEM_TYPE = "item_type"
     ITEM_REMOVE = "item_remove"
     TEST = "test"
+    TAGS = "tags"
     SUMMARY = "summary"
     SECTION_TEXT = "section_text"
     REVIEW_COMMENT = "review_comment"

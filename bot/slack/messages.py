@@ -263,6 +263,8 @@ def outcome_text(outcome: Outcome) -> str:
                     f"`/incident retry #{number}` repairs the channel set-up.")
         return change_text(outcome.incident, outcome.event)
     message = f"Declared incident *#{number}* in <#{outcome.incident.channel_id}>."
+    if outcome.incident.tags:  # normalised: letters, digits, `-` and `service:` only
+        message += f" Tagged `{' '.join(outcome.incident.tags)}`."
     if outcome.problems:
         message += (f" Some steps failed ({_problems(outcome.problems)}); "
                     f"run `/incident retry #{number}` to try them again.")

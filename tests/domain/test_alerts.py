@@ -16,6 +16,7 @@ from bot.domain.alerts import (
     Repeat,
     Route,
     Wait,
+    alert_tags,
     incident_severity,
     next_step,
     parse_payload,
@@ -119,3 +120,14 @@ def test_alerts_config_is_checked_with_the_key_named() -> None:
                       "Bad Name")):
         with pytest.raises(ConfigError, match=key):
             parse_config({"alerts": {"integrations": raw}})
+
+
+@pytest.mark.parametrize("labels, tags", [
+    ({"service": "payments", "team": "SRE"}, ("service:payments", "team-sre")),
+    ({"service": "Payments API", "alertname": "X"}, ("service:payments-api",)),
+    ({"team": "___", "service": "x" * 40}, ("service:" + "x" * 30,)),
+    ({"instance": "db1:9100"}, ()),
+])
+def test_alert_labels_suggest_tags(labels: dict[str, str], tags: tuple[str, ...]) -> None:
+    """`service` and `team` labels become valid tags; what cannot be one is dropped."""
+    assert alert_tags(labels) == tags

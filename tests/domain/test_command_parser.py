@@ -239,3 +239,32 @@ def test_tags_parse_normalised(text: str, expected: object) -> None:
 def test_bad_tags_are_refused_in_the_ack(text: str, fragment: str) -> None:
     with pytest.raises(UserError, match=fragment):
         parse(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("declare sev2 Checkout errors tag:Database service:Payments",
+     Declare("Checkout errors", "SEV2", tags=("database", "service:payments"))),
+    ("declare --private Payroll leak tag:#pii, tag:pii",
+     Declare("Payroll leak", None, private=True, tags=("pii",))),
+    # Only trailing words are tags: one in the middle stays in the title.
+    ("declare Outage in service:payments since 14:00",
+     Declare("Outage in service:payments since 14:00")),
+    ("declare Checkout errors tag:service:payments", Declare("Checkout errors",
+                                                             tags=("service:payments",))),
+])
+def test_declare_takes_trailing_tags_and_services(text: str, expected: object) -> None:
+    """`/incident declare … tag:x service:y`: normalised like `/incident tag`."""
+    assert parse(text) == expected
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("declare Checkout errors tag:data_base", "can only use letters, digits and `-`"),
+    ("declare Checkout errors tag:", "needs a value"),
+    ("declare Checkout errors service:" + "x" * 31, "too long: at most 30 characters"),
+    ("declare sev2 tag:database", "Tags go after the title"),
+    ("declare Checkout " + " ".join(f"tag:t{n}" for n in range(21)), "at most 20 tags"),
+])
+def test_bad_tags_on_declare_are_refused_in_the_ack(text: str, fragment: str) -> None:
+    """Declare's tags are refused by the same rules as `/incident tag`, nothing declared."""
+    with pytest.raises(UserError, match=fragment):
+        parse(text)

@@ -413,15 +413,16 @@ def test_escalation_pages_by_dm_past_an_unanswered_step_until_acknowledged(
 
 def test_declare_from_alert_prefills_links_and_starts_the_timeline(alerts_stack: Stack,
                                                                     ) -> None:
-    """"Declare incident" on the alert opens the declare form with the alert's title and
-    the severity its labels suggest (critical → SEV1); submitting declares the incident,
-    links the group (the message names it, no second Declare) and the timeline starts
-    with the alert."""
+    """"Declare incident" on the alert opens the declare form with the alert's title, the
+    severity its labels suggest (critical → SEV1) and the tags its `service` and `team`
+    labels suggest; submitting declares the incident with them, links the group (the
+    message names it, no second Declare) and the timeline starts with the alert."""
     from bot.services.timeline import timeline_of
     from bot.slack.ids import Block, Field
 
     stack = alerts_stack
-    post(stack, "/alerts/prod-alertmanager", alertmanager_payload())
+    post(stack, "/alerts/prod-alertmanager",
+         alertmanager_payload(labels={"service": "Checkout API", "team": "SRE"}))
     [message] = stack.slack.wait_for(lambda: messages(stack) or None)
     channel = next(c.id for c in stack.slack.channels.values() if c.name == "alerts")
     click = stack.client.click(Action.ALERT_DECLARE, user="U01ALICE", channel=channel,
@@ -432,15 +433,19 @@ def test_declare_from_alert_prefills_links_and_starts_the_timeline(alerts_stack:
     severity_block = next(b for b in view["blocks"] if b["block_id"] == Block.SEVERITY.value)
     assert "HighLatency" in title_block["element"]["initial_value"]
     assert severity_block["element"]["initial_option"]["value"] == "SEV1"
+    tags_block = next(b for b in view["blocks"] if b["block_id"] == Block.TAGS.value)
+    assert tags_block["element"]["initial_value"] == "service:checkout-api team-sre"
     values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input",
                                           "value": title_block["element"]["initial_value"]}},
               Block.SEVERITY: {Field.SEVERITY: {"type": "static_select",
-                                                "selected_option": {"value": "SEV1"}}}}
+                                                "selected_option": {"value": "SEV1"}}},
+              Block.TAGS: {Field.TAGS: {"type": "plain_text_input",
+                                        "value": tags_block["element"]["initial_value"]}}}
     assert stack.client.submit(view, values, user="U01ALICE").status == 200
     stack.slack.wait_for(lambda: "Incident #1" in json.dumps(messages(stack)[0].blocks))
     assert Action.ALERT_DECLARE.value not in json.dumps(messages(stack)[0].blocks)
     incident, items = timeline_of(1, stack.runtime.deps.uow)
-    assert incident.severity == "SEV1"
+    assert (incident.severity, incident.tags) == ("SEV1", ("service:checkout-api", "team-sre"))
     assert "Alert from prod-alertmanager" in items[0].text, [i.text for i in items]
     with stack.runtime.deps.uow() as tx:
         assert tx.alerts.get(1).incident_number == 1  # type: ignore[union-attr]

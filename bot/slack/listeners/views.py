@@ -46,7 +46,7 @@ def register(app: App, deps: Deps) -> None:
         outcome = declare_incident(
             DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
                            description=form.description, commander=form.commander,
-                           private=form.private, test=form.test),
+                           private=form.private, test=form.test, tags=form.tags),
             uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
         )
         if alert_group is not None and outcome.incident.number:
