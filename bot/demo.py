@@ -8,6 +8,7 @@ prints what people did, what the bot did in Slack, and what it stored.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -265,6 +266,31 @@ def _review_and_publish(demo: Demo, channel: str) -> None:
               client.slash("postmortem", user="U02BOB", channel=channel))
 
 
+def _related(demo: Demo, runtime: Any, general: str) -> bool:
+    """Weeks later the same service breaks again: the new incident's channel gets the
+    related past incident (#1, with its published postmortem) right after set-up."""
+    demo.clock.advance(60 * 24 * 30)
+    title = "Checkout 500s after a payments-api config push"
+    demo.step("U02BOB", f"/incident declare sev2 {title} service:payments-api  (a month "
+              "later)", demo.client.slash(f"declare sev2 {title} service:payments-api",
+                                          user="U02BOB", channel=general))
+    with runtime.deps.uow() as tx:
+        second = tx.incidents.get(2)
+    if second is None or not second.channel_id:
+        return False
+    channel = demo.slack.channels[second.channel_id]
+    text = demo.slack.wait_for(lambda: next(
+        (m.text for m in list(channel.messages.values())
+         if "Related past incidents" in (m.text or "")), None))
+    demo.flush()
+    names = {c.id: c.name for c in demo.slack.channels.values()}
+    for line in str(text).splitlines()[1:]:
+        line = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", line)
+        line = re.sub(r"<#(\w+)>", lambda m: "#" + names.get(m.group(1), m.group(1)), line)
+        demo.say("      " + re.sub(r"<([^|>]+)\|([^>]+)>", r"\2 (\1)", line))
+    return "*#1*" in str(text)
+
+
 def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     client, slack = demo.client, demo.slack
     demo.say("Debrief demo: a scripted incident against a local Slack stand-in.")
@@ -370,6 +396,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     searched = "*#1*" in json.dumps(found.get("blocks"))
     demo.say("      " + ("finds #1: its postmortem says “validator”, and it is "
                          "tagged service:payments-api" if searched else "#1 was not found"))
+    related = _related(demo, runtime, general)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
         stored: dict[str, Any] = as_dict(incident)  # JSON-shaped: lists under its keys
@@ -419,5 +446,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
         print("  ! " + problem)
     if not searched:
         print("  ! the search for the postmortem's words did not find incident #1")
-    return 0 if (not problems and searched and stored["status"] == "resolved" and published
-                 and archived) else 1
+    if not related:
+        print("  ! incident #2 was not pointed at #1 as a related past incident")
+    return 0 if (not problems and searched and related and stored["status"] == "resolved"
+                 and published and archived) else 1

@@ -532,6 +532,27 @@ class SqlPostmortemRepository:
                                      v.created_by, v.file_id, v.message_ts)
                 for v, n in rows}
 
+    def posted(self, numbers: Iterable[int]) -> dict[int, tuple[str, str | None]]:
+        """For each of these incidents that has a postmortem: its status and the ts of
+        the latest version posted in the incident channel (None if none was), in one
+        query (a related-incident suggestion links to it)."""
+        wanted = sorted(set(numbers))
+        if not wanted:
+            return {}
+        rows = self.session.execute(
+            select(IncidentRow.number, PostmortemRow.status, PostmortemVersionRow.version,
+                   PostmortemVersionRow.message_ts)
+            .join(IncidentRow, IncidentRow.id == PostmortemRow.incident_id)
+            .outerjoin(PostmortemVersionRow,
+                       (PostmortemVersionRow.postmortem_id == PostmortemRow.id)
+                       & PostmortemVersionRow.message_ts.is_not(None))
+            .where(IncidentRow.number.in_(wanted))
+            .order_by(IncidentRow.number, PostmortemVersionRow.version))
+        found: dict[int, tuple[str, str | None]] = {}
+        for number, status, _, ts in rows:  # later versions win
+            found[number] = (status, ts or found.get(number, (status, None))[1])
+        return found
+
     def all(self) -> list[Postmortem]:
         rows = self.session.execute(
             select(PostmortemRow, IncidentRow.number)

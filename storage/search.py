@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from bot.domain.related import WORD_WEIGHT, RelatedQuery
 from bot.domain.search import SearchQuery
 
 # PostgreSQL: each searched table has a stored generated `search_vector` column with a
@@ -61,6 +62,38 @@ class SqlSearchRepository:
                f"SELECT i.number FROM ranked r JOIN incidents i ON i.id = r.incident_id "
                f"WHERE {where} ORDER BY r.rank {order}, i.declared_at DESC, i.number DESC "
                "LIMIT :limit")
+        return list(self.session.execute(text(sql), params).scalars())
+
+    def related(self, query: RelatedQuery, *, limit: int) -> list[int]:
+        """Public incidents other than `query.number` sharing tags or title words with it,
+        most related first (bot/domain/related.py: a whole-number score, so both
+        databases rank alike; ties: newest first), in one statement. Words are looked
+        for in each incident's own text only (title, description, summary, tags), not
+        its timeline or postmortem: those would relate nearly everything."""
+        if query.empty:
+            return []
+        params: dict[str, Any] = {"number": query.number, "limit": limit}
+        hits = []
+        for n, (word, prefix) in enumerate(query.words):
+            if self._sqlite:
+                params[f"w{n}"] = f'"{word}"' + ("*" if prefix else "")
+                hits.append(f"SELECT incident_id, 'w{n}' AS k, {WORD_WEIGHT} AS weight "
+                            f"FROM search_fts WHERE search_fts MATCH :w{n} AND rowid % 4 = 0")
+            else:
+                params[f"w{n}"] = word + (":*" if prefix else "")
+                hits.append(f"SELECT id AS incident_id, 'w{n}' AS k, {WORD_WEIGHT} AS weight "
+                            f"FROM incidents WHERE {PG_INCIDENT_DOC} @@ "
+                            f"to_tsquery('simple', :w{n})")
+        for n, (tag, weight) in enumerate(query.tags):
+            params[f"t{n}"] = f"% {tag} %"
+            hits.append(f"SELECT id AS incident_id, 't{n}' AS k, {int(weight)} AS weight "
+                        f"FROM incidents WHERE (' ' || tags || ' ') LIKE :t{n}")
+        sql = (f"WITH hits AS ({' UNION ALL '.join(hits)}), "
+               "scored AS (SELECT incident_id, sum(weight) AS score FROM "
+               "(SELECT DISTINCT incident_id, k, weight FROM hits) d GROUP BY incident_id) "
+               "SELECT i.number FROM scored s JOIN incidents i ON i.id = s.incident_id "
+               "WHERE i.number <> :number AND NOT i.private "
+               "ORDER BY s.score DESC, i.declared_at DESC, i.number DESC LIMIT :limit")
         return list(self.session.execute(text(sql), params).scalars())
 
     @property

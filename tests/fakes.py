@@ -19,6 +19,7 @@ from bot.services.ports import (
     OverrideNotice,
     PostmortemSummary,
     PublishedSummary,
+    RelatedIncident,
     ReviewRequest,
 )
 from bot.slack.messages import notice_text, topic_text
@@ -62,6 +63,7 @@ class FakeChat:
     alert_pages: list[tuple[str, int]] = field(default_factory=list)  # (user, group id) DMs
     review_requests: list[tuple[str, ReviewRequest]] = field(default_factory=list)
     published: list[tuple[str, PublishedSummary, str | None]] = field(default_factory=list)
+    related: list[tuple[int, list[RelatedIncident]]] = field(default_factory=list)
     archived: set[str] = field(default_factory=set)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -266,6 +268,10 @@ class FakeChat:
                        thread_ts: str | None = None) -> None:
         self._maybe_fail("post_published")
         self.published.append((channel, summary, thread_ts))
+
+    def post_related(self, incident: Incident, related: Sequence[RelatedIncident]) -> None:
+        self._maybe_fail("post_related")
+        self.related.append((incident.number, list(related)))
 
     def archive_channel(self, channel_id: str) -> None:
         self._maybe_fail("archive_channel")

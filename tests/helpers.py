@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime
@@ -76,12 +77,16 @@ class StatementCount:
 
     _CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK")
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, this_thread: bool = False) -> None:
+        """`this_thread`: only statements sent from the thread that made this counter."""
         self.engine = engine
         self.statements: list[str] = []
+        self.thread = threading.get_ident() if this_thread else None
 
     def _seen(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
               executemany: bool) -> None:
+        if self.thread is not None and threading.get_ident() != self.thread:
+            return
         if not statement.lstrip().upper().startswith(self._CONTROL):
             self.statements.append(" ".join(statement.split())[:100])
 

@@ -15,6 +15,7 @@ from bot.domain.alerts import AlertGroup
 from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionForm, SectionText
+from bot.domain.related import RelatedQuery
 from bot.domain.reviews import ReviewRecord
 from bot.domain.rotations import Override, Schedule
 from bot.domain.search import SearchQuery
@@ -74,6 +75,7 @@ class PostmortemRepository(Protocol):
     def states(self, *, declared_since: datetime | None = None,
                resolved_since: datetime | None = None) -> list[Postmortem]: ...
     def latest_versions(self, numbers: Iterable[int]) -> dict[int, PostmortemVersion]: ...
+    def posted(self, numbers: Iterable[int]) -> dict[int, tuple[str, str | None]]: ...
     def all(self) -> list[Postmortem]: ...
     def section_history(self, number: int) -> list[SectionText]: ...
     def sections(self, number: int) -> dict[str, SectionText]: ...
@@ -126,6 +128,7 @@ class SearchRepository(Protocol):
     """Full-text search with the database's own engine (storage/search.py)."""
 
     def search(self, query: SearchQuery, *, limit: int) -> list[int]: ...
+    def related(self, query: RelatedQuery, *, limit: int) -> list[int]: ...
 
 
 class AlertRepository(Protocol):
@@ -286,6 +289,8 @@ class Chat(Protocol):
     def post_published(self, channel: str, summary: PublishedSummary,
                        thread_ts: str | None = None) -> None: ...
     def archive_channel(self, channel_id: str) -> None: ...
+    def post_related(self, incident: Incident, related: Sequence[RelatedIncident]) -> None:
+        """Suggest `related` past incidents in `incident`'s channel."""
     def publish_home(self, user_id: str, home: Home) -> None:
         """Show `home` on the person's Home tab (views.publish)."""
 
@@ -346,6 +351,18 @@ class PublishedSummary:
     link: str | None
     published_by: str
     approved_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RelatedIncident:
+    """A past incident suggested to a new one (bot/services/related.py): what they share,
+    and where its postmortem is (`postmortem`: its status, None if there is none;
+    `link`: the permalink of its message in the incident channel, if posted)."""
+
+    incident: Incident
+    shared: tuple[str, ...]      # tags and services in common, services first
+    postmortem: str | None
+    link: str | None
 
 
 @dataclass(frozen=True)

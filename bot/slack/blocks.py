@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,7 +19,7 @@ from bot.domain.reviews import MAX_COMMENT
 from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
-from bot.services.ports import PublishedSummary, ReviewRequest
+from bot.services.ports import PublishedSummary, RelatedIncident, ReviewRequest
 from bot.services.search import MAX_RESULTS, Found
 from bot.slack.ids import Action, Block, Callback, Field
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
@@ -834,4 +834,28 @@ def build_published_summary(summary: PublishedSummary) -> str:
         lines.append("No action items.")
     if summary.link:
         lines.append(f"<{summary.link}|Read the postmortem>")
+    return "\n".join(lines)
+
+
+def build_related_incidents(related: Sequence[RelatedIncident]) -> str:
+    """The suggestion posted in a new incident's channel: each related past incident with
+    its severity, status, date, channel, what it shares with this one, and a link to its
+    postmortem (or that there is none yet). Titles are escaped: they ping nobody."""
+    lines = [":books: *Related past incidents* — what was learned then may help now:"]
+    for r in related:
+        past = r.incident
+        parts = [f"*#{past.number}* {fit(escape_mrkdwn(past.title), 200)}", past.severity,
+                 past.status.replace("_", " "), slack_date(past.declared_at)]
+        if past.channel_id:
+            parts.append(f"<#{past.channel_id}>")
+        status = (r.postmortem or "").replace("_", " ")
+        if r.link:
+            parts.append(f"<{r.link}|postmortem> ({status})")
+        elif r.postmortem:
+            parts.append(f"postmortem {status}, not posted in its channel")
+        else:
+            parts.append("no postmortem yet")
+        if r.shared:
+            parts.append(f"shares `{' '.join(r.shared)}`")
+        lines.append("• " + " · ".join(parts))
     return "\n".join(lines)

@@ -38,6 +38,7 @@ from bot.services.ports import (
     OverrideNotice,
     PostmortemSummary,
     PublishedSummary,
+    RelatedIncident,
     ReviewRequest,
     TurnsMoved,
 )
@@ -53,6 +54,7 @@ from bot.slack.blocks import (
     build_item_form,
     build_postmortem_summary,
     build_published_summary,
+    build_related_incidents,
     build_rephrase_modal,
     build_review_request,
     build_sections_modal,
@@ -682,6 +684,10 @@ class SlackGateway:
     def post_published(self, channel: str, summary: PublishedSummary,
                        thread_ts: str | None = None) -> None:
         self._post(channel, text=build_published_summary(summary), thread_ts=thread_ts)
+
+    def post_related(self, incident: Incident, related: Sequence[RelatedIncident]) -> None:
+        if incident.channel_id:
+            self._post(incident.channel_id, text=build_related_incidents(related))
 
     def archive_channel(self, channel_id: str) -> None:
         """conversations.archive (`channels:manage` / `groups:write`); the bot joins a

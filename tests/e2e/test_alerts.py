@@ -452,3 +452,32 @@ def test_declare_from_alert_prefills_links_and_starts_the_timeline(alerts_stack:
     again = stack.client.click(Action.ALERT_DECLARE, user="U01ALICE", channel=channel,
                                message_ts=message.ts, value="1")
     assert "already incident #1" in stack.client.reply_to(again)["text"]
+
+
+def test_declare_from_alert_suggests_related_incidents(alerts_stack: Stack) -> None:
+    """An incident declared from an alert gets the related past incidents too: here the
+    one with the service its `service` label names."""
+    from bot.slack.ids import Block, Field
+    from tests.helpers import declare
+
+    stack = alerts_stack
+    past = declare(stack, "declare sev2 Checkout API slow service:checkout-api")
+    post(stack, "/alerts/prod-alertmanager",
+         alertmanager_payload(labels={"service": "checkout-api"}))
+    [message] = stack.slack.wait_for(lambda: messages(stack) or None)
+    channel = next(c.id for c in stack.slack.channels.values() if c.name == "alerts")
+    stack.client.click(Action.ALERT_DECLARE, user="U01ALICE", channel=channel,
+                       message_ts=message.ts, value="1")
+    view = stack.slack.wait_for(lambda: stack.slack.views[-1] if stack.slack.views else None)
+    values = {Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": "p99 latency"}},
+              Block.TAGS: {Field.TAGS: {"type": "plain_text_input",
+                                        "value": "service:checkout-api"}}}
+    assert stack.client.submit(view, values, user="U01ALICE").status == 200
+    incident = stack.slack.wait_for(lambda: (i := stack.incident(2)) and i.channel_id and i)
+
+    def suggested() -> list[str]:
+        with stack.slack.lock:
+            return [m.text for m in stack.slack.channels[incident.channel_id].messages.values()
+                    if "Related past incidents" in (m.text or "")]
+    [text] = stack.slack.wait_for(lambda: suggested() or None)
+    assert f"*#{past.number}*" in text and "shares `service:checkout-api`" in text

@@ -7,12 +7,14 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot.domain.commands import Help, parse_incident_command
+from bot.domain.commands import Declare, Help, parse_incident_command
 from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats
 from bot.errors import UserError
 from bot.services.dispatch import Caller, Reply, run_incident_command
+from bot.services.incidents import Outcome
 from bot.services.ports import Deps
+from bot.services.related import suggest_related
 from bot.slack.blocks import build_stats
 from bot.slack.ids import Command
 from bot.slack.listeners.pages import (
@@ -85,11 +87,15 @@ def register(app: App, deps: Deps) -> None:
         ack()
         caller = Caller(user_id, str(body.get("channel_id") or "") or None,
                         str(body.get("trigger_id") or ""))
-        reply = command_reply(run_incident_command(cmd, caller, deps=deps, pages=pages))
+        result = run_incident_command(cmd, caller, deps=deps, pages=pages)
+        reply = command_reply(result)
         if reply is not None and reply.blocks is not None:
             respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
         elif reply is not None:
             respond(response_type="ephemeral", text=reply.text)
+        if isinstance(cmd, Declare) and isinstance(result, Outcome):
+            # Once the declarer has their answer: related past incidents, in the channel.
+            suggest_related(result.incident, uow=deps.uow, chat=deps.chat)
 
     @app.command(Command.ACTIONS.value)
     @guarded(deps.chat)

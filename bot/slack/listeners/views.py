@@ -11,6 +11,7 @@ from bot.config import DebriefConfig
 from bot.services.alerts import link_alert
 from bot.services.incidents import DeclareRequest, declare_incident, edit_incident
 from bot.services.ports import Deps
+from bot.services.related import suggest_related
 from bot.slack.forms import DeclareForm, EditForm, parse_declare_form, parse_edit_form
 from bot.slack.ids import Callback
 from bot.slack.messages import alert_timeline_text, outcome_text
@@ -61,8 +62,11 @@ def register(app: App, deps: Deps) -> None:
         # incident number and the retry command, which must not be lost.
         for target in dict.fromkeys([form.channel_id, outcome.incident.channel_id]):
             if target and deps.chat.post_ephemeral(target, user_id, outcome_text(outcome)):
-                return
-        deps.chat.send_direct(user_id, outcome_text(outcome))
+                break
+        else:
+            deps.chat.send_direct(user_id, outcome_text(outcome))
+        # Once the declarer has their answer: related past incidents, in the channel.
+        suggest_related(outcome.incident, uow=deps.uow, chat=deps.chat)
 
     @app.view(Callback.DECLARE.value)
     @guarded(deps.chat)
