@@ -24,7 +24,10 @@ from pathlib import Path
 
 from bench.scale import seed
 from bot.clock import utcnow
+from bot.domain.incidents import Incident
+from bot.domain.related import related_query
 from bot.domain.search import parse_search
+from bot.services.related import CANDIDATES, related_incidents
 from bot.services.search import MAX_RESULTS, search_incidents
 from storage.db import make_engine
 from storage.uow import UnitOfWorkFactory
@@ -88,7 +91,38 @@ def main() -> None:
             print(f"{words!r:<48} {whole:8.2f} {whole_max:8.2f} ms {whole / base:6.1f}×"
                   f"   (ranked SQL alone {sql:.2f} ms {sql / base:.1f}×; "
                   f"{count} shown, {len(numbers)} ranked)")  # type: ignore[arg-type]
+        # Related past incidents on declare: the worst case, a title word ("checkout")
+        # in every incident plus two tags, ranked over all of them.
+        new = Incident(number=args.incidents + 1, title=RELATED_TITLE, severity="SEV2",
+                       status="investigating", description="", declared_at=utcnow(),
+                       declared_by="U1", tags=RELATED_TAGS)
+
+        def related_sql() -> object:
+            with uow() as tx:
+                return tx.search.related(related_query(new.number, new.title, new.tags),
+                                         limit=CANDIDATES)
+
+        def related_service() -> object:
+            return related_incidents(new, uow=uow, chat=_NoSlack())  # type: ignore[arg-type]
+
+        sql, sql_max, numbers = timed(related_sql, args.repeat)
+        whole, whole_max, found = timed(related_service, args.repeat)
+        label = f"related to {RELATED_TITLE!r} {' '.join(RELATED_TAGS)}"
+        print(f"{label[:48]:<48} {whole:8.2f} {whole_max:8.2f} ms {whole / base:6.1f}×"
+              f"   (ranked SQL alone {sql:.2f} ms {sql / base:.1f}×; "
+              f"{len(found)} suggested, {len(numbers)} ranked)")  # type: ignore[arg-type]
         engine.dispose()
+
+
+RELATED_TITLE = "Checkout errors after payments deploy"
+RELATED_TAGS = ("deploy", "service:payments")
+
+
+class _NoSlack:
+    """The one Chat call the related-incident service may make (for links)."""
+
+    def workspace_url(self) -> str | None:
+        return "https://example.slack.com"
 
 
 if __name__ == "__main__":
