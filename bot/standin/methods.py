@@ -519,17 +519,18 @@ class WebApi(Workspace):
         if match is None or match.group(1) not in self.files:
             return 404, {}, b"Not found"
         if token != self.token or self.faults.revoked.intersection({token or ""}):
-            self.calls.append(Call("files.download", {"file": match.group(1)}, "not_authed"))
+            self.downloads.append(Call("url_private", {"file": match.group(1)}, "not_authed"))
             return signin
         if "files:read" not in self.scopes:
             self.violations.append("url_private download: needs files:read; the manifest "
                                    "grants none")
-            self.calls.append(Call("files.download", {"file": match.group(1)}, "missing_scope"))
+            self.downloads.append(Call("url_private", {"file": match.group(1)}, "missing_scope"))
             return signin
         stored = self.files[match.group(1)]
         if not self._visible_file(stored):
+            self.downloads.append(Call("url_private", {"file": match.group(1)}, "not_visible"))
             return signin
-        self.calls.append(Call("files.download", {"file": match.group(1)}, None))
+        self.downloads.append(Call("url_private", {"file": match.group(1)}, None))
         return 200, {"Content-Type": stored.get("mimetype") or "text/plain"}, \
             self.file_bytes(match.group(1))
 

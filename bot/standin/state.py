@@ -98,6 +98,7 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
+        self.downloads: list[Call] = []  # GETs of files' url_private (not Web API calls)
         self.violations: list[str] = []
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []
