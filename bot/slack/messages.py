@@ -499,7 +499,7 @@ def upload_summary_text(uploaded: up.PostmortemUploaded) -> str | None:
         return None
     said = (f":page_facing_up: {user_mention(uploaded.user)} uploaded an edited postmortem "
             f"({_file(uploaded.file_name)}): {_listed(saved.headings)} changed")
-    if saved.draft is not None:
+    if saved.draft is not None and saved.draft.upload_error is None:
         said += f"; postmortem draft v{saved.draft.version} is in the draft message's thread"
     return said + "."
 
