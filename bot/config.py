@@ -127,6 +127,11 @@ class DebriefConfig:
         return tuple(s.name for s in self.severities)
 
     @property
+    def factor_categories(self) -> tuple[str, ...]:
+        """Contributing factors' categories (`postmortem.factor_categories`)."""
+        return self.postmortem.factor_categories
+
+    @property
     def default_severity(self) -> str:
         """The least severe level: declaring without one should not wake everybody."""
         return self.severities[-1].name

@@ -41,7 +41,7 @@ SECTION_HEADING = "Contributing factors"
 NOTES_HEADING = "Notes"     # the free-text section, below the structured factors
 FACTOR_TEXT_LIMIT = 1000    # characters in one description
 MAX_LINKS = 20              # timeline entries, and action items, one factor may link
-MAX_FACTORS = 50            # factors standing on one incident at a time
+MAX_FACTORS = 40            # factors standing on one incident (a list message holds 50 blocks)
 MAX_CATEGORIES = 20
 MAX_CATEGORY = 40           # characters in a category's name
 _CATEGORY = re.compile(r"^[^\W\d_][\w &/'-]*$")
@@ -169,6 +169,20 @@ def check_room(standing: int) -> None:
                         "remove one (`/incident postmortem factors`) before adding another.")
 
 
+@dataclass(frozen=True)
+class FactorForm:
+    """What the "Add contributing factor" modal offers: the categories, the incident's
+    key timeline entries (id, label, text) and its action items (id, text) to link, and
+    what to prefill."""
+
+    number: int
+    categories: tuple[str, ...]
+    timeline: tuple[tuple[int, str, str], ...] = ()
+    action_items: tuple[tuple[int, str], ...] = ()
+    category: str | None = None
+    description: str = ""
+
+
 # Grouping and links ----------------------------------------------------------------------
 
 
@@ -189,10 +203,20 @@ def group_factors(factors: Iterable[Factor], categories: Sequence[str]) -> list[
             for c in order if any(f.category == c for f in standing)]
 
 
+def top_factor_lines(factors: Iterable[Factor], categories: Sequence[str], limit: int = 3,
+                     width: int = 200) -> tuple[str, ...]:
+    """The first standing factors in document order, as `Technical: <first line>` (each
+    shortened to `width`): the published summary's "top contributing factors"."""
+    lines = [f"{group.title}: {f.description.splitlines()[0]}"
+             for group in group_factors(factors, categories) for f in group.factors]
+    return tuple(line if len(line) <= width else line[:width - 1].rstrip() + "…"
+                 for line in lines[:limit])
+
+
 def timeline_labels(entries: Iterable[tuple[int, datetime]]) -> dict[int, str]:
     """How a factor names the timeline entries it links, by entry id: `14:02 UTC`; with
-    the date when the entries span days; with seconds, then `#id`, only where that is
-    needed to tell two entries apart (so a label always reads back to one entry)."""
+    the date when the entries span days; with seconds, then `entry <id>`, only where that
+    is needed to tell two entries apart (so a label always reads back to one entry)."""
     listed = [(i, at.astimezone(UTC)) for i, at in entries]
     dated = len({at.date() for _, at in listed}) > 1
     day = "%Y-%m-%d " if dated else ""
@@ -212,16 +236,17 @@ def timeline_labels(entries: Iterable[tuple[int, datetime]]) -> dict[int, str]:
         elif seconds[label("%H:%M:%S", at)] == 1:
             labels[i] = label("%H:%M:%S", at)
         else:
-            labels[i] = f"{label('%H:%M:%S', at)} #{i}"
+            labels[i] = f"{label('%H:%M:%S', at)} entry {i}"
     return labels
 
 
 def links_text(factor: Factor, labels: Mapping[int, str]) -> str:
     """`timeline: 14:02 UTC; action items: #2, #5` ("" without links). A timeline entry
-    without a label (hidden since) is named `#id`."""
+    without a label (hidden since) is named `entry <id>`."""
     parts = []
     if factor.timeline:
-        parts.append("timeline: " + ", ".join(labels.get(i, f"#{i}") for i in factor.timeline))
+        parts.append("timeline: "
+                     + ", ".join(labels.get(i, f"entry {i}") for i in factor.timeline))
     if factor.action_items:
         noun = "action item" if len(factor.action_items) == 1 else "action items"
         parts.append(f"{noun}: " + ", ".join(f"#{i}" for i in factor.action_items))
@@ -287,6 +312,7 @@ _LINK_KEYS = {"timeline": "timeline", "timelineentry": "timeline",
               "timelineentries": "timeline", "actionitem": "action_items",
               "actionitems": "action_items", "actions": "action_items", "action": "action_items"}
 _ITEM = re.compile(r"^#?\s*(\d{1,9})$")
+_ENTRY = re.compile(r"^(?:#|entry\s+)(\d{1,9})$", re.IGNORECASE)
 
 
 def _split_links(text: str) -> tuple[str, str | None]:
@@ -416,18 +442,21 @@ def _fold_label(label: str) -> str:
 
 
 def resolve_factor(parsed: ParsedFactor, labels: Mapping[int, str],
-                   action_items: Collection[int]) -> Factor:
+                   action_items: Collection[int],
+                   timeline_ids: Collection[int] = ()) -> Factor:
     """A parsed factor with its links as ids: each timeline label must read back to one
-    of `labels` (`14:02 UTC`, `14:02`, or `#7`), each action item be the incident's; a
-    `UserError` names the line and the link otherwise."""
+    of `labels` (`14:02 UTC`, `14:02`, `entry 7` or `#7` — an id in `labels` or `timeline_ids`, the
+    incident's other entries, which the document names that way), each action item be
+    the incident's; a `UserError` names the line and the link otherwise."""
     by_label: dict[str, list[int]] = {}
     for entry, label in labels.items():
         by_label.setdefault(_fold_label(label), []).append(entry)
     timeline: list[int] = []
     for word in parsed.timeline:
-        number = _ITEM.match(word.strip())
+        number = _ENTRY.match(word.strip())
         found = by_label.get(_fold_label(word), [])
-        if number and not found and int(number.group(1)) in labels:
+        if number and not found and (int(number.group(1)) in labels
+                                     or int(number.group(1)) in timeline_ids):
             found = [int(number.group(1))]
         if len(found) != 1:
             raise UserError(f"Line {parsed.line}: the timeline has no entry at “", Echo(word[:40]),

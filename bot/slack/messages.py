@@ -20,12 +20,14 @@ from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
 from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
+from bot.domain.factors import category_title
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
 from bot.domain.timeline import review_step_text, tag_change_text
 from bot.errors import explain
 from bot.services import corrections as fix
+from bot.services import factors as fa
 from bot.services import postmortems as pm
 from bot.services import reviews as rv
 from bot.services.alerts import AlertAnswered
@@ -34,7 +36,7 @@ from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_rephrase_button
+from bot.slack.blocks import build_factor_list, build_rephrase_button
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -134,6 +136,12 @@ def review_step_slack(event: EventRecord) -> str:
             return f":books: {who} published the postmortem{version}."
         case "reopened":
             return f":memo: {who} reopened the postmortem to revise it."
+        case "factor_added":
+            return (f":jigsaw: {who} added contributing factor {d.get('factor')} "
+                    f"({d.get('category')}): _{d.get('text', '')}_")
+        case "factor_removed":
+            return (f":jigsaw: {who} removed contributing factor {d.get('factor')} "
+                    f"({d.get('category')}): _{d.get('text', '')}_")
         case _:
             return f":file_cabinet: {who} archived the channel: the postmortem is published."
 
@@ -400,8 +408,43 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"Reopened the postmortem of *#{number}*: it is a draft again, so "
                          "`/incident postmortem` and *Write postmortem* work again; publish it "
                          "again when it is ready (approvals given so far still count).")
+        case fa.FactorAdded():
+            return Reply(factor_added_text(result))
+        case fa.FactorRemoved():
+            return Reply(factor_removed_text(result))
+        case fa.FactorList():
+            return Reply(*build_factor_list(result))
         case _:
             assert_never(result)
+
+
+def _redrafted(draft: pm.Draft | None) -> str:
+    """How a change reached the draft: updated in place, refused by Slack, or no draft yet."""
+    if draft is None:
+        return " There is no draft yet: `/incident postmortem` drafts the document with it."
+    if draft.upload_error is not None:
+        return (f" Draft v{draft.version} is stored, but Slack refused the upload "
+                f"({explain(draft.upload_error)}): run `/incident postmortem` to post it.")
+    return f" Draft v{draft.version}: the draft message is updated."
+
+
+def factor_added_text(added: fa.FactorAdded) -> str:
+    """The writer's private answer to adding a contributing factor, with the checker's
+    suggestions on its words."""
+    factor = added.factor
+    links = f" _({escape_mrkdwn(added.links)})_" if added.links else ""
+    return (f"Added contributing factor {factor.id} to *#{added.number}* "
+            f"({escape_mrkdwn(category_title(factor.category))}): "
+            f"{escape_mrkdwn(factor.description)}{links}."
+            + _redrafted(added.draft) + findings_text(added.findings, factor.description))
+
+
+def factor_removed_text(removed: fa.FactorRemoved) -> str:
+    factor = removed.factor
+    return (f"Removed contributing factor {factor.id} from *#{removed.number}* "
+            f"({escape_mrkdwn(category_title(factor.category))}): "
+            f"_{escape_mrkdwn(factor.description)}_ (kept on record as removed)."
+            + _redrafted(removed.draft))
 
 
 ACT_WORDS: dict[Act, str] = {

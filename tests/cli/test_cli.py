@@ -69,7 +69,15 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     # Issue 13: the team's words, written through the modal before the draft, are in it.
     assert "bot opened the postmortem form (Contributing factors)" in out
     assert "## Impact\n\nEU customers could not complete checkout for about 30 minutes" in out
-    assert "## Contributing factors\n\nThe config push skipped validation" in out
+    assert "### Notes\n\nThe config push skipped validation" in out
+    # Structured contributing factors: Bob through the draft's button and modal (with
+    # links), Carol and Alice by command; the document lists them grouped.
+    assert "bot opened the contributing factor form (Category, Description, " in out
+    assert "(only bob sees) Added contributing factor 1 to *#1* (Technical)" in out
+    assert "## Contributing factors\n\n### Technical\n\n- A config push reaches every region" \
+        in out and "(timeline: 14:12:00 UTC entry 1; action item: #1)\n\n### Process\n\n" in out
+    assert "### Organisational\n\n- Only the payments team knows" in out
+    assert "3 contributing factors" in out
     assert "Blameless check on this draft (1 finding(s)" in out
     assert "[counterfactual] “should have”" in out
     assert "bot invited U01ALICE,U02BOB" in out  # bob is on call for platform

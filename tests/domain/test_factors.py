@@ -20,6 +20,7 @@ from bot.domain.factors import (
     render_factors_markdown,
     resolve_factor,
     timeline_labels,
+    top_factor_lines,
 )
 from bot.errors import UserError
 
@@ -141,8 +142,8 @@ def test_timeline_labels_tell_entries_apart() -> None:
     """Labels are the minute, with seconds or the id only where needed, and dates across days."""
     labels = timeline_labels([(1, AT), (2, AT.replace(second=30)), (3, AT.replace(minute=3)),
                               (4, AT.replace(minute=3))])
-    assert labels == {1: "14:02:00 UTC", 2: "14:02:30 UTC", 3: "14:03:00 UTC #3",
-                      4: "14:03:00 UTC #4"}
+    assert labels == {1: "14:02:00 UTC", 2: "14:02:30 UTC", 3: "14:03:00 UTC entry 3",
+                      4: "14:03:00 UTC entry 4"}
     assert timeline_labels([(1, AT), (2, AT.replace(day=2))]) == {
         1: "2026-12-01 14:02 UTC", 2: "2026-12-02 14:02 UTC"}
 
@@ -154,6 +155,8 @@ def test_resolve_factor_refuses_unknown_links() -> None:
         .timeline == (7,)
     assert resolve_factor(ParsedFactor("process", "x", ("#7",), (), 1), labels, set()) \
         .timeline == (7,)
+    assert resolve_factor(ParsedFactor("process", "x", ("Entry 9",), (), 1), labels, set(),
+                          timeline_ids={9}).timeline == (9,)
     with pytest.raises(UserError, match="no entry at “15:00 UTC”"):
         resolve_factor(ParsedFactor("process", "x", ("15:00 UTC",), (), 1), labels, set())
     with pytest.raises(UserError, match="action item #3"):
@@ -167,3 +170,12 @@ def test_diff_factors() -> None:
     added, removed = diff_factors(old, new)
     assert added == [Factor("technical", "b", (3,))]
     assert [f.id for f in removed] == [2]
+
+
+def test_top_factor_lines() -> None:
+    """The published summary's top factors: document order, category named, first line, shortened."""
+    factors = [Factor("process", "p1"), Factor("technical", "t1\nmore"),
+               Factor("technical", "x" * 300)]
+    assert top_factor_lines(factors, DEFAULT_CATEGORIES, limit=2) == (
+        "Technical: t1", "Technical: " + "x" * 188 + "…")
+    assert top_factor_lines([], DEFAULT_CATEGORIES) == ()
