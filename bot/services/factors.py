@@ -13,11 +13,15 @@ from datetime import datetime
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
 from bot.domain.factors import (
+    MAX_FACTORS,
     Factor,
     FactorForm,
     check_factor,
     check_room,
+    diff_factors,
     links_text,
+    parse_factors_markdown,
+    resolve_factor,
 )
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act
@@ -199,3 +203,66 @@ def list_factors(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig) 
     labels = labels_for(entries)
     return FactorList(number, tuple((f, links_text(f, labels)) for f in factors),
                       config.postmortem.factor_categories)
+
+
+@dataclass(frozen=True)
+class FactorsSynced:
+    """What reading a document's factors back changed (an uploaded edit)."""
+
+    number: int
+    added: tuple[Factor, ...]
+    removed: tuple[Factor, ...]
+    prose: str  # the section's free text as the document has it
+
+
+def sync_factors_from_markdown(number: int, user: str, document: str, *,
+                               uow: UnitOfWorkFactory, config: DebriefConfig,
+                               now: datetime) -> FactorsSynced:
+    """Make the standing factors what `document` (a whole postmortem, or its contributing
+    factors section) lists: new or changed ones are added, missing ones removed (kept, with
+    who and when), each recorded on the timeline; unchanged ones keep who added them.
+    A heading that is no category, a link to no entry of this incident, a bad description
+    or more than MAX_FACTORS are a `UserError` naming the line, with nothing changed. A
+    document without the section changes nothing. No re-draft and no permission check:
+    the caller (the upload) does both once for the whole document."""
+    parsed = parse_factors_markdown(document, config.postmortem.factor_categories,
+                                    skip=guidance_lines())
+    if not parsed.found:
+        return FactorsSynced(number, (), (), "")
+    with uow() as tx:
+        incident = _incident(tx, number, lock=True)
+        entries = tx.timeline.entries(number)
+        items = {a.id for a in incident.action_items}
+        known = {e.id for e in entries if e.id is not None and not e.deleted}
+        labels = labels_for(entries)
+        wanted = []
+        for p in parsed.factors:
+            resolved = resolve_factor(p, labels, items, known)
+            try:
+                wanted.append(check_factor(resolved.category, resolved.description,
+                                           config.postmortem.factor_categories,
+                                           timeline=resolved.timeline,
+                                           action_items=resolved.action_items))
+            except UserError as exc:
+                raise UserError(f"Line {p.line}: ", *exc.parts) from exc
+        if len(wanted) > MAX_FACTORS:
+            raise UserError(f"The document lists {len(wanted)} contributing factors; at most "
+                            f"{MAX_FACTORS} fit.")
+        added, removed = diff_factors(tx.postmortems.factors(number), wanted)
+        events = []
+        gone = []
+        for factor in removed:
+            assert factor.id is not None
+            done = tx.postmortems.remove_factor(number, factor.id, by=user, now=now)
+            if done is not None:
+                gone.append(done)
+                events.append(_event("factor_removed", user, now, done))
+        new = []
+        for factor in added:
+            stored = tx.postmortems.add_factor(number, factor, author=user, now=now)
+            new.append(stored)
+            events.append(_event("factor_added", user, now, stored))
+        if events:
+            tx.incidents.save(replace(incident, events=(*incident.events, *events)))
+        tx.commit()
+    return FactorsSynced(number, tuple(new), tuple(gone), parsed.prose)

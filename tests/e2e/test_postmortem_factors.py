@@ -18,6 +18,8 @@ from bot.domain.factors import (
     render_factors_markdown,
     resolve_factor,
 )
+from bot.errors import UserError
+from bot.services.factors import sync_factors_from_markdown
 from bot.services.postmortems import factor_labels, render_document
 from bot.slack.ids import Action
 from tests.conftest import Stack
@@ -291,3 +293,39 @@ def test_the_template_groups_factors_and_the_document_reads_back(stack: Stack) -
     back = [resolve_factor(p, labels, set(items)) for p in parsed.factors]
     assert sorted((f.category, f.description, f.timeline, f.action_items) for f in back) == \
         sorted((f.category, f.description, f.timeline, f.action_items) for f in wanted)
+
+
+def test_a_document_edited_elsewhere_syncs_the_factors(stack: Stack) -> None:
+    """`sync_factors_from_markdown` (for an uploaded edit): a bullet deleted is removed
+    (kept, marked), a new one added, an unchanged one keeps its author, the links read
+    back; a heading that names no category is refused with its line and changes nothing."""
+    incident = scripted_incident(stack)
+    channel = incident.channel_id
+    slash(stack, "postmortem factor process Config changes skip the canary", user=BOB,
+          channel=channel)
+    slash(stack, "postmortem factor technical Retries had no backoff", channel=channel)
+    draft = _draft(stack, channel)
+    assert draft is not None
+    document = max(uploaded(stack), key=lambda f: f["name"])["content"]
+    deps = stack.runtime.deps
+    edited = document.replace("- Retries had no backoff\n",
+                              "- Retries had no backoff (action item: #1)\n")
+    edited = edited.replace("### Process\n", "### Organisational\n\n- One team knew the "
+                                             "failover\n\n### Process\n")
+    synced = sync_factors_from_markdown(1, CAROL, edited, uow=deps.uow, config=deps.config,
+                                        now=datetime(2026, 12, 1, 9, tzinfo=UTC))
+    assert sorted((f.category, f.description, f.action_items) for f in synced.added) == [
+        ("organisational", "One team knew the failover", ()),
+        ("technical", "Retries had no backoff", (1,))]
+    assert [(f.description, f.removed_by) for f in synced.removed] == [
+        ("Retries had no backoff", CAROL)]
+    with deps.uow() as tx:
+        standing = [f for f in tx.postmortems.factors(1) if not f.removed]
+    assert [(f.description, f.added_by) for f in standing][0] == (
+        "Config changes skip the canary", BOB)
+    with pytest.raises(UserError, match=r"Line \d+: “### People”"):
+        sync_factors_from_markdown(1, CAROL, edited.replace("### Process", "### People"),
+                                   uow=deps.uow, config=deps.config,
+                                   now=datetime(2026, 12, 1, 9, tzinfo=UTC))
+    with deps.uow() as tx:
+        assert len(tx.postmortems.factors(1)) == 4
