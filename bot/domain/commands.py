@@ -180,6 +180,14 @@ class PostmortemEdit:
     usage: ClassVar[str] = "/incident postmortem edit #12 impact"
 
 
+@dataclass(frozen=True)
+class PostmortemUpload:
+    """`/incident postmortem upload`: says how to upload an edited Markdown copy (drop
+    the file in the channel), once the caller may."""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12 upload"
+
+
 PostmortemSteps = Literal["publish", "reopen"]
 _STEPS: dict[str, PostmortemSteps] = {"publish": "publish", "reopen": "reopen"}
 
@@ -324,7 +332,8 @@ class Search:
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemReview
-    | PostmortemStep | PostmortemFactor | PostmortemFactors | RemoveFactor | AddActionItem
+    | PostmortemStep | PostmortemFactor | PostmortemFactors | RemoveFactor | PostmortemUpload
+    | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
     | Retitle | Edit | Cancel | Tag | Search
@@ -469,11 +478,14 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
                 return PostmortemFactors(ref=ref)
             if sub == "factor":
                 return _factor(rest[1:], ref, config)
+            if sub == "upload" and len(rest) == 1:
+                return PostmortemUpload(ref=ref)
             step = _STEPS.get(sub)
             if step is not None and len(rest) == 1:
                 return PostmortemStep(step=step, ref=ref)
             raise UserError("Use `/incident postmortem` to draft (again), "
-                            "`/incident postmortem edit [section]` to write its sections, "
+                            "`/incident postmortem edit [section]` to write its sections "
+                            "(or `upload` to bring back an edited copy), "
                             "`/incident postmortem factor [category] <text>` to add a "
                             "contributing factor (`factors` lists them), "
                             "`/incident postmortem review @alice @bob` to ask for reviews, "

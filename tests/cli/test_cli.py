@@ -78,7 +78,14 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
         in out and "(timeline: 14:12:00 UTC entry 1; action item: #1)\n\n### Process\n\n" in out
     assert "### Organisational\n\n- Only the payments team knows" in out
     assert "3 contributing factors" in out
-    assert "Blameless check on this draft (1 finding(s)" in out
+    # ... and Carol's edit, uploaded as a Markdown file: stored, summarised, checked.
+    assert "<@U03CAROL> uploaded an edited postmortem (`postmortem-1-v4.md`)" in out
+    assert "(only carol sees) Saved *What went well*, *Where we got lucky* from " \
+        "`postmortem-1-v4.md`: postmortem draft v5" in out
+    assert "Your edits to *Timeline (UTC)* were ignored" in out
+    assert "## What went well\n\n- The rollback took two minutes" in out
+    assert "Blameless check on this draft (2 finding(s)" in out
+    assert "[person] “missed”" in out
     assert "[counterfactual] “should have”" in out
     assert "bot invited U01ALICE,U02BOB" in out  # bob is on call for platform
     assert "scheduler tick: oncall-handoff:platform:" in out
