@@ -215,49 +215,54 @@ class FactorsSynced:
     prose: str  # the section's free text as the document has it
 
 
-def sync_factors_from_markdown(number: int, user: str, document: str, *,
-                               uow: UnitOfWorkFactory, config: DebriefConfig,
-                               now: datetime) -> FactorsSynced:
-    """Make the standing factors what `document` (a whole postmortem, or its contributing
-    factors section) lists: new or changed ones are added, missing ones removed (kept, with
-    who and when), each recorded on the timeline; unchanged ones keep who added them.
-    A heading that is no category, a link to no entry of this incident, a bad description
-    or more than MAX_FACTORS are a `UserError` naming the line, with nothing changed. A
-    document without the section changes nothing. No re-draft and no permission check:
-    the caller (the upload) does both once for the whole document."""
+def plan_factors(number: int, document: str, *, uow: UnitOfWorkFactory,
+                 config: DebriefConfig) -> list[Factor] | None:
+    """The factors `document` (a whole postmortem, or its contributing factors section)
+    lists, checked and with their links as this incident's ids; None when it has no
+    contributing factors section. A heading that is no category, a link to nothing of this
+    incident, a bad description or more than MAX_FACTORS are a `UserError` naming the
+    line. Reads only: `apply_factors` stores the outcome."""
     parsed = parse_factors_markdown(document, config.postmortem.factor_categories,
                                     skip=guidance_lines())
     if not parsed.found:
-        return FactorsSynced(number, (), (), "")
+        return None
+    with uow() as tx:
+        incident = _incident(tx, number)
+        entries = tx.timeline.entries(number)
+    items = {a.id for a in incident.action_items}
+    known = {e.id for e in entries if e.id is not None and not e.deleted}
+    labels = labels_for(entries)
+    wanted = []
+    for p in parsed.factors:
+        resolved = resolve_factor(p, labels, items, known)
+        try:
+            wanted.append(check_factor(resolved.category, resolved.description,
+                                       config.postmortem.factor_categories,
+                                       timeline=resolved.timeline,
+                                       action_items=resolved.action_items))
+        except UserError as exc:
+            raise UserError(f"Line {p.line}: ", *exc.parts) from exc
+    if len(wanted) > MAX_FACTORS:
+        raise UserError(f"The document lists {len(wanted)} contributing factors; at most "
+                        f"{MAX_FACTORS} fit.")
+    return wanted
+
+
+def apply_factors(number: int, user: str, wanted: list[Factor], *, uow: UnitOfWorkFactory,
+                  now: datetime) -> FactorsSynced:
+    """Make the standing factors `wanted`: new or changed ones added, missing ones removed
+    (kept, with who and when), each recorded on the timeline, in one transaction;
+    unchanged ones keep who added them."""
     with uow() as tx:
         incident = _incident(tx, number, lock=True)
-        entries = tx.timeline.entries(number)
-        items = {a.id for a in incident.action_items}
-        known = {e.id for e in entries if e.id is not None and not e.deleted}
-        labels = labels_for(entries)
-        wanted = []
-        for p in parsed.factors:
-            resolved = resolve_factor(p, labels, items, known)
-            try:
-                wanted.append(check_factor(resolved.category, resolved.description,
-                                           config.postmortem.factor_categories,
-                                           timeline=resolved.timeline,
-                                           action_items=resolved.action_items))
-            except UserError as exc:
-                raise UserError(f"Line {p.line}: ", *exc.parts) from exc
-        if len(wanted) > MAX_FACTORS:
-            raise UserError(f"The document lists {len(wanted)} contributing factors; at most "
-                            f"{MAX_FACTORS} fit.")
         added, removed = diff_factors(tx.postmortems.factors(number), wanted)
-        events = []
-        gone = []
+        events, gone, new = [], [], []
         for factor in removed:
             assert factor.id is not None
             done = tx.postmortems.remove_factor(number, factor.id, by=user, now=now)
             if done is not None:
                 gone.append(done)
                 events.append(_event("factor_removed", user, now, done))
-        new = []
         for factor in added:
             stored = tx.postmortems.add_factor(number, factor, author=user, now=now)
             new.append(stored)
@@ -265,4 +270,18 @@ def sync_factors_from_markdown(number: int, user: str, document: str, *,
         if events:
             tx.incidents.save(replace(incident, events=(*incident.events, *events)))
         tx.commit()
-    return FactorsSynced(number, tuple(new), tuple(gone), parsed.prose)
+    return FactorsSynced(number, tuple(new), tuple(gone), "")
+
+
+def sync_factors_from_markdown(number: int, user: str, document: str, *,
+                               uow: UnitOfWorkFactory, config: DebriefConfig,
+                               now: datetime) -> FactorsSynced:
+    """`plan_factors` then `apply_factors` (a document without the section changes
+    nothing). No re-draft and no permission check: the caller does both."""
+    wanted = plan_factors(number, document, uow=uow, config=config)
+    if wanted is None:
+        return FactorsSynced(number, (), (), "")
+    parsed = parse_factors_markdown(document, config.postmortem.factor_categories,
+                                    skip=guidance_lines())
+    synced = apply_factors(number, user, wanted, uow=uow, now=now)
+    return FactorsSynced(number, synced.added, synced.removed, parsed.prose)

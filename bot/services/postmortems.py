@@ -50,9 +50,11 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
                     now: datetime, template: str | None = None,
                     names: dict[str, str] | None = None, workspace_url: str | None = None,
                     version: int | None = None,
-                    section_texts: dict[str, str] | None = None) -> tuple[str, str]:
+                    section_texts: dict[str, str] | None = None,
+                    factor_list: list[Factor] | None = None) -> tuple[str, str]:
     """(template name, Markdown) for an incident, from the database alone (with
-    `section_texts`, those texts stand in for the stored sections)."""
+    `section_texts`, those texts stand in for the stored sections; with `factor_list`,
+    those contributing factors for the standing ones)."""
     with uow() as tx:
         incident = tx.incidents.get(number)
         if incident is None:
@@ -60,7 +62,8 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
         entries = tx.timeline.entries(number)
         postmortem = tx.postmortems.get(number)
         written = tx.postmortems.sections(number)
-        factors = [f for f in tx.postmortems.factors(number) if not f.removed]
+        factors = factor_list if factor_list is not None else [
+            f for f in tx.postmortems.factors(number) if not f.removed]
     spans = durations(incident, config.statuses, config.timeline.mitigated_status)
     policy = config.postmortem.due_policy(incident.severity)
     due_at = policy.due_at(incident.resolved_at) if policy and incident.resolved_at else None

@@ -538,13 +538,31 @@ def upload_summary_text(uploaded: up.PostmortemUploaded) -> str | None:
     """The channel's short line about an uploaded postmortem: which sections changed
     (None when nothing did: the uploader alone hears that)."""
     saved = uploaded.saved
-    if not saved.changed:
+    factors = _factors_changed(uploaded)
+    if not saved.changed and not factors:
         return None
+    changed = [f"{_listed(saved.headings)} changed"] if saved.changed else []
     said = (f":page_facing_up: {user_mention(uploaded.user)} uploaded an edited postmortem "
-            f"({_file(uploaded.file_name)}): {_listed(saved.headings)} changed")
-    if saved.draft is not None and saved.draft.upload_error is None:
-        said += f"; postmortem draft v{saved.draft.version} is in the draft message's thread"
+            f"({_file(uploaded.file_name)}): {', '.join(changed + factors)}")
+    draft = saved.draft or uploaded.factor_draft
+    if draft is not None and draft.upload_error is None:
+        said += f"; postmortem draft v{draft.version} is in the draft message's thread"
     return said + "."
+
+
+def _factors_changed(uploaded: up.PostmortemUploaded) -> list[str]:
+    """`2 contributing factors added`, `1 removed` (nothing when none changed)."""
+    synced = uploaded.factors
+    if synced is None:
+        return []
+    parts = []
+    if synced.added:
+        parts.append(f"{len(synced.added)} contributing factor"
+                     f"{'s' * (len(synced.added) != 1)} added")
+    if synced.removed:
+        noun = "" if synced.added else (" contributing factor" + "s" * (len(synced.removed) != 1))
+        parts.append(f"{len(synced.removed)}{noun} removed")
+    return parts
 
 
 def _listed(headings: tuple[str, ...]) -> str:
@@ -581,7 +599,13 @@ def upload_reply_text(uploaded: up.PostmortemUploaded) -> str:
     """The uploader's private answer: what was saved, what was kept, what was ignored
     and why, and the blameless checker's suggestions on the new words."""
     saved, name, number = uploaded.saved, _file(uploaded.file_name), uploaded.number
-    if not saved.changed:
+    factors = _factors_changed(uploaded)
+    if not saved.changed and factors:
+        said = (f"From {name}: {', '.join(factors)} on the postmortem of *#{number}*."
+                + (_redrafted(uploaded.factor_draft) if uploaded.factor_draft else
+                   " There is no draft yet: `/incident postmortem` drafts the document "
+                   "with them."))
+    elif not saved.changed:
         said = f"No changes: {name} says what the postmortem of *#{number}* already says."
     elif saved.draft is None:
         said = (f"Saved {_listed(saved.headings)} from {name} for the postmortem of "
@@ -606,7 +630,10 @@ def upload_reply_text(uploaded: up.PostmortemUploaded) -> str:
         part = "the header" if heading == "" else f"*{escape_mrkdwn(heading)}*"
         said += (f"\n• Your edits to {part} were ignored: it is generated from the "
                  f"incident's record — {_how_to_change(heading, uploaded.sections)}.")
-    return said + findings_text(saved.findings, saved.checked)
+    if saved.changed and factors:
+        said += f"\n• Contributing factors: {', '.join(factors)}."
+    return (said + findings_text(saved.findings, saved.checked)
+            + findings_text(list(uploaded.factor_findings), uploaded.factor_checked))
 
 
 def alert_answered_text(answered: AlertAnswered) -> str:

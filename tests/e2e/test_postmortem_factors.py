@@ -329,3 +329,59 @@ def test_a_document_edited_elsewhere_syncs_the_factors(stack: Stack) -> None:
                                    now=datetime(2026, 12, 1, 9, tzinfo=UTC))
     with deps.uow() as tx:
         assert len(tx.postmortems.factors(1)) == 4
+
+
+def _told(stack: Stack, user: str, seen: int) -> str:
+    found = stack.slack.wait_for(lambda: [e["text"] for e in stack.slack.ephemerals[seen:]
+                                          if e["user"] == user], timeout=20)
+    return str(found[0])
+
+
+def test_an_uploaded_edit_adds_and_removes_factors(stack: Stack) -> None:
+    """The round trip carries the structured factors: a bullet added under a category is
+    a new factor (the uploader's), a bullet deleted removes one (kept, marked), the
+    channel and the uploader hear how many; a file that only changes factors still makes
+    a new draft; a heading that names no category refuses the whole file, nothing changed."""
+    incident = scripted_incident(stack)
+    channel = incident.channel_id
+    slash(stack, "postmortem factor process Config changes skip the canary", user=BOB,
+          channel=channel)
+    slash(stack, "postmortem factor technical Retries had no backoff", channel=channel)
+    draft = _draft(stack, channel)
+    document = max(uploaded(stack), key=lambda f: f["name"])["content"]
+    assert "### Process\n\n- Config changes skip the canary\n" in document
+    edited = (document.replace("- Retries had no backoff\n",
+                               "- Every region shares one config store\n")
+              .replace("### Process\n", "### Organisational\n\n- One team knew the failover"
+                                        " and Carol forgot to write it down\n\n### Process\n"))
+    seen = len(stack.slack.ephemerals)
+    stack.client.share_file(channel, CAROL, "postmortem-1-v1.md", edited)
+    said = _told(stack, CAROL, seen)
+    assert ("From `postmortem-1-v1.md`: 2 contributing factors added, 1 removed on the "
+            "postmortem of *#1*. Draft v2: the draft message is updated.") in said
+    assert "Blameless wording check" in said and "forgot" in said
+    [summary] = stack.slack.wait_for(lambda: [
+        m.text for m in stack.slack.channels[channel].messages.values()
+        if "uploaded an edited postmortem" in m.text])
+    assert "2 contributing factors added, 1 removed" in summary
+    assert "Blameless" not in summary
+    with stack.runtime.deps.uow() as tx:
+        factors = tx.postmortems.factors(1)
+    assert [(f.category, f.description, f.added_by, f.removed_by) for f in factors] == [
+        ("process", "Config changes skip the canary", BOB, None),
+        ("technical", "Retries had no backoff", ALICE, CAROL),
+        ("technical", "Every region shares one config store", CAROL, None),
+        ("organisational", "One team knew the failover and Carol forgot to write it down",
+         CAROL, None)]
+    newest = max(uploaded(stack), key=lambda f: f["name"])["content"]
+    assert "- Every region shares one config store\n" in newest and "v2" in draft.text
+    assert "Retries had no backoff" not in newest
+
+    seen = len(stack.slack.ephemerals)
+    stack.client.share_file(channel, CAROL, "postmortem-1-v2.md",
+                            newest.replace("### Process", "### People"))
+    said = _told(stack, CAROL, seen)
+    assert "“### People” is not a contributing-factor category" in said
+    with stack.runtime.deps.uow() as tx:
+        assert len(tx.postmortems.factors(1)) == 4
+    assert not stack.slack.violations
