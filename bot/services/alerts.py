@@ -29,7 +29,7 @@ from bot.domain.alerts import (
 )
 from bot.domain.rotations import Schedule, who
 from bot.errors import ChatError, UserError
-from bot.services.ports import Deps, UnitOfWorkFactory
+from bot.services.ports import Deps, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -45,45 +45,52 @@ def receive_alert(integration: AlertIntegration, notification: Notification, *,
                   uow: UnitOfWorkFactory, now: datetime) -> Received:
     """Store one delivery: a new group, or the existing group of the same key updated
     (title, labels, counts, status); the delivery is kept as an event."""
+    with uow() as tx:
+        received = store_delivery(tx, integration, notification, now)
+        tx.commit()
+    return received
+
+
+def store_delivery(tx: UnitOfWork, integration: AlertIntegration, notification: Notification,
+                   now: datetime) -> Received:
+    """`receive_alert` inside the caller's transaction (which commits)."""
     destination = route(integration.routes, notification.labels,
                         Destination(integration.schedule, integration.channel,
                                     integration.escalation))
     firing = notification.status == "firing"
-    with uow() as tx:
-        created = tx.alerts.create({
-            "integration": integration.name, "group_key": notification.group_key,
-            "title": notification.title, "severity": notification.severity,
-            "status": notification.status, "labels": dict(notification.labels),
-            "links": [{"url": k.url, "text": k.text} for k in notification.links],
-            "description": notification.description, "channel": destination.channel,
-            "schedule": destination.schedule, "escalation": destination.escalation,
-            "external_url": notification.external_url,
-            "first_firing_at": notification.starts_at or now, "last_firing_at": now,
-            "last_received_at": now, "alerts_firing": notification.alerts_firing,
-            "alerts_resolved": notification.alerts_resolved, "notifications": 1,
-            "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
-        })
-        group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
-        assert group is not None  # created just now or before
-        if not created:
-            status = apply_notification(group.status, notification)
-            group = replace(
-                group, title=notification.title, severity=notification.severity,
-                labels=dict(notification.labels), links=notification.links or group.links,
-                description=notification.description or group.description,
-                external_url=notification.external_url or group.external_url,
-                status=status, last_received_at=now,
-                last_firing_at=now if firing else group.last_firing_at,
-                alerts_firing=notification.alerts_firing,
-                alerts_resolved=notification.alerts_resolved,
-                notifications=group.notifications + 1,
-                resolved_at=(group.resolved_at or now) if status == "resolved" else None,
-                version=group.version + 1)
-            tx.alerts.save(group)
-        tx.alerts.add_event(group.id, "received", now, detail={
-            "status": notification.status, "firing": notification.alerts_firing,
-            "resolved": notification.alerts_resolved})
-        tx.commit()
+    created = tx.alerts.create({
+        "integration": integration.name, "group_key": notification.group_key,
+        "title": notification.title, "severity": notification.severity,
+        "status": notification.status, "labels": dict(notification.labels),
+        "links": [{"url": k.url, "text": k.text} for k in notification.links],
+        "description": notification.description, "channel": destination.channel,
+        "schedule": destination.schedule, "escalation": destination.escalation,
+        "external_url": notification.external_url,
+        "first_firing_at": notification.starts_at or now, "last_firing_at": now,
+        "last_received_at": now, "alerts_firing": notification.alerts_firing,
+        "alerts_resolved": notification.alerts_resolved, "notifications": 1,
+        "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
+    })
+    group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
+    assert group is not None  # created just now or before
+    if not created:
+        status = apply_notification(group.status, notification)
+        group = replace(
+            group, title=notification.title, severity=notification.severity,
+            labels=dict(notification.labels), links=notification.links or group.links,
+            description=notification.description or group.description,
+            external_url=notification.external_url or group.external_url,
+            status=status, last_received_at=now,
+            last_firing_at=now if firing else group.last_firing_at,
+            alerts_firing=notification.alerts_firing,
+            alerts_resolved=notification.alerts_resolved,
+            notifications=group.notifications + 1,
+            resolved_at=(group.resolved_at or now) if status == "resolved" else None,
+            version=group.version + 1)
+        tx.alerts.save(group)
+    tx.alerts.add_event(group.id, "received", now, detail={
+        "status": notification.status, "firing": notification.alerts_firing,
+        "resolved": notification.alerts_resolved})
     return Received(group.id, created, group.status)
 
 
