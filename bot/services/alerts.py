@@ -22,6 +22,7 @@ from bot.domain.alerts import (
     Fired,
     Notification,
     Notify,
+    Policy,
     apply_notification,
     incident_severity,
     next_step,
@@ -185,6 +186,7 @@ class AlertSync:
                 self._pending.discard(group_id)
             try:
                 sync_message(group_id, self.deps)
+                escalate_group(group_id, self.deps)  # page now, not at the next tick
             except Exception:  # noqa: BLE001 - the scheduler's sweep retries it
                 log.exception("alert group %s: sync failed", group_id)
 
@@ -301,25 +303,45 @@ def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
         groups = [g for g in tx.alerts.escalating() if g.escalation in policies]
     fired_keys: list[str] = []
     for group in groups:
-        policy = policies[group.escalation or ""]
-        fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
-        for _ in range(len(policy.expanded())):
-            due = next_step(policy, group.first_firing_at, fired, now)
-            if due is None:
-                break
-            key = step_key(group.id, due.index)
-            with deps.uow() as tx:
-                claimed = tx.notifications.claim(key, now)
-                tx.commit()
-            if not claimed:
-                break  # another replica fires it (its record reaches us next tick)
-            reached = _fire_step(group.id, due, deps, now)
-            if reached is None:  # nothing sent (Slack refused): released, next tick retries
-                break
-            fired[due.index] = Fired(now, reached)
-            fired_keys.append(key)
-            if reached:
-                break
+        fired_keys += _escalate(group, policies[group.escalation or ""], deps, now)
+    return fired_keys
+
+
+def escalate_group(group_id: int, deps: Deps) -> list[str]:
+    """Fire the steps of one group that are due now. `AlertSync` calls it right after
+    showing a delivery, so the first page goes out within milliseconds of the webhook
+    instead of at the next scheduler tick (up to its 30 s interval later); the tick
+    still fires every later step, and the claims keep each step to once."""
+    policies = deps.config.alerts.escalations
+    if not policies:
+        return []
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None or not group.escalating or group.escalation not in policies:
+        return []
+    return _escalate(group, policies[group.escalation or ""], deps, deps.now())
+
+
+def _escalate(group: AlertGroup, policy: Policy, deps: Deps, now: datetime) -> list[str]:
+    fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
+    fired_keys: list[str] = []
+    for _ in range(len(policy.expanded())):
+        due = next_step(policy, group.first_firing_at, fired, now)
+        if due is None:
+            break
+        key = step_key(group.id, due.index)
+        with deps.uow() as tx:
+            claimed = tx.notifications.claim(key, now)
+            tx.commit()
+        if not claimed:
+            break  # another replica fires it (its record reaches us next tick)
+        reached = _fire_step(group.id, due, deps, now)
+        if reached is None:  # nothing sent (Slack refused): released, next tick retries
+            break
+        fired[due.index] = Fired(now, reached)
+        fired_keys.append(key)
+        if reached:
+            break
     return fired_keys
 
 

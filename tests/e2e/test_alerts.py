@@ -374,9 +374,10 @@ ESCALATING = CONFIG.replace("""    hooks:
 
 def test_escalation_pages_by_dm_past_an_unanswered_step_until_acknowledged(
         engine: Engine, tmp_path: Path) -> None:
-    """Alice is paged by DM (with the buttons) and does not answer; five minutes later
-    Bob is paged; his Acknowledge in the DM stops the escalation and is shown in the
-    channel message, which mentions both."""
+    """Alice is paged by DM (with the buttons) right after the delivery, without waiting
+    for a scheduler tick, and does not answer; five minutes later Bob is paged; his
+    Acknowledge in the DM stops the escalation and is shown in the channel message,
+    which mentions both."""
     from datetime import timedelta
 
     from bot.services.alerts import escalate_due
@@ -389,9 +390,16 @@ def test_escalation_pages_by_dm_past_an_unanswered_step_until_acknowledged(
         assert post(stack, "/alerts/paging", body)[0] == 202
         stack.slack.wait_for(lambda: synced(stack))
         deps = stack.runtime.deps
-        start = deps.now()
-        assert escalate_due(deps, start) == ["alert-step:1:0"]
         alice_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D01ALICE"))
+
+        def recorded() -> bool:  # the DM is out; wait for the step's record too
+            with deps.uow() as tx:
+                group = tx.alerts.get(1)
+            return group is not None and len(group.steps) == 1
+
+        stack.slack.wait_for(recorded)
+        start = deps.now()
+        assert escalate_due(deps, start) == []  # step 0 went out already
         [page] = list(alice_dm.messages.values())
         assert "You are being paged" in page.text
         assert Action.ALERT_ACK.value in json.dumps(page.blocks)
