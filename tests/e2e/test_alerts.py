@@ -105,6 +105,8 @@ def start_alert_stack(engine: Engine, path: Path, pace: float = 0) -> Stack:
 def post(stack: Stack, path: str, body: Any, *, token: str | None = TOKEN,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    if len(raw) > 1024 * 1024:
+        return _post_too_large(stack, path, raw, token)
     request = urllib.request.Request(stack.server.url + path, data=raw, method="POST",
                                      headers={"Content-Type": "application/json",
                                               **({"Authorization": f"Bearer {token}"}
@@ -119,6 +121,26 @@ def post(stack: Stack, path: str, body: Any, *, token: str | None = TOKEN,
             return exc.code, json.loads(raw)
         except ValueError:  # waitress's own 413 for a body past its cap is plain text
             return exc.code, {"error": raw.decode(errors="replace")}
+
+
+def _post_too_large(stack: Stack, path: str, raw: bytes, token: str | None,
+                    ) -> tuple[int, dict[str, Any]]:
+    """The server answers 413 once it has the headers and may close while the body is
+    still being sent (urllib then reports a broken pipe): read the answer regardless."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(stack.server.url)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+    try:
+        try:
+            conn.request("POST", path, body=raw, headers={"Authorization": f"Bearer {token}"})
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the answer is already on its way back
+        response = conn.getresponse()
+        return response.status, {"error": response.read().decode(errors="replace")}
+    finally:
+        conn.close()
 
 
 def messages(stack: Stack, name: str = "alerts") -> list[Any]:
