@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from bot.observability import SCHEDULER_LAG, SCHEDULER_LAST_TICK
 from bot.services.alerts import escalate_due, sync_pending
+from bot.services.nudges import reconcile_nudges
 from bot.services.ports import Deps
 from bot.services.reminders import send_due
 
@@ -34,6 +35,7 @@ class Scheduler:
         self.last_error: str | None = None
         self.failures = 0  # consecutive failed ticks
         self.last_tick: float | None = None  # monotonic time of the last finished tick
+        self._reconciled = False
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -45,6 +47,9 @@ class Scheduler:
 
     def tick(self) -> list[str]:
         try:
+            if not self._reconciled:  # nudges follow this start's configuration
+                reconcile_nudges(self.deps)
+                self._reconciled = True
             sent = send_due(self.deps)
             if self.deps.config.alerts.integrations:
                 sent += escalate_due(self.deps)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.alerts import SqlAlertRepository
 from storage.archive import SqlArchiveRepository
+from storage.nudges import SqlNudgeRepository
 from storage.repositories import (
     SqlActionItemRepository,
     SqlIncidentRepository,
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
         self.archive = SqlArchiveRepository(self.session)
         self.search = SqlSearchRepository(self.session)
         self.alerts = SqlAlertRepository(self.session)
+        self.nudges = SqlNudgeRepository(self.session)
         return self
 
     def __exit__(

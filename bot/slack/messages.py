@@ -21,6 +21,7 @@ from bot.domain.alerts import AlertGroup
 from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.nudges import Nudge, NudgeKind
 from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
 from bot.domain.timeline import review_step_text, tag_change_text
@@ -31,10 +32,11 @@ from bot.services import reviews as rv
 from bot.services.alerts import AlertAnswered
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result
 from bot.services.incidents import Outcome, Problem, Stopped
+from bot.services.nudges import Snoozed
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_rephrase_button
+from bot.slack.blocks import build_rephrase_button, short_duration
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -650,3 +652,32 @@ def alert_timeline_text(group: AlertGroup) -> str:
     return (f"Alert from {group.integration}: {group.title} (severity "
             f"{group.severity or 'none'}; first firing {group.first_firing_at:%Y-%m-%d %H:%M} "
             f"UTC){' ' + links if links else ''}")
+
+
+def nudge_text(incident: Incident, nudge: Nudge) -> str:
+    """A nudge in the incident channel (bot/domain/nudges.py). It mentions the commander
+    only, never the channel."""
+    name = f"*#{incident.number} {escape_mrkdwn(incident.title)}* ({incident.severity})"
+    idle = short_duration(nudge.idle)
+    who = f"<@{incident.commander}>: " if incident.commander else ""
+    match nudge.kind:
+        case NudgeKind.UPDATE:
+            return (f":hourglass_flowing_sand: {who}no status update on {name} for {idle}. "
+                    "Post one so everyone following knows where things stand.")
+        case NudgeKind.COMMANDER:
+            return (f":bust_in_silhouette: {name} has had no commander for {idle}. "
+                    "Someone here: take the role, so one person coordinates the response.")
+        case NudgeKind.OPEN:
+            return (f":calendar: {who}{name} has been open for {idle} (declared "
+                    f"{slack_date(incident.declared_at)}). If it is over, resolve it "
+                    "(`/incident resolve`); if not, post an update on where it stands.")
+        case _:
+            assert_never(nudge.kind)
+
+
+def nudge_snoozed_text(snoozed: Snoozed) -> str:
+    """What the snoozed nudge's message becomes (its buttons gone)."""
+    what = {NudgeKind.UPDATE: "update reminder", NudgeKind.COMMANDER: "commander reminder",
+            NudgeKind.OPEN: "open-incident reminder"}[snoozed.kind]
+    return (f":zzz: {user_mention(snoozed.by)} snoozed the {what} for "
+            f"*#{snoozed.incident.number}* until {slack_date(snoozed.until)}.")
