@@ -669,6 +669,7 @@ class SlackGateway:
         return str(response["channel"]), str(response["ts"])
 
     def update_alert(self, group: AlertGroup) -> None:
+        self._changed(frozenset(group.notified))  # acknowledged, silenced, resolved…
         if group.message_channel_id and group.message_ts:
             text, blocks = build_alert_message(group)
             channel, ts = group.message_channel_id, group.message_ts
@@ -717,6 +718,7 @@ class SlackGateway:
         call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
 
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        self._changed(frozenset({user_id}))  # their Home tab lists the alerts that paged them
         text, blocks = build_alert_message(group, page=True)
         self._post(user_id, text=text, blocks=blocks)
 

@@ -573,7 +573,8 @@ HOME_DECLARE = "Declare an incident"
 HOME_ASK_COVER = "Ask for cover"
 HOME_DONE = "Done"
 HOME_CHANGE_DUE = "Change due"
-HOME_HEADINGS = {"oncall": "On call", "mine": "Your open incidents",
+HOME_HEADINGS = {"oncall": "On call", "alerts": "Open alerts that paged you",
+                 "mine": "Your open incidents",
                  "items": "Your open action items", "postmortems": "Postmortems waiting on you",
                  "open": "Open incidents"}
 HOME_EMPTY = {"mine": "None: you are not part of any open incident.",
@@ -582,6 +583,7 @@ HOME_EMPTY = {"mine": "None: you are not part of any open incident.",
               "open": "No open incidents. :tada:"}
 # Where the rest of a long list is: the command that shows it whole.
 HOME_SEE_ALL = {"turns": "`/oncall <schedule>`", "mine": "`/incident list`",
+                "alerts": "the alert channels (or `debrief alerts list --open`)",
                 "items": "`/actions`", "postmortems": "`/incident list` and each incident's "
                 "`/incident postmortem`", "open": "`/incident list`"}
 
@@ -625,6 +627,22 @@ def home_owed_line(incident: Incident, kind: str, status: str) -> str:
     where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
     return (f"• {verb} the postmortem of *#{incident.number}* {escape_mrkdwn(incident.title)}"
             f" ({status.replace('_', ' ')}){where}")
+
+
+def home_alert_line(group: AlertGroup) -> str:
+    """One open alert group that paged the viewer: its state, since when, and where its
+    message is (its channel)."""
+    match group.status:
+        case "acknowledged":
+            state = f"acknowledged by {user_mention(group.acknowledged_by)}"
+        case "silenced":
+            state = f"silenced until {slack_date(group.silenced_until)}"
+        case _:
+            state = "*firing*"
+    where = f" · <#{group.message_channel_id}>" if group.message_channel_id else ""
+    incident = f" · incident *#{group.incident_number}*" if group.incident_number else ""
+    return (f":rotating_light: {escape_mrkdwn(group.title)} · {state} · since "
+            f"{slack_date(group.first_firing_at)}{incident}{where}")
 
 
 def home_severity_heading(severity: str, total: int) -> str:
