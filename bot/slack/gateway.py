@@ -30,6 +30,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.factors import FactorForm
 from bot.domain.home import Home, people_of
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.nudges import Nudge
@@ -55,6 +56,7 @@ from bot.slack.blocks import (
     build_declare_modal,
     build_digest,
     build_edit_modal,
+    build_factor_modal,
     build_item_form,
     build_nudge,
     build_postmortem_summary,
@@ -488,6 +490,12 @@ class SlackGateway:
                            message_ts: str | None) -> None:
         """The "Write postmortem" modal, prefilled with the sections' current text."""
         view = build_sections_modal(form, channel_id, message_ts)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_factor_form(self, trigger_id: str, form: FactorForm, channel_id: str,
+                         message_ts: str | None) -> None:
+        """The "Add contributing factor" modal."""
+        view = build_factor_modal(form, channel_id, message_ts)
         call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def send_direct(self, user_id: str, text: str) -> None:

@@ -37,6 +37,8 @@ class Action(StrEnum):
     NUDGE_UPDATE = "nudge-post-update"  # "Post update" on a nudge: the update modal; value: N
     NUDGE_COMMAND = "nudge-take-command"  # "I'll be commander"; value: the incident number
     NUDGE_SNOOZE = "nudge-snooze"  # value: `<incident>:<kind>`
+    FACTOR_ADD = "factor-add"  # "Add contributing factor" on the draft; value: the incident
+    FACTOR_REMOVE = "factor-remove"  # "Remove" in the factor list; value: `<incident>:<factor>`
 
 
 class Callback(StrEnum):
@@ -49,6 +51,7 @@ class Callback(StrEnum):
     POSTMORTEM_WRITE = "postmortem-write"  # private_metadata: `<incident>:<channel>:<ts>`
     POSTMORTEM_CHANGES = "postmortem-changes"  # private_metadata: the incident number
     NUDGE_UPDATE = "nudge-update"  # the update modal; private_metadata: `<incident>:<channel>`
+    FACTOR_ADD = "factor-add"  # private_metadata: `<incident>:<channel>:<draft message ts>`
 
 
 class Block(StrEnum):
@@ -68,6 +71,10 @@ class Block(StrEnum):
     SECTION = "pm-section:"  # + the section's key: one input per postmortem section
     REVIEW_COMMENT = "review-comment"
     UPDATE_TEXT = "update-text"
+    FACTOR_CATEGORY = "factor-category"
+    FACTOR_TEXT = "factor-text"
+    FACTOR_TIMELINE = "factor-timeline"
+    FACTOR_ITEMS = "factor-items"
 
 
 class Field(StrEnum):
@@ -87,6 +94,10 @@ class Field(StrEnum):
     SECTION_TEXT = "section_text"
     REVIEW_COMMENT = "review_comment"
     UPDATE_TEXT = "update_text"
+    FACTOR_CATEGORY = "factor_category"
+    FACTOR_TEXT = "factor_text"
+    FACTOR_TIMELINE = "factor_timeline"
+    FACTOR_ITEMS = "factor_items"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

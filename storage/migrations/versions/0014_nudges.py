@@ -4,7 +4,7 @@ triggers) is touched. Incidents open before this migration get their rows on the
 scheduler's first tick (bot/services/nudges.py: reconcile_nudges).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
