@@ -361,3 +361,37 @@ class AlertEventRow(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     actor: Mapped[str | None] = mapped_column(String(30))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class HeartbeatRow(Base):
+    """A heartbeat integration's one row (bot/domain/alerts.py: Heartbeat): each ping
+    updates it in place (so pings cost the same however long they have run); the
+    scheduler raises an alert group when `last_ping_at` is older than the window and
+    keeps its id in `open_group_id` until pings resume."""
+
+    __tablename__ = "heartbeats"
+
+    integration: Mapped[str] = mapped_column(String(50), primary_key=True)
+    armed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_ping_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    open_group_id: Mapped[int | None] = mapped_column(Integer)
+    missed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NudgeRow(Base):
+    """When an incident's nudge of one kind (bot/domain/nudges.py) is next worth looking
+    at, and its snooze. `due_at` is indexed: a scheduler tick reads only the rows due
+    (`due_at <= now`), never the history. It is a lower bound kept by the services: a
+    change that restarts a clock rewrites it, a tick that finds nothing due (the incident
+    moved, or is snoozed) moves it to the next window; NULL: never (resolved, off)."""
+
+    __tablename__ = "nudges"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_by: Mapped[str | None] = mapped_column(String(30))
+    snoozed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,8 +8,9 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.alerts import SqlAlertRepository
+from storage.alerts import SqlAlertRepository, SqlHeartbeatRepository
 from storage.archive import SqlArchiveRepository
+from storage.nudges import SqlNudgeRepository
 from storage.repositories import (
     SqlActionItemRepository,
     SqlIncidentRepository,
@@ -38,6 +39,8 @@ class SqlUnitOfWork:
         self.archive = SqlArchiveRepository(self.session)
         self.search = SqlSearchRepository(self.session)
         self.alerts = SqlAlertRepository(self.session)
+        self.heartbeats = SqlHeartbeatRepository(self.session)
+        self.nudges = SqlNudgeRepository(self.session)
         return self
 
     def __exit__(

@@ -105,6 +105,8 @@ def start_alert_stack(engine: Engine, path: Path, pace: float = 0) -> Stack:
 def post(stack: Stack, path: str, body: Any, *, token: str | None = TOKEN,
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    if len(raw) > 1024 * 1024:
+        return _post_too_large(stack, path, raw, token)
     request = urllib.request.Request(stack.server.url + path, data=raw, method="POST",
                                      headers={"Content-Type": "application/json",
                                               **({"Authorization": f"Bearer {token}"}
@@ -119,6 +121,26 @@ def post(stack: Stack, path: str, body: Any, *, token: str | None = TOKEN,
             return exc.code, json.loads(raw)
         except ValueError:  # waitress's own 413 for a body past its cap is plain text
             return exc.code, {"error": raw.decode(errors="replace")}
+
+
+def _post_too_large(stack: Stack, path: str, raw: bytes, token: str | None,
+                    ) -> tuple[int, dict[str, Any]]:
+    """The server answers 413 once it has the headers and may close while the body is
+    still being sent (urllib then reports a broken pipe): read the answer regardless."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(stack.server.url)
+    conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
+    try:
+        try:
+            conn.request("POST", path, body=raw, headers={"Authorization": f"Bearer {token}"})
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the answer is already on its way back
+        response = conn.getresponse()
+        return response.status, {"error": response.read().decode(errors="replace")}
+    finally:
+        conn.close()
 
 
 def messages(stack: Stack, name: str = "alerts") -> list[Any]:
@@ -374,9 +396,10 @@ ESCALATING = CONFIG.replace("""    hooks:
 
 def test_escalation_pages_by_dm_past_an_unanswered_step_until_acknowledged(
         engine: Engine, tmp_path: Path) -> None:
-    """Alice is paged by DM (with the buttons) and does not answer; five minutes later
-    Bob is paged; his Acknowledge in the DM stops the escalation and is shown in the
-    channel message, which mentions both."""
+    """Alice is paged by DM (with the buttons) right after the delivery, without waiting
+    for a scheduler tick, and does not answer; five minutes later Bob is paged; his
+    Acknowledge in the DM stops the escalation and is shown in the channel message,
+    which mentions both."""
     from datetime import timedelta
 
     from bot.services.alerts import escalate_due
@@ -389,9 +412,16 @@ def test_escalation_pages_by_dm_past_an_unanswered_step_until_acknowledged(
         assert post(stack, "/alerts/paging", body)[0] == 202
         stack.slack.wait_for(lambda: synced(stack))
         deps = stack.runtime.deps
-        start = deps.now()
-        assert escalate_due(deps, start) == ["alert-step:1:0"]
         alice_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D01ALICE"))
+
+        def recorded() -> bool:  # the DM is out; wait for the step's record too
+            with deps.uow() as tx:
+                group = tx.alerts.get(1)
+            return group is not None and len(group.steps) == 1
+
+        stack.slack.wait_for(recorded)
+        start = deps.now()
+        assert escalate_due(deps, start) == []  # step 0 went out already
         [page] = list(alice_dm.messages.values())
         assert "You are being paged" in page.text
         assert Action.ALERT_ACK.value in json.dumps(page.blocks)
@@ -481,3 +511,73 @@ def test_declare_from_alert_suggests_related_incidents(alerts_stack: Stack) -> N
                     if "Related past incidents" in (m.text or "")]
     [text] = stack.slack.wait_for(lambda: suggested() or None)
     assert f"*#{past.number}*" in text and "shares `service:checkout-api`" in text
+
+
+def test_home_tab_lists_the_open_alerts_that_paged_you(engine: Engine, tmp_path: Path) -> None:
+    """Alice is paged for one group of seven firing: her Home tab lists it (firing, since
+    when, its channel), Bob's does not; when Bob is paged and acknowledges, Alice's open
+    tab follows by itself; resolved, it is gone. Seven groups paging her: five shown and
+    a "see all" line, within Slack's limits."""
+    from datetime import timedelta
+
+    from bot.services.alerts import escalate_due
+    from bot.slack.home import home_as_text
+    from bot.standin.limits import block_kit_problems
+
+    path = tmp_path / "debrief.yaml"
+    path.write_text(ESCALATING)
+    stack = start_alert_stack(engine, path)
+
+    def home(user: str, after: str | None = None) -> dict[str, Any]:
+        if after is None:
+            assert stack.client.open_home(user).status == 200
+        view: dict[str, Any] = stack.slack.wait_for(
+            lambda: (v := stack.slack.homes.get(user)) is not None and v["id"] != after and v)
+        return view
+
+    try:
+        body = {"title": "Checkout 5xx <!channel>", "status": "firing", "dedup_key": "checkout"}
+        assert post(stack, "/alerts/paging", body)[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        deps = stack.runtime.deps
+        start = deps.now()
+        assert escalate_due(deps, start) == ["alert-step:1:0"]
+        alice = home("U01ALICE")
+        text = home_as_text(alice)
+        assert "OPEN ALERTS THAT PAGED YOU" in text
+        assert ":rotating_light: Checkout 5xx <!channel> · *firing* · since" in text
+        assert "&lt;!channel&gt;" in json.dumps(alice["blocks"])  # escaped: pings nobody
+        assert "OPEN ALERTS" not in home_as_text(home("U02BOB"))
+
+        assert escalate_due(deps, start + timedelta(minutes=5)) == ["alert-step:1:2"]
+        bob_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D02BOB"))
+        [page] = list(bob_dm.messages.values())
+        stack.client.click(Action.ALERT_ACK, user="U02BOB", channel="D02BOB",
+                           message_ts=page.ts, value="1")
+        alice = stack.slack.wait_for(lambda: (v := stack.slack.homes["U01ALICE"]) and
+                                     "acknowledged by" in home_as_text(v) and v, timeout=30)
+        assert "acknowledged by @U02BOB" in home_as_text(alice)
+        # Bob's tab (opened before) follows too: he was paged.
+        stack.slack.wait_for(lambda: "OPEN ALERTS" in home_as_text(stack.slack.homes["U02BOB"]),
+                             timeout=30)
+        assert post(stack, "/alerts/paging", {**body, "status": "resolved"})[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        stack.slack.wait_for(lambda: "OPEN ALERTS" not in home_as_text(
+            stack.slack.homes["U01ALICE"]), timeout=30)
+
+        for i in range(7):
+            assert post(stack, "/alerts/paging", {"title": f"Disk {i}", "status": "firing",
+                                                  "dedup_key": f"disk-{i}"})[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        later = start + timedelta(hours=1)
+        assert len(escalate_due(deps, later)) == 7
+        view = stack.slack.wait_for(lambda: (v := stack.slack.homes["U01ALICE"]) and
+                                    "Disk" in home_as_text(v) and v, timeout=30)
+        text = home_as_text(view)
+        assert text.count(":rotating_light: Disk") == 5
+        assert "…and 2 more: see all with the alert channels (or `debrief alerts list " \
+            "--open`)." in text
+        assert block_kit_problems(view["blocks"], 100) == []
+    finally:
+        stack.close()
+    assert stack.slack.violations == []
