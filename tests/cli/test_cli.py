@@ -100,7 +100,8 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     # Issue 13: days later, a search finds the incident by its postmortem's words.
     assert "bob: /incident search validator service:payments-api" in out
     assert "finds #1: its postmortem says" in out
-    # Issue 15: an alert pages past an unanswered first step, is acknowledged, becomes #3 (#2 is the related-incident declare).
+    # Issue 15: an alert pages past an unanswered first step, is acknowledged, becomes #3
+    # (#2 is the related-incident declare).
     assert "Prometheus Alertmanager POSTs a firing group" in out
     assert "bot posted in a DM to carol: :rotating_light: You are being paged" in out
     assert "scheduler tick: alert-step:1:2" in out

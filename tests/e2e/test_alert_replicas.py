@@ -102,7 +102,10 @@ def test_two_replicas_post_and_page_once_even_when_one_dies(
     for user in ("U02BOB", "U03CAROL"):
         counts = pages(user)
         assert counts and max(counts.values()) == 1, f"{user} was paged twice for a group"
-        assert len(counts) >= 19
+        # At most once: a step claimed but not yet sent when its replica is killed is not
+        # re-sent. The killed replica's alert worker (page at once) and its tick can each
+        # hold one in flight, so up to two of the 20 may be lost, never doubled.
+        assert len(counts) >= 18
     posted = Counter(str(c.args.get("text")) for c in slack.calls_of("chat.postMessage")
                      if str(c.args.get("channel")) in ("#alerts", alerts))
     assert max(posted.values()) == 1 and len(posted) >= 19

@@ -576,8 +576,8 @@ def test_home_tab_lists_the_open_alerts_that_paged_you(engine: Engine, tmp_path:
                                                   "dedup_key": f"disk-{i}"})[0] == 202
         stack.slack.wait_for(lambda: synced(stack))
         later = start + timedelta(hours=1)
+        escalate_due(deps, later)  # what the worker has not paged yet (claims: once each)
         stack.slack.wait_for(lambda: paged(*range(2, 9)), timeout=30)
-        escalate_due(deps, later)
         view = stack.slack.wait_for(lambda: (v := stack.slack.homes["U01ALICE"]) and
                                     "Disk" in home_as_text(v) and v, timeout=30)
         text = home_as_text(view)
