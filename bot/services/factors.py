@@ -24,16 +24,14 @@ from bot.domain.factors import (
     resolve_factor,
 )
 from bot.domain.incidents import EventKind, EventRecord, Incident
-from bot.domain.permissions import Act
 from bot.domain.timeline import TimelineEntry
 from bot.errors import UserError
-from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, Deps, UnitOfWork, UnitOfWorkFactory
 from bot.services.postmortems import (
     Draft,
-    _check_not_published,
     _draft_message,
     _names,
+    authorize_drafting,
     draft_postmortem,
     factor_labels,
 )
@@ -90,16 +88,6 @@ def _incident(tx: UnitOfWork, number: int, *, lock: bool = False) -> Incident:
     return incident
 
 
-def _check_may(number: int, user: str, *, uow: UnitOfWorkFactory, chat: Chat,
-               config: DebriefConfig) -> Incident:
-    with uow() as tx:
-        incident = _incident(tx, number)
-    authorize(Act.DRAFT_POSTMORTEM, user, Subject(incident=incident),
-              policy=config.permissions, chat=chat)
-    _check_not_published(number, uow)
-    return incident
-
-
 def factor_form(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig,
                 category: str | None = None, description: str = "") -> FactorForm:
     """What the modal offers for incident `number`, prefilled with what was typed."""
@@ -119,7 +107,8 @@ def open_factor_form(number: int, user_id: str, trigger_id: str, channel_id: str
                      deps: Deps, category: str | None = None, description: str = "",
                      message_ts: str | None = None) -> None:
     """Open the "Add contributing factor" modal for someone who may write the postmortem."""
-    incident = _check_may(number, user_id, uow=deps.uow, chat=deps.chat, config=deps.config)
+    incident = authorize_drafting(number, user_id, uow=deps.uow, chat=deps.chat,
+                                  config=deps.config)
     form = factor_form(number, uow=deps.uow, config=deps.config, category=category,
                        description=description)
     deps.chat.open_factor_form(trigger_id, form, channel_id or incident.channel_id or "",
@@ -153,7 +142,7 @@ def add_factor(number: int, user: str, category: str, description: str, *,
     """Check and store a factor with who and when, record it on the timeline, check its
     words for the writer, and re-draft. Refused (nothing stored) for an unknown category,
     an empty or over-long description, a link that is not the incident's, or one past MAX_FACTORS."""
-    _check_may(number, user, uow=uow, chat=chat, config=config)
+    authorize_drafting(number, user, uow=uow, chat=chat, config=config)
     with uow() as tx:
         incident = _incident(tx, number, lock=True)
         entries = tx.timeline.entries(number)
@@ -178,7 +167,7 @@ def remove_factor(number: int, user: str, factor_id: int, *, uow: UnitOfWorkFact
                   chat: Chat, config: DebriefConfig, now: datetime,
                   message_ts: str | None = None) -> FactorRemoved:
     """Mark a standing factor removed (kept, with who and when), record it, re-draft."""
-    _check_may(number, user, uow=uow, chat=chat, config=config)
+    authorize_drafting(number, user, uow=uow, chat=chat, config=config)
     with uow() as tx:
         incident = _incident(tx, number, lock=True)
         removed = tx.postmortems.remove_factor(number, factor_id, by=user, now=now)

@@ -10,6 +10,7 @@ from datetime import datetime
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
 from bot.domain.factors import Factor, timeline_labels
+from bot.domain.incidents import Incident
 from bot.domain.library import LibraryEntry, front_matter, library_path
 from bot.domain.permissions import Act
 from bot.domain.postmortem import (
@@ -245,6 +246,20 @@ def write_sections(number: int, texts: dict[str, str], author: str, *,
     return SectionsSaved(number, tuple(changed), headings, findings, checked, draft)
 
 
+def authorize_drafting(number: int, user: str, *, uow: UnitOfWorkFactory, chat: Chat,
+                       config: DebriefConfig) -> Incident:
+    """The incident, if `user` may write its postmortem (modal, factors, upload) and it is
+    not published; else a `UserError` saying why."""
+    with uow() as tx:
+        incident = tx.incidents.get(number)
+    if incident is None:
+        raise UserError(f"There is no incident #{number}.")
+    authorize(Act.DRAFT_POSTMORTEM, user, Subject(incident=incident),
+              policy=config.permissions, chat=chat)
+    _check_not_published(number, uow)
+    return incident
+
+
 def _check_not_published(number: int, uow: UnitOfWorkFactory) -> None:
     """A published postmortem is not drafted or written again until reopened."""
     with uow() as tx:
@@ -266,13 +281,8 @@ def open_section_form(number: int, user_id: str, trigger_id: str, channel_id: st
                       message_ts: str | None = None) -> None:
     """Open the "Write postmortem" modal for someone who may draft the postmortem: every
     declared section, or just `section` (its key or heading), prefilled."""
-    with deps.uow() as tx:
-        incident = tx.incidents.get(number)
-    if incident is None:
-        raise UserError(f"There is no incident #{number}.")
-    authorize(Act.DRAFT_POSTMORTEM, user_id, Subject(incident=incident),
-              policy=deps.config.permissions, chat=deps.chat)
-    _check_not_published(number, deps.uow)
+    incident = authorize_drafting(number, user_id, uow=deps.uow, chat=deps.chat,
+                                  config=deps.config)
     form = section_form(number, uow=deps.uow, config=deps.config)
     if section:
         wanted = section.strip().lower()

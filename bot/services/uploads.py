@@ -11,7 +11,6 @@ import logging
 from dataclasses import dataclass
 
 from bot.domain.blameless import Finding, lint_text
-from bot.domain.permissions import Act
 from bot.domain.postmortem import SECTION_TEXT_LIMIT
 from bot.domain.postmortem_markdown import (
     UPLOAD_LIMIT,
@@ -22,14 +21,13 @@ from bot.domain.postmortem_markdown import (
 )
 from bot.errors import ChatError, Echo, UserError
 from bot.services.factors import FactorsSynced, apply_factors, plan_factors
-from bot.services.permissions import Subject, authorize
 from bot.services.ports import Deps
 from bot.services.postmortems import (
     Draft,
     SectionsSaved,
-    _check_not_published,
     _draft_message,
     _names,
+    authorize_drafting,
     draft_postmortem,
     render_document,
     section_form,
@@ -97,12 +95,8 @@ def upload_postmortem(channel_id: str, file_id: str, user_id: str, *, deps: Deps
         if not tx.notifications.claim(f"postmortem-upload:{file_id}:{channel_id}", now):
             return None
         tx.commit()
-    with deps.uow() as tx:
-        incident = tx.incidents.get(number)
-    assert incident is not None
-    authorize(Act.DRAFT_POSTMORTEM, user_id, Subject(incident=incident),
-              policy=deps.config.permissions, chat=deps.chat)
-    _check_not_published(number, deps.uow)
+    authorize_drafting(number, user_id, uow=deps.uow, chat=deps.chat,
+                       config=deps.config)
     if file.size > UPLOAD_LIMIT:
         raise _too_big(file.name, file.size)
     data = deps.chat.download_file(file, UPLOAD_LIMIT)
@@ -194,11 +188,6 @@ def _too_big(name: str, size: int) -> UserError:
 def invite_upload(number: int, user_id: str, *, deps: Deps) -> UploadInvited:
     """`/incident postmortem upload`: who may (as for the modal) and not once published;
     the person then drops the file in the channel."""
-    with deps.uow() as tx:
-        incident = tx.incidents.get(number)
-    if incident is None:
-        raise UserError(f"There is no incident #{number}.")
-    authorize(Act.DRAFT_POSTMORTEM, user_id, Subject(incident=incident),
-              policy=deps.config.permissions, chat=deps.chat)
-    _check_not_published(number, deps.uow)
+    authorize_drafting(number, user_id, uow=deps.uow, chat=deps.chat,
+                       config=deps.config)
     return UploadInvited(number)
