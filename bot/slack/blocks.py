@@ -463,11 +463,17 @@ def build_cover_request(schedule: str, user_id: str, start: datetime,
     ]
 
 
+def _author(item: TimelineItem) -> str:
+    """A person as a mention; another bot (kind `bot`) by the name it posted under."""
+    return f"_{escape_mrkdwn(item.author or '')}_ (bot)" if item.kind == "bot" \
+        else user_mention(item.author)
+
+
 def _timeline_sections(items: list[TimelineItem]) -> list[str]:
     lines = [
         (f"`{i.entry_id}` " if i.entry_id is not None else "")
         + f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
-        + (f" — {user_mention(i.author)}" if i.author else "")
+        + (f" — {_author(i)}" if i.author else "")
         + (" _(hidden from the postmortem)_" if i.hidden else "")
         for i in items
     ]
