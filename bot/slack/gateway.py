@@ -400,7 +400,7 @@ class SlackGateway:
             self._workspace_url = str(response.get("url") or "")
         return self._bot_user or None
 
-    def own_ids(self) -> frozenset[str]:
+    def _own_ids(self) -> frozenset[str]:
         """Our bot user's id and bot id (auth.test, asked once): messages carrying
         either are ours and never captured."""
         self._bot_user_id()
@@ -493,7 +493,7 @@ class SlackGateway:
         """Every person's message in the channel, thread replies included, oldest first.
         Follows pagination cursors; HTTP 429s are waited out by the retry handler."""
         marker = self.config.timeline.marker_emoji
-        own = self.own_ids()
+        own = self._own_ids()
         found: list[ChatMessage] = []
         for raw in self._pages("conversations.history", lambda cursor: self.client
                                .conversations_history(channel=channel_id, cursor=cursor,
