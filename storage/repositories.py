@@ -311,9 +311,11 @@ class SqlTimelineRepository:
     def set_pinned(self, channel_id: str, ts: str, pinned: bool) -> bool:
         return self._change(channel_id, ts, lambda row: setattr(row, "pinned", pinned))
 
-    def add_note(self, number: int, at: datetime, author: str, text: str) -> int:
+    def add_note(self, number: int, at: datetime, author: str | None, text: str, *,
+                 kind: str = "note") -> int:
+        """A note (or, `kind="alert"`, an attached alert's change: no author)."""
         row = TimelineEntryRow(
-            incident_id=self._incident_id(number), at=at, kind="note", author=author, text=text,
+            incident_id=self._incident_id(number), at=at, kind=kind, author=author, text=text,
             pinned=False, marked_by=[], deleted=False, history=[], files=[])
         self.session.add(row)
         self.session.flush()

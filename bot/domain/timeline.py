@@ -52,7 +52,7 @@ class TimelineEntry:
     """One stored piece of the timeline that is not a lifecycle event: chat or a note."""
 
     at: datetime
-    kind: str  # message | file | note
+    kind: str  # message | file | bot | note | alert
     author: str | None
     text: str
     channel_id: str | None = None
@@ -68,7 +68,7 @@ class TimelineEntry:
 
     @property
     def key(self) -> bool:
-        return self.kind == "note" or self.pinned or bool(self.marked_by)
+        return self.kind in ("note", "alert") or self.pinned or bool(self.marked_by)
 
 
 @dataclass(frozen=True)

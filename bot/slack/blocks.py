@@ -738,7 +738,7 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
     if group.resolved_at and group.status == "resolved":
         notes.append(f"Resolved {slack_date(group.resolved_at)}")
     if group.incident_number:
-        notes.append(f"Incident #{group.incident_number}")
+        notes.append(alert_incident_note(group))
     if group.links:
         notes.append(" · ".join(f"<{link.url}|{escape_mrkdwn(link.text or 'Link')}>"
                                 for link in group.links))
@@ -749,16 +749,54 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
     return text[:3000], blocks
 
 
+def alert_incident_note(group: AlertGroup) -> str:
+    """The incident a group is attached to, as its message says it. A private incident
+    is named by number only: an alert channel is seen by people who are not its members."""
+    incident = group.incident
+    if incident is None:
+        return f"Incident #{group.incident_number}"
+    name = f"Incident #{incident.number}" + (
+        "" if incident.private else f": {escape_mrkdwn(incident.title)}")
+    if incident.open:
+        return (f":link: Attached to {name}. Escalation is stopped while it is open; this "
+                "alert's changes go to its timeline and channel.")
+    return f"{name} (resolved): this alert pages on-call again if it fires."
+
+
+def build_attach_modal(group: AlertGroup, incidents: list[Incident],
+                       channel_id: str | None) -> dict[str, Any]:
+    """"Attach to incident": a select of the open incidents the clicker may see (built
+    for them alone, so no private incident's title reaches anyone else)."""
+    options = [{"text": _plain(f"#{i.number} {i.title}", 75), "value": str(i.number)}
+               for i in incidents[:MAX_OPTIONS]]
+    return {
+        "type": "modal", "callback_id": Callback.ATTACH_ALERT.value,
+        "title": _plain("Attach to incident", 24), "submit": _plain("Attach", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{group.id}:{channel_id or ''}",
+        "blocks": [
+            {"type": "section", "text": _mrkdwn(
+                f"*{escape_mrkdwn(group.title)}*\nWhile the incident is open, this alert's "
+                "changes go to its timeline and channel, and nobody is paged for it.")},
+            {"type": "input", "block_id": Block.ATTACH_INCIDENT.value,
+             "label": _plain("Incident"),
+             "element": {"type": "static_select", "action_id": Field.ATTACH_INCIDENT.value,
+                         "options": options, "initial_option": options[0]}},
+        ],
+    }
+
+
 def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
     value = str(group.id)
     buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None),
                ("Silence 1h", Action.ALERT_SILENCE, None),
-               ("Declare incident", Action.ALERT_DECLARE, "danger")]
+               ("Declare incident", Action.ALERT_DECLARE, "danger"),
+               ("Attach to incident", Action.ALERT_ATTACH, None)]
     elements = []
     for label, action, style in buttons:
         if (action == Action.ALERT_ACK and group.status == "acknowledged") or (
                 action == Action.ALERT_SILENCE and group.status == "silenced") or (
-                action == Action.ALERT_DECLARE and group.incident_number):
+                action in (Action.ALERT_DECLARE, Action.ALERT_ATTACH) and group.attached):
             continue
         button: dict[str, Any] = {"type": "button", "text": _plain(label),
                                   "action_id": action.value, "value": value}

@@ -45,6 +45,7 @@ from bot.slack.blocks import (
     ALERT_EVENT,
     build_alert_message,
     build_announcement,
+    build_attach_modal,
     build_changes_modal,
     build_cover_request,
     build_declare_modal,
@@ -61,6 +62,7 @@ from bot.slack.blocks import (
 from bot.slack.events import parse_message
 from bot.slack.home import build_home
 from bot.slack.messages import (
+    alert_line_text,
     event_text,
     handoff_text,
     notice_text,
@@ -714,6 +716,15 @@ class SlackGateway:
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
         text, blocks = build_alert_message(group, page=True)
         self._post(user_id, text=text, blocks=blocks)
+
+    def post_alert_line(self, channel_id: str, group: AlertGroup, what: str,
+                        firing: int) -> None:
+        self._post(channel_id, text=alert_line_text(group, what, firing))
+
+    def open_attach_form(self, trigger_id: str, group: AlertGroup,
+                         incidents: list[Incident]) -> None:
+        view = build_attach_modal(group, incidents, group.message_channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
                                 channel_id: str | None) -> None:
