@@ -186,17 +186,19 @@ class SqlAlertRepository:
             AlertGroupRow.incident_number == number)
             .values(version=AlertGroupRow.version + 1))
 
-    def acknowledgements(self, since: datetime, until: datetime,
+    def acknowledgements(self, since: datetime | None, until: datetime,
                          ) -> list[tuple[str | None, str | None, float]]:
         """(schedule, who, seconds to acknowledge) of every acknowledgement in
-        [since, until): one range read on (kind, at), whatever the history holds."""
+        [since, until) (since None: all): one range read on (kind, at), whatever the
+        history holds."""
         found: list[tuple[str | None, str | None, float]] = []
-        for at, actor, detail, schedule, first in self.session.execute(
-                select(AlertEventRow.at, AlertEventRow.actor, AlertEventRow.detail,
-                       AlertGroupRow.schedule, AlertGroupRow.first_firing_at)
-                .join(AlertGroupRow, AlertGroupRow.id == AlertEventRow.group_id)
-                .where(AlertEventRow.kind == ACKNOWLEDGED, AlertEventRow.at >= since,
-                       AlertEventRow.at < until)):
+        query = (select(AlertEventRow.at, AlertEventRow.actor, AlertEventRow.detail,
+                        AlertGroupRow.schedule, AlertGroupRow.first_firing_at)
+                 .join(AlertGroupRow, AlertGroupRow.id == AlertEventRow.group_id)
+                 .where(AlertEventRow.kind == ACKNOWLEDGED, AlertEventRow.at <= until))
+        if since is not None:
+            query = query.where(AlertEventRow.at >= since)
+        for at, actor, detail, schedule, first in self.session.execute(query):
             seconds = detail.get("seconds") if isinstance(detail, dict) else None
             if not isinstance(seconds, int | float):
                 seconds = (at - first).total_seconds()

@@ -683,8 +683,23 @@ def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
     fields.append(f"*Action items*\n{ai['open']} open · {ai['overdue']} overdue · "
                   f"{ai['closed']} closed")
     title = f"Incident stats ({period or '30d'})"
-    return title, [{"type": "header", "text": _plain(title)},
-                   {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)},
+                      {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+    ack = stats.alert_ack
+    lines = [f"{escape_mrkdwn(name)}: median {_seconds(q['median'])} · p90 "
+             f"{_seconds(q['p90'])} ({q['count']})"
+             for name, q in list(ack.get("by_schedule", {}).items())[:MAX_ACK_ROWS]]
+    lines += [f"{user_mention(user)}: median {_seconds(q['median'])} · p90 "
+              f"{_seconds(q['p90'])} ({q['count']})"
+              for user, q in list(ack.get("by_person", {}).items())[:MAX_ACK_ROWS]]
+    if lines:
+        blocks.append({"type": "section", "text": _mrkdwn(
+            ("*Alerts: time to acknowledge* (by schedule, then by person)\n"
+             + "\n".join(lines))[:2900])})
+    return title, blocks
+
+
+MAX_ACK_ROWS = 15  # schedules, then people, in the Slack reply (the CLI shows all)
 
 
 ALERT_EMOJI = {"firing": ":red_circle:", "acknowledged": ":eyes:", "silenced": ":mute:",

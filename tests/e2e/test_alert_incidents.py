@@ -255,3 +255,66 @@ def test_cli_shows_the_linked_incident_and_the_incidents_alerts(
     assert [(a["id"], a["attached"]) for a in report["alerts"]] == [(1, True)]
     assert main(["incident", "show", "1"]) == 0
     assert "attached" in capsys.readouterr().out
+
+
+def test_stats_time_to_acknowledge_per_schedule_and_person(
+        stack: Stack, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`/incident stats` and `debrief stats --json` give median and p90 time from an
+    alert firing to its acknowledgement, per schedule and per person, over the window
+    only (an acknowledgement older than it is not counted)."""
+    from freezegun import freeze_time
+
+    from bot.cli import main
+
+    channel = alerts_channel(stack)
+
+    def fire_and_ack(key: str, user: str, minutes: int, integration: str = "paging") -> None:
+        before = stack.runtime.deps.now()
+        post(stack, f"/alerts/{integration}", {"title": f"Alert {key}", "status": "firing",
+                                                "dedup_key": key})
+        settle(stack)
+        with stack.runtime.deps.uow() as tx:
+            found = next(g for g in tx.alerts.groups() if g.group_key == key)
+        frozen.move_to(before + timedelta(minutes=minutes))
+        click = stack.client.click(Action.ALERT_ACK, user=user, channel=channel,
+                                   message_ts=message_of(stack, found.id).ts,
+                                   value=str(found.id))
+        assert "escalation stops" in stack.client.reply_to(click)["text"]
+
+    with freeze_time("2026-10-01 09:00:00", tick=True) as frozen:
+        fire_and_ack("old", BOB, 60)  # two months before: outside the 30-day window
+        frozen.move_to("2026-12-01 09:00:00")
+        fire_and_ack("a", ALICE, 2)
+        frozen.move_to("2026-12-01 10:00:00")
+        fire_and_ack("b", ALICE, 4)
+        frozen.move_to("2026-12-01 11:00:00")
+        fire_and_ack("c", BOB, 10)
+        frozen.move_to("2026-12-01 14:05:00")  # the Alertmanager group fired at 14:00
+        post(stack, "/alerts/prod-alertmanager", alertmanager_payload())
+        settle(stack)
+        click = stack.client.click(Action.ALERT_ACK, user=BOB, channel=channel,
+                                   message_ts=message_of(stack, 5).ts, value="5")
+        stack.client.reply_to(click)
+        reply = stack.client.reply_to(stack.client.slash("stats", user=ALICE))
+        monkeypatch.setenv("DATABASE_URL", stack.runtime.engine.url.render_as_string(
+            hide_password=False))
+        assert main(["stats", "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)["alert_seconds_to_acknowledge"]
+        assert main(["stats", "--period", "all", "--json"]) == 0
+        every = json.loads(capsys.readouterr().out)["alert_seconds_to_acknowledge"]
+        assert main(["stats"]) == 0
+        printed = capsys.readouterr().out
+    by_schedule, by_person = data["by_schedule"], data["by_person"]
+    assert set(by_schedule) == {"(no schedule)", "platform"}
+    assert by_schedule["(no schedule)"]["count"] == 3
+    assert abs(by_schedule["(no schedule)"]["median"] - 240) < 5
+    assert abs(by_schedule["(no schedule)"]["p90"] - 600) < 5
+    assert abs(by_schedule["platform"]["median"] - 300) < 5
+    assert by_person["U01ALICE"]["count"] == 2 and abs(by_person["U01ALICE"]["median"] - 180) < 5
+    assert by_person["U02BOB"]["count"] == 2
+    assert every["by_person"]["U02BOB"]["count"] == 3  # `all` reaches the old one
+    shown = json.dumps(reply["blocks"])
+    assert "time to acknowledge" in shown and "<@U01ALICE>: median 3m" in shown
+    assert "platform: median 5m" in shown
+    assert "Alert time to acknowledge, by person:" in printed and "U02BOB" in printed
