@@ -368,6 +368,9 @@ def change_incident(
         updated, event = rule(current)
         updated = replace(updated, events=(*current.events, event))
         tx.incidents.save(updated)
+        if updated.is_resolved != current.is_resolved or updated.title != current.title:
+            # Attached alerts follow: resolved, they page again; their messages say so.
+            tx.alerts.touch_incident(updated.number)
         tx.commit()
     problems: list[Problem] = []
     if updated.channel_id:
