@@ -51,12 +51,15 @@ class BenchApp:
 
     def close(self) -> None:
         WORKER.drain()
+        if self.runtime.alerts is not None:
+            self.runtime.alerts.sync.stop()
         self.server.stop()
         self.runtime.engine.dispose()
         self.slack.stop()
 
 
-def bench_app(folder: str) -> BenchApp:
+def bench_app(folder: str, config: DebriefConfig | None = None,
+              alert_secrets: dict[str, str] | None = None) -> BenchApp:
     slack = FakeSlack().start()
     slack.add_user("U01ALICE", "alice")
     general = slack.add_channel("general", members=("U01ALICE",))
@@ -66,7 +69,8 @@ def bench_app(folder: str) -> BenchApp:
     secret = secrets.token_hex(8)
     # Pacing off: benchmarks measure Debrief's own work, not the 1/s/channel courtesy pause.
     runtime = build_runtime(Settings(bot_token=slack.token, signing_secret=secret,
-                                     api_url=slack.api_url, database_url=url, slack_pace=0),
-                            DebriefConfig(), migrate=True)
+                                     api_url=slack.api_url, database_url=url, slack_pace=0,
+                                     alert_secrets=alert_secrets or {}),
+                            config or DebriefConfig(), migrate=True)
     server = runtime.http_server().start()
     return BenchApp(slack, runtime, server, SlackClient(server.url, secret, slack), general, url)

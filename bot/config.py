@@ -89,7 +89,7 @@ class AlertIntegration:
     alertmanager_url: str | None = None  # for silences; default: the payload's externalURL
     secret_env: str | None = None
     routes: tuple[Route, ...] = ()
-    heartbeat_window: timedelta = timedelta(minutes=10)
+    heartbeat_window: timedelta = timedelta(minutes=10)  # kind: heartbeat: `window`
 
 
 @dataclass(frozen=True)
@@ -690,7 +690,13 @@ def _parse_integration(name: str, key: str, spec: Any,
                             item.get("escalation")))
     window = timedelta(minutes=10)
     if "window" in spec:
+        if kind != "heartbeat":
+            raise bad(f"{key}.window", "is only for kind: heartbeat.")
         window = _parse_wait(f"{key}.window", spec["window"], bad)
+        if not window:
+            raise bad(f"{key}.window", "must be longer than 0s (like 10m).")
+    if kind == "heartbeat" and routes:
+        raise bad(f"{key}.routes", "are not for kind: heartbeat (its pings carry no labels).")
     return AlertIntegration(name=name, kind=kind, token_env=spec["token_env"],
                             channel=channel.strip(), schedule=schedule, escalation=escalation,
                             alertmanager_url=url.rstrip("/") if url else None,

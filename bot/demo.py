@@ -10,15 +10,18 @@ from __future__ import annotations
 import json
 import secrets
 import tempfile
+import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import DebriefConfig, OncallConfig, PostmortemConfig, Settings
+from bot.config import OncallConfig, PostmortemConfig, Settings, parse_config
 from bot.domain.blameless import lint_text
 from bot.domain.incidents import as_dict
 from bot.domain.timeline import build_timeline, durations, format_duration, timeline_as_dicts
 from bot.runtime import build_runtime
+from bot.services.alerts import alert_report
 from bot.services.oncall import apply_schedules, load_schedule_file, who_is_on_call
 from bot.services.reminders import send_due
 from bot.slack.home import home_as_text
@@ -42,6 +45,14 @@ schedules:
           first_handoff: 2025-01-06T03:00
           members: [U02BOB, carol@example.com]
 """
+
+
+ALERTS_CONFIG = {"alerts": {
+    "integrations": {"prod-alertmanager": {
+        "kind": "alertmanager", "token_env": "ALERTS_TOKEN", "schedule": "platform",
+        "channel": "#alerts", "escalation": "default"}},
+    "escalations": {"default": [{"notify": "oncall"}, {"wait": "5m"},
+                                {"notify": {"users": ["U01ALICE"]}}]}}}
 
 
 class SimulatedClock:
@@ -113,8 +124,8 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
                 where = f"a DM to {slack.users[str(a['channel'])]['name']}"
             return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:110]}"
         case "chat.update":
-            what = "announcement" if slack.name_of(a["channel"]) == "incidents" \
-                else "summary card"
+            what = {"incidents": "announcement", "alerts": "alert's message"}.get(
+                slack.name_of(a["channel"]), "summary card")
             return (f"updated the {what} in {name(a['channel'])}: "
                     f"{str(a.get('text', '')).splitlines()[0]}")
         case "pins.add":
@@ -155,27 +166,31 @@ def run_demo(quiet: bool = False) -> int:
     slack.add_channel("incidents")
     slack.add_channel("platform-oncall")
     slack.add_channel("postmortems")
+    slack.add_channel("alerts", members=tuple(PEOPLE))
     slack.add_usergroup("platform-oncall")
     with tempfile.TemporaryDirectory(prefix="debrief-demo-") as folder:
         db_url = f"sqlite:///{Path(folder) / 'debrief.db'}"
         secret = secrets.token_hex(16)
         settings = Settings(bot_token=slack.token, signing_secret=secret,
-                            api_url=slack.api_url, database_url=db_url)
+                            api_url=slack.api_url, database_url=db_url,
+                            alert_secrets={"ALERTS_TOKEN": ALERTS_TOKEN})
         schedules = Path(folder) / "oncall.yaml"
         schedules.write_text(ONCALL_YAML)
-        config = DebriefConfig(oncall=OncallConfig(file=schedules,
-                                                   invite_on_declare=("platform",)),
-                               postmortem=PostmortemConfig(publish_channel="#postmortems"))
+        config = replace(parse_config(ALERTS_CONFIG),
+                         oncall=OncallConfig(file=schedules, invite_on_declare=("platform",)),
+                         postmortem=PostmortemConfig(publish_channel="#postmortems"))
         runtime = build_runtime(settings, config, migrate=True, now=clock)
         apply_schedules(load_schedule_file(schedules), effective=clock.now,
                         uow=runtime.deps.uow, now=clock.now)
         server = runtime.http_server().start()
         try:
             demo = Demo(slack, SlackClient(server.url, secret, slack), quiet, clock)
-            return _script(demo, runtime, general, db_url)
+            return _script(demo, runtime, general, db_url, server.url)
         finally:
             if runtime.deps.home is not None:
                 runtime.deps.home.stop()
+            if runtime.alerts is not None:
+                runtime.alerts.sync.stop()
             server.stop()
             runtime.engine.dispose()
             slack.stop()
@@ -349,7 +364,120 @@ def _review_and_publish(demo: Demo, channel: str) -> None:
               client.slash("postmortem", user="U02BOB", channel=channel))
 
 
-def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
+ALERTS_TOKEN = "demo-alertmanager-token"
+
+
+def alertmanager_notification(starts_at: datetime) -> bytes:
+    """What Prometheus Alertmanager POSTs to its webhook receiver (payload version 4)."""
+    common = {"alertname": "CheckoutErrorRate", "severity": "critical", "service": "checkout",
+              "region": "eu"}
+    return json.dumps({
+        "version": "4", "groupKey": '{}:{alertname="CheckoutErrorRate"}', "status": "firing",
+        "receiver": "debrief", "truncatedAlerts": 0,
+        "groupLabels": {"alertname": "CheckoutErrorRate"}, "commonLabels": common,
+        "commonAnnotations": {"summary": "EU checkout 5xx above 5% for 2 minutes"},
+        "externalURL": "http://alertmanager.example:9093",
+        "alerts": [{"status": "firing", "labels": {**common, "instance": f"checkout-{i}"},
+                    "annotations": {}, "startsAt": starts_at.isoformat(),
+                    "endsAt": "0001-01-01T00:00:00Z",
+                    "generatorURL": "http://prometheus.example/graph?g0.expr=checkout_5xx",
+                    "fingerprint": f"c{i:015d}"} for i in range(3)]}).encode()
+
+
+def _alert(demo: Demo, runtime: Any, server_url: str) -> tuple[int | None, list[str]]:
+    """An alert fires in Alertmanager, pages the on-call (who does not answer), escalates
+    to Alice, who acknowledges it from her DM and declares an incident from the alert's
+    message. Returns the incident's number and its timeline's first lines."""
+    from bot.services.alerts import escalate_due
+    from bot.slack.ids import Block, Field
+
+    slack, client, deps = demo.slack, demo.client, runtime.deps
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} Prometheus Alertmanager POSTs a firing group to "
+             "/alerts/prod-alertmanager (bearer token)")
+    request = urllib.request.Request(
+        f"{server_url}/alerts/prod-alertmanager", method="POST",
+        data=alertmanager_notification(demo.clock.now - timedelta(minutes=2)),
+        headers={"Authorization": f"Bearer {ALERTS_TOKEN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        demo.say(f"  HTTP {response.status} {response.read().decode()}")
+    alerts_channel = next(c for c in slack.channels.values() if c.name == "alerts")
+    message = slack.wait_for(lambda: next(iter(alerts_channel.messages.values()), None))
+    # The first step (whoever is on call) is due at once: paged right after the message.
+    slack.wait_for(lambda: _settled(deps, steps=1))
+    demo.flush()
+    demo.say("  (nobody answers the page; the policy waits 5 minutes)")
+    demo.clock.advance(5)
+    fired = escalate_due(deps)
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} scheduler tick: {', '.join(fired) or 'nothing due'}")
+    slack.wait_for(lambda: _settled(deps, steps=2))
+    demo.flush()
+    demo.clock.advance(1)
+    dm = slack.channels["D01ALICE"]
+    page = [m for m in dm.messages.values() if "paged" in m.text][-1]
+    demo.step("U01ALICE", "clicks [Acknowledge] in the page",
+              client.click(Action.ALERT_ACK, user="U01ALICE", channel=dm.id,
+                           message_ts=page.ts, value="1"))
+    demo.clock.advance(5)
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} scheduler tick: "
+             f"{', '.join(escalate_due(deps)) or 'nothing due (acknowledged: escalation stopped)'}")
+    demo.clock.advance(2)
+    seen = len(slack.views)
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} alice: clicks [Declare incident] on the alert in "
+             "#alerts")
+    reply = client.click(Action.ALERT_DECLARE, user="U01ALICE", channel=alerts_channel.id,
+                         message_ts=message.ts, value="1")
+    demo.say(f"  HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms")
+    view = slack.wait_for(lambda: slack.views[-1] if len(slack.views) > seen else None)
+    demo.flush()
+    blocks = {b.get("block_id"): b for b in view["blocks"]}
+    title = blocks[Block.TITLE.value]["element"]["initial_value"]
+    severity = blocks[Block.SEVERITY.value]["element"]["initial_option"]["value"]
+    demo.say(f"▶ {demo.clock.now:%H:%M} alice sees the form prefilled (title “{title}”, "
+             f"{severity}) and submits it")
+    submitted = client.submit(view, {
+        Block.TITLE: {Field.TITLE: {"type": "plain_text_input", "value": title}},
+        Block.SEVERITY: {Field.SEVERITY: {"type": "static_select",
+                                          "selected_option": {"value": severity}}}},
+        user="U01ALICE")
+    assert submitted.status == 200, submitted.body
+    group = slack.wait_for(lambda: next((g for g in _groups(deps) if g.incident_number
+                                         and g.synced_version >= g.version), None), timeout=30)
+    number = group.incident_number
+    slack.wait_for(lambda: _incident_ready(deps, number), timeout=30)
+    demo.flush()
+    with deps.uow() as tx:
+        incident = tx.incidents.get(number)
+        items = build_timeline(incident, tx.timeline.entries(number))
+    lines = [f"{item.at:%H:%M} {item.kind:<12} {item.text[:90]}" for item in items]
+    demo.say(f"\nIncident #{number}'s timeline starts with the alert:")
+    for line in lines[:3]:
+        demo.say(f"    {line}")
+    report = alert_report(group.id, deps.uow)
+    demo.say("\n`debrief alerts show 1 --json` (abridged): " + json.dumps({
+        k: report[k] for k in ("status", "acknowledged_by", "incident")}))
+    for step in report["escalation_steps"]:
+        demo.say(f"    step {step['step']} at {step['at'][11:16]}: {step['target']} → "
+                 f"{', '.join(PEOPLE.get(u, u) for u in step['notified']) or 'nobody'}")
+    return number, lines
+
+
+def _settled(deps: Any, steps: int) -> bool:
+    """The alert group has fired `steps` escalation steps and its message shows them."""
+    return any(len(g.steps) == steps and g.synced_version >= g.version for g in _groups(deps))
+
+
+def _groups(deps: Any) -> list[Any]:
+    with deps.uow() as tx:
+        return list(tx.alerts.groups())
+
+
+def _incident_ready(deps: Any, number: int) -> bool:
+    with deps.uow() as tx:
+        incident = tx.incidents.get(number)
+    return incident is not None and incident.card_ts is not None
+
+
+def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str) -> int:
     client, slack = demo.client, demo.slack
     demo.say("Debrief demo: a scripted incident against a local Slack stand-in.")
     demo.say(f"Database: {db_url} (temporary)")
@@ -457,6 +585,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     searched = "*#1*" in json.dumps(found.get("blocks"))
     demo.say("      " + ("finds #1: its postmortem says “validator”, and it is "
                          "tagged service:payments-api" if searched else "#1 was not found"))
+    alert_number, alert_timeline = _alert(demo, runtime, server_url)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
         stored: dict[str, Any] = as_dict(incident)  # JSON-shaped: lists under its keys
@@ -505,6 +634,13 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
           f"{len(stored['action_items'])} action items, {len(factors)} contributing factors, "
           f"{len(documents)} postmortem draft(s), "
           f"{len(slack.calls)} Slack API calls, {len(problems)} API misuse(s).")
+    alert = alert_report(1, runtime.deps.uow)
+    from_alert = bool(alert_timeline) and "Alert from prod-alertmanager" in alert_timeline[0]
+    paged = [PEOPLE.get(u, u) for step in alert["escalation_steps"] for u in step["notified"]]
+    print(f"Alert: fired from Alertmanager, paged {' then '.join(paged) or 'nobody'}, "
+          f"acknowledged by {PEOPLE.get(alert['acknowledged_by'] or '', 'nobody')}, became "
+          f"incident #{alert_number} whose timeline "
+          f"{'starts' if from_alert else 'does NOT start'} with the alert.")
     for problem in problems:
         print("  ! " + problem)
     if not searched:
@@ -513,4 +649,6 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     if not grouped:
         print("  ! the last postmortem draft lists no structured contributing factors")
     return 0 if (not problems and searched and stored["status"] == "resolved" and published
-                 and archived and len(factors) >= 2 and grouped) else 1
+                 and archived and len(factors) >= 2 and grouped
+                 and from_alert and len(paged) >= 2
+                 and alert["acknowledged_by"] == "U01ALICE") else 1

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from bot.observability import SCHEDULER_LAG, SCHEDULER_LAST_TICK
 from bot.services.alerts import escalate_due, sync_pending
+from bot.services.heartbeats import check_heartbeats
 from bot.services.ports import Deps
 from bot.services.reminders import send_due
 
@@ -34,6 +35,9 @@ class Scheduler:
         self.last_error: str | None = None
         self.failures = 0  # consecutive failed ticks
         self.last_tick: float | None = None  # monotonic time of the last finished tick
+        # Heartbeats are judged only after this process has been up for their window:
+        # pings sent while it was down went nowhere (bot/domain/alerts.py: heartbeat_missed).
+        self.up_since = deps.now()
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -47,6 +51,7 @@ class Scheduler:
         try:
             sent = send_due(self.deps)
             if self.deps.config.alerts.integrations:
+                sent += check_heartbeats(self.deps, up_since=self.up_since)
                 sent += escalate_due(self.deps)
                 sync_pending(self.deps)  # messages a crash or a Slack failure left behind
             self.last_error = None

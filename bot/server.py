@@ -66,7 +66,7 @@ def _plain(status: str, text: str, extra: list[tuple[str, str]] | None = None,
                     ("Content-Length", str(len(body))), *(extra or [])], [body]
 
 
-_ALERT_PATH = re.compile(r"^/alerts/[a-z0-9][a-z0-9_-]{0,49}$")
+_ALERT_PATH = re.compile(r"^/alerts/[a-z0-9][a-z0-9_-]{0,49}(?:/heartbeat)?$")
 _REASONS = {202: "Accepted", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
             405: "Method Not Allowed", 413: "Content Too Large", 503: "Service Unavailable"}
 

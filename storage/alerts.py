@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.domain.alerts import AlertGroup, Attached, Link, LinkedIncident, StepRecord
-from storage.models import AlertEventRow, AlertGroupRow, IncidentRow
+from bot.domain.alerts import AlertGroup, Attached, Heartbeat, Link, LinkedIncident, StepRecord
+from storage.models import AlertEventRow, AlertGroupRow, HeartbeatRow, IncidentRow
 from storage.repositories import _insert_unless_present
 
 ESCALATED = "escalated"
@@ -205,3 +205,66 @@ class SqlAlertRepository:
             found.append((detail.get("schedule", schedule) if isinstance(detail, dict)
                           else schedule, actor, max(float(seconds), 0.0)))
         return found
+
+
+
+def _heartbeat(row: HeartbeatRow) -> Heartbeat:
+    return Heartbeat(integration=row.integration, armed_at=row.armed_at,
+                     last_ping_at=row.last_ping_at, pings=row.pings,
+                     open_group_id=row.open_group_id, missed_since=row.missed_since)
+
+
+class SqlHeartbeatRepository:
+    """Heartbeat rows: a ping is one `UPDATE … RETURNING` of its row (the first ping of a
+    heartbeat nobody armed yet also inserts it), whatever its history."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def ping(self, integration: str, now: datetime) -> int | None:
+        """Record a ping; the open outage's group id, if any."""
+        statement = (update(HeartbeatRow).where(HeartbeatRow.integration == integration)
+                     .values(last_ping_at=now, pings=HeartbeatRow.pings + 1)
+                     .returning(HeartbeatRow.open_group_id))
+        found = self.session.execute(statement).first()
+        if found is not None:
+            return found[0]
+        if _insert_unless_present(self.session, HeartbeatRow, {
+                "integration": integration, "armed_at": now, "last_ping_at": now,
+                "pings": 1}, ["integration"]):
+            return None
+        found = self.session.execute(statement).first()  # armed meanwhile by another
+        return None if found is None else found[0]
+
+    def arm(self, integrations: Iterable[str], now: datetime) -> None:
+        """Start the clock of heartbeats seen for the first time (one read; an insert
+        only for a heartbeat new to the database)."""
+        wanted = sorted(set(integrations))
+        if not wanted:
+            return
+        known = set(self.session.execute(select(HeartbeatRow.integration).where(
+            HeartbeatRow.integration.in_(wanted))).scalars())
+        for name in wanted:
+            if name not in known:
+                _insert_unless_present(self.session, HeartbeatRow, {
+                    "integration": name, "armed_at": now, "pings": 0}, ["integration"])
+
+    def all(self, integrations: Iterable[str]) -> list[Heartbeat]:
+        wanted = sorted(set(integrations))
+        if not wanted:
+            return []
+        return [_heartbeat(r) for r in self.session.execute(
+            select(HeartbeatRow).where(HeartbeatRow.integration.in_(wanted))
+            .order_by(HeartbeatRow.integration)).scalars()]
+
+    def get(self, integration: str, *, for_update: bool = False) -> Heartbeat | None:
+        query = select(HeartbeatRow).where(HeartbeatRow.integration == integration)
+        row = self.session.execute(query.with_for_update() if for_update else query).scalar()
+        return None if row is None else _heartbeat(row)
+
+    def set_outage(self, integration: str, group_id: int | None,
+                   missed_since: datetime | None) -> None:
+        """The outage now open (its group and since when pings are missing), or none."""
+        self.session.execute(update(HeartbeatRow).where(
+            HeartbeatRow.integration == integration).values(
+            open_group_id=group_id, missed_since=missed_since))

@@ -372,3 +372,19 @@ class AlertEventRow(Base):
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     actor: Mapped[str | None] = mapped_column(String(30))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+
+
+class HeartbeatRow(Base):
+    """A heartbeat integration's one row (bot/domain/alerts.py: Heartbeat): each ping
+    updates it in place (so pings cost the same however long they have run); the
+    scheduler raises an alert group when `last_ping_at` is older than the window and
+    keeps its id in `open_group_id` until pings resume."""
+
+    __tablename__ = "heartbeats"
+
+    integration: Mapped[str] = mapped_column(String(50), primary_key=True)
+    armed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    last_ping_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    open_group_id: Mapped[int | None] = mapped_column(Integer)
+    missed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

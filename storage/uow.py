@@ -8,7 +8,7 @@ from types import TracebackType
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.alerts import SqlAlertRepository
+from storage.alerts import SqlAlertRepository, SqlHeartbeatRepository
 from storage.archive import SqlArchiveRepository
 from storage.repositories import (
     SqlActionItemRepository,
@@ -38,6 +38,7 @@ class SqlUnitOfWork:
         self.archive = SqlArchiveRepository(self.session)
         self.search = SqlSearchRepository(self.session)
         self.alerts = SqlAlertRepository(self.session)
+        self.heartbeats = SqlHeartbeatRepository(self.session)
         return self
 
     def __exit__(

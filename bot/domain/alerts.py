@@ -15,6 +15,9 @@ Payloads understood:
 - `generic`: a small documented JSON object:
   `{"title": str, "status": "firing"|"resolved", "dedup_key": str, "severity": str?,
   "labels": {str: str}?, "links": [{"url": str, "text": str?} | str]?, "description": str?}`.
+- `heartbeat`: no payload; a ping at `/alerts/<name>/heartbeat` only says "still alive".
+  `heartbeat_missed` decides when the silence has lasted too long, and
+  `heartbeat_notification` is the alert group Debrief then raises itself.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-KINDS = ("alertmanager", "grafana", "generic")  # heartbeat: not yet (notes/a15.md)
+KINDS = ("alertmanager", "grafana", "generic", "heartbeat")
 Status = Literal["firing", "resolved"]
 MAX_TITLE = 150
 MAX_LABELS = 50
@@ -74,6 +77,9 @@ def parse_payload(kind: str, payload: Any) -> Notification:
         return _parse_alertmanager(payload, grafana=True)
     if kind == "generic":
         return _parse_generic(payload)
+    if kind == "heartbeat":
+        raise PayloadError("a heartbeat integration takes pings at /alerts/<name>/heartbeat, "
+                           "not alert payloads")
     raise PayloadError(f"integrations of kind {kind!r} take no alert payloads")
 
 
@@ -515,3 +521,62 @@ def incident_line_text(what: str, title: str, firing: int) -> str:
             return f"Alert resolved: {title}"
         case _:
             return f"Alert: {title}{count}"
+
+
+# --- heartbeats ---------------------------------------------------------------------
+
+def ping_counts(payload: Any) -> bool:
+    """Whether a heartbeat ping's body counts as "alive". Any body does (none, text, JSON)
+    except a notification that says its alert is resolved: Alertmanager's Watchdog alert
+    only resolves when the pipeline behind it stopped firing it."""
+    return not (isinstance(payload, dict) and payload.get("status") == "resolved")
+
+
+def heartbeat_missed(last_ping_at: datetime | None, armed_at: datetime, window: timedelta,
+                     now: datetime, up_since: datetime | None = None) -> datetime | None:
+    """Since when pings are missing, if they have been for longer than `window`; else None.
+
+    The clock runs from the last ping; for a heartbeat never pinged, from `armed_at`
+    (when Debrief first ran with it configured), so a sender that was never set up
+    alerts one window after it was configured. `up_since` is when the judging process
+    started: it judges nothing before it has itself been up for one window, because
+    pings sent while Debrief was down went nowhere (another replica, up all along,
+    judges meanwhile)."""
+    since = max(last_ping_at, armed_at) if last_ping_at is not None else armed_at
+    if now - since <= window:
+        return None
+    if up_since is not None and now - up_since <= window:
+        return None
+    return since
+
+
+def heartbeat_notification(name: str, since: datetime, window: timedelta,
+                           never_pinged: bool) -> Notification:
+    """The alert group a missed heartbeat raises: one per outage (keyed by the moment
+    pings stopped, so every replica computes the same key), firing from when the window
+    ran out."""
+    stamp = since.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = (f"Your monitoring is down: no heartbeat from {name} yet (expected since {stamp})"
+             if never_pinged else
+             f"Your monitoring is down: no heartbeat from {name} since {stamp}")
+    minutes = int(window.total_seconds() // 60)
+    every = f"{minutes} min" if minutes and not window.total_seconds() % 60 else \
+        f"{int(window.total_seconds())} s"
+    return Notification(
+        group_key=f"heartbeat:{since.astimezone(UTC).isoformat()}", status="firing",
+        title=title[:MAX_TITLE], severity="critical", labels={"heartbeat": name},
+        alerts_firing=1, starts_at=since + window,
+        description=f"Debrief expects a ping at /alerts/{name}/heartbeat at least every "
+                    f"{every}. This alert resolves itself when pings resume.")
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A heartbeat integration's state as stored: one row, updated by each ping."""
+
+    integration: str
+    armed_at: datetime
+    last_ping_at: datetime | None = None
+    pings: int = 0
+    open_group_id: int | None = None   # the alert group of the outage still open
+    missed_since: datetime | None = None

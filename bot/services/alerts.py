@@ -22,6 +22,7 @@ from bot.domain.alerts import (
     Fired,
     Notification,
     Notify,
+    Policy,
     apply_notification,
     attach_match,
     incident_change,
@@ -51,54 +52,61 @@ def receive_alert(integration: AlertIntegration, notification: Notification, *,
                   uow: UnitOfWorkFactory, now: datetime) -> Received:
     """Store one delivery: a new group, or the existing group of the same key updated
     (title, labels, counts, status); the delivery is kept as an event."""
+    with uow() as tx:
+        received = store_delivery(tx, integration, notification, now)
+        tx.commit()
+    return received
+
+
+def store_delivery(tx: UnitOfWork, integration: AlertIntegration, notification: Notification,
+                   now: datetime) -> Received:
+    """`receive_alert` inside the caller's transaction (which commits)."""
     destination = route(integration.routes, notification.labels,
                         Destination(integration.schedule, integration.channel,
                                     integration.escalation))
     firing = notification.status == "firing"
-    with uow() as tx:
-        created = tx.alerts.create({
-            "integration": integration.name, "group_key": notification.group_key,
-            "title": notification.title, "severity": notification.severity,
-            "status": notification.status, "labels": dict(notification.labels),
-            "links": [{"url": k.url, "text": k.text} for k in notification.links],
-            "description": notification.description, "channel": destination.channel,
-            "schedule": destination.schedule, "escalation": destination.escalation,
-            "external_url": notification.external_url,
-            "first_firing_at": notification.starts_at or now, "last_firing_at": now,
-            "last_received_at": now, "alerts_firing": notification.alerts_firing,
-            "alerts_resolved": notification.alerts_resolved, "notifications": 1,
-            "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
-        })
-        group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
-        assert group is not None  # created just now or before
-        before = group
-        if not created:
-            status = apply_notification(group.status, notification)
-            if group.status == "resolved" and status != "resolved":
-                # Fired again after resolving: a new round of its escalation policy,
-                # unanswered, from now (its earlier round's steps stay on record).
-                group = replace(group, escalation_round=group.escalation_round + 1,
-                                escalation_started_at=now, acknowledged_by=None,
-                                acknowledged_at=None)
-            group = replace(
-                group, title=notification.title, severity=notification.severity,
-                labels=dict(notification.labels), links=notification.links or group.links,
-                description=notification.description or group.description,
-                external_url=notification.external_url or group.external_url,
-                status=status, last_received_at=now,
-                last_firing_at=now if firing else group.last_firing_at,
-                alerts_firing=notification.alerts_firing,
-                alerts_resolved=notification.alerts_resolved,
-                notifications=group.notifications + 1,
-                resolved_at=(group.resolved_at or now) if status == "resolved" else None,
-                version=group.version + 1)
-        group = _follow_incident(tx, before, group, created, now)
-        if group != before:
-            tx.alerts.save(group)
-        tx.alerts.add_event(group.id, "received", now, detail={
-            "status": notification.status, "firing": notification.alerts_firing,
-            "resolved": notification.alerts_resolved})
-        tx.commit()
+    created = tx.alerts.create({
+        "integration": integration.name, "group_key": notification.group_key,
+        "title": notification.title, "severity": notification.severity,
+        "status": notification.status, "labels": dict(notification.labels),
+        "links": [{"url": k.url, "text": k.text} for k in notification.links],
+        "description": notification.description, "channel": destination.channel,
+        "schedule": destination.schedule, "escalation": destination.escalation,
+        "external_url": notification.external_url,
+        "first_firing_at": notification.starts_at or now, "last_firing_at": now,
+        "last_received_at": now, "alerts_firing": notification.alerts_firing,
+        "alerts_resolved": notification.alerts_resolved, "notifications": 1,
+        "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
+    })
+    group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
+    assert group is not None  # created just now or before
+    before = group
+    if not created:
+        status = apply_notification(group.status, notification)
+        if group.status == "resolved" and status != "resolved":
+            # Fired again after resolving: a new round of its escalation policy,
+            # unanswered, from now (its earlier round's steps stay on record).
+            group = replace(group, escalation_round=group.escalation_round + 1,
+                            escalation_started_at=now, acknowledged_by=None,
+                            acknowledged_at=None)
+        group = replace(
+            group, title=notification.title, severity=notification.severity,
+            labels=dict(notification.labels), links=notification.links or group.links,
+            description=notification.description or group.description,
+            external_url=notification.external_url or group.external_url,
+            status=status, last_received_at=now,
+            last_firing_at=now if firing else group.last_firing_at,
+            alerts_firing=notification.alerts_firing,
+            alerts_resolved=notification.alerts_resolved,
+            notifications=group.notifications + 1,
+            resolved_at=(group.resolved_at or now) if status == "resolved" else None,
+            version=group.version + 1)
+    group = _follow_incident(tx, before, group, created, now)
+    if group != before:
+        tx.alerts.save(group)
+    tx.alerts.add_event(group.id, "received", now, detail={
+        "status": notification.status, "firing": notification.alerts_firing,
+        "resolved": notification.alerts_resolved})
     return Received(group.id, created, group.status)
 
 
@@ -270,6 +278,7 @@ class AlertSync:
                 self._pending.discard(group_id)
             try:
                 sync_message(group_id, self.deps)
+                escalate_group(group_id, self.deps)  # page now, not at the next tick
             except Exception:  # noqa: BLE001 - the scheduler's sweep retries it
                 log.exception("alert group %s: sync failed", group_id)
 
@@ -395,25 +404,45 @@ def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
                   if g.escalation in policies and g.escalating]
     fired_keys: list[str] = []
     for group in groups:
-        policy = policies[group.escalation or ""]
-        fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
-        for _ in range(len(policy.expanded())):
-            due = next_step(policy, group.round_started_at, fired, now)
-            if due is None:
-                break
-            key = step_key(group.id, due.index, group.escalation_round)
-            with deps.uow() as tx:
-                claimed = tx.notifications.claim(key, now)
-                tx.commit()
-            if not claimed:
-                break  # another replica fires it (its record reaches us next tick)
-            reached = _fire_step(group.id, due, deps, now, group.escalation_round)
-            if reached is None:  # nothing sent (Slack refused): released, next tick retries
-                break
-            fired[due.index] = Fired(now, reached)
-            fired_keys.append(key)
-            if reached:
-                break
+        fired_keys += _escalate(group, policies[group.escalation or ""], deps, now)
+    return fired_keys
+
+
+def escalate_group(group_id: int, deps: Deps) -> list[str]:
+    """Fire the steps of one group that are due now. `AlertSync` calls it right after
+    showing a delivery, so the first page goes out within milliseconds of the webhook
+    instead of at the next scheduler tick (up to its 30 s interval later); the tick
+    still fires every later step, and the claims keep each step to once."""
+    policies = deps.config.alerts.escalations
+    if not policies:
+        return []
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+    if group is None or not group.escalating or group.escalation not in policies:
+        return []
+    return _escalate(group, policies[group.escalation or ""], deps, deps.now())
+
+
+def _escalate(group: AlertGroup, policy: Policy, deps: Deps, now: datetime) -> list[str]:
+    fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
+    fired_keys: list[str] = []
+    for _ in range(len(policy.expanded())):
+        due = next_step(policy, group.round_started_at, fired, now)
+        if due is None:
+            break
+        key = step_key(group.id, due.index, group.escalation_round)
+        with deps.uow() as tx:
+            claimed = tx.notifications.claim(key, now)
+            tx.commit()
+        if not claimed:
+            break  # another replica fires it (its record reaches us next tick)
+        reached = _fire_step(group.id, due, deps, now, group.escalation_round)
+        if reached is None:  # nothing sent (Slack refused): released, next tick retries
+            break
+        fired[due.index] = Fired(now, reached)
+        fired_keys.append(key)
+        if reached:
+            break
     return fired_keys
 
 

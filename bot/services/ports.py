@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 
 from bot.config import DebriefConfig
 from bot.domain.action_items import ActionItem, ActionRequest
-from bot.domain.alerts import AlertGroup, Attached
+from bot.domain.alerts import AlertGroup, Attached, Heartbeat
 from bot.domain.factors import Factor, FactorForm
 from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
@@ -165,6 +165,17 @@ class AlertRepository(Protocol):
                          ) -> list[tuple[str | None, str | None, float]]: ...
 
 
+class HeartbeatRepository(Protocol):
+    """Heartbeat integrations' rows (storage/alerts.py): a ping updates one in place."""
+
+    def ping(self, integration: str, now: datetime) -> int | None: ...
+    def arm(self, integrations: Iterable[str], now: datetime) -> None: ...
+    def all(self, integrations: Iterable[str]) -> list[Heartbeat]: ...
+    def get(self, integration: str, *, for_update: bool = False) -> Heartbeat | None: ...
+    def set_outage(self, integration: str, group_id: int | None,
+                   missed_since: datetime | None) -> None: ...
+
+
 class Silences(Protocol):
     """Creates silences in Alertmanager (its API v2); raises `UserError` on failure."""
 
@@ -197,6 +208,8 @@ class UnitOfWork(Protocol):
     def search(self) -> SearchRepository: ...
     @property
     def alerts(self) -> AlertRepository: ...
+    @property
+    def heartbeats(self) -> HeartbeatRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

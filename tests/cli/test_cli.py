@@ -99,3 +99,13 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     # Issue 13: days later, a search finds the incident by its postmortem's words.
     assert "bob: /incident search validator service:payments-api" in out
     assert "finds #1: its postmortem says" in out
+    # Issue 15: an alert pages past an unanswered first step, is acknowledged, becomes #2.
+    assert "Prometheus Alertmanager POSTs a firing group" in out
+    assert "bot posted in a DM to carol: :rotating_light: You are being paged" in out
+    assert "scheduler tick: alert-step:1:2" in out
+    assert "bot posted in a DM to alice: :rotating_light: You are being paged" in out
+    assert "escalation stops here" in out and "bot opened the declare form" in out
+    assert "Incident #2's timeline starts with the alert:\n    17:30 note         Alert from " \
+        "prod-alertmanager: CheckoutErrorRate" in out
+    assert ("Alert: fired from Alertmanager, paged carol then alice, acknowledged by alice, "
+            "became incident #2 whose timeline starts with the alert.") in out

@@ -16,9 +16,12 @@ from bot.domain.alerts import (
     Repeat,
     Route,
     Wait,
+    heartbeat_missed,
+    heartbeat_notification,
     incident_severity,
     next_step,
     parse_payload,
+    ping_counts,
     plan,
     route,
 )
@@ -159,3 +162,53 @@ def test_incident_change_records_only_what_changed() -> None:
     assert incident_change(firing, resolved) == "resolved"
     assert incident_change(resolved, firing) == "refired"
     assert incident_change(resolved, resolved) is None
+
+
+def test_heartbeat_missed_counts_from_the_last_ping_or_from_arming() -> None:
+    """Missed once the window has passed since the last ping; never pinged: since it
+    was armed; a process judges nothing until it has been up for one window."""
+    window = 10 * MIN
+    assert heartbeat_missed(T0, T0 - MIN, window, T0 + 10 * MIN) is None
+    assert heartbeat_missed(T0, T0 - MIN, window, T0 + 11 * MIN) == T0
+    assert heartbeat_missed(None, T0, window, T0 + 9 * MIN) is None
+    assert heartbeat_missed(None, T0, window, T0 + 11 * MIN) == T0
+    # down for an hour: pings went nowhere, so not judged until up for a window
+    assert heartbeat_missed(T0, T0, window, T0 + 65 * MIN, up_since=T0 + 60 * MIN) is None
+    assert heartbeat_missed(T0, T0, window, T0 + 71 * MIN, up_since=T0 + 60 * MIN) == T0
+
+
+def test_heartbeat_notification_is_one_group_per_outage() -> None:
+    """The raised group is keyed by when pings stopped, fires from when the window ran
+    out, and says whose heartbeat is missing."""
+    n = heartbeat_notification("watchdog", T0, 10 * MIN, never_pinged=False)
+    assert n.group_key == "heartbeat:2026-12-01T14:00:00+00:00"
+    assert n.starts_at == T0 + 10 * MIN and n.status == "firing"
+    assert n.title == ("Your monitoring is down: no heartbeat from watchdog since "
+                       "2026-12-01 14:00 UTC")
+    assert "every 10 min" in n.description
+    assert "yet" in heartbeat_notification("w", T0, 30 * timedelta(seconds=1), True).title
+    with pytest.raises(PayloadError, match="heartbeat"):
+        parse_payload("heartbeat", {})
+
+
+def test_a_ping_counts_unless_it_reports_a_resolved_alert() -> None:
+    """Any body is a ping except a notification whose status is resolved."""
+    assert ping_counts(None) and ping_counts("text") and ping_counts({"status": "firing"})
+    assert not ping_counts({"status": "resolved"})
+
+
+def test_heartbeat_config() -> None:
+    """`kind: heartbeat` takes a window (default 10m); window is for heartbeats only,
+    must be above zero, and heartbeats take no routes."""
+    config = parse_config({"alerts": {"integrations": {
+        "w": {"kind": "heartbeat", "token_env": "T", "channel": "#a", "window": "5m"},
+        "d": {"kind": "heartbeat", "token_env": "T", "channel": "#a"}}}})
+    assert config.alerts.integrations["w"].heartbeat_window == 5 * MIN
+    assert config.alerts.integrations["d"].heartbeat_window == 10 * MIN
+    for spec, key in (({"kind": "generic", "window": "5m"}, "window"),
+                      ({"kind": "heartbeat", "window": "0s"}, "window"),
+                      ({"kind": "heartbeat", "window": "soon"}, "window"),
+                      ({"kind": "heartbeat", "routes": [{"match": {"a": "b"}}]}, "routes")):
+        with pytest.raises(ConfigError, match=key):
+            parse_config({"alerts": {"integrations": {"x": {
+                "token_env": "T", "channel": "#a", **spec}}}})

@@ -8,6 +8,7 @@ import os
 import secrets
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,51 @@ def test_socket_mode_serves_health_and_metrics_on_port(slack: FakeSlack, tmp_pat
     finally:
         output = stop(process)
     assert "Socket Mode" in output and APP_TOKEN not in output
+
+
+def test_socket_mode_takes_alerts_and_heartbeats_on_its_port(slack: FakeSlack,
+                                                             tmp_path: Path) -> None:
+    """In Socket Mode the alert endpoint and heartbeat pings are served on PORT: a
+    delivery there is stored and posted to its channel, a ping is counted, a wrong token
+    is refused."""
+    channel = slack.add_channel("alerts")
+    (tmp_path / "debrief.yaml").write_text("""
+alerts:
+  integrations:
+    hooks: {kind: generic, token_env: ALERTS_TOKEN, channel: "#alerts"}
+    watchdog: {kind: heartbeat, token_env: ALERTS_TOKEN, channel: "#alerts", window: 1h}
+""")
+    port = free_port()
+    process = start({"SLACK_BOT_TOKEN": slack.token, "SLACK_APP_TOKEN": APP_TOKEN,
+                     "SLACK_API_URL": slack.api_url, "PORT": str(port),
+                     "ALERTS_TOKEN": "side-port-token",
+                     "DEBRIEF_CONFIG": str(tmp_path / "debrief.yaml"),
+                     "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"}, tmp_path)
+
+    def deliver(path: str, body: bytes, token: str = "side-port-token") -> int:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body,
+                                         method="POST",
+                                         headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        body = json.dumps({"title": "Queue backlog", "status": "firing",
+                           "dedup_key": "q1"}).encode()
+        assert deliver("/alerts/hooks", body, token="wrong") == 401
+        assert deliver("/alerts/hooks", body) == 202
+        assert deliver("/alerts/watchdog/heartbeat", b"") == 202
+        slack.wait_for(lambda: any("Queue backlog" in m.text
+                                   for m in slack.channels[channel].messages.values()),
+                       timeout=30)
+    finally:
+        output = stop(process)
+    assert "Socket Mode" in output and "Traceback" not in output
+    assert json.dumps(slack.violations) == "[]"
 
 
 def _start_up_failure(env: dict[str, str], cwd: Path) -> tuple[int, str]:
