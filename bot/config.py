@@ -20,6 +20,7 @@ from bot.domain.alerts import Notify, Repeat, Route, Step, Wait
 from bot.domain.alerts import Policy as EscalationPolicy
 from bot.domain.factors import DEFAULT_CATEGORIES, check_categories
 from bot.domain.incidents import Severity
+from bot.domain.nudges import NudgePolicy
 from bot.domain.permissions import Admins, Policy, parse_rule
 from bot.domain.postmortem import DuePolicy, parse_due_policy
 from bot.errors import ConfigError
@@ -116,6 +117,10 @@ class DebriefConfig:
     oncall: OncallConfig = OncallConfig()
     permissions: Policy = Policy()
     alerts: AlertsConfig = AlertsConfig()
+    nudges: NudgePolicy = NudgePolicy()
+    # False: a declaration that names no commander leaves the role empty until someone
+    # takes it (the `commander` nudge asks the channel); True: the declarer holds it.
+    declarer_is_commander: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -275,7 +280,7 @@ _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 KNOWN_KEYS = {"announce_channel", "private_announcement", "channel_prefix", "rename_channel",
               "severities", "roles", "statuses", "time_zone", "timeline", "postmortem", "oncall",
-              "permissions", "alerts"}
+              "permissions", "alerts", "nudges", "declarer_is_commander"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -334,6 +339,14 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         values["permissions"] = _parse_permissions(raw["permissions"], bad)
     if "alerts" in raw:
         values["alerts"] = _parse_alerts(raw["alerts"], bad)
+    if "nudges" in raw:
+        values["nudges"] = _parse_nudges(
+            raw["nudges"], tuple(s.name for s in values.get("severities", DEFAULT_SEVERITIES)),
+            bad)
+    if "declarer_is_commander" in raw:
+        if not isinstance(raw["declarer_is_commander"], bool):
+            raise bad("declarer_is_commander", "must be true or false.")
+        values["declarer_is_commander"] = raw["declarer_is_commander"]
     return DebriefConfig(**values)
 
 
@@ -425,6 +438,56 @@ def _parse_oncall(raw: Any, source: str, bad: Bad) -> OncallConfig:
         n = int(match.group(1))
         values["remind_before"] = timedelta(hours=n) if match.group(2) == "h" else timedelta(minutes=n)
     return OncallConfig(**values)
+
+
+_NUDGE_AFTER = re.compile(r"^(\d{1,4})\s*(m|min|h|d)$")
+NUDGE_KEYS = ("update_after", "commander_after", "open_after")
+
+
+def _parse_nudge_after(key: str, raw: Any, bad: Bad) -> timedelta | None:
+    """`30m`, `2h`, `7d` (1 minute to 365 days), or `none` (off)."""
+    if raw is None or (isinstance(raw, str) and raw.strip().lower() in ("none", "off")) \
+            or raw is False:
+        return None
+    match = _NUDGE_AFTER.match(str(raw).strip())
+    if not match:
+        raise bad(key, f"must be a duration like 30m, 2h or 7d, or none (got {str(raw)[:30]!r}).")
+    n, unit = int(match.group(1)), match.group(2)
+    after = {"h": timedelta(hours=n), "d": timedelta(days=n)}.get(unit, timedelta(minutes=n))
+    if not timedelta(minutes=1) <= after <= timedelta(days=365):
+        raise bad(key, "must be between 1m and 365d (or none).")
+    return after
+
+
+def _parse_nudges(raw: Any, severities: tuple[str, ...], bad: Bad) -> NudgePolicy:
+    """`nudges:` `update_after` (one duration for every severity, or a mapping severity ->
+    duration; a severity left out gets none), `commander_after`, `open_after`."""
+    if not isinstance(raw, dict):
+        raise bad("nudges", f"must be a mapping ({', '.join(NUDGE_KEYS)}).")
+    unknown = sorted(set(raw) - set(NUDGE_KEYS))
+    if unknown:
+        raise bad(f"nudges.{unknown[0]}", f"is not a known setting (known: {', '.join(NUDGE_KEYS)}).")
+    values: dict[str, Any] = {}
+    if "update_after" in raw:
+        spec = raw["update_after"]
+        if isinstance(spec, dict):
+            update: dict[str, timedelta] = {}
+            for name, after in spec.items():
+                severity = next((s for s in severities if s.lower() == str(name).lower()), None)
+                if severity is None:
+                    raise bad(f"nudges.update_after.{name}",
+                              f"is not a severity (known: {', '.join(severities)}).")
+                found = _parse_nudge_after(f"nudges.update_after.{name}", after, bad)
+                if found is not None:
+                    update[severity] = found
+            values["update_after"] = update
+        else:
+            every = _parse_nudge_after("nudges.update_after", spec, bad)
+            values["update_after"] = {s: every for s in severities} if every else {}
+    for key in ("commander_after", "open_after"):
+        if key in raw:
+            values[key] = _parse_nudge_after(f"nudges.{key}", raw[key], bad)
+    return NudgePolicy(**values)
 
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")

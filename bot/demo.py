@@ -533,6 +533,11 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str
     demo.step("U03CAROL", "/incident status bogus  (a typo)",
               client.slash("status bogus", user="U03CAROL", channel=channel))
     demo.clock.advance(30)
+    # 30 minutes on a SEV1 without a status update: the scheduler's tick nudges the commander.
+    sent = send_due(runtime.deps)
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} scheduler tick (30 min without an update on a SEV1): "
+             f"{', '.join(sent) or 'nothing due'}")
+    demo.flush()
     demo.step("U01ALICE", "/incident resolve Config rolled back; error rate at baseline",
               client.slash("resolve Config rolled back; error rate at baseline",
                            user="U01ALICE", channel=channel))
@@ -649,6 +654,5 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str
     if not grouped:
         print("  ! the last postmortem draft lists no structured contributing factors")
     return 0 if (not problems and searched and stored["status"] == "resolved" and published
-                 and archived and len(factors) >= 2 and grouped
-                 and from_alert and len(paged) >= 2
-                 and alert["acknowledged_by"] == "U01ALICE") else 1
+                 and archived and len(factors) >= 2 and grouped and from_alert
+                 and len(paged) >= 2 and alert["acknowledged_by"] == "U01ALICE") else 1

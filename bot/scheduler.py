@@ -14,6 +14,7 @@ from collections.abc import Callable
 from bot.observability import SCHEDULER_LAG, SCHEDULER_LAST_TICK
 from bot.services.alerts import escalate_due, sync_pending
 from bot.services.heartbeats import check_heartbeats
+from bot.services.nudges import reconcile_nudges
 from bot.services.ports import Deps
 from bot.services.reminders import send_due
 
@@ -38,6 +39,7 @@ class Scheduler:
         # Heartbeats are judged only after this process has been up for their window:
         # pings sent while it was down went nowhere (bot/domain/alerts.py: heartbeat_missed).
         self.up_since = deps.now()
+        self._reconciled = False
 
     def start(self) -> Scheduler:
         self._thread.start()
@@ -49,6 +51,9 @@ class Scheduler:
 
     def tick(self) -> list[str]:
         try:
+            if not self._reconciled:  # nudges follow this start's configuration
+                reconcile_nudges(self.deps)
+                self._reconciled = True
             sent = send_due(self.deps)
             if self.deps.config.alerts.integrations:
                 sent += check_heartbeats(self.deps, up_since=self.up_since)

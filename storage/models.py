@@ -388,3 +388,21 @@ class HeartbeatRow(Base):
     pings: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     open_group_id: Mapped[int | None] = mapped_column(Integer)
     missed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NudgeRow(Base):
+    """When an incident's nudge of one kind (bot/domain/nudges.py) is next worth looking
+    at, and its snooze. `due_at` is indexed: a scheduler tick reads only the rows due
+    (`due_at <= now`), never the history. It is a lower bound kept by the services: a
+    change that restarts a clock rewrites it, a tick that finds nothing due (the incident
+    moved, or is snoozed) moves it to the next window; NULL: never (resolved, off)."""
+
+    __tablename__ = "nudges"
+
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    snoozed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_by: Mapped[str | None] = mapped_column(String(30))
+    snoozed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

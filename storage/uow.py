@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.alerts import SqlAlertRepository, SqlHeartbeatRepository
 from storage.archive import SqlArchiveRepository
+from storage.nudges import SqlNudgeRepository
 from storage.repositories import (
     SqlActionItemRepository,
     SqlIncidentRepository,
@@ -39,6 +40,7 @@ class SqlUnitOfWork:
         self.search = SqlSearchRepository(self.session)
         self.alerts = SqlAlertRepository(self.session)
         self.heartbeats = SqlHeartbeatRepository(self.session)
+        self.nudges = SqlNudgeRepository(self.session)
         return self
 
     def __exit__(

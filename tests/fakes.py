@@ -12,6 +12,7 @@ from bot.domain.alerts import AlertGroup
 from bot.domain.factors import FactorForm
 from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
+from bot.domain.nudges import Nudge
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError
@@ -62,6 +63,7 @@ class FakeChat:
     files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # id -> name, data, user
     said: list[tuple[str, str]] = field(default_factory=list)  # (channel, text) posted
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
+    nudges: list[tuple[Incident, Nudge]] = field(default_factory=list)
     alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
     alert_pages: list[tuple[str, int]] = field(default_factory=list)  # (user, group id) DMs
     alert_lines: list[tuple[str, int, str]] = field(default_factory=list)  # incident lines
@@ -266,6 +268,14 @@ class FakeChat:
     def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
         self._maybe_fail("ask_review")
         self.review_requests.append((reviewer, request))
+
+    def post_nudge(self, incident: Incident, nudge: Nudge) -> None:
+        self._maybe_fail("post_nudge")
+        self.nudges.append((incident, nudge))
+
+    def open_update_form(self, trigger_id: str, number: int, channel_id: str | None) -> None:
+        self._maybe_fail("open_update_form")
+        self.forms.append((trigger_id, channel_id))
 
     def open_changes_form(self, trigger_id: str, number: int) -> None:
         self._maybe_fail("open_changes_form")

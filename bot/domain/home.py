@@ -1,7 +1,8 @@
 """What one person's Home tab shows, as plain values: their on-call turns, the open
-incidents they are part of, their open action items, the postmortems waiting on them,
-and everyone's open incidents by severity. Pure: the service (bot/services/home.py)
-reads the data and picks what concerns the person; bot/slack/home.py draws it."""
+alert groups that paged them, the open incidents they are part of, their open action
+items, the postmortems waiting on them, and everyone's open incidents by severity.
+Pure: the service (bot/services/home.py) reads the data and picks what concerns the
+person; bot/slack/home.py draws it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from bot.domain.action_items import ActionItem
+from bot.domain.alerts import AlertGroup
 from bot.domain.incidents import EventKind, Incident
 
 T = TypeVar("T")
@@ -20,6 +22,7 @@ MAX_MINE = 10
 MAX_ITEMS = 10
 MAX_POSTMORTEMS = 10
 MAX_OPEN = 30
+MAX_ALERTS = 5
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,13 @@ class Home:
     open_by_severity: tuple[tuple[str, Shown[Incident]], ...] = ()
     open_total: int = 0
     has_schedules: bool = False
+    alerts: Shown[AlertGroup] = field(default_factory=Shown)  # open groups that paged them
+
+
+def paged(group: AlertGroup, user: str) -> bool:
+    """Whether an alert group concerns `user`: escalation reached them (a DM), or they
+    acknowledged it. Resolved groups concern nobody any more."""
+    return group.is_open and (user in group.notified or group.acknowledged_by == user)
 
 
 def by_severity(incidents: list[Incident], severities: tuple[str, ...],

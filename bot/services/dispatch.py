@@ -176,7 +176,7 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         return uc.change_incident(uc.Target(ref, caller.channel_id, usage), rule, uow=deps.uow,
                                   chat=deps.chat, announce=announce, retopic=retopic,
                                   reannounce=reannounce, hidden_from_caller=hidden_from_caller,
-                                  check=partial(authorized, act))
+                                  check=partial(authorized, act), nudges=config.nudges)
 
     match cmd:
         case Help(unknown=unknown):

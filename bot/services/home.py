@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from bot.config import DebriefConfig
 from bot.domain.home import (
+    MAX_ALERTS,
     MAX_ITEMS,
     MAX_MINE,
     MAX_POSTMORTEMS,
@@ -26,6 +27,7 @@ from bot.domain.home import (
     Turn,
     by_severity,
     first,
+    paged,
     takes_part,
 )
 from bot.domain.incidents import Incident
@@ -41,6 +43,7 @@ LOOK_AHEAD = timedelta(days=14)  # on-call turns shown: the next two weeks
 POSTMORTEM_WINDOW = timedelta(days=30)  # postmortems owed: incidents resolved this recently
 MAX_SCHEDULES = 200  # as many as a schedules file may hold
 MAX_MEMBERSHIP_CHECKS = 50  # open incidents whose channel members are asked of Slack
+MAX_OPEN_ALERTS = 500  # the newest open alert groups looked through for the viewer's
 
 
 def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefConfig,
@@ -58,6 +61,9 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
                      for i in resolved if states.get(i.number) == "in_review"}
         names = tx.schedules.names()
         schedules = [s for s in (tx.schedules.get(n) for n in names[:MAX_SCHEDULES]) if s]
+        # Open groups only (an index on status), the newest first: never the history.
+        alerts = [g for g in tx.alerts.groups(open_only=True, limit=MAX_OPEN_ALERTS)
+                  if paged(g, user)]
     visible = visible_to(open_incidents, user, chat)
     mine = [i for n, i in enumerate(visible) if _part_of(i, user, chat, check=n <
                                                           MAX_MEMBERSHIP_CHECKS)]
@@ -82,7 +88,8 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
         mine=first(mine, MAX_MINE), items=first(items, MAX_ITEMS),
         postmortems=first(owed, MAX_POSTMORTEMS),
         open_by_severity=by_severity(visible, config.severity_names),
-        open_total=len(visible), has_schedules=bool(schedules))
+        open_total=len(visible), has_schedules=bool(schedules),
+        alerts=first(alerts, MAX_ALERTS))
 
 
 def _part_of(incident: Incident, user: str, chat: Chat, *, check: bool) -> bool:

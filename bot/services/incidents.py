@@ -19,6 +19,8 @@ from typing import Literal
 from bot import observability
 from bot.config import DebriefConfig
 from bot.domain.incidents import EventKind, EventRecord, Incident, channel_name, edit
+from bot.domain.nudges import NudgePolicy
+from bot.domain.nudges import schedule as nudge_schedule
 from bot.domain.permissions import Act
 from bot.domain.rotations import who
 from bot.errors import ChatError, UserError
@@ -133,13 +135,14 @@ def declare_incident(
     """If `declared_by` may declare (anyone, by default): record first (so the incident
     exists whatever Slack does), then set Slack up."""
     authorize(Act.DECLARE, req.declared_by, Subject(), policy=config.permissions, chat=chat)
-    commander = req.commander or req.declared_by
+    commander = req.commander or (req.declared_by if config.declarer_is_commander else None)
     declared = {"title": req.title, "severity": req.severity}
     if req.test:
         declared["test"] = "yes"
     events = [EventRecord(now, EventKind.DECLARED, req.declared_by, declared)]
-    events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
-                              {"role": "commander", "user": commander}))
+    if commander:
+        events.append(EventRecord(now, EventKind.ROLE, req.declared_by,
+                                  {"role": "commander", "user": commander}))
     events += [EventRecord(now, EventKind.ONCALL, req.declared_by, {"schedule": name, "user": user})
                for name, user in _on_call_now(config, uow, chat, now)]
     with uow() as tx:
@@ -148,9 +151,11 @@ def declare_incident(
             number=number, title=req.title, severity=req.severity,
             status=config.statuses[0], description=req.description,
             declared_at=now, declared_by=req.declared_by,
-            roles={"commander": commander}, events=tuple(events), private=req.private,
+            roles={"commander": commander} if commander else {}, events=tuple(events),
+            private=req.private,
         )
         tx.incidents.add(incident)
+        tx.nudges.schedule(number, nudge_schedule(incident, config.nudges))
         tx.commit()
     return set_up_incident(number, uow=uow, chat=chat, config=config, resume=False,
                            recorded=incident)
@@ -352,14 +357,17 @@ def change_incident(
     target: Target, rule: Rule, *, uow: UnitOfWorkFactory, chat: Chat, announce: bool,
     retopic: bool, reannounce: bool = False,
     hidden_from_caller: Callable[[Incident], bool] | None = None,
-    check: Callable[[Incident], object] | None = None,
+    check: Callable[[Incident], object] | None = None, nudges: NudgePolicy | None = None,
 ) -> Outcome:
     """Find the incident and lock its row in one read, apply `rule`, commit, then bring
     Slack up to date (`reannounce`: the announcement too, for what it shows: title,
     severity, commander, cancelled). An incident named by `#N` that is
     `hidden_from_caller` (private, and they are not a member) is answered as if it did
     not exist; `check` (the permission check) runs on the locked row and may raise
-    `Refused`, which rolls back: one read serves finding, checking and changing."""
+    `Refused`, which rolls back: one read serves finding, checking and changing.
+    `nudges`: a change that restarts a nudge clock (an update, a status or severity
+    change, a commander, resolving) stores when each nudge is next due (one statement;
+    none for the changes that restart nothing)."""
     with uow() as tx:
         current = _find(tx, target, hidden_from_caller, for_update=True)
         observability.incident.set(current.number)
@@ -371,6 +379,11 @@ def change_incident(
         if updated.is_resolved != current.is_resolved or updated.title != current.title:
             # Attached alerts follow: resolved, they page again; their messages say so.
             tx.alerts.touch_incident(updated.number)
+        if nudges is not None:
+            before, after = nudge_schedule(current, nudges), nudge_schedule(updated, nudges)
+            moved = {kind: at for kind, at in after.items() if before.get(kind) != at}
+            if moved:
+                tx.nudges.schedule(updated.number, moved)
         tx.commit()
     problems: list[Problem] = []
     if updated.channel_id:
@@ -447,7 +460,8 @@ def edit_incident(number: int, changes: dict[str, str], user: str, *, deps: Deps
         Target(number, None, "/incident edit"), rule, uow=deps.uow, chat=deps.chat,
         announce=True, retopic=True, reannounce=True,
         check=lambda incident: authorize(Act.EDIT, user, Subject(incident=incident),
-                                         policy=deps.config.permissions, chat=deps.chat))
+                                         policy=deps.config.permissions, chat=deps.chat),
+        nudges=deps.config.nudges)
     return follow_title(outcome, uow=deps.uow, chat=deps.chat, config=deps.config)
 
 

@@ -1,6 +1,6 @@
 """Timed notices: action items due today (a DM to the owner at 09:00 in their zone), the
 weekly digest of overdue items (Monday 09:00, team zone), postmortems due and overdue
-(a DM to the commander).
+(a DM to the commander), and nudges in incident channels (bot/services/nudges.py).
 
 Exactly once: each notice has a key; inserting the key (a unique row) is the claim and
 happens before sending, so a restart or a second replica never sends it again. A send
@@ -20,6 +20,7 @@ from bot.domain.action_items import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
 from bot.errors import ChatError
 from bot.observability import REMINDERS
+from bot.services.nudges import due_nudges
 from bot.services.ports import ActionItemDue, Chat, Deps, PostmortemDue
 from bot.services.timeline import zone_of
 
@@ -86,6 +87,7 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
                 notice = PostmortemDue(incident, overdue=kind == "overdue", policy=str(policy))
                 notices.append(Notice(f"pm-{kind}:{incident.number}:{due:%Y-%m-%d}",
                                       partial(chat.send_notice, incident.commander, notice)))
+    notices += [Notice(key, send) for key, send in due_nudges(deps, now)]
     return notices
 
 

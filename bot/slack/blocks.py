@@ -13,8 +13,10 @@ from typing import Any
 from bot.config import DebriefConfig
 from bot.domain.action_items import TYPES, ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.commands import MAX_TEXT as MAX_UPDATE
 from bot.domain.factors import FACTOR_TEXT_LIMIT, FactorForm, category_title
 from bot.domain.incidents import EventKind, Incident
+from bot.domain.nudges import SNOOZE, Nudge, NudgeKind
 from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.reviews import MAX_COMMENT
 from bot.domain.rotations import Override
@@ -971,3 +973,49 @@ def build_published_summary(summary: PublishedSummary) -> str:
     if summary.link:
         lines.append(f"<{summary.link}|Read the postmortem>")
     return "\n".join(lines)
+
+
+def build_nudge(text: str, nudge: Nudge) -> Blocks:
+    """A nudge in the incident channel: its words and what to do about it now (post an
+    update / take the commander role) or later (snooze). Button values: the incident
+    number (snooze: `<number>:<kind>`)."""
+    number = str(nudge.number)
+    act = {
+        NudgeKind.UPDATE: (Action.NUDGE_UPDATE, "Post update"),
+        NudgeKind.COMMANDER: (Action.NUDGE_COMMAND, "I'll be commander"),
+        NudgeKind.OPEN: (Action.NUDGE_UPDATE, "Post update"),
+    }[nudge.kind]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": fit(text, MAX_SECTION)}},
+        {"type": "actions", "elements": [
+            {"type": "button", "action_id": act[0].value, "value": number, "style": "primary",
+             "text": _plain(act[1], 75)},
+            {"type": "button", "action_id": Action.NUDGE_SNOOZE.value,
+             "value": f"{number}:{nudge.kind}",
+             "text": _plain(f"Snooze {short_duration(SNOOZE[nudge.kind])}", 75)}]},
+    ]
+
+
+def short_duration(delta: timedelta) -> str:
+    """`30m`, `2h`, `1d`: a round duration, as on a button."""
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        return f"{minutes // (24 * 60)}d"
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def build_update_modal(number: int, channel_id: str | None) -> dict[str, Any]:
+    """Post a status update: one text, posted like `/incident update`."""
+    return {
+        "type": "modal",
+        "callback_id": Callback.NUDGE_UPDATE.value,
+        "title": _plain(f"Update #{number}", 24),
+        "submit": _plain("Post update", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{number}:{channel_id or ''}",
+        "blocks": [{
+            "type": "input", "block_id": Block.UPDATE_TEXT.value,
+            "label": _plain("Where do things stand?", 2000),
+            "element": {"type": "plain_text_input", "action_id": Field.UPDATE_TEXT.value,
+                        "multiline": True, "max_length": MAX_UPDATE}}],
+    }

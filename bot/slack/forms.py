@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import DebriefConfig
+from bot.domain.commands import MAX_TEXT
 from bot.domain.factors import check_factor
 from bot.domain.incidents import MAX_TITLE, normalise_severity
 from bot.domain.postmortem import SECTION_TEXT_LIMIT
@@ -251,3 +252,24 @@ def parse_changes_form(view: dict[str, Any]) -> tuple[int, str] | dict[str, str]
         return {Block.REVIEW_COMMENT.value: f"At most {MAX_COMMENT:,} characters (this is "
                                             f"{len(comment):,})."}
     return int(metadata), comment
+
+
+def parse_update_form(view: dict[str, Any]) -> tuple[int, str | None, str] | dict[str, str]:
+    """(incident number, channel the nudge was in, text) of the Post update modal, or
+    `{block_id: message}` errors shown next to the field (the modal stays open)."""
+    metadata = str(view.get("private_metadata") or "") if isinstance(view, dict) else ""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    block = values.get(Block.UPDATE_TEXT.value) if isinstance(values, dict) else None
+    entry = block.get(Field.UPDATE_TEXT.value) if isinstance(block, dict) else None
+    text = strip_bidi(str(entry.get("value") or "")).strip() if isinstance(entry, dict) else ""
+    number, _, channel = metadata.partition(":")
+    if not number.isdigit() or len(number) > 9:
+        return {Block.UPDATE_TEXT.value: "This form lost track of its incident; use "
+                                         "`/incident update` instead."}
+    if not text:
+        return {Block.UPDATE_TEXT.value: "Write where things stand."}
+    if len(text) > MAX_TEXT:
+        return {Block.UPDATE_TEXT.value: f"At most {MAX_TEXT:,} characters (this is "
+                                         f"{len(text):,})."}
+    return int(number), channel or None, text

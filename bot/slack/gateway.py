@@ -33,6 +33,7 @@ from bot.domain.alerts import AlertGroup
 from bot.domain.factors import FactorForm
 from bot.domain.home import Home, people_of
 from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.nudges import Nudge
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
 from bot.errors import ChatError, ConfigError
@@ -58,12 +59,14 @@ from bot.slack.blocks import (
     build_edit_modal,
     build_factor_modal,
     build_item_form,
+    build_nudge,
     build_postmortem_summary,
     build_published_summary,
     build_rephrase_modal,
     build_review_request,
     build_sections_modal,
     build_summary_card,
+    build_update_modal,
 )
 from bot.slack.events import parse_message
 from bot.slack.home import build_home
@@ -72,6 +75,7 @@ from bot.slack.messages import (
     event_text,
     handoff_text,
     notice_text,
+    nudge_text,
     override_notice_text,
     shift_reminder_text,
     thread_text,
@@ -702,6 +706,7 @@ class SlackGateway:
         return str(response["channel"]), str(response["ts"])
 
     def update_alert(self, group: AlertGroup) -> None:
+        self._changed(frozenset(group.notified))  # acknowledged, silenced, resolved…
         if group.message_channel_id and group.message_ts:
             text, blocks = build_alert_message(group)
             channel, ts = group.message_channel_id, group.message_ts
@@ -711,6 +716,17 @@ class SlackGateway:
     def ask_review(self, reviewer: str, request: ReviewRequest) -> None:
         text, blocks = build_review_request(reviewer, request)
         self._post(reviewer, text=text, blocks=blocks)
+
+    def post_nudge(self, incident: Incident, nudge: Nudge) -> None:
+        """The nudge in the incident channel (`once`: a timed-out post is not re-sent,
+        since the claim already stands for it)."""
+        if incident.channel_id:
+            text = nudge_text(incident, nudge)
+            self._post(incident.channel_id, once=True, text=text, blocks=build_nudge(text, nudge))
+
+    def open_update_form(self, trigger_id: str, number: int, channel_id: str | None) -> None:
+        view = build_update_modal(number, channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def open_changes_form(self, trigger_id: str, number: int) -> None:
         view = build_changes_modal(number)
@@ -776,6 +792,7 @@ class SlackGateway:
         call("views.publish", lambda: self.client.views_publish(user_id=user_id, view=view))
 
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
+        self._changed(frozenset({user_id}))  # their Home tab lists the alerts that paged them
         text, blocks = build_alert_message(group, page=True)
         self._post(user_id, text=text, blocks=blocks)
 

@@ -22,6 +22,7 @@ from bot.slack.messages import (
     HOME_EMPTY,
     HOME_HEADINGS,
     HOME_TITLE,
+    home_alert_line,
     home_footer_text,
     home_incident_line,
     home_item_text,
@@ -93,6 +94,11 @@ def build_home(home: Home) -> dict[str, Any]:
         blocks.append(_context(home_no_turns_text()))
     if home.next_turns.more:
         blocks.append(_context(home_more_text(home.next_turns.more, "turns")))
+    if home.alerts.total:  # only when something paged them: most people, most days, none
+        blocks.append(_heading("alerts"))
+        blocks += _lines([home_alert_line(g) for g in home.alerts.items])
+        if home.alerts.more:
+            blocks.append(_context(home_more_text(home.alerts.more, "alerts")))
 
     blocks.append({"type": "divider"})
     blocks.append(_heading("mine"))

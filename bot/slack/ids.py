@@ -35,6 +35,9 @@ class Action(StrEnum):
     ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
     HOME_DECLARE = "home-declare"  # the Home tab's "Declare an incident"
     HOME_COVER = "home-cover"  # "Ask for cover" by a turn; value: JSON schedule, start, end
+    NUDGE_UPDATE = "nudge-post-update"  # "Post update" on a nudge: the update modal; value: N
+    NUDGE_COMMAND = "nudge-take-command"  # "I'll be commander"; value: the incident number
+    NUDGE_SNOOZE = "nudge-snooze"  # value: `<incident>:<kind>`
     FACTOR_ADD = "factor-add"  # "Add contributing factor" on the draft; value: the incident
     FACTOR_REMOVE = "factor-remove"  # "Remove" in the factor list; value: `<incident>:<factor>`
 
@@ -49,6 +52,7 @@ class Callback(StrEnum):
     EDIT = "incident-edit"  # private_metadata: the incident number
     POSTMORTEM_WRITE = "postmortem-write"  # private_metadata: `<incident>:<channel>:<ts>`
     POSTMORTEM_CHANGES = "postmortem-changes"  # private_metadata: the incident number
+    NUDGE_UPDATE = "nudge-update"  # the update modal; private_metadata: `<incident>:<channel>`
     FACTOR_ADD = "factor-add"  # private_metadata: `<incident>:<channel>:<draft message ts>`
 
 
@@ -68,6 +72,7 @@ class Block(StrEnum):
     SUMMARY = "edit-summary"
     SECTION = "pm-section:"  # + the section's key: one input per postmortem section
     REVIEW_COMMENT = "review-comment"
+    UPDATE_TEXT = "update-text"
     FACTOR_CATEGORY = "factor-category"
     FACTOR_TEXT = "factor-text"
     FACTOR_TIMELINE = "factor-timeline"
@@ -91,6 +96,7 @@ class Field(StrEnum):
     SUMMARY = "summary"
     SECTION_TEXT = "section_text"
     REVIEW_COMMENT = "review_comment"
+    UPDATE_TEXT = "update_text"
     FACTOR_CATEGORY = "factor_category"
     FACTOR_TEXT = "factor_text"
     FACTOR_TIMELINE = "factor_timeline"

@@ -22,6 +22,7 @@ from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
 from bot.domain.factors import category_title
 from bot.domain.incidents import EventKind, EventRecord, Incident
+from bot.domain.nudges import Nudge, NudgeKind
 from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
 from bot.domain.timeline import review_step_text, tag_change_text
@@ -34,10 +35,11 @@ from bot.services import uploads as up
 from bot.services.alerts import AlertAnswered
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result
 from bot.services.incidents import Outcome, Problem, Stopped
+from bot.services.nudges import Snoozed
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_factor_list, build_rephrase_button
+from bot.slack.blocks import build_factor_list, build_rephrase_button, short_duration
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -728,7 +730,8 @@ HOME_DECLARE = "Declare an incident"
 HOME_ASK_COVER = "Ask for cover"
 HOME_DONE = "Done"
 HOME_CHANGE_DUE = "Change due"
-HOME_HEADINGS = {"oncall": "On call", "mine": "Your open incidents",
+HOME_HEADINGS = {"oncall": "On call", "alerts": "Open alerts that paged you",
+                 "mine": "Your open incidents",
                  "items": "Your open action items", "postmortems": "Postmortems waiting on you",
                  "open": "Open incidents"}
 HOME_EMPTY = {"mine": "None: you are not part of any open incident.",
@@ -737,6 +740,7 @@ HOME_EMPTY = {"mine": "None: you are not part of any open incident.",
               "open": "No open incidents. :tada:"}
 # Where the rest of a long list is: the command that shows it whole.
 HOME_SEE_ALL = {"turns": "`/oncall <schedule>`", "mine": "`/incident list`",
+                "alerts": "the alert channels (or `debrief alerts list --open`)",
                 "items": "`/actions`", "postmortems": "`/incident list` and each incident's "
                 "`/incident postmortem`", "open": "`/incident list`"}
 
@@ -780,6 +784,22 @@ def home_owed_line(incident: Incident, kind: str, status: str) -> str:
     where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
     return (f"• {verb} the postmortem of *#{incident.number}* {escape_mrkdwn(incident.title)}"
             f" ({status.replace('_', ' ')}){where}")
+
+
+def home_alert_line(group: AlertGroup) -> str:
+    """One open alert group that paged the viewer: its state, since when, and where its
+    message is (its channel)."""
+    match group.status:
+        case "acknowledged":
+            state = f"acknowledged by {user_mention(group.acknowledged_by)}"
+        case "silenced":
+            state = f"silenced until {slack_date(group.silenced_until)}"
+        case _:
+            state = "*firing*"
+    where = f" · <#{group.message_channel_id}>" if group.message_channel_id else ""
+    incident = f" · incident *#{group.incident_number}*" if group.incident_number else ""
+    return (f":rotating_light: {escape_mrkdwn(group.title)} · {state} · since "
+            f"{slack_date(group.first_firing_at)}{incident}{where}")
 
 
 def home_severity_heading(severity: str, total: int) -> str:
@@ -830,3 +850,32 @@ def alert_attached_text(group: AlertGroup) -> str:
     return (f":link: *{escape_mrkdwn(group.title)}* is attached to incident "
             f"#{group.incident_number}: its changes go to the incident's timeline and "
             "channel, and nobody is paged for it while the incident is open.")
+
+
+def nudge_text(incident: Incident, nudge: Nudge) -> str:
+    """A nudge in the incident channel (bot/domain/nudges.py). It mentions the commander
+    only, never the channel."""
+    name = f"*#{incident.number} {escape_mrkdwn(incident.title)}* ({incident.severity})"
+    idle = short_duration(nudge.idle)
+    who = f"<@{incident.commander}>: " if incident.commander else ""
+    match nudge.kind:
+        case NudgeKind.UPDATE:
+            return (f":hourglass_flowing_sand: {who}no status update on {name} for {idle}. "
+                    "Post one so everyone following knows where things stand.")
+        case NudgeKind.COMMANDER:
+            return (f":bust_in_silhouette: {name} has had no commander for {idle}. "
+                    "Someone here: take the role, so one person coordinates the response.")
+        case NudgeKind.OPEN:
+            return (f":calendar: {who}{name} has been open for {idle} (declared "
+                    f"{slack_date(incident.declared_at)}). If it is over, resolve it "
+                    "(`/incident resolve`); if not, post an update on where it stands.")
+        case _:
+            assert_never(nudge.kind)
+
+
+def nudge_snoozed_text(snoozed: Snoozed) -> str:
+    """What the snoozed nudge's message becomes (its buttons gone)."""
+    what = {NudgeKind.UPDATE: "update reminder", NudgeKind.COMMANDER: "commander reminder",
+            NudgeKind.OPEN: "open-incident reminder"}[snoozed.kind]
+    return (f":zzz: {user_mention(snoozed.by)} snoozed the {what} for "
+            f"*#{snoozed.incident.number}* until {slack_date(snoozed.until)}.")

@@ -477,3 +477,73 @@ def test_declare_from_alert_prefills_links_and_starts_the_timeline(alerts_stack:
     again = stack.client.click(Action.ALERT_DECLARE, user="U01ALICE", channel=channel,
                                message_ts=message.ts, value="1")
     assert "already incident #1" in stack.client.reply_to(again)["text"]
+
+
+def test_home_tab_lists_the_open_alerts_that_paged_you(engine: Engine, tmp_path: Path) -> None:
+    """Alice is paged for one group of seven firing: her Home tab lists it (firing, since
+    when, its channel), Bob's does not; when Bob is paged and acknowledges, Alice's open
+    tab follows by itself; resolved, it is gone. Seven groups paging her: five shown and
+    a "see all" line, within Slack's limits."""
+    from datetime import timedelta
+
+    from bot.services.alerts import escalate_due
+    from bot.slack.home import home_as_text
+    from bot.standin.limits import block_kit_problems
+
+    path = tmp_path / "debrief.yaml"
+    path.write_text(ESCALATING)
+    stack = start_alert_stack(engine, path)
+
+    def home(user: str, after: str | None = None) -> dict[str, Any]:
+        if after is None:
+            assert stack.client.open_home(user).status == 200
+        view: dict[str, Any] = stack.slack.wait_for(
+            lambda: (v := stack.slack.homes.get(user)) is not None and v["id"] != after and v)
+        return view
+
+    try:
+        body = {"title": "Checkout 5xx <!channel>", "status": "firing", "dedup_key": "checkout"}
+        assert post(stack, "/alerts/paging", body)[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        deps = stack.runtime.deps
+        start = deps.now()
+        assert escalate_due(deps, start) == ["alert-step:1:0"]
+        alice = home("U01ALICE")
+        text = home_as_text(alice)
+        assert "OPEN ALERTS THAT PAGED YOU" in text
+        assert ":rotating_light: Checkout 5xx <!channel> · *firing* · since" in text
+        assert "&lt;!channel&gt;" in json.dumps(alice["blocks"])  # escaped: pings nobody
+        assert "OPEN ALERTS" not in home_as_text(home("U02BOB"))
+
+        assert escalate_due(deps, start + timedelta(minutes=5)) == ["alert-step:1:2"]
+        bob_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D02BOB"))
+        [page] = list(bob_dm.messages.values())
+        stack.client.click(Action.ALERT_ACK, user="U02BOB", channel="D02BOB",
+                           message_ts=page.ts, value="1")
+        alice = stack.slack.wait_for(lambda: (v := stack.slack.homes["U01ALICE"]) and
+                                     "acknowledged by" in home_as_text(v) and v, timeout=30)
+        assert "acknowledged by @U02BOB" in home_as_text(alice)
+        # Bob's tab (opened before) follows too: he was paged.
+        stack.slack.wait_for(lambda: "OPEN ALERTS" in home_as_text(stack.slack.homes["U02BOB"]),
+                             timeout=30)
+        assert post(stack, "/alerts/paging", {**body, "status": "resolved"})[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        stack.slack.wait_for(lambda: "OPEN ALERTS" not in home_as_text(
+            stack.slack.homes["U01ALICE"]), timeout=30)
+
+        for i in range(7):
+            assert post(stack, "/alerts/paging", {"title": f"Disk {i}", "status": "firing",
+                                                  "dedup_key": f"disk-{i}"})[0] == 202
+        stack.slack.wait_for(lambda: synced(stack))
+        later = start + timedelta(hours=1)
+        assert len(escalate_due(deps, later)) == 7
+        view = stack.slack.wait_for(lambda: (v := stack.slack.homes["U01ALICE"]) and
+                                    "Disk" in home_as_text(v) and v, timeout=30)
+        text = home_as_text(view)
+        assert text.count(":rotating_light: Disk") == 5
+        assert "…and 2 more: see all with the alert channels (or `debrief alerts list " \
+            "--open`)." in text
+        assert block_kit_problems(view["blocks"], 100) == []
+    finally:
+        stack.close()
+    assert stack.slack.violations == []

@@ -324,6 +324,7 @@ def test_a_bad_stored_schedule_does_not_break_the_tick(stack: Stack, tmp_path: P
         slash(stack, "action Rotate keys <@U02BOB|bob> due 2026-11-24", channel=incident.channel_id)
     sent = send_due(stack.runtime.deps, now)
     assert sorted(sent) == ["action-due:1:2026-11-24",
+                            "nudge-update:1:20261124T080000:1",  # the SEV2, 60 min on
                             "oncall-handoff:platform:20261124T090000Z"]
 
 

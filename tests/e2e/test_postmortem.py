@@ -181,8 +181,10 @@ def _dms(stack: Stack, user: str) -> list[str]:
 def test_action_item_reminder_in_the_owners_zone_exactly_once(engine: Engine) -> None:
     """The owner is reminded at 09:00 on the due date in their own zone, once, even after
     a restart; a stale window after downtime is skipped."""
+    # Nudges off: the open SEV2 would be nudged every hour (tests/e2e/test_nudges.py).
+    quiet = parse_config({"nudges": {"update_after": "none", "open_after": "none"}})
     with freeze_time("2026-12-01 12:00:00") as frozen:
-        stack = start_stack(engine)
+        stack = start_stack(engine, quiet)
         stack.slack.users[BOB]["tz"] = "America/New_York"
         try:
             incident = declare(stack)
@@ -198,7 +200,7 @@ def test_action_item_reminder_in_the_owners_zone_exactly_once(engine: Engine) ->
             assert send_due(stack.runtime.deps) == []
         finally:
             stack.close()
-        restarted = start_stack(engine)  # a restart: new process state, same database
+        restarted = start_stack(engine, quiet)  # a restart: new process state, same database
         try:
             frozen.move_to("2026-12-04 18:00:00")
             assert send_due(restarted.runtime.deps) == []

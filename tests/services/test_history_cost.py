@@ -143,3 +143,37 @@ def test_a_home_tab_does_not_grow_with_history(engine: Engine) -> None:
     assert alice.postmortems.total == 10  # she commands them; none published yet
     assert {o.kind for o in alice.postmortems.items} == {"write"}
     assert bob.items.total == 20 and len(bob.items.items) == 10
+
+
+def test_nudges_read_only_what_is_due(engine: Engine) -> None:
+    """A tick reads the nudge rows that are due (an index range), not the history: 5 open
+    SEV1s get their update nudge, then steady ticks issue the same statements with 200
+    old incidents whose rows (resolved: never due) are behind them."""
+    from bot.domain.nudges import NudgeKind
+    from bot.services.nudges import reconcile_nudges
+
+    uow = UnitOfWorkFactory(engine)
+    deps = Deps(uow=uow, chat=FakeChat(), config=DebriefConfig(), now=lambda: NOW)
+    open_ones = []
+    for n in range(1, 6):
+        record = incident(n, NOW - timedelta(hours=1), old=False)
+        record.update(status="investigating", resolved_at=None, postmortem=None,
+                      action_items=[], events=record["events"][:1])
+        open_ones.append(record)
+    seed(uow, open_ones)
+    reconcile_nudges(deps)
+    sent = send_due(deps, NOW)
+    assert sorted(k for k in sent if k.startswith("nudge-update:")) == [
+        f"nudge-update:{n}:{NOW - timedelta(hours=1):%Y%m%dT%H%M%S}:2" for n in range(1, 6)]
+    with counting(engine) as before:
+        send_due(deps, NOW)
+    seed(uow, [incident(n, NOW - timedelta(days=365 + n * 2), old=True)
+               for n in range(11, 211)])
+    with uow() as tx:
+        for n in range(11, 211):
+            tx.nudges.schedule(n, {k.value: None for k in NudgeKind})
+        tx.commit()
+    with counting(engine) as after:
+        send_due(deps, NOW)
+    assert len(before) == len(after)
+    assert sum("FROM nudges" in s for s in after) == 1

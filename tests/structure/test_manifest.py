@@ -22,6 +22,7 @@ from bot.slack.blocks import (
     build_item_form,
     build_rephrase_modal,
     build_summary_card,
+    build_update_modal,
 )
 from bot.slack.ids import EVENTS, Action, Callback, Command
 from bot.standin.methods import SPECS_DIR
@@ -93,7 +94,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                       Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value,
                       Action.ALERT_SILENCE.value, Action.ALERT_DECLARE.value,
                       Action.ALERT_ATTACH.value,
-                      Action.FACTOR_ADD.value, Action.FACTOR_REMOVE.value} == {a.value for a in Action}
+                      Action.FACTOR_ADD.value, Action.FACTOR_REMOVE.value,
+                      Action.NUDGE_UPDATE.value, Action.NUDGE_COMMAND.value,
+                      Action.NUDGE_SNOOZE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -114,6 +117,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     assert build_item_form(1, items[0], "C1")["callback_id"] == Callback.ITEM_EDIT.value
     assert build_edit_modal(incident, DebriefConfig())["callback_id"] == Callback.EDIT.value
     assert build_changes_modal(1)["callback_id"] == Callback.POSTMORTEM_CHANGES.value
+    assert build_update_modal(1, "C1")["callback_id"] == Callback.NUDGE_UPDATE.value
     shortcuts = {s["callback_id"] for s in MANIFEST["features"].get("shortcuts", [])}
     assert shortcuts == {Callback.HIDE_MESSAGE.value}
     assert {c.value for c in Callback} == {Callback.DECLARE.value, Callback.REPHRASE.value,
@@ -124,6 +128,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                                            # attaching one: test_alert_incidents.py
                                            Callback.DECLARE_ALERT.value,
                                            Callback.ATTACH_ALERT.value,
+                                           Callback.NUDGE_UPDATE.value,
                                            # tests/e2e/test_postmortem_factors.py
                                            Callback.FACTOR_ADD.value, *shortcuts}
 

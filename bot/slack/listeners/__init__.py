@@ -16,6 +16,7 @@ from bot.slack.listeners import (
     corrections,
     events,
     home,
+    nudges,
     oncall,
     pages,
     postmortems,
@@ -26,7 +27,7 @@ from bot.slack.listeners import (
 
 def register_all(app: App, deps: Deps) -> None:
     for module in (slash, buttons, views, events, oncall, pages, corrections, postmortems,
-                   home):
+                   home, nudges):
         module.register(app, deps)
 
     # Last, so it only sees what nothing above handled: an event we do not use is acked

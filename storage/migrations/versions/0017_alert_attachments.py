@@ -10,7 +10,7 @@ columns on alert_groups and indexes; no table of 0009's search triggers is touch
   acknowledgements of a stats window, read without scanning the history.
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-02
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0017"
-down_revision = "0012"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
