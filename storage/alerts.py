@@ -11,28 +11,32 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.domain.alerts import AlertGroup, Heartbeat, Link, StepRecord
-from storage.models import AlertEventRow, AlertGroupRow, HeartbeatRow
+from bot.domain.alerts import AlertGroup, Attached, Heartbeat, Link, LinkedIncident, StepRecord
+from storage.models import AlertEventRow, AlertGroupRow, HeartbeatRow, IncidentRow
 from storage.repositories import _insert_unless_present
 
 ESCALATED = "escalated"
-_SKIP = {"id", "links", "steps", "notified", "labels"}
+ACKNOWLEDGED = "acknowledged"
+LINE = "incident_line"
+_SKIP = {"id", "links", "steps", "notified", "labels", "incident"}
 _COLUMNS = [f.name for f in fields(AlertGroup) if f.name not in _SKIP]
 
 
-def _group(row: AlertGroupRow, steps: Iterable[AlertEventRow] = ()) -> AlertGroup:
+def _group(row: AlertGroupRow, steps: Iterable[AlertEventRow] = (),
+           incident: LinkedIncident | None = None) -> AlertGroup:
     records = tuple(StepRecord(index=int(e.detail.get("index", 0)), at=e.at,
                                notified=tuple(e.detail.get("notified") or ()),
                                target=str(e.detail.get("target", "")),
                                after_gap=bool(e.detail.get("after_gap")))
-                    for e in steps)
+                    for e in steps
+                    if int(e.detail.get("round", 0)) == row.escalation_round)
     notified: list[str] = []
     for record in records:
         notified += [u for u in record.notified if u not in notified]
     return AlertGroup(id=row.id, labels=dict(row.labels),
                       links=tuple(Link(str(k.get("url", "")), str(k.get("text", "")))
                                   for k in row.links),
-                      steps=records, notified=tuple(notified),
+                      steps=records, notified=tuple(notified), incident=incident,
                       **{name: getattr(row, name) for name in _COLUMNS})
 
 
@@ -50,12 +54,28 @@ class SqlAlertRepository:
                 found[event.group_id].append(event)
         return found
 
+    def _incidents(self, rows: Iterable[AlertGroupRow]) -> dict[int, LinkedIncident]:
+        """The incidents `rows` are linked to (one query, only when some are)."""
+        numbers = {r.incident_number for r in rows if r.incident_number is not None}
+        if not numbers:
+            return {}
+        return {n: LinkedIncident(n, title, bool(private), resolved is None, channel)
+                for n, title, private, resolved, channel in self.session.execute(
+                    select(IncidentRow.number, IncidentRow.title, IncidentRow.private,
+                           IncidentRow.resolved_at, IncidentRow.channel_id)
+                    .where(IncidentRow.number.in_(numbers)))}
+
+    def _groups(self, rows: list[AlertGroupRow]) -> list[AlertGroup]:
+        steps = self._steps([r.id for r in rows])
+        incidents = self._incidents(rows)
+        return [_group(r, steps[r.id], incidents.get(r.incident_number or 0)) for r in rows]
+
     def find(self, integration: str, group_key: str, *, for_update: bool = False,
              ) -> AlertGroup | None:
         query = select(AlertGroupRow).where(AlertGroupRow.integration == integration,
                                             AlertGroupRow.group_key == group_key)
         row = self.session.execute(query.with_for_update() if for_update else query).scalar()
-        return None if row is None else _group(row, self._steps([row.id])[row.id])
+        return None if row is None else self._groups([row])[0]
 
     def create(self, values: Mapping[str, Any]) -> bool:
         """Insert a new group unless another request (or replica) just did: True if this
@@ -66,7 +86,7 @@ class SqlAlertRepository:
     def get(self, group_id: int, *, for_update: bool = False) -> AlertGroup | None:
         query = select(AlertGroupRow).where(AlertGroupRow.id == group_id)
         row = self.session.execute(query.with_for_update() if for_update else query).scalar()
-        return None if row is None else _group(row, self._steps([row.id])[row.id])
+        return None if row is None else self._groups([row])[0]
 
     def save(self, group: AlertGroup) -> None:
         """Write back every column of `group` (a snapshot read in this unit of work)."""
@@ -77,10 +97,12 @@ class SqlAlertRepository:
                              .values(**values))
 
     def add_event(self, group_id: int, kind: str, at: datetime, actor: str | None = None,
-                  detail: Mapping[str, Any] | None = None) -> None:
-        self.session.add(AlertEventRow(group_id=group_id, kind=kind, at=at, actor=actor,
-                                       detail=dict(detail or {})))
+                  detail: Mapping[str, Any] | None = None) -> int:
+        row = AlertEventRow(group_id=group_id, kind=kind, at=at, actor=actor,
+                            detail=dict(detail or {}))
+        self.session.add(row)
         self.session.flush()
+        return row.id
 
     def events(self, group_id: int) -> list[tuple[datetime, str, str | None, dict[str, Any]]]:
         return [(e.at, e.kind, e.actor, dict(e.detail)) for e in self.session.execute(
@@ -93,9 +115,7 @@ class SqlAlertRepository:
             query = query.where(AlertGroupRow.status.in_(("firing", "acknowledged", "silenced")))
         if limit:
             query = query.limit(limit)
-        rows = list(self.session.execute(query).scalars())
-        steps = self._steps([r.id for r in rows])
-        return [_group(r, steps[r.id]) for r in rows]
+        return self._groups(list(self.session.execute(query).scalars()))
 
     def escalating(self) -> list[AlertGroup]:
         """Groups still firing with nobody answering and a policy to follow: what the
@@ -104,8 +124,7 @@ class SqlAlertRepository:
             select(AlertGroupRow).where(AlertGroupRow.status == "firing",
                                         AlertGroupRow.escalation.is_not(None))
             .order_by(AlertGroupRow.id)).scalars())
-        steps = self._steps([r.id for r in rows])
-        return [_group(r, steps[r.id]) for r in rows]
+        return [g for g in self._groups(rows) if g.escalating]
 
     def silenced_until_before(self, now: datetime) -> list[int]:
         """Silenced groups whose silence has run out (they fire again)."""
@@ -134,7 +153,59 @@ class SqlAlertRepository:
     def for_incident(self, number: int) -> list[AlertGroup]:
         rows = list(self.session.execute(select(AlertGroupRow).where(
             AlertGroupRow.incident_number == number).order_by(AlertGroupRow.id)).scalars())
-        return [_group(r) for r in rows]
+        return self._groups(rows)
+
+    def attached_to_open(self, integration: str) -> list[Attached]:
+        """Groups of `integration` attached to incidents still open (an indexed read of
+        the open incidents' groups, never the history)."""
+        return [Attached(int(number or 0), integration, dict(labels), declared)
+                for number, labels, declared in self.session.execute(
+                    select(AlertGroupRow.incident_number, AlertGroupRow.labels,
+                           IncidentRow.declared_at)
+                    .join(IncidentRow, IncidentRow.number == AlertGroupRow.incident_number)
+                    .where(IncidentRow.resolved_at.is_(None),
+                           AlertGroupRow.integration == integration))]
+
+    def lines_after(self, group_id: int, after: int,
+                    ) -> list[tuple[int, datetime, dict[str, Any]]]:
+        """The group's incident lines not yet posted (event id above `after`)."""
+        return [(e.id, e.at, dict(e.detail)) for e in self.session.execute(
+            select(AlertEventRow).where(AlertEventRow.group_id == group_id,
+                                        AlertEventRow.kind == LINE, AlertEventRow.id > after)
+            .order_by(AlertEventRow.id)).scalars()]
+
+    def mark_lines_posted(self, group_id: int, event_id: int) -> None:
+        self.session.execute(update(AlertGroupRow).where(
+            AlertGroupRow.id == group_id, AlertGroupRow.lines_posted < event_id)
+            .values(lines_posted=event_id))
+
+    def touch_incident(self, number: int) -> None:
+        """The incident's groups change with it (resolved, reopened): their messages are
+        brought up to date by the next sync."""
+        self.session.execute(update(AlertGroupRow).where(
+            AlertGroupRow.incident_number == number)
+            .values(version=AlertGroupRow.version + 1))
+
+    def acknowledgements(self, since: datetime | None, until: datetime,
+                         ) -> list[tuple[str | None, str | None, float]]:
+        """(schedule, who, seconds to acknowledge) of every acknowledgement in
+        [since, until) (since None: all): one range read on (kind, at), whatever the
+        history holds."""
+        found: list[tuple[str | None, str | None, float]] = []
+        query = (select(AlertEventRow.at, AlertEventRow.actor, AlertEventRow.detail,
+                        AlertGroupRow.schedule, AlertGroupRow.first_firing_at)
+                 .join(AlertGroupRow, AlertGroupRow.id == AlertEventRow.group_id)
+                 .where(AlertEventRow.kind == ACKNOWLEDGED, AlertEventRow.at <= until))
+        if since is not None:
+            query = query.where(AlertEventRow.at >= since)
+        for at, actor, detail, schedule, first in self.session.execute(query):
+            seconds = detail.get("seconds") if isinstance(detail, dict) else None
+            if not isinstance(seconds, int | float):
+                seconds = (at - first).total_seconds()
+            found.append((detail.get("schedule", schedule) if isinstance(detail, dict)
+                          else schedule, actor, max(float(seconds), 0.0)))
+        return found
+
 
 
 def _heartbeat(row: HeartbeatRow) -> Heartbeat:

@@ -314,7 +314,8 @@ class AlertGroupRow(Base):
     message to post or update (by whichever replica gets there first)."""
 
     __tablename__ = "alert_groups"
-    __table_args__ = (UniqueConstraint("integration", "group_key", name="uq_alert_group_key"),)
+    __table_args__ = (UniqueConstraint("integration", "group_key", name="uq_alert_group_key"),
+                      Index("ix_alert_groups_incident", "incident_number"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     integration: Mapped[str] = mapped_column(String(50), nullable=False)
@@ -345,6 +346,14 @@ class AlertGroupRow(Base):
     message_ts: Mapped[str | None] = mapped_column(String(30))
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     synced_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, index=True)
+    # A group that resolves and fires again starts its escalation policy over (a new
+    # round, its steps claimed anew) from escalation_started_at.
+    escalation_round: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                  server_default="0")
+    escalation_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last incident line (alert_events kind incident_line) posted in its channel.
+    lines_posted: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                              server_default="0")
 
 
 class AlertEventRow(Base):
@@ -353,6 +362,8 @@ class AlertEventRow(Base):
     resolved, declared as an incident."""
 
     __tablename__ = "alert_events"
+    # Acknowledgements in a stats window are read by (kind, at), never the whole history.
+    __table_args__ = (Index("ix_alert_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("alert_groups.id", ondelete="CASCADE"),

@@ -263,7 +263,8 @@ class SqlTimelineRepository:
         return _insert_unless_present(self.session, TimelineEntryRow, {
             "incident_id": self._incident_id(number), "channel_id": message.channel_id,
             "ts": message.ts, "at": ts_to_datetime(message.ts), "kind": kind_of(message),
-            "author": message.user, "text": message.text, "thread_ts": message.thread_ts,
+            "author": message.bot_name if message.bot_name is not None else message.user,
+            "text": message.text, "thread_ts": message.thread_ts,
             "pinned": bool(message.pinned), "marked_by": sorted(message.marked_by or ()),
             "deleted": False, "history": history or [],
             "files": [{"name": f.name, "permalink": f.permalink} for f in message.files],
@@ -286,7 +287,8 @@ class SqlTimelineRepository:
             row.text = message.text
             row.files = [{"name": f.name, "permalink": f.permalink} for f in message.files] \
                 or row.files
-            row.kind = "file" if row.files else "message"
+            row.kind = "bot" if row.kind == "bot" or message.bot_name is not None else \
+                "file" if row.files else "message"
         self.session.flush()
 
     def _change(self, channel_id: str, ts: str, change: Callable[[TimelineEntryRow], None]) -> bool:
@@ -311,9 +313,11 @@ class SqlTimelineRepository:
     def set_pinned(self, channel_id: str, ts: str, pinned: bool) -> bool:
         return self._change(channel_id, ts, lambda row: setattr(row, "pinned", pinned))
 
-    def add_note(self, number: int, at: datetime, author: str, text: str) -> int:
+    def add_note(self, number: int, at: datetime, author: str | None, text: str, *,
+                 kind: str = "note") -> int:
+        """A note (or, `kind="alert"`, an attached alert's change: no author)."""
         row = TimelineEntryRow(
-            incident_id=self._incident_id(number), at=at, kind="note", author=author, text=text,
+            incident_id=self._incident_id(number), at=at, kind=kind, author=author, text=text,
             pinned=False, marked_by=[], deleted=False, history=[], files=[])
         self.session.add(row)
         self.session.flush()

@@ -67,6 +67,7 @@ class FakeChat:
     nudges: list[tuple[Incident, Nudge]] = field(default_factory=list)
     alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
     alert_pages: list[tuple[str, int]] = field(default_factory=list)  # (user, group id) DMs
+    alert_lines: list[tuple[str, int, str]] = field(default_factory=list)  # incident lines
     review_requests: list[tuple[str, ReviewRequest]] = field(default_factory=list)
     published: list[tuple[str, PublishedSummary, str | None]] = field(default_factory=list)
     related: list[tuple[int, list[RelatedIncident]]] = field(default_factory=list)
@@ -317,6 +318,16 @@ class FakeChat:
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
         self._maybe_fail("send_alert")
         self.alert_pages.append((user_id, group.id))
+
+    def post_alert_line(self, channel_id: str, group: AlertGroup, what: str,
+                        firing: int) -> None:
+        self._maybe_fail("post_alert_line")
+        self.alert_lines.append((channel_id, group.id, what))
+
+    def open_attach_form(self, trigger_id: str, group: AlertGroup,
+                         incidents: list[Incident]) -> None:
+        self._maybe_fail("open_attach_form")
+        self.forms.append((trigger_id, None))
 
     def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
                                 channel_id: str | None) -> None:

@@ -136,6 +136,12 @@ def format_incident(data: dict[str, Any]) -> str:
     for name, seconds in data["durations"].items():
         shown = "-" if seconds is None else f"{int(seconds // 60)}m {int(seconds % 60)}s"
         lines.append(f"  {name.removesuffix('_seconds'):<16} {shown}")
+    if data.get("alerts"):
+        lines.append("  alerts:")
+        for alert in data["alerts"]:
+            state = "attached" if alert["attached"] else "was attached"
+            lines.append(f"    {alert['id']:<5} {alert['status']:<12} {state:<12} "
+                         f"{alert['integration']}: {alert['title'][:80]}")
     lines.append("  timeline (* = key):")
     for item in data["timeline"]:
         if item["deleted"]:

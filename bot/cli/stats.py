@@ -42,4 +42,11 @@ def format_stats(stats: Stats) -> str:
         lines.append(f"  time to {name:<12} median {median:<12} p90 {p90}  (n={q['count']})")
     lines.append(f"Postmortems: {stats.postmortems}")
     lines.append(f"Action items: {stats.action_items}")
+    for kind, rows in stats.alert_ack.items():
+        if rows:
+            lines.append(f"Alert time to acknowledge, {kind.replace('_', ' ')}:")
+        for name, q in rows.items():
+            median = "-" if q["median"] is None else f"{q['median'] / 60:.1f} min"
+            p90 = "-" if q["p90"] is None else f"{q['p90'] / 60:.1f} min"
+            lines.append(f"  {name:<20} median {median:<12} p90 {p90}  (n={q['count']})")
     return "".join(f"{line}\n" for line in lines)

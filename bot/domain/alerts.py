@@ -399,6 +399,19 @@ def plan(policy: Policy, started_at: datetime) -> list[tuple[int, Notify, dateti
 
 
 @dataclass(frozen=True)
+class LinkedIncident:
+    """The incident a group is attached to, as the alert message and escalation need it.
+    `open`: not resolved. While it is open the group's alerts are the incident's (its
+    timeline and channel), and nobody is paged for them."""
+
+    number: int
+    title: str
+    private: bool
+    open: bool
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
 class AlertGroup:
     """An alert group as stored: what the channel message and the CLI show."""
 
@@ -431,17 +444,31 @@ class AlertGroup:
     description: str = ""
     version: int = 1
     synced_version: int = 0
+    escalation_round: int = 0  # +1 each time the group fires again after resolving
+    escalation_started_at: datetime | None = None  # the round's start (None: first firing)
+    lines_posted: int = 0  # the last incident line posted in the incident's channel
     notified: tuple[str, ...] = ()  # people escalation reached, in order (mentioned)
-    steps: tuple[StepRecord, ...] = field(default=())
+    steps: tuple[StepRecord, ...] = field(default=())  # this round's
+    incident: LinkedIncident | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status in ("firing", "acknowledged", "silenced")
 
     @property
+    def attached(self) -> bool:
+        """Attached to an incident that is still open: nobody is paged for it."""
+        return self.incident is not None and self.incident.open
+
+    @property
     def escalating(self) -> bool:
-        """Escalation runs only while the group fires and nobody has answered."""
-        return self.status == "firing"
+        """Escalation runs only while the group fires, nobody has answered and it is not
+        attached to an open incident."""
+        return self.status == "firing" and not self.attached
+
+    @property
+    def round_started_at(self) -> datetime:
+        return self.escalation_started_at or self.first_firing_at
 
 
 @dataclass(frozen=True)
@@ -461,6 +488,66 @@ def apply_notification(status: str, notification: Notification) -> str:
     if notification.status == "resolved":
         return "resolved"
     return "firing" if status == "resolved" else status
+
+
+# --- attaching to incidents ---------------------------------------------------------
+
+ATTACH_BY = ("alertname", "service")
+
+
+@dataclass(frozen=True)
+class Attached:
+    """A group attached to an open incident: the candidates `attach_match` compares."""
+
+    incident: int
+    integration: str
+    labels: Mapping[str, str]
+    declared_at: datetime
+
+
+def attach_match(integration: str, labels: Mapping[str, str], attached: Sequence[Attached],
+                 by: Sequence[str] = ATTACH_BY) -> int | None:
+    """The open incident a new alert group belongs to, or None: one that already has a
+    group from the same integration sharing a value of one of the `by` labels (by
+    default `alertname` or `service`); the most recently declared when several do."""
+    best: Attached | None = None
+    for other in attached:
+        if other.integration != integration:
+            continue
+        if any(labels.get(name) and labels.get(name) == other.labels.get(name)
+               for name in by):
+            if best is None or other.declared_at > best.declared_at:
+                best = other
+    return None if best is None else best.incident
+
+
+def incident_change(before: AlertGroup, after: AlertGroup) -> str | None:
+    """What a delivery to an attached group means for its incident's timeline, or None
+    (a repeat of the same state is only counted): `refired` (resolved, now firing
+    again), `more` (more alerts firing in the group), `resolved`."""
+    if after.status == "resolved" and before.status != "resolved":
+        return "resolved"
+    if before.status == "resolved" and after.status != "resolved":
+        return "refired"
+    if after.status != "resolved" and after.alerts_firing > before.alerts_firing:
+        return "more"
+    return None
+
+
+def incident_line_text(what: str, title: str, firing: int) -> str:
+    """An attached group's change as the incident's timeline records it (plain text)."""
+    count = f" ({firing} firing)" if firing else ""
+    match what:
+        case "attached":
+            return f"Alert attached: {title}{count}"
+        case "refired":
+            return f"Alert firing again: {title}{count}"
+        case "more":
+            return f"More alerts firing: {title}{count}"
+        case "resolved":
+            return f"Alert resolved: {title}"
+        case _:
+            return f"Alert: {title}{count}"
 
 
 # --- heartbeats ---------------------------------------------------------------------

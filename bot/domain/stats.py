@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.domain.action_items import ActionItem
@@ -44,12 +44,33 @@ class Stats:
     seconds_to: dict[str, dict[str, float | None]]
     postmortems: dict[str, int]
     action_items: dict[str, int]
+    # Alerts' time to acknowledge, by schedule and by person (see `ack_stats`).
+    alert_ack: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {"since": self.since.isoformat().replace("+00:00", "Z") if self.since else None,
                 "incidents_by_severity": self.by_severity,
                 "seconds_to": self.seconds_to, "postmortems": self.postmortems,
-                "action_items": self.action_items}
+                "action_items": self.action_items,
+                "alert_seconds_to_acknowledge": self.alert_ack}
+
+
+NO_SCHEDULE = "(no schedule)"
+
+
+def ack_stats(acks: list[tuple[str | None, str | None, float]],
+              ) -> dict[str, dict[str, dict[str, float | None]]]:
+    """Median and p90 seconds from an alert's firing (or firing again) to its
+    acknowledgement, by schedule and by the person who acknowledged, from
+    (schedule, person, seconds) of each acknowledgement in the window."""
+    by_schedule: dict[str, list[float]] = {}
+    by_person: dict[str, list[float]] = {}
+    for schedule, person, seconds in acks:
+        by_schedule.setdefault(schedule or NO_SCHEDULE, []).append(seconds)
+        if person:
+            by_person.setdefault(person, []).append(seconds)
+    return {"by_schedule": {k: _quantiles(v) for k, v in sorted(by_schedule.items())},
+            "by_person": {k: _quantiles(v) for k, v in sorted(by_person.items())}}
 
 
 def compute_stats(incidents: list[Incident], postmortems: list[Postmortem],

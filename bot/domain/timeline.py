@@ -18,6 +18,10 @@ from bot.errors import UserError
 # Message subtypes that are a person speaking; every other subtype (joins, topic
 # changes, bot messages...) is not chat.
 HUMAN_SUBTYPES = {None, "", "thread_broadcast", "file_share", "me_message"}
+# Subtypes of a message another app or bot posted (an app's own bot user posts with no
+# subtype and a `bot_id`; incoming webhooks and legacy integrations as `bot_message`).
+BOT_SUBTYPES = {None, "", "bot_message", "thread_broadcast", "file_share"}
+MAX_BOT_NAME = 30  # stored as the entry's author
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class ChatMessage:
     marked_by: tuple[str, ...] | None = None  # None: not known (events); () from history
     pinned: bool | None = None
     edited_ts: str | None = None
+    bot_name: str | None = None  # another app's or bot's message: its name (user is "")
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class TimelineEntry:
     """One stored piece of the timeline that is not a lifecycle event: chat or a note."""
 
     at: datetime
-    kind: str  # message | file | note
+    kind: str  # message | file | bot | note | alert
     author: str | None
     text: str
     channel_id: str | None = None
@@ -63,7 +68,7 @@ class TimelineEntry:
 
     @property
     def key(self) -> bool:
-        return self.kind == "note" or self.pinned or bool(self.marked_by)
+        return self.kind in ("note", "alert") or self.pinned or bool(self.marked_by)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,21 @@ def is_human(subtype: str | None, bot_id: str | None, user: str | None) -> bool:
     return subtype in HUMAN_SUBTYPES and not bot_id and bool(user)
 
 
+def is_other_bot(subtype: str | None, bot_id: str | None, user: str | None,
+                 own: frozenset[str]) -> bool:
+    """A message another app or bot posted (alert and deploy bots): captured like a
+    person's. Our own bot's (its bot id or bot user in `own`) never is: what it says is
+    already on the timeline as the event that made it say so."""
+    if subtype not in BOT_SUBTYPES or not (bot_id or subtype == "bot_message"):
+        return False
+    return not ({bot_id, user} & own)
+
+
 def kind_of(message: ChatMessage) -> str:
+    """`bot` for another app's message (its author: the bot's name), else `file` or
+    `message` (its author: the person's user id)."""
+    if message.bot_name is not None:
+        return "bot"
     return "file" if message.files else "message"
 
 

@@ -24,15 +24,21 @@ from bot.domain.alerts import (
     Notify,
     Policy,
     apply_notification,
+    attach_match,
+    incident_change,
+    incident_line_text,
     incident_severity,
     next_step,
     route,
 )
+from bot.domain.incidents import Incident
 from bot.domain.rotations import Schedule, who
 from bot.errors import ChatError, UserError
+from bot.services.incidents import visible_to
 from bot.services.ports import Deps, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
+LINE = "incident_line"  # an alert_events kind: a change to post in the incident's channel
 
 
 @dataclass(frozen=True)
@@ -74,8 +80,15 @@ def store_delivery(tx: UnitOfWork, integration: AlertIntegration, notification: 
     })
     group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
     assert group is not None  # created just now or before
+    before = group
     if not created:
         status = apply_notification(group.status, notification)
+        if group.status == "resolved" and status != "resolved":
+            # Fired again after resolving: a new round of its escalation policy,
+            # unanswered, from now (its earlier round's steps stay on record).
+            group = replace(group, escalation_round=group.escalation_round + 1,
+                            escalation_started_at=now, acknowledged_by=None,
+                            acknowledged_at=None)
         group = replace(
             group, title=notification.title, severity=notification.severity,
             labels=dict(notification.labels), links=notification.links or group.links,
@@ -88,11 +101,50 @@ def store_delivery(tx: UnitOfWork, integration: AlertIntegration, notification: 
             notifications=group.notifications + 1,
             resolved_at=(group.resolved_at or now) if status == "resolved" else None,
             version=group.version + 1)
+    group = _follow_incident(tx, before, group, created, now)
+    if group != before:
         tx.alerts.save(group)
     tx.alerts.add_event(group.id, "received", now, detail={
         "status": notification.status, "firing": notification.alerts_firing,
         "resolved": notification.alerts_resolved})
     return Received(group.id, created, group.status)
+
+
+def _follow_incident(tx: UnitOfWork, before: AlertGroup, group: AlertGroup, created: bool,
+                     now: datetime) -> AlertGroup:
+    """A delivery to a group attached to an open incident goes on that incident's
+    timeline when it changes something (fired again, more alerts firing, resolved) and
+    is queued for a line in its channel; nobody is paged (escalation skips attached
+    groups). A group that starts firing unattached joins an open incident that already
+    has a group of the same integration sharing its `alertname` or `service`."""
+    if group.attached:
+        what = "attached" if created else incident_change(before, group)
+    elif group.status == "firing" and (created or before.status == "resolved"):
+        number = attach_match(group.integration, group.labels,
+                              tx.alerts.attached_to_open(group.integration))
+        if number is None:
+            return group
+        what = "attached"
+        group = replace(group, incident_number=number, version=group.version + 1)
+        tx.alerts.add_event(group.id, "attached", now, detail={"incident": number,
+                                                               "by": "labels"})
+    else:
+        return group
+    if what is None or group.incident_number is None:
+        return group
+    _incident_line(tx, group, group.incident_number, what, now)
+    return group
+
+
+def _incident_line(tx: UnitOfWork, group: AlertGroup, number: int, what: str,
+                   now: datetime, actor: str | None = None) -> None:
+    """One change of an attached group: a timeline entry (kind `alert`, a key event)
+    and an event that the sync posts once as a line in the incident's channel."""
+    tx.timeline.add_note(number, now, actor,
+                         incident_line_text(what, group.title, group.alerts_firing),
+                         kind="alert")
+    tx.alerts.add_event(group.id, LINE, now, actor=actor, detail={
+        "incident": number, "what": what, "firing": group.alerts_firing})
 
 
 def message_key(group_id: int) -> str:
@@ -130,6 +182,7 @@ def sync_message(group_id: int, deps: Deps) -> bool:
             tx.alerts.add_event(group_id, "posted", deps.now(), detail={"channel": channel_id,
                                                                          "ts": ts})
             tx.commit()
+        post_incident_lines(group, deps)
         return True
     try:
         deps.chat.update_alert(group)
@@ -139,7 +192,46 @@ def sync_message(group_id: int, deps: Deps) -> bool:
     with deps.uow() as tx:
         tx.alerts.mark_synced(group_id, group.version)
         tx.commit()
+    post_incident_lines(group, deps)
     return True
+
+
+def line_key(event_id: int) -> str:
+    """The claim that posts one incident line once, across replicas."""
+    return f"alert-line:{event_id}"
+
+
+def post_incident_lines(group: AlertGroup, deps: Deps) -> None:
+    """Post the group's incident lines not yet posted (each claimed, so once) as compact
+    lines in the incident's channel. A line whose incident is no longer the group's is
+    skipped; one Slack refused is released and tried again on the group's next sync."""
+    with deps.uow() as tx:
+        lines = tx.alerts.lines_after(group.id, group.lines_posted)
+    for event_id, _at, detail in lines:
+        key = line_key(event_id)
+        with deps.uow() as tx:
+            claimed = tx.notifications.claim(key, deps.now())
+            tx.commit()
+        if not claimed:
+            continue
+        incident = group.incident
+        if incident is not None and incident.number == detail.get("incident") and \
+                incident.channel_id:
+            try:
+                deps.chat.post_alert_line(incident.channel_id, group,
+                                          str(detail.get("what") or ""),
+                                          int(detail.get("firing") or 0))
+            except ChatError as exc:
+                log.warning("alert group %s: incident line not posted (%s)", group.id,
+                            exc.code)
+                with deps.uow() as tx:
+                    tx.notifications.release(key)
+                    tx.commit()
+                return
+        with deps.uow() as tx:
+            tx.notifications.mark_sent(key, deps.now())
+            tx.alerts.mark_lines_posted(group.id, event_id)
+            tx.commit()
 
 
 def sync_pending(deps: Deps, limit: int = 100) -> int:
@@ -234,7 +326,7 @@ def group_summary(group: AlertGroup) -> dict[str, Any]:
         "escalation_steps": [{"step": s.index, "notified": list(s.notified),
                               "target": s.target, "at": _iso(s.at),
                               "after_gap": s.after_gap} for s in group.steps],
-        "incident": group.incident_number,
+        "incident": group.incident_number, "attached": group.attached,
     }
 
 
@@ -276,7 +368,13 @@ def answer_alert(group_id: int, action: str, user: str, deps: Deps) -> AlertAnsw
             raise ValueError(action)
         if changed:
             tx.alerts.save(group)
-            tx.alerts.add_event(group_id, action, now, actor=user)
+            # An acknowledgement keeps how long it took (from the round's first firing)
+            # and whose schedule it was: `stats` reads only these, by time.
+            detail = {"seconds": round((now - group.round_started_at).total_seconds(), 3),
+                      "schedule": group.schedule} if action == "acknowledged" else None
+            tx.alerts.add_event(group_id, action, now, actor=user, detail=detail)
+            if action == "resolved" and group.attached and group.incident is not None:
+                _incident_line(tx, group, group.incident.number, "resolved", now, user)
             tx.commit()
     if changed:
         sync_message(group_id, deps)
@@ -285,9 +383,11 @@ def answer_alert(group_id: int, action: str, user: str, deps: Deps) -> AlertAnsw
 
 # --- escalation ---------------------------------------------------------------------
 
-def step_key(group_id: int, index: int) -> str:
-    """The exactly-once claim of one escalation step of one group."""
-    return f"alert-step:{group_id}:{index}"
+def step_key(group_id: int, index: int, round_: int = 0) -> str:
+    """The exactly-once claim of one escalation step of one group (in one round: a
+    group that fires again after resolving starts its policy over)."""
+    return f"alert-step:{group_id}:{index}" if not round_ else \
+        f"alert-step:{group_id}:r{round_}:{index}"
 
 
 def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
@@ -300,7 +400,8 @@ def escalate_due(deps: Deps, now: datetime | None = None) -> list[str]:
     end_silences(deps, now)
     policies = deps.config.alerts.escalations
     with deps.uow() as tx:
-        groups = [g for g in tx.alerts.escalating() if g.escalation in policies]
+        groups = [g for g in tx.alerts.escalating()
+                  if g.escalation in policies and g.escalating]
     fired_keys: list[str] = []
     for group in groups:
         fired_keys += _escalate(group, policies[group.escalation or ""], deps, now)
@@ -326,16 +427,16 @@ def _escalate(group: AlertGroup, policy: Policy, deps: Deps, now: datetime) -> l
     fired = {s.index: Fired(s.at, len(s.notified)) for s in group.steps}
     fired_keys: list[str] = []
     for _ in range(len(policy.expanded())):
-        due = next_step(policy, group.first_firing_at, fired, now)
+        due = next_step(policy, group.round_started_at, fired, now)
         if due is None:
             break
-        key = step_key(group.id, due.index)
+        key = step_key(group.id, due.index, group.escalation_round)
         with deps.uow() as tx:
             claimed = tx.notifications.claim(key, now)
             tx.commit()
         if not claimed:
             break  # another replica fires it (its record reaches us next tick)
-        reached = _fire_step(group.id, due, deps, now)
+        reached = _fire_step(group.id, due, deps, now, group.escalation_round)
         if reached is None:  # nothing sent (Slack refused): released, next tick retries
             break
         fired[due.index] = Fired(now, reached)
@@ -345,15 +446,16 @@ def _escalate(group: AlertGroup, policy: Policy, deps: Deps, now: datetime) -> l
     return fired_keys
 
 
-def _fire_step(group_id: int, due: DueStep, deps: Deps, now: datetime) -> int | None:
+def _fire_step(group_id: int, due: DueStep, deps: Deps, now: datetime, round_: int = 0,
+               ) -> int | None:
     """Notify the step's people by DM (with the group's buttons), record whom it
     reached, and refresh the channel message (which mentions them). None: the group is
     no longer escalating or no DM went out; the claim is then released."""
-    key = step_key(group_id, due.index)
+    key = step_key(group_id, due.index, round_)
     with deps.uow() as tx:
         group = tx.alerts.get(group_id)
         schedule = tx.schedules.get(group.schedule) if group and group.schedule else None
-    if group is None or not group.escalating:
+    if group is None or not group.escalating or group.escalation_round != round_:
         with deps.uow() as tx:
             tx.notifications.mark_sent(key, now)
             tx.commit()
@@ -377,7 +479,7 @@ def _fire_step(group_id: int, due: DueStep, deps: Deps, now: datetime) -> int | 
         tx.notifications.mark_sent(key, now)
         tx.alerts.add_event(group_id, "escalated", now, detail={
             "index": due.index, "notified": reached, "target": due.step.describe(),
-            "after_gap": due.after_gap})
+            "after_gap": due.after_gap, "round": round_})
         if current is not None:
             tx.alerts.save(replace(current, version=current.version + 1))
         tx.commit()
@@ -476,7 +578,7 @@ def alert_to_declare(group_id: int, deps: Deps) -> tuple[AlertGroup, str]:
         group = tx.alerts.get(group_id)
     if group is None:
         raise UserError(f"There is no alert group {group_id}.")
-    if group.incident_number is not None:
+    if group.attached:
         raise UserError(f"This alert is already incident #{group.incident_number}.")
     return group, incident_severity(group.severity, deps.config.severity_names)
 
@@ -488,10 +590,61 @@ def link_alert(group_id: int, number: int, user: str, first_entry: str, deps: De
     now = deps.now()
     with deps.uow() as tx:
         group = tx.alerts.get(group_id, for_update=True)
-        if group is None or group.incident_number is not None:
+        if group is None or group.attached:
             return
         tx.alerts.save(replace(group, incident_number=number, version=group.version + 1))
         tx.alerts.add_event(group_id, "declared", now, actor=user, detail={"incident": number})
         tx.timeline.add_note(number, min(group.first_firing_at, now), user, first_entry)
         tx.commit()
     sync_message(group_id, deps)
+
+
+def attach_choices(group_id: int, user: str, deps: Deps) -> tuple[AlertGroup, list[Incident]]:
+    """"Attach to incident": the group and the open incidents `user` may see (a private
+    one only for its channel's members), newest first; refused when there is none or
+    the group is attached already."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+        incidents = tx.incidents.list(open_only=True)
+    if group is None:
+        raise UserError(f"There is no alert group {group_id}.")
+    if group.attached:
+        raise UserError(f"This alert is already attached to incident #{group.incident_number}.")
+    shown = visible_to(sorted(incidents, key=lambda i: -i.number), user, deps.chat)
+    if not shown:
+        raise UserError("There is no open incident you can attach this alert to.")
+    return group, shown[:MAX_CHOICES]
+
+
+MAX_CHOICES = 100  # a static select's limit
+
+
+def attach_alert(group_id: int, number: int, user: str, deps: Deps) -> AlertGroup:
+    """Attach a group to an open incident by hand: its alerts go to the incident's
+    timeline and channel from now on, and nobody is paged for it while the incident is
+    open. The incident must be open and one `user` may see."""
+    with deps.uow() as tx:
+        incident = tx.incidents.get(number)
+    if incident is None or not visible_to([incident], user, deps.chat):
+        raise UserError(f"There is no incident #{number}.")
+    if incident.is_resolved:
+        raise UserError(f"Incident #{number} is resolved: alerts attach only to open ones.")
+    now = deps.now()
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id, for_update=True)
+        if group is None:
+            raise UserError(f"There is no alert group {group_id}.")
+        if group.attached:
+            raise UserError(
+                f"This alert is already attached to incident #{group.incident_number}.")
+        group = replace(group, incident_number=number, version=group.version + 1)
+        tx.alerts.save(group)
+        tx.alerts.add_event(group_id, "attached", now, actor=user,
+                            detail={"incident": number, "by": "hand"})
+        _incident_line(tx, group, number, "attached", now, user)
+        tx.commit()
+    sync_message(group_id, deps)
+    with deps.uow() as tx:
+        attached = tx.alerts.get(group_id)
+    assert attached is not None
+    return attached

@@ -379,6 +379,9 @@ def change_incident(
         updated, event = rule(current)
         updated = replace(updated, events=(*current.events, event))
         tx.incidents.save(updated)
+        if updated.is_resolved != current.is_resolved or updated.title != current.title:
+            # Attached alerts follow: resolved, they page again; their messages say so.
+            tx.alerts.touch_incident(updated.number)
         if nudges is not None:
             before, after = nudge_schedule(current, nudges), nudge_schedule(updated, nudges)
             moved = {kind: at for kind, at in after.items() if before.get(kind) != at}

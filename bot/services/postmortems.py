@@ -113,7 +113,7 @@ def _names(number: int, uow: UnitOfWorkFactory, chat: Chat) -> dict[str, str]:
     assert incident is not None
     people = {incident.declared_by, *incident.roles.values(),
               *(e.actor for e in incident.events if e.actor),
-              *(e.author for e in entries if e.author),
+              *(e.author for e in entries if e.author and e.kind != "bot"),
               *(a.owner for a in incident.action_items if a.owner)}
     names: dict[str, str] = {}
     for user in sorted(p for p in people if p):

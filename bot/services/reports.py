@@ -26,7 +26,11 @@ def incident_report(number: int, *, uow: UnitOfWorkFactory,
         if incident is None:
             raise UserError(f"no incident #{number}")
         entries = tx.timeline.entries(number)
+        alerts = tx.alerts.for_incident(number)
     data = as_dict(incident)
+    data["alerts"] = [{"id": g.id, "integration": g.integration, "title": g.title,
+                       "status": g.status, "attached": g.attached,
+                       "first_firing_at": g.first_firing_at.isoformat()} for g in alerts]
     data["timeline"] = timeline_as_dicts(build_timeline(incident, entries))
     data["durations"] = durations_as_dict(
         durations(incident, config.statuses, config.timeline.mitigated_status))

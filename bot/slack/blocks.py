@@ -477,11 +477,17 @@ def build_cover_request(schedule: str, user_id: str, start: datetime,
     ]
 
 
+def _author(item: TimelineItem) -> str:
+    """A person as a mention; another bot (kind `bot`) by the name it posted under."""
+    return f"_{escape_mrkdwn(item.author or '')}_ (bot)" if item.kind == "bot" \
+        else user_mention(item.author)
+
+
 def _timeline_sections(items: list[TimelineItem]) -> list[str]:
     lines = [
         (f"`{i.entry_id}` " if i.entry_id is not None else "")
         + f"{slack_date(i.at)} · *{escape_mrkdwn(i.kind)}* · {fit(escape_mrkdwn(i.text), 500)}"
-        + (f" — {user_mention(i.author)}" if i.author else "")
+        + (f" — {_author(i)}" if i.author else "")
         + (" _(hidden from the postmortem)_" if i.hidden else "")
         for i in items
     ]
@@ -776,8 +782,23 @@ def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
     fields.append(f"*Action items*\n{ai['open']} open · {ai['overdue']} overdue · "
                   f"{ai['closed']} closed")
     title = f"Incident stats ({period or '30d'})"
-    return title, [{"type": "header", "text": _plain(title)},
-                   {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)},
+                      {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+    ack = stats.alert_ack
+    lines = [f"{escape_mrkdwn(name)}: median {_seconds(q['median'])} · p90 "
+             f"{_seconds(q['p90'])} ({q['count']})"
+             for name, q in list(ack.get("by_schedule", {}).items())[:MAX_ACK_ROWS]]
+    lines += [f"{user_mention(user)}: median {_seconds(q['median'])} · p90 "
+              f"{_seconds(q['p90'])} ({q['count']})"
+              for user, q in list(ack.get("by_person", {}).items())[:MAX_ACK_ROWS]]
+    if lines:
+        blocks.append({"type": "section", "text": _mrkdwn(
+            ("*Alerts: time to acknowledge* (by schedule, then by person)\n"
+             + "\n".join(lines))[:2900])})
+    return title, blocks
+
+
+MAX_ACK_ROWS = 15  # schedules, then people, in the Slack reply (the CLI shows all)
 
 
 ALERT_EMOJI = {"firing": ":red_circle:", "acknowledged": ":eyes:", "silenced": ":mute:",
@@ -831,7 +852,7 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
     if group.resolved_at and group.status == "resolved":
         notes.append(f"Resolved {slack_date(group.resolved_at)}")
     if group.incident_number:
-        notes.append(f"Incident #{group.incident_number}")
+        notes.append(alert_incident_note(group))
     if group.links:
         notes.append(" · ".join(f"<{link.url}|{escape_mrkdwn(link.text or 'Link')}>"
                                 for link in group.links))
@@ -842,16 +863,54 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
     return text[:3000], blocks
 
 
+def alert_incident_note(group: AlertGroup) -> str:
+    """The incident a group is attached to, as its message says it. A private incident
+    is named by number only: an alert channel is seen by people who are not its members."""
+    incident = group.incident
+    if incident is None:
+        return f"Incident #{group.incident_number}"
+    name = f"Incident #{incident.number}" + (
+        "" if incident.private else f": {escape_mrkdwn(incident.title)}")
+    if incident.open:
+        return (f":link: Attached to {name}. Escalation is stopped while it is open; this "
+                "alert's changes go to its timeline and channel.")
+    return f"{name} (resolved): this alert pages on-call again if it fires."
+
+
+def build_attach_modal(group: AlertGroup, incidents: list[Incident],
+                       channel_id: str | None) -> dict[str, Any]:
+    """"Attach to incident": a select of the open incidents the clicker may see (built
+    for them alone, so no private incident's title reaches anyone else)."""
+    options = [{"text": _plain(f"#{i.number} {i.title}", 75), "value": str(i.number)}
+               for i in incidents[:MAX_OPTIONS]]
+    return {
+        "type": "modal", "callback_id": Callback.ATTACH_ALERT.value,
+        "title": _plain("Attach to incident", 24), "submit": _plain("Attach", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{group.id}:{channel_id or ''}",
+        "blocks": [
+            {"type": "section", "text": _mrkdwn(
+                f"*{escape_mrkdwn(group.title)}*\nWhile the incident is open, this alert's "
+                "changes go to its timeline and channel, and nobody is paged for it.")},
+            {"type": "input", "block_id": Block.ATTACH_INCIDENT.value,
+             "label": _plain("Incident"),
+             "element": {"type": "static_select", "action_id": Field.ATTACH_INCIDENT.value,
+                         "options": options, "initial_option": options[0]}},
+        ],
+    }
+
+
 def build_alert_buttons(group: AlertGroup) -> dict[str, Any]:
     value = str(group.id)
     buttons = [("Acknowledge", Action.ALERT_ACK, "primary"), ("Resolve", Action.ALERT_RESOLVE, None),
                ("Silence 1h", Action.ALERT_SILENCE, None),
-               ("Declare incident", Action.ALERT_DECLARE, "danger")]
+               ("Declare incident", Action.ALERT_DECLARE, "danger"),
+               ("Attach to incident", Action.ALERT_ATTACH, None)]
     elements = []
     for label, action, style in buttons:
         if (action == Action.ALERT_ACK and group.status == "acknowledged") or (
                 action == Action.ALERT_SILENCE and group.status == "silenced") or (
-                action == Action.ALERT_DECLARE and group.incident_number):
+                action in (Action.ALERT_DECLARE, Action.ALERT_ATTACH) and group.attached):
             continue
         button: dict[str, Any] = {"type": "button", "text": _plain(label),
                                   "action_id": action.value, "value": value}

@@ -52,6 +52,7 @@ from bot.slack.blocks import (
     ALERT_EVENT,
     build_alert_message,
     build_announcement,
+    build_attach_modal,
     build_changes_modal,
     build_cover_request,
     build_declare_modal,
@@ -72,6 +73,7 @@ from bot.slack.blocks import (
 from bot.slack.events import parse_message
 from bot.slack.home import build_home
 from bot.slack.messages import (
+    alert_line_text,
     event_text,
     handoff_text,
     notice_text,
@@ -221,6 +223,7 @@ class SlackGateway:
         self._emails: dict[str, str | None] = {}
         self._usergroups: dict[str, str] = {}
         self._bot_user: str | None = None
+        self._bot_id: str | None = None
         self._once_client: WebClient | None = None
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
 
@@ -420,8 +423,15 @@ class SlackGateway:
         if self._bot_user is None:
             response: Any = call("auth.test", lambda: self.client.auth_test())
             self._bot_user = str(response.get("user_id") or "")
+            self._bot_id = str(response.get("bot_id") or "")
             self._workspace_url = str(response.get("url") or "")
         return self._bot_user or None
+
+    def _own_ids(self) -> frozenset[str]:
+        """Our bot user's id and bot id (auth.test, asked once): messages carrying
+        either are ours and never captured."""
+        self._bot_user_id()
+        return frozenset(i for i in (self._bot_user, self._bot_id) if i)
 
     def post_event(self, incident: Incident, event: EventRecord, *, announce: bool) -> None:
         self._changed(people_of(incident), everyone=True)
@@ -516,11 +526,12 @@ class SlackGateway:
         """Every person's message in the channel, thread replies included, oldest first.
         Follows pagination cursors; HTTP 429s are waited out by the retry handler."""
         marker = self.config.timeline.marker_emoji
+        own = self._own_ids()
         found: list[ChatMessage] = []
         for raw in self._pages("conversations.history", lambda cursor: self.client
                                .conversations_history(channel=channel_id, cursor=cursor,
                                                       limit=200)):
-            message = parse_message(raw, channel_id, marker, from_history=True)
+            message = parse_message(raw, channel_id, marker, from_history=True, own=own)
             if message:
                 found.append(message)
             if raw.get("reply_count") and raw.get("thread_ts") == raw.get("ts"):
@@ -528,7 +539,8 @@ class SlackGateway:
                                          partial(self._replies_page, channel_id, raw["ts"])):
                     if reply.get("ts") == raw["ts"]:
                         continue  # the parent comes first in every page of replies
-                    parsed = parse_message(reply, channel_id, marker, from_history=True)
+                    parsed = parse_message(reply, channel_id, marker, from_history=True,
+                                           own=own)
                     if parsed:
                         found.append(parsed)
         return sorted(found, key=lambda m: float(m.ts))
@@ -789,6 +801,15 @@ class SlackGateway:
         self._changed(frozenset({user_id}))  # their Home tab lists the alerts that paged them
         text, blocks = build_alert_message(group, page=True)
         self._post(user_id, text=text, blocks=blocks)
+
+    def post_alert_line(self, channel_id: str, group: AlertGroup, what: str,
+                        firing: int) -> None:
+        self._post(channel_id, text=alert_line_text(group, what, firing))
+
+    def open_attach_form(self, trigger_id: str, group: AlertGroup,
+                         incidents: list[Incident]) -> None:
+        view = build_attach_modal(group, incidents, group.message_channel_id)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def open_alert_declare_form(self, trigger_id: str, group: AlertGroup, severity: str,
                                 channel_id: str | None) -> None:

@@ -29,6 +29,7 @@ class Action(StrEnum):
     ALERT_RESOLVE = "alert-resolve"
     ALERT_SILENCE = "alert-silence"  # "Silence 1h"
     ALERT_DECLARE = "alert-declare"  # "Declare incident": the declare form, prefilled
+    ALERT_ATTACH = "alert-attach"  # "Attach to incident": a select of open incidents
     POSTMORTEM_APPROVE = "postmortem-approve"  # in a reviewer's DM; value: the incident number
     POSTMORTEM_CHANGES = "postmortem-changes"  # in a reviewer's DM; opens the comment modal
     ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
@@ -44,6 +45,7 @@ class Action(StrEnum):
 class Callback(StrEnum):
     DECLARE = "incident-declare"
     DECLARE_ALERT = "alert-declare"  # private_metadata: `<alert group>:<channel>`
+    ATTACH_ALERT = "alert-attach"  # private_metadata: `<alert group>:<channel>`
     REPHRASE = "note-rephrase"  # private_metadata: `<incident>:<entry>:<channel>`
     ITEM_EDIT = "action-item-edit"  # private_metadata: `<incident>:<item>:<channel>`
     HIDE_MESSAGE = "timeline-hide"  # the message shortcut "Hide from postmortem"
@@ -76,6 +78,7 @@ class Block(StrEnum):
     FACTOR_TEXT = "factor-text"
     FACTOR_TIMELINE = "factor-timeline"
     FACTOR_ITEMS = "factor-items"
+    ATTACH_INCIDENT = "attach-incident"
 
 
 class Field(StrEnum):
@@ -100,6 +103,7 @@ class Field(StrEnum):
     FACTOR_TEXT = "factor_text"
     FACTOR_TIMELINE = "factor_timeline"
     FACTOR_ITEMS = "factor_items"
+    ATTACH_INCIDENT = "attach_incident"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

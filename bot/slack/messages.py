@@ -831,6 +831,29 @@ def alert_timeline_text(group: AlertGroup) -> str:
             f"UTC){' ' + links if links else ''}")
 
 
+ALERT_LINE_EMOJI = {"attached": ":link:", "refired": ":rotating_light:",
+                    "more": ":rotating_light:", "resolved": ":large_green_circle:"}
+
+
+def alert_line_text(group: AlertGroup, what: str, firing: int) -> str:
+    """The compact line an attached alert's change gets in the incident's channel."""
+    title = escape_mrkdwn(group.title)
+    count = f" · {firing} firing" if firing and what != "resolved" else ""
+    said = {"attached": "Alert attached", "refired": "Alert firing again",
+            "more": "More alerts firing", "resolved": "Alert resolved"}.get(what, "Alert")
+    tail = " · nobody is paged for it while this incident is open" \
+        if what == "attached" else ""
+    return (f"{ALERT_LINE_EMOJI.get(what, ':bell:')} {said}: *{title}*{count} "
+            f"({escape_mrkdwn(group.integration)}){tail}")
+
+
+def alert_attached_text(group: AlertGroup) -> str:
+    """The private reply to "Attach to incident"."""
+    return (f":link: *{escape_mrkdwn(group.title)}* is attached to incident "
+            f"#{group.incident_number}: its changes go to the incident's timeline and "
+            "channel, and nobody is paged for it while the incident is open.")
+
+
 def nudge_text(incident: Incident, nudge: Nudge) -> str:
     """A nudge in the incident channel (bot/domain/nudges.py). It mentions the commander
     only, never the channel."""

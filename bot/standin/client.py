@@ -208,6 +208,43 @@ class SlackClient:
             assert self.event(event).status == 200
         return message.ts
 
+    def _deliver_message(self, channel: str, data: dict[str, Any]) -> None:
+        private = self.slack.channels[channel].is_private
+        if ("message.groups" if private else "message.channels") in self.events:
+            event = {**data, "channel": channel, "event_ts": data["ts"],
+                     "channel_type": "group" if private else "channel"}
+            assert self.event(event).status == 200
+
+    def bot_says(self, channel: str, text: str = "", *, name: str = "Deploy Bot",
+                 bot_id: str = "B0DEPLOY01", user: str | None = "U0DEPLOYBOT",
+                 webhook: bool = False, blocks: list[dict[str, Any]] | None = None,
+                 attachments: list[dict[str, Any]] | None = None,
+                 thread_ts: str | None = None, deliver: bool = True) -> str:
+        """Another app posts in `channel` the way Slack reports it: an app's bot user
+        posts with no subtype, its `bot_id`, `user` and `bot_profile`; an incoming
+        webhook (`webhook=True`) as subtype `bot_message` with `bot_id` and `username`
+        and no user. Returns the ts."""
+        if webhook:
+            bot: dict[str, Any] = {"subtype": "bot_message", "bot_id": bot_id, "username": name}
+        else:
+            bot = {"bot_id": bot_id, "user": user, "app_id": "A0OTHERAPP",
+                   "bot_profile": {"id": bot_id, "app_id": "A0OTHERAPP", "name": name,
+                                   "deleted": False}}
+        if attachments:
+            bot["attachments"] = attachments
+        message = self.slack.bot_message(channel, text, bot=bot, blocks=blocks,
+                                         thread_ts=thread_ts)
+        if deliver:
+            self._deliver_message(channel, message.as_json(self.slack.channels[channel]))
+        return message.ts
+
+    def echo_own(self, channel: str, ts: str) -> None:
+        """Slack tells an app about its own posts too: the event for the message the
+        bot posted at `ts` (its bot_id, bot user and bot_profile), as Slack sends it."""
+        message = self.slack.channels[channel].messages[ts]
+        data = message.as_json(self.slack.channels[channel])
+        self._deliver_message(channel, data)
+
     def share_file(self, channel: str, user: str, name: str, data: bytes | str, *,
                    filetype: str = "markdown", mimetype: str = "text/plain",
                    **kwargs: Any) -> tuple[str, Reply]:
@@ -236,7 +273,7 @@ class SlackClient:
         return self.event({
             "type": "message", "subtype": "message_changed", "channel": channel, "hidden": True,
             "ts": message.edited_ts, "event_ts": message.edited_ts, "channel_type": "channel",
-            "message": {"type": "message", "user": message.user, "text": text, "ts": ts,
+            "message": {"type": "message", **message.bot_fields(), "text": text, "ts": ts,
                         "edited": {"user": message.user, "ts": message.edited_ts}},
             "previous_message": {"type": "message", "user": message.user, "text": previous,
                                  "ts": ts},

@@ -39,6 +39,19 @@ class Message:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     edited_ts: str | None = None
     metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as Slack keeps it
+    # Another app's or bot's message, as Slack shows it: bot_id, bot_profile or username,
+    # subtype bot_message (incoming webhooks), attachments.
+    bot: dict[str, Any] | None = None
+
+    def bot_fields(self) -> dict[str, Any]:
+        """What Slack adds to a message a bot posted (ours or another app's)."""
+        if self.user == BOT_USER:
+            return {"bot_id": "B00000001", "user": BOT_USER, "app_id": "A00000001",
+                    "bot_profile": {"id": "B00000001", "app_id": "A00000001",
+                                    "name": "Debrief", "deleted": False}}
+        if self.bot is not None:
+            return {k: v for k, v in self.bot.items() if v is not None}
+        return {"user": self.user}
 
     def as_json(self, channel: Channel, *, with_metadata: bool = False) -> dict[str, Any]:
         """The message as conversations.history / replies return it (metadata only when
@@ -46,10 +59,9 @@ class Message:
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
         if with_metadata and self.metadata is not None:
             data["metadata"] = self.metadata
-        if self.user == BOT_USER:
-            data.update(bot_id="B00000001", user=BOT_USER)
-        else:
-            data["user"] = self.user
+        data.update(self.bot_fields())
+        if self.blocks:
+            data["blocks"] = self.blocks
         if self.thread_ts:
             data["thread_ts"] = self.thread_ts
         replies = [m for m in channel.messages.values() if m.thread_ts == self.ts]
@@ -173,6 +185,18 @@ class Workspace:
             channel = self.channels[channel_id]
             message = Message(self._next_ts(), user, text, thread_ts=thread_ts,
                               files=files or [])
+            channel.messages[message.ts] = message
+            self.changed.notify_all()
+            return message
+
+    def bot_message(self, channel_id: str, text: str, *, bot: dict[str, Any],
+                    blocks: list[dict[str, Any]] | None = None,
+                    thread_ts: str | None = None) -> Message:
+        """Another app or bot posts (`bot`: the fields Slack adds, see Message.bot)."""
+        with self.changed:
+            channel = self.channels[channel_id]
+            message = Message(self._next_ts(), str(bot.get("user") or ""), text,
+                              blocks=blocks or [], thread_ts=thread_ts, bot=bot)
             channel.messages[message.ts] = message
             self.changed.notify_all()
             return message

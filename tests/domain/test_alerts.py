@@ -136,6 +136,46 @@ def test_alert_labels_suggest_tags(labels: dict[str, str], tags: tuple[str, ...]
     assert alert_tags(labels) == tags
 
 
+def test_attach_match_same_integration_and_a_shared_grouping_label() -> None:
+    """A new group joins the open incident that has a group of the same integration
+    sharing its alertname or service (the most recently declared of several)."""
+    from bot.domain.alerts import Attached, attach_match
+
+    t0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    open_groups = [
+        Attached(1, "am", {"alertname": "HighLatency", "service": "checkout"}, t0),
+        Attached(2, "am", {"alertname": "DiskFull", "service": "search"},
+                 t0 + timedelta(hours=1)),
+        Attached(3, "grafana", {"alertname": "Errors", "service": "billing"}, t0),
+    ]
+    assert attach_match("am", {"alertname": "HighLatency", "zone": "b"}, open_groups) == 1
+    assert attach_match("am", {"alertname": "Other", "service": "search"}, open_groups) == 2
+    assert attach_match("am", {"alertname": "HighLatency", "service": "search"},
+                        open_groups) == 2  # both match: the later declared
+    assert attach_match("am", {"alertname": "Errors"}, open_groups) is None  # other source
+    assert attach_match("am", {"alertname": "", "service": ""}, open_groups) is None
+    assert attach_match("am", {"team": "db"}, open_groups, by=("team",)) is None
+
+
+def test_incident_change_records_only_what_changed() -> None:
+    from dataclasses import replace
+
+    from bot.domain.alerts import AlertGroup, incident_change
+
+    t0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    firing = AlertGroup(id=1, integration="am", group_key="k", title="T", severity=None,
+                        status="firing", labels={}, links=(), channel="#a", schedule=None,
+                        escalation=None, first_firing_at=t0, last_firing_at=t0,
+                        last_received_at=t0, alerts_firing=2)
+    assert incident_change(firing, firing) is None  # a repeat
+    assert incident_change(firing, replace(firing, alerts_firing=3)) == "more"
+    assert incident_change(firing, replace(firing, alerts_firing=1)) is None
+    resolved = replace(firing, status="resolved")
+    assert incident_change(firing, resolved) == "resolved"
+    assert incident_change(resolved, firing) == "refired"
+    assert incident_change(resolved, resolved) is None
+
+
 def test_heartbeat_missed_counts_from_the_last_ping_or_from_arming() -> None:
     """Missed once the window has passed since the last ping; never pinged: since it
     was armed; a process judges nothing until it has been up for one window."""

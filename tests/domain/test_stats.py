@@ -138,4 +138,17 @@ def test_as_dict_is_plain_json_data() -> None:
     assert stats().as_dict()["since"] == "2026-10-26T12:00:00Z"
     assert stats(period=None).as_dict()["since"] is None
     assert set(stats().as_dict()) == {"since", "incidents_by_severity", "seconds_to",
-                                      "postmortems", "action_items"}
+                                      "postmortems", "action_items",
+                                      "alert_seconds_to_acknowledge"}
+
+
+def test_alert_ack_stats_by_schedule_and_person() -> None:
+    from bot.domain.stats import ack_stats
+
+    stats = ack_stats([("platform", "U1", 60.0), ("platform", "U2", 180.0),
+                       (None, "U1", 600.0), ("db", None, 30.0)])
+    assert stats["by_schedule"]["platform"] == {"median": 120.0, "p90": 180.0, "count": 2}
+    assert stats["by_schedule"]["(no schedule)"]["count"] == 1
+    assert stats["by_person"]["U1"] == {"median": 330.0, "p90": 600.0, "count": 2}
+    assert "None" not in stats["by_person"] and len(stats["by_person"]) == 2
+    assert ack_stats([]) == {"by_schedule": {}, "by_person": {}}

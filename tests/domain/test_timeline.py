@@ -180,3 +180,34 @@ def test_items_built_for_speed_equal_items_built_normally() -> None:
                                 key=True, source_ts="1.000100", deleted=False,
                                 thread_ts="1.000000", files=entry.files, entry_id=7,
                                 hidden=True)
+
+
+OWN = frozenset({"B0OURS", "UOURBOT"})
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "message", "channel": "C1", "ts": "1.0", "user": "UOURBOT", "bot_id": "B0OURS",
+     "text": "status update"},
+    {"type": "message", "channel": "C1", "ts": "1.0", "bot_id": "B0OURS", "text": "x",
+     "subtype": "bot_message"},
+    {"type": "message", "channel": "C1", "ts": "1.0", "user": "UOURBOT", "text": "x"},
+    {"type": "message", "channel": "C1", "ts": "1.0", "bot_id": "B1", "subtype": "channel_join"},
+])
+def test_our_own_messages_are_never_captured(event: object) -> None:
+    assert parse_timeline_change(event, "pushpin", OWN) is None
+
+
+def test_other_bots_are_named_and_read_from_blocks() -> None:
+    """Another app's message: named by its profile, text from its blocks when it has no
+    text, mass mentions inert; without knowing who we are, no bot message is taken."""
+    event = {"type": "message", "channel": "C1", "ts": "1.0", "user": "U9", "bot_id": "B9",
+             "bot_profile": {"name": "Deploy <!here> Bot"}, "text": "",
+             "blocks": [{"type": "rich_text", "elements": [{"type": "rich_text_section",
+                        "elements": [{"type": "text", "text": "shipped "},
+                                     {"type": "link", "url": "https://ci/1"},
+                                     {"type": "broadcast", "range": "here"}]}]}]}
+    change = parse_timeline_change(event, "pushpin", OWN)
+    assert isinstance(change, MessagePosted)
+    assert change.message.bot_name == "Deploy Bot" and change.message.user == ""
+    assert change.message.text == "shipped\nhttps://ci/1"
+    assert parse_timeline_change(event, "pushpin") is None

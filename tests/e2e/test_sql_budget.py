@@ -21,6 +21,10 @@ from tests.helpers import BOB, CAROL, StatementCount, declare, join, slash
 DECLARE_BUDGET = 10
 RELATED_BUDGET = 10
 CHANGE_BUDGET = 6
+# Resolving (and retitling) also brings the incident's attached alert groups along: one
+# UPDATE by the indexed alert_groups.incident_number, so their messages stop saying
+# escalation is paused (issue 15).
+RESOLVE_BUDGET = CHANGE_BUDGET + 1
 
 
 def test_declare_stays_within_its_statement_budget(stack: Stack,
@@ -80,7 +84,8 @@ def test_each_change_stays_within_its_statement_budget(stack: Stack, by_number: 
             reply = slash(stack, text, channel=channel)
             WORKER.drain()
         assert "*#1*" in reply and "retry" not in reply, (text, reply)  # done, not refused
-        assert len(count) <= CHANGE_BUDGET, f"{text}: {len(count)} statements:\n{count}"
+        budget = RESOLVE_BUDGET if command.startswith("resolve") else CHANGE_BUDGET
+        assert len(count) <= budget, f"{text}: {len(count)} statements:\n{count}"
     final = stack.incident()
     assert final.is_resolved and final.roles["comms"] == BOB and final.severity == "SEV1"
 

@@ -11,6 +11,7 @@ from freezegun import freeze_time
 from sqlalchemy import Engine, text
 
 from bot.domain.timeline import build_timeline, ts_to_datetime
+from bot.standin.state import BOT_USER
 from tests.conftest import Stack, start_stack
 from tests.helpers import ALICE, BOB, CAROL, all_pages, declare, join, slash
 
@@ -44,14 +45,63 @@ def test_messages_replies_and_files_are_captured(stack: Stack, channel: str) -> 
     assert not any(e.key for e in stored)
 
 
-def test_bot_messages_and_other_channels_are_not_captured(stack: Stack, channel: str) -> None:
-    """The bot's own posts and chat in non-incident channels never enter a timeline."""
+def test_own_messages_and_other_channels_are_not_captured(stack: Stack, channel: str) -> None:
+    """The bot's own posts (Slack tells it of them too) and chat in non-incident
+    channels never enter a timeline: what the bot says is already a lifecycle event."""
     slash(stack, "update rolling back", channel=channel)  # the bot posts in the channel
+    own = [ts for ts, m in stack.slack.channels[channel].messages.items()
+           if m.user == BOT_USER]
+    assert own
+    for ts in own:
+        stack.client.echo_own(channel, ts)
     stack.client.say(stack.general, BOB, "lunch?")
-    reply = stack.client.event({"type": "message", "channel": channel, "bot_id": "B999",
-                                "subtype": "bot_message", "text": "alert!", "ts": "1700000000.1"})
-    assert reply.status == 200
+    stack.client.bot_says(stack.general, "deployed web v1.2.3")
     assert entries(stack) == []
+    slash(stack, "timeline rebuild", channel=channel)  # history holds them too
+    assert entries(stack) == []
+    assert sum("rolling back" in i.text for i in build_timeline(stack.incident(), [])) == 1
+
+
+def test_other_bots_messages_are_captured_named_and_bounded(stack: Stack, channel: str) -> None:
+    """Deploy and alert bots' messages are captured like people's: named by their bot
+    profile (or the username an incoming webhook set), their blocks and attachments read
+    as text, bounded, with mass mentions made inert; pins and the marker make them key;
+    edits are kept; the history (backfill) finds them once."""
+    deploy = stack.client.bot_says(channel, "<!here> deployed web v1.2.3 to prod")
+    alert = stack.client.bot_says(channel, "", name="Grafana", bot_id="B0GRAFANA1",
+                                  webhook=True, attachments=[{
+                                      "fallback": "[FIRING:1] HighLatency",
+                                      "title": "[FIRING:1] HighLatency",
+                                      "text": "p99 over 2s <!channel>",
+                                      "fields": [{"title": "service", "value": "checkout"}]}])
+    rich = stack.client.bot_says(channel, "", name="CI", bot_id="B0CI000001", user="U0CIBOT",
+                                 blocks=[{"type": "header", "text": {
+                                     "type": "plain_text", "text": "Build 812 failed"}},
+                                     {"type": "section", "text": {
+                                         "type": "mrkdwn", "text": "x" * 5000}}])
+    stored = {e.ts: e for e in entries(stack)}
+    assert (stored[deploy].kind, stored[deploy].author) == ("bot", "Deploy Bot")
+    assert stored[deploy].text == "@here deployed web v1.2.3 to prod"
+    assert (stored[alert].kind, stored[alert].author) == ("bot", "Grafana")
+    assert stored[alert].text == ("[FIRING:1] HighLatency\np99 over 2s @channel\n"
+                                  "service: checkout")
+    assert stored[rich].text.startswith("Build 812 failed\nxxx")
+    assert len(stored[rich].text) == 2000
+    assert not any(e.key for e in stored.values())
+    stack.client.pin(channel, deploy, ALICE)
+    stack.client.react(channel, alert, BOB, "pushpin")
+    assert by_ts(stack, deploy).key and by_ts(stack, alert).marked_by == (BOB,)
+    stack.client.edit(channel, deploy, "deployed web v1.2.4 to prod")
+    assert by_ts(stack, deploy).text == "deployed web v1.2.4 to prod"
+    assert by_ts(stack, deploy).kind == "bot"
+    missed = stack.client.bot_says(channel, "rollback started", deliver=False)
+    slash(stack, "timeline rebuild", channel=channel)
+    stored = {e.ts: e for e in entries(stack)}
+    assert len(stored) == 4 and stored[missed].author == "Deploy Bot"
+    reply = stack.client.slash("timeline", user=ALICE, channel=channel)
+    shown = json.dumps(all_pages(stack, reply, ALICE, channel))
+    assert "_Deploy Bot_ (bot)" in shown and "Grafana" in shown
+    assert "<!here>" not in shown and "<!channel>" not in shown
 
 
 def test_duplicates_and_retries_are_stored_once(stack: Stack, channel: str) -> None:

@@ -81,8 +81,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # (tests/e2e/test_postmortem_sections.py); Change due, Declare and Ask for cover on the
     # Home tab (tests/e2e/test_home.py); Approve / Request changes in a reviewer's DM
     # (tests/e2e/test_postmortem_review.py); Acknowledge / Resolve / Silence on an alert group's
-    # message (tests/e2e/test_alerts.py); Add contributing factor on the draft and the
-    # factor list's Remove (tests/e2e/test_postmortem_factors.py).
+    # message, and Attach to incident (tests/e2e/test_alerts.py, test_alert_incidents.py);
+    # Add contributing factor on the draft and the factor list's Remove
+    # (tests/e2e/test_postmortem_factors.py).
     emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
                 for e in b["elements"]}  # the item edit menu
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
@@ -92,6 +93,7 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                       Action.POSTMORTEM_CHANGES.value,
                       Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value,
                       Action.ALERT_SILENCE.value, Action.ALERT_DECLARE.value,
+                      Action.ALERT_ATTACH.value,
                       Action.FACTOR_ADD.value, Action.FACTOR_REMOVE.value,
                       Action.NUDGE_UPDATE.value, Action.NUDGE_COMMAND.value,
                       Action.NUDGE_SNOOZE.value} == {a.value for a in Action}
@@ -122,8 +124,10 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                                            Callback.ITEM_EDIT.value, Callback.EDIT.value,
                                            Callback.POSTMORTEM_WRITE.value,
                                            Callback.POSTMORTEM_CHANGES.value,
-                                           # declaring from an alert: tests/e2e/test_alerts.py
+                                           # declaring from an alert: tests/e2e/test_alerts.py,
+                                           # attaching one: test_alert_incidents.py
                                            Callback.DECLARE_ALERT.value,
+                                           Callback.ATTACH_ALERT.value,
                                            Callback.NUDGE_UPDATE.value,
                                            # tests/e2e/test_postmortem_factors.py
                                            Callback.FACTOR_ADD.value, *shortcuts}

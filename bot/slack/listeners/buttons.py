@@ -11,7 +11,7 @@ from bot.domain.commands import IncidentCommand, Resolve, Status
 from bot.domain.incidents import normalise_status
 from bot.errors import UserError
 from bot.services.action_items import set_action_item_status
-from bot.services.alerts import alert_to_declare, answer_alert, silence_alert
+from bot.services.alerts import alert_to_declare, answer_alert, attach_choices, silence_alert
 from bot.services.dispatch import Caller, run_incident_command
 from bot.services.ports import Deps
 from bot.slack.forms import on_home_tab, parse_action_value
@@ -105,5 +105,15 @@ def register(app: App, deps: Deps) -> None:
         deps.chat.open_alert_declare_form(str(body.get("trigger_id") or ""), group, severity,
                                           channel_id if channel_id and not
                                           str(channel_id).startswith("D") else None)
+
+    @app.action(Action.ALERT_ATTACH.value)
+    @guarded(deps.chat)
+    def handle_alert_attach(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """A select of the open incidents the clicker may see, in a modal of their own."""
+        ack()
+        group_id, _ = parse_action_value(body)
+        group, incidents = attach_choices(group_id, _user(body), deps)
+        deps.chat.open_attach_form(str(body.get("trigger_id") or ""), group, incidents)
+
     app.action(Action.ITEM_DONE.value)(guarded(deps.chat)(_item_button("done")))
     app.action(Action.ITEM_REOPEN.value)(guarded(deps.chat)(_item_button("open")))

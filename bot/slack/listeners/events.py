@@ -30,8 +30,12 @@ def register(app: App, deps: Deps) -> None:
     marker = deps.config.timeline.marker_emoji
     writer = TimelineWriter(deps.uow)
 
-    def store_first(body: dict[str, Any], next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
-        change = parse_timeline_change(body.get("event"), marker)
+    def store_first(body: dict[str, Any], context: BoltContext,
+                    next: Callable[[], None]) -> BoltResponse | None:  # noqa: A002
+        # Other apps' and bots' messages are captured; ours (its bot id and bot user, as
+        # Bolt's authorization found them) never: they are already lifecycle events.
+        own = frozenset(i for i in (context.bot_id, context.bot_user_id) if i)
+        change = parse_timeline_change(body.get("event"), marker, own)
         if change is not None:
             try:
                 if writer.record(change):

@@ -8,14 +8,16 @@ from typing import Any, TypeVar
 from slack_bolt import Ack, App
 
 from bot.config import DebriefConfig
-from bot.services.alerts import link_alert
+from bot.errors import UserError
+from bot.services.alerts import attach_alert, link_alert
 from bot.services.incidents import DeclareRequest, declare_incident, edit_incident
 from bot.services.ports import Deps
 from bot.services.related import suggest_related
 from bot.slack.forms import DeclareForm, EditForm, parse_declare_form, parse_edit_form
-from bot.slack.ids import Callback
-from bot.slack.messages import alert_timeline_text, outcome_text
+from bot.slack.ids import Block, Callback, Field
+from bot.slack.messages import alert_attached_text, alert_timeline_text, outcome_text
 from bot.slack.replies import guarded
+from bot.slack.text import error_text
 
 F = TypeVar("F", DeclareForm, EditForm)
 
@@ -83,6 +85,32 @@ def register(app: App, deps: Deps) -> None:
         view["private_metadata"] = channel
         _declare(ack, {**body, "view": view},
                  int(group_text) if group_text.isdigit() else None)
+
+    @app.view(Callback.ATTACH_ALERT.value)
+    @guarded(deps.chat)
+    def handle_attach_submission(ack: Ack, body: dict[str, Any]) -> None:
+        """"Attach to incident" submitted: checked again (open, visible to them), then
+        attached; the reply reaches them privately where they clicked, else by DM."""
+        view = body.get("view") or {}
+        group_text, _, channel = str(view.get("private_metadata") or "").partition(":")
+        state = ((view.get("state") or {}).get("values") or {})
+        chosen = ((state.get(Block.ATTACH_INCIDENT.value) or {})
+                  .get(Field.ATTACH_INCIDENT.value) or {}).get("selected_option") or {}
+        number = str(chosen.get("value") or "")
+        user = body.get("user")
+        user_id = str(user.get("id") or "") if isinstance(user, dict) else ""
+        if not (group_text.isdigit() and number.isdigit() and user_id):
+            ack(response_action="errors",
+                errors={Block.ATTACH_INCIDENT.value: "Choose an incident."})
+            return
+        ack()
+        try:
+            said = alert_attached_text(attach_alert(int(group_text), int(number), user_id,
+                                                    deps))
+        except UserError as exc:
+            said = error_text(exc)
+        if not (channel and deps.chat.post_ephemeral(channel, user_id, said)):
+            deps.chat.send_direct(user_id, said)
 
     @app.view(Callback.EDIT.value)
     @guarded(deps.chat)
