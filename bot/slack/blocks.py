@@ -19,6 +19,7 @@ from bot.domain.reviews import MAX_COMMENT
 from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
+from bot.domain.trends import Trends, trend_figures
 from bot.services.ports import PublishedSummary, ReviewRequest
 from bot.services.search import MAX_RESULTS, Found
 from bot.slack.ids import Action, Block, Callback, Field
@@ -665,7 +666,16 @@ def _seconds(value: float | None) -> str:
     return format_duration(timedelta(seconds=value)) if value is not None else "—"
 
 
-def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
+def trend_text(trends: Trends) -> str:
+    """`*This week vs 12-week median*` then `Incidents 3 ↑ (1) · MTTA 4m ↓ (9m) · …`
+    (↑ / ↓: above / below the median of the 12 weekly figures)."""
+    parts = [f"{f.label.capitalize() if f.label == 'incidents' else f.label} "
+             f"*{f.this_week}*{' ' + f.arrow if f.arrow else ''} ({f.median})"
+             for f in trend_figures(trends)]
+    return "*This week vs 12-week median*\n" + " · ".join(parts)
+
+
+def build_stats(stats: Stats, period: str, trends: Trends | None = None) -> tuple[str, Blocks]:
     total = sum(stats.by_severity.values())
     by_sev = ", ".join(f"{k}: {v}" for k, v in stats.by_severity.items()) or "none"
     fields = [f"*Incidents*\n{total} ({by_sev})"]
@@ -677,8 +687,11 @@ def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
     fields.append(f"*Action items*\n{ai['open']} open · {ai['overdue']} overdue · "
                   f"{ai['closed']} closed")
     title = f"Incident stats ({period or '30d'})"
-    return title, [{"type": "header", "text": _plain(title)},
-                   {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+    blocks: Blocks = [{"type": "header", "text": _plain(title)},
+                      {"type": "section", "fields": [_mrkdwn(f) for f in fields]}]
+    if trends is not None:
+        blocks.append({"type": "section", "text": _mrkdwn(trend_text(trends))})
+    return title, blocks
 
 
 ALERT_EMOJI = {"firing": ":red_circle:", "acknowledged": ":eyes:", "silenced": ":mute:",
