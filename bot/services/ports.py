@@ -19,6 +19,7 @@ from bot.domain.reviews import ReviewRecord
 from bot.domain.rotations import Override, Schedule
 from bot.domain.search import SearchQuery
 from bot.domain.timeline import ChatMessage, Durations, TimelineEntry
+from bot.domain.trends import Trends
 
 
 class IncidentRepository(Protocol):
@@ -246,6 +247,8 @@ class Chat(Protocol):
     def send_direct(self, user_id: str, text: str) -> None: ...
     def send_notice(self, user_id: str, notice: DirectNotice) -> None: ...
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None: ...
+    def post_weekly_report(self, channel: str, trends: Trends) -> None:
+        """The weekly report in `channel`: its figures and the trends chart (a PNG)."""
     def resolve_user(self, member: str) -> str | None: ...
     def remind_shift(self, user_id: str, schedule: str, start: datetime,
                      end: datetime | None) -> None: ...

@@ -24,6 +24,7 @@ from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
 from bot.domain.timeline import review_step_text, tag_change_text
+from bot.domain.trends import Trends
 from bot.errors import explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
@@ -34,7 +35,7 @@ from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_rephrase_button
+from bot.slack.blocks import build_rephrase_button, trend_text
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -650,3 +651,24 @@ def alert_timeline_text(group: AlertGroup) -> str:
     return (f"Alert from {group.integration}: {group.title} (severity "
             f"{group.severity or 'none'}; first firing {group.first_firing_at:%Y-%m-%d %H:%M} "
             f"UTC){' ' + links if links else ''}")
+
+
+def weekly_report_text(trends: Trends) -> str:
+    """The weekly report's message (mrkdwn), shown above its chart: this week's incidents
+    by severity, the trend figures, action items and postmortems on time."""
+    week = trends.this_week
+    by_sev = ", ".join(f"{escape_mrkdwn(k)}: {v}" for k, v in week.by_severity.items())
+    lines = [
+        f"*Weekly incident report*: {week.start:%a %d %b %H:%M} to {week.end:%a %d %b %H:%M}"
+        f" ({week.end.tzname()})",
+        f"*Incidents*: {week.incidents}" + (f" ({by_sev})" if by_sev else ""),
+        trend_text(trends),
+        f"*Action items*: {week.items_opened} opened · {week.items_closed} closed · "
+        f"{trends.items_overdue} overdue now",
+        f"*Postmortems on time*: {week.postmortems_on_time} of {week.postmortems_due} due "
+        "this week",
+        "The chart shows the median time to acknowledge (MTTA), mitigate (MTTM) and "
+        "resolve (MTTR) per week over the last 12 weeks; ↑ / ↓: this week above / below "
+        "the 12-week median.",
+    ]
+    return "\n".join(lines)

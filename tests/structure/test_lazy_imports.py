@@ -22,7 +22,7 @@ def test_start_up_and_the_cli_do_not_import_pillow() -> None:
     """The command line (every command module), the composition root, the app, the
     scheduler and the chart module itself load without Pillow."""
     loaded = _loaded_after("import bot.cli, bot.runtime, bot.app, bot.scheduler, bot.charts, "
-                           "bot.slack.gateway")
+                           "bot.slack.gateway, bot.services.weekly")
     assert "bot.charts" in loaded
     assert not {m for m in loaded if m == "PIL" or m.startswith("PIL.")}
 
