@@ -141,6 +141,9 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
         case "usergroups.users.update":
             handle = slack.usergroups.get(str(a["usergroup"]), {}).get("handle")
             return f"set @{handle} to {a['users']}"
+        case "files.info":
+            found = slack.files.get(str(a.get("file")), {})
+            return f"read {found.get('name', 'a file')} (files.info, then its url_private)"
         case "files.completeUploadExternal":
             names = ", ".join(slack.files[f["id"]]["name"] for f in json.loads(a["files"])
                               ) if isinstance(a.get("files"), str) else "a file"
@@ -209,6 +212,12 @@ def _safety(demo: Demo, general: str) -> None:
               client.slash("severity #1 <!channel>", user="U03CAROL", channel=general))
 
 
+def _drafts(slack: FakeSlack) -> list[dict[str, Any]]:
+    """The postmortem drafts Debrief uploaded (not people's files, not the charts)."""
+    return [f for f in slack.files.values()
+            if f["shared_in"] and not f.get("user") and str(f["name"]).endswith(".md")]
+
+
 def _weekly_report(demo: Demo, runtime: Any) -> bool:
     """The team turns on the weekly report (`reports.weekly` in debrief.yaml) and the
     scheduler posts it at its time: the text, and the trends chart as a PNG."""
@@ -268,6 +277,37 @@ def _write_section(demo: Demo, who: str, channel: str, section: str, text: str) 
     client.submit(view, {block["block_id"]: {block["element"]["action_id"]: {
         "type": "plain_text_input", "value": text}}}, user=who)
     said = slack.wait_for(lambda: slack.ephemerals[answered:])
+    lines = [line for line in str(said[-1]["text"]).splitlines() if line.strip()]
+    demo.say(f"  ↳ (only {PEOPLE[who]} sees) {lines[0]}")
+    for line in lines[1:]:
+        demo.say(f"      {line}")
+    demo.flush()
+
+
+def _upload_edit(demo: Demo, who: str, channel: str) -> None:
+    """A person downloads the draft, writes two sections in their editor (and, by habit,
+    fixes a time in the generated timeline), and uploads the file to the channel."""
+    client, slack = demo.client, demo.slack
+    [draft] = _drafts(slack)[-1:]
+    name = str(draft["name"])
+    edited = (str(draft["content"])
+              .replace("## What went well\n\n- \n",
+                       "## What went well\n\n- The rollback took two minutes: the previous "
+                       "config was one command away.\n- Carol's note at 14:00 made the "
+                       "timeline easy to rebuild.\n")
+              .replace("## Where we got lucky\n\n- \n",
+                       "## Where we got lucky\n\n- The push happened at a quiet hour; "
+                       "Bob just missed the validator warning, which was easy to miss.\n")
+              .replace("rolling back the config", "rolling back the config (14:20)"))
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} {PEOPLE[who]} downloads {name}, writes “What went "
+             "well” and “Where we got lucky” in their editor (and fixes a time in the "
+             "timeline), and uploads it to the channel")
+    answered = len(slack.ephemerals)
+    _, reply = client.share_file(channel, who, name, edited)
+    demo.say(f"  file_shared: HTTP {reply.status}, acked in {reply.elapsed_ms:.0f} ms "
+             "(the download happens after)")
+    said = slack.wait_for(lambda: [e for e in slack.ephemerals[answered:] if e["user"] == who])
+    demo.flush()
     lines = [line for line in str(said[-1]["text"]).splitlines() if line.strip()]
     demo.say(f"  ↳ (only {PEOPLE[who]} sees) {lines[0]}")
     for line in lines[1:]:
@@ -383,6 +423,8 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
                    "5xx, so customers noticed before we did.")
     demo.step("U01ALICE", "/incident postmortem",
               client.slash("postmortem", user="U01ALICE", channel=channel))
+    demo.clock.advance(15)
+    _upload_edit(demo, "U03CAROL", channel)
     demo.step("U01ALICE", "/incident timeline",
               client.slash("timeline", user="U01ALICE", channel=channel))
     demo.step("U01ALICE", "/oncall platform",
@@ -426,8 +468,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     demo.say("\nStored in the database (debrief incident show 1 --json, abridged):")
     demo.say(json.dumps({k: v for k, v in stored.items()
                          if k not in ("events", "timeline", "action_items")}, indent=2))
-    documents = [f for f in slack.files.values()
-                 if f["shared_in"] and str(f["name"]).endswith(".md")]
+    documents = _drafts(slack)
     if documents:
         demo.say(f"\nThe postmortem draft uploaded to the channel ({documents[-1]['name']}):")
         demo.say("─" * 78)

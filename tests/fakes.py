@@ -21,6 +21,7 @@ from bot.services.ports import (
     PostmortemSummary,
     PublishedSummary,
     ReviewRequest,
+    SharedFile,
 )
 from bot.slack.messages import notice_text, topic_text
 
@@ -59,6 +60,8 @@ class FakeChat:
     cover_requests: list[tuple[str, str, str, datetime, datetime]] = field(
         default_factory=list)
     homes: dict[str, Home] = field(default_factory=dict)  # user -> their Home tab
+    files: dict[str, tuple[str, bytes, str]] = field(default_factory=dict)  # id -> name, data, user
+    said: list[tuple[str, str]] = field(default_factory=list)  # (channel, text) posted
     override_notices: list[tuple[str, OverrideNotice]] = field(default_factory=list)
     alert_messages: dict[int, AlertGroup] = field(default_factory=dict)  # group id -> shown
     alert_pages: list[tuple[str, int]] = field(default_factory=list)  # (user, group id) DMs
@@ -282,6 +285,19 @@ class FakeChat:
     def publish_home(self, user_id: str, home: Home) -> None:
         self._maybe_fail("publish_home")
         self.homes[user_id] = home
+
+    def file_info(self, file_id: str) -> SharedFile:
+        self._maybe_fail("file_info")
+        name, data, user = self.files[file_id]
+        return SharedFile(file_id, name, len(data), "markdown", user, f"fake://{file_id}")
+
+    def download_file(self, file: SharedFile, limit: int) -> bytes:
+        self._maybe_fail("download_file")
+        return self.files[file.id][1][:limit + 1]
+
+    def post_in_channel(self, channel_id: str, text: str) -> None:
+        self._maybe_fail("post_in_channel")
+        self.said.append((channel_id, text))
 
     def send_alert(self, user_id: str, group: AlertGroup) -> None:
         self._maybe_fail("send_alert")

@@ -177,6 +177,14 @@ class PostmortemEdit:
     usage: ClassVar[str] = "/incident postmortem edit #12 impact"
 
 
+@dataclass(frozen=True)
+class PostmortemUpload:
+    """`/incident postmortem upload`: says how to upload an edited Markdown copy (drop
+    the file in the channel), once the caller may."""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12 upload"
+
+
 PostmortemSteps = Literal["publish", "reopen"]
 _STEPS: dict[str, PostmortemSteps] = {"publish": "publish", "reopen": "reopen"}
 
@@ -296,7 +304,7 @@ class Search:
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemReview
-    | PostmortemStep | AddActionItem
+    | PostmortemStep | PostmortemUpload | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
     | Retitle | Edit | Cancel | Tag | Search
@@ -418,11 +426,14 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
                 return PostmortemEdit(section=" ".join(rest[1:]), ref=ref)
             if sub == "review":
                 return _review(rest[1:], ref)
+            if sub == "upload" and len(rest) == 1:
+                return PostmortemUpload(ref=ref)
             step = _STEPS.get(sub)
             if step is not None and len(rest) == 1:
                 return PostmortemStep(step=step, ref=ref)
             raise UserError("Use `/incident postmortem` to draft (again), "
-                            "`/incident postmortem edit [section]` to write its sections, "
+                            "`/incident postmortem edit [section]` to write its sections "
+                            "(or `upload` to bring back an edited copy), "
                             "`/incident postmortem review @alice @bob` to ask for reviews, "
                             "then `/incident postmortem publish` (and `reopen` to revise it).")
         case "action" if len(rest) >= 2 and rest[0].lower() in ITEM_FIELDS and _ID.match(rest[1]):

@@ -34,6 +34,7 @@ from bot.domain.commands import (
     PostmortemEdit,
     PostmortemReview,
     PostmortemStep,
+    PostmortemUpload,
     Resolve,
     Retitle,
     Retry,
@@ -57,6 +58,7 @@ from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import reviews as rv
 from bot.services import timeline as tl
+from bot.services import uploads as up
 from bot.services.action_items import add_action_item
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Deps, UnitOfWorkFactory
@@ -107,7 +109,7 @@ class ItemAdded:
 
 # What a command did, for the Slack layer to word (None: nothing to say, a form opened).
 Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft
-          | rv.ReviewRequested | rv.Published | rv.Reopened
+          | rv.ReviewRequested | rv.Published | rv.Reopened | up.UploadInvited
           | fix.EntryChanged | fix.ItemChanged | None)
 
 
@@ -223,6 +225,8 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return rv.request_review(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM).number,
                                      user_id, reviewers, uow=deps.uow, chat=deps.chat,
                                      config=config, now=now)
+        case PostmortemUpload(ref=ref):
+            return up.invite_upload(number(ref, cmd.usage), user_id, deps=deps)
         case PostmortemStep(ref=ref, step=step):  # who may: asked with the reviewers
             run = rv.publish_postmortem if step == "publish" else rv.reopen_postmortem
             return run(number(ref, cmd.usage), user_id, uow=deps.uow, chat=deps.chat,

@@ -292,6 +292,14 @@ class Chat(Protocol):
     def archive_channel(self, channel_id: str) -> None: ...
     def publish_home(self, user_id: str, home: Home) -> None:
         """Show `home` on the person's Home tab (views.publish)."""
+    # An edited postmortem uploaded to the incident channel (bot/services/uploads.py):
+    def file_info(self, file_id: str) -> SharedFile:
+        """What Slack knows of a file shared where the bot can see it (files.info)."""
+    def download_file(self, file: SharedFile, limit: int) -> bytes:
+        """The file's bytes (its `url_private`, with the bot token), at most `limit` + 1
+        of them: one more than `limit` means it is bigger."""
+    def post_in_channel(self, channel_id: str, text: str) -> None:
+        """A short message everyone in the channel sees."""
 
 
 @dataclass(frozen=True)
@@ -307,6 +315,18 @@ class OverrideNotice:
     start: datetime
     end: datetime
     by: str | None
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file someone shared, as files.info describes it."""
+
+    id: str
+    name: str
+    size: int  # bytes
+    filetype: str  # Slack's: "markdown", "text", "png", ...
+    user: str  # who uploaded it
+    url: str  # url_private: downloading it needs the bot token
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,10 @@ class Draft:
 def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfig,
                     now: datetime, template: str | None = None,
                     names: dict[str, str] | None = None, workspace_url: str | None = None,
-                    version: int | None = None) -> tuple[str, str]:
-    """(template name, Markdown) for an incident, from the database alone."""
+                    version: int | None = None,
+                    section_texts: dict[str, str] | None = None) -> tuple[str, str]:
+    """(template name, Markdown) for an incident, from the database alone (with
+    `section_texts`, those texts stand in for the stored sections)."""
     with uow() as tx:
         incident = tx.incidents.get(number)
         if incident is None:
@@ -74,7 +76,8 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
         document_status=postmortem.status if postmortem else "draft",
         version=version or (len(postmortem.versions) + 1 if postmortem else 1),
         generated_at=now, due_at=due_at, workspace_url=workspace_url, roles=config.roles,
-        sections={spec.key: written[spec.key].text if spec.key in written else ""
+        sections={spec.key: section_texts.get(spec.key, "") if section_texts is not None
+                  else written[spec.key].text if spec.key in written else ""
                   for spec in declared})
     try:
         return name, render_postmortem(name, context, config.postmortem.templates_dir)

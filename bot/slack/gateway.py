@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -41,6 +44,7 @@ from bot.services.ports import (
     PostmortemSummary,
     PublishedSummary,
     ReviewRequest,
+    SharedFile,
     TurnsMoved,
 )
 from bot.slack.blocks import (
@@ -182,6 +186,19 @@ def check_tokens(settings: Settings) -> None:
             raise ConfigError(f"cannot reach Slack at {where} to check {name} "
                               f"({type(exc).__name__}): check the network or SLACK_API_URL."
                               ) from None
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 3xx reaches the caller as an HTTPError
+
+
+def _slack_host(url: str, api_url: str) -> bool:
+    """Whether `url` is Slack's (https on slack.com) or on the API's own host."""
+    target, api = urlparse(url), urlparse(api_url)
+    if target.scheme == "https" and (target.hostname or "").endswith(".slack.com"):
+        return True
+    return (target.scheme, target.netloc) == (api.scheme, api.netloc) and bool(api.netloc)
+
 
 class SlackGateway:
     """Implements `bot.services.ports.Chat` over the Web API."""
@@ -723,6 +740,43 @@ class SlackGateway:
             call("conversations.join", lambda: self.client.conversations_join(channel=channel_id))
             call("conversations.archive",
                  lambda: self.client.conversations_archive(channel=channel_id))
+
+    def file_info(self, file_id: str) -> SharedFile:
+        """files.info (`files:read`)."""
+        response: Any = call("files.info", lambda: self.client.files_info(file=file_id))
+        found = response.get("file") or {}
+        return SharedFile(id=str(found.get("id") or file_id), name=str(found.get("name") or ""),
+                          size=int(found.get("size") or 0),
+                          filetype=str(found.get("filetype") or ""),
+                          user=str(found.get("user") or ""),
+                          url=str(found.get("url_private") or ""))
+
+    def download_file(self, file: SharedFile, limit: int) -> bytes:
+        """GET the file's url_private with the bot token, reading at most `limit` + 1
+        bytes. The token goes only to Slack's own hosts (or the API's, for a stand-in),
+        and a redirect is a refusal: Slack sends a token it doesn't accept to its sign-in
+        page, whose HTML must not be read as the file."""
+        if not _slack_host(file.url, self.client.base_url):
+            log.warning("not sending the bot token to %s", urlparse(file.url).netloc)
+            raise ChatError("files.download", "untrusted_url")
+        request = urllib.request.Request(
+            file.url, headers={"Authorization": f"Bearer {self.client.token}"})
+        opener = urllib.request.build_opener(_NoRedirects)
+        try:
+            with opener.open(request, timeout=self.client.timeout) as answer:
+                data: bytes = answer.read(limit + 1)
+        except urllib.error.HTTPError as exc:
+            SLACK_CALLS.labels("files.download", f"http_{exc.code}").inc()
+            raise ChatError("files.download", "not_authed" if exc.code in (301, 302, 303)
+                            else f"http_{exc.code}") from exc
+        except OSError as exc:
+            SLACK_CALLS.labels("files.download", "unreachable").inc()
+            raise ChatError("files.download", "unreachable") from exc
+        SLACK_CALLS.labels("files.download", "ok").inc()
+        return data
+
+    def post_in_channel(self, channel_id: str, text: str) -> None:
+        self._post(channel_id, text=text)
 
     def publish_home(self, user_id: str, home: Home) -> None:
         """The person's Home tab (views.publish: Tier 4, no scope needed)."""

@@ -87,5 +87,5 @@ class Field(StrEnum):
 EVENTS: tuple[str, ...] = (
     "message.channels", "message.groups", "reaction_added", "reaction_removed", "pin_added",
     "pin_removed", "member_joined_channel", "member_left_channel", "subteam_members_changed",
-    "app_home_opened",
+    "app_home_opened", "file_shared",
 )

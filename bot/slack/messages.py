@@ -25,10 +25,11 @@ from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
 from bot.domain.timeline import review_step_text, tag_change_text
 from bot.domain.trends import Trends
-from bot.errors import explain
+from bot.errors import ChatError, explain
 from bot.services import corrections as fix
 from bot.services import postmortems as pm
 from bot.services import reviews as rv
+from bot.services import uploads as up
 from bot.services.alerts import AlertAnswered
 from bot.services.dispatch import ItemAdded, Noted, Reply, Result
 from bot.services.incidents import Outcome, Problem, Stopped
@@ -397,6 +398,13 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(review_requested_text(result))
         case rv.Published():
             return Reply(published_text(result))
+        case up.UploadInvited(number=number):
+            return Reply(f"Upload the edited postmortem of *#{number}* here: drop the Markdown "
+                         "file (`.md`, as downloaded from the draft, edited in your editor or "
+                         "pasted from a wiki) into this channel. Debrief reads its sections "
+                         "back by their headings, saves what changed as yours and tells you "
+                         "what it found; the timeline, action items and times always come "
+                         "from the incident's record.")
         case rv.Reopened(number=number):
             return Reply(f"Reopened the postmortem of *#{number}*: it is a draft again, so "
                          "`/incident postmortem` and *Write postmortem* work again; publish it "
@@ -477,6 +485,85 @@ def sections_saved_text(saved: pm.SectionsSaved) -> str:
                  "`/incident postmortem` again to post a new version.")
     else:
         said += " and the draft message is updated."
+    return said + findings_text(saved.findings, saved.checked)
+
+
+def _file(name: str) -> str:
+    return f"`{escape_mrkdwn(name.replace('`', ''))}`"
+
+
+def upload_summary_text(uploaded: up.PostmortemUploaded) -> str | None:
+    """The channel's short line about an uploaded postmortem: which sections changed
+    (None when nothing did: the uploader alone hears that)."""
+    saved = uploaded.saved
+    if not saved.changed:
+        return None
+    said = (f":page_facing_up: {user_mention(uploaded.user)} uploaded an edited postmortem "
+            f"({_file(uploaded.file_name)}): {_listed(saved.headings)} changed")
+    if saved.draft is not None and saved.draft.upload_error is None:
+        said += f"; postmortem draft v{saved.draft.version} is in the draft message's thread"
+    return said + "."
+
+
+def _listed(headings: tuple[str, ...]) -> str:
+    return ", ".join(f"*{escape_mrkdwn(h)}*" for h in headings)
+
+
+def _how_to_change(heading: str, sections: tuple[str, ...]) -> str:
+    """Where a generated part of the postmortem really comes from."""
+    lowered = heading.lower()
+    if heading == "":
+        return ("the title, severity and people come from the incident: `/incident title`, "
+                "`/incident severity`, `/incident role`")
+    if heading in sections:
+        return ("the times and durations under it come from the incident's status changes "
+                "(`/incident status`, `/incident resolve`)")
+    if "timeline" in lowered:
+        return ("mark or pin messages in the channel to make them key events, or "
+                "`/incident note at 14:05 …`; `/incident hide <n>` keeps one out")
+    if "action item" in lowered:
+        return "`/incident action … @owner due …` adds one; `/incident actions` changes them"
+    if "summary" in lowered:
+        return "`/incident edit` changes the summary"
+    return ("the template writes this part; put your text under one of the sections "
+            f"({_listed(sections)})")
+
+
+def upload_failed_text(error: ChatError) -> str:
+    """Slack would not give Debrief the uploaded file."""
+    return (f"Sorry, Slack would not let me read the file you uploaded ({error.explained}), "
+            "so the postmortem is unchanged. Try uploading it again in a moment.")
+
+
+def upload_reply_text(uploaded: up.PostmortemUploaded) -> str:
+    """The uploader's private answer: what was saved, what was kept, what was ignored
+    and why, and the blameless checker's suggestions on the new words."""
+    saved, name, number = uploaded.saved, _file(uploaded.file_name), uploaded.number
+    if not saved.changed:
+        said = f"No changes: {name} says what the postmortem of *#{number}* already says."
+    elif saved.draft is None:
+        said = (f"Saved {_listed(saved.headings)} from {name} for the postmortem of "
+                f"*#{number}*; `/incident postmortem` drafts the document with it.")
+    else:
+        said = (f"Saved {_listed(saved.headings)} from {name}: postmortem draft "
+                f"v{saved.draft.version} for *#{number}* is stored")
+        if saved.draft.upload_error is not None:
+            said += (f", but Slack refused the upload ({explain(saved.draft.upload_error)}). "
+                     "Run `/incident postmortem` again to post a new version.")
+        else:
+            said += " and the draft message is updated."
+    if uploaded.missing:
+        said += (f"\n• Not in the file, so kept as they were (a missing heading doesn't "
+                 f"delete a section): {_listed(uploaded.missing)}.")
+    if uploaded.unknown:
+        shown = ", ".join(f"“{escape_mrkdwn(h)}”" for h in uploaded.unknown)
+        said += (f"\n• Not headings of this postmortem, so the text under them was *not* "
+                 f"saved: {shown}. Move it under one of {_listed(uploaded.sections)} and "
+                 "upload again.")
+    for heading in uploaded.ignored:
+        part = "the header" if heading == "" else f"*{escape_mrkdwn(heading)}*"
+        said += (f"\n• Your edits to {part} were ignored: it is generated from the "
+                 f"incident's record — {_how_to_change(heading, uploaded.sections)}.")
     return said + findings_text(saved.findings, saved.checked)
 
 

@@ -208,6 +208,27 @@ class SlackClient:
             assert self.event(event).status == 200
         return message.ts
 
+    def share_file(self, channel: str, user: str, name: str, data: bytes | str, *,
+                   filetype: str = "markdown", mimetype: str = "text/plain",
+                   **kwargs: Any) -> tuple[str, Reply]:
+        """A person uploads a file to a channel: the message sharing it (a `file_share`
+        message event) and Slack's `file_shared` event, both signed. Returns the file id
+        and the answer to the `file_shared` event."""
+        raw = data.encode() if isinstance(data, str) else data
+        file_id, message = self.slack.human_file(channel, user, name, raw, filetype=filetype,
+                                                 mimetype=mimetype)
+        private = self.slack.channels[channel].is_private
+        if ("message.groups" if private else "message.channels") in self.events:
+            shown = message.files
+            assert self.event({"type": "message", "subtype": "file_share", "channel": channel,
+                               "user": user, "text": "", "ts": message.ts, "files": shown,
+                               "event_ts": message.ts, "upload": True,
+                               "channel_type": "group" if private else "channel"}).status == 200
+        assert "file_shared" in self.events, "the manifest does not subscribe to file_shared"
+        return file_id, self.event({"type": "file_shared", "file_id": file_id,
+                                    "user_id": user, "file": {"id": file_id},
+                                    "channel_id": channel, "event_ts": message.ts}, **kwargs)
+
     def edit(self, channel: str, ts: str, text: str, **kwargs: Any) -> Reply:
         message = self.slack.channels[channel].messages[ts]
         previous, message.text = message.text, text

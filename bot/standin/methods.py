@@ -19,7 +19,7 @@ from typing import Any
 from bot.standin.faults import Faults
 from bot.standin.images import png_problem
 from bot.standin.limits import MAX_BLOCKS_TEXT, blocks_text_length, check_blocks, enforce_text
-from bot.standin.state import BOT_USER, Channel, Message, SlackFailure, Workspace
+from bot.standin.state import BOT_USER, Call, Channel, Message, SlackFailure, Workspace
 
 SPECS_DIR = Path(__file__).parent / "specs"
 
@@ -482,6 +482,68 @@ class WebApi(Workspace):
             for entry in files:
                 self.files[str(entry["id"])]["shared_in"].append(channel.id)
         return {"files": done}
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A file the bot can see: shared in a public channel or in one it is a member of
+        (`files:read`, checked against the manifest before this runs)."""
+        stored = self.files.get(str(args["file"]))
+        if stored is None or not self._visible_file(stored):
+            raise SlackFailure("file_not_found")
+        return {"file": self.file_json(str(args["file"]))}
+
+    def _visible_file(self, stored: dict[str, Any]) -> bool:
+        return any(not self.channels[c].is_private or BOT_USER in self.channels[c].members
+                   for c in stored["shared_in"] if c in self.channels)
+
+    def file_json(self, file_id: str) -> dict[str, Any]:
+        """A file object as files.info returns it (url_private needs the bot token)."""
+        stored = self.files[file_id]
+        name = stored["name"]
+        shared = [c for c in stored["shared_in"] if c in self.channels]
+        return {
+            "id": file_id, "name": name, "title": stored.get("title") or name,
+            "user": stored.get("user") or BOT_USER,
+            "filetype": stored.get("filetype") or "text",
+            "mimetype": stored.get("mimetype") or "text/plain",
+            "size": len(self.file_bytes(file_id)),
+            "url_private": f"{self.url}/files-pri/T00000001-{file_id}/{name}",
+            "url_private_download": f"{self.url}/files-pri/T00000001-{file_id}/download/{name}",
+            "permalink": f"https://standin.slack.local/files/{file_id}",
+            "channels": [c for c in shared if not self.channels[c].is_private],
+            "groups": [c for c in shared if self.channels[c].is_private],
+            "ims": [], "is_public": any(not self.channels[c].is_private for c in shared),
+        }
+
+    def file_bytes(self, file_id: str) -> bytes:
+        stored = self.files[file_id]
+        data = stored.get("data")
+        if isinstance(data, bytes):
+            return data
+        return str(stored.get("content") or "").encode()
+
+    def download(self, path: str, token: str | None) -> tuple[int, dict[str, str], bytes]:
+        """GET url_private: the file's bytes for a token holding `files:read`. As Slack
+        does, anything else is redirected to the sign-in page (an HTML page, status 200,
+        for whoever follows redirects), never an error a careless client would notice."""
+        match = re.match(r"^/files-pri/T00000001-(F\w+)/(?:download/)?(.+)$", path)
+        signin = (302, {"Location": f"{self.url}/signin?redir={path}"}, b"")
+        if match is None or match.group(1) not in self.files:
+            return 404, {}, b"Not found"
+        if token != self.token or self.faults.revoked.intersection({token or ""}):
+            self.downloads.append(Call("url_private", {"file": match.group(1)}, "not_authed"))
+            return signin
+        if "files:read" not in self.scopes:
+            self.violations.append("url_private download: needs files:read; the manifest "
+                                   "grants none")
+            self.downloads.append(Call("url_private", {"file": match.group(1)}, "missing_scope"))
+            return signin
+        stored = self.files[match.group(1)]
+        if not self._visible_file(stored):
+            self.downloads.append(Call("url_private", {"file": match.group(1)}, "not_visible"))
+            return signin
+        self.downloads.append(Call("url_private", {"file": match.group(1)}, None))
+        return 200, {"Content-Type": stored.get("mimetype") or "text/plain"}, \
+            self.file_bytes(match.group(1))
 
     def _usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"usergroups": [{"id": g["id"], "handle": g["handle"]}

@@ -3,7 +3,8 @@
 `FakeSlack` is the one entry point: a workspace (`state.py`) answering Web API calls as
 Slack does (`methods.py`), strict about Slack's limits (`limits.py`), told by tests to
 misbehave (`faults.py`), and served here: `/api/<method>`, response_url posts
-(`/response/<n>`) and file uploads (`/upload/<file id>`).
+(`/response/<n>`), file uploads (`/upload/<file id>`) and private file downloads
+(`/files-pri/...`, the files' `url_private`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from bot.standin.state import BOT_USER, Call, Channel, Message, SlackFailure
 
 __all__ = ["APP_TOKEN", "BOT_TOKEN", "BOT_USER", "SPECS_DIR", "Call", "Channel", "FakeSlack",
            "Message", "SlackFailure", "block_kit_problems"]
+
+
+SIGN_IN_PAGE = b"<!DOCTYPE html><html><body>Sign in to Stand-in Slack</body></html>"
 
 
 class FakeSlack(WebApi):
@@ -93,8 +97,11 @@ class FakeSlack(WebApi):
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
-                data = json.dumps(body).encode()
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                if isinstance(body, bytes):  # a file, or the sign-in page
+                    data = body
+                else:
+                    data = json.dumps(body).encode()
+                    self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -110,8 +117,17 @@ class FakeSlack(WebApi):
             self._httpd.server_close()
 
     def handle(self, path: str, query: str, raw: bytes,
-               headers: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any]]:
+               headers: dict[str, str]) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
         lowered = {k.lower(): v for k, v in headers.items()}
+        if path.startswith("/files-pri/"):
+            auth = lowered.get("authorization", "")
+            with self.changed:
+                try:
+                    return self.download(path, auth.removeprefix("Bearer ").strip() or None)
+                finally:
+                    self.changed.notify_all()
+        if path == "/signin":
+            return 200, {"Content-Type": "text/html; charset=utf-8"}, SIGN_IN_PAGE
         if path.startswith("/upload/"):
             file_id = path.removeprefix("/upload/")
             with self.changed:

@@ -98,6 +98,7 @@ class Workspace:
         self.channels: dict[str, Channel] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
+        self.downloads: list[Call] = []  # GETs of files' url_private (not Web API calls)
         self.violations: list[str] = []
         self.responses: list[dict[str, Any]] = []  # posts to response_url
         self.views: list[dict[str, Any]] = []
@@ -175,6 +176,21 @@ class Workspace:
             channel.messages[message.ts] = message
             self.changed.notify_all()
             return message
+
+    def human_file(self, channel_id: str, user: str, name: str, data: bytes, *,
+                   filetype: str = "markdown", mimetype: str = "text/plain",
+                   comment: str = "") -> tuple[str, Message]:
+        """A person uploads a file into a channel: (file id, the message sharing it)."""
+        with self.changed:
+            file_id = f"F{next(self._ids):08d}"
+            self.files[file_id] = {"name": name, "title": name, "length": len(data),
+                                   "data": data, "content": None, "user": user,
+                                   "filetype": filetype, "mimetype": mimetype,
+                                   "shared_in": [channel_id]}
+            shown = {"id": file_id, "name": name, "title": name,
+                     "permalink": f"https://standin.slack.local/files/{file_id}"}
+            message = self.human_message(channel_id, user, comment, files=[shown])
+            return file_id, message
 
     # ----- lookups and ids for the Web API handlers -----
     def _next_ts(self) -> str:

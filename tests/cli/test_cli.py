@@ -70,7 +70,14 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "bot opened the postmortem form (Contributing factors)" in out
     assert "## Impact\n\nEU customers could not complete checkout for about 30 minutes" in out
     assert "## Contributing factors\n\nThe config push skipped validation" in out
-    assert "Blameless check on this draft (1 finding(s)" in out
+    # ... and Carol's edit, uploaded as a Markdown file: stored, summarised, checked.
+    assert "<@U03CAROL> uploaded an edited postmortem (`postmortem-1-v1.md`)" in out
+    assert "(only carol sees) Saved *What went well*, *Where we got lucky* from " \
+        "`postmortem-1-v1.md`: postmortem draft v2" in out
+    assert "Your edits to *Timeline (UTC)* were ignored" in out
+    assert "## What went well\n\n- The rollback took two minutes" in out
+    assert "Blameless check on this draft (2 finding(s)" in out
+    assert "[person] “missed”" in out
     assert "[counterfactual] “should have”" in out
     assert "bot invited U01ALICE,U02BOB" in out  # bob is on call for platform
     assert "scheduler tick: oncall-handoff:platform:" in out

@@ -50,7 +50,8 @@ def register(app: App, deps: Deps) -> None:
     for subscription in EVENTS:
         event_type = subscription.split(".")[0]
         if event_type not in ("member_joined_channel", "member_left_channel",
-                              "subteam_members_changed", "app_home_opened"):
+                              "subteam_members_changed", "app_home_opened",
+                              "file_shared"):  # file_shared: listeners/postmortems.py
             app.event(event_type, middleware=[store_first])(stored)
 
     @app.event("subteam_members_changed")

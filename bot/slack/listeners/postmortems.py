@@ -1,21 +1,36 @@
-"""The "Write postmortem" button on the draft message and the modal it opens; a
-reviewer's Approve / Request changes buttons (in their DM) and the comment modal."""
+"""The "Write postmortem" button on the draft message and the modal it opens; an edited
+postmortem uploaded to the incident channel (`file_shared`); a reviewer's Approve /
+Request changes buttons (in their DM) and the comment modal."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 
+from bot.domain.permissions import Refused
 from bot.domain.reviews import ReviewKind
+from bot.errors import ChatError, UserError
 from bot.services.ports import Deps
 from bot.services.postmortems import open_section_form, write_sections
 from bot.services.reviews import decide_review
+from bot.services.uploads import upload_postmortem
 from bot.slack.forms import parse_action_value, parse_changes_form, parse_sections_form
 from bot.slack.ids import Action, Callback
 from bot.slack.listeners.buttons import _reply, _user
-from bot.slack.messages import review_decided_text, sections_saved_text
+from bot.slack.messages import (
+    refusal_text,
+    review_decided_text,
+    sections_saved_text,
+    upload_failed_text,
+    upload_reply_text,
+    upload_summary_text,
+)
 from bot.slack.replies import guarded
+from bot.slack.text import error_text
+
+log = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
@@ -50,6 +65,47 @@ def register(app: App, deps: Deps) -> None:
         said = sections_saved_text(saved)
         if not (form.channel_id and deps.chat.post_ephemeral(form.channel_id, user_id, said)):
             deps.chat.send_direct(user_id, said)
+
+    def tell(channel: str, user: str, text: str) -> None:
+        """Privately, in the channel (a direct message when that fails)."""
+        if not deps.chat.post_ephemeral(channel, user, text):
+            deps.chat.send_direct(user, text)
+
+    @app.event("file_shared")
+    @guarded(deps.chat)
+    def handle_file_shared(body: dict[str, Any], context: BoltContext) -> None:
+        """A file shared in an incident channel: an edited postmortem is read back. Bolt
+        has acknowledged the event already; the download happens after. The channel
+        hears what changed; the uploader alone hears the rest (refusals included)."""
+        event = body.get("event")
+        if not isinstance(event, dict):
+            return
+        channel = str(event.get("channel_id") or "")
+        user = str(event.get("user_id") or "")
+        found = event.get("file")
+        file_id = str(event.get("file_id") or (found.get("id") if isinstance(found, dict)
+                                               else "") or "")
+        if not (channel and user and file_id):
+            return
+        try:
+            uploaded = upload_postmortem(channel, file_id, user, deps=deps,
+                                         bot_user=context.bot_user_id)
+        except Refused as exc:
+            tell(channel, user, refusal_text(exc))
+            return
+        except UserError as exc:
+            tell(channel, user, error_text(exc))
+            return
+        except ChatError as exc:
+            log.warning("could not read the file shared in %s: %s", channel, exc.code)
+            tell(channel, user, upload_failed_text(exc))
+            return
+        if uploaded is None:
+            return
+        summary = upload_summary_text(uploaded)
+        if summary is not None:
+            deps.chat.post_in_channel(channel, summary)
+        tell(channel, user, upload_reply_text(uploaded))
 
     @app.action(Action.POSTMORTEM_APPROVE.value)
     @guarded(deps.chat)
