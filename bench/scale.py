@@ -118,6 +118,7 @@ def records(n: int, now: datetime) -> Iterator[dict[str, Any]]:
             "timeline_entries": entries, "postmortem": postmortem,
             "postmortem_sections": [],
             "postmortem_reviews": [],
+            "postmortem_factors": [],
         }
 
 

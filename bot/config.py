@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.domain.alerts import KINDS as ALERT_KINDS
 from bot.domain.alerts import Notify, Repeat, Route, Step, Wait
 from bot.domain.alerts import Policy as EscalationPolicy
+from bot.domain.factors import DEFAULT_CATEGORIES, check_categories
 from bot.domain.incidents import Severity
 from bot.domain.permissions import Admins, Policy, parse_rule
 from bot.domain.postmortem import DuePolicy, parse_due_policy
@@ -58,6 +59,7 @@ class PostmortemConfig:
     required_approvals: int = 1          # reviewers' approvals needed to publish (0: none)
     publish_channel: str | None = None   # where the published summary goes too
     archive_on_publish: bool = True      # archive the channel once published and items settled
+    factor_categories: tuple[str, ...] = DEFAULT_CATEGORIES  # contributing factors' categories
 
     def template_for(self, severity: str) -> str:
         return self.template_by_severity.get(severity, self.template)
@@ -143,6 +145,11 @@ class DebriefConfig:
     @property
     def severity_names(self) -> tuple[str, ...]:
         return tuple(s.name for s in self.severities)
+
+    @property
+    def factor_categories(self) -> tuple[str, ...]:
+        """Contributing factors' categories (`postmortem.factor_categories`)."""
+        return self.postmortem.factor_categories
 
     @property
     def default_severity(self) -> str:
@@ -528,7 +535,7 @@ def _parse_postmortem(raw: Any, source: str, bad: Bad) -> PostmortemConfig:
     if not isinstance(raw, dict):
         raise bad("postmortem", "must be a mapping (templates_dir, template, ...).")
     allowed = {"templates_dir", "template", "template_by_severity", "due", "required_approvals",
-               "publish_channel", "archive_on_publish"}
+               "publish_channel", "archive_on_publish", "factor_categories"}
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise bad(f"postmortem.{unknown[0]}", f"is not a known setting ({', '.join(sorted(allowed))}).")
@@ -574,6 +581,15 @@ def _parse_postmortem(raw: Any, source: str, bad: Bad) -> PostmortemConfig:
         if not isinstance(raw["archive_on_publish"], bool):
             raise bad("postmortem.archive_on_publish", "must be true or false.")
         values["archive_on_publish"] = raw["archive_on_publish"]
+    if "factor_categories" in raw:
+        listed = raw["factor_categories"]
+        if not isinstance(listed, list):
+            raise bad("postmortem.factor_categories",
+                      "must be a list, e.g. [technical, process, organisational].")
+        try:
+            values["factor_categories"] = check_categories(listed)
+        except ValueError as exc:
+            raise bad("postmortem.factor_categories", f"is not valid: {exc}.") from exc
     return PostmortemConfig(**values)
 
 

@@ -134,6 +134,9 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
             if isinstance(view, dict) and view.get("callback_id") == "postmortem-write":
                 headings = ", ".join(b["label"]["text"] for b in view.get("blocks", []))
                 return f"opened the postmortem form ({headings})"
+            if isinstance(view, dict) and view.get("callback_id") == "factor-add":
+                fields = ", ".join(b["label"]["text"] for b in view.get("blocks", []))
+                return f"opened the contributing factor form ({fields})"
             return "opened the declare form"
         case "views.publish":
             who = slack.users.get(str(a.get("user_id")), {}).get("name", a.get("user_id"))
@@ -284,6 +287,53 @@ def _write_section(demo: Demo, who: str, channel: str, section: str, text: str) 
     demo.flush()
 
 
+def _add_factors(demo: Demo, channel: str) -> None:
+    """Structured contributing factors: Bob through the draft's "Add contributing factor"
+    button (linking the key chat message and the CI action item), Carol and Alice with
+    the command; each updates the draft message."""
+    client, slack = demo.client, demo.slack
+    [draft] = [m for m in slack.channels[channel].messages.values()
+               if "Postmortem draft" in m.text]
+    demo.say(f"\n▶ {demo.clock.now:%H:%M} bob: clicks [Add contributing factor] on the draft")
+    seen = len(slack.views)
+    client.click(Action.FACTOR_ADD, user="U02BOB", channel=channel, message_ts=draft.ts,
+                 value="1")
+    view = slack.wait_for(lambda: slack.views[-1] if len(slack.views) > seen else None)
+    demo.flush()
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    entry = next(o for o in blocks["factor-timeline"]["element"]["options"]
+                 if "5xx started" in o["text"]["text"])
+    item = blocks["factor-items"]["element"]["options"][0]
+    category = blocks["factor-category"]["element"]["options"][0]
+    text = ("A config push reaches every region at once; nothing stages it or checks the "
+            "error rate before it goes wider.")
+    demo.say(f"▶ {demo.clock.now:%H:%M} bob picks “{category['text']['text']}”, writes the "
+             f"factor, links “{entry['text']['text'][:40]}…” and “{item['text']['text']}”, "
+             "saves")
+    answered = len(slack.ephemerals)
+    client.submit(view, {
+        "factor-category": {"factor_category": {"type": "static_select",
+                                                "selected_option": category}},
+        "factor-text": {"factor_text": {"type": "plain_text_input", "value": text}},
+        "factor-timeline": {"factor_timeline": {"type": "multi_static_select",
+                                                "selected_options": [entry]}},
+        "factor-items": {"factor_items": {"type": "multi_static_select",
+                                          "selected_options": [item]}}}, user="U02BOB")
+    said = slack.wait_for(lambda: slack.ephemerals[answered:])
+    demo.say(f"  ↳ (only bob sees) {str(said[-1]['text']).splitlines()[0]}")
+    demo.flush()
+    demo.step("U03CAROL", "/incident postmortem factor process The config validator is a "
+              "manual step; the deploy pipeline does not require it",
+              client.slash("postmortem factor process The config validator is a manual step; "
+                           "the deploy pipeline does not require it", user="U03CAROL",
+                           channel=channel))
+    demo.step("U01ALICE", "/incident postmortem factor organisational Only the payments team "
+              "knows how to roll back its config, and they were off shift",
+              client.slash("postmortem factor organisational Only the payments team knows "
+                           "how to roll back its config, and they were off shift",
+                           user="U01ALICE", channel=channel))
+
+
 def _upload_edit(demo: Demo, who: str, channel: str) -> None:
     """A person downloads the draft, writes two sections in their editor (and, by habit,
     fixes a time in the generated timeline), and uploads the file to the channel."""
@@ -423,6 +473,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
                    "5xx, so customers noticed before we did.")
     demo.step("U01ALICE", "/incident postmortem",
               client.slash("postmortem", user="U01ALICE", channel=channel))
+    _add_factors(demo, channel)
     demo.clock.advance(15)
     _upload_edit(demo, "U03CAROL", channel)
     demo.step("U01ALICE", "/incident timeline",
@@ -484,6 +535,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
     problems = list(slack.violations)
     with runtime.deps.uow() as tx:
         postmortem = tx.postmortems.get(1)
+        factors = [f for f in tx.postmortems.factors(1) if not f.removed]
     published = postmortem is not None and postmortem.status == "published"
     archived = slack.channels[channel].is_archived
     print(f"\nDemo finished: incident #{stored['number']} '{stored['title']}' "
@@ -491,13 +543,17 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str) -> int:
           f"{', channel archived' if archived else ', channel NOT archived'}, "
           f"{len(stored['events'])} events recorded, "
           f"{len(stored['timeline'])} timeline entries ({sum(i.key for i in items)} key), "
-          f"{len(stored['action_items'])} action items, {len(documents)} postmortem draft(s), "
+          f"{len(stored['action_items'])} action items, {len(factors)} contributing factors, "
+          f"{len(documents)} postmortem draft(s), "
           f"{len(slack.calls)} Slack API calls, {len(problems)} API misuse(s).")
     for problem in problems:
         print("  ! " + problem)
     if not searched:
         print("  ! the search for the postmortem's words did not find incident #1")
+    grouped = bool(documents) and "### Technical" in documents[-1]["content"]
+    if not grouped:
+        print("  ! the last postmortem draft lists no structured contributing factors")
     if not reported:
         print("  ! the weekly report was not posted with its chart")
     return 0 if (not problems and searched and stored["status"] == "resolved" and published
-                 and archived and reported) else 1
+                 and archived and len(factors) >= 2 and grouped and reported) else 1

@@ -23,6 +23,7 @@ from storage.models import (
     CounterRow,
     IncidentEventRow,
     IncidentRow,
+    PostmortemFactorRow,
     PostmortemReviewRow,
     PostmortemRow,
     PostmortemSectionRow,
@@ -85,18 +86,22 @@ class SqlArchiveRepository:
             events[e.incident_id].append(
                 {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "detail": dict(e.detail)})
         items: dict[int, list[Record]] = defaultdict(list)
+        item_at: dict[int, int] = {}  # an action item's id -> its position in its incident's
         for a in self.session.execute(
                 _columns(ActionItemRow).where(ActionItemRow.incident_id.in_(ids))
                 .order_by(ActionItemRow.id)):
+            item_at[a.id] = len(items[a.incident_id])
             items[a.incident_id].append(
                 {"text": a.text, "owner": a.owner, "due": _day(a.due_on), "type": a.type,
                  "status": a.status, "created_at": iso(a.created_at),
                  "created_by": a.created_by, "closed_at": iso(a.closed_at),
                  "closed_by": a.closed_by})
         entries: dict[int, list[Record]] = defaultdict(list)
+        entry_at: dict[int, int] = {}  # a timeline entry's id -> its position
         for t in self.session.execute(
                 _columns(TimelineEntryRow).where(TimelineEntryRow.incident_id.in_(ids))
                 .order_by(TimelineEntryRow.at, TimelineEntryRow.id)):
+            entry_at[t.id] = len(entries[t.incident_id])
             entries[t.incident_id].append(
                 {"at": iso(t.at), "kind": t.kind, "author": t.author, "text": t.text,
                  "channel_id": t.channel_id, "ts": t.ts, "thread_ts": t.thread_ts,
@@ -136,6 +141,17 @@ class SqlArchiveRepository:
             reviews[v.incident_id].append(
                 {"kind": v.kind, "actor": v.actor, "reviewer": v.reviewer,
                  "comment": v.comment, "version": v.version, "at": iso(v.at)})
+        factors: dict[int, list[Record]] = defaultdict(list)
+        for f in self.session.execute(
+                _columns(PostmortemFactorRow)
+                .where(PostmortemFactorRow.incident_id.in_(ids))
+                .order_by(PostmortemFactorRow.id)):
+            factors[f.incident_id].append(
+                {"category": f.category, "description": f.description,
+                 "timeline": [entry_at[i] for i in f.timeline_ids if i in entry_at],
+                 "action_items": [item_at[i] for i in f.action_item_ids if i in item_at],
+                 "added_by": f.added_by, "added_at": iso(f.added_at),
+                 "removed_by": f.removed_by, "removed_at": iso(f.removed_at)})
         records = []
         for row in rows:
             record: Record = {c: (iso(getattr(row, c)) if c in _TIMES else getattr(row, c))
@@ -149,6 +165,7 @@ class SqlArchiveRepository:
             record["postmortem"] = postmortems.get(row.id)
             record["postmortem_sections"] = sections.get(row.id, [])
             record["postmortem_reviews"] = reviews.get(row.id, [])
+            record["postmortem_factors"] = factors.get(row.id, [])
             records.append(record)
         return records
 
@@ -214,11 +231,40 @@ class SqlArchiveRepository:
             {"incident_id": ids[r["number"]], **{k: v for k, v in p.items() if k != "at"},
              "at": parse_time(p["at"])}
             for r in records for p in r["postmortem_reviews"]])
+        self._add_factors(records, ids)
         top = max(r["number"] for r in records)
         self.session.execute(update(CounterRow)
                              .where(CounterRow.name == "incident_number", CounterRow.value < top)
                              .values(value=top))
         self.session.expunge_all()
+
+    def _add_factors(self, records: Sequence[Record], ids: dict[int, int]) -> None:
+        """The factors, their links turned from positions back into this database's ids
+        (read back in the order the export wrote them: entries by time, items by id)."""
+        with_factors = [r for r in records if r["postmortem_factors"]]
+        if not with_factors:
+            return
+        wanted = [ids[r["number"]] for r in with_factors]
+        entry_ids: dict[int, list[int]] = defaultdict(list)
+        for incident_id, entry_id in self.session.execute(
+                select(TimelineEntryRow.incident_id, TimelineEntryRow.id)
+                .where(TimelineEntryRow.incident_id.in_(wanted))
+                .order_by(TimelineEntryRow.at, TimelineEntryRow.id)):
+            entry_ids[incident_id].append(entry_id)
+        item_ids: dict[int, list[int]] = defaultdict(list)
+        for incident_id, item_id in self.session.execute(
+                select(ActionItemRow.incident_id, ActionItemRow.id)
+                .where(ActionItemRow.incident_id.in_(wanted)).order_by(ActionItemRow.id)):
+            item_ids[incident_id].append(item_id)
+        self._insert(PostmortemFactorRow, [
+            {"incident_id": ids[r["number"]], "category": f["category"],
+             "description": f["description"],
+             "timeline_ids": [entry_ids[ids[r["number"]]][p] for p in f["timeline"]],
+             "action_item_ids": [item_ids[ids[r["number"]]][p] for p in f["action_items"]],
+             "added_by": f["added_by"], "added_at": parse_time(f["added_at"]),
+             "removed_by": f["removed_by"],
+             "removed_at": parse_time(f["removed_at"]) if f["removed_at"] else None}
+            for r in with_factors for f in r["postmortem_factors"]])
 
     def refresh_statistics(self) -> None:
         """After a bulk import: fresh planner statistics, so the indexed window queries

@@ -225,6 +225,26 @@ class PostmortemReviewRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class PostmortemFactorRow(Base):
+    """One structured contributing factor (migration 0013). Removing one records who and
+    when (`removed_*`); the row stays, like a section's earlier versions. Links are the
+    incident's timeline entry and action item ids."""
+
+    __tablename__ = "postmortem_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=False, index=True)
+    category: Mapped[str] = mapped_column(String(40), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    timeline_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    action_item_ids: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    added_by: Mapped[str] = mapped_column(String(30), nullable=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    removed_by: Mapped[str | None] = mapped_column(String(30))
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class NotificationRow(Base):
     """A timed notice claimed for sending. The key (e.g. `action-due:7:2026-12-01`) is
     the primary key: inserting it is the claim, so across restarts and replicas each

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from bot.domain.action_items import ActionItem, ActionRequest
+from bot.domain.factors import Factor
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, PostmortemVersion, SectionText
 from bot.domain.reviews import ReviewKind, ReviewRecord
@@ -28,6 +29,7 @@ from storage.models import (
     NotificationRow,
     OncallOverrideRow,
     OncallScheduleRow,
+    PostmortemFactorRow,
     PostmortemReviewRow,
     PostmortemRow,
     PostmortemSectionRow,
@@ -595,6 +597,63 @@ class SqlPostmortemRepository:
             incident_id=incident_id, kind=r.kind.value, actor=r.actor, reviewer=r.reviewer,
             comment=r.comment, version=r.version, at=r.at) for r in records)
         self.session.flush()
+
+    def factors(self, number: int) -> list[Factor]:
+        """Every contributing factor, removed ones too, in the order they were added."""
+        rows = self.session.execute(
+            select(PostmortemFactorRow)
+            .join(IncidentRow, IncidentRow.id == PostmortemFactorRow.incident_id)
+            .where(IncidentRow.number == number).order_by(PostmortemFactorRow.id)).scalars()
+        return [to_factor(r) for r in rows]
+
+    def add_factor(self, number: int, factor: Factor, *, author: str,
+                   now: datetime) -> Factor:
+        incident_id = self.session.execute(
+            select(IncidentRow.id).where(IncidentRow.number == number)).scalar_one()
+        row = PostmortemFactorRow(
+            incident_id=incident_id, category=factor.category, description=factor.description,
+            timeline_ids=list(factor.timeline), action_item_ids=list(factor.action_items),
+            added_by=author, added_at=now)
+        self.session.add(row)
+        self.session.flush()
+        return to_factor(row)
+
+    def remove_factor(self, number: int, factor_id: int, *, by: str,
+                      now: datetime) -> Factor | None:
+        """Mark a standing factor of this incident removed; None if there is no such one
+        standing (unknown, another incident's, or removed already)."""
+        row = self.session.execute(
+            select(PostmortemFactorRow)
+            .join(IncidentRow, IncidentRow.id == PostmortemFactorRow.incident_id)
+            .where(IncidentRow.number == number, PostmortemFactorRow.id == factor_id,
+                   PostmortemFactorRow.removed_at.is_(None))
+            .with_for_update(of=PostmortemFactorRow)).scalar_one_or_none()
+        if row is None:
+            return None
+        row.removed_by, row.removed_at = by, now
+        self.session.flush()
+        return to_factor(row)
+
+    def factor_lists(self, numbers: Iterable[int]) -> dict[int, list[Factor]]:
+        """The standing factors of each of these incidents, in one query."""
+        wanted = sorted(set(numbers))
+        found: dict[int, list[Factor]] = {n: [] for n in wanted}
+        if not wanted:
+            return found
+        rows = self.session.execute(
+            select(PostmortemFactorRow, IncidentRow.number)
+            .join(IncidentRow, IncidentRow.id == PostmortemFactorRow.incident_id)
+            .where(IncidentRow.number.in_(wanted), PostmortemFactorRow.removed_at.is_(None))
+            .order_by(PostmortemFactorRow.id))
+        for row, n in rows:
+            found[n].append(to_factor(row))
+        return found
+
+
+def to_factor(row: PostmortemFactorRow) -> Factor:
+    return Factor(row.category, row.description, tuple(row.timeline_ids),
+                  tuple(row.action_item_ids), row.id, row.added_by, row.added_at,
+                  row.removed_by, row.removed_at)
 
 
 def to_postmortem(row: PostmortemRow, number: int) -> Postmortem:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.factors import FactorForm
 from bot.domain.home import Home
 from bot.domain.incidents import EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
@@ -164,6 +165,10 @@ class FakeChat:
 
     def open_sections_form(self, trigger_id: str, form: SectionForm, channel_id: str,
                            message_ts: str | None) -> None:
+        self.forms.append((trigger_id, channel_id))
+
+    def open_factor_form(self, trigger_id: str, form: FactorForm, channel_id: str,
+                         message_ts: str | None) -> None:
         self.forms.append((trigger_id, channel_id))
 
     def send_direct(self, user_id: str, text: str) -> None:

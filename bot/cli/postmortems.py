@@ -69,6 +69,12 @@ def show_postmortem(args: argparse.Namespace) -> int:
     for step in sorted(steps, key=lambda s: str(s["at"])):
         comment = f": {step['comment']}" if step.get("comment") else ""
         print(f"  {step['at']}  {step['kind'].replace('_', ' ')} by {step['by']}{comment}")
+    factors = [f for f in cast(list[dict[str, Any]], report["factors"]) if not f["removed"]]
+    if factors:
+        print("\ncontributing factors:")
+    for factor in factors:
+        print(f"  {factor['id']:>3} {factor['category']}: {factor['description']}  "
+              f"({factor['author']}, {factor['added_at']})")
     for section in cast(list[dict[str, Any]], report["sections"]):
         print(f"\n## {section['heading']}  (v{section['version']}, {section['author']}, "
               f"{section['written_at']})\n{section['text']}")

@@ -7,7 +7,8 @@ The shape is `debrief incident show --json`'s stored part (its derived `timeline
 `durations` are left out: they depend on the configuration and are recomputed) plus
 what a lossless copy needs: the card and announcement references, the raw timeline
 entries, every action item with who made and closed it, and the postmortem with its
-versions, sections and review steps. Database ids are not part of it: they belong to one database.
+versions, sections, review steps and contributing factors. Database ids are not part of it:
+they belong to one database (a factor names its links by position in the record).
 """
 
 from __future__ import annotations
@@ -168,6 +169,18 @@ SECTION = {"key": _text(40), "version": _int, "text": _text(), "author": _text(3
            "written_at": _time()}
 REVIEW = {"kind": _review_kind, "actor": _text(30), "reviewer": _text(30, null=True),
           "comment": _text(), "version": _version, "at": _time()}
+def _positions(value: object) -> object:
+    if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**31 for v in value):
+        raise ValueError("should be an array of positions (whole numbers from 0)")
+    return value
+
+
+# A contributing factor links timeline entries and action items by their position in
+# this record's `timeline_entries` and `action_items` (database ids stay behind).
+FACTOR = {"category": _text(40), "description": _text(), "timeline": _positions,
+          "action_items": _positions, "added_by": _text(30), "added_at": _time(),
+          "removed_by": _text(30, null=True), "removed_at": _time(null=True)}
 POSTMORTEM = {"status": _text(20), "created_at": _time(), "updated_at": _time(),
               "published_at": _time(null=True),
               "versions": _list_of(VERSION, unique=lambda v: v["version"])}
@@ -188,7 +201,7 @@ def _tags(value: object) -> object:
 
 
 # Added after a format was in use: a record without them (an older export) gets these.
-DEFAULTS: dict[str, object] = {"tags": [], "postmortem_reviews": []}
+DEFAULTS: dict[str, object] = {"tags": [], "postmortem_reviews": [], "postmortem_factors": []}
 
 INCIDENT: dict[str, Check] = {
     "number": _int, "title": _text(200), "description": _text(), "severity": _text(20),
@@ -205,9 +218,16 @@ INCIDENT: dict[str, Check] = {
     "postmortem": _postmortem,
     "postmortem_sections": _list_of(SECTION, unique=lambda w: (w["key"], w["version"])),
     "postmortem_reviews": _list_of(REVIEW),  # in the order they happened
+    "postmortem_factors": _list_of(FACTOR),  # in the order they were added
 }
 
 
 def check_record(value: object) -> Record:
     """The canonical form of one exported incident; `ValueError` names the bad field."""
-    return _object(INCIDENT, value)
+    record = _object(INCIDENT, value)
+    for n, factor in enumerate(record["postmortem_factors"]):
+        for key, listed in (("timeline", "timeline_entries"), ("action_items", "action_items")):
+            if any(p >= len(record[listed]) for p in factor[key]):
+                raise ValueError(f"postmortem_factors[{n}].{key} names a position past the "
+                                 f"end of {listed}")
+    return record

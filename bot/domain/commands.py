@@ -11,6 +11,7 @@ from typing import ClassVar, Literal, Protocol
 
 from bot.domain.action_items import TYPES, check_action_item
 from bot.domain.corrections import ItemField
+from bot.domain.factors import FACTOR_TEXT_LIMIT, check_factor, find_category
 from bot.domain.incidents import (
     normalise_role,
     normalise_severity,
@@ -64,6 +65,8 @@ class Vocabulary(Protocol):
     def statuses(self) -> tuple[str, ...]: ...
     @property
     def roles(self) -> tuple[str, ...]: ...
+    @property
+    def factor_categories(self) -> tuple[str, ...]: ...
 
 
 # One frozen value per subcommand. `ref` is the `#N` typed, or None for "this channel's
@@ -198,6 +201,31 @@ class PostmortemReview:
     usage: ClassVar[str] = "/incident postmortem #12 review @alice @bob"
 
 @dataclass(frozen=True)
+class PostmortemFactor:
+    """`/incident postmortem factor [category] [text]`: with a category and a text, add
+    that contributing factor; otherwise open the form, prefilled with what was typed."""
+    category: str | None = None
+    text: str = ""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12 factor process Config changes skip the canary"
+
+
+@dataclass(frozen=True)
+class PostmortemFactors:
+    """`/incident postmortem factors`: the standing factors, with Remove buttons."""
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12 factors"
+
+
+@dataclass(frozen=True)
+class RemoveFactor:
+    """`/incident postmortem factor remove <n>`."""
+    factor_id: int
+    ref: int | None = None
+    usage: ClassVar[str] = "/incident postmortem #12 factor remove 3"
+
+
+@dataclass(frozen=True)
 class PostmortemStep:
     step: PostmortemSteps
     ref: int | None = None
@@ -304,7 +332,8 @@ class Search:
 IncidentCommand = (
     Help | Declare | List | Stats | Ack | Status | Severity | Role | Update | Resolve | Retry
     | Note | Timeline | TimelineRebuild | Postmortem | PostmortemEdit | PostmortemReview
-    | PostmortemStep | PostmortemUpload | AddActionItem
+    | PostmortemStep | PostmortemFactor | PostmortemFactors | RemoveFactor | PostmortemUpload
+    | AddActionItem
     | ListActionItems
     | EditNote | DeleteNote | HideEntry | ChangeActionItem
     | Retitle | Edit | Cancel | Tag | Search
@@ -323,6 +352,25 @@ def _review(words: list[str], ref: int | None) -> PostmortemReview:
                             "(", Echo(_plain_word(word)[:40]), " is not a mention).")
         reviewers.append(user)
     return PostmortemReview(reviewers=tuple(dict.fromkeys(reviewers)), ref=ref)
+
+
+def _factor(words: list[str], ref: int | None,
+            config: Vocabulary) -> PostmortemFactor | RemoveFactor:
+    """`factor remove 3`; `factor <category> <text>` (checked here: a known category, a
+    description within bounds); `factor [category]` or `factor <text>` (no category
+    first) open the form with that much filled in."""
+    if words and words[0].lower() in ("remove", "delete"):
+        if len(words) != 2 or not _ID.match(words[1].lstrip("#")):
+            raise UserError("Which factor? `/incident postmortem factor remove 3`: "
+                            "`/incident postmortem factors` shows their numbers.")
+        return RemoveFactor(int(words[1].lstrip("#")), ref=ref)
+    categories = config.factor_categories
+    category = find_category(words[0], categories) if words else None
+    text = plain_from_slack(" ".join(words[1:] if category else words)).strip()
+    capped(text, "contributing factor", FACTOR_TEXT_LIMIT)
+    if category and text:
+        check_factor(category, text, categories)  # refused in the ack, before any I/O
+    return PostmortemFactor(category=category, text=text, ref=ref)
 
 
 def _take_ref(subcommand: str, words: list[str]) -> tuple[int | None, list[str]]:
@@ -426,6 +474,10 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
                 return PostmortemEdit(section=" ".join(rest[1:]), ref=ref)
             if sub == "review":
                 return _review(rest[1:], ref)
+            if sub == "factors" and len(rest) == 1:
+                return PostmortemFactors(ref=ref)
+            if sub == "factor":
+                return _factor(rest[1:], ref, config)
             if sub == "upload" and len(rest) == 1:
                 return PostmortemUpload(ref=ref)
             step = _STEPS.get(sub)
@@ -434,6 +486,8 @@ def parse_incident_command(raw_text: str, config: Vocabulary) -> IncidentCommand
             raise UserError("Use `/incident postmortem` to draft (again), "
                             "`/incident postmortem edit [section]` to write its sections "
                             "(or `upload` to bring back an edited copy), "
+                            "`/incident postmortem factor [category] <text>` to add a "
+                            "contributing factor (`factors` lists them), "
                             "`/incident postmortem review @alice @bob` to ask for reviews, "
                             "then `/incident postmortem publish` (and `reopen` to revise it).")
         case "action" if len(rest) >= 2 and rest[0].lower() in ITEM_FIELDS and _ID.match(rest[1]):

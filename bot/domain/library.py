@@ -9,9 +9,11 @@ so a corrected title moves the file and the number finds the old one)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.domain.factors import Factor
 from bot.domain.incidents import Incident, slugify
 from bot.domain.tags import SERVICE, services
 from bot.domain.timeline import Durations, format_duration
@@ -81,7 +83,8 @@ def factor_list(text: str) -> list[str]:
 
 def front_matter(incident: Incident, *, postmortem_status: str, version: int,
                  updated_at: datetime, published_at: datetime | None, spans: Durations,
-                 contributing_factors: str = "") -> dict[str, object]:
+                 contributing_factors: str = "",
+                 factors: Sequence[Factor] = ()) -> dict[str, object]:
     """What the library's front matter says about one postmortem, in a fixed order. Only
     stored facts (no "generated at"), so an unchanged incident gives the same data."""
     tags = [t for t in incident.tags if not t.startswith(SERVICE)]
@@ -110,9 +113,16 @@ def front_matter(incident: Incident, *, postmortem_status: str, version: int,
     }
     if incident.private:
         data["private"] = True
-    factors = factor_list(contributing_factors) if contributing_factors.strip() else []
-    if factors:
-        data["contributing_factors"] = factors
+    written = factor_list(contributing_factors) if contributing_factors.strip() else []
+    # Structured factors first ({category, description, action_items linked}), then the
+    # items of the prose section, as text.
+    listed: list[object] = [
+        {"category": f.category, "description": f.description,
+         **({"action_items": list(f.action_items)} if f.action_items else {})}
+        for f in factors if not f.removed]
+    listed += written
+    if listed:
+        data["contributing_factors"] = listed
     data["action_items"] = [
         {"text": a.text, "owner": a.owner, "type": a.type, "status": a.status,
          "due": a.due_on.isoformat() if a.due_on else None}

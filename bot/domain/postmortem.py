@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain.action_items import ActionItem
+from bot.domain.factors import Factor, factor_bullet, group_factors, links_text
 from bot.domain.incidents import Incident
 from bot.domain.timeline import Durations, TimelineItem, format_duration
 
@@ -172,6 +173,8 @@ def postmortem_context(
     document_status: str, version: int, generated_at: datetime, due_at: datetime | None,
     workspace_url: str | None, roles: tuple[str, ...],
     sections: dict[str, str] | None = None,
+    factors: list[Factor] | None = None, factor_categories: tuple[str, ...] = (),
+    factor_labels: dict[int, str] | None = None,
 ) -> dict[str, object]:
     """Everything a postmortem template may use, as plain strings, lists and dicts, so
     user templates in the sandbox need nothing but data."""
@@ -214,9 +217,29 @@ def postmortem_context(
                                    permalink(workspace_url, incident.channel_id, "0")),
         # The team's words, by the keys the template declares ("" until written).
         "sections": dict(sections or {}),
+        # Structured contributing factors, grouped by category (configured order).
+        "factors": factor_groups(factors or [], factor_categories, factor_labels or {}, name),
         "action_items": [
             {"text": a.text, "owner": name(a.owner), "type": a.type, "status": a.status,
              "due": a.due_on.isoformat() if a.due_on else "no due date"}
             for a in actions
         ],
     }
+
+
+def factor_groups(factors: list[Factor], categories: tuple[str, ...], labels: dict[int, str],
+                  name: Callable[[str | None], str]) -> list[dict[str, object]]:
+    """The template's `factors`: one dict per category that has standing factors, in the
+    configured order: `category`, `title`, `items` — each item's `description`, `links`
+    ("timeline: 14:02 UTC; action items: #2", or ""), `timeline` (labels), `action_items`
+    (numbers), `author` (a name), `added_at` and `bullet` (the item as its Markdown bullet,
+    the way bot/domain/factors.py reads it back)."""
+    return [
+        {"category": group.category, "title": group.title, "items": [
+            {"description": f.description, "links": links_text(f, labels),
+             "timeline": [labels.get(i, f"entry {i}") for i in f.timeline],
+             "action_items": list(f.action_items), "author": name(f.added_by),
+             "added_at": _utc(f.added_at), "bullet": factor_bullet(f, labels)}
+            for f in group.factors]}
+        for group in group_factors(factors, categories)
+    ]

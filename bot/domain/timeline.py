@@ -137,7 +137,8 @@ def lifecycle_text(kind: EventKind, detail: dict[str, str]) -> str:
 
 
 def review_step_text(detail: dict[str, str]) -> str:
-    """A postmortem review step in plain words (`detail`: step, reviewers, version, comment)."""
+    """A postmortem review step in plain words (`detail`: step, reviewers, version, comment;
+    a contributing factor added or removed: factor, category, text)."""
     version = f" (v{detail['version']})" if detail.get("version") else ""
     comment = f": {detail['comment']}" if detail.get("comment") else ""
     match detail.get("step"):
@@ -151,6 +152,12 @@ def review_step_text(detail: dict[str, str]) -> str:
             return f"Postmortem published{version}"
         case "reopened":
             return "Postmortem reopened"
+        case "factor_added":
+            return (f"Contributing factor {detail.get('factor')} added "
+                    f"({detail.get('category')}): {detail.get('text', '')}")
+        case "factor_removed":
+            return (f"Contributing factor {detail.get('factor')} removed "
+                    f"({detail.get('category')}): {detail.get('text', '')}")
         case _:
             return "Incident channel archived"
 

@@ -32,9 +32,12 @@ from bot.domain.commands import (
     Note,
     Postmortem,
     PostmortemEdit,
+    PostmortemFactor,
+    PostmortemFactors,
     PostmortemReview,
     PostmortemStep,
     PostmortemUpload,
+    RemoveFactor,
     Resolve,
     Retitle,
     Retry,
@@ -54,6 +57,7 @@ from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats as IncidentStats
 from bot.domain.trends import Trends
 from bot.services import corrections as fix
+from bot.services import factors as fa
 from bot.services import incidents as uc
 from bot.services import postmortems as pm
 from bot.services import reviews as rv
@@ -110,6 +114,7 @@ class ItemAdded:
 # What a command did, for the Slack layer to word (None: nothing to say, a form opened).
 Result = (Reply | uc.Outcome | tl.BackfillResult | Noted | ItemAdded | pm.Draft
           | rv.ReviewRequested | rv.Published | rv.Reopened | up.UploadInvited
+          | fa.FactorAdded | fa.FactorRemoved | fa.FactorList
           | fix.EntryChanged | fix.ItemChanged | None)
 
 
@@ -225,6 +230,19 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
             return rv.request_review(checked(ref, cmd.usage, Act.DRAFT_POSTMORTEM).number,
                                      user_id, reviewers, uow=deps.uow, chat=deps.chat,
                                      config=config, now=now)
+        case PostmortemFactor(ref=ref, category=category, text=text) if category and text:
+            return fa.add_factor(number(ref, cmd.usage), user_id, category, text,
+                                 uow=deps.uow, chat=deps.chat, config=config, now=now)
+        case PostmortemFactor(ref=ref, category=category, text=text):
+            fa.open_factor_form(number(ref, cmd.usage), user_id, caller.trigger_id,
+                                caller.channel_id, deps=deps, category=category,
+                                description=text)
+            return None
+        case PostmortemFactors(ref=ref):
+            return fa.list_factors(number(ref, cmd.usage), uow=deps.uow, config=config)
+        case RemoveFactor(ref=ref, factor_id=factor_id):
+            return fa.remove_factor(number(ref, cmd.usage), user_id, factor_id, uow=deps.uow,
+                                    chat=deps.chat, config=config, now=now)
         case PostmortemUpload(ref=ref):
             return up.invite_upload(number(ref, cmd.usage), user_id, deps=deps)
         case PostmortemStep(ref=ref, step=step):  # who may: asked with the reviewers

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from bot.config import DebriefConfig
 from bot.domain.blameless import Finding, lint_text
+from bot.domain.factors import Factor, timeline_labels
 from bot.domain.library import LibraryEntry, front_matter, library_path
 from bot.domain.permissions import Act
 from bot.domain.postmortem import (
@@ -18,7 +19,7 @@ from bot.domain.postmortem import (
     postmortem_context,
 )
 from bot.domain.reviews import check_may_draft
-from bot.domain.timeline import build_timeline, durations
+from bot.domain.timeline import TimelineEntry, build_timeline, durations
 from bot.errors import ChatError, UserError
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Chat, Deps, PostmortemSummary, UnitOfWorkFactory
@@ -49,9 +50,11 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
                     now: datetime, template: str | None = None,
                     names: dict[str, str] | None = None, workspace_url: str | None = None,
                     version: int | None = None,
-                    section_texts: dict[str, str] | None = None) -> tuple[str, str]:
+                    section_texts: dict[str, str] | None = None,
+                    factor_list: list[Factor] | None = None) -> tuple[str, str]:
     """(template name, Markdown) for an incident, from the database alone (with
-    `section_texts`, those texts stand in for the stored sections)."""
+    `section_texts`, those texts stand in for the stored sections; with `factor_list`,
+    those contributing factors for the standing ones)."""
     with uow() as tx:
         incident = tx.incidents.get(number)
         if incident is None:
@@ -59,6 +62,8 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
         entries = tx.timeline.entries(number)
         postmortem = tx.postmortems.get(number)
         written = tx.postmortems.sections(number)
+        factors = factor_list if factor_list is not None else [
+            f for f in tx.postmortems.factors(number) if not f.removed]
     spans = durations(incident, config.statuses, config.timeline.mitigated_status)
     policy = config.postmortem.due_policy(incident.severity)
     due_at = policy.due_at(incident.resolved_at) if policy and incident.resolved_at else None
@@ -78,7 +83,9 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
         generated_at=now, due_at=due_at, workspace_url=workspace_url, roles=config.roles,
         sections={spec.key: section_texts.get(spec.key, "") if section_texts is not None
                   else written[spec.key].text if spec.key in written else ""
-                  for spec in declared})
+                  for spec in declared},
+        factors=factors, factor_categories=config.postmortem.factor_categories,
+        factor_labels=factor_labels(entries))
     try:
         return name, render_postmortem(name, context, config.postmortem.templates_dir)
     except TemplateFailure as exc:
@@ -88,6 +95,13 @@ def render_document(number: int, *, uow: UnitOfWorkFactory, config: DebriefConfi
     except TemplateBusy as exc:
         log.warning("postmortem for #%s not rendered: every render slot is busy", number)
         raise UserError(str(exc)) from exc
+
+
+def factor_labels(entries: list[TimelineEntry]) -> dict[int, str]:
+    """How the document names the timeline entries a factor may link (`14:02 UTC`): the
+    entries of the postmortem's timeline (key, not hidden, not deleted)."""
+    return timeline_labels((e.id, e.at) for e in sorted(entries, key=lambda e: (e.at, e.id or 0))
+                           if e.id is not None and e.key and not e.hidden and not e.deleted)
 
 
 def _names(number: int, uow: UnitOfWorkFactory, chat: Chat) -> dict[str, str]:
@@ -282,14 +296,17 @@ def open_section_form(number: int, user_id: str, trigger_id: str, channel_id: st
 
 def postmortem_report(number: int, *, uow: UnitOfWorkFactory,
                       config: DebriefConfig) -> dict[str, object]:
-    """`debrief postmortem show N --json`: status, versions with author and time, and
-    the sections the team wrote (current text and every edit, with who and when)."""
+    """`debrief postmortem show N --json`: status, versions with author and time, the
+    sections the team wrote (current text and every edit, with who and when), and the
+    contributing factors (removed ones too, marked)."""
     with uow() as tx:
         incident = tx.incidents.get(number)
         if incident is None:
             raise UserError(f"There is no incident #{number}.")
         postmortem = tx.postmortems.get(number)
         history = tx.postmortems.section_history(number)
+        factors = tx.postmortems.factors(number)
+        entries = tx.timeline.entries(number)
     name = config.postmortem.template_for(incident.severity)
     try:
         headings = {s.key: s.heading
@@ -312,8 +329,22 @@ def postmortem_report(number: int, *, uow: UnitOfWorkFactory,
                      [*(k for k in headings if k in current),
                       *(k for k in current if k not in headings)]],
         "section_history": [shown(s) for s in history],
+        "factors": factor_report(factors, factor_labels(entries)),
         **review_report(number, uow=uow, config=config),
     }
+
+
+def factor_report(factors: list[Factor], labels: dict[int, str]) -> list[dict[str, object]]:
+    """Each factor as `show --json` gives it: in the order added, removed ones included
+    (`removed`: who and when, else null); links as ids and as the document names them."""
+    return [{"id": f.id, "category": f.category, "description": f.description,
+             "links": {"timeline": [{"entry": i, "label": labels.get(i, f"entry {i}")}
+                                    for i in f.timeline],
+                       "action_items": list(f.action_items)},
+             "author": f.added_by, "added_at": f.added_at.isoformat() if f.added_at else None,
+             "removed": {"by": f.removed_by, "at": f.removed_at.isoformat()}
+             if f.removed_at else None}
+            for f in factors]
 
 
 LIBRARY_PAGE = 200  # incidents read per transaction while exporting the library
@@ -339,6 +370,7 @@ def library_entries(*, uow: UnitOfWorkFactory, config: DebriefConfig,
             latest = tx.postmortems.latest_versions(numbers)
             factors = {n: tx.postmortems.sections(n).get("contributing_factors")
                        for n in numbers}
+            structured = tx.postmortems.factor_lists(numbers)
         for state in page:
             incident = incidents.get(state.incident_number)
             version = latest.get(state.incident_number)
@@ -354,5 +386,6 @@ def library_entries(*, uow: UnitOfWorkFactory, config: DebriefConfig,
                              updated_at=state.updated_at, published_at=state.published_at,
                              spans=durations(incident, config.statuses,
                                              config.timeline.mitigated_status),
-                             contributing_factors=written.text if written else ""),
+                             contributing_factors=written.text if written else "",
+                             factors=structured.get(incident.number, [])),
                 version.content)

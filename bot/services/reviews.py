@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.config import DebriefConfig
+from bot.domain.factors import top_factor_lines
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act
 from bot.domain.postmortem import Postmortem, permalink
@@ -250,11 +251,15 @@ def publish_postmortem(number: int, user: str, *, uow: UnitOfWorkFactory, chat: 
                                                        version=version)], event)
         tx.postmortems.set_status(number, "published", now)
         factors = tx.postmortems.sections(number).get(FACTORS_SECTION)
+        structured = tx.postmortems.factors(number)
         tx.commit()
     _tell_channel(chat, incident, event)
     spans = durations(incident, config.statuses, config.timeline.mitigated_status)
     summary = PublishedSummary(
-        incident, version, spans.to_resolve, top_factors(factors.text if factors else ""),
+        incident, version, spans.to_resolve,
+        # the structured factors when there are any, else the prose section's first lines
+        top_factor_lines(structured, config.postmortem.factor_categories)
+        or top_factors(factors.text if factors else ""),
         tuple(incident.action_items), _link(chat, incident, postmortem), user, state.approvals)
     targets: list[tuple[str, str, str | None]] = []
     if not incident.private:  # a private incident's summary stays in its own channel

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from bot.domain.blameless import Finding, lint_text
 from bot.domain.permissions import Act
 from bot.domain.postmortem import SECTION_TEXT_LIMIT
 from bot.domain.postmortem_markdown import (
@@ -20,16 +21,21 @@ from bot.domain.postmortem_markdown import (
     split_document,
 )
 from bot.errors import ChatError, Echo, UserError
+from bot.services.factors import FactorsSynced, apply_factors, plan_factors
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Deps
 from bot.services.postmortems import (
+    Draft,
     SectionsSaved,
     _check_not_published,
+    _draft_message,
     _names,
+    draft_postmortem,
     render_document,
     section_form,
     write_sections,
 )
+from bot.templating import guidance_lines
 
 log = logging.getLogger(__name__)
 MARKDOWN_NAMES = (".md", ".markdown")
@@ -50,6 +56,10 @@ class PostmortemUploaded:
     unknown: tuple[str, ...]
     ignored: tuple[str, ...]  # headings; "" is the header (title and table)
     sections: tuple[str, ...]  # the headings of the sections the template declares
+    factors: FactorsSynced | None = None  # contributing factors added / removed
+    factor_draft: Draft | None = None  # the re-draft when only factors changed
+    factor_findings: tuple[Finding, ...] = ()  # the checker's, on `factor_checked`
+    factor_checked: str = ""  # the added factors' descriptions
 
 
 @dataclass(frozen=True)
@@ -107,6 +117,8 @@ def upload_postmortem(channel_id: str, file_id: str, user_id: str, *, deps: Deps
                         "postmortem; nothing changed. Save it as UTF-8 Markdown and upload "
                         "it again.")
 
+    # Structured contributing factors are read first: a bad one refuses the whole file.
+    factors = plan_factors(number, text, uow=deps.uow, config=deps.config)
     form = section_form(number, uow=deps.uow, config=deps.config)
     try:
         workspace = deps.chat.workspace_url()
@@ -116,9 +128,10 @@ def upload_postmortem(channel_id: str, file_id: str, user_id: str, *, deps: Deps
 
     def render(texts: dict[str, str] | None) -> str:
         return render_document(number, uow=deps.uow, config=deps.config, now=now,
-                               names=names, workspace_url=workspace, section_texts=texts)[1]
+                               names=names, workspace_url=workspace, section_texts=texts,
+                               factor_list=factors)[1]
 
-    current = render(None)  # as it would be drafted now
+    current = render(None)  # as it would be drafted now (with the file's factors)
     marked = render({s.key: section_marker(s.key) for s in form.sections})
     blank = render({})  # every section's prompt
     with deps.uow() as tx:
@@ -151,12 +164,26 @@ def upload_postmortem(channel_id: str, file_id: str, user_id: str, *, deps: Deps
                             f"`; a section holds at most {SECTION_TEXT_LIMIT:,} (as in the "
                             "Write postmortem form). Nothing changed: shorten it or split it "
                             "across sections and upload it again.")
+    synced = (apply_factors(number, user_id, factors, uow=deps.uow, now=now)
+              if factors is not None else None)
     saved = write_sections(number, reading.texts, user_id, uow=deps.uow, chat=deps.chat,
                            config=deps.config, now=now)
+    factor_draft = None
+    if synced is not None and (synced.added or synced.removed) and not saved.changed:
+        with deps.uow() as tx:
+            drafted = tx.postmortems.get(number) is not None
+        if drafted:  # only the factors changed: re-draft as adding one does
+            factor_draft = draft_postmortem(number, user_id, uow=deps.uow, chat=deps.chat,
+                                            config=deps.config, now=now,
+                                            replace_ts=_draft_message(number, deps.uow))
+    checked = "\n\n".join(f.description for f in synced.added) if synced else ""
+    found = tuple(lint_text(checked, roster=names.values(), skip=guidance_lines())
+                  if checked else ())
     log.info("postmortem of #%s uploaded: %d section(s) changed", number, len(saved.changed))
     return PostmortemUploaded(number, channel_id, user_id, file.name, saved, reading.missing,
                               reading.unknown, reading.ignored,
-                              tuple(s.heading for s in form.sections))
+                              tuple(s.heading for s in form.sections), synced, factor_draft,
+                              found, checked)
 
 
 def _too_big(name: str, size: int) -> UserError:

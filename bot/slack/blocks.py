@@ -13,6 +13,7 @@ from typing import Any
 from bot.config import DebriefConfig
 from bot.domain.action_items import TYPES, ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.factors import FACTOR_TEXT_LIMIT, FactorForm, category_title
 from bot.domain.incidents import EventKind, Incident
 from bot.domain.postmortem import SECTION_TEXT_LIMIT, Postmortem, SectionForm
 from bot.domain.reviews import MAX_COMMENT
@@ -20,6 +21,7 @@ from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
 from bot.domain.trends import Trends, trend_figures
+from bot.services.factors import FactorList
 from bot.services.ports import PublishedSummary, ReviewRequest
 from bot.services.search import MAX_RESULTS, Found
 from bot.slack.ids import Action, Block, Callback, Field
@@ -598,12 +600,15 @@ def build_postmortem_summary(incident: Incident, postmortem: Postmortem, spans: 
         {"type": "actions", "block_id": "postmortem", "elements": [
             {"type": "button", "action_id": Action.POSTMORTEM_WRITE.value,
              "text": _plain("Write postmortem"), "value": str(incident.number),
-             "style": "primary"}]},
+             "style": "primary"},
+            {"type": "button", "action_id": Action.FACTOR_ADD.value,
+             "text": _plain("Add contributing factor"), "value": str(incident.number)}]},
         {"type": "context", "elements": [_mrkdwn(
             "The full document is attached below (later versions in this thread). "
             "*Write postmortem* (or `/incident postmortem edit [section]`) to write its "
-            "sections; `/incident postmortem review` when it is ready for review, "
-            "`/incident postmortem publish` when it is done.")]},
+            "sections, *Add contributing factor* (or `/incident postmortem factor`) for "
+            "each condition that played a part; `/incident postmortem review` when it is "
+            "ready for review, `/incident postmortem publish` when it is done.")]},
     ]
 
 
@@ -640,6 +645,88 @@ def build_sections_modal(form: SectionForm, channel_id: str,
         "private_metadata": f"{form.number}:{channel_id}:{message_ts or ''}",
         "blocks": blocks,
     }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": _plain(text, 75), "value": value}
+
+
+def build_factor_modal(form: FactorForm, channel_id: str,
+                       message_ts: str | None) -> dict[str, Any]:
+    """The "Add contributing factor" modal: a category, a description, and optionally
+    the key timeline entries and action items it links (menus only when there are any)."""
+    categories = [_option(category_title(c), c) for c in form.categories[:MAX_OPTIONS]]
+    select: dict[str, Any] = {"type": "static_select", "action_id": Field.FACTOR_CATEGORY.value,
+                              "placeholder": _plain("Technical, process, …", 75),
+                              "options": categories}
+    if form.category in form.categories:
+        select["initial_option"] = categories[form.categories.index(form.category)]
+    text: dict[str, Any] = {"type": "plain_text_input", "action_id": Field.FACTOR_TEXT.value,
+                            "multiline": True, "max_length": FACTOR_TEXT_LIMIT,
+                            "placeholder": _plain("A condition that made this possible, e.g. "
+                                                  "“config changes skip the canary”", 150)}
+    if form.description:
+        text["initial_value"] = form.description[:FACTOR_TEXT_LIMIT]
+    blocks: Blocks = [
+        {"type": "input", "block_id": Block.FACTOR_CATEGORY.value,
+         "label": _plain("Category"), "element": select},
+        {"type": "input", "block_id": Block.FACTOR_TEXT.value, "label": _plain("Description"),
+         "hint": _plain("Describe a condition of the system, the process or the "
+                        "organisation, not a person's mistake.", 2000),
+         "element": text},
+    ]
+    if form.timeline:
+        blocks.append({
+            "type": "input", "block_id": Block.FACTOR_TIMELINE.value, "optional": True,
+            "label": _plain("Timeline entries it links"),
+            "element": {"type": "multi_static_select", "action_id": Field.FACTOR_TIMELINE.value,
+                        "placeholder": _plain("Key events", 75),
+                        "options": [_option(f"{label} — {' '.join(words.split())}", str(i))
+                                    for i, label, words in form.timeline[:MAX_OPTIONS]]}})
+    if form.action_items:
+        blocks.append({
+            "type": "input", "block_id": Block.FACTOR_ITEMS.value, "optional": True,
+            "label": _plain("Action items it links"),
+            "element": {"type": "multi_static_select", "action_id": Field.FACTOR_ITEMS.value,
+                        "placeholder": _plain("Action items", 75),
+                        "options": [_option(f"#{i} {' '.join(words.split())}", str(i))
+                                    for i, words in form.action_items[:MAX_OPTIONS]]}})
+    return {
+        "type": "modal", "callback_id": Callback.FACTOR_ADD.value,
+        "title": _plain("Contributing factor", 24), "submit": _plain("Add", 24),
+        "close": _plain("Cancel", 24),
+        "private_metadata": f"{form.number}:{channel_id}:{message_ts or ''}",
+        "blocks": blocks,
+    }
+
+
+def build_factor_list(listed: FactorList) -> tuple[str, Blocks]:
+    """The incident's standing contributing factors, each with its number, category,
+    links and a **Remove** button (confirmed), and a button to add another. At most
+    MAX_FACTORS stand, so the list fits one message."""
+    title = f"Contributing factors of #{listed.number}"
+    blocks: Blocks = [{"type": "header", "text": _plain(title)}]
+    if not listed.factors:
+        blocks.append({"type": "section", "text": _mrkdwn(
+            "None yet. *Add contributing factor* below, or "
+            "`/incident postmortem factor <category> <text>`.")})
+    for factor, links in listed.factors:
+        said = (f"`{factor.id}` *{escape_mrkdwn(category_title(factor.category))}* — "
+                f"{escape_mrkdwn(factor.description)}"
+                + (f" _({escape_mrkdwn(links)})_" if links else ""))
+        blocks.append({
+            "type": "section", "block_id": f"factor-{factor.id}", "text": _mrkdwn(said),
+            "accessory": {
+                "type": "button", "action_id": Action.FACTOR_REMOVE.value,
+                "value": f"{listed.number}:{factor.id}", "text": _plain("Remove", 75),
+                "confirm": {"title": _plain("Remove this factor?", 100),
+                            "text": _plain(f"Factor {factor.id} leaves the postmortem (it "
+                                           "stays on record as removed).", 300),
+                            "confirm": _plain("Remove", 30), "deny": _plain("Keep it", 30)}}})
+    blocks.append({"type": "actions", "block_id": "factors", "elements": [
+        {"type": "button", "action_id": Action.FACTOR_ADD.value,
+         "text": _plain("Add contributing factor"), "value": str(listed.number)}]})
+    return f"{escape_mrkdwn(title)}: {len(listed.factors)}", blocks
 
 
 def build_digest(items: list[ActionItem], today: date) -> tuple[str, Blocks]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import DebriefConfig
+from bot.domain.factors import check_factor
 from bot.domain.incidents import MAX_TITLE, normalise_severity
 from bot.domain.postmortem import SECTION_TEXT_LIMIT
 from bot.domain.reviews import MAX_COMMENT
@@ -180,6 +181,58 @@ def parse_sections_form(view: dict[str, Any]) -> SectionsForm | dict[str, str]:
     if errors:
         return errors
     return SectionsForm(int(number), channel_id, message_ts or None, texts)
+
+
+@dataclass(frozen=True)
+class FactorInput:
+    """The "Add contributing factor" modal as submitted (checked: category and text)."""
+    number: int
+    channel_id: str
+    message_ts: str | None
+    category: str
+    description: str
+    timeline: tuple[int, ...]
+    action_items: tuple[int, ...]
+
+
+def _selected(values: dict[str, Any], block: Block, field: Field) -> tuple[int, ...]:
+    options = _value(values, block, field).get("selected_options")
+    if not isinstance(options, list):
+        return ()
+    return tuple(int(o["value"]) for o in options
+                 if isinstance(o, dict) and str(o.get("value") or "").isdigit()
+                 and len(str(o["value"])) <= 9)
+
+
+def parse_factor_form(view: dict[str, Any],
+                      categories: tuple[str, ...]) -> FactorInput | dict[str, str]:
+    """The factor, or `{block_id: message}` errors shown next to the field (an unknown
+    category, an empty or over-long description), so the modal stays open to fix it."""
+    state = view.get("state") if isinstance(view, dict) else None
+    values = state.get("values", {}) if isinstance(state, dict) else {}
+    if not isinstance(values, dict):
+        values = {}
+    metadata = str(view.get("private_metadata") or "") if isinstance(view, dict) else ""
+    number, _, rest = metadata.partition(":")
+    channel_id, _, message_ts = rest.partition(":")
+    if not number.isdigit() or len(number) > 9:
+        return {Block.FACTOR_TEXT.value: "This form lost track of its incident; click "
+                                         "Add contributing factor again."}
+    chosen = _value(values, Block.FACTOR_CATEGORY, Field.FACTOR_CATEGORY).get("selected_option")
+    category = str(chosen.get("value") or "") if isinstance(chosen, dict) else ""
+    text = strip_bidi(str(_value(values, Block.FACTOR_TEXT, Field.FACTOR_TEXT).get("value")
+                          or ""))
+    if not category:
+        return {Block.FACTOR_CATEGORY.value: "Choose a category."}
+    try:
+        factor = check_factor(category, text, categories)
+    except UserError as exc:
+        block = Block.FACTOR_CATEGORY if "category" in str(exc) else Block.FACTOR_TEXT
+        return {block.value: error_text(exc)}
+    return FactorInput(int(number), channel_id, message_ts or None, factor.category,
+                       factor.description,
+                       _selected(values, Block.FACTOR_TIMELINE, Field.FACTOR_TIMELINE),
+                       _selected(values, Block.FACTOR_ITEMS, Field.FACTOR_ITEMS))
 
 
 def parse_changes_form(view: dict[str, Any]) -> tuple[int, str] | dict[str, str]:

@@ -31,6 +31,7 @@ from bot.charts import chart_alt_text, render_trends_png
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
+from bot.domain.factors import FactorForm
 from bot.domain.home import Home, people_of
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.postmortem import Postmortem, SectionForm
@@ -56,6 +57,7 @@ from bot.slack.blocks import (
     build_declare_modal,
     build_digest,
     build_edit_modal,
+    build_factor_modal,
     build_item_form,
     build_postmortem_summary,
     build_published_summary,
@@ -487,6 +489,12 @@ class SlackGateway:
                            message_ts: str | None) -> None:
         """The "Write postmortem" modal, prefilled with the sections' current text."""
         view = build_sections_modal(form, channel_id, message_ts)
+        call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_factor_form(self, trigger_id: str, form: FactorForm, channel_id: str,
+                         message_ts: str | None) -> None:
+        """The "Add contributing factor" modal."""
+        view = build_factor_modal(form, channel_id, message_ts)
         call("views.open", lambda: self.client.views_open(trigger_id=trigger_id, view=view))
 
     def send_direct(self, user_id: str, text: str) -> None:

@@ -34,6 +34,8 @@ class Action(StrEnum):
     ITEM_DUE = "action-item-due"  # "Change due" on the Home tab; value: the item id
     HOME_DECLARE = "home-declare"  # the Home tab's "Declare an incident"
     HOME_COVER = "home-cover"  # "Ask for cover" by a turn; value: JSON schedule, start, end
+    FACTOR_ADD = "factor-add"  # "Add contributing factor" on the draft; value: the incident
+    FACTOR_REMOVE = "factor-remove"  # "Remove" in the factor list; value: `<incident>:<factor>`
 
 
 class Callback(StrEnum):
@@ -45,6 +47,7 @@ class Callback(StrEnum):
     EDIT = "incident-edit"  # private_metadata: the incident number
     POSTMORTEM_WRITE = "postmortem-write"  # private_metadata: `<incident>:<channel>:<ts>`
     POSTMORTEM_CHANGES = "postmortem-changes"  # private_metadata: the incident number
+    FACTOR_ADD = "factor-add"  # private_metadata: `<incident>:<channel>:<draft message ts>`
 
 
 class Block(StrEnum):
@@ -63,6 +66,10 @@ class Block(StrEnum):
     SUMMARY = "edit-summary"
     SECTION = "pm-section:"  # + the section's key: one input per postmortem section
     REVIEW_COMMENT = "review-comment"
+    FACTOR_CATEGORY = "factor-category"
+    FACTOR_TEXT = "factor-text"
+    FACTOR_TIMELINE = "factor-timeline"
+    FACTOR_ITEMS = "factor-items"
 
 
 class Field(StrEnum):
@@ -81,6 +88,10 @@ class Field(StrEnum):
     SUMMARY = "summary"
     SECTION_TEXT = "section_text"
     REVIEW_COMMENT = "review_comment"
+    FACTOR_CATEGORY = "factor_category"
+    FACTOR_TEXT = "factor_text"
+    FACTOR_TIMELINE = "factor_timeline"
+    FACTOR_ITEMS = "factor_items"
 
 
 # Events the app subscribes to (manifest.yaml's bot_events; tests keep them equal).

@@ -20,6 +20,7 @@ from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
 from bot.domain.blameless import Finding
 from bot.domain.corrections import EntryChange, ItemField
+from bot.domain.factors import category_title
 from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
@@ -27,6 +28,7 @@ from bot.domain.timeline import review_step_text, tag_change_text
 from bot.domain.trends import Trends
 from bot.errors import ChatError, explain
 from bot.services import corrections as fix
+from bot.services import factors as fa
 from bot.services import postmortems as pm
 from bot.services import reviews as rv
 from bot.services import uploads as up
@@ -36,7 +38,7 @@ from bot.services.incidents import Outcome, Problem, Stopped
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_rephrase_button, trend_text
+from bot.slack.blocks import build_factor_list, build_rephrase_button, trend_text
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -136,6 +138,12 @@ def review_step_slack(event: EventRecord) -> str:
             return f":books: {who} published the postmortem{version}."
         case "reopened":
             return f":memo: {who} reopened the postmortem to revise it."
+        case "factor_added":
+            return (f":jigsaw: {who} added contributing factor {d.get('factor')} "
+                    f"({d.get('category')}): _{d.get('text', '')}_")
+        case "factor_removed":
+            return (f":jigsaw: {who} removed contributing factor {d.get('factor')} "
+                    f"({d.get('category')}): _{d.get('text', '')}_")
         case _:
             return f":file_cabinet: {who} archived the channel: the postmortem is published."
 
@@ -409,8 +417,43 @@ def command_reply(result: Result) -> Reply | None:
             return Reply(f"Reopened the postmortem of *#{number}*: it is a draft again, so "
                          "`/incident postmortem` and *Write postmortem* work again; publish it "
                          "again when it is ready (approvals given so far still count).")
+        case fa.FactorAdded():
+            return Reply(factor_added_text(result))
+        case fa.FactorRemoved():
+            return Reply(factor_removed_text(result))
+        case fa.FactorList():
+            return Reply(*build_factor_list(result))
         case _:
             assert_never(result)
+
+
+def _redrafted(draft: pm.Draft | None) -> str:
+    """How a change reached the draft: updated in place, refused by Slack, or no draft yet."""
+    if draft is None:
+        return " There is no draft yet: `/incident postmortem` drafts the document with it."
+    if draft.upload_error is not None:
+        return (f" Draft v{draft.version} is stored, but Slack refused the upload "
+                f"({explain(draft.upload_error)}): run `/incident postmortem` to post it.")
+    return f" Draft v{draft.version}: the draft message is updated."
+
+
+def factor_added_text(added: fa.FactorAdded) -> str:
+    """The writer's private answer to adding a contributing factor, with the checker's
+    suggestions on its words."""
+    factor = added.factor
+    links = f" _({escape_mrkdwn(added.links)})_" if added.links else ""
+    return (f"Added contributing factor {factor.id} to *#{added.number}* "
+            f"({escape_mrkdwn(category_title(factor.category))}): "
+            f"{escape_mrkdwn(factor.description)}{links}."
+            + _redrafted(added.draft) + findings_text(added.findings, factor.description))
+
+
+def factor_removed_text(removed: fa.FactorRemoved) -> str:
+    factor = removed.factor
+    return (f"Removed contributing factor {factor.id} from *#{removed.number}* "
+            f"({escape_mrkdwn(category_title(factor.category))}): "
+            f"_{escape_mrkdwn(factor.description)}_ (kept on record as removed)."
+            + _redrafted(removed.draft))
 
 
 ACT_WORDS: dict[Act, str] = {
@@ -496,13 +539,31 @@ def upload_summary_text(uploaded: up.PostmortemUploaded) -> str | None:
     """The channel's short line about an uploaded postmortem: which sections changed
     (None when nothing did: the uploader alone hears that)."""
     saved = uploaded.saved
-    if not saved.changed:
+    factors = _factors_changed(uploaded)
+    if not saved.changed and not factors:
         return None
+    changed = [f"{_listed(saved.headings)} changed"] if saved.changed else []
     said = (f":page_facing_up: {user_mention(uploaded.user)} uploaded an edited postmortem "
-            f"({_file(uploaded.file_name)}): {_listed(saved.headings)} changed")
-    if saved.draft is not None and saved.draft.upload_error is None:
-        said += f"; postmortem draft v{saved.draft.version} is in the draft message's thread"
+            f"({_file(uploaded.file_name)}): {', '.join(changed + factors)}")
+    draft = saved.draft or uploaded.factor_draft
+    if draft is not None and draft.upload_error is None:
+        said += f"; postmortem draft v{draft.version} is in the draft message's thread"
     return said + "."
+
+
+def _factors_changed(uploaded: up.PostmortemUploaded) -> list[str]:
+    """`2 contributing factors added`, `1 removed` (nothing when none changed)."""
+    synced = uploaded.factors
+    if synced is None:
+        return []
+    parts = []
+    if synced.added:
+        parts.append(f"{len(synced.added)} contributing factor"
+                     f"{'s' * (len(synced.added) != 1)} added")
+    if synced.removed:
+        noun = "" if synced.added else (" contributing factor" + "s" * (len(synced.removed) != 1))
+        parts.append(f"{len(synced.removed)}{noun} removed")
+    return parts
 
 
 def _listed(headings: tuple[str, ...]) -> str:
@@ -539,7 +600,13 @@ def upload_reply_text(uploaded: up.PostmortemUploaded) -> str:
     """The uploader's private answer: what was saved, what was kept, what was ignored
     and why, and the blameless checker's suggestions on the new words."""
     saved, name, number = uploaded.saved, _file(uploaded.file_name), uploaded.number
-    if not saved.changed:
+    factors = _factors_changed(uploaded)
+    if not saved.changed and factors:
+        said = (f"From {name}: {', '.join(factors)} on the postmortem of *#{number}*."
+                + (_redrafted(uploaded.factor_draft) if uploaded.factor_draft else
+                   " There is no draft yet: `/incident postmortem` drafts the document "
+                   "with them."))
+    elif not saved.changed:
         said = f"No changes: {name} says what the postmortem of *#{number}* already says."
     elif saved.draft is None:
         said = (f"Saved {_listed(saved.headings)} from {name} for the postmortem of "
@@ -564,7 +631,10 @@ def upload_reply_text(uploaded: up.PostmortemUploaded) -> str:
         part = "the header" if heading == "" else f"*{escape_mrkdwn(heading)}*"
         said += (f"\n• Your edits to {part} were ignored: it is generated from the "
                  f"incident's record — {_how_to_change(heading, uploaded.sections)}.")
-    return said + findings_text(saved.findings, saved.checked)
+    if saved.changed and factors:
+        said += f"\n• Contributing factors: {', '.join(factors)}."
+    return (said + findings_text(saved.findings, saved.checked)
+            + findings_text(list(uploaded.factor_findings), uploaded.factor_checked))
 
 
 def alert_answered_text(answered: AlertAnswered) -> str:

@@ -69,11 +69,19 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     # Issue 13: the team's words, written through the modal before the draft, are in it.
     assert "bot opened the postmortem form (Contributing factors)" in out
     assert "## Impact\n\nEU customers could not complete checkout for about 30 minutes" in out
-    assert "## Contributing factors\n\nThe config push skipped validation" in out
+    assert "### Notes\n\nThe config push skipped validation" in out
+    # Structured contributing factors: Bob through the draft's button and modal (with
+    # links), Carol and Alice by command; the document lists them grouped.
+    assert "bot opened the contributing factor form (Category, Description, " in out
+    assert "(only bob sees) Added contributing factor 1 to *#1* (Technical)" in out
+    assert "## Contributing factors\n\n### Technical\n\n- A config push reaches every region" \
+        in out and "(timeline: 14:12:00 UTC entry 1; action item: #1)\n\n### Process\n\n" in out
+    assert "### Organisational\n\n- Only the payments team knows" in out
+    assert "3 contributing factors" in out
     # ... and Carol's edit, uploaded as a Markdown file: stored, summarised, checked.
-    assert "<@U03CAROL> uploaded an edited postmortem (`postmortem-1-v1.md`)" in out
+    assert "<@U03CAROL> uploaded an edited postmortem (`postmortem-1-v4.md`)" in out
     assert "(only carol sees) Saved *What went well*, *Where we got lucky* from " \
-        "`postmortem-1-v1.md`: postmortem draft v2" in out
+        "`postmortem-1-v4.md`: postmortem draft v5" in out
     assert "Your edits to *Timeline (UTC)* were ignored" in out
     assert "## What went well\n\n- The rollback took two minutes" in out
     assert "Blameless check on this draft (2 finding(s)" in out

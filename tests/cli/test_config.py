@@ -64,6 +64,11 @@ def test_full_example_parses() -> None:
     ({"postmortem": {"required_approvals": True}}, "postmortem.required_approvals"),
     ({"postmortem": {"publish_channel": ""}}, "postmortem.publish_channel"),
     ({"postmortem": {"archive_on_publish": "yes"}}, "postmortem.archive_on_publish"),
+    ({"postmortem": {"factor_categories": "technical"}}, "postmortem.factor_categories"),
+    ({"postmortem": {"factor_categories": ["process", "Process"]}},
+     "postmortem.factor_categories"),
+    ({"postmortem": {"factor_categories": []}}, "postmortem.factor_categories"),
+    ({"postmortem": {"factor_categories": ["notes"]}}, "postmortem.factor_categories"),
     (["not", "a", "mapping"], "top level"),
 ])
 def test_invalid_settings_name_the_bad_key(raw: object, key: str) -> None:
@@ -158,6 +163,9 @@ def test_config_values_are_parsed_once_into_types(tmp_path: Path) -> None:
                                           "publish_channel": " #postmortems "}}).postmortem
     assert (review.required_approvals, review.publish_channel,
             review.archive_on_publish) == (0, "#postmortems", False)
+    assert defaults.postmortem.factor_categories == ("technical", "process", "organisational")
+    assert parse_config({"postmortem": {"factor_categories": ["Technical", "Human factors"]}}
+                        ).postmortem.factor_categories == ("technical", "human factors")
     assert defaults.postmortem.due == {"SEV1": DuePolicy(3, business=False),
                                        "SEV2": DuePolicy(5, business=True)}
     assert defaults.zone == ZoneInfo("UTC")

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.cli import main
+from bot.domain.factors import Factor
 from storage.db import make_engine, upgrade
 from tests.conftest import Stack
 from tests.helpers import ALICE, BOB, scripted_incident, slash
@@ -37,6 +38,19 @@ def _history(stack: Stack) -> None:
                                           "went_well": "Rollback"}, author=BOB,
                                       now=stack.runtime.deps.now())
         tx.commit()
+    with stack.runtime.deps.uow() as tx:  # (added through the modal in Slack)
+        entries = tx.timeline.entries(1)
+        items = tx.action_items.for_incident(1)
+        key = [e for e in entries if e.key][-1]
+        kept = tx.postmortems.add_factor(
+            1, Factor("technical", "Config pushes are not staged", (key.id,),  # type: ignore[arg-type]
+                      (items[1].id,)), author=ALICE, now=stack.runtime.deps.now())
+        gone = tx.postmortems.add_factor(1, Factor("process", "No canary"), author=BOB,
+                                         now=stack.runtime.deps.now())
+        tx.postmortems.remove_factor(1, gone.id, by=ALICE,  # type: ignore[arg-type]
+                                     now=stack.runtime.deps.now())
+        tx.commit()
+    assert kept.id == 1
     slash(stack, "declare sev3 Slow search")
 
 
@@ -82,6 +96,11 @@ def test_round_trip_is_lossless_and_reimport_changes_nothing(
         ("requested", ALICE, BOB), ("approved", BOB, None), ("published", ALICE, None)]
     assert one["card_ts"] and one["roles"]["commander"]
     assert one["tags"] == ["database", "service:checkout"]
+    keyed = [n for n, e in enumerate(one["timeline_entries"]) if e["pinned"] or e["marked_by"]
+             or e["kind"] == "note"]
+    assert [(f["category"], f["timeline"], f["action_items"], f["removed_by"])
+            for f in one["postmortem_factors"]] == [
+        ("technical", [keyed[-1]], [1], None), ("process", [], [], ALICE)]
     path = tmp_path / "incidents.jsonl"
     path.write_text(first, encoding="utf-8")
 
@@ -222,6 +241,10 @@ def _record(number: int, declared_at: str) -> dict[str, object]:
                                  "author": "U01ALICE", "written_at": declared_at}],
         "postmortem_reviews": [{"kind": "published", "actor": "U01ALICE", "reviewer": None,
                                 "comment": "", "version": 1, "at": declared_at}],
+        "postmortem_factors": [{"category": "technical", "description": "No disk alert",
+                                "timeline": [0], "action_items": [0], "added_by": "U01ALICE",
+                                "added_at": declared_at, "removed_by": None,
+                                "removed_at": None}],
     }
 
 
@@ -251,12 +274,13 @@ def test_an_export_from_before_tags_imports_with_no_tags(
     """Files exported before incidents had tags still import (no tags); re-exported,
     they carry `tags: []`."""
     old = _record(1, "2026-01-01T10:00:00Z")
-    del old["tags"], old["postmortem_reviews"]
+    del old["tags"], old["postmortem_reviews"], old["postmortem_factors"]
     path = tmp_path / "old.jsonl"
     path.write_text(json.dumps(old) + "\n", encoding="utf-8")
     assert _import(_url(engine), path, monkeypatch, capsys)[0] == 0
     again = json.loads(_export(_url(engine), monkeypatch, capsys))
     assert again["tags"] == [] and again["postmortem_reviews"] == []
+    assert again["postmortem_factors"] == []
     bad = {**_record(2, "2026-01-02T10:00:00Z"), "tags": ["Has Space"]}
     path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
     code, _, err = _import(_url(engine), path, monkeypatch, capsys)
@@ -266,3 +290,8 @@ def test_an_export_from_before_tags_imports_with_no_tags(
     path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
     code, _, err = _import(_url(engine), path, monkeypatch, capsys)
     assert code == 2 and "kind should be one of requested" in err
+    bad = _record(4, "2026-01-04T10:00:00Z")
+    bad["postmortem_factors"][0]["action_items"] = [1]  # there is one action item
+    path.write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    code, _, err = _import(_url(engine), path, monkeypatch, capsys)
+    assert code == 2 and "postmortem_factors[0].action_items names a position past" in err

@@ -28,6 +28,9 @@ def _published(stack: Stack) -> None:
                                         "- No alert on EU 5xx\n  for checkout"},
             author=BOB, now=stack.runtime.deps.now())
         tx.commit()
+    assert "Added contributing factor" in slash(
+        stack, "postmortem factor technical Config pushes reach every region at once",
+        channel=channel)
     stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel))
     slash(stack, "postmortem review <@U02BOB|bob>", channel=channel)
     stack.client.reply_to(stack.client.click("postmortem-approve", user=BOB, channel="D02BOB",
@@ -78,8 +81,9 @@ def test_export_writes_published_postmortems_with_front_matter(
     assert isinstance(durations, dict) and durations["to_resolve"]
     assert isinstance(durations["to_resolve_seconds"], int)
     assert front["tags"] == ["database"] and front["services"] == ["checkout"]
-    assert front["contributing_factors"] == ["Config pushes skip validation",
-                                             "No alert on EU 5xx for checkout"]
+    assert front["contributing_factors"] == [
+        {"category": "technical", "description": "Config pushes reach every region at once"},
+        "Config pushes skip validation", "No alert on EU 5xx for checkout"]
     items = front["action_items"]
     assert isinstance(items, list)
     assert [(i["text"], i["status"], i["type"]) for i in items] == [

@@ -21,8 +21,11 @@ from bot.domain.commands import (
     ListActionItems,
     Note,
     Postmortem,
+    PostmortemFactor,
+    PostmortemFactors,
     PostmortemReview,
     PostmortemStep,
+    RemoveFactor,
     Resolve,
     Retitle,
     Retry,
@@ -140,6 +143,24 @@ def test_postmortem_review_takes_mentions() -> None:
     assert "<!channel>" in [p.text for p in refused.value.parts if hasattr(p, "text")]
     with pytest.raises(UserError, match="review @alice @bob"):
         parse("postmortem publish now")
+
+
+def test_postmortem_factor_commands() -> None:
+    """`factor <category> <text>` adds; a category alone or text alone opens the form;
+    `factors` lists; `factor remove N` removes; bad input is refused in the ack."""
+    assert parse("postmortem #3 factor Technical Pool had &lt;no&gt; limit") == \
+        PostmortemFactor(category="technical", text="Pool had <no> limit", ref=3)
+    assert parse("postmortem factor organizational") == \
+        PostmortemFactor(category="organisational")
+    assert parse("postmortem factor Retries had no backoff") == \
+        PostmortemFactor(text="Retries had no backoff")
+    assert parse("postmortem factor") == PostmortemFactor()
+    assert parse("postmortem factors") == PostmortemFactors()
+    assert parse("postmortem factor remove #4") == RemoveFactor(4)
+    assert "Which factor?" in refusal("postmortem factor remove")
+    assert "keep it to 1,000" in refusal("postmortem factor process " + "x" * 1001)
+    assert "choose links in the form" in refusal(
+        "postmortem factor process slow (action items: #2)")
 
 
 def test_action_and_actions() -> None:

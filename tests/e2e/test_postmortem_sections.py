@@ -135,7 +135,7 @@ def test_write_sections_through_the_modal(stack: Stack) -> None:
     stack.client.reply_to(stack.client.slash("postmortem", user=ALICE, channel=channel),
                           timeout=20)
     [draft] = _draft_messages(stack, channel)
-    [button] = [e for b in draft.blocks if b["type"] == "actions" for e in b["elements"]]
+    [button, _] = [e for b in draft.blocks if b["type"] == "actions" for e in b["elements"]]
     assert button["action_id"] == Action.POSTMORTEM_WRITE.value
     top_level = len([m for m in stack.slack.channels[channel].messages.values()
                      if not m.thread_ts])

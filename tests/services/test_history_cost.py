@@ -71,6 +71,7 @@ def incident(number: int, declared: datetime, *, old: bool) -> dict[str, Any]:
                        "versions": versions},
         "postmortem_sections": [],
         "postmortem_reviews": [],
+        "postmortem_factors": [],
     }
 
 

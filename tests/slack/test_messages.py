@@ -55,17 +55,18 @@ def test_every_event_kind_has_its_own_plain_wording(kind: EventKind) -> None:
 
 
 @pytest.mark.parametrize("step", ["requested", "approved", "changes_requested", "published",
-                                  "reopened", "archived"])
+                                  "reopened", "archived", "factor_added", "factor_removed"])
 def test_every_review_step_has_its_own_wording(step: str) -> None:
     """Each postmortem review step says what happened, in Slack and in plain text, and a
     requested reviewer is mentioned in Slack."""
-    detail = {"step": step, "reviewers": "U2 U3", "version": "2", "comment": TYPED}
+    detail = {"step": step, "reviewers": "U2 U3", "version": "2", "comment": TYPED,
+              "factor": "7", "category": "process", "text": TYPED}
     slack = event_text(INCIDENT, EventRecord(AT, EventKind.POSTMORTEM, "U1", detail))
     plain = lifecycle_text(EventKind.POSTMORTEM, detail)
     assert "<!channel>" not in slack and "<@U1>" in slack
     others = {s: lifecycle_text(EventKind.POSTMORTEM, {**detail, "step": s})
               for s in ("requested", "approved", "changes_requested", "published", "reopened",
-                        "archived") if s != step}
+                        "archived", "factor_added", "factor_removed") if s != step}
     assert plain not in others.values()
     if step == "requested":
         assert "<@U2>, <@U3>" in slack and plain.endswith("U2, U3")

@@ -80,7 +80,8 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
     # (tests/e2e/test_postmortem_sections.py); Change due, Declare and Ask for cover on the
     # Home tab (tests/e2e/test_home.py); Approve / Request changes in a reviewer's DM
     # (tests/e2e/test_postmortem_review.py); Acknowledge / Resolve / Silence on an alert group's
-    # message (tests/e2e/test_alerts.py).
+    # message (tests/e2e/test_alerts.py); Add contributing factor on the draft and the
+    # factor list's Remove (tests/e2e/test_postmortem_factors.py).
     emitted |= {e["action_id"] for b in open_list if b["type"] == "actions"
                 for e in b["elements"]}  # the item edit menu
     assert emitted | {Action.COVER.value, Action.OVERRIDE_REMOVE.value,
@@ -89,7 +90,8 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                       Action.HOME_COVER.value, Action.POSTMORTEM_APPROVE.value,
                       Action.POSTMORTEM_CHANGES.value,
                       Action.ALERT_ACK.value, Action.ALERT_RESOLVE.value,
-                      Action.ALERT_SILENCE.value, Action.ALERT_DECLARE.value} == {a.value for a in Action}
+                      Action.ALERT_SILENCE.value, Action.ALERT_DECLARE.value,
+                      Action.FACTOR_ADD.value, Action.FACTOR_REMOVE.value} == {a.value for a in Action}
     for action in (Action.ACKNOWLEDGE, Action.SET_STATUS, Action.RESOLVE):
         reply = stack.client.click(action, user="U01ALICE", channel=incident.channel_id,
                                    message_ts=incident.card_ts, value="1",
@@ -117,7 +119,9 @@ def test_action_and_callback_ids_are_all_used_and_handled(stack: Stack) -> None:
                                            Callback.POSTMORTEM_WRITE.value,
                                            Callback.POSTMORTEM_CHANGES.value,
                                            # declaring from an alert: tests/e2e/test_alerts.py
-                                           Callback.DECLARE_ALERT.value, *shortcuts}
+                                           Callback.DECLARE_ALERT.value,
+                                           # tests/e2e/test_postmortem_factors.py
+                                           Callback.FACTOR_ADD.value, *shortcuts}
 
 
 def test_bot_events_match_both_ways() -> None:

@@ -1,4 +1,5 @@
-"""The "Write postmortem" button on the draft message and the modal it opens; an edited
+"""The "Write postmortem" button on the draft message and the modal it opens; the "Add
+contributing factor" button, its modal and the factor list's Remove buttons; an edited
 postmortem uploaded to the incident channel (`file_shared`); a reviewer's Approve /
 Request changes buttons (in their DM) and the comment modal."""
 
@@ -12,14 +13,23 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from bot.domain.permissions import Refused
 from bot.domain.reviews import ReviewKind
 from bot.errors import ChatError, UserError
+from bot.services.factors import add_factor, list_factors, open_factor_form, remove_factor
 from bot.services.ports import Deps
 from bot.services.postmortems import open_section_form, write_sections
 from bot.services.reviews import decide_review
 from bot.services.uploads import upload_postmortem
-from bot.slack.forms import parse_action_value, parse_changes_form, parse_sections_form
+from bot.slack.blocks import build_factor_list
+from bot.slack.forms import (
+    parse_action_value,
+    parse_changes_form,
+    parse_factor_form,
+    parse_sections_form,
+)
 from bot.slack.ids import Action, Callback
 from bot.slack.listeners.buttons import _reply, _user
 from bot.slack.messages import (
+    factor_added_text,
+    factor_removed_text,
     refusal_text,
     review_decided_text,
     sections_saved_text,
@@ -66,6 +76,55 @@ def register(app: App, deps: Deps) -> None:
         if not (form.channel_id and deps.chat.post_ephemeral(form.channel_id, user_id, said)):
             deps.chat.send_direct(user_id, said)
 
+    @app.action(Action.FACTOR_ADD.value)
+    @guarded(deps.chat)
+    def handle_factor_button(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Open the factor modal; clicked on a draft message, adding updates that one."""
+        ack()
+        number, _ = parse_action_value(body)
+        found, where = body.get("container"), body.get("channel")
+        container: dict[str, Any] = found if isinstance(found, dict) else {}
+        channel: dict[str, Any] = where if isinstance(where, dict) else {}
+        on_draft = not container.get("is_ephemeral")  # the factor list is ephemeral
+        open_factor_form(number, _user(body), str(body.get("trigger_id") or ""),
+                         str(channel.get("id") or container.get("channel_id") or "") or None,
+                         deps=deps, message_ts=str(container.get("message_ts") or "") or None
+                         if on_draft else None)
+
+    @app.view(Callback.FACTOR_ADD.value)
+    @guarded(deps.chat)
+    def handle_factor_submission(ack: Ack, body: dict[str, Any]) -> None:
+        """A missing category or an empty, over-long or link-like description is refused
+        in the modal (it stays open); otherwise the factor is stored, the draft updated,
+        and the writer told privately, with the checker's suggestions on their words."""
+        form = parse_factor_form(body.get("view") or {}, deps.config.postmortem.factor_categories)
+        if isinstance(form, dict):
+            ack(response_action="errors", errors=form)
+            return
+        ack()
+        user_id = _user(body)
+        added = add_factor(form.number, user_id, form.category, form.description,
+                           uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
+                           timeline=form.timeline, action_items=form.action_items,
+                           message_ts=form.message_ts)
+        said = factor_added_text(added)
+        if not (form.channel_id and deps.chat.post_ephemeral(form.channel_id, user_id, said)):
+            deps.chat.send_direct(user_id, said)
+
+    @app.action(Action.FACTOR_REMOVE.value)
+    @guarded(deps.chat)
+    def handle_factor_remove(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        """Remove (recorded, kept), then show the list again in place of the old one."""
+        ack()
+        number, extra = parse_action_value(body)
+        if not (extra or "").isdigit() or len(extra or "") > 9:
+            _reply(respond, "That button didn't say which factor it is for.")
+            return
+        removed = remove_factor(number, _user(body), int(extra or 0), uow=deps.uow,
+                                chat=deps.chat, config=deps.config, now=deps.now())
+        text, blocks = build_factor_list(list_factors(number, uow=deps.uow, config=deps.config))
+        respond(response_type="ephemeral", replace_original=True, text=text, blocks=blocks)
+        _reply(respond, factor_removed_text(removed))
     def tell(channel: str, user: str, text: str) -> None:
         """Privately, in the channel (a direct message when that fails)."""
         if not deps.chat.post_ephemeral(channel, user, text):

@@ -3,7 +3,7 @@
 12 weeks hold, not the whole history.
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
