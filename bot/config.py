@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +23,7 @@ from bot.domain.incidents import Severity
 from bot.domain.nudges import NudgePolicy
 from bot.domain.permissions import Admins, Policy, parse_rule
 from bot.domain.postmortem import DuePolicy, parse_due_policy
+from bot.domain.trends import WeeklySchedule, parse_weekday
 from bot.errors import ConfigError
 from bot.templating import templates_dir
 from bot.yamlfile import read_yaml
@@ -100,6 +101,24 @@ class AlertsConfig:
 
 
 @dataclass(frozen=True)
+class WeeklyReportConfig:
+    """`reports.weekly`: where and when the weekly report is posted."""
+
+    channel: str
+    day: int = 0                # 0 = Monday
+    at: time = time(9, 0)       # local time in `time_zone`
+    time_zone: str | None = None  # default: the team's `time_zone`
+
+    def schedule(self, team_zone: str) -> WeeklySchedule:
+        return WeeklySchedule(self.day, self.at, ZoneInfo(self.time_zone or team_zone))
+
+
+@dataclass(frozen=True)
+class ReportsConfig:
+    weekly: WeeklyReportConfig | None = None  # unset: no weekly report
+
+
+@dataclass(frozen=True)
 class DebriefConfig:
     """What a team may tune in `debrief.yaml`; every field has a sensible default."""
 
@@ -121,6 +140,7 @@ class DebriefConfig:
     # False: a declaration that names no commander leaves the role empty until someone
     # takes it (the `commander` nudge asks the channel); True: the declarer holds it.
     declarer_is_commander: bool = True
+    reports: ReportsConfig = ReportsConfig()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -280,7 +300,7 @@ _WORD = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
 _PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]{0,19}$")
 KNOWN_KEYS = {"announce_channel", "private_announcement", "channel_prefix", "rename_channel",
               "severities", "roles", "statuses", "time_zone", "timeline", "postmortem", "oncall",
-              "permissions", "alerts", "nudges", "declarer_is_commander"}
+              "permissions", "alerts", "nudges", "declarer_is_commander", "reports"}
 _EMOJI = re.compile(r"^:?[a-z0-9_+'-]{1,100}:?$")
 
 
@@ -347,6 +367,8 @@ def parse_config(raw: Any, *, source: str = "debrief.yaml") -> DebriefConfig:
         if not isinstance(raw["declarer_is_commander"], bool):
             raise bad("declarer_is_commander", "must be true or false.")
         values["declarer_is_commander"] = raw["declarer_is_commander"]
+    if "reports" in raw:
+        values["reports"] = _parse_reports(raw["reports"], bad)
     return DebriefConfig(**values)
 
 
@@ -395,12 +417,12 @@ def _parse_words(key: str, raw: Any, bad: Bad) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _parse_time_zone(raw: Any, bad: Bad) -> str:
+def _parse_time_zone(raw: Any, bad: Bad, key: str = "time_zone") -> str:
     """An IANA name, checked here so `DebriefConfig.zone` cannot fail later."""
     try:
         ZoneInfo(str(raw))
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise bad("time_zone", f"is not an IANA time zone name: {raw!r}.") from exc
+        raise bad(key, f"is not an IANA time zone name: {raw!r}.") from exc
     return str(raw)
 
 
@@ -412,6 +434,48 @@ def _beside(source: str, raw: Any) -> Path:
     when the settings did not come from a YAML file)."""
     base = Path(source).parent if source.endswith((".yaml", ".yml")) else Path(".")
     return (base / str(raw)).resolve()
+
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _parse_reports(raw: Any, bad: Bad) -> ReportsConfig:
+    if not isinstance(raw, dict):
+        raise bad("reports", "must be a mapping (weekly).")
+    unknown = sorted(set(raw) - {"weekly"})
+    if unknown:
+        raise bad(f"reports.{unknown[0]}", "is not a known setting (known: weekly).")
+    weekly = raw.get("weekly")
+    if weekly is None:
+        return ReportsConfig()
+    keys = {"channel", "day", "time", "time_zone"}
+    if not isinstance(weekly, dict):
+        raise bad("reports.weekly", f"must be a mapping ({', '.join(sorted(keys))}).")
+    unknown = sorted(set(weekly) - keys)
+    if unknown:
+        raise bad(f"reports.weekly.{unknown[0]}",
+                  f"is not a known setting (known: {', '.join(sorted(keys))}).")
+    channel = weekly.get("channel")
+    if not isinstance(channel, str) or not channel.strip():
+        raise bad("reports.weekly.channel", "must be a channel name like '#incidents' or an id.")
+    values: dict[str, Any] = {"channel": channel.strip()}
+    if "day" in weekly:
+        day = parse_weekday(str(weekly["day"]))
+        if day is None:
+            raise bad("reports.weekly.day", "must be a weekday such as monday.")
+        values["day"] = day
+    if "time" in weekly:
+        # YAML reads an unquoted 09:00 as 540 (sexagesimal minutes): take that too.
+        given = weekly["time"]
+        text = f"{given // 60:02d}:{given % 60:02d}" if isinstance(given, int) \
+            and not isinstance(given, bool) and 0 <= given < 24 * 60 else str(given).strip()
+        match = _CLOCK.match(text)
+        if not match:
+            raise bad("reports.weekly.time", "must be a time of day like \"09:00\" (24-hour).")
+        values["at"] = time(int(match.group(1)), int(match.group(2)))
+    if "time_zone" in weekly:
+        values["time_zone"] = _parse_time_zone(weekly["time_zone"], bad, "reports.weekly.time_zone")
+    return ReportsConfig(WeeklyReportConfig(**values))
 
 
 def _parse_oncall(raw: Any, source: str, bad: Bad) -> OncallConfig:

@@ -17,7 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.config import OncallConfig, PostmortemConfig, Settings, parse_config
+from bot.config import (
+    OncallConfig,
+    PostmortemConfig,
+    ReportsConfig,
+    Settings,
+    WeeklyReportConfig,
+    parse_config,
+)
 from bot.domain.blameless import lint_text
 from bot.domain.incidents import as_dict
 from bot.domain.timeline import build_timeline, durations, format_duration, timeline_as_dicts
@@ -223,6 +230,39 @@ def _safety(demo: Demo, general: str) -> None:
               client.slash("severity #1 <!channel>", user="U03CAROL", channel=general))
 
 
+def _drafts(slack: FakeSlack) -> list[dict[str, Any]]:
+    """The postmortem drafts Debrief uploaded (not people's files, not the charts)."""
+    return [f for f in slack.files.values()
+            if f["shared_in"] and not f.get("user") and str(f["name"]).endswith(".md")]
+
+
+def _weekly_report(demo: Demo, runtime: Any) -> bool:
+    """The team turns on the weekly report (`reports.weekly` in debrief.yaml) and the
+    scheduler posts it at its time: the text, and the trends chart as a PNG."""
+    at = (demo.clock.now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    weekly = WeeklyReportConfig(channel="#incidents", day=at.weekday(), at=at.time())
+    deps = replace(runtime.deps, config=replace(runtime.deps.config,
+                                                reports=ReportsConfig(weekly)))
+    demo.say(f"\n▶ {at:%a %H:%M} the team has set reports.weekly: {{channel: '#incidents', "
+             f"day: {at:%A}, time: '{at:%H:%M}'}}; scheduler tick:")
+    sent = send_due(deps, at)
+    demo.say(f"  claimed and sent: {', '.join(sent) or 'nothing'}")
+    demo.flush()
+    channel = demo.slack.channel_named("incidents")
+    posted = [m for m in channel.messages.values() if m.files] if channel else []
+    if not posted:
+        return False
+    stored = demo.slack.files[posted[-1].files[0]["id"]]
+    data = bytes(stored["data"] or b"")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    demo.say(f"  The report in #incidents, with {stored['name']} attached "
+             f"({len(data):,} bytes, a {width}×{height} PNG; `debrief stats --chart out.png` "
+             "draws the same):")
+    for line in posted[-1].text.splitlines():
+        demo.say(f"  │ {line}")
+    return bool(sent) and data.startswith(b"\x89PNG")
+
+
 def _home(demo: Demo, who: str) -> None:
     """A person opens Debrief's Home tab in Slack; what it shows them, as text."""
     slack = demo.slack
@@ -313,7 +353,7 @@ def _upload_edit(demo: Demo, who: str, channel: str) -> None:
     """A person downloads the draft, writes two sections in their editor (and, by habit,
     fixes a time in the generated timeline), and uploads the file to the channel."""
     client, slack = demo.client, demo.slack
-    [draft] = [f for f in slack.files.values() if f["shared_in"] and f.get("data") is None][-1:]
+    [draft] = _drafts(slack)[-1:]
     name = str(draft["name"])
     edited = (str(draft["content"])
               .replace("## What went well\n\n- \n",
@@ -618,6 +658,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str
                          "tagged service:payments-api" if searched else "#1 was not found"))
     related = _related(demo, runtime, general)
     alert_number, alert_timeline = _alert(demo, runtime, server_url)
+    reported = _weekly_report(demo, runtime)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)
         stored: dict[str, Any] = as_dict(incident)  # JSON-shaped: lists under its keys
@@ -638,8 +679,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str
     demo.say("\nStored in the database (debrief incident show 1 --json, abridged):")
     demo.say(json.dumps({k: v for k, v in stored.items()
                          if k not in ("events", "timeline", "action_items")}, indent=2))
-    documents = [f for f in slack.files.values()  # the drafts Debrief uploaded
-                 if f["shared_in"] and f.get("data") is None]
+    documents = _drafts(slack)
     if documents:
         demo.say(f"\nThe postmortem draft uploaded to the channel ({documents[-1]['name']}):")
         demo.say("─" * 78)
@@ -682,6 +722,9 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str
     grouped = bool(documents) and "### Technical" in documents[-1]["content"]
     if not grouped:
         print("  ! the last postmortem draft lists no structured contributing factors")
+    if not reported:
+        print("  ! the weekly report was not posted with its chart")
     return 0 if (not problems and searched and related and stored["status"] == "resolved"
                  and published and archived and len(factors) >= 2 and grouped and from_alert
-                 and len(paged) >= 2 and alert["acknowledged_by"] == "U01ALICE") else 1
+                 and len(paged) >= 2 and alert["acknowledged_by"] == "U01ALICE"
+                 and reported) else 1

@@ -127,8 +127,11 @@ class ActionItemRow(Base):
     """Follow-up work from an incident, tracked until done."""
 
     __tablename__ = "action_items"
-    # The reminders ask for open items by due date (bot/services/reminders.py).
-    __table_args__ = (Index("ix_action_items_status_due_on", "status", "due_on"),)
+    # The reminders ask for open items by due date (bot/services/reminders.py); the
+    # weekly trends for items created or closed in the last 12 weeks.
+    __table_args__ = (Index("ix_action_items_status_due_on", "status", "due_on"),
+                      Index("ix_action_items_created_at", "created_at"),
+                      Index("ix_action_items_closed_at", "closed_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(

@@ -435,6 +435,14 @@ class SqlActionItemRepository:
     def all_items(self) -> list[ActionItem]:
         return self._items()
 
+    def touched_since(self, since: datetime) -> list[ActionItem]:
+        """Items created or closed at or after `since` (the weekly trends): two reads,
+        each on its own index (ix_action_items_created_at / _closed_at)."""
+        found = {i.id: i for i in self._items(ActionItemRow.created_at >= since)}
+        for item in self._items(ActionItemRow.closed_at >= since):
+            found.setdefault(item.id, item)
+        return list(found.values())
+
     def change(self, item_id: int, **values: object) -> ActionItem:
         """Set the given columns (text, owner, due_on, type, status) of one item."""
         row = self.session.get(ActionItemRow, item_id, with_for_update=True)

@@ -15,6 +15,7 @@ from bot.domain.incidents import EventRecord, Incident
 from bot.domain.nudges import Nudge
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
+from bot.domain.trends import Trends
 from bot.errors import ChatError
 from bot.services.ports import (
     DirectNotice,
@@ -53,6 +54,7 @@ class FakeChat:
     direct: list[tuple[str, str]] = field(default_factory=list)  # (user, text)
     ephemeral: list[tuple[str, str, str]] = field(default_factory=list)  # (channel, user, text)
     digests: list[tuple[str, list[ActionItem], date]] = field(default_factory=list)
+    weekly_reports: list[tuple[str, Trends]] = field(default_factory=list)
     shifts: list[tuple[str, str, datetime, datetime | None]] = field(default_factory=list)
     handoffs: list[tuple[str, str, str | None, datetime | None]] = field(default_factory=list)
     usergroups: dict[str, list[str]] = field(default_factory=dict)
@@ -184,6 +186,10 @@ class FakeChat:
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         self._maybe_fail("post_digest")
         self.digests.append((channel, items, today))
+
+    def post_weekly_report(self, channel: str, trends: Trends) -> None:
+        self._maybe_fail("post_weekly_report")
+        self.weekly_reports.append((channel, trends))
 
     def resolve_user(self, member: str) -> str | None:
         self._maybe_fail("resolve_user")

@@ -55,6 +55,7 @@ from bot.domain.incidents import Incident
 from bot.domain.permissions import Act
 from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats as IncidentStats
+from bot.domain.trends import Trends
 from bot.services import corrections as fix
 from bot.services import factors as fa
 from bot.services import incidents as uc
@@ -65,7 +66,7 @@ from bot.services import uploads as up
 from bot.services.action_items import add_action_item
 from bot.services.permissions import Subject, authorize
 from bot.services.ports import Deps, UnitOfWorkFactory
-from bot.services.stats import incident_stats
+from bot.services.stats import incident_stats, incident_trends
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ class Pages(Protocol):
     def incidents(self, user_id: str) -> Reply: ...
     def action_items(self, number: int) -> Reply: ...
     def timeline(self, number: int) -> Reply: ...
-    def stats(self, stats: IncidentStats, period: str) -> Reply: ...
+    def stats(self, stats: IncidentStats, trends: Trends, period: str) -> Reply: ...
     def search(self, query: SearchQuery, user_id: str) -> Reply: ...
 
 
@@ -194,10 +195,10 @@ def run_incident_command(cmd: IncidentCommand, caller: Caller, *, deps: Deps,
         case List():
             return pages.incidents(user_id)
         case Stats(period=period):
-            return pages.stats(incident_stats(
-                period, uow=deps.uow, config=config, now=now,
-                visible=partial(uc.visible_to, user_id=user_id, chat=deps.chat)),
-                               period)
+            visible = partial(uc.visible_to, user_id=user_id, chat=deps.chat)
+            return pages.stats(
+                incident_stats(period, uow=deps.uow, config=config, now=now, visible=visible),
+                incident_trends(uow=deps.uow, config=config, end=now, visible=visible), period)
         case ListActionItems(ref=ref):
             return pages.action_items(number(ref, cmd.usage))
         case Timeline(ref=ref):

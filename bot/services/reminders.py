@@ -1,6 +1,7 @@
 """Timed notices: action items due today (a DM to the owner at 09:00 in their zone), the
 weekly digest of overdue items (Monday 09:00, team zone), postmortems due and overdue
-(a DM to the commander), and nudges in incident channels (bot/services/nudges.py).
+(a DM to the commander), nudges in incident channels (bot/services/nudges.py), and the
+weekly report (bot/services/weekly.py).
 
 Exactly once: each notice has a key; inserting the key (a unique row) is the claim and
 happens before sending, so a restart or a second replica never sends it again. A send
@@ -23,6 +24,7 @@ from bot.observability import REMINDERS
 from bot.services.nudges import due_nudges
 from bot.services.ports import ActionItemDue, Chat, Deps, PostmortemDue
 from bot.services.timeline import zone_of
+from bot.services.weekly import due_report, post_weekly_report
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=1)
@@ -75,6 +77,8 @@ def due_notices(deps: Deps, now: datetime) -> list[Notice]:
         notices.append(Notice(digest_key, lambda: chat.post_digest(
             config.announce_channel, overdue, today)))
     notices += _oncall_notices(deps, now)
+    if (report := due_report(config, now)) is not None:
+        notices.append(Notice(report.key, partial(post_weekly_report, deps, report)))
     for incident in incidents:
         policy = config.postmortem.due_policy(incident.severity)
         postmortem = postmortems.get(incident.number)

@@ -22,6 +22,7 @@ from bot.domain.reviews import MAX_COMMENT
 from bot.domain.rotations import Override
 from bot.domain.stats import Stats
 from bot.domain.timeline import Durations, TimelineItem, durations, format_duration
+from bot.domain.trends import Trends, trend_figures
 from bot.services.factors import FactorList
 from bot.services.ports import PublishedSummary, RelatedIncident, ReviewRequest
 from bot.services.search import MAX_RESULTS, Found
@@ -770,7 +771,16 @@ def _seconds(value: float | None) -> str:
     return format_duration(timedelta(seconds=value)) if value is not None else "—"
 
 
-def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
+def trend_text(trends: Trends) -> str:
+    """`*This week vs 12-week median*` then `Incidents 3 ↑ (1) · MTTA 4m ↓ (9m) · …`
+    (↑ / ↓: above / below the median of the 12 weekly figures)."""
+    parts = [f"{f.label.capitalize() if f.label == 'incidents' else f.label} "
+             f"*{f.this_week}*{' ' + f.arrow if f.arrow else ''} ({f.median})"
+             for f in trend_figures(trends)]
+    return "*This week vs 12-week median*\n" + " · ".join(parts)
+
+
+def build_stats(stats: Stats, period: str, trends: Trends | None = None) -> tuple[str, Blocks]:
     total = sum(stats.by_severity.values())
     by_sev = ", ".join(f"{k}: {v}" for k, v in stats.by_severity.items()) or "none"
     fields = [f"*Incidents*\n{total} ({by_sev})"]
@@ -795,6 +805,8 @@ def build_stats(stats: Stats, period: str) -> tuple[str, Blocks]:
         blocks.append({"type": "section", "text": _mrkdwn(
             ("*Alerts: time to acknowledge* (by schedule, then by person)\n"
              + "\n".join(lines))[:2900])})
+    if trends is not None:
+        blocks.append({"type": "section", "text": _mrkdwn(trend_text(trends))})
     return title, blocks
 
 

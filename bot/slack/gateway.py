@@ -27,6 +27,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.charts import chart_alt_text, render_trends_png
 from bot.config import DebriefConfig, Settings
 from bot.domain.action_items import ActionItem
 from bot.domain.alerts import AlertGroup
@@ -36,6 +37,7 @@ from bot.domain.incidents import EventKind, EventRecord, Incident
 from bot.domain.nudges import Nudge
 from bot.domain.postmortem import Postmortem, SectionForm
 from bot.domain.timeline import ChatMessage
+from bot.domain.trends import Trends
 from bot.errors import ChatError, ConfigError
 from bot.observability import SLACK_CALLS
 from bot.services.ports import (
@@ -82,6 +84,7 @@ from bot.slack.messages import (
     shift_reminder_text,
     thread_text,
     topic_text,
+    weekly_report_text,
 )
 from bot.slack.pacing import ChannelPacer
 
@@ -521,6 +524,31 @@ class SlackGateway:
     def post_digest(self, channel: str, items: list[ActionItem], today: date) -> None:
         text, blocks = build_digest(items, today)
         self._post(channel, text=text, blocks=blocks)
+
+    def post_weekly_report(self, channel: str, trends: Trends) -> None:
+        """One message: the report's text with the trends chart attached as a PNG
+        (files_upload_v2, the road the postmortem documents take, with the text as
+        its comment). Nothing is shared until files.completeUploadExternal succeeds,
+        so a failure before it leaves no half-posted report to duplicate on retry."""
+        channel_id = self._channel_id(channel)
+        text = weekly_report_text(trends)
+        png = render_trends_png(trends)  # Pillow is imported here, not at start-up
+        name = f"debrief-weekly-{trends.end:%Y-%m-%d}.png"
+        self.pacer.wait(channel_id)
+        self._in_channel("files.completeUploadExternal", channel_id,
+                         lambda: self.client.files_upload_v2(
+                             channel=channel_id, content=png, filename=name,
+                             title=f"Incident trends, 12 weeks to {trends.end:%d %b %Y}",
+                             alt_txt=chart_alt_text(trends), initial_comment=text))
+
+    def _channel_id(self, channel: str) -> str:
+        """A channel id for a configured `#name` (uploads take ids only)."""
+        if CHANNEL_ID.match(channel):
+            return channel
+        found = self._channel_named(channel.removeprefix("#"))
+        if found is None:
+            raise ChatError("conversations.list", "channel_not_found")
+        return str(found["id"])
 
     def channel_messages(self, channel_id: str) -> list[ChatMessage]:
         """Every person's message in the channel, thread replies included, oldest first.

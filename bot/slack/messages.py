@@ -26,6 +26,7 @@ from bot.domain.nudges import Nudge, NudgeKind
 from bot.domain.permissions import Act, Party, Refused
 from bot.domain.reviews import Missing, ReviewKind
 from bot.domain.timeline import review_step_text, tag_change_text
+from bot.domain.trends import Trends
 from bot.errors import ChatError, explain
 from bot.services import corrections as fix
 from bot.services import factors as fa
@@ -39,7 +40,7 @@ from bot.services.nudges import Snoozed
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_factor_list, build_rephrase_button, short_duration
+from bot.slack.blocks import build_factor_list, build_rephrase_button, short_duration, trend_text
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -881,3 +882,24 @@ def nudge_snoozed_text(snoozed: Snoozed) -> str:
             NudgeKind.OPEN: "open-incident reminder"}[snoozed.kind]
     return (f":zzz: {user_mention(snoozed.by)} snoozed the {what} for "
             f"*#{snoozed.incident.number}* until {slack_date(snoozed.until)}.")
+
+
+def weekly_report_text(trends: Trends) -> str:
+    """The weekly report's message (mrkdwn), shown above its chart: this week's incidents
+    by severity, the trend figures, action items and postmortems on time."""
+    week = trends.this_week
+    by_sev = ", ".join(f"{escape_mrkdwn(k)}: {v}" for k, v in week.by_severity.items())
+    lines = [
+        f"*Weekly incident report*: {week.start:%a %d %b %H:%M} to {week.end:%a %d %b %H:%M}"
+        f" ({week.end.tzname()})",
+        f"*Incidents*: {week.incidents}" + (f" ({by_sev})" if by_sev else ""),
+        trend_text(trends),
+        f"*Action items*: {week.items_opened} opened · {week.items_closed} closed · "
+        f"{trends.items_overdue} overdue now",
+        f"*Postmortems on time*: {week.postmortems_on_time} of {week.postmortems_due} due "
+        "this week",
+        "The chart shows the median time to acknowledge (MTTA), mitigate (MTTM) and "
+        "resolve (MTTR) per week over the last 12 weeks; ↑ / ↓: this week above / below "
+        "the 12-week median.",
+    ]
+    return "\n".join(lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.standin.faults import Faults
+from bot.standin.images import png_problem
 from bot.standin.limits import MAX_BLOCKS_TEXT, blocks_text_length, check_blocks, enforce_text
 from bot.standin.state import BOT_USER, Call, Channel, Message, SlackFailure, Workspace
 
@@ -442,22 +443,32 @@ class WebApi(Workspace):
             raise SlackFailure("invalid_arguments")
         file_id = f"F{next(self._ids):08d}"
         self.files[file_id] = {"name": str(args["filename"]), "length": int(args["length"]),
-                               "content": None, "shared_in": []}
+                               "content": None, "data": None, "shared_in": [],
+                               "alt_txt": args.get("alt_txt")}
+        if len(str(args.get("alt_txt") or "")) > 1000:
+            raise SlackFailure("alt_txt_too_large")
         return {"upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
 
     def _files_completeUploadExternal(self, args: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         files = args["files"]
         if isinstance(files, str):
             files = json.loads(files)
+        if args.get("channel_id") and str(args["channel_id"]) not in self.channels:
+            raise SlackFailure("channel_not_found")  # an id, as Slack wants: not a name
         channel = self._channel(args["channel_id"], writable=True) if args.get("channel_id") \
             else None
         done = []
         for entry in files:
             stored = self.files.get(str(entry.get("id")))
-            if stored is None or stored["content"] is None:
+            if stored is None or stored["data"] is None:
                 raise SlackFailure("file_not_found")
-            if len(stored["content"].encode()) != stored["length"]:
+            if len(stored["data"]) != stored["length"]:
                 raise SlackFailure("file_upload_size_mismatch")
+            if stored["name"].lower().endswith(".png") and (
+                    problem := png_problem(stored["data"])) is not None:
+                self.violations.append(f"files.completeUploadExternal: {stored['name']} "
+                                       f"is not a valid PNG ({problem})")
+                raise SlackFailure("invalid_file_type")
             stored["title"] = entry.get("title") or stored["name"]
             done.append({"id": entry["id"], "name": stored["name"], "title": stored["title"],
                          "permalink": f"https://standin.slack.local/files/{entry['id']}"})

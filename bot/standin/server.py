@@ -133,7 +133,11 @@ class FakeSlack(WebApi):
             with self.changed:
                 if file_id not in self.files:
                     return 404, {}, {"ok": False, "error": "unknown_upload"}
-                self.files[file_id]["content"] = raw.decode("utf-8")
+                self.files[file_id]["data"] = raw  # the bytes as sent
+                try:  # text documents (postmortems) are also kept as text
+                    self.files[file_id]["content"] = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.files[file_id]["content"] = None
                 self.changed.notify_all()
             return 200, {}, {"ok": True}
         if path.startswith("/response/"):

@@ -16,7 +16,7 @@ from bot.config import DebriefConfig
 from bot.domain.archive import iso
 from bot.services.ports import Deps
 from bot.services.reminders import send_due
-from bot.services.stats import incident_stats
+from bot.services.stats import incident_stats, incident_trends
 from storage.uow import UnitOfWorkFactory
 from tests.fakes import FakeChat
 
@@ -177,3 +177,35 @@ def test_nudges_read_only_what_is_due(engine: Engine) -> None:
         send_due(deps, NOW)
     assert len(before) == len(after)
     assert sum("FROM nudges" in s for s in after) == 1
+
+
+def test_weekly_trends_do_not_grow_with_history(engine: Engine) -> None:
+    """The 12 weeks behind the weekly report, `/incident stats` and `debrief stats
+    --chart`: the same statements and the same figures with 200 old closed incidents
+    (their items closed and postmortems published a year or two ago)."""
+    uow = UnitOfWorkFactory(engine)
+    results: list[dict[str, object]] = []
+
+    def trends() -> None:
+        results.append(incident_trends(uow=uow, config=DebriefConfig(), end=NOW).as_dict())
+
+    before, after = statements_with_and_without_history(engine, trends)
+    assert before == after
+    assert results[-1] == results[0]
+    assert results[0]["items_overdue"] == 10
+    assert results[0]["weeks"][-1]["incidents_by_severity"] == {"SEV1": 10}  # type: ignore[index]
+
+
+def test_weekly_report_tick_does_not_grow_with_history(engine: Engine) -> None:
+    """A tick that posts the weekly report reads the same with years behind it; the
+    ticks after it (report claimed) read nothing more for it."""
+    from dataclasses import replace
+
+    from bot.config import ReportsConfig, WeeklyReportConfig
+
+    chat = FakeChat()
+    config = replace(DebriefConfig(), reports=ReportsConfig(WeeklyReportConfig("#incidents")))
+    deps = Deps(uow=UnitOfWorkFactory(engine), chat=chat, config=config, now=lambda: NOW)
+    before, after = statements_with_and_without_history(engine, lambda: send_due(deps, NOW))
+    assert before == after
+    assert len(chat.weekly_reports) == 1  # posted on the first run, once

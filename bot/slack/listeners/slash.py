@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, Respond
 from bot.domain.commands import Declare, Help, parse_incident_command
 from bot.domain.search import SearchQuery
 from bot.domain.stats import Stats
+from bot.domain.trends import Trends
 from bot.errors import UserError
 from bot.services.dispatch import Caller, Reply, run_incident_command
 from bot.services.incidents import Outcome
@@ -59,8 +60,8 @@ class SlackPages:
     def timeline(self, number: int) -> Reply:
         return Reply(*timeline_page(self.deps, number))
 
-    def stats(self, stats: Stats, period: str) -> Reply:
-        return Reply(*build_stats(stats, period))
+    def stats(self, stats: Stats, trends: Trends, period: str) -> Reply:
+        return Reply(*build_stats(stats, period, trends))
 
     def search(self, query: SearchQuery, user_id: str) -> Reply:
         return Reply(*search_page(self.deps, query, user_id))
