@@ -65,9 +65,17 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
         alerts = [g for g in tx.alerts.groups(open_only=True, limit=MAX_OPEN_ALERTS)
                   if paged(g, user)]
     visible = visible_to(open_incidents, user, chat)
-    mine = [i for n, i in enumerate(visible) if _part_of(i, user, chat, check=n <
-                                                          MAX_MEMBERSHIP_CHECKS)]
-    mine.sort(key=lambda i: -i.number)
+    # Newest first: when more are open than Slack may be asked about, the channels asked
+    # are the recent ones (roles and declarer are read for every incident, free).
+    mine: list[Incident] = []
+    asked = 0
+    for incident in sorted(visible, key=lambda i: -i.number):
+        if takes_part(incident, user):
+            mine.append(incident)
+        elif asked < MAX_MEMBERSHIP_CHECKS and incident.channel_id:
+            asked += 1
+            if _in_channel(incident, user, chat):
+                mine.append(incident)
     hidden = {i.number for i in open_incidents} - {i.number for i in visible}
     items = [i for i in items if i.incident_number not in hidden]
     items.sort(key=lambda i: (i.due_on is None, i.due_on or now.date(), i.id))
@@ -92,13 +100,9 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
         alerts=first(alerts, MAX_ALERTS))
 
 
-def _part_of(incident: Incident, user: str, chat: Chat, *, check: bool) -> bool:
-    if takes_part(incident, user):
-        return True
-    if not check or not incident.channel_id:
-        return False
+def _in_channel(incident: Incident, user: str, chat: Chat) -> bool:
     try:
-        return user in chat.channel_members(incident.channel_id)
+        return user in chat.channel_members(incident.channel_id or "")
     except ChatError as exc:
         log.info("members of #%s unknown (%s)", incident.number, exc.code)
         return False

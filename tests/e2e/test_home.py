@@ -316,3 +316,23 @@ def test_joining_an_incident_channel_puts_it_among_your_incidents(stack: Stack) 
     join(stack, incident.channel_id, CAROL)
     stack.slack.wait_for(lambda: "YOUR OPEN INCIDENTS\n*#1*" in home_as_text(
         stack.slack.homes[CAROL]))
+
+
+def test_with_many_open_the_newest_channels_are_the_ones_asked(stack: Stack) -> None:
+    """55 open incidents; Carol holds no role and is only in #1's and #55's channels.
+    Slack is asked about the 50 newest channels, so her newest incident is listed (the
+    oldest, #1, is past the 50 and cannot be known without a role)."""
+    now = datetime.now(UTC)
+    with stack.runtime.deps.uow() as tx:
+        for n in range(1, 56):
+            members = (BOB, CAROL) if n in (1, 55) else (BOB,)
+            channel = stack.slack.add_channel(f"bulk-{n}", members=members)
+            tx.incidents.add(Incident(
+                number=tx.incidents.allocate_number(), title=f"Bulk {n}", severity="SEV2",
+                status="investigating", description="", declared_at=now, declared_by=BOB,
+                channel_id=channel, roles={"commander": BOB}))
+        tx.commit()
+    text = home_as_text(opened(stack, CAROL))
+    mine = text.split("YOUR OPEN INCIDENTS")[1].split("YOUR OPEN ACTION ITEMS")[0]
+    assert "*#55*" in mine and "*#1*" not in mine
+    assert len(stack.slack.calls_of("conversations.members")) <= 50  # one page each
