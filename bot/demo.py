@@ -130,7 +130,7 @@ def narrate(slack: FakeSlack, call: Call) -> str | None:
             where = name(a["channel"]) + (" (thread)" if a.get("thread_ts") else "")
             if str(a["channel"]) in slack.users:
                 where = f"a DM to {slack.users[str(a['channel'])]['name']}"
-            return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:110]}"
+            return f"posted in {where}: {str(a.get('text', '')).splitlines()[0][:160]}"
         case "chat.update":
             what = {"incidents": "announcement", "alerts": "alert's message"}.get(
                 slack.name_of(a["channel"]), "summary card")

@@ -24,7 +24,7 @@ SLACK_CALLS = Counter("debrief_slack_api_calls", "Slack Web API calls by method 
                       ["method", "outcome"], registry=REGISTRY)
 EVENTS_STORED = Counter("debrief_events_stored", "Timeline events stored from Slack",
                         registry=REGISTRY)
-REMINDERS = Counter("debrief_reminders", "Timed notices by state (due, sent, failed)", ["state"],
+REMINDERS = Counter("debrief_reminders", "Timed notices by state (due, sent, failed, skipped)", ["state"],
                     registry=REGISTRY)
 REFUSED = Counter("debrief_requests_refused",
                   "Requests refused before Bolt saw them (signature, too_large, malformed)",

@@ -57,28 +57,35 @@ def due_nudges(deps: Deps, now: datetime) -> list[tuple[str, Callable[[], None]]
             if nudge.key in sent:  # this window's is out (or on its way): the next one
                 tx.nudges.reschedule(nudge.number, nudge.kind, nudge.next_at)
             else:
-                found.append((nudge.key, partial(_send, deps, nudge)))
+                found.append((nudge.key, partial(_send, deps, nudge, now)))
         tx.commit()
     return found
 
 
-def _send(deps: Deps, nudge: Nudge) -> None:
+class NudgeSkipped(Exception):
+    """The incident moved between finding the nudge due and posting it: nothing was
+    posted, so the tick must not count the key as sent (it releases the claim)."""
+
+
+def _send(deps: Deps, nudge: Nudge, now: datetime) -> None:
     """Post the nudge unless the incident moved since it was found due (then its window
-    is another, or none); either way the row moves on."""
-    now = deps.now()
+    is another, or none); either way the row moves on. `now` is the tick's instant, the
+    one the nudge was found due at."""
     with deps.uow() as tx:
         incident = tx.incidents.get(nudge.number)
         snoozed_until = tx.nudges.snoozed_until(nudge.number, nudge.kind)
     current = nudge_due(incident, nudge.kind, deps.config.nudges, snoozed_until, now) \
         if incident is not None else None
-    if incident is not None and current is not None and current.key == nudge.key:
+    posted = incident is not None and current is not None and current.key == nudge.key
+    if posted and incident is not None:
         deps.chat.post_nudge(incident, nudge)
-    else:
-        log.info("nudge %s skipped: the incident moved", nudge.key)
     with deps.uow() as tx:
         tx.nudges.reschedule(nudge.number, nudge.kind, nudge.next_at if current is None
                              or current.key == nudge.key else current.due_at)
         tx.commit()
+    if not posted:
+        log.info("nudge %s skipped: the incident moved", nudge.key)
+        raise NudgeSkipped(nudge.key)
 
 
 def reconcile_nudges(deps: Deps) -> int:

@@ -21,7 +21,7 @@ from bot.domain.action_items import digest_window, remind_at
 from bot.domain.rotations import Schedule, next_change
 from bot.errors import ChatError
 from bot.observability import REMINDERS
-from bot.services.nudges import due_nudges
+from bot.services.nudges import NudgeSkipped, due_nudges
 from bot.services.ports import ActionItemDue, Chat, Deps, PostmortemDue
 from bot.services.timeline import zone_of
 from bot.services.weekly import due_report, post_weekly_report
@@ -116,6 +116,12 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
         except ChatError as exc:
             log.warning("notice %s not sent (%s); will retry", notice.key, exc.code)
             REMINDERS.labels("failed").inc()
+            with deps.uow() as tx:
+                tx.notifications.release(notice.key)
+                tx.commit()
+            continue
+        except NudgeSkipped:  # nothing was posted: the key is free again, not "sent"
+            REMINDERS.labels("skipped").inc()
             with deps.uow() as tx:
                 tx.notifications.release(notice.key)
                 tx.commit()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -89,6 +89,42 @@ def test_a_sev1_without_updates_gets_one_nudge_per_window(engine: Engine, frozen
         frozen.tick(timedelta(minutes=10))  # 15:40: 30 minutes after the update
         assert _nudge_keys(send_due(deps)) == ["nudge-update:1:20261202T151000:1"]
         assert len(_nudges(stack, channel)) == 3
+    finally:
+        stack.close()
+    assert stack.slack.violations == []
+
+
+def test_a_key_counted_sent_was_posted_and_a_skipped_one_is_not_counted(
+        engine: Engine, frozen: Any) -> None:
+    """A tick at an instant of its own (the bot's clock elsewhere) posts what it found due
+    at that instant; a nudge whose incident moved between finding and posting is posted
+    nowhere and not counted: its claim is released, not marked sent."""
+    from bot.services.nudges import NudgeSkipped, due_nudges
+
+    stack = start_stack(engine)
+    try:
+        incident = declare(stack, "declare sev1 Payments down")
+        channel = incident.channel_id
+        deps = stack.runtime.deps
+        tick_at = frozen.time_to_freeze + timedelta(minutes=31)  # the bot's clock: 14:00
+        assert _nudge_keys(send_due(deps, tick_at.replace(tzinfo=UTC))) == [
+            "nudge-update:1:20261202T140000:1"]
+        assert len(_nudges(stack, channel)) == 1
+
+        frozen.tick(timedelta(minutes=60))  # 15:00: window 2 is due
+        [(key, send)] = due_nudges(deps, deps.now())
+        slash(stack, "update Rolled back", channel=channel)  # the incident moves
+        WORKER.drain()
+        with pytest.raises(NudgeSkipped):  # send_due releases the claim on this
+            send()
+        assert len(_nudges(stack, channel)) == 1
+        # The update restarted the clock: nothing is due until 15:30, nothing more sent.
+        frozen.tick(timedelta(minutes=29))  # 15:29: window 1 after the update is not due
+        assert _nudge_keys(send_due(deps)) == []
+        with engine.connect() as conn:
+            statuses = dict(conn.execute(text("SELECT key, status FROM notifications "
+                                              "WHERE key LIKE 'nudge-%'")).all())
+        assert statuses == {"nudge-update:1:20261202T140000:1": "sent"}
     finally:
         stack.close()
     assert stack.slack.violations == []
