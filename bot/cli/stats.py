@@ -20,10 +20,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stats = sub.add_parser("stats", help="incident metrics from the recorded lifecycle")
     stats.add_argument("--period", default="30d", help="30d, 12w or all (default 30d)")
     stats.add_argument("--json", action="store_true")
-    stats.add_argument("--chart", metavar="FILE.png", type=Path,
+    stats.add_argument("--chart", metavar="FILE.png", type=_chart_path,
                        help="also draw the weekly report's trends chart (12 weeks to now) "
                             "into this PNG file")
     stats.set_defaults(func=show_stats)
+
+
+def _chart_path(text: str) -> Path:
+    """Checked before any work: a .png name in a folder that exists (an error after the
+    figures were printed would read as if the figures were wrong)."""
+    path = Path(text)
+    if path.suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"{text!r}: the chart is a PNG; name it FILE.png")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")
+    if not path.absolute().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: folder {str(path.parent)!r} does not exist")
+    return path
 
 
 def show_stats(args: argparse.Namespace) -> int:

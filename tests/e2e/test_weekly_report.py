@@ -80,6 +80,16 @@ def test_cli_chart_writes_a_valid_png(stack: Stack, tmp_path: Path,
     data = json.loads(capsys.readouterr().out)
     assert len(data["trends"]["weeks"]) == 12
     assert data["trends"]["this_week_vs_median"]["acknowledge"]["direction"] == "down"
+    for bad, said in ((tmp_path / "out.jpg", "name it FILE.png"),
+                      (tmp_path / "missing" / "out.png", "does not exist"),
+                      (tmp_path / "dir.png", "is a folder")):
+        if bad.name == "dir.png":
+            bad.mkdir()
+        with pytest.raises(SystemExit) as exited:
+            main(["stats", "--chart", str(bad)])
+        assert exited.value.code == 2
+        captured = capsys.readouterr()
+        assert said in captured.err and captured.out == ""  # refused before any figure
 
 
 WEEKLY = """
@@ -188,6 +198,7 @@ def test_weekly_report_config_is_validated() -> None:
     for weekly, key in (({"day": "monday"}, "reports.weekly.channel"),
                         ({"channel": "#x", "day": "funday"}, "reports.weekly.day"),
                         ({"channel": "#x", "time": "25:00"}, "reports.weekly.time"),
+                        ({"channel": "#x", "time": 9}, "reports.weekly.time"),  # 00:09?
                         ({"channel": "#x", "time_zone": "Mars/Base"}, "reports.weekly.time_zone"),
                         ({"channel": "#x", "every": "week"}, "reports.weekly.every")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
