@@ -126,8 +126,10 @@ def trend_figures(trends: Trends) -> list[Figure]:
         else:
             shown = [format_duration(None if v is None else timedelta(seconds=v))
                      for v in (c.this_week, c.median)]
-        figures.append(Figure(SHORT.get(metric, metric), shown[0], shown[1],
-                              ARROWS[c.direction]))
+        # Figures that read the same are "→", whatever the seconds behind them say.
+        arrow = ARROWS["same"] if shown[0] == shown[1] and c.direction in ("up", "down") \
+            else ARROWS[c.direction]
+        figures.append(Figure(SHORT.get(metric, metric), shown[0], shown[1], arrow))
     return figures
 
 

@@ -163,3 +163,21 @@ def test_weekday_names() -> None:
     """Full names and three-letter abbreviations, any case."""
     assert [parse_weekday(w) for w in ("Monday", "tue", "SUNDAY", "sun", "noday")] == [
         0, 1, 6, 6, None]
+
+
+def test_figures_that_read_the_same_get_the_same_arrow() -> None:
+    """MTTA 10m 20s this week against a median of 10m 5s both read "10m": "→", not "↑"
+    (the arrow agrees with what people read); the JSON keeps the exact direction."""
+    from dataclasses import replace
+
+    t = trends()
+    weeks = list(t.weeks)
+    weeks[-1] = replace(weeks[-1], median_seconds={**weeks[-1].median_seconds,
+                                                   "acknowledge": 620})
+    for i in range(len(weeks) - 1):
+        weeks[i] = replace(weeks[i], median_seconds={**weeks[i].median_seconds,
+                                                     "acknowledge": 605})
+    close = replace(t, weeks=tuple(weeks) if isinstance(t.weeks, tuple) else weeks)
+    mtta = {f.label: f for f in trend_figures(close)}["MTTA"]
+    assert (mtta.this_week, mtta.median, mtta.arrow) == ("10m", "10m", "→")
+    assert close.compare("acknowledge").direction == "up"
