@@ -76,6 +76,7 @@ class Nudge:
     window: int          # k >= 1
     threshold: timedelta
     due_at: datetime
+    quiet_since: datetime | None = None  # the clock's start before snoozes
 
     @property
     def next_at(self) -> datetime:
@@ -83,8 +84,9 @@ class Nudge:
 
     @property
     def idle(self) -> timedelta:
-        """How long nothing has happened (what the nudge says)."""
-        return self.due_at - self.since
+        """How long nothing has happened (what the nudge says): a snooze moves the
+        windows, not the last update, so it counts from before the snooze."""
+        return self.due_at - (self.quiet_since or self.since)
 
     @property
     def key(self) -> str:
@@ -136,7 +138,8 @@ def nudge_due(incident: Incident, kind: NudgeKind, policy: NudgePolicy,
     window = (now - start) // threshold
     if window < 1:
         return None
-    return Nudge(kind, incident.number, start, window, threshold, start + window * threshold)
+    return Nudge(kind, incident.number, start, window, threshold, start + window * threshold,
+                 clock_start(incident, kind))
 
 
 def next_due(incident: Incident, kind: NudgeKind, policy: NudgePolicy,

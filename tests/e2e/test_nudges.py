@@ -155,6 +155,8 @@ def test_snooze_holds_the_nudge_off_and_is_recorded(engine: Engine, frozen: Any)
         assert _nudge_keys(send_due(deps)) == []
         frozen.tick(timedelta(seconds=1))  # 15:02: the snooze is over
         assert _nudge_keys(send_due(deps)) == ["nudge-update:1:20261202T143200:1"]
+        # It says how long since the last update (14:00), not since the snooze's clock.
+        assert "(SEV1) for 1h 2m." in _nudges(stack, channel)[-1].text
         with engine.connect() as conn:
             row = conn.execute(text("SELECT snoozed_by, snoozed_at, snoozed_until FROM nudges "
                                     "WHERE kind = 'update'")).one()
