@@ -76,8 +76,8 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
             asked += 1
             if _in_channel(incident, user, chat):
                 mine.append(incident)
-    hidden = {i.number for i in open_incidents} - {i.number for i in visible}
-    items = [i for i in items if i.incident_number not in hidden]
+    # The viewer's own action items are shown even from a private incident they are not
+    # a member of: they were given the work, as `/actions` and their reminders say.
     items.sort(key=lambda i: (i.due_on is None, i.due_on or now.date(), i.id))
     owed: list[Owed] = []
     for incident in sorted(resolved, key=lambda i: -i.number):

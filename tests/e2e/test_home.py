@@ -174,6 +174,11 @@ def test_private_incident_is_hidden_from_a_non_member(stack: Stack) -> None:
     assert "No open incidents" in carol
     bob = json.dumps(opened(stack, BOB))
     assert "Payroll export leaked" in bob and private.channel_id in bob
+    # An item given to Carol is hers to see (as `/actions` shows it); the incident is not.
+    slash(stack, f"action Rotate the export keys <@{CAROL}|carol>", channel=private.channel_id)
+    WORKER.drain()
+    carol = json.dumps(opened(stack, CAROL, after=stack.slack.homes[CAROL]["id"]))
+    assert "Rotate the export keys" in carol and "Payroll" not in carol
 
 
 def test_long_lists_stay_within_100_blocks_with_see_all_hints(stack: Stack) -> None:
