@@ -77,6 +77,8 @@ class AlertInbox:
             payload = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return self._refuse(400, "the body is not JSON", "malformed")
+        except RecursionError:
+            return self._refuse(400, "the body is nested too deeply", "malformed")
         try:
             notification = parse_payload(integration.kind, payload)
         except PayloadError as exc:

@@ -74,6 +74,7 @@ def parse_payload(kind: str, payload: Any) -> Notification:
     """The notification in `payload` (already decoded JSON) for an integration of `kind`."""
     if not isinstance(payload, dict):
         raise PayloadError("the body must be a JSON object")
+    payload = _without_nul(payload)
     if kind == "alertmanager":
         return _parse_alertmanager(payload, grafana=False)
     if kind == "grafana":
@@ -84,6 +85,22 @@ def parse_payload(kind: str, payload: Any) -> Notification:
         raise PayloadError("a heartbeat integration takes pings at /alerts/<name>/heartbeat, "
                            "not alert payloads")
     raise PayloadError(f"integrations of kind {kind!r} take no alert payloads")
+
+
+def _without_nul(value: Any) -> Any:
+    """The payload with NUL characters dropped from every text: JSON allows "\\u0000",
+    PostgreSQL's text does not (the delivery would fail on every retry), and no title
+    or label means anything by it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+_STATE_PREFIX = re.compile(r"^(\s*\[(?:FIRING|RESOLVED)(?::\d+)?\])+\s*", re.IGNORECASE)
 
 
 def _text(value: Any, name: str, limit: int = MAX_TEXT, *, required: bool = False) -> str:
@@ -170,7 +187,9 @@ def _parse_alertmanager(payload: dict[str, Any], *, grafana: bool) -> Notificati
         raise PayloadError(f"an {what} notification needs a 'groupKey'")
     first_labels = _labels(alerts[0].get("labels"), "alerts[0].labels")
     name = common.get("alertname") or first_labels.get("alertname") or ""
-    title = (_text(payload.get("title"), "title", MAX_TITLE) if grafana else "") or \
+    # Grafana's title starts "[FIRING:2] ": the state is shown (and changes) apart.
+    title = (_STATE_PREFIX.sub("", _text(payload.get("title"), "title", MAX_TITLE))
+             if grafana else "") or \
         annotations.get("summary") or name or "Alert"
     if not grafana and name and annotations.get("summary") and name not in title:
         title = f"{name}: {title}"

@@ -205,11 +205,25 @@ def test_grafana_payload_is_grouped_and_linked(alerts_stack: Stack) -> None:
     assert post(stack, "/alerts/grafana", grafana_payload())[0] == 202
     [message] = stack.slack.wait_for(lambda: messages(stack) or None)
     shown = json.dumps(message.blocks)
-    assert "[FIRING:1] DiskFull" in message.text and "Dashboard" in shown
+    # Grafana's own "[FIRING:1] " is dropped: the state is the message's, said once.
+    assert "DiskFull" in message.text and "[FIRING:1]" not in message.text
+    assert message.text.count("FIRING") == 1 and "Dashboard" in shown
     assert "Disk is 95% full" in shown
     post(stack, "/alerts/grafana", grafana_payload("resolved"))
     stack.slack.wait_for(lambda: "RESOLVED" in messages(stack)[0].text)
-    assert len(messages(stack)) == 1
+    assert len(messages(stack)) == 1 and messages(stack)[0].text.count("RESOLVED") == 1
+
+
+def test_nul_characters_are_dropped_not_a_failed_delivery(alerts_stack: Stack) -> None:
+    """JSON may carry "\\u0000"; PostgreSQL's text may not: dropped, so the delivery is
+    stored (on both databases) rather than answered 503 on every retry."""
+    stack = alerts_stack
+    body = alertmanager_payload(key="nul\u0000key")
+    body["commonAnnotations"] = {"summary": "Disk\u0000 full"}
+    status, answer = post(stack, "/alerts/prod-alertmanager", body)
+    assert status == 202, answer
+    [message] = stack.slack.wait_for(lambda: messages(stack) or None)
+    assert "Disk full" in message.text and "\x00" not in json.dumps(message.blocks)
 
 
 def _signed(body: dict[str, Any], secret: str = SECRET) -> tuple[bytes, dict[str, str]]:
@@ -235,7 +249,8 @@ def test_generic_payload_with_hmac(alerts_stack: Stack) -> None:
 @pytest.mark.parametrize("case", ["no token", "wrong token", "basic auth", "bad signature",
                                   "no signature", "not json", "not an object", "no alerts",
                                   "bad status", "wrong version", "unknown field",
-                                  "too large", "unknown integration", "GET"])
+                                  "too large", "unknown integration", "GET",
+                                  "nested too deeply"])
 def test_refusals_are_clear_4xx_and_store_nothing(alerts_stack: Stack, case: str) -> None:
     """Bad tokens (401), bad signatures (401), malformed or wrongly shaped bodies (400),
     oversized bodies (413): one JSON error line, nothing stored, nothing posted."""
@@ -269,6 +284,8 @@ def test_refusals_are_clear_4xx_and_store_nothing(alerts_stack: Stack, case: str
         path, (body, headers) = "/alerts/hooks", _signed({**generic, "colour": "red"})
     elif case == "too large":
         body, expected = b"x" * (1024 * 1024 + 1), 413
+    elif case == "nested too deeply":
+        body = b"[" * 100_000 + b"]" * 100_000
     elif case == "unknown integration":
         path, expected = "/alerts/nope", 404
     status, answer = (post(stack, path, body, token=token, headers=headers)
