@@ -73,6 +73,12 @@ def run_bot(args: argparse.Namespace) -> int:
         tell_moved(report, runtime.deps.chat)
         log.info("on-call schedules from %s: created %s, updated %s", config.oncall.file,
                  report.created, report.updated)
+    from bot.services.alerts import unknown_schedules
+
+    if problems := unknown_schedules(runtime.deps):
+        engine.dispose()
+        raise ConfigError(problems[0] + " Fix debrief.yaml or load the schedule "
+                          "(oncall.file or `debrief oncall apply`) first.")
     # Schedules may also have come from `debrief oncall apply` without a token: learn the
     # names the feeds show whether or not a schedules file is configured. On the
     # scheduler's thread after its first tick: Slack look-ups must not hold readiness.

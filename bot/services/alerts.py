@@ -487,6 +487,22 @@ def _fire_step(group_id: int, due: DueStep, deps: Deps, now: datetime, round_: i
     return len(reached)
 
 
+def unknown_schedules(deps: Deps) -> list[str]:
+    """The alert settings that name an on-call schedule nobody has loaded: checked at
+    start-up, since a misspelt name would page nobody and look like a gap for ever."""
+    with deps.uow() as tx:
+        known = set(tx.schedules.names())
+    named = []
+    for name, integration in deps.config.alerts.integrations.items():
+        if integration.schedule:
+            named.append((f"alerts.integrations.{name}.schedule", integration.schedule))
+        named += [(f"alerts.integrations.{name}.routes[{i}].schedule", r.schedule)
+                  for i, r in enumerate(integration.routes) if r.schedule]
+    shown = ", ".join(sorted(known)[:10]) or "none loaded"
+    return [f"{where}: no on-call schedule is named {schedule!r} (known: {shown})."
+            for where, schedule in named if schedule not in known]
+
+
 def _recipients(step: Notify, schedule: Schedule | None, deps: Deps, now: datetime,
                 ) -> list[str]:
     """Slack user ids a step notifies now ([] for a gap: nobody on call, an empty group)."""

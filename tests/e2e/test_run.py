@@ -183,3 +183,30 @@ def test_unreachable_database_stops_start_up_with_one_line(slack: FakeSlack,
         assert len(stderr.strip().splitlines()) == 1, stderr
         assert "database" in stderr and "Traceback" not in stderr
         assert "s3cret-pw" not in stderr
+
+
+def test_alerts_naming_an_unknown_schedule_stop_start_up(slack: FakeSlack,
+                                                        tmp_path: Path) -> None:
+    """`schedule: platfrom` would page nobody and look like a gap for ever: `run` stops
+    with one line naming the setting, the name and the schedules it knows."""
+    (tmp_path / "oncall.yaml").write_text(
+        "schedules:\n  platform:\n    layers:\n      - name: primary\n"
+        "        time_zone: Europe/Berlin\n        rotation:\n          unit: days\n"
+        "          interval: 1\n          first_handoff: 2025-03-03T09:00\n"
+        "          members: [U01ALICE]\n")
+    (tmp_path / "debrief.yaml").write_text(f"""
+oncall: {{file: {tmp_path / 'oncall.yaml'}}}
+alerts:
+  integrations:
+    am: {{kind: alertmanager, token_env: ALERTS_TOKEN, channel: "#incidents",
+          schedule: platfrom}}
+""")
+    status, stderr = _start_up_failure({
+        "SLACK_BOT_TOKEN": slack.token, "SLACK_SIGNING_SECRET": "s", "ALERTS_TOKEN": "t",
+        "SLACK_API_URL": slack.api_url, "DEBRIEF_CONFIG": str(tmp_path / "debrief.yaml"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}, tmp_path)
+    assert status == 2, stderr
+    [said] = [line for line in stderr.splitlines() if line.startswith("debrief:")]
+    assert stderr.strip().splitlines()[-1] == said  # the log of start-up, then this line
+    assert "alerts.integrations.am.schedule" in said and "'platfrom'" in said
+    assert "known: platform" in said and "Traceback" not in stderr
