@@ -1,13 +1,16 @@
-"""Alertmanager's API v2, for "Silence 1h": one POST /api/v2/silences (standard library
-HTTP, no new dependency). Implements `bot.services.ports.Silences`."""
+"""Alertmanager's API v2, for "Silence 1h": POST /api/v2/silences, and GET /api/v2/alerts
+when a silence ends (standard library HTTP, no new dependency). Implements
+`bot.services.ports.Silences`."""
 
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bot.errors import UserError
 
@@ -38,3 +41,41 @@ class AlertmanagerSilences:
         if not isinstance(silence, str) or not silence:
             raise UserError("Alertmanager answered without a silence id.")
         return silence
+
+    def firing(self, base_url: str, matchers: Mapping[str, str]) -> bool:
+        """Any alert matching every label, active, silenced or inhibited, not yet ended."""
+        query = [("filter", f'{k}="{_quoted(v)}"') for k, v in sorted(matchers.items())]
+        query += [("active", "true"), ("silenced", "true"), ("inhibited", "true"),
+                  ("unprocessed", "true")]
+        url = base_url.rstrip("/") + "/api/v2/alerts?" + urllib.parse.urlencode(query)
+        try:
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise UserError(f"Alertmanager refused the alerts query (HTTP {exc.code}).") \
+                from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"Alertmanager could not be reached ({type(exc).__name__})") \
+                from None
+        if not isinstance(answer, list):
+            raise UserError("Alertmanager answered the alerts query with no list.")
+        now = datetime.now(UTC)
+        return any(isinstance(a, dict) and _not_ended(a.get("endsAt"), now) for a in answer)
+
+
+def _quoted(value: str) -> str:
+    """A label value inside a matcher's double quotes."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _not_ended(ends: object, now: datetime) -> bool:
+    """An alert's endsAt (RFC 3339, nanoseconds allowed) is still ahead; unreadable:
+    treated as not ended."""
+    if not isinstance(ends, str) or not ends:
+        return True
+    text = re.sub(r"(\.\d{6})\d+", r"\1", ends.strip()).replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return True
+    return moment.tzinfo is None or moment > now

@@ -11,7 +11,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import AlertIntegration
@@ -368,9 +368,12 @@ def answer_alert(group_id: int, action: str, user: str, deps: Deps) -> AlertAnsw
             raise ValueError(action)
         if changed:
             tx.alerts.save(group)
-            # An acknowledgement keeps how long it took (from the round's first firing)
-            # and whose schedule it was: `stats` reads only these, by time.
-            detail = {"seconds": round((now - group.round_started_at).total_seconds(), 3),
+            # An acknowledgement keeps how long it took and whose schedule it was: `stats`
+            # reads only these, by time. From the round's first page (the alert's own
+            # startsAt may be days old: a silence ended, a route added); unpaged, from
+            # the round's start.
+            paged_at = min((step.at for step in group.steps), default=group.round_started_at)
+            detail = {"seconds": round(max((now - paged_at).total_seconds(), 0), 3),
                       "schedule": group.schedule} if action == "acknowledged" else None
             tx.alerts.add_event(group_id, action, now, actor=user, detail=detail)
             if action == "resolved" and group.attached and group.incident is not None:
@@ -545,6 +548,9 @@ def silence_alert(group_id: int, user: str, deps: Deps, duration: timedelta = SI
         raise UserError(f"There is no alert group {group_id}.")
     if group.status == "resolved":
         return AlertAnswered(group, "silenced", False)
+    if group.status == "silenced" and group.silenced_until and group.silenced_until > now:
+        raise UserError("This alert is already silenced until "
+                        f"{group.silenced_until.astimezone(UTC):%H:%M} UTC.")
     integration = deps.config.alerts.integrations.get(group.integration)
     silence_id: str | None = None
     if integration is not None and integration.kind == "alertmanager":
@@ -571,18 +577,53 @@ def silence_alert(group_id: int, user: str, deps: Deps, duration: timedelta = SI
 
 
 def end_silences(deps: Deps, now: datetime) -> None:
-    """Silences that ran out: the group fires again (and escalation resumes)."""
+    """Silences that ran out: the group fires again (and escalation resumes) unless its
+    source says it is over. Alertmanager sends no "resolved" for alerts that resolved
+    while silenced, so an Alertmanager group is checked against its API first: none of
+    its alerts left there means resolved, not a page for something long gone. When
+    Alertmanager cannot be asked, the group fires again (a page too many beats none)."""
     with deps.uow() as tx:
         ids = tx.alerts.silenced_until_before(now)
     for group_id in ids:
         with deps.uow() as tx:
+            group = tx.alerts.get(group_id)
+        if group is None or group.status != "silenced":
+            continue
+        still = _still_firing(group, deps)
+        with deps.uow() as tx:
             group = tx.alerts.get(group_id, for_update=True)
             if group is None or group.status != "silenced":
                 continue
-            tx.alerts.save(replace(group, status="firing", version=group.version + 1))
-            tx.alerts.add_event(group_id, "unsilenced", now)
+            if still is False:
+                tx.alerts.save(replace(group, status="resolved", resolved_at=now,
+                                       silenced_until=None, version=group.version + 1))
+                tx.alerts.add_event(group_id, "resolved", now,
+                                    detail={"why": "gone from Alertmanager when the "
+                                                   "silence ended"})
+                if group.attached and group.incident is not None:
+                    _incident_line(tx, group, group.incident.number, "resolved", now, None)
+            else:
+                tx.alerts.save(replace(group, status="firing", version=group.version + 1))
+                tx.alerts.add_event(group_id, "unsilenced", now)
             tx.commit()
         sync_message(group_id, deps)
+
+
+def _still_firing(group: AlertGroup, deps: Deps) -> bool | None:
+    """Whether the group's Alertmanager still has any of its alerts (None: not an
+    Alertmanager group, or it could not be asked)."""
+    integration = deps.config.alerts.integrations.get(group.integration)
+    if integration is None or integration.kind != "alertmanager" or deps.silences is None:
+        return None
+    url = integration.alertmanager_url or group.external_url
+    if not url:
+        return None
+    try:
+        return deps.silences.firing(url, group.labels)
+    except UserError as exc:
+        log.warning("alert group %s: Alertmanager not asked (%s); it fires again",
+                    group.id, exc)
+        return None
 
 
 # --- from alert to incident ---------------------------------------------------------

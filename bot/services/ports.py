@@ -194,10 +194,16 @@ class NudgeRepository(Protocol):
 
 
 class Silences(Protocol):
-    """Creates silences in Alertmanager (its API v2); raises `UserError` on failure."""
+    """Alertmanager's API v2: creates silences, asks what still fires; raises
+    `UserError` on failure."""
 
     def create(self, base_url: str, matchers: Mapping[str, str], starts: datetime,
                ends: datetime, created_by: str, comment: str) -> str: ...
+
+    def firing(self, base_url: str, matchers: Mapping[str, str]) -> bool:
+        """Whether Alertmanager still holds an unresolved alert matching all `matchers`
+        (silenced or not)."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -152,3 +152,40 @@ def test_real_alertmanager_groups_and_resolves(alertmanager: tuple[Stack, str]) 
         groups = tx.alerts.groups()
     assert sorted(g.status for g in groups) == ["resolved", "resolved"]
     assert all(g.external_url and g.group_key.startswith("{}") for g in groups)
+
+
+def test_a_silence_that_ends_asks_alertmanager_what_still_fires(
+        alertmanager: tuple[Stack, str]) -> None:
+    """Alertmanager sends no "resolved" for alerts that resolved while silenced. When the
+    silence runs out, Debrief asks its API: a group whose alerts are gone is resolved
+    (nobody paged); a group still firing fires again and escalation resumes."""
+    from bot.services.alerts import end_silences
+
+    stack, url = alertmanager
+    gone, still = _alert("HighLatency", "web-1"), _alert("DiskFull", "db-1")
+    _post_alerts(url, [gone, still])
+    stack.slack.wait_for(lambda: len(messages(stack)) == 2, timeout=20)
+    channel = next(c.id for c in stack.slack.channels.values() if c.name == "alerts")
+    for message in messages(stack):
+        value = next(b["elements"][0]["value"] for b in message.blocks
+                     if b["type"] == "actions")
+        click = stack.client.click(Action.ALERT_SILENCE, user="U02BOB", channel=channel,
+                                   message_ts=message.ts, value=value)
+        assert "Alertmanager silence" in stack.client.reply_to(click)["text"]
+    again = stack.client.click(Action.ALERT_SILENCE, user="U02BOB", channel=channel,
+                               message_ts=message.ts, value=value)
+    assert "already silenced until" in stack.client.reply_to(again)["text"]
+    with urllib.request.urlopen(url + "/api/v2/silences", timeout=5) as response:
+        assert len([s for s in json.loads(response.read())
+                    if s["status"]["state"] == "active"]) == 2  # one each, not three
+    # HighLatency resolves in Alertmanager while silenced: no notification reaches us.
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    _post_alerts(url, [{**gone, "endsAt": past.isoformat()}])
+    dms_before = len(stack.slack.calls_of("chat.postMessage"))
+    end_silences(stack.runtime.deps, datetime.now(UTC) + timedelta(hours=2))
+    with stack.runtime.deps.uow() as tx:
+        status = {g.labels["alertname"]: g.status for g in tx.alerts.groups()}
+    assert status == {"HighLatency": "resolved", "DiskFull": "firing"}
+    stack.slack.wait_for(lambda: sorted("RESOLVED" in m.text for m in messages(stack))
+                         == [False, True], timeout=20)
+    assert len(stack.slack.calls_of("chat.postMessage")) == dms_before
