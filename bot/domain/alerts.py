@@ -359,13 +359,31 @@ class Policy:
     def expanded(self) -> tuple[Notify | Wait, ...]:
         """The steps with every `repeat` unrolled (each repeat repeats everything before
         it, itself excluded), so each notify has one position: its claim key."""
+        return self._unrolled()[0]
+
+    def repeat_waits(self) -> dict[int, timedelta]:
+        """Position in `expanded()` -> the wait before it, where a repetition starts
+        after a block that does not end with a wait: the block's last wait again, so a
+        round does not start over straight after the step before (with a gap in the
+        schedule that paged the same person twice at once)."""
+        return self._unrolled()[1]
+
+    def _unrolled(self) -> tuple[tuple[Notify | Wait, ...], dict[int, timedelta]]:
         done: list[Notify | Wait] = []
+        waits: dict[int, timedelta] = {}
         for step in self.steps:
-            if isinstance(step, Repeat):
-                done = done * (step.times + 1)
-            else:
+            if not isinstance(step, Repeat):
                 done.append(step)
-        return tuple(done)
+                continue
+            block, inner = len(done), dict(waits)
+            last = next((s.delay for s in reversed(done) if isinstance(s, Wait)), None)
+            between = last if done and not isinstance(done[-1], Wait) else None
+            for copy in range(1, step.times + 1):
+                waits.update({i + block * copy: d for i, d in inner.items()})
+                if between is not None:
+                    waits[block * copy] = between
+            done = done * (step.times + 1)
+        return tuple(done), waits
 
 
 @dataclass(frozen=True)
@@ -392,7 +410,10 @@ def next_step(policy: Policy, started_at: datetime, fired: Mapping[int, Fired],
     in the schedule) skips the wait after it and escalates straight on."""
     cursor = started_at
     gap = False
+    between = policy.repeat_waits()
     for index, step in enumerate(policy.expanded()):
+        if index in between and not gap:
+            cursor += between[index]
         if isinstance(step, Wait):
             if not gap:
                 cursor += step.delay
@@ -409,7 +430,9 @@ def plan(policy: Policy, started_at: datetime) -> list[tuple[int, Notify, dateti
     """Each notify step with when it falls due if nothing is answered and nobody is
     missing: for the README, the demo and tests."""
     cursor, out = started_at, []
+    between = policy.repeat_waits()
     for index, step in enumerate(policy.expanded()):
+        cursor += between.get(index, timedelta(0))
         if isinstance(step, Wait):
             cursor += step.delay
         else:

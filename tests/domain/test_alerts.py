@@ -75,9 +75,10 @@ POLICY = Policy("default", (Notify(oncall=True), Wait(5 * MIN), Notify(users=("U
 
 
 def test_repeat_unrolls_everything_before_it() -> None:
-    """`repeat: 1` runs the steps before it once more: four notifies, waits between."""
+    """`repeat: 1` runs the steps before it once more: four notifies, waits between,
+    and the block's last wait again before it starts over."""
     assert [(i, at - T0) for i, _, at in plan(POLICY, T0)] == [
-        (0, timedelta(0)), (2, 5 * MIN), (3, 5 * MIN), (5, 10 * MIN)]
+        (0, timedelta(0)), (2, 5 * MIN), (3, 10 * MIN), (5, 15 * MIN)]
 
 
 def test_next_step_waits_from_when_the_previous_step_fired() -> None:
@@ -91,16 +92,24 @@ def test_next_step_waits_from_when_the_previous_step_fired() -> None:
     # down for an hour: on return only the next step is due, not every missed one
     late = next_step(POLICY, T0, fired, T0 + 60 * MIN)
     assert late is not None and late.index == 2
-    # the repeat starts over straight after the last step, then waits again
+    # the repeat starts over after the block's last wait (5 minutes), then waits again
     again = {**fired, 2: Fired(T0 + 60 * MIN, 1)}
-    assert next_step(POLICY, T0, again, T0 + 60 * MIN).index == 3  # type: ignore[union-attr]
-    assert next_step(POLICY, T0, {**again, 3: Fired(T0 + 60 * MIN, 1)}, T0 + 61 * MIN) is None
+    assert next_step(POLICY, T0, again, T0 + 64 * MIN) is None
+    assert next_step(POLICY, T0, again, T0 + 65 * MIN).index == 3  # type: ignore[union-attr]
+    assert next_step(POLICY, T0, {**again, 3: Fired(T0 + 65 * MIN, 1)}, T0 + 66 * MIN) is None
 
 
 def test_a_gap_escalates_straight_on() -> None:
-    """A step that reached nobody (a gap in the schedule) skips the wait after it."""
+    """A step that reached nobody (a gap in the schedule) skips the wait after it; the
+    next round still waits, so the person after the gap is not paged twice at once."""
     due = next_step(POLICY, T0, {0: Fired(T0, 0)}, T0)
     assert due is not None and due.index == 2 and due.after_gap
+    paged = {0: Fired(T0, 0), 2: Fired(T0, 1)}
+    assert next_step(POLICY, T0, paged, T0 + 4 * MIN) is None
+    again = next_step(POLICY, T0, paged, T0 + 5 * MIN)
+    assert again is not None and again.index == 3
+    after = next_step(POLICY, T0, {**paged, 3: Fired(T0 + 5 * MIN, 0)}, T0 + 5 * MIN)
+    assert after is not None and after.index == 5 and after.after_gap
 
 
 def test_alerts_config_is_checked_with_the_key_named() -> None:

@@ -74,15 +74,16 @@ def test_steps_fire_in_order_once_each_waiting_from_the_last(engine: Engine,
         assert escalate_due(deps, T0 + minutes * MIN) == []
     assert escalate_due(deps, T0 + 5 * MIN) == [f"alert-step:{group}:2"]
     assert chat.alert_pages[-1] == ("U02BOB", group)
-    assert escalate_due(deps, T0 + 5 * MIN) == [f"alert-step:{group}:3"]  # the repeat
-    assert escalate_due(deps, T0 + 9 * MIN) == []
-    assert escalate_due(deps, T0 + 10 * MIN) == [f"alert-step:{group}:5"]
+    assert escalate_due(deps, T0 + 9 * MIN) == []  # the repeat waits the 5 minutes again
+    assert escalate_due(deps, T0 + 10 * MIN) == [f"alert-step:{group}:3"]
+    assert escalate_due(deps, T0 + 14 * MIN) == []
+    assert escalate_due(deps, T0 + 15 * MIN) == [f"alert-step:{group}:5"]
     assert escalate_due(deps, T0 + 60 * MIN) == []  # the policy is spent
     assert len(chat.alert_pages) == 4
     with deps.uow() as tx:
         steps = tx.alerts.get(group).steps  # type: ignore[union-attr]
     assert [(s.index, s.at - T0) for s in steps] == [
-        (0, timedelta(0)), (2, 5 * MIN), (3, 5 * MIN), (5, 10 * MIN)]
+        (0, timedelta(0)), (2, 5 * MIN), (3, 10 * MIN), (5, 15 * MIN)]
 
 
 def test_a_step_due_while_down_fires_once_on_return(engine: Engine, tmp_path: Path) -> None:
@@ -92,10 +93,10 @@ def test_a_step_due_while_down_fires_once_on_return(engine: Engine, tmp_path: Pa
     group = _fire(deps)
     escalate_due(deps, T0)
     assert escalate_due(deps, T0 + 42 * MIN) == [f"alert-step:{group}:2"]
-    assert escalate_due(deps, T0 + 42 * MIN) == [f"alert-step:{group}:3"]  # the repeat
     assert escalate_due(deps, T0 + 42 * MIN) == []
-    assert escalate_due(deps, T0 + 46 * MIN) == []
-    assert escalate_due(deps, T0 + 47 * MIN) == [f"alert-step:{group}:5"]
+    assert escalate_due(deps, T0 + 47 * MIN) == [f"alert-step:{group}:3"]  # the repeat
+    assert escalate_due(deps, T0 + 51 * MIN) == []
+    assert escalate_due(deps, T0 + 52 * MIN) == [f"alert-step:{group}:5"]
 
 
 def test_a_gap_escalates_straight_on_and_says_so(engine: Engine, tmp_path: Path) -> None:
@@ -110,6 +111,11 @@ def test_a_gap_escalates_straight_on_and_says_so(engine: Engine, tmp_path: Path)
         steps = tx.alerts.get(group).steps  # type: ignore[union-attr]
     assert [s.notified for s in steps] == [(), ("U02BOB",)] and steps[1].after_gap
     assert chat.alert_messages[group].steps[0].notified == ()  # the message says so
+    # The repeat waits its 5 minutes before starting over: Bob is not paged twice at once.
+    assert escalate_due(deps, T0 + 4 * MIN) == []
+    assert escalate_due(deps, T0 + 5 * MIN) == [f"alert-step:{group}:3",
+                                                f"alert-step:{group}:5"]
+    assert chat.alert_pages == [("U02BOB", group), ("U02BOB", group)]
 
 
 def test_acknowledging_stops_escalation(engine: Engine, tmp_path: Path) -> None:
