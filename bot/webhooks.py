@@ -91,6 +91,8 @@ class AlertInbox:
         except Exception:  # noqa: BLE001 - storage failed: the sender should retry
             log.exception("alert from %s not stored", name)
             return 503, {"error": "not stored, try again"}
+        if received is None:
+            return 202, {"ok": True, "ignored": "resolved, never seen firing"}
         self.sync.kick(received.group_id)
         return 202, {"ok": True, "group": received.group_id, "status": received.status}
 

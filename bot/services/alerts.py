@@ -49,10 +49,15 @@ class Received:
 
 
 def receive_alert(integration: AlertIntegration, notification: Notification, *,
-                  uow: UnitOfWorkFactory, now: datetime) -> Received:
+                  uow: UnitOfWorkFactory, now: datetime) -> Received | None:
     """Store one delivery: a new group, or the existing group of the same key updated
-    (title, labels, counts, status); the delivery is kept as an event."""
+    (title, labels, counts, status); the delivery is kept as an event. None: a
+    "resolved" for a group never seen firing (sent before Debrief was set up, or after
+    its group was forgotten), which would only post a resolved message as noise."""
     with uow() as tx:
+        if notification.status == "resolved" and \
+                tx.alerts.find(integration.name, notification.group_key) is None:
+            return None
         received = store_delivery(tx, integration, notification, now)
         tx.commit()
     return received
@@ -651,7 +656,8 @@ def link_alert(group_id: int, number: int, user: str, first_entry: str, deps: De
             return
         tx.alerts.save(replace(group, incident_number=number, version=group.version + 1))
         tx.alerts.add_event(group_id, "declared", now, actor=user, detail={"incident": number})
-        tx.timeline.add_note(number, min(group.first_firing_at, now), user, first_entry)
+        tx.timeline.add_note(number, min(group.first_firing_at, now), user, first_entry,
+                             kind="alert")
         tx.commit()
     sync_message(group_id, deps)
 

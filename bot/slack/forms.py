@@ -130,18 +130,20 @@ def on_home_tab(body: dict[str, Any]) -> bool:
     return isinstance(view, dict) and view.get("type") == "home"
 
 
-def parse_action_value(body: dict[str, Any]) -> tuple[int, str | None]:
-    """A card button's value is `"<number>"`; a status option's is `"<number>:<status>"`."""
+def parse_action_value(body: dict[str, Any], what: str = "incident",
+                       ) -> tuple[int, str | None]:
+    """A card button's value is `"<number>"`; a status option's is `"<number>:<status>"`.
+    `what` the number names, for the one line a malformed value gets."""
     actions = body.get("actions")
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
-        raise UserError("That button didn't say which incident it is for.")
+        raise UserError(f"That button didn't say which {what} it is for.")
     action = actions[0]
     raw = action.get("value")
     if raw is None and isinstance(action.get("selected_option"), dict):
         raw = action["selected_option"].get("value")
     number_text, _, extra = str(raw or "").partition(":")
     if not number_text.isdigit():
-        raise UserError("That button didn't say which incident it is for.")
+        raise UserError(f"That button didn't say which {what} it is for.")
     return int(number_text), extra or None
 
 

@@ -214,6 +214,20 @@ def test_grafana_payload_is_grouped_and_linked(alerts_stack: Stack) -> None:
     assert len(messages(stack)) == 1 and messages(stack)[0].text.count("RESOLVED") == 1
 
 
+def test_a_resolved_for_a_group_never_seen_firing_posts_nothing(alerts_stack: Stack) -> None:
+    """Alertmanager's "resolved" for a group Debrief never saw fire (it resolved before
+    the webhook was set up) is answered 202 and ignored: no [RESOLVED] message as noise."""
+    stack = alerts_stack
+    status, answer = post(stack, "/alerts/prod-alertmanager", alertmanager_payload("resolved"))
+    assert status == 202 and answer.get("ignored"), answer
+    raw, headers = _signed({"title": "t", "status": "resolved", "dedup_key": "never"})
+    assert post(stack, "/alerts/hooks", raw, headers=headers)[0] == 202
+    assert stored(stack) == 0
+    post(stack, "/alerts/prod-alertmanager", alertmanager_payload())  # fires: one message
+    stack.slack.wait_for(lambda: messages(stack) or None)
+    assert len(stack.slack.calls_of("chat.postMessage")) == 1
+
+
 def test_nul_characters_are_dropped_not_a_failed_delivery(alerts_stack: Stack) -> None:
     """JSON may carry "\\u0000"; PostgreSQL's text may not: dropped, so the delivery is
     stored (on both databases) rather than answered 503 on every retry."""
@@ -378,6 +392,7 @@ def test_cli_lists_and_shows_alert_groups(alerts_stack: Stack, capsys: pytest.Ca
 
     stack = alerts_stack
     post(stack, "/alerts/prod-alertmanager", alertmanager_payload())
+    post(stack, "/alerts/grafana", grafana_payload())
     post(stack, "/alerts/grafana", grafana_payload("resolved"))
     stack.slack.wait_for(lambda: synced(stack))
     monkeypatch.setenv("DATABASE_URL", stack.runtime.engine.url.render_as_string(

@@ -55,7 +55,9 @@ def _fire(deps: Deps, title: str = "Queue backlog") -> int:
     integration = deps.config.alerts.integrations["hooks"]
     notification = parse_payload("generic", {"title": title, "status": "firing",
                                              "dedup_key": title})
-    return receive_alert(integration, notification, uow=deps.uow, now=T0).group_id
+    received = receive_alert(integration, notification, uow=deps.uow, now=T0)
+    assert received is not None
+    return received.group_id
 
 
 def test_steps_fire_in_order_once_each_waiting_from_the_last(engine: Engine,

@@ -67,7 +67,7 @@ def register(app: App, deps: Deps) -> None:
     def _item_button(status: str) -> Any:
         def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
-            item_id, _ = parse_action_value(body)
+            item_id, _ = parse_action_value(body, "action item")
             item = set_action_item_status(item_id, status, _user(body), uow=deps.uow,
                                           chat=deps.chat, now=deps.now(),
                                           policy=deps.config.permissions, config=deps.config)
@@ -81,7 +81,7 @@ def register(app: App, deps: Deps) -> None:
     def _alert_button(action: str) -> Any:
         def handle(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
             ack()
-            group_id, _ = parse_action_value(body)
+            group_id, _ = parse_action_value(body, "alert")
             if action == "silenced":
                 answered = silence_alert(group_id, _user(body), deps)
             else:
@@ -98,7 +98,7 @@ def register(app: App, deps: Deps) -> None:
     def handle_alert_declare(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """The declare form, prefilled from the alert (title, severity from its labels)."""
         ack()
-        group_id, _ = parse_action_value(body)
+        group_id, _ = parse_action_value(body, "alert")
         group, severity = alert_to_declare(group_id, deps)
         channel = body.get("channel") or {}
         channel_id = channel.get("id") if isinstance(channel, dict) else None
@@ -111,7 +111,7 @@ def register(app: App, deps: Deps) -> None:
     def handle_alert_attach(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         """A select of the open incidents the clicker may see, in a modal of their own."""
         ack()
-        group_id, _ = parse_action_value(body)
+        group_id, _ = parse_action_value(body, "alert")
         group, incidents = attach_choices(group_id, _user(body), deps)
         deps.chat.open_attach_form(str(body.get("trigger_id") or ""), group, incidents)
 
