@@ -107,7 +107,7 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "scheduler tick: alert-step:1:2" in out
     assert "bot posted in a DM to alice: :rotating_light: You are being paged" in out
     assert "escalation stops here" in out and "bot opened the declare form" in out
-    assert re.search(r"Incident #3's timeline starts with the alert:\n    \d\d:\d\d note +Alert "
+    assert re.search(r"Incident #3's timeline starts with the alert:\n    \d\d:\d\d alert +Alert "
                      r"from prod-alertmanager: CheckoutErrorRate", out)
     assert ("Alert: fired from Alertmanager, paged carol then alice, acknowledged by alice, "
             "became incident #3 whose timeline starts with the alert.") in out
