@@ -96,8 +96,9 @@ def run_bot(args: argparse.Namespace) -> int:
 
             # Slack comes over the socket; /healthz, /metrics and the iCal feed stay on HTTP.
             server.start()
-            log.info("starting in Socket Mode; listening on %s:%s (GET /healthz, /metrics)",
-                     host, server.port)
+            log.info("starting in Socket Mode; listening on %s:%s (GET /healthz, /metrics%s)",
+                     host, server.port,
+                     ", POST /alerts/<integration>" if config.alerts.integrations else "")
             socket = socket_mode_handler(runtime.app, settings.app_token)
             try:
                 socket.start()
