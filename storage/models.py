@@ -338,6 +338,9 @@ class AlertGroupRow(Base):
     last_received_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     alerts_firing: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     alerts_resolved: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Alerts Alertmanager left out of the last notification (its max_alerts)
+    alerts_truncated: Mapped[int] = mapped_column(Integer, nullable=False, default=0,
+                                                  server_default="0")
     notifications: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(30))

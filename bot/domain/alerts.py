@@ -63,6 +63,7 @@ class Notification:
     links: tuple[Link, ...] = ()
     alerts_firing: int = 0
     alerts_resolved: int = 0
+    alerts_truncated: int = 0          # Alertmanager's truncatedAlerts (its max_alerts)
     starts_at: datetime | None = None  # the earliest firing alert's start
     external_url: str | None = None    # Alertmanager's own address, for silences
     description: str = ""
@@ -119,6 +120,12 @@ def _labels(value: Any, name: str) -> dict[str, str]:
             for k, v in value.items()):
         raise PayloadError(f"{name} must be an object of text values")
     return {k[:100]: str(v)[:MAX_TEXT] for k, v in list(value.items())[:MAX_LABELS]}
+
+
+def _count(value: Any) -> int:
+    """A non-negative whole number, else 0 (a field nobody should fail a page over)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and \
+        0 <= value < 10**9 else 0
 
 
 def _status(value: Any, name: str = "status") -> Status:
@@ -198,6 +205,7 @@ def _parse_alertmanager(payload: dict[str, Any], *, grafana: bool) -> Notificati
         severity=common.get("severity") or group_labels.get("severity"),
         labels={**group_labels, **common}, links=tuple(links), alerts_firing=firing,
         alerts_resolved=resolved, starts_at=min(starts) if starts else None,
+        alerts_truncated=_count(payload.get("truncatedAlerts")),
         external_url=_url(payload.get("externalURL")),
         description=annotations.get("description", "") or
         (_text(payload.get("message"), "message") if grafana else ""))
@@ -473,6 +481,7 @@ class AlertGroup:
     last_received_at: datetime
     alerts_firing: int = 0
     alerts_resolved: int = 0
+    alerts_truncated: int = 0  # left out of the last notification by Alertmanager
     notifications: int = 1
     resolved_at: datetime | None = None
     acknowledged_by: str | None = None

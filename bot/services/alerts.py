@@ -81,6 +81,7 @@ def store_delivery(tx: UnitOfWork, integration: AlertIntegration, notification: 
         "first_firing_at": notification.starts_at or now, "last_firing_at": now,
         "last_received_at": now, "alerts_firing": notification.alerts_firing,
         "alerts_resolved": notification.alerts_resolved, "notifications": 1,
+        "alerts_truncated": notification.alerts_truncated,
         "resolved_at": None if firing else now, "version": 1, "synced_version": 0,
     })
     group = tx.alerts.find(integration.name, notification.group_key, for_update=True)
@@ -103,6 +104,7 @@ def store_delivery(tx: UnitOfWork, integration: AlertIntegration, notification: 
             last_firing_at=now if firing else group.last_firing_at,
             alerts_firing=notification.alerts_firing,
             alerts_resolved=notification.alerts_resolved,
+            alerts_truncated=notification.alerts_truncated,
             notifications=group.notifications + 1,
             resolved_at=(group.resolved_at or now) if status == "resolved" else None,
             version=group.version + 1)
@@ -313,7 +315,8 @@ def alert_report(group_id: int, uow: UnitOfWorkFactory) -> dict[str, Any]:
         description=group.description, group_key=group.group_key, channel=group.channel,
         schedule=group.schedule, escalation=group.escalation,
         notifications=group.notifications, alerts_firing=group.alerts_firing,
-        alerts_resolved=group.alerts_resolved, silence_id=group.silence_id,
+        alerts_resolved=group.alerts_resolved, alerts_truncated=group.alerts_truncated,
+        silence_id=group.silence_id,
         silenced_until=_iso(group.silenced_until), message_ts=group.message_ts,
         events=[{"at": _iso(at), "kind": kind, "actor": actor, "detail": detail}
                 for at, kind, actor, detail in events])

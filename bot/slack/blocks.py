@@ -829,7 +829,9 @@ def build_alert_message(group: AlertGroup, *, page: bool = False) -> tuple[str, 
     if page:
         text = f":rotating_light: You are being paged: {title}"
     counts = f"{group.alerts_firing} firing" + (
-        f", {group.alerts_resolved} resolved" if group.alerts_resolved else "")
+        f", {group.alerts_resolved} resolved" if group.alerts_resolved else "") + (
+        f" (+{group.alerts_truncated} more not listed by the sender)"
+        if group.alerts_truncated else "")
     fields = [f"*Status*\n{status}", f"*Severity*\n{escape_mrkdwn(group.severity or '—')}",
               f"*Alerts*\n{counts}", f"*First firing*\n{slack_date(group.first_firing_at)}",
               f"*Source*\n{escape_mrkdwn(group.integration)}",

@@ -228,6 +228,19 @@ def test_a_resolved_for_a_group_never_seen_firing_posts_nothing(alerts_stack: St
     assert len(stack.slack.calls_of("chat.postMessage")) == 1
 
 
+def test_alerts_alertmanager_left_out_are_counted(alerts_stack: Stack) -> None:
+    """`truncatedAlerts` (Alertmanager's max_alerts): the message says how many more
+    there are, not "2 firing" of 502."""
+    stack = alerts_stack
+    assert post(stack, "/alerts/prod-alertmanager",
+                {**alertmanager_payload(), "truncatedAlerts": 500})[0] == 202
+    [message] = stack.slack.wait_for(lambda: messages(stack) or None)
+    assert "2 firing (+500 more not listed by the sender)" in json.dumps(message.blocks)
+    for bad in (-1, "500", True, None):  # anything else counts as none, and is stored
+        body = {**alertmanager_payload(key=f"k{bad}"), "truncatedAlerts": bad}
+        assert post(stack, "/alerts/prod-alertmanager", body)[0] == 202
+
+
 def test_nul_characters_are_dropped_not_a_failed_delivery(alerts_stack: Stack) -> None:
     """JSON may carry "\\u0000"; PostgreSQL's text may not: dropped, so the delivery is
     stored (on both databases) rather than answered 503 on every retry."""
