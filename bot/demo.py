@@ -658,6 +658,7 @@ def _script(demo: Demo, runtime: Any, general: str, db_url: str, server_url: str
                          "tagged service:payments-api" if searched else "#1 was not found"))
     related = _related(demo, runtime, general)
     alert_number, alert_timeline = _alert(demo, runtime, server_url)
+    _home(demo, "U01ALICE")  # her acknowledged alert and the incident it became
     reported = _weekly_report(demo, runtime)
     with runtime.deps.uow() as tx:
         incident = tx.incidents.get(1)

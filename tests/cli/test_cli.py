@@ -109,5 +109,8 @@ def test_demo_runs_a_full_incident(capsys: pytest.CaptureFixture[str]) -> None:
     assert "escalation stops here" in out and "bot opened the declare form" in out
     assert re.search(r"Incident #3's timeline starts with the alert:\n    \d\d:\d\d alert +Alert "
                      r"from prod-alertmanager: CheckoutErrorRate", out)
+    home = out.split("alice opens Debrief's Home tab in Slack", 1)[1]
+    assert "OPEN ALERTS THAT PAGED YOU\n  │ :rotating_light: CheckoutErrorRate" in home
+    assert "acknowledged by @alice" in home.split("YOUR OPEN INCIDENTS")[0]
     assert ("Alert: fired from Alertmanager, paged carol then alice, acknowledged by alice, "
             "became incident #3 whose timeline starts with the alert.") in out
