@@ -30,7 +30,7 @@ def _chart_path(text: str) -> Path:
     """Checked before any work: a .png name in a folder that exists (an error after the
     figures were printed would read as if the figures were wrong)."""
     path = Path(text)
-    if path.suffix.lower() != ".png":
+    if path.suffix.lower() != ".png" or text.endswith(("/", "\\")):
         raise argparse.ArgumentTypeError(f"{text!r}: the chart is a PNG; name it FILE.png")
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")

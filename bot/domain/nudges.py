@@ -77,6 +77,7 @@ class Nudge:
     threshold: timedelta
     due_at: datetime
     quiet_since: datetime | None = None  # the clock's start before snoozes
+    found_at: datetime | None = None     # the tick's instant that found it due
 
     @property
     def next_at(self) -> datetime:
@@ -84,9 +85,10 @@ class Nudge:
 
     @property
     def idle(self) -> timedelta:
-        """How long nothing has happened (what the nudge says): a snooze moves the
-        windows, not the last update, so it counts from before the snooze."""
-        return self.due_at - (self.quiet_since or self.since)
+        """How long nothing has happened, as the nudge says it: up to the tick that found
+        it (a tick late after downtime says 1h 12m, not its window's 1h), from the last
+        update (a snooze moves the windows, not the last update)."""
+        return (self.found_at or self.due_at) - (self.quiet_since or self.since)
 
     @property
     def key(self) -> str:
@@ -139,7 +141,7 @@ def nudge_due(incident: Incident, kind: NudgeKind, policy: NudgePolicy,
     if window < 1:
         return None
     return Nudge(kind, incident.number, start, window, threshold, start + window * threshold,
-                 clock_start(incident, kind))
+                 clock_start(incident, kind), now)
 
 
 def next_due(incident: Incident, kind: NudgeKind, policy: NudgePolicy,

@@ -110,6 +110,7 @@ def test_a_key_counted_sent_was_posted_and_a_skipped_one_is_not_counted(
         assert _nudge_keys(send_due(deps, tick_at.replace(tzinfo=UTC))) == [
             "nudge-update:1:20261202T140000:1"]
         assert len(_nudges(stack, channel)) == 1
+        assert "(SEV1) for 31m." in _nudges(stack, channel)[0].text  # as of the tick
 
         frozen.tick(timedelta(minutes=60))  # 15:00: window 2 is due
         [(key, send)] = due_nudges(deps, deps.now())
