@@ -465,15 +465,13 @@ def _parse_reports(raw: Any, bad: Bad) -> ReportsConfig:
             raise bad("reports.weekly.day", "must be a weekday such as monday.")
         values["day"] = day
     if "time" in weekly:
-        # YAML reads an unquoted 9:00 as 540 (sexagesimal minutes): take that too. A bare
-        # number under 60 is someone's "9" (o'clock?) or "0:09": refused, not guessed.
+        # debrief.yaml's loader keeps an unquoted 9:00 as text (bot/yamlfile.py), so a
+        # number here was typed as one: 9, 900 or 0900 is refused, not guessed at.
         given = weekly["time"]
-        if isinstance(given, int) and not isinstance(given, bool) and 0 <= given < 60:
+        if isinstance(given, int | float) and not isinstance(given, bool):
             raise bad("reports.weekly.time", f"{given} is not a time of day: write it "
-                      "quoted, like \"09:00\" (24-hour).")
-        text = f"{given // 60:02d}:{given % 60:02d}" if isinstance(given, int) \
-            and not isinstance(given, bool) and 0 <= given < 24 * 60 else str(given).strip()
-        match = _CLOCK.match(text)
+                      "like \"09:00\" (24-hour).")
+        match = _CLOCK.match(str(given).strip())
         if not match:
             raise bad("reports.weekly.time", "must be a time of day like \"09:00\" (24-hour).")
         values["at"] = time(int(match.group(1)), int(match.group(2)))

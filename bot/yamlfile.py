@@ -50,6 +50,27 @@ class BoundedSafeLoader(_SafeLoader):  # type: ignore[misc]
         return node
 
 
+# YAML 1.1 reads an unquoted 9:00 as 540 (base-60 numbers) and 1:30.5 as a float: a
+# time of day or a duration then arrives as minutes, indistinguishable from a typed 540.
+# The resolvers here are PyYAML's without the base-60 forms (as YAML 1.2 has it), so
+# unquoted 9:00 stays the text "9:00" and a bare number is only ever a number.
+_INT = re.compile(r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
+_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", re.X)
+BoundedSafeLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in _SafeLoader.yaml_implicit_resolvers.items()}
+BoundedSafeLoader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+BoundedSafeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT,
+                                        list("-+0123456789."))
+
+
 def expanded_size(root: Node) -> tuple[int, int]:
     """Nodes in the tree with every alias expanded, and how many alias uses there are
     (references to a node beyond its first). Each distinct node is visited once, and

@@ -203,7 +203,12 @@ def test_weekly_report_config_is_validated() -> None:
                         ({"channel": "#x", "every": "week"}, "reports.weekly.every")):
         with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
             parse_config({"reports": {"weekly": weekly}})
-    parsed = parse_config(yaml.safe_load(
-        "reports: {weekly: {channel: '#eng', day: Fri, time: 16:30}}"))
+    from bot.yamlfile import parse_yaml
+
+    for typed in (900, 60, 1439, 0):  # 09:00 as 0900? 01:00? refused, not guessed at
+        with pytest.raises(ConfigError, match="not a time of day"):
+            parse_config({"reports": {"weekly": {"channel": "#x", "time": typed}}})
+    parsed = parse_config(parse_yaml(  # debrief.yaml's loader: unquoted 16:30 is text
+        "reports: {weekly: {channel: '#eng', day: Fri, time: 16:30}}", "debrief.yaml"))
     assert parsed.reports.weekly is not None and parsed.reports.weekly.day == 4
     assert parsed.reports.weekly.at.isoformat() == "16:30:00"
