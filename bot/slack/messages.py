@@ -883,6 +883,11 @@ def _compact_duration(delta: timedelta) -> str:
     return " ".join(f"{value}{unit}" for value, unit in parts if value) or "0m"
 
 
+def nudge_taken_text(number: int, user: str) -> str:
+    """What the no-commander prompt becomes once someone takes the role."""
+    return f":white_check_mark: {user_mention(user)} took the commander role for *#{number}*."
+
+
 def nudge_snoozed_text(snoozed: Snoozed) -> str:
     """What the snoozed nudge's message becomes (its buttons gone)."""
     what = {NudgeKind.UPDATE: "update reminder", NudgeKind.COMMANDER: "commander reminder",

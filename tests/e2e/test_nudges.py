@@ -198,8 +198,12 @@ def test_no_commander_prompts_the_channel_and_the_button_takes_the_role(
 
         assert "You can't assign roles in this incident" in click(CAROL)
         assert stack.incident().commander is None
-        click(BOB)
+        taken = click(BOB)  # the prompt is replaced: who took it, no buttons left
         assert stack.incident().commander == BOB
+        assert taken == f":white_check_mark: <@{BOB}> took the commander role for *#1*."
+        [replaced] = [r for r in stack.slack.responses
+                      if r.get("replace_original") and "took the commander" in r["text"]]
+        assert "blocks" not in replaced or not replaced["blocks"]
         assert click(ALICE) == f"<@{BOB}> is already the commander of #1."
         assert f"Commander: <@{BOB}>" in stack.slack.channels[channel].topic
         frozen.tick(timedelta(minutes=30))

@@ -15,7 +15,7 @@ from bot.slack.forms import parse_action_value, parse_update_form
 from bot.slack.ids import Action, Callback
 from bot.slack.listeners.buttons import _reply, _user
 from bot.slack.listeners.slash import SlackPages
-from bot.slack.messages import command_reply, nudge_snoozed_text, outcome_text
+from bot.slack.messages import command_reply, nudge_snoozed_text, nudge_taken_text, outcome_text
 from bot.slack.replies import guarded
 
 
@@ -58,7 +58,12 @@ def register(app: App, deps: Deps) -> None:
     def handle_take_command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         ack()
         number, _ = parse_action_value(body)
-        _reply(respond, outcome_text(take_command(number, _user(body), deps=deps)))
+        user = _user(body)
+        outcome = take_command(number, user, deps=deps)
+        # The prompt becomes who took the role (its buttons gone), as a snooze does;
+        # the taker also hears what changed.
+        respond(replace_original=True, text=nudge_taken_text(number, user))
+        _reply(respond, outcome_text(outcome))
 
     @app.action(Action.NUDGE_SNOOZE.value)
     @guarded(deps.chat)
