@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from bot.errors import UserError
 
 TIMEOUT = 5  # seconds: the person is waiting on a button
+QUERY_TIMEOUT = 2  # seconds: the scheduler's tick asks when silences end; paging waits
 
 
 class AlertmanagerSilences:
@@ -49,7 +50,7 @@ class AlertmanagerSilences:
                   ("unprocessed", "true")]
         url = base_url.rstrip("/") + "/api/v2/alerts?" + urllib.parse.urlencode(query)
         try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+            with urllib.request.urlopen(url, timeout=QUERY_TIMEOUT) as response:
                 answer = json.loads(response.read())
         except urllib.error.HTTPError as exc:
             raise UserError(f"Alertmanager refused the alerts query (HTTP {exc.code}).") \

@@ -857,6 +857,9 @@ def _parse_escalation(key: str, raw: Any, bad: Bad) -> EscalationPolicy:
         elif verb == "repeat":
             if not isinstance(arg, int) or isinstance(arg, bool) or not 1 <= arg <= 10:
                 raise bad(where + ".repeat", "must be a whole number from 1 to 10.")
+            if not any(isinstance(s, Wait) for s in steps):
+                raise bad(where + ".repeat", "needs a wait before it: without one every "
+                          "round pages at once, a burst of the same messages.")
             steps.append(Repeat(arg))
         elif verb == "notify":
             steps.append(_parse_notify(where + ".notify", arg, bad))

@@ -101,7 +101,8 @@ def _without_nul(value: Any) -> Any:
     return value
 
 
-_STATE_PREFIX = re.compile(r"^(\s*\[(?:FIRING|RESOLVED)(?::\d+)?\])+\s*", re.IGNORECASE)
+_STATE = r"(?:FIRING|RESOLVED)(?::\s*\d+)?"
+_STATE_PREFIX = re.compile(rf"^(\s*\[{_STATE}(?:\s*,\s*{_STATE})*\])+\s*", re.IGNORECASE)
 
 
 def _text(value: Any, name: str, limit: int = MAX_TEXT, *, required: bool = False) -> str:

@@ -561,14 +561,31 @@ def silence_alert(group_id: int, user: str, deps: Deps, duration: timedelta = SI
                         f"{group.silenced_until.astimezone(UTC):%H:%M} UTC.")
     integration = deps.config.alerts.integrations.get(group.integration)
     silence_id: str | None = None
-    if integration is not None and integration.kind == "alertmanager":
-        url = integration.alertmanager_url or group.external_url
-        if not url or deps.silences is None:
-            raise UserError("No Alertmanager address is known for this alert: set "
-                            "alertmanager_url on its integration.")
-        silence_id = deps.silences.create(url, group.labels, now, now + duration,
-                                          created_by=user,
-                                          comment=f"Silenced from Slack via Debrief by {user}")
+    # One silence per state of the group: two clicks at once (two replicas) both read it
+    # unsilenced; the claim lets one create the silence and tells the other.
+    claim = f"silence:{group_id}:{group.version}"
+    with deps.uow() as tx:
+        claimed = tx.notifications.claim(claim, now)
+        tx.commit()
+    if not claimed:
+        raise UserError("Someone is silencing this alert right now.")
+    try:
+        if integration is not None and integration.kind == "alertmanager":
+            url = integration.alertmanager_url or group.external_url
+            if not url or deps.silences is None:
+                raise UserError("No Alertmanager address is known for this alert: set "
+                                "alertmanager_url on its integration.")
+            if not group.labels:
+                raise UserError("This alert has no labels a silence could match: "
+                                "silence it in Alertmanager.")
+            silence_id = deps.silences.create(
+                url, group.labels, now, now + duration, created_by=user,
+                comment=f"Silenced from Slack via Debrief by {user}")
+    except UserError:
+        with deps.uow() as tx:
+            tx.notifications.release(claim)
+            tx.commit()
+        raise
     with deps.uow() as tx:
         current = tx.alerts.get(group_id, for_update=True)
         assert current is not None
@@ -592,12 +609,13 @@ def end_silences(deps: Deps, now: datetime) -> None:
     Alertmanager cannot be asked, the group fires again (a page too many beats none)."""
     with deps.uow() as tx:
         ids = tx.alerts.silenced_until_before(now)
+    unreachable: set[str] = set()  # asked once per tick: a dead one must not stall paging
     for group_id in ids:
         with deps.uow() as tx:
             group = tx.alerts.get(group_id)
         if group is None or group.status != "silenced":
             continue
-        still = _still_firing(group, deps)
+        still = _still_firing(group, deps, unreachable)
         with deps.uow() as tx:
             group = tx.alerts.get(group_id, for_update=True)
             if group is None or group.status != "silenced":
@@ -611,24 +629,32 @@ def end_silences(deps: Deps, now: datetime) -> None:
                 if group.attached and group.incident is not None:
                     _incident_line(tx, group, group.incident.number, "resolved", now, None)
             else:
-                tx.alerts.save(replace(group, status="firing", version=group.version + 1))
+                # Paging starts over as a new round from now: the policy may have been
+                # spent before the silence, and time to acknowledge counts from its
+                # first page, not from before the silence.
+                tx.alerts.save(replace(group, status="firing", silenced_until=None,
+                                       escalation_round=group.escalation_round + 1,
+                                       escalation_started_at=now, acknowledged_by=None,
+                                       acknowledged_at=None, version=group.version + 1))
                 tx.alerts.add_event(group_id, "unsilenced", now)
             tx.commit()
         sync_message(group_id, deps)
 
 
-def _still_firing(group: AlertGroup, deps: Deps) -> bool | None:
+def _still_firing(group: AlertGroup, deps: Deps, unreachable: set[str]) -> bool | None:
     """Whether the group's Alertmanager still has any of its alerts (None: not an
-    Alertmanager group, or it could not be asked)."""
+    Alertmanager group, or it could not be asked: an address that failed once in this
+    tick is not asked again in it)."""
     integration = deps.config.alerts.integrations.get(group.integration)
     if integration is None or integration.kind != "alertmanager" or deps.silences is None:
         return None
     url = integration.alertmanager_url or group.external_url
-    if not url:
+    if not url or url in unreachable:
         return None
     try:
         return deps.silences.firing(url, group.labels)
     except UserError as exc:
+        unreachable.add(url)
         log.warning("alert group %s: Alertmanager not asked (%s); it fires again",
                     group.id, exc)
         return None
@@ -646,6 +672,31 @@ def alert_to_declare(group_id: int, deps: Deps) -> tuple[AlertGroup, str]:
     if group.attached:
         raise UserError(f"This alert is already incident #{group.incident_number}.")
     return group, incident_severity(group.severity, deps.config.severity_names)
+
+
+def claim_alert_declaration(group_id: int, deps: Deps) -> str | None:
+    """Before a declare form from an alert is submitted: None when this submission may
+    declare (claimed once per state of the group, so two people submitting together
+    make one incident), else why not, in one line for the form."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+        if group is None:
+            return f"There is no alert group {group_id}."
+        if group.attached and group.incident is not None:
+            return f"This alert is already incident #{group.incident.number}."
+        claimed = tx.notifications.claim(f"alert-declare:{group_id}:{group.version}",
+                                         deps.now())
+        tx.commit()
+    return None if claimed else "Someone is declaring an incident from this alert right now."
+
+
+def release_alert_declaration(group_id: int, deps: Deps) -> None:
+    """The declaration failed: free the claim `claim_alert_declaration` took."""
+    with deps.uow() as tx:
+        group = tx.alerts.get(group_id)
+        if group is not None:
+            tx.notifications.release(f"alert-declare:{group_id}:{group.version}")
+            tx.commit()
 
 
 def link_alert(group_id: int, number: int, user: str, first_entry: str, deps: Deps) -> None:

@@ -64,7 +64,7 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
         # Open groups only (an index on status), the newest first: never the history.
         alerts = [g for g in tx.alerts.groups(open_only=True, limit=MAX_OPEN_ALERTS)
                   if paged(g, user)]
-    visible = visible_to(open_incidents, user, chat)
+    visible = visible_to(open_incidents, user, chat, max_asked=MAX_MEMBERSHIP_CHECKS)
     # Newest first: when more are open than Slack may be asked about, the channels asked
     # are the recent ones (roles and declarer are read for every incident, free).
     mine: list[Incident] = []

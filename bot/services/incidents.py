@@ -407,13 +407,26 @@ def change_incident(
     return Outcome(updated, problems, event=event)
 
 
-def visible_to(incidents: list[Incident], user_id: str, chat: Chat) -> list[Incident]:
+def visible_to(incidents: list[Incident], user_id: str, chat: Chat, *,
+               max_asked: int | None = None) -> list[Incident]:
     """`incidents` without the private ones `user_id` is not a member of (Slack's
     `conversations.members`, asked once per private incident; a private incident whose
-    members cannot be read is hidden)."""
+    members cannot be read is hidden). The declarer and role holders were invited, so
+    they are not asked about. `max_asked`: at most that many questions, for the newest
+    private incidents (the Home tab's bound); older ones past it are hidden."""
     shown: list[Incident] = []
+    newest = sorted((i.number for i in incidents
+                     if i.private and user_id != i.declared_by
+                     and user_id not in i.roles.values()), reverse=True)
+    askable = set(newest[:max_asked]) if max_asked is not None else set(newest)
     for incident in incidents:
+        if incident.private and (user_id == incident.declared_by
+                                 or user_id in incident.roles.values()):
+            shown.append(incident)
+            continue
         if incident.private:
+            if incident.number not in askable:
+                continue
             try:
                 if not incident.channel_id or user_id not in chat.channel_members(
                         incident.channel_id):

@@ -132,6 +132,9 @@ def test_alerts_config_is_checked_with_the_key_named() -> None:
                       "Bad Name")):
         with pytest.raises(ConfigError, match=key):
             parse_config({"alerts": {"integrations": raw}})
+    with pytest.raises(ConfigError, match=r"escalations\.burst\[2\]\.repeat needs a wait"):
+        parse_config({"alerts": {"escalations": {"burst": [
+            {"notify": "oncall"}, {"notify": {"users": ["U02BOB"]}}, {"repeat": 2}]}}})
 
 
 @pytest.mark.parametrize("labels, tags", [
@@ -233,3 +236,19 @@ def test_heartbeat_config() -> None:
         with pytest.raises(ConfigError, match=key):
             parse_config({"alerts": {"integrations": {"x": {
                 "token_env": "T", "channel": "#a", **spec}}}})
+
+
+@pytest.mark.parametrize("title, clean", [
+    ("[FIRING:2] CPUHigh (prod web)", "CPUHigh (prod web)"),
+    ("[FIRING:1, RESOLVED:1] HighCPU (web)", "HighCPU (web)"),
+    ("[RESOLVED] [FIRING:1] X", "X"),
+    ("[Note] keep this", "[Note] keep this"),
+])
+def test_grafana_titles_lose_their_state_prefix(title: str, clean: str) -> None:
+    """Grafana's default title starts with the state counts; the message shows the state
+    itself, so the title is what follows."""
+    from bot.domain.alerts import parse_payload
+
+    payload = {"status": "firing", "title": title, "groupKey": "k",
+               "alerts": [{"status": "firing", "labels": {"alertname": "A"}}]}
+    assert parse_payload("grafana", payload).title == clean

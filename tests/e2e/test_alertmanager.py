@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from bot.slack.ids import Action
 from tests.conftest import Stack
-from tests.e2e.test_alerts import CONFIG, messages, start_alert_stack
+from tests.e2e.test_alerts import CONFIG, alertmanager_payload, messages, post, start_alert_stack
 from tests.helpers import free_port
 
 TOKEN = "am-token-123"  # as tests/e2e/test_alerts.py configures it
@@ -189,3 +189,44 @@ def test_a_silence_that_ends_asks_alertmanager_what_still_fires(
     stack.slack.wait_for(lambda: sorted("RESOLVED" in m.text for m in messages(stack))
                          == [False, True], timeout=20)
     assert len(stack.slack.calls_of("chat.postMessage")) == dms_before
+
+
+def test_an_alertmanager_that_never_answers_is_asked_once_per_tick(engine: Engine,
+                                                                    tmp_path: Path) -> None:
+    """Six silences end together and their Alertmanager accepts connections but never
+    answers: it is asked once in the tick (one 2 s timeout, not six), the groups fire
+    again (a page too many beats none), and paging is not held up behind them."""
+    import socket
+    import time
+    from dataclasses import replace
+
+    from bot.services.alerts import end_silences
+
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)  # connections are queued, never accepted, never answered
+    path = tmp_path / "debrief.yaml"
+    path.write_text(CONFIG.replace("http://127.0.0.1:9/",
+                                   f"http://127.0.0.1:{hole.getsockname()[1]}"))
+    stack = start_alert_stack(engine, path)
+    try:
+        for n in range(6):
+            assert post(stack, "/alerts/prod-alertmanager",
+                        alertmanager_payload(key=f"group-{n}"))[0] == 202
+        stack.slack.wait_for(lambda: len(messages(stack)) == 6, timeout=20)
+        now = datetime.now(UTC)
+        with stack.runtime.deps.uow() as tx:
+            for group in tx.alerts.groups():
+                tx.alerts.save(replace(group, status="silenced", silence_id="s",
+                                       silenced_until=now - timedelta(seconds=1),
+                                       version=group.version + 1))
+            tx.commit()
+        started = time.monotonic()
+        end_silences(stack.runtime.deps, now)
+        took = time.monotonic() - started
+        with stack.runtime.deps.uow() as tx:
+            assert {g.status for g in tx.alerts.groups()} == {"firing"}
+        assert took < 6, f"asked more than once: {took:.1f} s"
+    finally:
+        stack.close()
+        hole.close()

@@ -516,8 +516,18 @@ def test_declare_from_alert_prefills_links_and_starts_the_timeline(alerts_stack:
                                                 "selected_option": {"value": "SEV1"}}},
               Block.TAGS: {Field.TAGS: {"type": "plain_text_input",
                                         "value": tags_block["element"]["initial_value"]}}}
+    # Bob opened the same form meanwhile; Alice submits first.
+    stack.client.click(Action.ALERT_DECLARE, user="U02BOB", channel=channel,
+                       message_ts=message.ts, value="1")
+    bobs = stack.slack.wait_for(lambda: stack.slack.views[-1]
+                                if stack.slack.views[-1]["id"] != view["id"] else None)
     assert stack.client.submit(view, values, user="U01ALICE").status == 200
     stack.slack.wait_for(lambda: "Incident #1" in json.dumps(messages(stack)[0].blocks))
+    late = stack.client.submit(bobs, values, user="U02BOB").json()  # one incident, not two
+    assert late["response_action"] == "errors"
+    assert "already incident #1" in json.dumps(late["errors"])
+    with stack.runtime.deps.uow() as tx:
+        assert tx.incidents.get(2) is None
     assert Action.ALERT_DECLARE.value not in json.dumps(messages(stack)[0].blocks)
     incident, items = timeline_of(1, stack.runtime.deps.uow)
     assert (incident.severity, incident.tags) == ("SEV1", ("service:checkout-api", "team-sre"))

@@ -132,3 +132,28 @@ def test_acknowledging_stops_escalation(engine: Engine, tmp_path: Path) -> None:
     answer_alert(group, "acknowledged", "U03CAROL", deps)
     assert escalate_due(deps, T0 + 30 * MIN) == []
     assert len(chat.alert_pages) == 1
+
+
+def test_when_a_silence_ends_paging_starts_over(engine: Engine, tmp_path: Path) -> None:
+    """The policy was spent before the silence: when it ends and the group still fires,
+    a new round pages from its first step, and time to acknowledge counts from that page,
+    not from before the silence."""
+    from dataclasses import replace
+
+    from bot.services.alerts import silence_alert
+
+    deps = _deps(engine, tmp_path)
+    chat: FakeChat = deps.chat  # type: ignore[assignment]
+    group = _fire(deps)
+    for minutes in (0, 5, 10, 15):
+        escalate_due(deps, T0 + minutes * MIN)
+    assert len(chat.alert_pages) == 4 and escalate_due(deps, T0 + 50 * MIN) == []
+    silence_alert(group, "U03CAROL", replace(deps, now=lambda: T0 + 50 * MIN))
+    assert escalate_due(deps, T0 + 80 * MIN) == []  # silenced: nothing
+    back = T0 + 111 * MIN  # the hour is over
+    assert escalate_due(deps, back) == [f"alert-step:{group}:r1:0"]
+    assert len(chat.alert_pages) == 5
+    answer_alert(group, "acknowledged", "U03CAROL", replace(deps, now=lambda: back + 2 * MIN))
+    with deps.uow() as tx:
+        [(_, who_acked, seconds)] = tx.alerts.acknowledgements(T0, back + 3 * MIN)
+    assert (who_acked, seconds) == ("U03CAROL", 120)

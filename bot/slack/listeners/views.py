@@ -9,7 +9,12 @@ from slack_bolt import Ack, App
 
 from bot.config import DebriefConfig
 from bot.errors import UserError
-from bot.services.alerts import attach_alert, link_alert
+from bot.services.alerts import (
+    attach_alert,
+    claim_alert_declaration,
+    link_alert,
+    release_alert_declaration,
+)
 from bot.services.incidents import DeclareRequest, declare_incident, edit_incident
 from bot.services.ports import Deps
 from bot.services.related import suggest_related
@@ -45,13 +50,23 @@ def register(app: App, deps: Deps) -> None:
         if submitted is None:
             return
         form, user_id = submitted
+        if alert_group is not None:
+            refused = claim_alert_declaration(alert_group, deps)
+            if refused:  # someone declared from it since the form opened (or is now)
+                ack(response_action="errors", errors={"declare-title": refused})
+                return
         ack()
-        outcome = declare_incident(
-            DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
-                           description=form.description, commander=form.commander,
-                           private=form.private, test=form.test, tags=form.tags),
-            uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
-        )
+        try:
+            outcome = declare_incident(
+                DeclareRequest(title=form.title, severity=form.severity, declared_by=user_id,
+                               description=form.description, commander=form.commander,
+                               private=form.private, test=form.test, tags=form.tags),
+                uow=deps.uow, chat=deps.chat, config=deps.config, now=deps.now(),
+            )
+        except Exception:
+            if alert_group is not None:  # nothing declared: the next submission may
+                release_alert_declaration(alert_group, deps)
+            raise
         if alert_group is not None and outcome.incident.number:
             with deps.uow() as tx:
                 group = tx.alerts.get(alert_group)
