@@ -5,13 +5,13 @@ when a silence ends (standard library HTTP, no new dependency). Implements
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from bot.domain.alerts import parse_time
 from bot.errors import UserError
 
 TIMEOUT = 5  # seconds: the person is waiting on a button
@@ -70,13 +70,7 @@ def _quoted(value: str) -> str:
 
 
 def _not_ended(ends: object, now: datetime) -> bool:
-    """An alert's endsAt (RFC 3339, nanoseconds allowed) is still ahead; unreadable:
+    """An alert's endsAt is still ahead; unreadable, or Alertmanager's year-1 "no end":
     treated as not ended."""
-    if not isinstance(ends, str) or not ends:
-        return True
-    text = re.sub(r"(\.\d{6})\d+", r"\1", ends.strip()).replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return True
-    return moment.tzinfo is None or moment > now
+    moment = parse_time(ends)
+    return moment is None or moment > now

@@ -137,7 +137,7 @@ def _status(value: Any, name: str = "status") -> Status:
     raise PayloadError(f"{name} must be 'firing' or 'resolved'")
 
 
-def _time(value: Any) -> datetime | None:
+def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 time, or None (Alertmanager sends year 1 for "no end")."""
     if not isinstance(value, str) or not value:
         return None
@@ -178,7 +178,7 @@ def _parse_alertmanager(payload: dict[str, Any], *, grafana: bool) -> Notificati
         _labels(alert.get("labels"), f"alerts[{i}].labels")
         firing += alert_status == "firing"
         resolved += alert_status == "resolved"
-        if (start := _time(alert.get("startsAt"))) is not None:
+        if (start := parse_time(alert.get("startsAt"))) is not None:
             starts.append(start)
         for key in ("generatorURL", "dashboardURL", "panelURL"):
             if (url := _url(alert.get(key))) and len(links) < MAX_LINKS and \

@@ -66,11 +66,12 @@ def home_of(user: str, *, uow: UnitOfWorkFactory, chat: Chat, config: DebriefCon
                   if paged(g, user)]
     visible = visible_to(open_incidents, user, chat, max_asked=MAX_MEMBERSHIP_CHECKS)
     # Newest first: when more are open than Slack may be asked about, the channels asked
-    # are the recent ones (roles and declarer are read for every incident, free).
+    # are the recent ones (roles and declarer are read for every incident, free; a
+    # private incident still visible is one `visible_to` found the viewer in).
     mine: list[Incident] = []
     asked = 0
     for incident in sorted(visible, key=lambda i: -i.number):
-        if takes_part(incident, user):
+        if takes_part(incident, user) or incident.private:
             mine.append(incident)
         elif asked < MAX_MEMBERSHIP_CHECKS and incident.channel_id:
             asked += 1

@@ -414,18 +414,15 @@ def visible_to(incidents: list[Incident], user_id: str, chat: Chat, *,
     members cannot be read is hidden). The declarer and role holders were invited, so
     they are not asked about. `max_asked`: at most that many questions, for the newest
     private incidents (the Home tab's bound); older ones past it are hidden."""
+    def invited(incident: Incident) -> bool:
+        return user_id == incident.declared_by or user_id in incident.roles.values()
+
+    asked = set(sorted((i.number for i in incidents if i.private and not invited(i)),
+                       reverse=True)[:max_asked])
     shown: list[Incident] = []
-    newest = sorted((i.number for i in incidents
-                     if i.private and user_id != i.declared_by
-                     and user_id not in i.roles.values()), reverse=True)
-    askable = set(newest[:max_asked]) if max_asked is not None else set(newest)
     for incident in incidents:
-        if incident.private and (user_id == incident.declared_by
-                                 or user_id in incident.roles.values()):
-            shown.append(incident)
-            continue
-        if incident.private:
-            if incident.number not in askable:
+        if incident.private and not invited(incident):
+            if incident.number not in asked:
                 continue
             try:
                 if not incident.channel_id or user_id not in chat.channel_members(

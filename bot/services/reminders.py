@@ -113,15 +113,10 @@ def send_due(deps: Deps, now: datetime | None = None) -> list[str]:
             continue
         try:
             notice.send()
-        except ChatError as exc:
-            log.warning("notice %s not sent (%s); will retry", notice.key, exc.code)
-            REMINDERS.labels("failed").inc()
-            with deps.uow() as tx:
-                tx.notifications.release(notice.key)
-                tx.commit()
-            continue
-        except NudgeSkipped:  # nothing was posted: the key is free again, not "sent"
-            REMINDERS.labels("skipped").inc()
+        except (ChatError, NudgeSkipped) as exc:  # nothing posted: the key is free again
+            if isinstance(exc, ChatError):
+                log.warning("notice %s not sent (%s); will retry", notice.key, exc.code)
+            REMINDERS.labels("failed" if isinstance(exc, ChatError) else "skipped").inc()
             with deps.uow() as tx:
                 tx.notifications.release(notice.key)
                 tx.commit()

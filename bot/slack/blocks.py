@@ -1045,11 +1045,11 @@ def build_nudge(text: str, nudge: Nudge) -> Blocks:
 
 
 def short_duration(delta: timedelta) -> str:
-    """`30m`, `2h`, `1d`: a round duration, as on a button."""
+    """`30m`, `1h`, `1d` on a button; `1h 2m`, `1d 5m` in a sentence: the parts that are
+    not zero."""
     minutes = int(delta.total_seconds() // 60)
-    if minutes % (24 * 60) == 0:
-        return f"{minutes // (24 * 60)}d"
-    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+    parts = ((minutes // 1440, "d"), (minutes % 1440 // 60, "h"), (minutes % 60, "m"))
+    return " ".join(f"{value}{unit}" for value, unit in parts if value) or "0m"
 
 
 def build_update_modal(number: int, channel_id: str | None) -> dict[str, Any]:

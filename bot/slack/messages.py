@@ -10,7 +10,7 @@ both are exhaustive over `EventKind` (mypy and tests/slack/test_messages.py chec
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any, assert_never
 
@@ -40,7 +40,7 @@ from bot.services.nudges import Snoozed
 from bot.services.oncall import OverrideChanged
 from bot.services.ports import ActionItemDue, DirectNotice, OverrideNotice, PostmortemDue, TurnsMoved
 from bot.services.timeline import BackfillResult
-from bot.slack.blocks import build_factor_list, build_rephrase_button, trend_text
+from bot.slack.blocks import build_factor_list, build_rephrase_button, short_duration, trend_text
 from bot.slack.text import describe, escape_mrkdwn, slack_date, user_mention
 from bot.templating import templates_dir
 
@@ -859,7 +859,7 @@ def nudge_text(incident: Incident, nudge: Nudge) -> str:
     """A nudge in the incident channel (bot/domain/nudges.py). It mentions the commander
     only, never the channel."""
     name = f"*#{incident.number} {escape_mrkdwn(incident.title)}* ({incident.severity})"
-    idle = _compact_duration(nudge.idle)
+    idle = short_duration(nudge.idle)
     who = f"<@{incident.commander}>: " if incident.commander else ""
     match nudge.kind:
         case NudgeKind.UPDATE:
@@ -874,13 +874,6 @@ def nudge_text(incident: Incident, nudge: Nudge) -> str:
                     "(`/incident resolve`); if not, post an update on where it stands.")
         case _:
             assert_never(nudge.kind)
-
-
-def _compact_duration(delta: timedelta) -> str:
-    """`30m`, `1h`, `1h 2m`, `7d`, `1d 5m`: the parts that are not zero."""
-    minutes = int(delta.total_seconds() // 60)
-    parts = ((minutes // 1440, "d"), (minutes % 1440 // 60, "h"), (minutes % 60, "m"))
-    return " ".join(f"{value}{unit}" for value, unit in parts if value) or "0m"
 
 
 def nudge_taken_text(number: int, user: str) -> str:

@@ -26,7 +26,7 @@ from tests.e2e.test_alerts import (
     alertmanager_payload,
     messages,
     post,
-    start_alert_stack,
+    running_alert_stack,
     synced,
 )
 from tests.helpers import ALICE, BOB, all_text, slash
@@ -39,12 +39,7 @@ CONFIG = ESCALATING.replace("""      alertmanager_url: http://127.0.0.1:9/
 
 @pytest.fixture
 def stack(engine: Engine, tmp_path: Path) -> Iterator[Stack]:
-    path = tmp_path / "debrief.yaml"
-    path.write_text(CONFIG)
-    s = start_alert_stack(engine, path)
-    yield s
-    s.close()
-    assert s.slack.violations == []
+    yield from running_alert_stack(engine, tmp_path, CONFIG)
 
 
 def alerts_channel(stack: Stack) -> str:

@@ -84,14 +84,19 @@ def grafana_payload(status: str = "firing") -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def alerts_stack(engine: Engine, tmp_path: Path) -> Iterator[Stack]:
+def running_alert_stack(engine: Engine, tmp_path: Path, config: str) -> Iterator[Stack]:
+    """A fixture's body: the stack on `config`, closed after, with no Slack misuse."""
     path = tmp_path / "debrief.yaml"
-    path.write_text(CONFIG)
+    path.write_text(config)
     s = start_alert_stack(engine, path)
     yield s
     s.close()
     assert s.slack.violations == []
+
+
+@pytest.fixture
+def alerts_stack(engine: Engine, tmp_path: Path) -> Iterator[Stack]:
+    yield from running_alert_stack(engine, tmp_path, CONFIG)
 
 
 def start_alert_stack(engine: Engine, path: Path, pace: float = 0) -> Stack:
