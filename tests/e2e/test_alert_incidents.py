@@ -58,9 +58,17 @@ def group(stack: Stack, group_id: int) -> Any:
 
 
 def settle(stack: Stack) -> None:
-    """Every stored change shown in Slack (the worker, else the scheduler's sweep)."""
-    sync_pending(stack.runtime.deps)
-    stack.slack.wait_for(lambda: synced(stack))
+    """Every stored change shown in Slack (the worker, else the scheduler's sweep: run
+    here every 2 s for up to 20 s, as the sweep runs each tick, so a sync the worker
+    lost to a race or a failed post is retried rather than waited on)."""
+    for attempt in range(10):
+        sync_pending(stack.runtime.deps)  # outside wait_for: it posts to the stand-in
+        try:
+            stack.slack.wait_for(lambda: synced(stack), timeout=2)
+            return
+        except TimeoutError:
+            if attempt == 9:
+                raise
 
 
 def declare_from_alert(stack: Stack, group_id: int, user: str = ALICE) -> None:
