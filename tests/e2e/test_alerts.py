@@ -609,6 +609,9 @@ def test_home_tab_lists_the_open_alerts_that_paged_you(engine: Engine, tmp_path:
 
         stack.slack.wait_for(lambda: paged("Checkout", 1))
         assert escalate_due(deps, start) == []  # step 0 went out already
+        with deps.uow() as tx:  # the wait counts from when it went out (after `start`)
+            [first] = [g for g in tx.alerts.groups() if g.title.startswith("Checkout")]
+        paged_at = first.steps[0].at
         alice = home("U01ALICE")
         text = home_as_text(alice)
         assert "OPEN ALERTS THAT PAGED YOU" in text
@@ -616,7 +619,8 @@ def test_home_tab_lists_the_open_alerts_that_paged_you(engine: Engine, tmp_path:
         assert "&lt;!channel&gt;" in json.dumps(alice["blocks"])  # escaped: pings nobody
         assert "OPEN ALERTS" not in home_as_text(home("U02BOB"))
 
-        assert escalate_due(deps, start + timedelta(minutes=5)) == ["alert-step:1:2"]
+        assert escalate_due(deps, paged_at + timedelta(minutes=5)) == [
+            f"alert-step:{first.id}:2"]
         bob_dm = stack.slack.wait_for(lambda: stack.slack.channels.get("D02BOB"))
         [page] = list(bob_dm.messages.values())
         stack.client.click(Action.ALERT_ACK, user="U02BOB", channel="D02BOB",
